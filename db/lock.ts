@@ -1,0 +1,51 @@
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Who holds the embedded data folder; the bot adds where the CLI can reach it. */
+export interface LockHolder {
+  pid: number;
+  cliPort?: number;
+  cliToken?: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * PGlite lets one process at a time open a data folder, and a second one would
+ * corrupt it. Takes the folder's lock file, or returns who holds it. A lock left
+ * by a process that died is taken over.
+ */
+export function acquireDataDirLock(dataDir: string, holder: LockHolder): { acquired: true; release: () => void; update: (h: LockHolder) => void } | { acquired: false; holder: LockHolder } {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, 'csp-ops.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, JSON.stringify(holder), { flag: 'wx', mode: 0o600 });
+      return {
+        acquired: true,
+        release: () => rmSync(path, { force: true }),
+        update: (h) => writeFileSync(path, JSON.stringify(h), { mode: 0o600 }),
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      let current: LockHolder;
+      try {
+        current = JSON.parse(readFileSync(path, 'utf8')) as LockHolder;
+      } catch {
+        // Unreadable: being written this instant, or left half-written long ago.
+        if (statSync(path).mtimeMs > Date.now() - 10_000) return { acquired: false, holder: { pid: 0 } };
+        current = { pid: 0 };
+      }
+      if (current.pid && alive(current.pid)) return { acquired: false, holder: current };
+      rmSync(path, { force: true });
+    }
+  }
+  throw new Error(`Could not take the lock on ${dataDir}`);
+}

@@ -1,0 +1,121 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+export const organizations = pgTable('organizations', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  slackTeamId: text('slack_team_id').unique(),
+  teamsTenantId: text('teams_tenant_id').unique(),
+  activityChannelPlatform: text('activity_channel_platform'),
+  activityChannelId: text('activity_channel_id'),
+  createdAt: createdAt(),
+});
+
+export const staffRoles = ['global-admin', 'admin-agent', 'sales-agent', 'helpdesk-agent'] as const;
+export type StaffRole = (typeof staffRoles)[number];
+
+export const staff = pgTable('staff', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  name: text('name').notNull(),
+  email: text('email').notNull(),
+  role: text('role', { enum: staffRoles }).notNull(),
+  slackUserId: text('slack_user_id'),
+  teamsAadObjectId: text('teams_aad_object_id'),
+  createdAt: createdAt(),
+}, (t) => [
+  uniqueIndex('staff_org_email').on(t.orgId, t.email),
+  uniqueIndex('staff_org_slack_user').on(t.orgId, t.slackUserId),
+  uniqueIndex('staff_org_teams_user').on(t.orgId, t.teamsAadObjectId),
+]);
+
+export const customers = pgTable('customers', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  name: text('name').notNull(),
+  /** The name as users' text is matched against it (see core/text.ts). */
+  nameKey: text('name_key').notNull(),
+  domain: text('domain').notNull(),
+  tenantId: text('tenant_id').notNull(),
+  billingCountry: text('billing_country').notNull(),
+  createdAt: createdAt(),
+}, (t) => [
+  uniqueIndex('customers_org_tenant').on(t.orgId, t.tenantId),
+  uniqueIndex('customers_org_domain').on(t.orgId, t.domain),
+  index('customers_name_key_trgm').using('gin', sql`${t.nameKey} gin_trgm_ops`),
+]);
+
+export const customerContacts = pgTable('customer_contacts', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  customerId: uuid('customer_id').notNull().references(() => customers.id),
+  name: text('name').notNull(),
+  email: text('email').notNull(),
+  slackUserId: text('slack_user_id'),
+  teamsAadObjectId: text('teams_aad_object_id'),
+  createdAt: createdAt(),
+}, (t) => [
+  uniqueIndex('contacts_org_email').on(t.orgId, t.email),
+  uniqueIndex('contacts_org_slack_user').on(t.orgId, t.slackUserId),
+  uniqueIndex('contacts_org_teams_user').on(t.orgId, t.teamsAadObjectId),
+]);
+
+export const subscriptionOffers = ['azure-plan', 'azure-global', 'marketplace-saas', 'microsoft-365', 'other'] as const;
+export const subscriptionStatuses = ['active', 'suspended', 'disabled', 'pending', 'cancelled', 'expired'] as const;
+
+export const subscriptions = pgTable('subscriptions', {
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  /** Partner Center's subscription ID (for Azure, the Azure subscription GUID). */
+  id: text('id').notNull(),
+  customerId: uuid('customer_id').notNull().references(() => customers.id),
+  offer: text('offer', { enum: subscriptionOffers }).notNull(),
+  friendlyName: text('friendly_name'),
+  status: text('status', { enum: subscriptionStatuses }).notNull(),
+  ownerRoleAssigned: boolean('owner_role_assigned').notNull().default(false),
+  createdAt: createdAt(),
+}, (t) => [primaryKey({ columns: [t.orgId, t.id] }), index('subscriptions_customer').on(t.customerId)]);
+
+/** A row exists while the permission is on (R-P1: off by default), as Partner Center's self-serve policy does. */
+export const customerPurchasePermissions = pgTable('customer_purchase_permissions', {
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  customerId: uuid('customer_id').notNull().references(() => customers.id),
+  resource: text('resource', { enum: ['azure-reservations'] }).notNull(),
+  grantedBy: uuid('granted_by').notNull().references(() => staff.id),
+  grantedAt: timestamp('granted_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [primaryKey({ columns: [t.orgId, t.customerId, t.resource] })]);
+
+/** Append-only: rows are inserted, never updated or deleted. */
+export const activityLog = pgTable('activity_log', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  customerId: uuid('customer_id').references(() => customers.id),
+  actorStaffId: uuid('actor_staff_id').references(() => staff.id),
+  actorName: text('actor_name').notNull(),
+  action: text('action').notNull(),
+  details: jsonb('details').$type<Record<string, string>>().notNull().default({}),
+  createdAt: createdAt(),
+}, (t) => [index('activity_org_created').on(t.orgId, t.createdAt)]);
+
+export const outboxStatuses = ['pending', 'sent', 'failed'] as const;
+
+export const outbox = pgTable('outbox', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  platform: text('platform', { enum: ['slack', 'teams'] }).notNull(),
+  channelId: text('channel_id').notNull(),
+  /** A platform-neutral view (src/views/model.ts), rendered when it is sent. */
+  message: jsonb('message').notNull(),
+  status: text('status', { enum: outboxStatuses }).notNull().default('pending'),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+  lockedUntil: timestamp('locked_until', { withTimezone: true }),
+  lastError: text('last_error'),
+  sentAt: timestamp('sent_at', { withTimezone: true }),
+  /** The platform's ID of the posted message (Slack `ts`), so later changes can update it. */
+  postedMessageId: text('posted_message_id'),
+  createdAt: createdAt(),
+}, (t) => [index('outbox_due').on(t.status, t.nextAttemptAt)]);

@@ -1,0 +1,79 @@
+import type { RequestListener } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type RespondFn } from '@slack/bolt';
+import type { Database } from '../../../db/client.js';
+import type { CommandEnv } from '../../commands/context.js';
+import { runAction, runCommand } from '../../commands/dispatch.js';
+import { actorForSlackUser, organizationForSlackTeam } from '../../core/access.js';
+import { translator } from '../../i18n/index.js';
+import type { Logger } from '../../log.js';
+import type { View } from '../../views/model.js';
+import { renderSlack } from '../../views/slack.js';
+
+export interface SlackAdapterOptions {
+  db: Database;
+  log: Logger;
+  signingSecret?: string;
+  botToken: string;
+  appToken?: string;
+  slackApiUrl: string;
+  /** Called after a button's change committed, so its announcement goes out at once. */
+  onChange?: () => void;
+}
+
+export interface SlackAdapter {
+  app: App;
+  /** Serves POST /slack/events; undefined in Socket Mode. */
+  requestListener?: RequestListener;
+}
+
+/** Slack asks for an answer within 3 s; a command still working by then is answered later through response_url. */
+const ackDeadlineMs = 2500;
+
+export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
+  const { db, log } = options;
+  const t = translator('en');
+  const logLevel = LogLevel.WARN;
+  const clientOptions = { slackApiUrl: options.slackApiUrl };
+  const receiver = options.appToken
+    ? new SocketModeReceiver({ appToken: options.appToken, logLevel, installerOptions: { clientOptions } })
+    : new HTTPReceiver({ signingSecret: options.signingSecret!, endpoints: '/slack/events', logLevel });
+  const app = new App({ token: options.botToken, receiver, clientOptions, logLevel });
+
+  async function envFor(teamId: string | undefined, userId: string, channelId: string | undefined): Promise<CommandEnv> {
+    const org = teamId ? await organizationForSlackTeam(db, teamId) : undefined;
+    return {
+      db,
+      org,
+      actor: org ? await actorForSlackUser(db, org.id, userId) : { kind: 'unknown' },
+      conversation: { platform: 'slack', channelId: channelId ?? null },
+      t,
+      prefix: '/csp ',
+      workspaceId: teamId,
+      now: () => new Date(),
+      logError: (errorId, error) => log.error(`error ${errorId}`, error),
+    };
+  }
+
+  app.command('/csp', async ({ command, ack, respond }) => {
+    const work = envFor(command.team_id, command.user_id, command.channel_id).then((env) => runCommand(env, command.text));
+    const early = await Promise.race([work, sleep(ackDeadlineMs, undefined, { ref: false })]);
+    if (early) return ack({ response_type: 'ephemeral', ...renderSlack(early) });
+    await ack({ response_type: 'ephemeral', text: t('common.working') });
+    await respond({ response_type: 'ephemeral', ...renderSlack(await work) });
+  });
+
+  app.action({ type: 'block_actions', action_id: /^csp:/ }, async ({ ack, body, action, respond }) => {
+    await ack();
+    if (action.type !== 'button') return;
+    const [, id = ''] = action.action_id.split(':');
+    const env = await envFor(body.team?.id, body.user.id, body.channel?.id);
+    const view: View = await runAction(env, id, action.value ?? '');
+    await respond({ replace_original: true, response_type: 'ephemeral', ...renderSlack(view) } as Parameters<RespondFn>[0]);
+    options.onChange?.();
+  });
+
+  app.error(async (error) => log.error('slack', error));
+
+  return { app, requestListener: receiver instanceof HTTPReceiver ? receiver.requestListener : undefined };
+}

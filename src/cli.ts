@@ -1,0 +1,58 @@
+import { resolve } from 'node:path';
+import { openDatabase } from '../db/client.js';
+import { acquireDataDirLock } from '../db/lock.js';
+import { seedDemoIfEmpty } from '../db/seed/demo.js';
+import { runCli, type CliResult } from './adapters/cli/run.js';
+import { ConfigError, loadConfig } from './config.js';
+
+/**
+ * `npm run csp -- …`. With DATABASE_URL it opens the server directly. On the
+ * embedded database only one process may open the folder: if the bot holds it,
+ * the command runs inside the bot; if another CLI does, it says so and stops.
+ */
+async function main(): Promise<CliResult> {
+  const config = loadConfig();
+  // A path given to import is read by whichever process runs the command.
+  const argv = process.argv.slice(2).map((arg, i, all) => (i === 1 && all[0] === 'import' ? resolve(arg) : arg));
+  if (config.DATABASE_URL) return withDatabase(config.DATABASE_URL, undefined, argv);
+
+  const dataDir = resolve(config.DATA_DIR);
+  const lock = acquireDataDirLock(dataDir, { pid: process.pid });
+  if (!lock.acquired) {
+    const { cliPort, cliToken, pid } = lock.holder;
+    if (!cliPort || !cliToken) {
+      return { output: `The data folder ${dataDir} is in use by another csp-ops process (pid ${pid}). Wait for it to finish and try again.`, exitCode: 1 };
+    }
+    const response = await fetch(`http://127.0.0.1:${cliPort}/internal/cli`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csp-cli-token': cliToken },
+      body: JSON.stringify({ argv }),
+    }).catch(() => undefined);
+    if (!response) return { output: `The bot (pid ${pid}) holds ${dataDir} but does not answer on port ${cliPort}. Try again in a moment.`, exitCode: 1 };
+    return (await response.json()) as CliResult;
+  }
+  try {
+    return await withDatabase(undefined, dataDir, argv);
+  } finally {
+    lock.release();
+  }
+}
+
+async function withDatabase(url: string | undefined, dataDir: string | undefined, argv: string[]): Promise<CliResult> {
+  const database = await openDatabase({ url, dataDir });
+  try {
+    if (dataDir) await seedDemoIfEmpty(database.db);
+    return await runCli(database.db, argv);
+  } finally {
+    await database.close();
+  }
+}
+
+try {
+  const { output, exitCode } = await main();
+  console.log(output);
+  process.exitCode = exitCode;
+} catch (error) {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exitCode = 1;
+}

@@ -1,0 +1,23 @@
+import type { Database } from '../../db/client.js';
+import type { Actor, Conversation, CoreContext, Organization } from '../core/context.js';
+import type { Translate } from '../i18n/index.js';
+
+/** Everything a command needs, built by an adapter from the platform's signed request. */
+export interface CommandEnv {
+  db: Database;
+  /** Undefined when the workspace is linked to no organization: only help works. */
+  org: Organization | undefined;
+  actor: Actor;
+  conversation: Conversation;
+  t: Translate;
+  /** How commands are typed where the user is: `/csp ` in Slack, `npm run csp -- ` in a terminal. */
+  prefix: string;
+  /** The platform's workspace ID, named in the reply when it is not linked. */
+  workspaceId?: string;
+  now: () => Date;
+  logError: (errorId: string, error: unknown) => void;
+}
+
+export function coreContext(env: CommandEnv & { org: Organization }): CoreContext {
+  return { db: env.db, org: env.org, actor: env.actor, conversation: env.conversation, now: env.now };
+}

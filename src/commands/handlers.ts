@@ -1,0 +1,209 @@
+import { listActivity, activityPageSize } from '../core/activity.js';
+import { requireStaff } from '../core/access.js';
+import type { Organization } from '../core/context.js';
+import { customerById, resolveCustomer, searchCustomers, type Customer } from '../core/customers.js';
+import { DomainError } from '../core/errors.js';
+import { setActivityChannel } from '../core/organizations.js';
+import {
+  allowReservations, checkAllowReservations, checkDisallowReservations, customerSubscriptions, disallowReservations,
+  recordOwnerAssigned, reservationPermission, subscriptionById, type AllowResult, type Subscription,
+} from '../core/permissions.js';
+import { formatTimestamp, type MessageKey } from '../i18n/index.js';
+import type { View } from '../views/model.js';
+import { coreContext, type CommandEnv } from './context.js';
+import type { Command } from './grammar.js';
+
+type Env = CommandEnv & { org: Organization };
+
+export function helpView(env: CommandEnv): View {
+  const { t, prefix } = env;
+  const keys: MessageKey[] = ['help.help', 'help.customers', 'help.customer', 'help.allow', 'help.disallow', 'help.activity', 'help.owner', 'help.channel'];
+  const notice = !env.org
+    ? [t('help.unknownWorkspace', { teamId: env.workspaceId ?? '?' })]
+    : env.actor.kind === 'unknown'
+      ? [t('help.unknownUser')]
+      : [];
+  return { title: t('help.title'), lines: [...notice, t('help.intro'), ...keys.map((k) => t(k, { prefix }))] };
+}
+
+async function customersView(env: Env, text: string, page: number): Promise<View> {
+  const { t } = env;
+  requireStaff(env.actor, 'customers');
+  const { rows, total, pages } = await searchCustomers(env.db, env.org.id, text, page);
+  const title = text ? t('customers.titleSearch', { text }) : t('customers.title');
+  if (total === 0) return { title, lines: [text ? t('customers.noneMatch', { text }) : t('customers.none')] };
+  if (page > pages) throw new DomainError('customers.pageOutOfRange', { page, pages });
+  const lines = rows.map((c) => t('customers.row', { name: c.name, domain: c.domain, tenantId: c.tenantId, country: c.billingCountry }));
+  lines.push(t('customers.page', { page, pages, total }));
+  const next = `customers ${text} page ${page + 1}`.replace(/\s+/g, ' ');
+  return { title, lines, actions: page < pages ? [{ id: 'run', label: t('customers.next'), value: next }] : [] };
+}
+
+function subscriptionLine(env: Env, s: Subscription): string {
+  const { t } = env;
+  const azure = s.offer === 'azure-plan' || s.offer === 'azure-global';
+  return t('customer.subscriptionRow', {
+    name: s.friendlyName ?? t(`offer.${s.offer}`),
+    offer: t(`offer.${s.offer}`),
+    id: s.id,
+    status: t(`status.${s.status}`),
+    owner: t(!azure ? 'customer.ownerNotApplicable' : s.ownerRoleAssigned ? 'customer.ownerKnown' : 'customer.ownerUnknown'),
+  });
+}
+
+async function activityLines(env: Env, filter: Parameters<typeof listActivity>[2]): Promise<{ lines: string[]; more: boolean }> {
+  const { t } = env;
+  const rows = await listActivity(env.db, env.org.id, filter);
+  const limit = filter.limit ?? activityPageSize;
+  const lines = rows.slice(0, limit).map((row) =>
+    t('activity.row', {
+      date: formatTimestamp(t, row.createdAt),
+      actor: row.actorName,
+      action: t(`action.${row.action}` as MessageKey, row.details),
+      customer: row.customerName && !filter.customerId ? t('activity.rowCustomer', { customer: row.customerName }) : '',
+    }),
+  );
+  return { lines, more: rows.length > limit };
+}
+
+async function customerView(env: Env, customer: Customer): Promise<View> {
+  const { t } = env;
+  requireStaff(env.actor, 'customer');
+  const grant = await reservationPermission(env.db, env.org.id, customer.id);
+  const subscriptions = await customerSubscriptions(env.db, env.org.id, customer.id);
+  const recent = await activityLines(env, { customerId: customer.id, limit: 5 });
+  return {
+    title: t('customer.title', { name: customer.name }),
+    facts: [
+      { label: t('customer.domain'), value: customer.domain },
+      { label: t('customer.tenant'), value: customer.tenantId },
+      { label: t('customer.country'), value: customer.billingCountry },
+      {
+        label: t('customer.permission'),
+        value: grant ? t('customer.permissionOn', { date: formatTimestamp(t, grant.grantedAt), name: grant.grantedBy }) : t('customer.permissionOff'),
+      },
+    ],
+    lines: [
+      t('customer.subscriptions'),
+      ...(subscriptions.length ? subscriptions.map((s) => `• ${subscriptionLine(env, s)}`) : [t('customer.noSubscriptions')]),
+      t('customer.recentActivity'),
+      ...(recent.lines.length ? recent.lines.map((l) => `• ${l}`) : [t('customer.noActivity')]),
+    ],
+  };
+}
+
+/** The answer to `allow-reservations` and to each of its buttons, by the state the rules found. */
+function allowView(env: Env, customer: Customer, result: AllowResult, extraLines: string[] = []): View {
+  const { t } = env;
+  const name = customer.name;
+  switch (result.state) {
+    case 'already-on':
+      return { tone: 'info', lines: [...extraLines, t('allow.alreadyOn', { customer: name, date: formatTimestamp(t, result.grant.grantedAt), name: result.grant.grantedBy })] };
+    case 'turned-on':
+      return { tone: 'success', lines: [...extraLines, t('allow.done', { customer: name })] };
+    case 'owner-unknown':
+      return {
+        tone: 'warning',
+        title: t('owner.unknownTitle', { customer: name }),
+        lines: [...extraLines, t('owner.unknown', { customer: name }), t('owner.howTo')],
+        actions: [
+          ...result.subscriptions.map((s) => ({ id: 'owner-assigned' as const, label: t('owner.confirmButton', { subscription: s.friendlyName ?? s.id }), value: s.id })),
+          { id: 'cancel', label: t('common.cancel'), value: customer.id },
+        ],
+      };
+    case 'ready':
+      return {
+        tone: 'warning',
+        title: t('allow.title', { customer: name }),
+        facts: [{ label: t('allow.subscription'), value: `${result.subscription.friendlyName ?? t(`offer.${result.subscription.offer}`)} (${result.subscription.id})` }],
+        lines: [...extraLines, t('allow.responsibility', { customer: name }), t('allow.noNotice')],
+        actions: [
+          { id: 'allow-reservations', label: t('allow.turnOn'), value: customer.id, style: 'primary' },
+          { id: 'cancel', label: t('common.cancel'), value: customer.id },
+        ],
+      };
+  }
+}
+
+async function disallowView(env: Env, customer: Customer): Promise<View> {
+  const { t } = env;
+  const check = await checkDisallowReservations(coreContext(env), customer);
+  if (check.state !== 'on') return { tone: 'info', lines: [t('disallow.alreadyOff', { customer: customer.name })] };
+  return {
+    tone: 'warning',
+    title: t('disallow.title', { customer: customer.name }),
+    facts: [{ label: t('customer.permission'), value: t('customer.permissionOn', { date: formatTimestamp(t, check.grant.grantedAt), name: check.grant.grantedBy }) }],
+    lines: [t('disallow.effect', { customer: customer.name })],
+    actions: [
+      { id: 'disallow-reservations', label: t('disallow.turnOff'), value: customer.id, style: 'danger' },
+      { id: 'cancel', label: t('common.cancel'), value: customer.id },
+    ],
+  };
+}
+
+export async function runParsedCommand(env: Env, command: Command): Promise<View> {
+  const { t } = env;
+  const ctx = coreContext(env);
+  const customer = (text: string) => {
+    requireStaff(env.actor, command.name);
+    return resolveCustomer(env.db, env.org.id, text);
+  };
+  switch (command.name) {
+    case 'help':
+      return helpView(env);
+    case 'customers':
+      return customersView(env, command.text, command.page);
+    case 'customer':
+      return customerView(env, await customer(command.customer));
+    case 'allow-reservations': {
+      const found = await customer(command.customer);
+      return allowView(env, found, await checkAllowReservations(ctx, found));
+    }
+    case 'disallow-reservations':
+      return disallowView(env, await customer(command.customer));
+    case 'owner-assigned': {
+      const found = await customer(command.customer);
+      const result = await recordOwnerAssigned(ctx, found, command.subscription);
+      const params = { customer: found.name, subscription: result.subscription.id };
+      return { tone: 'success', lines: [t(result.state === 'recorded' ? 'owner.recorded' : 'owner.alreadyKnown', params)] };
+    }
+    case 'activity': {
+      requireStaff(env.actor, 'activity');
+      const found = command.customer ? await customer(command.customer) : undefined;
+      const { lines, more } = await activityLines(env, { customerId: found?.id, since: command.since, page: command.page });
+      const since = command.since ? t('activity.since', { date: command.since.toISOString().slice(0, 10) }) : '';
+      const title = (found ? t('activity.titleCustomer', { customer: found.name }) : t('activity.title')) + since;
+      const next = ['activity', found?.tenantId, command.since ? `since ${command.since.toISOString().slice(0, 10)}` : '', `page ${command.page + 1}`].filter(Boolean).join(' ');
+      return {
+        title,
+        lines: lines.length ? [...lines, t('activity.page', { page: command.page })] : [t('activity.none')],
+        actions: more ? [{ id: 'run', label: t('activity.next'), value: next }] : [],
+      };
+    }
+    case 'channel-activity-here': {
+      const outcome = await setActivityChannel(ctx);
+      return { tone: 'success', lines: [t(outcome === 'set' ? 'channel.set' : 'channel.already')] };
+    }
+  }
+}
+
+/** A button click: the value names what it applies to; the rules are checked again now. */
+export async function runButton(env: Env, id: 'allow-reservations' | 'disallow-reservations' | 'owner-assigned' | 'cancel', value: string): Promise<View> {
+  const { t } = env;
+  const ctx = coreContext(env);
+  requireStaff(env.actor, id);
+  if (id === 'cancel') return { tone: 'info', lines: [t('common.cancelled')] };
+  if (id === 'owner-assigned') {
+    const subscription = await subscriptionById(env.db, env.org.id, value);
+    const found = subscription && (await customerById(env.db, env.org.id, subscription.customerId));
+    if (!subscription || !found) throw new DomainError('error.noMatch', { text: value });
+    const result = await recordOwnerAssigned(ctx, found, subscription.id);
+    const note = t(result.state === 'recorded' ? 'owner.recorded' : 'owner.alreadyKnown', { customer: found.name, subscription: subscription.id });
+    return allowView(env, found, await checkAllowReservations(ctx, found), [note]);
+  }
+  const found = await customerById(env.db, env.org.id, value);
+  if (!found) throw new DomainError('error.noMatch', { text: value });
+  if (id === 'allow-reservations') return allowView(env, found, await allowReservations(ctx, found));
+  const result = await disallowReservations(ctx, found);
+  return { tone: result.state === 'turned-off' ? 'success' : 'info', lines: [t(result.state === 'turned-off' ? 'disallow.done' : 'disallow.alreadyOff', { customer: found.name })] };
+}

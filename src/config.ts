@@ -1,0 +1,39 @@
+import { z } from 'zod';
+
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
+const settings = z.object({
+  PORT: z.preprocess((v) => (v === '' || v === undefined ? 3000 : v), z.coerce.number({ error: 'expected a port number 0–65535' }).int('expected a port number 0–65535').min(0, 'expected a port number 0–65535').max(65535, 'expected a port number 0–65535')),
+  DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'expected a postgres:// URL, or leave it unset for the embedded database')),
+  DATA_DIR: z.preprocess((v) => (v === '' || v === undefined ? '.data' : v), z.string()),
+  SLACK_SIGNING_SECRET: optional(z.string().min(8, 'expected the signing secret from the Slack app\'s Basic Information page')),
+  SLACK_BOT_TOKEN: optional(z.string().regex(/^xoxb-\S+$/, 'expected a bot token starting with xoxb-')),
+  SLACK_APP_TOKEN: optional(z.string().regex(/^xapp-\S+$/, 'expected an app-level token starting with xapp-')),
+  SLACK_API_URL: z.preprocess(
+    (v) => (v === '' || v === undefined ? 'https://slack.com/api/' : v),
+    z.url({ error: 'expected the base URL of the Slack Web API, such as https://slack.com/api/' }).transform((u) => (u.endsWith('/') ? u : `${u}/`)),
+  ),
+  LOG_LEVEL: z.preprocess((v) => (v === '' || v === undefined ? 'info' : v), z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected one of debug, info, warn, error' })),
+});
+
+export type Config = z.infer<typeof settings>;
+
+export class ConfigError extends Error {}
+
+/** Reads every setting from the environment; the first bad one is named in a one-line error. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = settings.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`Invalid setting ${String(issue.path[0])}: ${issue.message}.`);
+  }
+  const config = parsed.data;
+  if (config.SLACK_BOT_TOKEN && !config.SLACK_SIGNING_SECRET && !config.SLACK_APP_TOKEN) {
+    throw new ConfigError('Missing setting SLACK_SIGNING_SECRET: expected it with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode).');
+  }
+  if ((config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN) && !config.SLACK_BOT_TOKEN) {
+    throw new ConfigError('Missing setting SLACK_BOT_TOKEN: expected a bot token starting with xoxb- to use Slack.');
+  }
+  return config;
+}

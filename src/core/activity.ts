@@ -1,0 +1,61 @@
+import { and, desc, eq, gte } from 'drizzle-orm';
+import type { Queryable } from '../../db/client.js';
+import { activityLog, customers } from '../../db/schema.js';
+import type { CoreContext } from './context.js';
+
+/** Activity actions; each has an `action.<name>` sentence in the catalog. */
+export type ActivityAction =
+  | 'create_customer_purchase_permission'
+  | 'delete_customer_purchase_permission'
+  | 'owner_role_confirmed'
+  | 'activity_channel_set';
+
+export async function recordActivity(
+  tx: Queryable,
+  ctx: CoreContext & { actor: { kind: 'staff'; id: string; name: string } },
+  action: ActivityAction,
+  customerId: string | null,
+  details: Record<string, string> = {},
+): Promise<void> {
+  await tx.insert(activityLog).values({
+    orgId: ctx.org.id,
+    customerId,
+    actorStaffId: ctx.actor.id,
+    actorName: ctx.actor.name,
+    action,
+    details,
+    createdAt: ctx.now(),
+  });
+}
+
+export const activityPageSize = 20;
+
+/** Newest first; `since` is inclusive. */
+export async function listActivity(
+  db: Queryable,
+  orgId: string,
+  filter: { customerId?: string; since?: Date; page?: number; limit?: number },
+) {
+  const limit = filter.limit ?? activityPageSize;
+  return db
+    .select({
+      id: activityLog.id,
+      action: activityLog.action,
+      actorName: activityLog.actorName,
+      details: activityLog.details,
+      createdAt: activityLog.createdAt,
+      customerName: customers.name,
+    })
+    .from(activityLog)
+    .leftJoin(customers, eq(activityLog.customerId, customers.id))
+    .where(
+      and(
+        eq(activityLog.orgId, orgId),
+        filter.customerId ? eq(activityLog.customerId, filter.customerId) : undefined,
+        filter.since ? gte(activityLog.createdAt, filter.since) : undefined,
+      ),
+    )
+    .orderBy(desc(activityLog.createdAt), desc(activityLog.id))
+    .limit(limit + 1)
+    .offset(((filter.page ?? 1) - 1) * limit);
+}

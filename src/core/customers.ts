@@ -1,0 +1,85 @@
+import { and, asc, count, desc, eq, ilike, or, sql } from 'drizzle-orm';
+import type { Queryable } from '../../db/client.js';
+import { customers } from '../../db/schema.js';
+import { DomainError } from './errors.js';
+import { likeEscape, normalizeKey } from './text.js';
+
+export type Customer = typeof customers.$inferSelect;
+
+/** Longest customer text we try to match; longer input is refused before any query. */
+export const maxCustomerTextLength = 200;
+const maxCandidates = 10;
+
+/**
+ * Finds the one customer a user meant: exact tenant ID or domain first, then the
+ * exact name, then names containing the text. Several → DomainError with the
+ * candidates; none → DomainError naming the closest names.
+ */
+export async function resolveCustomer(db: Queryable, orgId: string, text: string): Promise<Customer> {
+  const key = normalizeKey(text);
+  if (!key) throw new DomainError('error.noMatch', { text });
+  if (key.length > maxCustomerTextLength) {
+    throw new DomainError('error.tooLong', { length: key.length, what: 'customer', max: maxCustomerTextLength });
+  }
+  const [byId] = await db
+    .select()
+    .from(customers)
+    .where(and(eq(customers.orgId, orgId), or(eq(customers.tenantId, key), eq(customers.domain, key))));
+  if (byId) return byId;
+
+  for (const condition of [eq(customers.nameKey, key), ilike(customers.nameKey, `%${likeEscape(key)}%`)]) {
+    const found = await db
+      .select()
+      .from(customers)
+      .where(and(eq(customers.orgId, orgId), condition))
+      .orderBy(asc(customers.nameKey))
+      .limit(maxCandidates + 1);
+    if (found.length === 1) return found[0]!;
+    if (found.length > 1) {
+      throw new DomainError('error.ambiguous', { count: found.length > maxCandidates ? `${maxCandidates}+` : found.length, text }, found.slice(0, maxCandidates));
+    }
+  }
+
+  const closest = await db
+    .select({ name: customers.name })
+    .from(customers)
+    .where(and(eq(customers.orgId, orgId), sql`similarity(${customers.nameKey}, ${key}) > 0.1`))
+    .orderBy(desc(sql`similarity(${customers.nameKey}, ${key})`), asc(customers.nameKey))
+    .limit(3);
+  if (closest.length === 0) throw new DomainError('error.noMatch', { text });
+  throw new DomainError('error.noMatchClosest', { text, names: closest.map((c) => c.name).join(', ') });
+}
+
+export const customersPageSize = 10;
+
+/** Customers whose name, domain or tenant ID contains the text (all when empty), by name, one page. */
+export async function searchCustomers(db: Queryable, orgId: string, text: string, page: number) {
+  const key = normalizeKey(text);
+  if (key.length > maxCustomerTextLength) {
+    throw new DomainError('error.tooLong', { length: key.length, what: 'search', max: maxCustomerTextLength });
+  }
+  const pattern = `%${likeEscape(key)}%`;
+  const where = and(
+    eq(customers.orgId, orgId),
+    key ? or(ilike(customers.nameKey, pattern), ilike(customers.domain, pattern), ilike(customers.tenantId, pattern)) : undefined,
+  );
+  const [{ total } = { total: 0 }] = await db.select({ total: count() }).from(customers).where(where);
+  const rows = await db
+    .select()
+    .from(customers)
+    .where(where)
+    .orderBy(asc(customers.nameKey))
+    .limit(customersPageSize)
+    .offset((page - 1) * customersPageSize);
+  return { rows, total, pages: Math.max(1, Math.ceil(total / customersPageSize)) };
+}
+
+export async function customerById(db: Queryable, orgId: string, id: string): Promise<Customer | undefined> {
+  if (!isUuid(id)) return undefined;
+  const [customer] = await db.select().from(customers).where(and(eq(customers.orgId, orgId), eq(customers.id, id)));
+  return customer;
+}
+
+export function isUuid(text: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text);
+}

@@ -1,0 +1,139 @@
+import { eq, or } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Database } from '../../db/client.js';
+import {
+  customerContacts, customers, organizations, staff, staffRoles, subscriptionOffers, subscriptionStatuses, subscriptions,
+} from '../../db/schema.js';
+import { normalizeKey } from './text.js';
+
+const name = z.string().trim().min(1).max(200);
+const email = z.email().max(254).transform((e) => e.toLowerCase());
+const optionalId = z.string().trim().min(1).max(100).optional();
+
+const contact = z.object({ name, email, slackUserId: optionalId, teamsAadObjectId: optionalId });
+
+/** The import file (README, "Import format"). Later capabilities add keys; these stay. */
+export const importFileSchema = z.object({
+  organization: z.object({ name, slackTeamId: optionalId, teamsTenantId: optionalId }),
+  staff: z.array(contact.extend({ role: z.enum(staffRoles) })).default([]),
+  customers: z
+    .array(
+      z.object({
+        name,
+        domain: z.string().trim().toLowerCase().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'expected a domain such as contoso.com'),
+        tenantId: z.uuid().transform((id) => id.toLowerCase()),
+        billingCountry: z.string().trim().toUpperCase().regex(/^[A-Z]{2}$/, 'expected a two-letter country code such as KR'),
+        contacts: z.array(contact).default([]),
+        subscriptions: z
+          .array(
+            z.object({
+              id: z.string().trim().min(1).max(100),
+              offer: z.enum(subscriptionOffers),
+              friendlyName: name.optional(),
+              status: z.enum(subscriptionStatuses),
+              ownerRoleAssigned: z.boolean().optional(),
+            }),
+          )
+          .default([]),
+      }),
+    )
+    .default([]),
+}).superRefine((file, ctx) => {
+  const unique = (values: (string | undefined)[], path: (i: number) => (string | number)[], what: string) => {
+    const seen = new Set<string>();
+    values.forEach((value, i) => {
+      if (value === undefined) return;
+      if (seen.has(value)) ctx.addIssue({ code: 'custom', path: path(i), message: `duplicate ${what} ${value}` });
+      seen.add(value);
+    });
+  };
+  unique(file.staff.map((s) => s.email), (i) => ['staff', i, 'email'], 'email');
+  unique(file.staff.map((s) => s.slackUserId), (i) => ['staff', i, 'slackUserId'], 'Slack user ID');
+  unique(file.customers.map((c) => c.tenantId), (i) => ['customers', i, 'tenantId'], 'tenant ID');
+  unique(file.customers.map((c) => c.domain), (i) => ['customers', i, 'domain'], 'domain');
+  const contactPaths = file.customers.flatMap((c, ci) => c.contacts.map((k, ki) => ({ k, path: ['customers', ci, 'contacts', ki] })));
+  unique(contactPaths.map((p) => p.k.email), (i) => [...contactPaths[i]!.path, 'email'], 'contact email');
+  const subscriptionPaths = file.customers.flatMap((c, ci) => c.subscriptions.map((s, si) => ({ s, path: ['customers', ci, 'subscriptions', si] })));
+  unique(subscriptionPaths.map((p) => p.s.id.toLowerCase()), (i) => [...subscriptionPaths[i]!.path, 'id'], 'subscription ID');
+});
+
+export type ImportFile = z.infer<typeof importFileSchema>;
+
+export class ImportError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`The file was not imported:\n${problems.join('\n')}`);
+  }
+}
+
+/** `customers[2].tenantId: expected …` — the JSON path of each bad field. */
+function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.reduce<string>(
+      (text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)),
+      '',
+    );
+    return `${path || '(file)'}: ${issue.message}`;
+  });
+}
+
+export function parseImportFile(json: unknown): ImportFile {
+  const parsed = importFileSchema.safeParse(json);
+  if (!parsed.success) throw new ImportError(describeIssues(parsed.error));
+  return parsed.data;
+}
+
+/**
+ * Loads an organization with its people, customers and subscriptions in one
+ * transaction. Rows are matched by their natural keys, so importing the same
+ * file again changes nothing. Returns the organization's ID.
+ */
+export async function importOrganization(db: Database, file: ImportFile): Promise<{ orgId: string; counts: Record<string, number> }> {
+  return db.transaction(async (tx) => {
+    const o = file.organization;
+    const [existing] = await tx
+      .select({ id: organizations.id })
+      .from(organizations)
+      .where(
+        o.slackTeamId || o.teamsTenantId
+          ? or(
+              o.slackTeamId ? eq(organizations.slackTeamId, o.slackTeamId) : undefined,
+              o.teamsTenantId ? eq(organizations.teamsTenantId, o.teamsTenantId) : undefined,
+            )
+          : eq(organizations.name, o.name),
+      );
+    const values = { name: o.name, slackTeamId: o.slackTeamId ?? null, teamsTenantId: o.teamsTenantId ?? null };
+    const orgId = existing
+      ? (await tx.update(organizations).set(values).where(eq(organizations.id, existing.id)).returning())[0]!.id
+      : (await tx.insert(organizations).values(values).returning())[0]!.id;
+
+    for (const member of file.staff) {
+      const row = { orgId, name: member.name, email: member.email, role: member.role, slackUserId: member.slackUserId ?? null, teamsAadObjectId: member.teamsAadObjectId ?? null };
+      await tx.insert(staff).values(row).onConflictDoUpdate({ target: [staff.orgId, staff.email], set: row });
+    }
+    let contactCount = 0;
+    let subscriptionCount = 0;
+    for (const c of file.customers) {
+      const row = { orgId, name: c.name, nameKey: normalizeKey(c.name), domain: c.domain, tenantId: c.tenantId, billingCountry: c.billingCountry };
+      const [customer] = await tx
+        .insert(customers)
+        .values(row)
+        .onConflictDoUpdate({ target: [customers.orgId, customers.tenantId], set: row })
+        .returning({ id: customers.id });
+      for (const k of c.contacts) {
+        const contactRow = { orgId, customerId: customer!.id, name: k.name, email: k.email, slackUserId: k.slackUserId ?? null, teamsAadObjectId: k.teamsAadObjectId ?? null };
+        await tx.insert(customerContacts).values(contactRow).onConflictDoUpdate({ target: [customerContacts.orgId, customerContacts.email], set: contactRow });
+        contactCount++;
+      }
+      for (const s of c.subscriptions) {
+        // An omitted ownerRoleAssigned keeps what an admin recorded in chat.
+        const subscriptionRow = { orgId, id: s.id, customerId: customer!.id, offer: s.offer, friendlyName: s.friendlyName ?? null, status: s.status, ...(s.ownerRoleAssigned === undefined ? {} : { ownerRoleAssigned: s.ownerRoleAssigned }) };
+        await tx.insert(subscriptions).values(subscriptionRow).onConflictDoUpdate({ target: [subscriptions.orgId, subscriptions.id], set: subscriptionRow });
+        subscriptionCount++;
+      }
+    }
+    return {
+      orgId,
+      counts: { staff: file.staff.length, customers: file.customers.length, contacts: contactCount, subscriptions: subscriptionCount },
+    };
+  });
+}

@@ -1,0 +1,66 @@
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import type { CliResult } from './adapters/cli/run.js';
+import type { Logger } from './log.js';
+
+export interface ServerOptions {
+  log: Logger;
+  isReady: () => boolean;
+  /** Bolt's listener for POST /slack/events; undefined when Slack is not configured or uses Socket Mode. */
+  slack?: RequestListener;
+  /** Lets `npm run csp` run through this process while it holds the embedded data folder. */
+  cli?: { token: string; run: (argv: string[]) => Promise<CliResult> };
+}
+
+function send(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new Error('body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function sameSecret(given: string | undefined, expected: string): boolean {
+  const a = Buffer.from(given ?? '');
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+const loopback = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/** The one HTTP server: Slack, health, and the local CLI bridge. */
+export function createHttpServer(options: ServerOptions): Server {
+  const { log } = options;
+  return createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz' && req.method === 'GET') {
+      return options.isReady() ? send(res, 200, { status: 'ok' }) : send(res, 503, { status: 'starting' });
+    }
+    if (path === '/slack/events' && req.method === 'POST') {
+      if (options.slack) return options.slack(req, res);
+      return send(res, 503, { error: 'Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN.' });
+    }
+    const cli = options.cli;
+    if (path === '/internal/cli' && req.method === 'POST' && cli) {
+      if (!loopback.has(req.socket.remoteAddress ?? '') || !sameSecret(req.headers['x-csp-cli-token'] as string | undefined, cli.token)) {
+        return send(res, 403, { error: 'forbidden' });
+      }
+      readBody(req, 1_000_000)
+        .then((body) => cli.run((JSON.parse(body) as { argv: string[] }).argv))
+        .then((result) => send(res, 200, result))
+        .catch((error) => {
+          log.error('cli bridge', error);
+          send(res, 500, { output: `csp-ops could not run that: ${(error as Error).message}`, exitCode: 1 });
+        });
+      return;
+    }
+    send(res, 404, { error: 'not found' });
+  });
+}

@@ -1,0 +1,35 @@
+/**
+ * The platform-neutral message every command and button returns; one renderer per
+ * platform turns it into Block Kit (views/slack.ts), Adaptive Cards or text.
+ */
+export interface View {
+  title?: string;
+  facts?: { label: string; value: string }[];
+  lines?: string[];
+  actions?: ViewAction[];
+  tone?: 'info' | 'success' | 'warning' | 'error';
+}
+
+/**
+ * A button carries only what to do and the ID it applies to; whoever clicks is
+ * identified from the platform's signed request and checked again then.
+ * `run` re-runs a command text (a choice between customers, the next page).
+ */
+export type ActionId = 'allow-reservations' | 'disallow-reservations' | 'owner-assigned' | 'cancel' | 'run';
+export const actionIds: readonly ActionId[] = ['allow-reservations', 'disallow-reservations', 'owner-assigned', 'cancel', 'run'];
+
+export interface ViewAction {
+  id: ActionId;
+  label: string;
+  value: string;
+  style?: 'primary' | 'danger';
+}
+
+/** Plain text, for the terminal and for notification fallbacks. */
+export function renderText(view: View): string {
+  const parts: string[] = [];
+  if (view.title) parts.push(view.title);
+  for (const fact of view.facts ?? []) parts.push(`${fact.label}: ${fact.value}`);
+  parts.push(...(view.lines ?? []));
+  return parts.join('\n');
+}

@@ -1,0 +1,58 @@
+import type { ActionsBlock, Block, Button, KnownBlock } from '@slack/types';
+import type { View } from './model.js';
+
+const maxSectionText = 3000;
+const maxFieldsPerSection = 10;
+
+/** User data in mrkdwn: `&`, `<` and `>` must be escaped or Slack reads them as markup. */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+export interface SlackMessage {
+  text: string;
+  blocks: (KnownBlock | Block)[];
+}
+
+/** The one Block Kit renderer: header, facts as fields, lines, buttons. */
+export function renderSlack(view: View): SlackMessage {
+  const blocks: KnownBlock[] = [];
+  if (view.title) blocks.push({ type: 'header', text: { type: 'plain_text', text: truncate(view.title, 150), emoji: true } });
+  const facts = view.facts ?? [];
+  for (let i = 0; i < facts.length; i += maxFieldsPerSection) {
+    blocks.push({
+      type: 'section',
+      fields: facts.slice(i, i + maxFieldsPerSection).map((f) => ({
+        type: 'mrkdwn' as const,
+        text: truncate(`*${escapeMrkdwn(f.label)}*\n${escapeMrkdwn(f.value)}`, 2000),
+      })),
+    });
+  }
+  const lines = (view.lines ?? []).map(escapeMrkdwn);
+  let chunk = '';
+  for (const line of lines) {
+    if (chunk && chunk.length + line.length + 1 > maxSectionText) {
+      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: chunk } });
+      chunk = '';
+    }
+    chunk = chunk ? `${chunk}\n${line}` : truncate(line, maxSectionText);
+  }
+  if (chunk) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: chunk } });
+  const actions = view.actions ?? [];
+  if (actions.length) {
+    const elements: Button[] = actions.slice(0, 25).map((a, i) => ({
+      type: 'button',
+      action_id: `csp:${a.id}:${i}`,
+      text: { type: 'plain_text', text: truncate(a.label, 75), emoji: true },
+      value: a.value,
+      ...(a.style ? { style: a.style } : {}),
+    }));
+    blocks.push({ type: 'actions', elements } satisfies ActionsBlock);
+  }
+  const text = truncate([view.title, ...(view.lines ?? [])].filter(Boolean).join('\n'), maxSectionText);
+  return { text: text || ' ', blocks };
+}
