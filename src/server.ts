@@ -5,7 +5,6 @@ import type { Logger } from './log.js';
 
 export interface ServerOptions {
   log: Logger;
-  isReady: () => boolean;
   /** Bolt's listener for POST /slack/events; undefined when Slack is not configured or uses Socket Mode. */
   slack?: RequestListener;
   /** Lets `npm run csp` run through this process while it holds the embedded data folder. */
@@ -41,7 +40,8 @@ export function createHttpServer(options: ServerOptions): Server {
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && req.method === 'GET') {
-      return options.isReady() ? send(res, 200, { status: 'ok' }) : send(res, 503, { status: 'starting' });
+      // The server listens only after migrations ran, so answering at all means ready.
+      return send(res, 200, { status: 'ok' });
     }
     if (path === '/slack/events' && req.method === 'POST') {
       if (options.slack) return options.slack(req, res);

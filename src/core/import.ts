@@ -58,6 +58,8 @@ export const importFileSchema = z.object({
 });
 
 export type ImportFile = z.infer<typeof importFileSchema>;
+/** The file as written: defaults not yet applied. */
+export type ImportFileInput = z.input<typeof importFileSchema>;
 
 export class ImportError extends Error {
   constructor(readonly problems: string[]) {

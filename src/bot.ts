@@ -1,0 +1,70 @@
+import type { Server } from 'node:http';
+import type { Database } from '../db/client.js';
+import { runCli } from './adapters/cli/run.js';
+import { createSlackAdapter, type SlackAdapter } from './adapters/slack/app.js';
+import type { Config } from './config.js';
+import { slackSender } from './delivery/slack.js';
+import { startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
+import type { Logger } from './log.js';
+import { createHttpServer } from './server.js';
+
+export interface Bot {
+  server: Server;
+  port: number;
+  slack?: SlackAdapter;
+  worker: DeliveryWorker;
+  /** Stops taking requests and lets the worker finish; the database stays open. */
+  stop(): Promise<void>;
+}
+
+/** Wires adapters, the HTTP server and the delivery worker onto an open, migrated database. */
+export async function startBot(options: {
+  db: Database;
+  config: Pick<Config, 'PORT' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'>;
+  log: Logger;
+  /** Token for the local CLI bridge (embedded database only). */
+  cliToken?: string;
+  deliveryIntervalMs?: number;
+}): Promise<Bot> {
+  const { db, config, log } = options;
+  const botToken = config.SLACK_BOT_TOKEN;
+  const worker = startDeliveryWorker({
+    db,
+    senders: botToken ? { slack: slackSender(botToken, config.SLACK_API_URL) } : {},
+    log,
+    intervalMs: options.deliveryIntervalMs,
+  });
+  const slack = botToken
+    ? createSlackAdapter({
+        db,
+        log,
+        signingSecret: config.SLACK_SIGNING_SECRET,
+        botToken,
+        appToken: config.SLACK_APP_TOKEN,
+        slackApiUrl: config.SLACK_API_URL,
+        onChange: () => worker.wake(),
+      })
+    : undefined;
+  const server = createHttpServer({
+    log,
+    slack: slack?.requestListener,
+    cli: options.cliToken ? { token: options.cliToken, run: (argv) => runCli(db, argv) } : undefined,
+  });
+  await new Promise<void>((done) => server.listen(config.PORT, '::', done));
+  const socketMode = Boolean(slack && config.SLACK_APP_TOKEN);
+  if (socketMode) await slack!.app.start();
+  return {
+    server,
+    port: (server.address() as { port: number }).port,
+    slack,
+    worker,
+    async stop() {
+      await new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      });
+      if (socketMode) await slack!.app.stop();
+      await worker.stop();
+    },
+  };
+}

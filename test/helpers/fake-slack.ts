@@ -1,0 +1,75 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedCall {
+  method: string;
+  body: Record<string, unknown>;
+}
+
+interface PlannedAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if ((req.headers['content-type'] ?? '').includes('json')) return JSON.parse(text || '{}');
+  const form = Object.fromEntries(new URLSearchParams(text));
+  // The Web API client form-encodes nested values as JSON strings.
+  for (const key of ['blocks', 'attachments']) if (typeof form[key] === 'string') form[key] = JSON.parse(form[key] as string);
+  return form;
+}
+
+/**
+ * A Slack Web API on loopback: answers auth.test, records chat.* calls (answering
+ * from a plan when one is queued) and serves response_url endpoints.
+ */
+export async function startFakeSlack() {
+  const calls: RecordedCall[] = [];
+  const responses: { id: string; body: Record<string, unknown> }[] = [];
+  const plans = new Map<string, PlannedAnswer[]>();
+  let ts = 1000;
+  const server = createServer(async (req, res) => {
+    const body = await readBody(req);
+    const path = req.url ?? '/';
+    if (path.startsWith('/response/')) {
+      responses.push({ id: path.slice('/response/'.length), body });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      return;
+    }
+    const method = path.replace(/^\/api\//, '').split('?')[0]!;
+    calls.push({ method, body });
+    const planned = plans.get(method)?.shift();
+    if (planned) {
+      res.writeHead(planned.status, { 'content-type': 'application/json', ...planned.headers }).end(JSON.stringify(planned.body ?? { ok: false }));
+      return;
+    }
+    const answer =
+      method === 'auth.test'
+        ? { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T0TEST' }
+        : { ok: true, channel: body.channel, ts: `${++ts}.000100` };
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    apiUrl: `${base}/api/`,
+    responseUrl: (id: string) => `${base}/response/${id}`,
+    calls,
+    responses,
+    posts: () => calls.filter((c) => c.method === 'chat.postMessage'),
+    /** Answers the next calls of `method` with these, in order, then as usual. */
+    plan(method: string, answers: PlannedAnswer[]) {
+      plans.set(method, [...(plans.get(method) ?? []), ...answers]);
+    },
+    close: () => new Promise<void>((done) => {
+      server.close(() => done());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+export type FakeSlack = Awaited<ReturnType<typeof startFakeSlack>>;

@@ -1,0 +1,80 @@
+import type { ImportFileInput } from '../../src/core/import.js';
+
+/** Slack user IDs of the test organization's people, by role. */
+export const users = {
+  globalAdmin: 'UGLOBAL01',
+  adminAgent: 'UADMIN001',
+  salesAgent: 'USALES001',
+  helpdeskAgent: 'UHELP0001',
+  contact: 'UCONTACT1',
+  stranger: 'USTRANGER',
+} as const;
+
+export const teamId = 'T0TEST0001';
+export const otherTeamId = 'T0OTHER001';
+
+export const tenants = {
+  contoso: '11111111-1111-4111-8111-111111111111',
+  contosoPharma: '22222222-2222-4222-8222-222222222222',
+  hanbit: '55555555-5555-4555-8555-555555555555',
+  taiwanCloud: '88888888-8888-4888-8888-888888888888',
+  busan: '77777777-7777-4777-8777-777777777777',
+  kaohsiung: '99999999-9999-4999-8999-999999999999',
+  cafe: 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa',
+} as const;
+
+export const hanbitSubscription = 'b2b2b2b2-0000-4000-8000-000000000005';
+
+export const testOrganization = {
+  organization: { name: '한빛 클라우드 파트너스', slackTeamId: teamId },
+  staff: [
+    { name: '박지훈', email: 'jihoon.park@partner.example', role: 'global-admin', slackUserId: users.globalAdmin },
+    { name: '王小明', email: 'xiaoming.wang@partner.example', role: 'admin-agent', slackUserId: users.adminAgent },
+    { name: '陳怡君', email: 'yijun.chen@partner.example', role: 'sales-agent', slackUserId: users.salesAgent },
+    { name: '최수아', email: 'sua.choi@partner.example', role: 'helpdesk-agent', slackUserId: users.helpdeskAgent },
+  ],
+  customers: [
+    {
+      name: 'Contoso Ltd', domain: 'contoso.com', tenantId: tenants.contoso, billingCountry: 'US',
+      contacts: [{ name: 'Dana', email: 'dana@contoso.com', slackUserId: users.contact }],
+      subscriptions: [{ id: 'c0c0c0c0-0000-4000-8000-000000000001', offer: 'azure-plan', friendlyName: 'Production', status: 'active', ownerRoleAssigned: true }],
+    },
+    {
+      name: 'Contoso Pharmaceuticals', domain: 'contosopharma.com', tenantId: tenants.contosoPharma, billingCountry: 'US',
+      subscriptions: [{ id: 'c0c0c0c0-0000-4000-8000-000000000002', offer: 'azure-plan', status: 'active', ownerRoleAssigned: true }],
+    },
+    {
+      name: '한빛소프트 주식회사', domain: 'hanbitsoft.example', tenantId: tenants.hanbit, billingCountry: 'KR',
+      subscriptions: [{ id: hanbitSubscription, offer: 'azure-plan', friendlyName: '한빛 운영', status: 'active' }],
+    },
+    {
+      name: '台灣雲端科技股份有限公司', domain: 'twcloud.example', tenantId: tenants.taiwanCloud, billingCountry: 'TW',
+      subscriptions: [{ id: 'c0c0c0c0-0000-4000-8000-000000000008', offer: 'azure-global', friendlyName: '台北生產環境', status: 'active', ownerRoleAssigned: true }],
+    },
+    {
+      name: '부산해운', domain: 'busanshipping.example', tenantId: tenants.busan, billingCountry: 'KR',
+      subscriptions: [{ id: 'c0c0c0c0-0000-4000-8000-000000000007', offer: 'azure-plan', status: 'suspended', ownerRoleAssigned: true }],
+    },
+    {
+      name: '高雄精密工業', domain: 'kaohsiung-precision.example', tenantId: tenants.kaohsiung, billingCountry: 'TW',
+      subscriptions: [{ id: 'saas-kp-crm', offer: 'marketplace-saas', friendlyName: 'CRM 雲端版', status: 'active' }],
+    },
+    {
+      name: 'Café Lumière', domain: 'cafe-lumiere.example', tenantId: tenants.cafe, billingCountry: 'FR',
+      subscriptions: [{ id: 'c0c0c0c0-0000-4000-8000-00000000000a', offer: 'azure-global', status: 'active', ownerRoleAssigned: true }],
+    },
+  ],
+} satisfies ImportFileInput;
+
+/** A second partner with a customer of the same name: nothing may cross over (R-A5). */
+export const otherOrganization = {
+  organization: { name: '他社パートナー', slackTeamId: otherTeamId },
+  staff: [{ name: 'Other Admin', email: 'admin@other.example', role: 'global-admin', slackUserId: users.adminAgent }],
+  customers: [
+    {
+      name: 'Contoso Ltd', domain: 'contoso.com', tenantId: tenants.contoso, billingCountry: 'US',
+      contacts: [],
+      subscriptions: [{ id: 'c0c0c0c0-0000-4000-8000-000000000001', offer: 'azure-plan', status: 'active', ownerRoleAssigned: true }],
+    },
+  ],
+} satisfies ImportFileInput;

@@ -1,0 +1,157 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DatabaseHandle } from '../../db/client.js';
+import { importOrganization, parseImportFile } from '../../src/core/import.js';
+import { startBot, type Bot } from '../../src/bot.js';
+import type { Logger } from '../../src/log.js';
+import { openTestDatabase } from './database.js';
+import { startFakeSlack, type FakeSlack } from './fake-slack.js';
+import { otherOrganization, teamId, testOrganization } from './fixture.js';
+
+export const signingSecret = 'test-signing-secret-4f1c2b';
+
+export const silentLog: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Slack's v0 signature: HMAC-SHA256 over `v0:{timestamp}:{body}`. */
+export function signedHeaders(body: string, timestamp = Math.floor(Date.now() / 1000), secret = signingSecret) {
+  const signature = `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+  return {
+    'content-type': 'application/x-www-form-urlencoded',
+    'x-slack-request-timestamp': String(timestamp),
+    'x-slack-signature': signature,
+  };
+}
+
+export interface RequestOptions {
+  team?: string;
+  channel?: string;
+  timestamp?: number;
+  secret?: string;
+  retryNum?: number;
+}
+
+export function slashCommandBody(user: string, text: string, responseUrl: string, options: RequestOptions = {}): string {
+  return new URLSearchParams({
+    token: 'legacy-token',
+    team_id: options.team ?? teamId,
+    team_domain: 'partner',
+    channel_id: options.channel ?? 'C0OPS00001',
+    channel_name: 'ops',
+    user_id: user,
+    user_name: user.toLowerCase(),
+    command: '/csp',
+    text,
+    api_app_id: 'A0CSPOPS01',
+    response_url: responseUrl,
+    trigger_id: `${Date.now()}.1.abc`,
+  }).toString();
+}
+
+export function blockActionBody(user: string, actionId: string, value: string, responseUrl: string, options: RequestOptions = {}): string {
+  const payload = {
+    type: 'block_actions',
+    team: { id: options.team ?? teamId, domain: 'partner' },
+    user: { id: user, username: user.toLowerCase(), team_id: options.team ?? teamId },
+    api_app_id: 'A0CSPOPS01',
+    token: 'legacy-token',
+    container: { type: 'message', message_ts: '1700000000.000100', channel_id: options.channel ?? 'C0OPS00001', is_ephemeral: true },
+    trigger_id: `${Date.now()}.1.abc`,
+    channel: { id: options.channel ?? 'C0OPS00001', name: 'ops' },
+    response_url: responseUrl,
+    actions: [{ type: 'button', action_id: actionId, block_id: 'b1', value, text: { type: 'plain_text', text: 'x' }, action_ts: `${Date.now() / 1000}` }],
+  };
+  return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+}
+
+export interface SlackReply {
+  text?: string;
+  blocks?: { type: string; text?: { text: string }; fields?: { text: string }[]; elements?: { action_id: string; value: string; text: { text: string }; style?: string }[] }[];
+  response_type?: string;
+  replace_original?: boolean;
+}
+
+/** Every word a reply shows, for assertions on what the user reads. */
+export function replyText(reply: SlackReply | undefined): string {
+  if (!reply) return '';
+  const parts = [reply.text ?? ''];
+  for (const block of reply.blocks ?? []) {
+    if (block.text) parts.push(block.text.text);
+    for (const field of block.fields ?? []) parts.push(field.text);
+    for (const element of block.elements ?? []) parts.push(element.text.text);
+  }
+  return parts.join('\n');
+}
+
+export function buttons(reply: SlackReply | undefined) {
+  return (reply?.blocks ?? []).flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []));
+}
+
+/** The csp-ops bot on a fresh database, wired as in production, with Slack faked on loopback. */
+export async function startTestBot(options: { organizations?: unknown[] } = {}) {
+  const database: DatabaseHandle = await openTestDatabase();
+  for (const file of options.organizations ?? [testOrganization, otherOrganization]) {
+    await importOrganization(database.db, parseImportFile(file));
+  }
+  const slack: FakeSlack = await startFakeSlack();
+  const bot: Bot = await startBot({
+    db: database.db,
+    config: { PORT: 0, SLACK_SIGNING_SECRET: signingSecret, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_APP_TOKEN: undefined, SLACK_API_URL: slack.apiUrl },
+    log: silentLog,
+    deliveryIntervalMs: 50,
+  });
+  const url = `http://127.0.0.1:${bot.port}/slack/events`;
+
+  async function post(body: string, options: RequestOptions = {}) {
+    const headers: Record<string, string> = signedHeaders(body, options.timestamp, options.secret);
+    if (options.retryNum !== undefined) {
+      headers['x-slack-retry-num'] = String(options.retryNum);
+      headers['x-slack-retry-reason'] = 'http_timeout';
+    }
+    return fetch(url, { method: 'POST', headers, body });
+  }
+
+  async function waitForResponse(id: string, timeoutMs = 5000) {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const found = slack.responses.find((r) => r.id === id);
+      if (found) return found.body as SlackReply;
+      await sleep(10);
+    }
+    throw new Error(`no response_url post for ${id}`);
+  }
+
+  return {
+    db: database.db,
+    kind: database.kind,
+    slack,
+    bot,
+    url,
+    post,
+    /** A signed `/csp` slash command; resolves with the HTTP status and the ack body (the ephemeral reply). */
+    async command(user: string, text: string, options: RequestOptions = {}) {
+      const response = await post(slashCommandBody(user, text, slack.responseUrl(randomUUID()), options), options);
+      const raw = await response.text();
+      return { status: response.status, reply: (raw ? JSON.parse(raw) : undefined) as SlackReply | undefined };
+    },
+    /** A signed button click; resolves with the message that replaced the card. */
+    async click(user: string, button: { action_id: string; value: string }, options: RequestOptions = {}) {
+      const id = randomUUID();
+      const response = await post(blockActionBody(user, button.action_id, button.value, slack.responseUrl(id), options), options);
+      if (response.status !== 200) return { status: response.status, reply: undefined };
+      return { status: response.status, reply: await waitForResponse(id) };
+    },
+    /** Waits until `count` messages were posted (or the time runs out) and returns them. */
+    async waitForPosts(count: number, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      while (slack.posts().length < count && Date.now() < deadline) await sleep(20);
+      return slack.posts();
+    },
+    async close() {
+      await bot.stop();
+      await slack.close();
+      await database.close();
+    },
+  };
+}
+
+export type TestBot = Awaited<ReturnType<typeof startTestBot>>;
