@@ -1,6 +1,6 @@
 import type { RequestListener } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type RespondFn } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger, type RespondFn } from '@slack/bolt';
 import type { Database } from '../../../db/client.js';
 import type { CommandEnv } from '../../commands/context.js';
 import { runAction, runCommand } from '../../commands/dispatch.js';
@@ -27,18 +27,31 @@ export interface SlackAdapter {
   requestListener?: RequestListener;
 }
 
+/** Bolt logs through ours, so LOG_LEVEL governs it too. */
+function boltLogger(log: Logger): BoltLogger {
+  return {
+    debug: (...m) => log.debug(m.map(String).join(' ')),
+    info: (...m) => log.info(m.map(String).join(' ')),
+    warn: (...m) => log.warn(m.map(String).join(' ')),
+    error: (...m) => log.error(m.map(String).join(' ')),
+    setLevel: () => {},
+    getLevel: () => LogLevel.DEBUG,
+    setName: () => {},
+  };
+}
+
 /** Slack asks for an answer within 3 s; a command still working by then is answered later through response_url. */
 const ackDeadlineMs = 2500;
 
 export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const { db, log } = options;
   const t = translator('en');
-  const logLevel = LogLevel.WARN;
+  const logger = boltLogger(log);
   const clientOptions = { slackApiUrl: options.slackApiUrl };
   const receiver = options.appToken
-    ? new SocketModeReceiver({ appToken: options.appToken, logLevel, installerOptions: { clientOptions } })
-    : new HTTPReceiver({ signingSecret: options.signingSecret!, endpoints: '/slack/events', logLevel });
-  const app = new App({ token: options.botToken, receiver, clientOptions, logLevel });
+    ? new SocketModeReceiver({ appToken: options.appToken, logger, installerOptions: { clientOptions } })
+    : new HTTPReceiver({ signingSecret: options.signingSecret!, endpoints: '/slack/events', logger });
+  const app = new App({ token: options.botToken, receiver, clientOptions, logger });
 
   async function envFor(teamId: string | undefined, userId: string, channelId: string | undefined): Promise<CommandEnv> {
     const org = teamId ? await organizationForSlackTeam(db, teamId) : undefined;

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { otherTeamId, tenants, users } from './helpers/fixture.js';
+import { blockActionBody, buttons, replyText, signedHeaders, slashCommandBody, startTestBot, type TestBot } from './helpers/slack.js';
+import { activityFor, customerId, permissionFor, snapshot } from './helpers/tables.js';
+
+let bot: TestBot;
+beforeAll(async () => {
+  bot = await startTestBot();
+});
+afterAll(() => bot?.close());
+
+describe('Slack requests', () => {
+  it('answers GET /healthz once migrations ran', async () => {
+    const response = await fetch(bot.url.replace('/slack/events', '/healthz'));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('refuses a bad signature with 401 and changes nothing', async () => {
+    const before = await snapshot(bot.db);
+    const forged = await bot.command(users.globalAdmin, 'channel activity here', { secret: 'not-the-secret' });
+    expect(forged.status).toBe(401);
+    const id = await customerId(bot.db, tenants.contoso);
+    const body = blockActionBody(users.globalAdmin, 'csp:allow-reservations:0', id, bot.slack.responseUrl('forged'));
+    const tampered = await fetch(bot.url, { method: 'POST', headers: signedHeaders(body), body: body.replace('UGLOBAL01', 'UADMIN001') });
+    expect(tampered.status).toBe(401);
+    expect(await snapshot(bot.db)).toEqual(before);
+  });
+
+  it('refuses a timestamp older than 5 minutes with 401 and changes nothing', async () => {
+    const before = await snapshot(bot.db);
+    const stale = Math.floor(Date.now() / 1000) - 5 * 60 - 5;
+    const { status } = await bot.command(users.globalAdmin, 'channel activity here', { timestamp: stale });
+    expect(status).toBe(401);
+    const id = await customerId(bot.db, tenants.contoso);
+    const click = await bot.post(blockActionBody(users.globalAdmin, 'csp:allow-reservations:0', id, bot.slack.responseUrl('stale')), { timestamp: stale });
+    expect(click.status).toBe(401);
+    expect(await snapshot(bot.db)).toEqual(before);
+  });
+
+  it('R-P10 a retried click (X-Slack-Retry-Num) and a double click write one activity row', async () => {
+    const { reply } = await bot.command(users.adminAgent, 'allow-reservations contoso.com');
+    const turnOn = buttons(reply).find((b) => b.text.text === 'Turn on')!;
+    await bot.click(users.adminAgent, turnOn);
+    const retried = await bot.click(users.adminAgent, turnOn, { retryNum: 1 });
+    expect(replyText(retried.reply)).toContain('already on for Contoso Ltd');
+    await bot.click(users.globalAdmin, turnOn);
+    expect((await activityFor(bot.db, tenants.contoso)).map((r) => r.action)).toEqual(['create_customer_purchase_permission']);
+    expect(await permissionFor(bot.db, tenants.contoso)).toHaveLength(1);
+  });
+
+  it('a retried slash command (X-Slack-Retry-Num) shows the same answer and writes nothing', async () => {
+    const before = await snapshot(bot.db);
+    const first = await bot.command(users.adminAgent, 'allow-reservations Café Lumière');
+    const retried = await bot.command(users.adminAgent, 'allow-reservations Café Lumière', { retryNum: 1 });
+    expect(replyText(retried.reply)).toBe(replyText(first.reply));
+    expect(await snapshot(bot.db)).toEqual(before);
+  });
+
+  it('R-A1 an unknown user gets help only, and changes nothing', async () => {
+    const before = await snapshot(bot.db);
+    const help = await bot.command(users.stranger, 'help');
+    expect(replyText(help.reply)).toContain('You are not registered as partner staff or a customer contact');
+    expect(replyText(help.reply)).toContain('/csp allow-reservations <customer>');
+    for (const text of ['customers', 'allow-reservations contoso.com', 'channel activity here']) {
+      const { reply } = await bot.command(users.stranger, text);
+      expect(replyText(reply)).toContain('You are not registered as partner staff of this organization, so you can only run help.');
+    }
+    const id = await customerId(bot.db, tenants.cafe);
+    const click = await bot.click(users.stranger, { action_id: 'csp:allow-reservations:0', value: id });
+    expect(replyText(click.reply)).toContain('so you can only run help');
+    expect(await snapshot(bot.db)).toEqual(before);
+  });
+
+  it('R-A1 a customer contact cannot run staff commands', async () => {
+    const { reply } = await bot.command(users.contact, 'customers');
+    expect(replyText(reply)).toContain('Only partner staff can run customers.');
+  });
+
+  it('R-A5 a workspace linked to no organization gets help naming its team ID', async () => {
+    const { reply } = await bot.command(users.globalAdmin, 'customers', { team: 'T0UNLINKED' });
+    expect(replyText(reply)).toContain('This workspace (team T0UNLINKED) is not linked to a partner organization');
+  });
+
+  it('R-A5 the same Slack user ID in another organization sees only that organization', async () => {
+    // users.adminAgent is also the other partner's global admin, in its own workspace.
+    const other = await bot.command(users.adminAgent, 'customers', { team: otherTeamId });
+    expect(replyText(other.reply)).toContain('Page 1 of 1 (1 customers).');
+    expect(replyText(other.reply)).not.toContain('한빛');
+    // The test organization's customer UUID is not found from the other workspace.
+    const before = await snapshot(bot.db);
+    const id = await customerId(bot.db, tenants.cafe);
+    const click = await bot.click(users.adminAgent, { action_id: 'csp:allow-reservations:0', value: id }, { team: otherTeamId });
+    expect(replyText(click.reply)).toContain(`No customer matches "${id}"`);
+    expect(await snapshot(bot.db)).toEqual(before);
+  });
+
+  it('answers a malformed request body with 401 rather than crashing', async () => {
+    const body = slashCommandBody(users.adminAgent, 'help', bot.slack.responseUrl('x')).slice(0, 20);
+    const response = await fetch(bot.url, { method: 'POST', headers: signedHeaders(body, undefined, 'wrong'), body });
+    expect(response.status).toBe(401);
+  });
+});
