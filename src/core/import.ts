@@ -90,6 +90,17 @@ export function parseImportFile(json: unknown): ImportFile {
  * file again changes nothing. Returns the organization's ID.
  */
 export async function importOrganization(db: Database, file: ImportFile): Promise<{ orgId: string; counts: Record<string, number> }> {
+  try {
+    return await importInTransaction(db, file);
+  } catch (error) {
+    // A key the file does not repeat itself but the stored data already holds (a Slack user ID, a domain).
+    const cause = (error as { cause?: { code?: string; detail?: string } }).cause ?? (error as { code?: string; detail?: string });
+    if (cause.code === '23505') throw new ImportError([`conflicts with data already stored: ${cause.detail ?? 'a duplicate key'}`]);
+    throw error;
+  }
+}
+
+async function importInTransaction(db: Database, file: ImportFile) {
   return db.transaction(async (tx) => {
     const o = file.organization;
     const [existing] = await tx

@@ -15,8 +15,8 @@ export class DeliveryError extends Error {
   }
 }
 
-/** About 70 minutes of retries before a message counts as failed (1 s, 2 s, … capped at 10 min). */
-export const maxAttempts = 15;
+/** About 67 minutes of retries before a message counts as failed (1 s, 2 s, … capped at 10 min). */
+export const maxAttempts = 16;
 const claimBatch = 10;
 const leaseSeconds = 60;
 

@@ -1,0 +1,173 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatabaseHandle } from '../db/client.js';
+import { acquireDataDirLock } from '../db/lock.js';
+import { customers, staff, subscriptions } from '../db/schema.js';
+import { runCli } from '../src/adapters/cli/run.js';
+import { startBot } from '../src/bot.js';
+import { openTestDatabase } from './helpers/database.js';
+import { testOrganization } from './helpers/fixture.js';
+import { silentLog } from './helpers/slack.js';
+import { snapshot } from './helpers/tables.js';
+
+const run = promisify(execFile);
+let database: DatabaseHandle;
+let dir: string;
+
+beforeAll(async () => {
+  database = await openTestDatabase();
+  dir = await mkdtemp(join(tmpdir(), 'csp-cli-'));
+});
+afterAll(async () => {
+  await database?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function tables() {
+  const db = database.db;
+  return {
+    staff: await db.select().from(staff).orderBy(staff.email),
+    customers: await db.select().from(customers).orderBy(customers.tenantId),
+    subscriptions: await db.select().from(subscriptions).orderBy(subscriptions.id),
+  };
+}
+
+describe('import', () => {
+  it('loads an organization from one JSON file; importing it again changes nothing', async () => {
+    const file = join(dir, 'org.json');
+    await writeFile(file, JSON.stringify(testOrganization));
+    const first = await runCli(database.db, ['import', file]);
+    expect(first).toEqual({ output: 'Imported 4 staff, 7 customers, 1 contacts and 7 subscriptions.', exitCode: 0 });
+    const after = await tables();
+    expect(after.customers.map((c) => c.name)).toContain('台灣雲端科技股份有限公司');
+    expect((await runCli(database.db, ['import', file])).exitCode).toBe(0);
+    expect(await tables()).toEqual(after);
+  });
+
+  it('refuses an invalid file whole, naming the JSON path of each bad field', async () => {
+    const before = await snapshot(database.db);
+    const bad = structuredClone(testOrganization) as Record<string, any>;
+    bad.staff[1].role = 'owner';
+    bad.customers[2].tenantId = 'not-a-guid';
+    bad.customers[3].billingCountry = 'Taiwan';
+    bad.customers[4].subscriptions[0].offer = 'azure-everything';
+    const file = join(dir, 'bad.json');
+    await writeFile(file, JSON.stringify(bad));
+    const { output, exitCode } = await runCli(database.db, ['import', file]);
+    expect(exitCode).toBe(1);
+    expect(output).toContain('staff[1].role:');
+    expect(output).toContain('customers[2].tenantId:');
+    expect(output).toContain('customers[3].billingCountry: expected a two-letter country code such as KR');
+    expect(output).toContain('customers[4].subscriptions[0].offer:');
+    expect(output).toContain('Nothing was imported.');
+    const duplicated = structuredClone(testOrganization) as Record<string, any>;
+    duplicated.customers.push({ ...duplicated.customers[0], name: '새 고객', domain: 'new.example' });
+    await writeFile(file, JSON.stringify(duplicated));
+    expect((await runCli(database.db, ['import', file])).output).toContain('customers[7].tenantId: duplicate tenant ID 11111111-1111-4111-8111-111111111111');
+    await writeFile(file, '{ "organization": ');
+    expect((await runCli(database.db, ['import', file])).output).toMatch(/Could not read .*bad\.json: .*JSON.*Nothing was imported\./s);
+    expect((await runCli(database.db, ['import', join(dir, 'missing.json')])).output).toContain('no such file');
+    expect(await snapshot(database.db)).toEqual(before);
+  });
+});
+
+describe('CLI commands: same grammar, same core', () => {
+  it('runs a command as the staff member named by --as', async () => {
+    const { output, exitCode } = await runCli(database.db, ['customers', '한빛', '--as', 'jihoon.park@partner.example']);
+    expect(exitCode).toBe(0);
+    expect(output).toContain('한빛소프트 주식회사 — hanbitsoft.example');
+    const help = await runCli(database.db, ['help', '--as', 'jihoon.park@partner.example']);
+    expect(help.output).toContain('npm run csp -- allow-reservations <customer>');
+  });
+
+  it('shows a confirmation and acts only with --yes (R-P10)', async () => {
+    const asAdmin = ['--as', 'xiaoming.wang@partner.example'];
+    const asked = await runCli(database.db, ['allow-reservations', 'twcloud.example', ...asAdmin]);
+    expect(asked.output).toContain('you, the partner, pay for every purchase they make');
+    expect(asked.output).toContain('To turn on, run the same command again with --yes.');
+    const done = await runCli(database.db, ['allow-reservations', 'twcloud.example', ...asAdmin, '--yes']);
+    expect(done.output).toContain('Azure reservation purchases are now on for 台灣雲端科技股份有限公司');
+    const log = await runCli(database.db, ['activity', '--as', 'sua.choi@partner.example']);
+    expect(log.output).toContain('王小明 — Create customer purchase permission — 台灣雲端科技股份有限公司');
+  });
+
+  it('refuses unknown staff, missing --as and bad flags with exit codes', async () => {
+    expect(await runCli(database.db, ['customers', '--as', 'nobody@example.com'])).toEqual({ output: 'No staff member has the email nobody@example.com.', exitCode: 1 });
+    expect((await runCli(database.db, ['customers'])).output).toContain('Say who is acting with --as <staff email>.');
+    expect((await runCli(database.db, ['customers', '--bogus'])).exitCode).toBe(2);
+    const refused = await runCli(database.db, ['allow-reservations', 'contoso.com', '--as', 'yijun.chen@partner.example', '--yes']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.output).toContain('needs the admin agent or global admin role');
+  });
+});
+
+describe('the embedded data folder is opened by one process', () => {
+  const cli = (env: Record<string, string>) =>
+    run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'customers', '台灣', '--as', 'jihoon.park@partner.example'], {
+      env: { ...process.env, DATABASE_URL: '', ...env },
+    }).then(
+      (r) => ({ code: 0, out: r.stdout }),
+      (e) => ({ code: e.code as number, out: `${e.stdout}${e.stderr}` }),
+    );
+
+  it('while the bot holds the folder, the CLI runs through the bot', async () => {
+    const dataDir = join(dir, 'bridged');
+    const bot = await startBot({
+      db: database.db,
+      config: { PORT: 0, SLACK_SIGNING_SECRET: undefined, SLACK_BOT_TOKEN: undefined, SLACK_APP_TOKEN: undefined, SLACK_API_URL: 'http://127.0.0.1:9/' },
+      log: silentLog,
+      cliToken: 'bridge-token-for-test',
+    });
+    const lock = acquireDataDirLock(dataDir, { pid: process.pid, cliPort: bot.port, cliToken: 'bridge-token-for-test' });
+    try {
+      const result = await cli({ DATA_DIR: dataDir });
+      expect(result).toMatchObject({ code: 0 });
+      expect(result.out).toContain('台灣雲端科技股份有限公司 — twcloud.example');
+      const forged = await fetch(`http://127.0.0.1:${bot.port}/internal/cli`, { method: 'POST', headers: { 'x-csp-cli-token': 'guess' }, body: '{"argv":["help"]}' });
+      expect(forged.status).toBe(403);
+    } finally {
+      if (lock.acquired) lock.release();
+      await bot.stop();
+    }
+  });
+
+  it('while another process holds it without a bridge, the CLI says the folder is in use and touches nothing', async () => {
+    const dataDir = join(dir, 'busy');
+    const lock = acquireDataDirLock(dataDir, { pid: process.pid });
+    try {
+      const result = await cli({ DATA_DIR: dataDir });
+      expect(result.code).toBe(1);
+      expect(result.out).toContain(`The data folder ${dataDir} is in use by another csp-ops process (pid ${process.pid})`);
+      expect(acquireDataDirLock(dataDir, { pid: process.pid }).acquired).toBe(false);
+    } finally {
+      if (lock.acquired) lock.release();
+    }
+  });
+
+  it('a lock left by a process that died is taken over', async () => {
+    const dataDir = join(dir, 'stale');
+    const first = acquireDataDirLock(dataDir, { pid: 2 ** 22 + 12345 });
+    expect(first.acquired).toBe(true);
+    const second = acquireDataDirLock(dataDir, { pid: process.pid });
+    expect(second.acquired).toBe(true);
+    if (second.acquired) second.release();
+  });
+});
+
+describe('import conflicts with stored data', () => {
+  it('refuses a file whose keys clash with another stored row, and stores nothing', async () => {
+    const before = await snapshot(database.db);
+    const clash = structuredClone(testOrganization) as Record<string, any>;
+    clash.customers = [{ ...clash.customers[0], tenantId: 'eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee', name: '중복 도메인' }];
+    const file = join(dir, 'clash.json');
+    await writeFile(file, JSON.stringify(clash));
+    const { output, exitCode } = await runCli(database.db, ['import', file]);
+    expect(exitCode).toBe(1);
+    expect(output).toMatch(/conflicts with data already stored: .*contoso\.com/);
+    expect(await snapshot(database.db)).toEqual(before);
+  });
+});

@@ -1,0 +1,31 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+
+describe('settings from the environment', () => {
+  it('has defaults that need no credentials', () => {
+    expect(loadConfig({})).toEqual({ PORT: 3000, DATA_DIR: '.data', SLACK_API_URL: 'https://slack.com/api/', LOG_LEVEL: 'info' });
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'Invalid setting PORT: expected a port number 0–65535.'],
+    [{ PORT: '70000' }, 'Invalid setting PORT: expected a port number 0–65535.'],
+    [{ DATABASE_URL: 'mysql://x' }, 'Invalid setting DATABASE_URL: expected a postgres:// URL, or leave it unset for the embedded database.'],
+    [{ SLACK_BOT_TOKEN: 'xoxp-user' }, 'Invalid setting SLACK_BOT_TOKEN: expected a bot token starting with xoxb-.'],
+    [{ SLACK_APP_TOKEN: 'abc' }, 'Invalid setting SLACK_APP_TOKEN: expected an app-level token starting with xapp-.'],
+    [{ SLACK_API_URL: 'not a url' }, 'Invalid setting SLACK_API_URL: expected the base URL of the Slack Web API, such as https://slack.com/api/.'],
+    [{ LOG_LEVEL: 'loud' }, 'Invalid setting LOG_LEVEL: expected one of debug, info, warn, error.'],
+    [{ SLACK_BOT_TOKEN: 'xoxb-1' }, 'Missing setting SLACK_SIGNING_SECRET: expected it with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode).'],
+    [{ SLACK_SIGNING_SECRET: 'abcdefgh12' }, 'Missing setting SLACK_BOT_TOKEN: expected a bot token starting with xoxb- to use Slack.'],
+  ])('refuses %o with one line naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('stops start-up with that one line and a non-zero exit', async () => {
+    const result = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, PORT: 'eighty' },
+    }).catch((e: { code: number; stderr: string }) => e);
+    expect(result).toMatchObject({ code: 1, stderr: 'Invalid setting PORT: expected a port number 0–65535.\n' });
+  });
+});

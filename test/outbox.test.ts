@@ -1,0 +1,86 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outbox } from '../db/schema.js';
+import { slackSender } from '../src/delivery/slack.js';
+import { backoffSeconds, maxAttempts, startDeliveryWorker } from '../src/delivery/worker.js';
+import { tenants, users } from './helpers/fixture.js';
+import { silentLog, startTestBot, type TestBot } from './helpers/slack.js';
+import { customerId, testOrgId } from './helpers/tables.js';
+
+let bot: TestBot;
+beforeAll(async () => {
+  bot = await startTestBot();
+});
+afterAll(() => bot?.close());
+
+describe('outbox delivery (R-N3)', () => {
+  it('R-N3 the announcement is delivered once after a 500, then a 429 with Retry-After: 1', async () => {
+    bot.slack.plan('chat.postMessage', [
+      { status: 500, body: { ok: false } },
+      { status: 429, headers: { 'retry-after': '1' }, body: { ok: false, error: 'ratelimited' } },
+    ]);
+    const id = await customerId(bot.db, tenants.taiwanCloud);
+    const started = Date.now();
+    await bot.click(users.adminAgent, { action_id: 'csp:allow-reservations:0', value: id }, { channel: 'C0RETRY001' });
+    // The announcement row committed with the change, before any delivery.
+    const [row] = await bot.db.select().from(outbox).where(eq(outbox.channelId, 'C0RETRY001'));
+    expect(row?.message).toEqual({ key: 'allow.announce', params: { actor: '王小明', customer: '台灣雲端科技股份有限公司' } });
+
+    const deadline = Date.now() + 10_000;
+    let delivered = row!;
+    while (Date.now() < deadline) {
+      [delivered] = await bot.db.select().from(outbox).where(eq(outbox.id, row!.id)) as [typeof row & {}];
+      if (delivered.status === 'sent') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(delivered.status).toBe('sent');
+    expect(delivered.attempts).toBe(3);
+    expect(delivered.postedMessageId).toMatch(/^\d+\.000100$/);
+    const attempts = bot.slack.posts().filter((p) => p.body.channel === 'C0RETRY001');
+    expect(attempts).toHaveLength(3);
+    // 1 s backoff after the 500, then the 1 s Slack asked for.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(bot.slack.posts().filter((p) => p.body.channel === 'C0RETRY001')).toHaveLength(3);
+  });
+
+  it('R-N3 two workers on one database post each message exactly once', async () => {
+    const orgId = await testOrgId(bot.db);
+    const rows = Array.from({ length: 30 }, (_, i) => ({
+      orgId,
+      platform: 'slack' as const,
+      channelId: 'C0SHARED01',
+      message: { key: 'allow.announce', params: { actor: 'bench', customer: `고객 ${i}` } },
+    }));
+    await bot.db.insert(outbox).values(rows);
+    const second = startDeliveryWorker({ db: bot.db, senders: { slack: slackSender('xoxb-test-token', bot.slack.apiUrl) }, log: silentLog, intervalMs: 20 });
+    bot.bot.worker.wake();
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && bot.slack.posts().filter((p) => p.body.channel === 'C0SHARED01').length < 30) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await second.stop();
+    const texts = bot.slack.posts().filter((p) => p.body.channel === 'C0SHARED01').map((p) => p.body.text);
+    expect(texts).toHaveLength(30);
+    expect(new Set(texts).size).toBe(30);
+  });
+
+  it('R-N3 a message that keeps failing is marked failed after the last attempt, not lost', async () => {
+    expect(Array.from({ length: maxAttempts - 1 }, (_, i) => backoffSeconds(i + 1)).reduce((a, b) => a + b)).toBeGreaterThan(3600);
+    const orgId = await testOrgId(bot.db);
+    const [row] = await bot.db
+      .insert(outbox)
+      .values({ orgId, platform: 'slack', channelId: 'C0DOOMED01', message: { key: 'allow.announce', params: { actor: 'a', customer: 'b' } }, attempts: maxAttempts - 1 })
+      .returning();
+    bot.slack.plan('chat.postMessage', [{ status: 200, body: { ok: false, error: 'channel_not_found' } }]);
+    bot.bot.worker.wake();
+    const deadline = Date.now() + 5000;
+    let current = row!;
+    while (Date.now() < deadline && current.status === 'pending') {
+      await new Promise((r) => setTimeout(r, 50));
+      [current] = (await bot.db.select().from(outbox).where(eq(outbox.id, row!.id))) as [typeof row & {}];
+    }
+    expect(current.status).toBe('failed');
+    expect(current.lastError).toBe('Slack error: channel_not_found');
+  });
+});
