@@ -4,6 +4,7 @@ import { acquireDataDirLock } from '../db/lock.js';
 import { seedDemoIfEmpty } from '../db/seed/demo.js';
 import { runCli, type CliResult } from './adapters/cli/run.js';
 import { ConfigError, loadConfig } from './config.js';
+import { translator } from './i18n/index.js';
 
 /**
  * `npm run csp -- …`. With DATABASE_URL it opens the server directly. On the
@@ -16,19 +17,20 @@ async function main(): Promise<CliResult> {
   const argv = process.argv.slice(2).map((arg, i, all) => (i === 1 && all[0] === 'import' ? resolve(arg) : arg));
   if (config.DATABASE_URL) return withDatabase(config.DATABASE_URL, undefined, argv);
 
+  const t = translator('en');
   const dataDir = resolve(config.DATA_DIR);
   const lock = acquireDataDirLock(dataDir, { pid: process.pid });
   if (!lock.acquired) {
     const { cliPort, cliToken, pid } = lock.holder;
     if (!cliPort || !cliToken) {
-      return { output: `The data folder ${dataDir} is in use by another csp-ops process (pid ${pid}). Wait for it to finish and try again.`, exitCode: 1 };
+      return { output: t('cli.folderInUse', { dir: dataDir, pid }), exitCode: 1 };
     }
     const response = await fetch(`http://127.0.0.1:${cliPort}/internal/cli`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-csp-cli-token': cliToken },
       body: JSON.stringify({ argv }),
     }).catch(() => undefined);
-    if (!response) return { output: `The bot (pid ${pid}) holds ${dataDir} but does not answer on port ${cliPort}. Try again in a moment.`, exitCode: 1 };
+    if (!response) return { output: t('cli.botNotAnswering', { pid, dir: dataDir, port: cliPort }), exitCode: 1 };
     return (await response.json()) as CliResult;
   }
   try {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { CliResult } from './adapters/cli/run.js';
+import { translator } from './i18n/index.js';
 import type { Logger } from './log.js';
 
 export interface ServerOptions {
@@ -57,7 +58,7 @@ export function createHttpServer(options: ServerOptions): Server {
         .then((result) => send(res, 200, result))
         .catch((error) => {
           log.error('cli bridge', error);
-          send(res, 500, { output: `csp-ops could not run that: ${(error as Error).message}`, exitCode: 1 });
+          send(res, 500, { output: translator('en')('cli.bridgeFailed', { reason: (error as Error).message }), exitCode: 1 });
         });
       return;
     }

@@ -167,7 +167,7 @@ describe('import conflicts with stored data', () => {
     await writeFile(file, JSON.stringify(clash));
     const { output, exitCode } = await runCli(database.db, ['import', file]);
     expect(exitCode).toBe(1);
-    expect(output).toMatch(/conflicts with data already stored: .*contoso\.com/);
+    expect(output).toMatch(/The file conflicts with data already stored: .*contoso\.com/);
     expect(await snapshot(database.db)).toEqual(before);
   });
 });

@@ -92,7 +92,7 @@ describe('customer purchase permission for Azure reservations (Slack)', () => {
     for (const user of [users.salesAgent, users.helpdeskAgent]) {
       for (const command of ['allow-reservations contoso.com', 'disallow-reservations Café Lumière', `owner-assigned 한빛소프트 ${hanbitSubscription}`]) {
         const { reply } = await bot.command(user, command);
-        expect(replyText(reply)).toMatch(/Your role is (sales|helpdesk)-agent\. .* needs the admin agent or global admin role/);
+        expect(replyText(reply)).toMatch(/Your role is (sales|helpdesk) agent\. .* needs the admin agent or global admin role/);
       }
       const look = await bot.command(user, 'customer contoso.com');
       expect(replyText(look.reply)).toContain('Contoso Ltd');

@@ -28,7 +28,8 @@ function errorView(env: CommandEnv, error: unknown, command?: Command): View {
       const value = command && withCustomer(command, c.tenantId);
       return value ? [{ id: 'run' as const, label: `${c.name} (${c.domain})`, value }] : [];
     });
-    return { tone: 'error', lines: [t(error.code, { prefix: env.prefix, ...error.params })], actions };
+    const terms = Object.fromEntries(Object.entries(error.terms).map(([name, key]) => [name, t(key)]));
+    return { tone: 'error', lines: [t(error.code, { prefix: env.prefix, ...error.params, ...terms })], actions };
   }
   const errorId = randomUUID().slice(0, 8);
   env.logError(errorId, error);

@@ -55,7 +55,7 @@ function customerArgument(words: string[], command: string): string {
   const customer = words.join(' ');
   if (!customer) throw new DomainError('error.missingArgument', { command, argument: '<customer>', example: examples[command]! });
   if (customer.length > maxCustomerTextLength) {
-    throw new DomainError('error.tooLong', { length: customer.length, what: 'customer', max: maxCustomerTextLength });
+    throw new DomainError('error.tooLong', { length: customer.length, max: maxCustomerTextLength }, { terms: { what: 'what.customer' } });
   }
   return customer;
 }
@@ -70,7 +70,7 @@ export function parseCommand(input: string): Command {
     case 'customers': {
       const page = takePage(words, name);
       const text = words.join(' ');
-      if (text.length > maxCustomerTextLength) throw new DomainError('error.tooLong', { length: text.length, what: 'search', max: maxCustomerTextLength });
+      if (text.length > maxCustomerTextLength) throw new DomainError('error.tooLong', { length: text.length, max: maxCustomerTextLength }, { terms: { what: 'what.search' } });
       return { name, text, page };
     }
     case 'customer':
@@ -86,7 +86,7 @@ export function parseCommand(input: string): Command {
     case 'owner-assigned': {
       const subscription = words.length >= 2 ? words.pop()! : '';
       if (!subscription) throw new DomainError('error.missingArgument', { command: name, argument: '<customer> <subscription>', example: examples[name]! });
-      if (subscription.length > 100) throw new DomainError('error.tooLong', { length: subscription.length, what: 'subscription ID', max: 100 });
+      if (subscription.length > 100) throw new DomainError('error.tooLong', { length: subscription.length, max: 100 }, { terms: { what: 'what.subscriptionId' } });
       return { name, customer: customerArgument(words, name), subscription };
     }
     case 'channel':

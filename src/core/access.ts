@@ -1,16 +1,18 @@
 import { and, eq } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { customerContacts, organizations, staff, type StaffRole } from '../../db/schema.js';
+import type { MessageKey } from '../i18n/index.js';
 import type { Actor, Organization } from './context.js';
 import { DomainError } from './errors.js';
 
 const adminRoles: readonly StaffRole[] = ['global-admin', 'admin-agent'];
 
 /** R-A2/R-A3: toggling permissions and recording facts about customers is for admin agents and global admins. */
-export function requireAdmin(actor: Actor, what: string): Extract<Actor, { kind: 'staff' }> {
-  const member = requireStaff(actor, what);
-  if (!adminRoles.includes(member.role)) throw new DomainError('error.roleNeeded', { role: member.role, what });
-  return member;
+export function requireAdmin(actor: Actor, what: MessageKey): Extract<Actor, { kind: 'staff' }> {
+  if (actor.kind === 'unknown') throw new DomainError('error.unknownUser');
+  if (actor.kind === 'staff' && adminRoles.includes(actor.role)) return actor;
+  const role = actor.kind === 'staff' ? (`role.${actor.role}` as const) : 'role.contact';
+  throw new DomainError('error.roleNeeded', {}, { terms: { role, what } });
 }
 
 export function requireStaff(actor: Actor, command: string): Extract<Actor, { kind: 'staff' }> {

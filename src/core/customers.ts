@@ -19,7 +19,7 @@ export async function resolveCustomer(db: Queryable, orgId: string, text: string
   const key = normalizeKey(text);
   if (!key) throw new DomainError('error.noMatch', { text });
   if (key.length > maxCustomerTextLength) {
-    throw new DomainError('error.tooLong', { length: key.length, what: 'customer', max: maxCustomerTextLength });
+    throw new DomainError('error.tooLong', { length: key.length, max: maxCustomerTextLength }, { terms: { what: 'what.customer' } });
   }
   const [byId] = await db
     .select()
@@ -36,7 +36,7 @@ export async function resolveCustomer(db: Queryable, orgId: string, text: string
       .limit(maxCandidates + 1);
     if (found.length === 1) return found[0]!;
     if (found.length > 1) {
-      throw new DomainError('error.ambiguous', { count: found.length > maxCandidates ? `${maxCandidates}+` : found.length, text }, found.slice(0, maxCandidates));
+      throw new DomainError('error.ambiguous', { count: found.length > maxCandidates ? `${maxCandidates}+` : found.length, text }, { candidates: found.slice(0, maxCandidates) });
     }
   }
 
@@ -56,7 +56,7 @@ export const customersPageSize = 10;
 export async function searchCustomers(db: Queryable, orgId: string, text: string, page: number) {
   const key = normalizeKey(text);
   if (key.length > maxCustomerTextLength) {
-    throw new DomainError('error.tooLong', { length: key.length, what: 'search', max: maxCustomerTextLength });
+    throw new DomainError('error.tooLong', { length: key.length, max: maxCustomerTextLength }, { terms: { what: 'what.search' } });
   }
   const pattern = `%${likeEscape(key)}%`;
   const where = and(

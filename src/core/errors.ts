@@ -1,13 +1,24 @@
 import type { MessageKey, MessageParams } from '../i18n/index.js';
 
+export interface DomainErrorOptions {
+  /** Parameters that are themselves catalog words (a role, an action), translated when shown. */
+  terms?: Record<string, MessageKey>;
+  /** Customers the user may have meant, offered as choices (ambiguous input). */
+  candidates?: { id: string; name: string; domain: string; tenantId: string }[];
+}
+
 /** Something the user can fix: the views turn `code` and `params` into a sentence. */
 export class DomainError extends Error {
+  readonly terms: Record<string, MessageKey>;
+  readonly candidates: NonNullable<DomainErrorOptions['candidates']>;
+
   constructor(
     readonly code: MessageKey,
     readonly params: MessageParams = {},
-    /** Customers the user may have meant, offered as choices (ambiguous input). */
-    readonly candidates: { id: string; name: string; domain: string; tenantId: string }[] = [],
+    options: DomainErrorOptions = {},
   ) {
     super(code);
+    this.terms = options.terms ?? {};
+    this.candidates = options.candidates ?? [];
   }
 }

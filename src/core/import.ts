@@ -61,9 +61,10 @@ export type ImportFile = z.infer<typeof importFileSchema>;
 /** The file as written: defaults not yet applied. */
 export type ImportFileInput = z.input<typeof importFileSchema>;
 
+/** `invalid`: fields of the file are wrong (each named by its path); `conflict`: a key clashes with stored data. */
 export class ImportError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`The file was not imported:\n${problems.join('\n')}`);
+  constructor(readonly kind: 'invalid' | 'conflict', readonly problems: string[]) {
+    super(problems.join('\n'));
   }
 }
 
@@ -80,7 +81,7 @@ function describeIssues(error: z.ZodError): string[] {
 
 export function parseImportFile(json: unknown): ImportFile {
   const parsed = importFileSchema.safeParse(json);
-  if (!parsed.success) throw new ImportError(describeIssues(parsed.error));
+  if (!parsed.success) throw new ImportError('invalid', describeIssues(parsed.error));
   return parsed.data;
 }
 
@@ -95,7 +96,7 @@ export async function importOrganization(db: Database, file: ImportFile): Promis
   } catch (error) {
     // A key the file does not repeat itself but the stored data already holds (a Slack user ID, a domain).
     const cause = (error as { cause?: { code?: string; detail?: string } }).cause ?? (error as { code?: string; detail?: string });
-    if (cause.code === '23505') throw new ImportError([`conflicts with data already stored: ${cause.detail ?? 'a duplicate key'}`]);
+    if (cause.code === '23505') throw new ImportError('conflict', [cause.detail ?? cause.code]);
     throw error;
   }
 }

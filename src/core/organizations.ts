@@ -7,7 +7,7 @@ import { DomainError } from './errors.js';
 
 /** `channel activity here`: announcements go to this channel from now on. */
 export async function setActivityChannel(ctx: CoreContext): Promise<'set' | 'already'> {
-  const actor = requireAdmin(ctx.actor, 'Choosing the activity channel');
+  const actor = requireAdmin(ctx.actor, 'what.activityChannel');
   const { platform, channelId } = ctx.conversation;
   if (platform === 'cli' || !channelId) throw new DomainError('channel.noChannel');
   if (ctx.org.activityChannelPlatform === platform && ctx.org.activityChannelId === channelId) return 'already';

@@ -12,7 +12,7 @@ export type Subscription = typeof subscriptions.$inferSelect;
 
 /** R-P4: the offers whose subscription lets a customer buy reservations. */
 const azureOffers = ['azure-plan', 'azure-global'] as const;
-const toggleWhat = 'Turning customer purchase permissions on or off';
+const toggleWhat = 'what.togglePermission';
 
 export interface PermissionGrant {
   grantedAt: Date;
@@ -135,10 +135,10 @@ export type OwnerResult = { state: 'recorded' | 'already-known'; subscription: S
 
 /** R-P5: an admin confirms that the customer's key user holds Owner on an Azure subscription. */
 export async function recordOwnerAssigned(ctx: CoreContext, customer: Customer, subscriptionId: string): Promise<OwnerResult> {
-  const actor = requireAdmin(ctx.actor, 'Recording the Owner role');
+  const actor = requireAdmin(ctx.actor, 'what.recordOwner');
   const subscription = await findSubscription(ctx, customer, subscriptionId);
   if (!(azureOffers as readonly string[]).includes(subscription.offer)) {
-    throw new DomainError('error.notAzureSubscription', { subscription: subscription.id, offer: subscription.offer });
+    throw new DomainError('error.notAzureSubscription', { subscription: subscription.id }, { terms: { offer: `offer.${subscription.offer}` } });
   }
   const recorded = await ctx.db.transaction(async (tx) => {
     const updated = await tx

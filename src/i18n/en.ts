@@ -22,6 +22,12 @@ export const en = {
   'error.unknownUser': 'You are not registered as partner staff of this organization, so you can only run help. Ask an admin to add you.',
   'error.staffOnly': 'Only partner staff can run {command}.',
   'error.roleNeeded': 'Your role is {role}. {what} needs the admin agent or global admin role; ask someone with that role.',
+  'what.togglePermission': 'Turning customer purchase permissions on or off',
+  'what.recordOwner': 'Recording the Owner role',
+  'what.activityChannel': 'Choosing the activity channel',
+  'what.customer': 'customer',
+  'what.search': 'search',
+  'what.subscriptionId': 'subscription ID',
   'error.noMatch': 'No customer matches "{text}".',
   'error.noMatchClosest': 'No customer matches "{text}". Closest names: {names}.',
   'error.ambiguous': '{count} customers match "{text}". Choose one:',
@@ -73,6 +79,7 @@ export const en = {
   'role.admin-agent': 'admin agent',
   'role.sales-agent': 'sales agent',
   'role.helpdesk-agent': 'helpdesk agent',
+  'role.contact': 'customer contact',
 
   'allow.title': 'Allow {customer} to buy Azure reservations?',
   'allow.responsibility': 'When this is on, {customer} can buy Azure reservations for their Azure subscription themselves in the Azure portal, and you, the partner, pay for every purchase they make.',
@@ -117,6 +124,19 @@ export const en = {
   'channel.noChannel': 'This command must run in a channel.',
 
   'date.utc': '{date} UTC',
+
+  'cli.usage': 'Usage:\n  npm run csp -- <command text> --as <staff email> [--org <organization name>] [--yes]\n  npm run csp -- import <file.json>\nExample: npm run csp -- customers --as admin@fabrikam.example\nCommands: npm run csp -- help --as <staff email>',
+  'cli.asMissing': 'Say who is acting with --as <staff email>.',
+  'cli.confirmWithYes': 'To {action}, run the same command again with --yes.',
+  'cli.importUsage': 'Usage: npm run csp -- import <file.json>',
+  'cli.imported': 'Imported {staff} staff, {customers} customers, {contacts} contacts and {subscriptions} subscriptions.',
+  'cli.unreadable': 'Could not read {path}: {reason}. Nothing was imported.',
+  'cli.noSuchFile': 'no such file',
+  'cli.invalidFile': 'The file was not imported:\n{problems}\nNothing was imported.',
+  'cli.importConflict': 'The file conflicts with data already stored: {problems}\nNothing was imported.',
+  'cli.folderInUse': 'The data folder {dir} is in use by another csp-ops process (pid {pid}). Wait for it to finish and try again.',
+  'cli.botNotAnswering': 'The bot (pid {pid}) holds {dir} but does not answer on port {port}. Try again in a moment.',
+  'cli.bridgeFailed': 'csp-ops could not run that: {reason}',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -6,7 +6,7 @@ import { runAction, runCommand } from '../../commands/dispatch.js';
 import { staffByEmail } from '../../core/access.js';
 import { DomainError } from '../../core/errors.js';
 import { ImportError, importOrganization, parseImportFile } from '../../core/import.js';
-import { translator } from '../../i18n/index.js';
+import { translator, type Translate } from '../../i18n/index.js';
 import { renderText } from '../../views/model.js';
 
 export interface CliResult {
@@ -14,19 +14,12 @@ export interface CliResult {
   exitCode: number;
 }
 
-const usage = [
-  'Usage:',
-  '  npm run csp -- <command text> --as <staff email> [--org <organization name>] [--yes]',
-  '  npm run csp -- import <file.json>',
-  'Example: npm run csp -- customers --as admin@fabrikam.example',
-  'Commands: npm run csp -- help --as <staff email>',
-].join('\n');
-
 /**
  * The terminal adapter: the same grammar and core as chat, acting as the staff
  * member named by --as. A confirmation's primary button is clicked by --yes.
  */
 export async function runCli(db: Database, argv: string[]): Promise<CliResult> {
+  const t = translator('en');
   let parsed;
   try {
     parsed = parseArgs({
@@ -35,18 +28,17 @@ export async function runCli(db: Database, argv: string[]): Promise<CliResult> {
       options: { as: { type: 'string' }, org: { type: 'string' }, yes: { type: 'boolean', short: 'y' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (error) {
-    return { output: `${(error as Error).message}\n${usage}`, exitCode: 2 };
+    return { output: `${(error as Error).message}\n${t('cli.usage')}`, exitCode: 2 };
   }
   const { positionals, values } = parsed;
-  if (values.help || positionals.length === 0) return { output: usage, exitCode: positionals.length === 0 && !values.help ? 2 : 0 };
-
+  if (values.help) return { output: t('cli.usage'), exitCode: 0 };
+  if (positionals.length === 0) return { output: t('cli.usage'), exitCode: 2 };
   if (positionals[0] === 'import') {
-    if (positionals.length !== 2) return { output: 'Usage: npm run csp -- import <file.json>', exitCode: 2 };
-    return importFile(db, positionals[1]!);
+    if (positionals.length !== 2) return { output: t('cli.importUsage'), exitCode: 2 };
+    return importFile(db, t, positionals[1]!);
   }
-  if (!values.as) return { output: `Say who is acting with --as <staff email>.\n${usage}`, exitCode: 2 };
+  if (!values.as) return { output: `${t('cli.asMissing')}\n${t('cli.usage')}`, exitCode: 2 };
 
-  const t = translator('en');
   let identity;
   try {
     identity = await staffByEmail(db, values.as, values.org);
@@ -54,7 +46,6 @@ export async function runCli(db: Database, argv: string[]): Promise<CliResult> {
     if (error instanceof DomainError) return { output: t(error.code, error.params), exitCode: 1 };
     throw error;
   }
-  let failed = false;
   const env: CommandEnv = {
     db,
     ...identity,
@@ -65,34 +56,31 @@ export async function runCli(db: Database, argv: string[]): Promise<CliResult> {
     logError: (id, error) => console.error(`error ${id}`, error),
   };
   let view = await runCommand(env, positionals.join(' '));
-  const primary = view.actions?.find((a) => a.style);
   const outputs = [renderText(view)];
+  const primary = view.actions?.find((a) => a.style);
   if (primary && values.yes) {
     view = await runAction(env, primary.id, primary.value);
     outputs.push(renderText(view));
   } else if (primary) {
-    outputs.push(`To ${primary.label.toLowerCase()}, run the same command again with --yes.`);
+    outputs.push(t('cli.confirmWithYes', { action: primary.label.toLowerCase() }));
   }
-  failed = view.tone === 'error';
-  return { output: outputs.join('\n\n'), exitCode: failed ? 1 : 0 };
+  return { output: outputs.join('\n\n'), exitCode: view.tone === 'error' ? 1 : 0 };
 }
 
-async function importFile(db: Database, path: string): Promise<CliResult> {
+async function importFile(db: Database, t: Translate, path: string): Promise<CliResult> {
   let json: unknown;
   try {
     json = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    return { output: `Could not read ${path}: ${reason}. Nothing was imported.`, exitCode: 1 };
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? t('cli.noSuchFile') : (error as Error).message;
+    return { output: t('cli.unreadable', { path, reason }), exitCode: 1 };
   }
   try {
     const { counts } = await importOrganization(db, parseImportFile(json));
-    return {
-      output: `Imported ${counts.staff} staff, ${counts.customers} customers, ${counts.contacts} contacts and ${counts.subscriptions} subscriptions.`,
-      exitCode: 0,
-    };
+    return { output: t('cli.imported', counts), exitCode: 0 };
   } catch (error) {
-    if (error instanceof ImportError) return { output: `${error.message}\nNothing was imported.`, exitCode: 1 };
-    throw error;
+    if (!(error instanceof ImportError)) throw error;
+    const problems = error.problems.join('\n');
+    return { output: t(error.kind === 'invalid' ? 'cli.invalidFile' : 'cli.importConflict', { problems }), exitCode: 1 };
   }
 }
