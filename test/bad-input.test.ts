@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { users } from './helpers/fixture.js';
 import { buttons, replyText, startTestBot, type TestBot } from './helpers/slack.js';
@@ -80,5 +81,17 @@ describe('bad input gets a clear reply and changes nothing', () => {
     const forged = await bot.click(users.globalAdmin, { action_id: 'csp:allow-reservations:0', value: "1' OR '1'='1" });
     expect(replyText(forged.reply)).toContain('No customer matches');
     expect(await snapshot(bot.db)).toEqual(before);
+  });
+
+  it('an unexpected failure answers with an error ID and no stack trace', async () => {
+    await bot.db.execute(sql`ALTER TABLE activity_log RENAME TO activity_log_away`);
+    try {
+      const { status, reply } = await bot.command(users.salesAgent, 'activity');
+      expect(status).toBe(200);
+      expect(replyText(reply)).toMatch(/^Something went wrong on our side and nothing was changed\. Error ID: [0-9a-f]{8}\./);
+      expect(replyText(reply)).not.toMatch(/at .*\.ts|relation/);
+    } finally {
+      await bot.db.execute(sql`ALTER TABLE activity_log_away RENAME TO activity_log`);
+    }
   });
 });

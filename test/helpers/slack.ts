@@ -4,6 +4,7 @@ import type { DatabaseHandle } from '../../db/client.js';
 import { importOrganization, parseImportFile } from '../../src/core/import.js';
 import { startBot, type Bot } from '../../src/bot.js';
 import type { Logger } from '../../src/log.js';
+import { slackMessageSchema } from './block-kit.js';
 import { openTestDatabase } from './database.js';
 import { startFakeSlack, type FakeSlack } from './fake-slack.js';
 import { otherOrganization, teamId, testOrganization } from './fixture.js';
@@ -114,7 +115,7 @@ export async function startTestBot(options: { organizations?: unknown[] } = {}) 
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const found = slack.responses.find((r) => r.id === id);
-      if (found) return found.body as SlackReply;
+      if (found) return slackMessageSchema.parse(found.body) as SlackReply;
       await sleep(10);
     }
     throw new Error(`no response_url post for ${id}`);
@@ -131,7 +132,7 @@ export async function startTestBot(options: { organizations?: unknown[] } = {}) 
     async command(user: string, text: string, options: RequestOptions = {}) {
       const response = await post(slashCommandBody(user, text, slack.responseUrl(randomUUID()), options), options);
       const raw = await response.text();
-      return { status: response.status, reply: (raw ? JSON.parse(raw) : undefined) as SlackReply | undefined };
+      return { status: response.status, reply: (raw ? slackMessageSchema.parse(JSON.parse(raw)) : undefined) as SlackReply | undefined };
     },
     /** A signed button click; resolves with the message that replaced the card. */
     async click(user: string, button: { action_id: string; value: string }, options: RequestOptions = {}) {
@@ -144,6 +145,7 @@ export async function startTestBot(options: { organizations?: unknown[] } = {}) 
     async waitForPosts(count: number, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
       while (slack.posts().length < count && Date.now() < deadline) await sleep(20);
+      for (const post of slack.posts()) slackMessageSchema.parse(post.body);
       return slack.posts();
     },
     async close() {
