@@ -28,28 +28,25 @@ const orgColumns = {
   activityChannelId: organizations.activityChannelId,
 };
 
-export async function organizationForSlackTeam(db: Database, teamId: string): Promise<Organization | undefined> {
-  const [org] = await db.select(orgColumns).from(organizations).where(eq(organizations.slackTeamId, teamId));
-  return org;
-}
-
-export async function organizationById(db: Database, id: string): Promise<Organization | undefined> {
-  const [org] = await db.select(orgColumns).from(organizations).where(eq(organizations.id, id));
-  return org;
-}
-
-/** R-A1: a chat user is staff, a customer contact, or unknown — looked up inside one organization only (R-A5). */
-export async function actorForSlackUser(db: Database, orgId: string, slackUserId: string): Promise<Actor> {
-  const [member] = await db
-    .select({ id: staff.id, name: staff.name, role: staff.role })
-    .from(staff)
-    .where(and(eq(staff.orgId, orgId), eq(staff.slackUserId, slackUserId)));
-  if (member) return { kind: 'staff', ...member };
-  const [contact] = await db
-    .select({ id: customerContacts.id, name: customerContacts.name, customerId: customerContacts.customerId })
-    .from(customerContacts)
-    .where(and(eq(customerContacts.orgId, orgId), eq(customerContacts.slackUserId, slackUserId)));
-  return contact ? { kind: 'contact', ...contact } : { kind: 'unknown' };
+/**
+ * R-A1, R-A5: who a Slack user is, looked up inside the organization their
+ * workspace maps to — staff, a customer contact, or unknown — in one query.
+ */
+export async function identifySlackUser(db: Database, teamId: string, slackUserId: string): Promise<{ org?: Organization; actor: Actor }> {
+  const [row] = await db
+    .select({
+      org: orgColumns,
+      staff: { id: staff.id, name: staff.name, role: staff.role },
+      contact: { id: customerContacts.id, name: customerContacts.name, customerId: customerContacts.customerId },
+    })
+    .from(organizations)
+    .leftJoin(staff, and(eq(staff.orgId, organizations.id), eq(staff.slackUserId, slackUserId)))
+    .leftJoin(customerContacts, and(eq(customerContacts.orgId, organizations.id), eq(customerContacts.slackUserId, slackUserId)))
+    .where(eq(organizations.slackTeamId, teamId));
+  if (!row) return { actor: { kind: 'unknown' } };
+  if (row.staff) return { org: row.org, actor: { kind: 'staff', ...row.staff } };
+  if (row.contact) return { org: row.org, actor: { kind: 'contact', ...row.contact } };
+  return { org: row.org, actor: { kind: 'unknown' } };
 }
 
 /** The CLI acts as a staff member named by email (and organization name when the email is in several). */

@@ -4,7 +4,7 @@ import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLog
 import type { Database } from '../../../db/client.js';
 import type { CommandEnv } from '../../commands/context.js';
 import { runAction, runCommand } from '../../commands/dispatch.js';
-import { actorForSlackUser, organizationForSlackTeam } from '../../core/access.js';
+import { identifySlackUser } from '../../core/access.js';
 import { translator } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
 import type { View } from '../../views/model.js';
@@ -54,11 +54,11 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const app = new App({ token: options.botToken, receiver, clientOptions, logger });
 
   async function envFor(teamId: string | undefined, userId: string, channelId: string | undefined): Promise<CommandEnv> {
-    const org = teamId ? await organizationForSlackTeam(db, teamId) : undefined;
+    const { org, actor } = teamId ? await identifySlackUser(db, teamId, userId) : { org: undefined, actor: { kind: 'unknown' as const } };
     return {
       db,
       org,
-      actor: org ? await actorForSlackUser(db, org.id, userId) : { kind: 'unknown' },
+      actor,
       conversation: { platform: 'slack', channelId: channelId ?? null },
       t,
       prefix: '/csp ',
