@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { relations, sql } from 'drizzle-orm';
 import {
   bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
 } from 'drizzle-orm/pg-core';
@@ -119,3 +119,23 @@ export const outbox = pgTable('outbox', {
   postedMessageId: text('posted_message_id'),
   createdAt: createdAt(),
 }, (t) => [index('outbox_due').on(t.status, t.nextAttemptAt)]);
+
+// Relations let one relational query load a customer's account (db.query.customers … with).
+export const customersRelations = relations(customers, ({ many }) => ({
+  subscriptions: many(subscriptions),
+  purchasePermissions: many(customerPurchasePermissions),
+  activity: many(activityLog),
+}));
+
+export const subscriptionsRelations = relations(subscriptions, ({ one }) => ({
+  customer: one(customers, { fields: [subscriptions.customerId], references: [customers.id] }),
+}));
+
+export const customerPurchasePermissionsRelations = relations(customerPurchasePermissions, ({ one }) => ({
+  customer: one(customers, { fields: [customerPurchasePermissions.customerId], references: [customers.id] }),
+  grantedByStaff: one(staff, { fields: [customerPurchasePermissions.grantedBy], references: [staff.id] }),
+}));
+
+export const activityLogRelations = relations(activityLog, ({ one }) => ({
+  customer: one(customers, { fields: [activityLog.customerId], references: [customers.id] }),
+}));

@@ -1,12 +1,12 @@
 import { listActivity, activityPageSize } from '../core/activity.js';
 import { requireStaff } from '../core/access.js';
 import type { Organization } from '../core/context.js';
-import { customerById, resolveCustomer, searchCustomers, type Customer } from '../core/customers.js';
+import { resolveCustomer, searchCustomers } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
 import { setActivityChannel } from '../core/organizations.js';
 import {
-  allowReservations, checkAllowReservations, checkDisallowReservations, customerSubscriptions, disallowReservations,
-  recordOwnerAssigned, reservationPermission, subscriptionById, type AllowResult, type Subscription,
+  allowReservations, checkAllowReservations, checkDisallowReservations, customerAccount, disallowReservations,
+  recordOwnerAssigned, subscriptionById, type ActivityEntry, type AllowResult, type OwnerResult, type Subscription,
 } from '../core/permissions.js';
 import { formatTimestamp, type MessageKey } from '../i18n/index.js';
 import type { View } from '../views/model.js';
@@ -51,27 +51,19 @@ function subscriptionLine(env: Env, s: Subscription): string {
   });
 }
 
-async function activityLines(env: Env, filter: Parameters<typeof listActivity>[2]): Promise<{ lines: string[]; more: boolean }> {
+function activityLine(env: Env, row: ActivityEntry, customerName?: string | null): string {
   const { t } = env;
-  const rows = await listActivity(env.db, env.org.id, filter);
-  const limit = filter.limit ?? activityPageSize;
-  const lines = rows.slice(0, limit).map((row) =>
-    t('activity.row', {
-      date: formatTimestamp(t, row.createdAt),
-      actor: row.actorName,
-      action: t(`action.${row.action}` as MessageKey, row.details),
-      customer: row.customerName && !filter.customerId ? t('activity.rowCustomer', { customer: row.customerName }) : '',
-    }),
-  );
-  return { lines, more: rows.length > limit };
+  return t('activity.row', {
+    date: formatTimestamp(t, row.createdAt),
+    actor: row.actorName,
+    action: t(`action.${row.action}` as MessageKey, row.details),
+    customer: customerName ? t('activity.rowCustomer', { customer: customerName }) : '',
+  });
 }
 
-async function customerView(env: Env, customer: Customer): Promise<View> {
+async function customerView(env: Env, customerId: string): Promise<View> {
   const { t } = env;
-  requireStaff(env.actor, 'customer');
-  const grant = await reservationPermission(env.db, env.org.id, customer.id);
-  const subscriptions = await customerSubscriptions(env.db, env.org.id, customer.id);
-  const recent = await activityLines(env, { customerId: customer.id, limit: 5 });
+  const { customer, grant, subscriptions, recentActivity } = await customerAccount(env.db, env.org.id, customerId);
   return {
     title: t('customer.title', { name: customer.name }),
     facts: [
@@ -87,14 +79,15 @@ async function customerView(env: Env, customer: Customer): Promise<View> {
       t('customer.subscriptions'),
       ...(subscriptions.length ? subscriptions.map((s) => `• ${subscriptionLine(env, s)}`) : [t('customer.noSubscriptions')]),
       t('customer.recentActivity'),
-      ...(recent.lines.length ? recent.lines.map((l) => `• ${l}`) : [t('customer.noActivity')]),
+      ...(recentActivity.length ? recentActivity.map((row) => `• ${activityLine(env, row)}`) : [t('customer.noActivity')]),
     ],
   };
 }
 
 /** The answer to `allow-reservations` and to each of its buttons, by the state the rules found. */
-function allowView(env: Env, customer: Customer, result: AllowResult, extraLines: string[] = []): View {
+function allowView(env: Env, result: AllowResult, extraLines: string[] = []): View {
   const { t } = env;
+  const { customer } = result;
   const name = customer.name;
   switch (result.state) {
     case 'already-on':
@@ -125,9 +118,10 @@ function allowView(env: Env, customer: Customer, result: AllowResult, extraLines
   }
 }
 
-async function disallowView(env: Env, customer: Customer): Promise<View> {
+async function disallowView(env: Env, customerId: string): Promise<View> {
   const { t } = env;
-  const check = await checkDisallowReservations(coreContext(env), customer);
+  const check = await checkDisallowReservations(coreContext(env), customerId);
+  const { customer } = check;
   if (check.state !== 'on') return { tone: 'info', lines: [t('disallow.alreadyOff', { customer: customer.name })] };
   return {
     tone: 'warning',
@@ -141,12 +135,17 @@ async function disallowView(env: Env, customer: Customer): Promise<View> {
   };
 }
 
+function ownerLine(env: Env, result: OwnerResult): string {
+  const params = { customer: result.customer.name, subscription: result.subscription.id };
+  return env.t(result.state === 'recorded' ? 'owner.recorded' : 'owner.alreadyKnown', params);
+}
+
 export async function runParsedCommand(env: Env, command: Command): Promise<View> {
   const { t } = env;
   const ctx = coreContext(env);
-  const customer = (text: string) => {
+  const customer = async (text: string) => {
     requireStaff(env.actor, command.name);
-    return resolveCustomer(env.db, env.org.id, text);
+    return (await resolveCustomer(env.db, env.org.id, text)).id;
   };
   switch (command.name) {
     case 'help':
@@ -155,22 +154,18 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
       return customersView(env, command.text, command.page);
     case 'customer':
       return customerView(env, await customer(command.customer));
-    case 'allow-reservations': {
-      const found = await customer(command.customer);
-      return allowView(env, found, await checkAllowReservations(ctx, found));
-    }
+    case 'allow-reservations':
+      return allowView(env, await checkAllowReservations(ctx, await customer(command.customer)));
     case 'disallow-reservations':
       return disallowView(env, await customer(command.customer));
-    case 'owner-assigned': {
-      const found = await customer(command.customer);
-      const result = await recordOwnerAssigned(ctx, found, command.subscription);
-      const params = { customer: found.name, subscription: result.subscription.id };
-      return { tone: 'success', lines: [t(result.state === 'recorded' ? 'owner.recorded' : 'owner.alreadyKnown', params)] };
-    }
+    case 'owner-assigned':
+      return { tone: 'success', lines: [ownerLine(env, await recordOwnerAssigned(ctx, await customer(command.customer), command.subscription))] };
     case 'activity': {
       requireStaff(env.actor, 'activity');
-      const found = command.customer ? await customer(command.customer) : undefined;
-      const { lines, more } = await activityLines(env, { customerId: found?.id, since: command.since, page: command.page });
+      const found = command.customer ? await resolveCustomer(env.db, env.org.id, command.customer) : undefined;
+      const rows = await listActivity(env.db, env.org.id, { customerId: found?.id, since: command.since, page: command.page });
+      const lines = rows.slice(0, activityPageSize).map((row) => activityLine(env, row, found ? null : row.customerName));
+      const more = rows.length > activityPageSize;
       const since = command.since ? t('activity.since', { date: command.since.toISOString().slice(0, 10) }) : '';
       const title = (found ? t('activity.titleCustomer', { customer: found.name }) : t('activity.title')) + since;
       const next = ['activity', found?.tenantId, command.since ? `since ${command.since.toISOString().slice(0, 10)}` : '', `page ${command.page + 1}`].filter(Boolean).join(' ');
@@ -192,18 +187,21 @@ export async function runButton(env: Env, id: 'allow-reservations' | 'disallow-r
   const { t } = env;
   const ctx = coreContext(env);
   requireStaff(env.actor, id);
-  if (id === 'cancel') return { tone: 'info', lines: [t('common.cancelled')] };
-  if (id === 'owner-assigned') {
-    const subscription = await subscriptionById(env.db, env.org.id, value);
-    const found = subscription && (await customerById(env.db, env.org.id, subscription.customerId));
-    if (!subscription || !found) throw new DomainError('error.noMatch', { text: value });
-    const result = await recordOwnerAssigned(ctx, found, subscription.id);
-    const note = t(result.state === 'recorded' ? 'owner.recorded' : 'owner.alreadyKnown', { customer: found.name, subscription: subscription.id });
-    return allowView(env, found, await checkAllowReservations(ctx, found), [note]);
+  switch (id) {
+    case 'cancel':
+      return { tone: 'info', lines: [t('common.cancelled')] };
+    case 'owner-assigned': {
+      const subscription = await subscriptionById(env.db, env.org.id, value);
+      if (!subscription) throw new DomainError('error.noMatch', { text: value });
+      const result = await recordOwnerAssigned(ctx, subscription.customerId, subscription.id);
+      return allowView(env, await checkAllowReservations(ctx, subscription.customerId), [ownerLine(env, result)]);
+    }
+    case 'allow-reservations':
+      return allowView(env, await allowReservations(ctx, value));
+    case 'disallow-reservations': {
+      const { state, customer } = await disallowReservations(ctx, value);
+      const turnedOff = state === 'turned-off';
+      return { tone: turnedOff ? 'success' : 'info', lines: [t(turnedOff ? 'disallow.done' : 'disallow.alreadyOff', { customer: customer.name })] };
+    }
   }
-  const found = await customerById(env.db, env.org.id, value);
-  if (!found) throw new DomainError('error.noMatch', { text: value });
-  if (id === 'allow-reservations') return allowView(env, found, await allowReservations(ctx, found));
-  const result = await disallowReservations(ctx, found);
-  return { tone: result.state === 'turned-off' ? 'success' : 'info', lines: [t(result.state === 'turned-off' ? 'disallow.done' : 'disallow.alreadyOff', { customer: found.name })] };
 }

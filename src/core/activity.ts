@@ -30,13 +30,13 @@ export async function recordActivity(
 
 export const activityPageSize = 20;
 
-/** Newest first; `since` is inclusive. */
+/** One page, newest first, plus one more row to tell whether another page follows; `since` is inclusive. */
 export async function listActivity(
   db: Queryable,
   orgId: string,
-  filter: { customerId?: string; since?: Date; page?: number; limit?: number },
+  filter: { customerId?: string; since?: Date; page?: number },
 ) {
-  const limit = filter.limit ?? activityPageSize;
+  const limit = activityPageSize;
   return db
     .select({
       id: activityLog.id,

@@ -74,12 +74,6 @@ export async function searchCustomers(db: Queryable, orgId: string, text: string
   return { rows, total, pages: Math.max(1, Math.ceil(total / customersPageSize)) };
 }
 
-export async function customerById(db: Queryable, orgId: string, id: string): Promise<Customer | undefined> {
-  if (!isUuid(id)) return undefined;
-  const [customer] = await db.select().from(customers).where(and(eq(customers.orgId, orgId), eq(customers.id, id)));
-  return customer;
-}
-
 export function isUuid(text: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text);
 }

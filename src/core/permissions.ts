@@ -1,76 +1,91 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
-import { customerPurchasePermissions, staff, subscriptions } from '../../db/schema.js';
+import { activityLog, customerPurchasePermissions, customers, subscriptions } from '../../db/schema.js';
 import { recordActivity } from './activity.js';
 import { announce } from './announcements.js';
 import { requireAdmin } from './access.js';
 import type { CoreContext } from './context.js';
-import type { Customer } from './customers.js';
+import { isUuid, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
 
 export type Subscription = typeof subscriptions.$inferSelect;
+export type ActivityEntry = Pick<typeof activityLog.$inferSelect, 'id' | 'action' | 'actorName' | 'details' | 'createdAt'>;
 
 /** R-P4: the offers whose subscription lets a customer buy reservations. */
-const azureOffers = ['azure-plan', 'azure-global'] as const;
+const azureOffers: readonly string[] = ['azure-plan', 'azure-global'];
 const toggleWhat = 'what.togglePermission';
+const recentActivityShown = 5;
 
 export interface PermissionGrant {
   grantedAt: Date;
   grantedBy: string;
 }
 
-/** R-P1: no row means off. */
-export async function reservationPermission(db: Queryable, orgId: string, customerId: string): Promise<PermissionGrant | undefined> {
-  const [grant] = await db
-    .select({ grantedAt: customerPurchasePermissions.grantedAt, grantedBy: staff.name })
-    .from(customerPurchasePermissions)
-    .innerJoin(staff, eq(staff.id, customerPurchasePermissions.grantedBy))
-    .where(
-      and(
-        eq(customerPurchasePermissions.orgId, orgId),
-        eq(customerPurchasePermissions.customerId, customerId),
-        eq(customerPurchasePermissions.resource, 'azure-reservations'),
-      ),
-    );
-  return grant;
+export interface CustomerAccount {
+  customer: Customer;
+  /** R-P1: undefined means off. */
+  grant?: PermissionGrant;
+  subscriptions: Subscription[];
+  recentActivity: ActivityEntry[];
 }
 
-export async function customerSubscriptions(db: Queryable, orgId: string, customerId: string): Promise<Subscription[]> {
-  return db
-    .select()
-    .from(subscriptions)
-    .where(and(eq(subscriptions.orgId, orgId), eq(subscriptions.customerId, customerId)))
-    .orderBy(asc(subscriptions.createdAt), asc(subscriptions.id));
+/** A customer with its permission, subscriptions and latest activity, in one query. */
+export async function customerAccount(db: Queryable, orgId: string, customerId: string): Promise<CustomerAccount> {
+  const row = isUuid(customerId)
+    ? await db.query.customers.findFirst({
+        where: and(eq(customers.orgId, orgId), eq(customers.id, customerId)),
+        with: {
+          subscriptions: { orderBy: [asc(subscriptions.createdAt), asc(subscriptions.id)] },
+          purchasePermissions: {
+            where: eq(customerPurchasePermissions.resource, 'azure-reservations'),
+            with: { grantedByStaff: { columns: { name: true } } },
+          },
+          activity: {
+            columns: { id: true, action: true, actorName: true, details: true, createdAt: true },
+            orderBy: [desc(activityLog.createdAt), desc(activityLog.id)],
+            limit: recentActivityShown,
+          },
+        },
+      })
+    : undefined;
+  if (!row) throw new DomainError('error.noMatch', { text: customerId });
+  const { subscriptions: subs, purchasePermissions: [permission], activity, ...customer } = row;
+  return {
+    customer,
+    grant: permission && { grantedAt: permission.grantedAt, grantedBy: permission.grantedByStaff.name },
+    subscriptions: subs,
+    recentActivity: activity,
+  };
 }
 
-export type AllowCheck =
+export type AllowCheck = { customer: Customer } & (
   | { state: 'already-on'; grant: PermissionGrant }
   | { state: 'owner-unknown'; subscriptions: Subscription[] }
-  | { state: 'ready'; subscription: Subscription };
+  | { state: 'ready'; subscription: Subscription }
+);
 
 /**
  * Everything turning the permission on needs: the role (R-P2), an active Azure
  * plan / Azure Global subscription (R-P4) and a known Owner on one (R-P5).
  * Checked when the command runs and again when the button is clicked.
  */
-export async function checkAllowReservations(ctx: CoreContext, customer: Customer): Promise<AllowCheck> {
+export async function checkAllowReservations(ctx: CoreContext, customerId: string): Promise<AllowCheck> {
   requireAdmin(ctx.actor, toggleWhat);
-  const grant = await reservationPermission(ctx.db, ctx.org.id, customer.id);
-  if (grant) return { state: 'already-on', grant };
-  const azure = (await customerSubscriptions(ctx.db, ctx.org.id, customer.id)).filter(
-    (s) => s.status === 'active' && (azureOffers as readonly string[]).includes(s.offer),
-  );
+  const { customer, grant, subscriptions: all } = await customerAccount(ctx.db, ctx.org.id, customerId);
+  if (grant) return { customer, state: 'already-on', grant };
+  const azure = all.filter((s) => s.status === 'active' && azureOffers.includes(s.offer));
   if (azure.length === 0) throw new DomainError('error.noAzureSubscription', { customer: customer.name });
   const owned = azure.find((s) => s.ownerRoleAssigned);
-  return owned ? { state: 'ready', subscription: owned } : { state: 'owner-unknown', subscriptions: azure };
+  return owned ? { customer, state: 'ready', subscription: owned } : { customer, state: 'owner-unknown', subscriptions: azure };
 }
 
-export type AllowResult = AllowCheck | { state: 'turned-on' };
+export type AllowResult = AllowCheck | { customer: Customer; state: 'turned-on' };
 
 /** R-P3, R-P10: turns it on once, however often it is asked; only the winner writes the log. */
-export async function allowReservations(ctx: CoreContext, customer: Customer): Promise<AllowResult> {
-  const check = await checkAllowReservations(ctx, customer);
+export async function allowReservations(ctx: CoreContext, customerId: string): Promise<AllowResult> {
+  const check = await checkAllowReservations(ctx, customerId);
   if (check.state !== 'ready') return check;
+  const { customer } = check;
   const actor = requireAdmin(ctx.actor, toggleWhat);
   return ctx.db.transaction(async (tx): Promise<AllowResult> => {
     const inserted = await tx
@@ -80,28 +95,31 @@ export async function allowReservations(ctx: CoreContext, customer: Customer): P
       .returning();
     if (inserted.length === 0) {
       // Lost a race: the insert waited for the winner to commit, so this statement sees its row.
-      const grant = await reservationPermission(tx, ctx.org.id, customer.id);
-      return { state: 'already-on', grant: grant! };
+      const { grant } = await customerAccount(tx, ctx.org.id, customer.id);
+      return { customer, state: 'already-on', grant: grant! };
     }
     await recordActivity(tx, { ...ctx, actor }, 'create_customer_purchase_permission', customer.id);
     await announce(tx, ctx, { key: 'allow.announce', params: { actor: actor.name, customer: customer.name } });
-    return { state: 'turned-on' };
+    return { customer, state: 'turned-on' };
   });
 }
 
-export type DisallowResult = { state: 'already-off' } | { state: 'on'; grant: PermissionGrant } | { state: 'turned-off' };
+export type DisallowResult = { customer: Customer } & ({ state: 'already-off' | 'turned-off' } | { state: 'on'; grant: PermissionGrant });
 
-export async function checkDisallowReservations(ctx: CoreContext, customer: Customer): Promise<DisallowResult> {
+export async function checkDisallowReservations(ctx: CoreContext, customerId: string): Promise<DisallowResult> {
   requireAdmin(ctx.actor, toggleWhat);
-  const grant = await reservationPermission(ctx.db, ctx.org.id, customer.id);
-  return grant ? { state: 'on', grant } : { state: 'already-off' };
+  const { customer, grant } = await customerAccount(ctx.db, ctx.org.id, customerId);
+  return grant ? { customer, state: 'on', grant } : { customer, state: 'already-off' };
 }
 
 /** R-P2, R-P10: turns it off once; a repeat finds nothing to delete and writes nothing. */
-export async function disallowReservations(ctx: CoreContext, customer: Customer): Promise<DisallowResult> {
+export async function disallowReservations(ctx: CoreContext, customerId: string): Promise<DisallowResult> {
+  const check = await checkDisallowReservations(ctx, customerId);
+  if (check.state !== 'on') return check;
+  const { customer } = check;
   const actor = requireAdmin(ctx.actor, toggleWhat);
-  const deleted = await ctx.db.transaction(async (tx) => {
-    const rows = await tx
+  return ctx.db.transaction(async (tx): Promise<DisallowResult> => {
+    const deleted = await tx
       .delete(customerPurchasePermissions)
       .where(
         and(
@@ -111,52 +129,41 @@ export async function disallowReservations(ctx: CoreContext, customer: Customer)
         ),
       )
       .returning();
-    if (rows.length === 0) return false;
+    if (deleted.length === 0) return { customer, state: 'already-off' };
     await recordActivity(tx, { ...ctx, actor }, 'delete_customer_purchase_permission', customer.id);
     await announce(tx, ctx, { key: 'disallow.announce', params: { actor: actor.name, customer: customer.name } });
-    return true;
-  });
-  return deleted ? { state: 'turned-off' } : { state: 'already-off' };
-}
-
-/** Finds a customer's subscription by its ID, case-insensitively. */
-export async function findSubscription(ctx: CoreContext, customer: Customer, id: string): Promise<Subscription> {
-  const all = await customerSubscriptions(ctx.db, ctx.org.id, customer.id);
-  const found = all.find((s) => s.id.toLowerCase() === id.trim().toLowerCase());
-  if (found) return found;
-  throw new DomainError('error.unknownSubscription', {
-    customer: customer.name,
-    subscription: id,
-    list: all.length ? all.map((s) => s.id).join(', ') : '—',
+    return { customer, state: 'turned-off' };
   });
 }
 
-export type OwnerResult = { state: 'recorded' | 'already-known'; subscription: Subscription };
+export type OwnerResult = { state: 'recorded' | 'already-known'; customer: Customer; subscription: Subscription };
 
 /** R-P5: an admin confirms that the customer's key user holds Owner on an Azure subscription. */
-export async function recordOwnerAssigned(ctx: CoreContext, customer: Customer, subscriptionId: string): Promise<OwnerResult> {
+export async function recordOwnerAssigned(ctx: CoreContext, customerId: string, subscriptionId: string): Promise<OwnerResult> {
   const actor = requireAdmin(ctx.actor, 'what.recordOwner');
-  const subscription = await findSubscription(ctx, customer, subscriptionId);
-  if (!(azureOffers as readonly string[]).includes(subscription.offer)) {
+  const { customer, subscriptions: all } = await customerAccount(ctx.db, ctx.org.id, customerId);
+  const subscription = all.find((s) => s.id.toLowerCase() === subscriptionId.trim().toLowerCase());
+  if (!subscription) {
+    throw new DomainError('error.unknownSubscription', {
+      customer: customer.name,
+      subscription: subscriptionId,
+      list: all.length ? all.map((s) => s.id).join(', ') : '—',
+    });
+  }
+  if (!azureOffers.includes(subscription.offer)) {
     throw new DomainError('error.notAzureSubscription', { subscription: subscription.id }, { terms: { offer: `offer.${subscription.offer}` } });
   }
   const recorded = await ctx.db.transaction(async (tx) => {
     const updated = await tx
       .update(subscriptions)
       .set({ ownerRoleAssigned: true })
-      .where(
-        and(
-          eq(subscriptions.orgId, ctx.org.id),
-          eq(subscriptions.id, subscription.id),
-          eq(subscriptions.ownerRoleAssigned, false),
-        ),
-      )
+      .where(and(eq(subscriptions.orgId, ctx.org.id), eq(subscriptions.id, subscription.id), eq(subscriptions.ownerRoleAssigned, false)))
       .returning();
     if (updated.length === 0) return false;
     await recordActivity(tx, { ...ctx, actor }, 'owner_role_confirmed', customer.id, { subscription: subscription.id });
     return true;
   });
-  return { state: recorded ? 'recorded' : 'already-known', subscription };
+  return { state: recorded ? 'recorded' : 'already-known', customer, subscription };
 }
 
 export async function subscriptionById(db: Queryable, orgId: string, id: string): Promise<Subscription | undefined> {
