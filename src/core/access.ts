@@ -1,5 +1,6 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
+import { preparedOnce } from '../../db/prepared.js';
 import { customerContacts, organizations, staff, type StaffRole } from '../../db/schema.js';
 import type { MessageKey } from '../i18n/index.js';
 import type { Actor, Organization } from './context.js';
@@ -28,21 +29,26 @@ const orgColumns = {
   activityChannelId: organizations.activityChannelId,
 };
 
-/**
- * R-A1, R-A5: who a Slack user is, looked up inside the organization their
- * workspace maps to — staff, a customer contact, or unknown — in one query.
- */
-export async function identifySlackUser(db: Database, teamId: string, slackUserId: string): Promise<{ org?: Organization; actor: Actor }> {
-  const [row] = await db
+const identifySlackUserQuery = preparedOnce((db) =>
+  db
     .select({
       org: orgColumns,
       staff: { id: staff.id, name: staff.name, role: staff.role },
       contact: { id: customerContacts.id, name: customerContacts.name, customerId: customerContacts.customerId },
     })
     .from(organizations)
-    .leftJoin(staff, and(eq(staff.orgId, organizations.id), eq(staff.slackUserId, slackUserId)))
-    .leftJoin(customerContacts, and(eq(customerContacts.orgId, organizations.id), eq(customerContacts.slackUserId, slackUserId)))
-    .where(eq(organizations.slackTeamId, teamId));
+    .leftJoin(staff, and(eq(staff.orgId, organizations.id), eq(staff.slackUserId, sql.placeholder('slackUserId'))))
+    .leftJoin(customerContacts, and(eq(customerContacts.orgId, organizations.id), eq(customerContacts.slackUserId, sql.placeholder('slackUserId'))))
+    .where(eq(organizations.slackTeamId, sql.placeholder('teamId')))
+    .prepare('identify_slack_user'),
+);
+
+/**
+ * R-A1, R-A5: who a Slack user is, looked up inside the organization their
+ * workspace maps to — staff, a customer contact, or unknown — in one query.
+ */
+export async function identifySlackUser(db: Database, teamId: string, slackUserId: string): Promise<{ org?: Organization; actor: Actor }> {
+  const [row] = await identifySlackUserQuery(db).execute({ teamId, slackUserId });
   if (!row) return { actor: { kind: 'unknown' } };
   if (row.staff) return { org: row.org, actor: { kind: 'staff', ...row.staff } };
   if (row.contact) return { org: row.org, actor: { kind: 'contact', ...row.contact } };

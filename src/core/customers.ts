@@ -1,5 +1,6 @@
 import { and, asc, count, desc, eq, ilike, or, sql } from 'drizzle-orm';
-import type { Queryable } from '../../db/client.js';
+import type { Database, Queryable } from '../../db/client.js';
+import { preparedOnce } from '../../db/prepared.js';
 import { customers } from '../../db/schema.js';
 import { DomainError } from './errors.js';
 import { likeEscape, normalizeKey } from './text.js';
@@ -10,21 +11,26 @@ export type Customer = typeof customers.$inferSelect;
 export const maxCustomerTextLength = 200;
 const maxCandidates = 10;
 
+const customerByTenantOrDomain = preparedOnce((db) =>
+  db
+    .select()
+    .from(customers)
+    .where(and(eq(customers.orgId, sql.placeholder('orgId')), or(eq(customers.tenantId, sql.placeholder('key')), eq(customers.domain, sql.placeholder('key')))))
+    .prepare('customer_by_tenant_or_domain'),
+);
+
 /**
  * Finds the one customer a user meant: exact tenant ID or domain first, then the
  * exact name, then names containing the text. Several → DomainError with the
  * candidates; none → DomainError naming the closest names.
  */
-export async function resolveCustomer(db: Queryable, orgId: string, text: string): Promise<Customer> {
+export async function resolveCustomer(db: Database, orgId: string, text: string): Promise<Customer> {
   const key = normalizeKey(text);
   if (!key) throw new DomainError('error.noMatch', { text });
   if (key.length > maxCustomerTextLength) {
     throw new DomainError('error.tooLong', { length: key.length, max: maxCustomerTextLength }, { terms: { what: 'what.customer' } });
   }
-  const [byId] = await db
-    .select()
-    .from(customers)
-    .where(and(eq(customers.orgId, orgId), or(eq(customers.tenantId, key), eq(customers.domain, key))));
+  const [byId] = await customerByTenantOrDomain(db).execute({ orgId, key });
   if (byId) return byId;
 
   for (const condition of [eq(customers.nameKey, key), ilike(customers.nameKey, `%${likeEscape(key)}%`)]) {

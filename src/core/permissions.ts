@@ -1,5 +1,6 @@
-import { and, asc, desc, eq } from 'drizzle-orm';
-import type { Queryable } from '../../db/client.js';
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import type { Database, Queryable } from '../../db/client.js';
+import { preparedOnce } from '../../db/prepared.js';
 import { activityLog, customerPurchasePermissions, customers, subscriptions } from '../../db/schema.js';
 import { recordActivity } from './activity.js';
 import { announce } from './announcements.js';
@@ -29,25 +30,29 @@ export interface CustomerAccount {
   recentActivity: ActivityEntry[];
 }
 
-/** A customer with its permission, subscriptions and latest activity, in one query. */
-export async function customerAccount(db: Queryable, orgId: string, customerId: string): Promise<CustomerAccount> {
-  const row = isUuid(customerId)
-    ? await db.query.customers.findFirst({
-        where: and(eq(customers.orgId, orgId), eq(customers.id, customerId)),
-        with: {
-          subscriptions: { orderBy: [asc(subscriptions.createdAt), asc(subscriptions.id)] },
-          purchasePermissions: {
-            where: eq(customerPurchasePermissions.resource, 'azure-reservations'),
-            with: { grantedByStaff: { columns: { name: true } } },
-          },
-          activity: {
-            columns: { id: true, action: true, actorName: true, details: true, createdAt: true },
-            orderBy: [desc(activityLog.createdAt), desc(activityLog.id)],
-            limit: recentActivityShown,
-          },
+const customerAccountQuery = preparedOnce((db) =>
+  db.query.customers
+    .findFirst({
+      where: and(eq(customers.orgId, sql.placeholder('orgId')), eq(customers.id, sql.placeholder('customerId'))),
+      with: {
+        subscriptions: { orderBy: [asc(subscriptions.createdAt), asc(subscriptions.id)] },
+        purchasePermissions: {
+          where: eq(customerPurchasePermissions.resource, 'azure-reservations'),
+          with: { grantedByStaff: { columns: { name: true } } },
         },
-      })
-    : undefined;
+        activity: {
+          columns: { id: true, action: true, actorName: true, details: true, createdAt: true },
+          orderBy: [desc(activityLog.createdAt), desc(activityLog.id)],
+          limit: recentActivityShown,
+        },
+      },
+    })
+    .prepare('customer_account'),
+);
+
+/** A customer with its permission, subscriptions and latest activity, in one query. */
+export async function customerAccount(db: Database, orgId: string, customerId: string): Promise<CustomerAccount> {
+  const row = isUuid(customerId) ? await customerAccountQuery(db).execute({ orgId, customerId }) : undefined;
   if (!row) throw new DomainError('error.noMatch', { text: customerId });
   const { subscriptions: subs, purchasePermissions: [permission], activity, ...customer } = row;
   return {
@@ -87,21 +92,19 @@ export async function allowReservations(ctx: CoreContext, customerId: string): P
   if (check.state !== 'ready') return check;
   const { customer } = check;
   const actor = requireAdmin(ctx.actor, toggleWhat);
-  return ctx.db.transaction(async (tx): Promise<AllowResult> => {
-    const inserted = await tx
+  const inserted = await ctx.db.transaction(async (tx) => {
+    const rows = await tx
       .insert(customerPurchasePermissions)
       .values({ orgId: ctx.org.id, customerId: customer.id, resource: 'azure-reservations', grantedBy: actor.id, grantedAt: ctx.now() })
       .onConflictDoNothing()
       .returning();
-    if (inserted.length === 0) {
-      // Lost a race: the insert waited for the winner to commit, so this statement sees its row.
-      const { grant } = await customerAccount(tx, ctx.org.id, customer.id);
-      return { customer, state: 'already-on', grant: grant! };
-    }
+    if (rows.length === 0) return false;
     await recordActivity(tx, { ...ctx, actor }, 'create_customer_purchase_permission', customer.id);
     await announce(tx, ctx, { key: 'allow.announce', params: { actor: actor.name, customer: customer.name } });
-    return { customer, state: 'turned-on' };
+    return true;
   });
+  // A lost race: the insert waited for the winner to commit, so the state read now is the winner's.
+  return inserted ? { customer, state: 'turned-on' } : checkAllowReservations(ctx, customer.id);
 }
 
 export type DisallowResult = { customer: Customer } & ({ state: 'already-off' | 'turned-off' } | { state: 'on'; grant: PermissionGrant });
