@@ -45,13 +45,14 @@ export async function startBot(options: {
         onChange: () => worker.wake(),
       })
     : undefined;
+  const socketMode = Boolean(slack && config.SLACK_APP_TOKEN);
   const server = createHttpServer({
     log,
     slack: slack?.requestListener,
+    socketMode,
     cli: options.cliToken ? { token: options.cliToken, run: (argv) => runCli(db, argv) } : undefined,
   });
   await new Promise<void>((done) => server.listen(config.PORT, '::', done));
-  const socketMode = Boolean(slack && config.SLACK_APP_TOKEN);
   if (socketMode) await slack!.app.start();
   return {
     server,

@@ -8,6 +8,7 @@ export interface ServerOptions {
   log: Logger;
   /** Bolt's listener for POST /slack/events; undefined when Slack is not configured or uses Socket Mode. */
   slack?: RequestListener;
+  socketMode?: boolean;
   /** Lets `npm run csp` run through this process while it holds the embedded data folder. */
   cli?: { token: string; run: (argv: string[]) => Promise<CliResult> };
 }
@@ -46,7 +47,10 @@ export function createHttpServer(options: ServerOptions): Server {
     }
     if (path === '/slack/events' && req.method === 'POST') {
       if (options.slack) return options.slack(req, res);
-      return send(res, 503, { error: 'Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN.' });
+      const error = options.socketMode
+        ? 'Slack events arrive over Socket Mode (SLACK_APP_TOKEN is set), not at this URL.'
+        : 'Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN.';
+      return send(res, 503, { error });
     }
     const cli = options.cli;
     if (path === '/internal/cli' && req.method === 'POST' && cli) {

@@ -107,6 +107,7 @@ describe('Slack over Socket Mode (SLACK_APP_TOKEN set)', () => {
       body: 'command=%2Fcsp&text=help',
     });
     expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ error: 'Slack events arrive over Socket Mode (SLACK_APP_TOKEN is set), not at this URL.' });
     const health = await fetch(`http://127.0.0.1:${bot.port}/healthz`);
     expect(health.status).toBe(200);
   });

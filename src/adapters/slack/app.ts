@@ -47,11 +47,12 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const { db, log } = options;
   const t = translator('en');
   const logger = boltLogger(log);
-  const clientOptions = { slackApiUrl: options.slackApiUrl };
+  // Each client gets its own options object: the Socket Mode client writes its retry policy into the one it is given.
+  const clientOptions = () => ({ slackApiUrl: options.slackApiUrl });
   const receiver = options.appToken
-    ? new SocketModeReceiver({ appToken: options.appToken, logger, installerOptions: { clientOptions } })
+    ? new SocketModeReceiver({ appToken: options.appToken, logger, installerOptions: { clientOptions: clientOptions() } })
     : new HTTPReceiver({ signingSecret: options.signingSecret!, endpoints: '/slack/events', logger });
-  const app = new App({ token: options.botToken, receiver, clientOptions, logger });
+  const app = new App({ token: options.botToken, receiver, clientOptions: clientOptions(), logger });
 
   async function envFor(teamId: string | undefined, userId: string, channelId: string | undefined): Promise<CommandEnv> {
     const { org, actor } = teamId ? await identifySlackUser(db, teamId, userId) : { org: undefined, actor: { kind: 'unknown' as const } };
