@@ -171,3 +171,11 @@ describe('import conflicts with stored data', () => {
     expect(await snapshot(database.db)).toEqual(before);
   });
 });
+
+describe('CLI choices', () => {
+  it('lists the customers an ambiguous name matches as commands to type', async () => {
+    const { output } = await runCli(database.db, ['customer', 'contoso', '--as', 'sua.choi@partner.example']);
+    expect(output).toContain('2 customers match "contoso". Choose one:');
+    expect(output).toContain(`Contoso Pharmaceuticals (contosopharma.com): npm run csp -- customer 22222222-2222-4222-8222-222222222222 --as sua.choi@partner.example`);
+  });
+});

@@ -90,7 +90,8 @@ describe('customer purchase permission for Azure reservations (Slack)', () => {
   it('R-A3 sales and helpdesk agents may look but are refused toggles, naming the role needed', async () => {
     const before = await snapshot(bot.db);
     for (const user of [users.salesAgent, users.helpdeskAgent]) {
-      for (const command of ['allow-reservations contoso.com', 'disallow-reservations Café Lumière', `owner-assigned 한빛소프트 ${hanbitSubscription}`]) {
+      // The role is refused before the customer is looked up, even for an ambiguous or unknown name.
+      for (const command of ['allow-reservations contoso.com', 'allow-reservations contoso', 'disallow-reservations nobody-at-all', `owner-assigned 한빛소프트 ${hanbitSubscription}`]) {
         const { reply } = await bot.command(user, command);
         expect(replyText(reply)).toMatch(/Your role is (sales|helpdesk) agent\. .* needs the admin agent or global admin role/);
       }

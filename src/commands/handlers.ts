@@ -6,7 +6,7 @@ import { DomainError } from '../core/errors.js';
 import { setActivityChannel } from '../core/organizations.js';
 import {
   allowReservations, checkAllowReservations, checkDisallowReservations, customerAccount, disallowReservations,
-  recordOwnerAssigned, subscriptionById, type ActivityEntry, type AllowResult, type OwnerResult, type Subscription,
+  recordOwnerAssigned, requireOwnerRole, requireToggleRole, subscriptionById, type ActivityEntry, type AllowResult, type OwnerResult, type Subscription,
 } from '../core/permissions.js';
 import { formatTimestamp, type MessageKey } from '../i18n/index.js';
 import type { View } from '../views/model.js';
@@ -155,10 +155,13 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
     case 'customer':
       return customerView(env, await customer(command.customer));
     case 'allow-reservations':
+      requireToggleRole(env.actor);
       return allowView(env, await checkAllowReservations(ctx, await customer(command.customer)));
     case 'disallow-reservations':
+      requireToggleRole(env.actor);
       return disallowView(env, await customer(command.customer));
     case 'owner-assigned':
+      requireOwnerRole(env.actor);
       return { tone: 'success', lines: [ownerLine(env, await recordOwnerAssigned(ctx, await customer(command.customer), command.subscription))] };
     case 'activity': {
       requireStaff(env.actor, 'activity');

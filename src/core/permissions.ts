@@ -5,7 +5,7 @@ import { activityLog, customerPurchasePermissions, customers, subscriptions } fr
 import { recordActivity } from './activity.js';
 import { announce } from './announcements.js';
 import { requireAdmin } from './access.js';
-import type { CoreContext } from './context.js';
+import type { Actor, CoreContext } from './context.js';
 import { isUuid, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
 
@@ -14,7 +14,6 @@ export type ActivityEntry = Pick<typeof activityLog.$inferSelect, 'id' | 'action
 
 /** R-P4: the offers whose subscription lets a customer buy reservations. */
 const azureOffers: readonly string[] = ['azure-plan', 'azure-global'];
-const toggleWhat = 'what.togglePermission';
 const recentActivityShown = 5;
 
 export interface PermissionGrant {
@@ -63,6 +62,11 @@ export async function customerAccount(db: Database, orgId: string, customerId: s
   };
 }
 
+/** R-P2, R-A3: turning the permission on or off is for admin agents and global admins. */
+export const requireToggleRole = (actor: Actor) => requireAdmin(actor, 'what.togglePermission');
+/** R-P5: so is recording that Owner is assigned. */
+export const requireOwnerRole = (actor: Actor) => requireAdmin(actor, 'what.recordOwner');
+
 export type AllowCheck = { customer: Customer } & (
   | { state: 'already-on'; grant: PermissionGrant }
   | { state: 'owner-unknown'; subscriptions: Subscription[] }
@@ -75,7 +79,7 @@ export type AllowCheck = { customer: Customer } & (
  * Checked when the command runs and again when the button is clicked.
  */
 export async function checkAllowReservations(ctx: CoreContext, customerId: string): Promise<AllowCheck> {
-  requireAdmin(ctx.actor, toggleWhat);
+  requireToggleRole(ctx.actor);
   const { customer, grant, subscriptions: all } = await customerAccount(ctx.db, ctx.org.id, customerId);
   if (grant) return { customer, state: 'already-on', grant };
   const azure = all.filter((s) => s.status === 'active' && azureOffers.includes(s.offer));
@@ -91,7 +95,7 @@ export async function allowReservations(ctx: CoreContext, customerId: string): P
   const check = await checkAllowReservations(ctx, customerId);
   if (check.state !== 'ready') return check;
   const { customer } = check;
-  const actor = requireAdmin(ctx.actor, toggleWhat);
+  const actor = requireToggleRole(ctx.actor);
   const inserted = await ctx.db.transaction(async (tx) => {
     const rows = await tx
       .insert(customerPurchasePermissions)
@@ -110,7 +114,7 @@ export async function allowReservations(ctx: CoreContext, customerId: string): P
 export type DisallowResult = { customer: Customer } & ({ state: 'already-off' | 'turned-off' } | { state: 'on'; grant: PermissionGrant });
 
 export async function checkDisallowReservations(ctx: CoreContext, customerId: string): Promise<DisallowResult> {
-  requireAdmin(ctx.actor, toggleWhat);
+  requireToggleRole(ctx.actor);
   const { customer, grant } = await customerAccount(ctx.db, ctx.org.id, customerId);
   return grant ? { customer, state: 'on', grant } : { customer, state: 'already-off' };
 }
@@ -120,7 +124,7 @@ export async function disallowReservations(ctx: CoreContext, customerId: string)
   const check = await checkDisallowReservations(ctx, customerId);
   if (check.state !== 'on') return check;
   const { customer } = check;
-  const actor = requireAdmin(ctx.actor, toggleWhat);
+  const actor = requireToggleRole(ctx.actor);
   return ctx.db.transaction(async (tx): Promise<DisallowResult> => {
     const deleted = await tx
       .delete(customerPurchasePermissions)
@@ -143,7 +147,7 @@ export type OwnerResult = { state: 'recorded' | 'already-known'; customer: Custo
 
 /** R-P5: an admin confirms that the customer's key user holds Owner on an Azure subscription. */
 export async function recordOwnerAssigned(ctx: CoreContext, customerId: string, subscriptionId: string): Promise<OwnerResult> {
-  const actor = requireAdmin(ctx.actor, 'what.recordOwner');
+  const actor = requireOwnerRole(ctx.actor);
   const { customer, subscriptions: all } = await customerAccount(ctx.db, ctx.org.id, customerId);
   const subscription = all.find((s) => s.id.toLowerCase() === subscriptionId.trim().toLowerCase());
   if (!subscription) {

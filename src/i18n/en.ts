@@ -126,6 +126,7 @@ export const en = {
   'date.utc': '{date} UTC',
 
   'cli.usage': 'Usage:\n  npm run csp -- <command text> --as <staff email> [--org <organization name>] [--yes]\n  npm run csp -- import <file.json>\nExample: npm run csp -- customers --as admin@fabrikam.example\nCommands: npm run csp -- help --as <staff email>',
+  'cli.choice': '  {label}: {command}',
   'cli.asMissing': 'Say who is acting with --as <staff email>.',
   'cli.confirmWithYes': 'To {action}, run the same command again with --yes.',
   'cli.importUsage': 'Usage: npm run csp -- import <file.json>',

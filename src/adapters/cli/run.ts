@@ -57,6 +57,9 @@ export async function runCli(db: Database, argv: string[]): Promise<CliResult> {
   };
   let view = await runCommand(env, positionals.join(' '));
   const outputs = [renderText(view)];
+  // Choices (which customer, next page) are commands to type here.
+  const choices = (view.actions ?? []).filter((a) => a.id === 'run');
+  if (choices.length) outputs[0] += `\n${choices.map((a) => t('cli.choice', { label: a.label, command: `${env.prefix}${a.value} --as ${values.as}` })).join('\n')}`;
   const primary = view.actions?.find((a) => a.style);
   if (primary && values.yes) {
     view = await runAction(env, primary.id, primary.value);
