@@ -2,23 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { DomainError } from '../core/errors.js';
 import { actionIds, type ActionId, type View } from '../views/model.js';
 import type { CommandEnv } from './context.js';
-import { parseCommand, type Command } from './grammar.js';
+import { commandText, parseCommand, type Command } from './grammar.js';
 import { helpView, runButton, runParsedCommand } from './handlers.js';
 
-/** The command text again, with the customer replaced: what a "choose this customer" button runs. */
+/** The command again with the customer replaced: what a "choose this customer" button runs. */
 function withCustomer(command: Command, tenantId: string): string | undefined {
-  switch (command.name) {
-    case 'customer':
-    case 'allow-reservations':
-    case 'disallow-reservations':
-      return `${command.name} ${tenantId}`;
-    case 'owner-assigned':
-      return `owner-assigned ${tenantId} ${command.subscription}`;
-    case 'activity':
-      return ['activity', tenantId, command.since ? `since ${command.since.toISOString().slice(0, 10)}` : ''].filter(Boolean).join(' ');
-    default:
-      return undefined;
-  }
+  return 'customer' in command ? commandText({ ...command, customer: tenantId }) : undefined;
 }
 
 function errorView(env: CommandEnv, error: unknown, command?: Command): View {

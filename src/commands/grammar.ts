@@ -43,7 +43,7 @@ function takeSince(words: string[]): Date | undefined {
   if (at === -1) return undefined;
   const value = words[at + 1] ?? '';
   const date = parseDate(value, 'yyyy-MM-dd', new Date(), { in: tz('UTC') });
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || !isValid(date) || format(date, 'yyyy-MM-dd', { in: tz('UTC') }) !== value) {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || !isValid(date) || formatDay(date) !== value) {
     throw new DomainError('error.badDate', { value: value.slice(0, 40) });
   }
   if (words.length > at + 2) throw new DomainError('error.extraWords', { command: 'activity', words: words.slice(at + 2).join(' ').slice(0, 80), example: examples.activity! });
@@ -97,4 +97,33 @@ export function parseCommand(input: string): Command {
     default:
       throw new DomainError('error.unknownCommand', { name: name.slice(0, 60) });
   }
+}
+
+/** A day as the grammar writes it (UTC). */
+export function formatDay(date: Date): string {
+  return format(date, 'yyyy-MM-dd', { in: tz('UTC') });
+}
+
+/** The text that parses back to this command: what a "next page" or "choose this customer" button runs. */
+export function commandText(command: Command): string {
+  const page = (n: number) => (n > 1 ? `page ${n}` : '');
+  const words = (() => {
+    switch (command.name) {
+      case 'help':
+        return ['help'];
+      case 'customers':
+        return ['customers', command.text, page(command.page)];
+      case 'customer':
+      case 'allow-reservations':
+      case 'disallow-reservations':
+        return [command.name, command.customer];
+      case 'activity':
+        return ['activity', command.customer, command.since && `since ${formatDay(command.since)}`, page(command.page)];
+      case 'owner-assigned':
+        return ['owner-assigned', command.customer, command.subscription];
+      case 'channel-activity-here':
+        return ['channel activity here'];
+    }
+  })();
+  return words.filter(Boolean).join(' ');
 }

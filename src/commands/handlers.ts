@@ -5,13 +5,13 @@ import { resolveCustomer, searchCustomers } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
 import { setActivityChannel } from '../core/organizations.js';
 import {
-  allowReservations, checkAllowReservations, checkDisallowReservations, customerAccount, disallowReservations,
+  allowReservations, checkAllowReservations, checkDisallowReservations, customerAccount, disallowReservations, isAzureSubscription,
   recordOwnerAssigned, requireOwnerRole, requireToggleRole, subscriptionById, type ActivityEntry, type AllowResult, type OwnerResult, type Subscription,
 } from '../core/permissions.js';
 import { formatTimestamp, type MessageKey } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 import { coreContext, type CommandEnv } from './context.js';
-import type { Command } from './grammar.js';
+import { commandText, formatDay, type Command } from './grammar.js';
 
 type Env = CommandEnv & { org: Organization };
 
@@ -28,26 +28,24 @@ export function helpView(env: CommandEnv): View {
 
 async function customersView(env: Env, text: string, page: number): Promise<View> {
   const { t } = env;
-  requireStaff(env.actor, 'customers');
   const { rows, total, pages } = await searchCustomers(env.db, env.org.id, text, page);
   const title = text ? t('customers.titleSearch', { text }) : t('customers.title');
   if (total === 0) return { title, lines: [text ? t('customers.noneMatch', { text }) : t('customers.none')] };
   if (page > pages) throw new DomainError('customers.pageOutOfRange', { page, pages });
   const lines = rows.map((c) => t('customers.row', { name: c.name, domain: c.domain, tenantId: c.tenantId, country: c.billingCountry }));
   lines.push(t('customers.page', { page, pages, total }));
-  const next = `customers ${text} page ${page + 1}`.replace(/\s+/g, ' ');
+  const next = commandText({ name: 'customers', text, page: page + 1 });
   return { title, lines, actions: page < pages ? [{ id: 'run', label: t('customers.next'), value: next }] : [] };
 }
 
 function subscriptionLine(env: Env, s: Subscription): string {
   const { t } = env;
-  const azure = s.offer === 'azure-plan' || s.offer === 'azure-global';
   return t('customer.subscriptionRow', {
     name: s.friendlyName ?? t(`offer.${s.offer}`),
     offer: t(`offer.${s.offer}`),
     id: s.id,
     status: t(`status.${s.status}`),
-    owner: t(!azure ? 'customer.ownerNotApplicable' : s.ownerRoleAssigned ? 'customer.ownerKnown' : 'customer.ownerUnknown'),
+    owner: t(!isAzureSubscription(s) ? 'customer.ownerNotApplicable' : s.ownerRoleAssigned ? 'customer.ownerKnown' : 'customer.ownerUnknown'),
   });
 }
 
@@ -140,44 +138,46 @@ function ownerLine(env: Env, result: OwnerResult): string {
   return env.t(result.state === 'recorded' ? 'owner.recorded' : 'owner.alreadyKnown', params);
 }
 
+async function activityView(env: Env, command: Extract<Command, { name: 'activity' }>): Promise<View> {
+  const { t } = env;
+  const found = command.customer ? await resolveCustomer(env.db, env.org.id, command.customer) : undefined;
+  const rows = await listActivity(env.db, env.org.id, { customerId: found?.id, since: command.since, page: command.page });
+  const lines = rows.slice(0, activityPageSize).map((row) => activityLine(env, row, found ? null : row.customerName));
+  const since = command.since ? t('activity.since', { date: formatDay(command.since) }) : '';
+  const next = commandText({ ...command, customer: found?.tenantId, page: command.page + 1 });
+  return {
+    title: (found ? t('activity.titleCustomer', { customer: found.name }) : t('activity.title')) + since,
+    lines: lines.length ? [...lines, t('activity.page', { page: command.page })] : [t('activity.none')],
+    actions: rows.length > activityPageSize ? [{ id: 'run', label: t('activity.next'), value: next }] : [],
+  };
+}
+
 export async function runParsedCommand(env: Env, command: Command): Promise<View> {
   const { t } = env;
   const ctx = coreContext(env);
-  const customer = async (text: string) => {
-    requireStaff(env.actor, command.name);
-    return (await resolveCustomer(env.db, env.org.id, text)).id;
-  };
+  // Every command here but help is for partner staff (R-A1).
+  if (command.name !== 'help') requireStaff(env.actor, command.name);
+  const customerId = async (text: string) => (await resolveCustomer(env.db, env.org.id, text)).id;
   switch (command.name) {
     case 'help':
       return helpView(env);
     case 'customers':
       return customersView(env, command.text, command.page);
     case 'customer':
-      return customerView(env, await customer(command.customer));
+      return customerView(env, await customerId(command.customer));
     case 'allow-reservations':
       requireToggleRole(env.actor);
-      return allowView(env, await checkAllowReservations(ctx, await customer(command.customer)));
+      return allowView(env, await checkAllowReservations(ctx, await customerId(command.customer)));
     case 'disallow-reservations':
       requireToggleRole(env.actor);
-      return disallowView(env, await customer(command.customer));
-    case 'owner-assigned':
+      return disallowView(env, await customerId(command.customer));
+    case 'owner-assigned': {
       requireOwnerRole(env.actor);
-      return { tone: 'success', lines: [ownerLine(env, await recordOwnerAssigned(ctx, await customer(command.customer), command.subscription))] };
-    case 'activity': {
-      requireStaff(env.actor, 'activity');
-      const found = command.customer ? await resolveCustomer(env.db, env.org.id, command.customer) : undefined;
-      const rows = await listActivity(env.db, env.org.id, { customerId: found?.id, since: command.since, page: command.page });
-      const lines = rows.slice(0, activityPageSize).map((row) => activityLine(env, row, found ? null : row.customerName));
-      const more = rows.length > activityPageSize;
-      const since = command.since ? t('activity.since', { date: command.since.toISOString().slice(0, 10) }) : '';
-      const title = (found ? t('activity.titleCustomer', { customer: found.name }) : t('activity.title')) + since;
-      const next = ['activity', found?.tenantId, command.since ? `since ${command.since.toISOString().slice(0, 10)}` : '', `page ${command.page + 1}`].filter(Boolean).join(' ');
-      return {
-        title,
-        lines: lines.length ? [...lines, t('activity.page', { page: command.page })] : [t('activity.none')],
-        actions: more ? [{ id: 'run', label: t('activity.next'), value: next }] : [],
-      };
+      const result = await recordOwnerAssigned(ctx, await customerId(command.customer), command.subscription);
+      return { tone: 'success', lines: [ownerLine(env, result)] };
     }
+    case 'activity':
+      return activityView(env, command);
     case 'channel-activity-here': {
       const outcome = await setActivityChannel(ctx);
       return { tone: 'success', lines: [t(outcome === 'set' ? 'channel.set' : 'channel.already')] };

@@ -12,8 +12,10 @@ import { DomainError } from './errors.js';
 export type Subscription = typeof subscriptions.$inferSelect;
 export type ActivityEntry = Pick<typeof activityLog.$inferSelect, 'id' | 'action' | 'actorName' | 'details' | 'createdAt'>;
 
-/** R-P4: the offers whose subscription lets a customer buy reservations. */
-const azureOffers: readonly string[] = ['azure-plan', 'azure-global'];
+/** R-P4: an Azure plan or Azure Global subscription is what lets a customer buy reservations. */
+export function isAzureSubscription(subscription: Pick<Subscription, 'offer'>): boolean {
+  return subscription.offer === 'azure-plan' || subscription.offer === 'azure-global';
+}
 const recentActivityShown = 5;
 
 export interface PermissionGrant {
@@ -82,7 +84,7 @@ export async function checkAllowReservations(ctx: CoreContext, customerId: strin
   requireToggleRole(ctx.actor);
   const { customer, grant, subscriptions: all } = await customerAccount(ctx.db, ctx.org.id, customerId);
   if (grant) return { customer, state: 'already-on', grant };
-  const azure = all.filter((s) => s.status === 'active' && azureOffers.includes(s.offer));
+  const azure = all.filter((s) => s.status === 'active' && isAzureSubscription(s));
   if (azure.length === 0) throw new DomainError('error.noAzureSubscription', { customer: customer.name });
   const owned = azure.find((s) => s.ownerRoleAssigned);
   return owned ? { customer, state: 'ready', subscription: owned } : { customer, state: 'owner-unknown', subscriptions: azure };
@@ -157,7 +159,7 @@ export async function recordOwnerAssigned(ctx: CoreContext, customerId: string, 
       list: all.length ? all.map((s) => s.id).join(', ') : '—',
     });
   }
-  if (!azureOffers.includes(subscription.offer)) {
+  if (!isAzureSubscription(subscription)) {
     throw new DomainError('error.notAzureSubscription', { subscription: subscription.id }, { terms: { offer: `offer.${subscription.offer}` } });
   }
   const recorded = await ctx.db.transaction(async (tx) => {

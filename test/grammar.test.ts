@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { commandText, parseCommand } from '../src/commands/grammar.js';
+
+describe('one grammar', () => {
+  it.each([
+    'help',
+    'customers',
+    'customers 서울상사 page 2',
+    'customer 台灣雲端科技',
+    'allow-reservations Contoso Ltd',
+    'disallow-reservations contoso.com',
+    'activity',
+    'activity 한빛소프트 since 2026-01-31 page 3',
+    'owner-assigned Café Lumière a1a1a1a1-0000-4000-8000-000000000001',
+    'channel activity here',
+  ])('"%s" parses and writes back to the same command', (text) => {
+    const command = parseCommand(text);
+    expect(commandText(command)).toBe(text);
+    expect(parseCommand(commandText(command))).toEqual(command);
+  });
+
+  it('accepts full-width and upper-case command names, and extra spaces', () => {
+    expect(parseCommand('  ＡＬＬＯＷ-RESERVATIONS   contoso ')).toEqual({ name: 'allow-reservations', customer: 'contoso' });
+    expect(parseCommand('')).toEqual({ name: 'help' });
+  });
+});
