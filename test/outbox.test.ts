@@ -83,4 +83,27 @@ describe('outbox delivery (R-N3)', () => {
     expect(current.status).toBe('failed');
     expect(current.lastError).toBe('Slack error: channel_not_found');
   });
+
+  it('R-N3 a row claimed by a worker that died is delivered once its lease runs out', async () => {
+    const orgId = await testOrgId(bot.db);
+    const message = { key: 'allow.announce', params: { actor: '김민준', customer: '부산해운' } };
+    const [stillLeased] = await bot.db
+      .insert(outbox)
+      .values({ orgId, platform: 'slack', channelId: 'C0LEASED01', message, attempts: 1, lockedUntil: new Date(Date.now() + 60_000) })
+      .returning();
+    const [expired] = await bot.db
+      .insert(outbox)
+      .values({ orgId, platform: 'slack', channelId: 'C0EXPIRED1', message, attempts: 1, lockedUntil: new Date(Date.now() - 1000) })
+      .returning();
+    bot.bot.worker.wake();
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && !bot.slack.posts().some((p) => p.body.channel === 'C0EXPIRED1')) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200));
+    const [leasedNow] = await bot.db.select().from(outbox).where(eq(outbox.id, stillLeased!.id));
+    const [expiredNow] = await bot.db.select().from(outbox).where(eq(outbox.id, expired!.id));
+    expect(expiredNow).toMatchObject({ status: 'sent', attempts: 2 });
+    expect(leasedNow).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(bot.slack.posts().filter((p) => p.body.channel === 'C0EXPIRED1')).toHaveLength(1);
+    expect(bot.slack.posts().filter((p) => p.body.channel === 'C0LEASED01')).toHaveLength(0);
+  });
 });

@@ -14,7 +14,6 @@ export type Command =
   | { name: 'owner-assigned'; customer: string; subscription: string }
   | { name: 'channel-activity-here' };
 
-export const commandNames = ['help', 'customers', 'customer', 'allow-reservations', 'disallow-reservations', 'activity', 'owner-assigned', 'channel'] as const;
 
 const examples: Record<string, string> = {
   customer: 'customer contoso',

@@ -7,7 +7,7 @@ import { DeliveryError, type Sender } from './worker.js';
  * the outbox's job, so they survive a restart.
  */
 export function slackSender(token: string, slackApiUrl: string): Sender {
-  const client = new WebClient(token, { slackApiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } });
+  const client = new WebClient(token, { slackApiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, timeout: 30_000 });
   return async (channel, view) => {
     try {
       const result = await client.chat.postMessage({ channel, ...renderSlack(view) });

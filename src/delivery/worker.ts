@@ -18,6 +18,7 @@ export class DeliveryError extends Error {
 /** About 67 minutes of retries before a message counts as failed (1 s, 2 s, … capped at 10 min). */
 export const maxAttempts = 16;
 const claimBatch = 10;
+/** Longer than a post may take (the Slack client times out at 30 s), so no other worker claims a row mid-post. */
 const leaseSeconds = 60;
 
 export function backoffSeconds(attempt: number): number {
@@ -46,7 +47,6 @@ export function startDeliveryWorker(options: {
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
-  let again = false;
 
   async function deliverDue(): Promise<number> {
     const due = db
@@ -106,10 +106,7 @@ export function startDeliveryWorker(options: {
   function tick() {
     running = running
       .then(async () => {
-        do {
-          again = false;
-          while (!stopped && (await deliverDue()) === claimBatch);
-        } while (again && !stopped);
+        while (!stopped && (await deliverDue()) === claimBatch);
       })
       .catch((error) => log.error('delivery worker', error))
       .finally(() => schedule(options.intervalMs ?? 500));
@@ -117,10 +114,7 @@ export function startDeliveryWorker(options: {
 
   tick();
   return {
-    wake() {
-      again = true;
-      schedule(0);
-    },
+    wake: () => schedule(0),
     async stop() {
       stopped = true;
       clearTimeout(timer);

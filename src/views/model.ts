@@ -25,7 +25,7 @@ export interface ViewAction {
   style?: 'primary' | 'danger';
 }
 
-/** Plain text, for the terminal and for notification fallbacks. */
+/** Plain text, for the terminal. */
 export function renderText(view: View): string {
   const parts: string[] = [];
   if (view.title) parts.push(view.title);
