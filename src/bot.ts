@@ -52,7 +52,7 @@ export async function startBot(options: {
     socketMode,
     cli: options.cliToken ? { token: options.cliToken, run: (argv) => runCli(db, argv) } : undefined,
   });
-  await new Promise<void>((done) => server.listen(config.PORT, '::', done));
+  await new Promise<void>((done) => server.listen(config.PORT, done));
   if (socketMode) await slack!.app.start();
   return {
     server,

@@ -37,7 +37,6 @@ export const en = {
   'error.unexpected': 'Something went wrong on our side and nothing was changed. Error ID: {id}.',
   'error.cliAmbiguousStaff': '{email} is staff in several organizations; add --org <organization name>.',
   'error.cliUnknownStaff': 'No staff member has the email {email}.',
-  'error.nothing': 'Nothing was changed.',
 
   'customers.title': 'Customers',
   'customers.titleSearch': 'Customers matching "{text}"',
