@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 export interface RecordedCall {
   method: string;
   body: Record<string, unknown>;
+  /** The token the call carried (bearer header, else body.token): the app token for apps.connections.open, the bot token otherwise. */
+  token?: string;
 }
 
 interface PlannedAnswer {
@@ -25,9 +27,10 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
 
 /**
  * A Slack Web API on loopback: answers auth.test, records chat.* calls (answering
- * from a plan when one is queued) and serves response_url endpoints.
+ * from a plan when one is queued, else from `answers` for that method) and serves
+ * response_url endpoints.
  */
-export async function startFakeSlack() {
+export async function startFakeSlack(options: { answers?: Record<string, (body: Record<string, unknown>) => unknown> } = {}) {
   const calls: RecordedCall[] = [];
   const responses: { id: string; body: Record<string, unknown> }[] = [];
   const plans = new Map<string, PlannedAnswer[]>();
@@ -41,21 +44,24 @@ export async function startFakeSlack() {
       return;
     }
     const method = path.replace(/^\/api\//, '').split('?')[0]!;
-    calls.push({ method, body });
+    const token = (req.headers.authorization ?? '').replace(/^Bearer /, '') || (body.token as string | undefined);
+    calls.push({ method, body, token });
     const planned = plans.get(method)?.shift();
     if (planned) {
       res.writeHead(planned.status, { 'content-type': 'application/json', ...planned.headers }).end(JSON.stringify(planned.body ?? { ok: false }));
       return;
     }
     const answer =
-      method === 'auth.test'
-        ? { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T0TEST' }
-        : { ok: true, channel: body.channel, ts: `${++ts}.000100` };
+      options.answers?.[method] ? options.answers[method](body)
+      : method === 'auth.test' ? { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T0TEST' }
+      : { ok: true, channel: body.channel, ts: `${++ts}.000100` };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
+    /** The listening server, for attaching an 'upgrade' handler. */
+    server,
     apiUrl: `${base}/api/`,
     responseUrl: (id: string) => `${base}/response/${id}`,
     calls,
