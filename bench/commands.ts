@@ -10,7 +10,7 @@
  *
  * A benchmark, not a test: it prints figures and asserts nothing about speed.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
@@ -20,6 +20,7 @@ import { App, HTTPReceiver } from '@slack/bolt';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
 import { openDatabase, type DatabaseHandle } from '../db/client.js';
+import { openFreshPostgres } from '../test/helpers/database.js';
 import { startBot } from '../src/bot.js';
 import { importOrganization, parseImportFile } from '../src/core/import.js';
 import { startFakeSlack, type FakeSlack } from '../test/helpers/fake-slack.js';
@@ -148,43 +149,21 @@ function redact(url: string): string {
   return parsed.toString();
 }
 
-/** A fresh database on the PostgreSQL server, dropped on clean-up; undefined (with a note) when none answers. */
+/** A fresh database on the PostgreSQL server, dropped on clean-up; skipped (with a note) when none answers. */
 async function openBenchPostgres(): Promise<{ handle: DatabaseHandle; description: string } | { skipped: string }> {
   const serverUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {}, connect_timeout: 3 });
+  const probe = postgres(serverUrl, { max: 1, onnotice: () => {}, connect_timeout: 3 });
   let version: string;
   try {
-    const [row] = await admin`show server_version`;
+    const [row] = await probe`show server_version`;
     version = String(row?.server_version ?? '?');
   } catch (error) {
-    await admin.end({ timeout: 0 }).catch(() => {});
     return { skipped: `no PostgreSQL at ${redact(serverUrl)} (${(error as Error).message})` };
+  } finally {
+    await probe.end({ timeout: 0 }).catch(() => {});
   }
-  const name = `csp_bench_${randomBytes(6).toString('hex')}`;
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  const drop = async () => {
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end({ timeout: 5 });
-  };
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  let handle: DatabaseHandle;
-  try {
-    handle = await openDatabase({ url: url.toString() });
-  } catch (error) {
-    await drop();
-    throw error;
-  }
-  return {
-    handle: {
-      ...handle,
-      async close() {
-        await handle.close();
-        await drop();
-      },
-    },
-    description: `PostgreSQL ${version}, database ${name} on ${redact(serverUrl).replace(/\/[^/]*$/, '')}`,
-  };
+  const handle = await openFreshPostgres(serverUrl, 'csp_bench');
+  return { handle, description: `PostgreSQL ${version}, database ${handle.name} on ${redact(serverUrl).replace(/\/[^/]*$/, '')}` };
 }
 
 // ---------------------------------------------------------------- scenarios

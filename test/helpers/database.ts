@@ -2,27 +2,41 @@ import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { openDatabase, type DatabaseHandle } from '../../db/client.js';
 
+/** A new, migrated database on a PostgreSQL server, dropped again when the handle closes. */
+export async function openFreshPostgres(serverUrl: string, prefix = 'csp_test'): Promise<DatabaseHandle & { name: string }> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  const drop = async () => {
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  };
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  let handle: DatabaseHandle;
+  try {
+    handle = await openDatabase({ url: url.toString() });
+  } catch (error) {
+    await drop();
+    throw error;
+  }
+  return {
+    ...handle,
+    name,
+    async close() {
+      await handle.close();
+      await drop();
+    },
+  };
+}
+
 /**
  * A fresh, migrated database for one test file: PGlite in memory by default, or
- * a new database on the server named by TEST_DATABASE_URL (dropped afterwards).
+ * a new database on the server named by TEST_DATABASE_URL.
  */
 export async function openTestDatabase(): Promise<DatabaseHandle> {
   const serverUrl = process.env.TEST_DATABASE_URL;
-  if (!serverUrl) return openDatabase({});
-  const name = `csp_test_${randomBytes(6).toString('hex')}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const handle = await openDatabase({ url: url.toString() });
-  return {
-    ...handle,
-    async close() {
-      await handle.close();
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-    },
-  };
+  return serverUrl ? openFreshPostgres(serverUrl) : openDatabase({});
 }
 
 export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
