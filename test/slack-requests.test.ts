@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { otherTeamId, tenants, users } from './helpers/fixture.js';
 import { blockActionBody, buttons, replyText, signedHeaders, slashCommandBody, startTestBot, type TestBot } from './helpers/slack.js';
@@ -99,5 +100,30 @@ describe('Slack requests', () => {
     const body = slashCommandBody(users.adminAgent, 'help', bot.slack.responseUrl('x')).slice(0, 20);
     const response = await fetch(bot.url, { method: 'POST', headers: signedHeaders(body, undefined, 'wrong'), body });
     expect(response.status).toBe(401);
+  });
+
+  it('acks a slow command within Slack\'s 3 seconds and answers through response_url when done', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    // Hold a lock on the organizations table, so the lookup of who is asking waits.
+    const holding = bot.db.transaction(async (tx) => {
+      await tx.execute(sql`LOCK TABLE organizations IN ACCESS EXCLUSIVE MODE`);
+      await released;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const responseId = 'slow-command';
+    const started = Date.now();
+    const body = slashCommandBody(users.salesAgent, 'customer contoso.com', bot.slack.responseUrl(responseId));
+    const response = await bot.post(body);
+    const ackedAfter = Date.now() - started;
+    expect(response.status).toBe(200);
+    expect(ackedAfter).toBeLessThan(3000);
+    expect(await response.json()).toMatchObject({ response_type: 'ephemeral', text: 'Working on it…' });
+    release();
+    await holding;
+    const deadline = Date.now() + 5000;
+    while (!bot.slack.responses.some((r) => r.id === responseId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const answer = bot.slack.responses.find((r) => r.id === responseId)?.body;
+    expect(replyText(answer as never)).toContain('Contoso Ltd');
   });
 });
