@@ -55,6 +55,7 @@ describe('import', () => {
     bad.customers[2].tenantId = 'not-a-guid';
     bad.customers[3].billingCountry = 'Taiwan';
     bad.customers[4].subscriptions[0].offer = 'azure-everything';
+    bad.customers.push({ ...bad.customers[0], name: '새 고객', domain: 'new.example' });
     const file = join(dir, 'bad.json');
     await writeFile(file, JSON.stringify(bad));
     const { output, exitCode } = await runCli(database.db, ['import', file]);
@@ -63,11 +64,12 @@ describe('import', () => {
     expect(output).toContain('customers[2].tenantId:');
     expect(output).toContain('customers[3].billingCountry: expected a two-letter country code such as KR');
     expect(output).toContain('customers[4].subscriptions[0].offer:');
+    expect(output).toContain('customers[7].tenantId: duplicate tenant ID 11111111-1111-4111-8111-111111111111');
     expect(output).toContain('Nothing was imported.');
-    const duplicated = structuredClone(testOrganization) as Record<string, any>;
-    duplicated.customers.push({ ...duplicated.customers[0], name: '새 고객', domain: 'new.example' });
-    await writeFile(file, JSON.stringify(duplicated));
-    expect((await runCli(database.db, ['import', file])).output).toContain('customers[7].tenantId: duplicate tenant ID 11111111-1111-4111-8111-111111111111');
+    await writeFile(file, JSON.stringify({ organization: { name: 'x' }, staff: 'nobody', customers: [null, 7] }));
+    const odd = await runCli(database.db, ['import', file]);
+    expect(odd.output).toContain('staff: ');
+    expect(odd.output).toContain('customers[0]: ');
     await writeFile(file, '{ "organization": ');
     expect((await runCli(database.db, ['import', file])).output).toMatch(/Could not read .*bad\.json: .*JSON.*Nothing was imported\./s);
     expect((await runCli(database.db, ['import', join(dir, 'missing.json')])).output).toContain('no such file');

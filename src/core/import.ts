@@ -38,24 +38,32 @@ export const importFileSchema = z.object({
       }),
     )
     .default([]),
-}).superRefine((file, ctx) => {
-  const unique = (values: (string | undefined)[], path: (i: number) => (string | number)[], what: string) => {
-    const seen = new Set<string>();
-    values.forEach((value, i) => {
-      if (value === undefined) return;
-      if (seen.has(value)) ctx.addIssue({ code: 'custom', path: path(i), message: `duplicate ${what} ${value}` });
-      seen.add(value);
-    });
-  };
-  unique(file.staff.map((s) => s.email), (i) => ['staff', i, 'email'], 'email');
-  unique(file.staff.map((s) => s.slackUserId), (i) => ['staff', i, 'slackUserId'], 'Slack user ID');
-  unique(file.customers.map((c) => c.tenantId), (i) => ['customers', i, 'tenantId'], 'tenant ID');
-  unique(file.customers.map((c) => c.domain), (i) => ['customers', i, 'domain'], 'domain');
-  const contactPaths = file.customers.flatMap((c, ci) => c.contacts.map((k, ki) => ({ k, path: ['customers', ci, 'contacts', ki] })));
-  unique(contactPaths.map((p) => p.k.email), (i) => [...contactPaths[i]!.path, 'email'], 'contact email');
-  const subscriptionPaths = file.customers.flatMap((c, ci) => c.subscriptions.map((s, si) => ({ s, path: ['customers', ci, 'subscriptions', si] })));
-  unique(subscriptionPaths.map((p) => p.s.id.toLowerCase()), (i) => [...subscriptionPaths[i]!.path, 'id'], 'subscription ID');
-});
+}).superRefine(
+  (file, ctx) => {
+    // This runs even when some fields are invalid (see `when`), so that every problem is
+    // reported at once; it therefore reads the file defensively.
+    const list = (value: unknown): Record<string, unknown>[] =>
+      Array.isArray(value) ? value.map((v) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : {})) : [];
+    const unique = (rows: { value: unknown; path: (string | number)[] }[], what: string) => {
+      const seen = new Set<string>();
+      for (const { value, path } of rows) {
+        if (typeof value !== 'string') continue;
+        const key = value.trim().toLowerCase();
+        if (seen.has(key)) ctx.addIssue({ code: 'custom', path, message: `duplicate ${what} ${value}` });
+        seen.add(key);
+      }
+    };
+    const staffRows = list(file.staff);
+    const customerRows = list(file.customers);
+    unique(staffRows.map((s, i) => ({ value: s.email, path: ['staff', i, 'email'] })), 'email');
+    unique(staffRows.map((s, i) => ({ value: s.slackUserId, path: ['staff', i, 'slackUserId'] })), 'Slack user ID');
+    unique(customerRows.map((c, i) => ({ value: c.tenantId, path: ['customers', i, 'tenantId'] })), 'tenant ID');
+    unique(customerRows.map((c, i) => ({ value: c.domain, path: ['customers', i, 'domain'] })), 'domain');
+    unique(customerRows.flatMap((c, ci) => list(c.contacts).map((k, ki) => ({ value: k.email, path: ['customers', ci, 'contacts', ki, 'email'] }))), 'contact email');
+    unique(customerRows.flatMap((c, ci) => list(c.subscriptions).map((s, si) => ({ value: s.id, path: ['customers', ci, 'subscriptions', si, 'id'] }))), 'subscription ID');
+  },
+  { when: () => true },
+);
 
 export type ImportFile = z.infer<typeof importFileSchema>;
 /** The file as written: defaults not yet applied. */
