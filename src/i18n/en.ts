@@ -117,7 +117,7 @@ export const en = {
   'action.owner_role_confirmed': 'Owner role confirmed on subscription {subscription}',
   'action.activity_channel_set': 'Activity channel set',
 
-  'channel.set': 'Changes will be announced in this channel.',
+  'channel.set': 'Changes will be announced in this channel. If csp-ops is not a member yet, invite it: /invite @csp-ops',
   'channel.already': 'Changes are already announced in this channel. Nothing was changed.',
   'channel.usage': 'Write: {prefix}channel activity here',
   'channel.noChannel': 'This command must run in a channel.',
