@@ -181,3 +181,12 @@ describe('CLI choices', () => {
     expect(output).toContain(`Contoso Pharmaceuticals (contosopharma.com): npm run csp -- customer 22222222-2222-4222-8222-222222222222 --as sua.choi@partner.example`);
   });
 });
+
+describe('CLI: Owner not known (R-P5)', () => {
+  it('says how to confirm Owner with a command', async () => {
+    const { output } = await runCli(database.db, ['allow-reservations', '한빛소프트', '--as', 'xiaoming.wang@partner.example']);
+    expect(output).toContain('does not know whether 한빛소프트 주식회사\'s key user holds the Owner role');
+    expect(output).toContain('confirm it with: npm run csp -- owner-assigned 55555555-5555-4555-8555-555555555555 b2b2b2b2-0000-4000-8000-000000000005');
+  });
+});
+

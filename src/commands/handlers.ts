@@ -96,7 +96,14 @@ function allowView(env: Env, result: AllowResult, extraLines: string[] = []): Vi
       return {
         tone: 'warning',
         title: t('owner.unknownTitle', { customer: name }),
-        lines: [...extraLines, t('owner.unknown', { customer: name }), t('owner.howTo')],
+        lines: [
+          ...extraLines,
+          t('owner.unknown', { customer: name }),
+          t('owner.howTo'),
+          t('owner.confirmCommand', {
+            command: env.prefix + commandText({ name: 'owner-assigned', customer: customer.tenantId, subscription: result.subscriptions[0]!.id }),
+          }),
+        ],
         actions: [
           ...result.subscriptions.map((s) => ({ id: 'owner-assigned' as const, label: t('owner.confirmButton', { subscription: s.friendlyName ?? s.id }), value: s.id })),
           { id: 'cancel', label: t('common.cancel'), value: customer.id },

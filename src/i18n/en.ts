@@ -91,6 +91,7 @@ export const en = {
   'owner.unknownTitle': 'Is the Owner role assigned for {customer}?',
   'owner.unknown': 'csp-ops does not know whether {customer}\'s key user holds the Owner role on an Azure subscription. Without Owner, the customer gets an error in the Azure portal when they try to buy.',
   'owner.howTo': 'To assign it: in the Azure portal open the subscription, choose Access control (IAM) → Add role assignment, pick Owner and select the customer\'s user.',
+  'owner.confirmCommand': 'Once it is assigned, confirm it with: {command}',
   'owner.confirmButton': 'Owner is assigned on {subscription}',
   'owner.recorded': 'Recorded: {customer}\'s key user holds Owner on {subscription}.',
   'owner.alreadyKnown': 'Owner on {subscription} was already recorded for {customer}. Nothing was changed.',
