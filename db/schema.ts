@@ -98,7 +98,11 @@ export const activityLog = pgTable('activity_log', {
   action: text('action').notNull(),
   details: jsonb('details').$type<Record<string, string>>().notNull().default({}),
   createdAt: createdAt(),
-}, (t) => [index('activity_org_created').on(t.orgId, t.createdAt)]);
+}, (t) => [
+  index('activity_org_created').on(t.orgId, t.createdAt),
+  // A customer's latest entries (the account view) without reading the whole organization's log.
+  index('activity_customer_created').on(t.customerId, t.createdAt),
+]);
 
 export const outboxStatuses = ['pending', 'sent', 'failed'] as const;
 

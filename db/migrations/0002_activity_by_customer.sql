@@ -1,0 +1,1 @@
+CREATE INDEX "activity_customer_created" ON "activity_log" USING btree ("customer_id","created_at");
