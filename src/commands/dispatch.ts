@@ -15,7 +15,7 @@ function errorView(env: CommandEnv, error: unknown, command?: Command): View {
   if (error instanceof DomainError) {
     const actions = error.candidates.flatMap((c) => {
       const value = command && withCustomer(command, c.tenantId);
-      return value ? [{ id: 'run' as const, label: `${c.name} (${c.domain})`, value }] : [];
+      return value ? [{ id: 'run' as const, label: t('customers.choice', { name: c.name, domain: c.domain }), value }] : [];
     });
     const terms = Object.fromEntries(Object.entries(error.terms).map(([name, key]) => [name, t(key)]));
     return { tone: 'error', lines: [t(error.code, { prefix: env.prefix, ...error.params, ...terms })], actions };

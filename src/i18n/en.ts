@@ -45,6 +45,7 @@ export const en = {
   'customers.row': '{name} — {domain} — tenant {tenantId} — {country}',
   'customers.page': 'Page {page} of {pages} ({total} customers).',
   'customers.next': 'Next page',
+  'customers.choice': '{name} ({domain})',
   'customers.pageOutOfRange': 'There is no page {page}; the last page is {pages}.',
 
   'customer.title': '{name}',
