@@ -8,6 +8,8 @@ import { startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
 import type { Logger } from './log.js';
 import { createHttpServer } from './server.js';
 
+const stopGraceMs = 5000;
+
 export interface Bot {
   server: Server;
   port: number;
@@ -60,9 +62,14 @@ export async function startBot(options: {
     slack,
     worker,
     async stop() {
+      // Requests under way get a moment to finish; idle keep-alive connections close at once.
       await new Promise<void>((done) => {
-        server.close(() => done());
-        server.closeAllConnections();
+        const force = setTimeout(() => server.closeAllConnections(), stopGraceMs);
+        server.close(() => {
+          clearTimeout(force);
+          done();
+        });
+        server.closeIdleConnections();
       });
       if (socketMode) await slack!.app.stop();
       await worker.stop();
