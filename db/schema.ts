@@ -124,6 +124,18 @@ export const outbox = pgTable('outbox', {
   createdAt: createdAt(),
 }, (t) => [index('outbox_due').on(t.status, t.nextAttemptAt)]);
 
+/**
+ * Where the bot may post in Teams: the service URL and conversation of an
+ * authenticated inbound activity (a message to the bot, or the bot being added).
+ */
+export const teamsConversations = pgTable('teams_conversations', {
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  conversationId: text('conversation_id').notNull(),
+  serviceUrl: text('service_url').notNull(),
+  conversationType: text('conversation_type'),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [primaryKey({ columns: [t.orgId, t.conversationId] })]);
+
 // Relations let one relational query load a customer's account (db.query.customers … with).
 export const customersRelations = relations(customers, ({ many }) => ({
   subscriptions: many(subscriptions),

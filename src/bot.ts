@@ -3,17 +3,25 @@ import type { Database } from '../db/client.js';
 import { runCli } from './adapters/cli/run.js';
 import { createSlackAdapter, type SlackAdapter } from './adapters/slack/app.js';
 import type { Config } from './config.js';
+import { createTeamsAdapter, type TeamsAdapter, type TeamsAdapterOptions } from './adapters/teams/app.js';
 import { slackSender } from './delivery/slack.js';
+import { teamsSender } from './delivery/teams.js';
 import { startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
 import type { Logger } from './log.js';
 import { createHttpServer } from './server.js';
 
 const stopGraceMs = 5000;
 
+type TeamsSettings = Pick<
+  Config,
+  'MICROSOFT_APP_ID' | 'MICROSOFT_APP_PASSWORD' | 'MICROSOFT_APP_TENANT_ID' | 'MICROSOFT_APP_TYPE' | 'TEAMS_ALLOW_UNAUTHENTICATED' | 'TEAMS_OPENID_METADATA_URL'
+>;
+
 export interface Bot {
   server: Server;
   port: number;
   slack?: SlackAdapter;
+  teams?: TeamsAdapter;
   worker: DeliveryWorker;
   /** Stops taking requests and lets the worker finish; the database stays open. */
   stop(): Promise<void>;
@@ -22,17 +30,39 @@ export interface Bot {
 /** Wires adapters, the HTTP server and the delivery worker onto an open, migrated database. */
 export async function startBot(options: {
   db: Database;
-  config: Pick<Config, 'PORT' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'>;
+  config: Pick<Config, 'PORT' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'> & Partial<TeamsSettings>;
   log: Logger;
   /** Token for the local CLI bridge (embedded database only). */
   cliToken?: string;
   deliveryIntervalMs?: number;
+  /** Replaces fetching the Teams bot's outbound token (tests). */
+  teamsBotToken?: TeamsAdapterOptions['botToken'];
 }): Promise<Bot> {
   const { db, config, log } = options;
+  let worker: DeliveryWorker | undefined;
+  const wake = () => worker?.wake();
   const botToken = config.SLACK_BOT_TOKEN;
-  const worker = startDeliveryWorker({
+  const teams =
+    config.MICROSOFT_APP_ID || config.TEAMS_ALLOW_UNAUTHENTICATED
+      ? await createTeamsAdapter({
+          db,
+          log,
+          appId: config.MICROSOFT_APP_ID,
+          appPassword: config.MICROSOFT_APP_PASSWORD,
+          tenantId: config.MICROSOFT_APP_TENANT_ID,
+          appType: config.MICROSOFT_APP_TYPE ?? 'SingleTenant',
+          allowUnauthenticated: config.TEAMS_ALLOW_UNAUTHENTICATED ?? false,
+          openIdMetadataUrl: config.TEAMS_OPENID_METADATA_URL ?? 'https://login.botframework.com/v1/.well-known/openidconfiguration',
+          botToken: options.teamsBotToken,
+          onChange: wake,
+        })
+      : undefined;
+  worker = startDeliveryWorker({
     db,
-    senders: botToken ? { slack: slackSender(botToken, config.SLACK_API_URL) } : {},
+    senders: {
+      ...(botToken ? { slack: slackSender(botToken, config.SLACK_API_URL) } : {}),
+      ...(teams ? { teams: teamsSender(db, teams) } : {}),
+    },
     log,
     intervalMs: options.deliveryIntervalMs,
   });
@@ -44,7 +74,7 @@ export async function startBot(options: {
         botToken,
         appToken: config.SLACK_APP_TOKEN,
         slackApiUrl: config.SLACK_API_URL,
-        onChange: () => worker.wake(),
+        onChange: wake,
       })
     : undefined;
   const socketMode = Boolean(slack && config.SLACK_APP_TOKEN);
@@ -52,6 +82,7 @@ export async function startBot(options: {
     log,
     slack: slack?.requestListener,
     socketMode,
+    teams: teams?.handle,
     cli: options.cliToken ? { token: options.cliToken, run: (argv) => runCli(db, argv) } : undefined,
   });
   await new Promise<void>((done) => server.listen(config.PORT, done));
@@ -60,6 +91,7 @@ export async function startBot(options: {
     server,
     port: (server.address() as { port: number }).port,
     slack,
+    teams,
     worker,
     async stop() {
       // Requests under way get a moment to finish; idle keep-alive connections close at once.
@@ -72,7 +104,7 @@ export async function startBot(options: {
         server.closeIdleConnections();
       });
       if (socketMode) await slack!.app.stop();
-      await worker.stop();
+      await worker!.stop();
     },
   };
 }

@@ -14,6 +14,21 @@ const settings = z.object({
     (v) => (v === '' || v === undefined ? 'https://slack.com/api/' : v),
     z.url({ error: 'expected the base URL of the Slack Web API, such as https://slack.com/api/' }).transform((u) => (u.endsWith('/') ? u : `${u}/`)),
   ),
+  MICROSOFT_APP_ID: optional(z.uuid({ error: 'expected the bot\'s Microsoft app ID (a GUID)' })),
+  MICROSOFT_APP_PASSWORD: optional(z.string().min(1)),
+  MICROSOFT_APP_TENANT_ID: optional(z.uuid({ error: 'expected the Microsoft Entra tenant ID (a GUID) the bot is registered in' })),
+  MICROSOFT_APP_TYPE: z.preprocess(
+    (v) => (v === '' || v === undefined ? 'SingleTenant' : v),
+    z.enum(['SingleTenant', 'MultiTenant', 'UserAssignedMSI'], { error: 'expected SingleTenant, MultiTenant or UserAssignedMSI' }),
+  ),
+  TEAMS_ALLOW_UNAUTHENTICATED: z.preprocess(
+    (v) => (v === '' || v === undefined ? 'false' : v),
+    z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true'),
+  ),
+  TEAMS_OPENID_METADATA_URL: z.preprocess(
+    (v) => (v === '' || v === undefined ? 'https://login.botframework.com/v1/.well-known/openidconfiguration' : v),
+    z.url({ error: 'expected the Bot Framework OpenID metadata URL' }),
+  ),
   LOG_LEVEL: z.preprocess((v) => (v === '' || v === undefined ? 'info' : v), z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected one of debug, info, warn, error' })),
 });
 
@@ -34,6 +49,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if ((config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN) && !config.SLACK_BOT_TOKEN) {
     throw new ConfigError('Missing setting SLACK_BOT_TOKEN: expected a bot token starting with xoxb- to use Slack.');
+  }
+  if (config.MICROSOFT_APP_ID && config.MICROSOFT_APP_TYPE !== 'UserAssignedMSI' && !config.MICROSOFT_APP_PASSWORD) {
+    throw new ConfigError(`Missing setting MICROSOFT_APP_PASSWORD: expected the bot's client secret with MICROSOFT_APP_ID (${config.MICROSOFT_APP_TYPE}).`);
+  }
+  if (config.MICROSOFT_APP_ID && config.MICROSOFT_APP_TYPE !== 'MultiTenant' && !config.MICROSOFT_APP_TENANT_ID) {
+    throw new ConfigError(`Missing setting MICROSOFT_APP_TENANT_ID: expected it with MICROSOFT_APP_TYPE=${config.MICROSOFT_APP_TYPE}.`);
+  }
+  if ((config.MICROSOFT_APP_PASSWORD || config.MICROSOFT_APP_TENANT_ID) && !config.MICROSOFT_APP_ID) {
+    throw new ConfigError('Missing setting MICROSOFT_APP_ID: expected the bot\'s Microsoft app ID with its password or tenant.');
   }
   return config;
 }

@@ -9,6 +9,8 @@ export interface ServerOptions {
   /** Bolt's listener for POST /slack/events; undefined when Slack is not configured or uses Socket Mode. */
   slack?: RequestListener;
   socketMode?: boolean;
+  /** The Teams adapter's handler for POST /api/messages; undefined when Teams is off. */
+  teams?: (request: { headers: Record<string, string | string[]>; body: unknown }) => Promise<{ status: number; body?: unknown }>;
   /** Lets `npm run csp` run through this process while it holds the embedded data folder. */
   cli?: { token: string; run: (argv: string[]) => Promise<CliResult> };
 }
@@ -36,7 +38,7 @@ function sameSecret(given: string | undefined, expected: string): boolean {
 
 const loopback = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
-/** The one HTTP server: Slack, health, and the local CLI bridge. */
+/** The one HTTP server: Slack, Teams, health, and the local CLI bridge. */
 export function createHttpServer(options: ServerOptions): Server {
   const { log } = options;
   return createServer((req, res) => {
@@ -51,6 +53,28 @@ export function createHttpServer(options: ServerOptions): Server {
         ? 'Slack events arrive over Socket Mode (SLACK_APP_TOKEN is set), not at this URL.'
         : 'Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN.';
       return send(res, 503, { error });
+    }
+    if (path === '/api/messages' && req.method === 'POST') {
+      const teams = options.teams;
+      if (!teams) return send(res, 503, { error: 'Teams is not configured: set MICROSOFT_APP_ID (see README).' });
+      readBody(req, 1_000_000)
+        .then(async (text) => {
+          let body: unknown;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            return send(res, 400, { error: 'The body is not JSON.' });
+          }
+          const headers = Object.fromEntries(Object.entries(req.headers).filter((e): e is [string, string | string[]] => e[1] !== undefined));
+          const answer = await teams({ headers, body });
+          if (answer.body === undefined) res.writeHead(answer.status).end();
+          else send(res, answer.status, answer.body);
+        })
+        .catch((error) => {
+          log.error('teams', error);
+          if (!res.headersSent) send(res, 500, { error: 'internal error' });
+        });
+      return;
     }
     const cli = options.cli;
     if (path === '/internal/cli' && req.method === 'POST' && cli) {

@@ -5,7 +5,15 @@ import { loadConfig } from '../src/config.js';
 
 describe('settings from the environment', () => {
   it('has defaults that need no credentials', () => {
-    expect(loadConfig({})).toEqual({ PORT: 3000, DATA_DIR: '.data', SLACK_API_URL: 'https://slack.com/api/', LOG_LEVEL: 'info' });
+    expect(loadConfig({})).toEqual({
+      PORT: 3000,
+      DATA_DIR: '.data',
+      SLACK_API_URL: 'https://slack.com/api/',
+      MICROSOFT_APP_TYPE: 'SingleTenant',
+      TEAMS_ALLOW_UNAUTHENTICATED: false,
+      TEAMS_OPENID_METADATA_URL: 'https://login.botframework.com/v1/.well-known/openidconfiguration',
+      LOG_LEVEL: 'info',
+    });
   });
 
   it.each([
@@ -18,6 +26,12 @@ describe('settings from the environment', () => {
     [{ LOG_LEVEL: 'loud' }, 'Invalid setting LOG_LEVEL: expected one of debug, info, warn, error.'],
     [{ SLACK_BOT_TOKEN: 'xoxb-1' }, 'Missing setting SLACK_SIGNING_SECRET: expected it with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode).'],
     [{ SLACK_SIGNING_SECRET: 'abcdefgh12' }, 'Missing setting SLACK_BOT_TOKEN: expected a bot token starting with xoxb- to use Slack.'],
+    [{ MICROSOFT_APP_ID: 'my-bot' }, "Invalid setting MICROSOFT_APP_ID: expected the bot's Microsoft app ID (a GUID)."],
+    [{ MICROSOFT_APP_TYPE: 'Single' }, 'Invalid setting MICROSOFT_APP_TYPE: expected SingleTenant, MultiTenant or UserAssignedMSI.'],
+    [{ TEAMS_ALLOW_UNAUTHENTICATED: 'yes' }, 'Invalid setting TEAMS_ALLOW_UNAUTHENTICATED: expected true or false.'],
+    [{ MICROSOFT_APP_ID: '5e5e5e5e-0000-4000-8000-0000000000b0' }, "Missing setting MICROSOFT_APP_PASSWORD: expected the bot's client secret with MICROSOFT_APP_ID (SingleTenant)."],
+    [{ MICROSOFT_APP_ID: '5e5e5e5e-0000-4000-8000-0000000000b0', MICROSOFT_APP_PASSWORD: 'x' }, 'Missing setting MICROSOFT_APP_TENANT_ID: expected it with MICROSOFT_APP_TYPE=SingleTenant.'],
+    [{ MICROSOFT_APP_PASSWORD: 'x' }, "Missing setting MICROSOFT_APP_ID: expected the bot's Microsoft app ID with its password or tenant."],
   ])('refuses %o with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

@@ -19,7 +19,7 @@ export function helpView(env: CommandEnv): View {
   const { t, prefix } = env;
   const keys: MessageKey[] = ['help.help', 'help.customers', 'help.customer', 'help.allow', 'help.disallow', 'help.activity', 'help.owner', 'help.channel'];
   const notice = !env.org
-    ? [t('help.unknownWorkspace', { teamId: env.workspaceId ?? '?' })]
+    ? [t(env.conversation.platform === 'teams' ? 'help.unknownTenant' : 'help.unknownWorkspace', { teamId: env.workspaceId ?? '?' })]
     : env.actor.kind === 'unknown'
       ? [t('help.unknownUser')]
       : [];

@@ -29,26 +29,46 @@ const orgColumns = {
   activityChannelId: organizations.activityChannelId,
 };
 
-const identifySlackUserQuery = preparedOnce((db) =>
-  db
+/** Builds the identity lookup for one platform: its workspace column and its user columns. */
+function identifyQuery(
+  db: Database,
+  platform: ChatPlatform,
+) {
+  const workspace = platform === 'slack' ? organizations.slackTeamId : organizations.teamsTenantId;
+  const staffUser = platform === 'slack' ? staff.slackUserId : staff.teamsAadObjectId;
+  const contactUser = platform === 'slack' ? customerContacts.slackUserId : customerContacts.teamsAadObjectId;
+  return db
     .select({
       org: orgColumns,
       staff: { id: staff.id, name: staff.name, role: staff.role },
       contact: { id: customerContacts.id, name: customerContacts.name, customerId: customerContacts.customerId },
     })
     .from(organizations)
-    .leftJoin(staff, and(eq(staff.orgId, organizations.id), eq(staff.slackUserId, sql.placeholder('slackUserId'))))
-    .leftJoin(customerContacts, and(eq(customerContacts.orgId, organizations.id), eq(customerContacts.slackUserId, sql.placeholder('slackUserId'))))
-    .where(eq(organizations.slackTeamId, sql.placeholder('teamId')))
-    .prepare('identify_slack_user'),
-);
+    .leftJoin(staff, and(eq(staff.orgId, organizations.id), eq(staffUser, sql.placeholder('userId'))))
+    .leftJoin(customerContacts, and(eq(customerContacts.orgId, organizations.id), eq(contactUser, sql.placeholder('userId'))))
+    .where(eq(workspace, sql.placeholder('workspaceId')))
+    .prepare(`identify_${platform}_user`);
+}
+
+const identifyQueries = {
+  slack: preparedOnce((db) => identifyQuery(db, 'slack')),
+  teams: preparedOnce((db) => identifyQuery(db, 'teams')),
+};
+
+export type ChatPlatform = 'slack' | 'teams';
 
 /**
- * R-A1, R-A5: who a Slack user is, looked up inside the organization their
- * workspace maps to — staff, a customer contact, or unknown — in one query.
+ * R-A1, R-A5: who a chat user is, looked up inside the organization their
+ * workspace (Slack team, Teams tenant) maps to — staff, a customer contact, or
+ * unknown — in one query.
  */
-export async function identifySlackUser(db: Database, teamId: string, slackUserId: string): Promise<{ org?: Organization; actor: Actor }> {
-  const [row] = await identifySlackUserQuery(db).execute({ teamId, slackUserId });
+export async function identifyChatUser(
+  db: Database,
+  platform: ChatPlatform,
+  workspaceId: string,
+  userId: string,
+): Promise<{ org?: Organization; actor: Actor }> {
+  const [row] = await identifyQueries[platform](db).execute({ workspaceId, userId });
   if (!row) return { actor: { kind: 'unknown' } };
   if (row.staff) return { org: row.org, actor: { kind: 'staff', ...row.staff } };
   if (row.contact) return { org: row.org, actor: { kind: 'contact', ...row.contact } };

@@ -8,9 +8,9 @@ import { DeliveryError, type Sender } from './worker.js';
  */
 export function slackSender(token: string, slackApiUrl: string): Sender {
   const client = new WebClient(token, { slackApiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, timeout: 30_000 });
-  return async (channel, view) => {
+  return async ({ channelId }, view) => {
     try {
-      const result = await client.chat.postMessage({ channel, ...renderSlack(view) });
+      const result = await client.chat.postMessage({ channel: channelId, ...renderSlack(view) });
       return { messageId: result.ts };
     } catch (error) {
       const coded = error as { code?: string };

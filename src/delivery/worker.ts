@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import type { View } from '../views/model.js';
 
 /** Posts one message; throws DeliveryError (or anything) when it did not go out. */
-export type Sender = (channelId: string, view: View) => Promise<{ messageId?: string }>;
+export type Sender = (target: { orgId: string; channelId: string }, view: View) => Promise<{ messageId?: string }>;
 
 export class DeliveryError extends Error {
   constructor(message: string, readonly retryAfterSeconds?: number) {
@@ -72,7 +72,7 @@ export function startDeliveryWorker(options: {
       const message = row.message as Announcement;
       const view: View = { lines: [t(message.key, message.params)] };
       try {
-        const { messageId } = await senders[row.platform]!(row.channelId, view);
+        const { messageId } = await senders[row.platform]!({ orgId: row.orgId, channelId: row.channelId }, view);
         await db
           .update(outbox)
           .set({ status: 'sent', sentAt: sql`now()`, lockedUntil: null, lastError: null, postedMessageId: messageId ?? null })

@@ -11,6 +11,7 @@ export const en = {
   'help.owner': '{prefix}owner-assigned <customer> <subscription> — record that the customer\'s key user holds Owner on that Azure subscription (admin). Example: {prefix}owner-assigned contoso 3f2a…',
   'help.channel': '{prefix}channel activity here — announce changes in this channel (admin). Example: {prefix}channel activity here',
   'help.unknownUser': 'You are not registered as partner staff or a customer contact of this organization, so only help is available. Ask an admin to add you.',
+  'help.unknownTenant': 'This Microsoft tenant ({teamId}) is not linked to a partner organization, so only help is available. An admin links it by importing an organization file with "teamsTenantId": "{teamId}".',
   'help.unknownWorkspace': 'This workspace (team {teamId}) is not linked to a partner organization, so only help is available. An admin links it by importing an organization file with "slackTeamId": "{teamId}".',
 
   'error.unknownCommand': 'There is no command "{name}". Type {prefix}help for the list.',

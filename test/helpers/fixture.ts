@@ -11,6 +11,18 @@ export const users = {
 } as const;
 
 export const teamId = 'T0TEST0001';
+/** The test organization's Microsoft Entra tenant (its Teams workspace). */
+export const teamsTenantId = '0a0a0a0a-0000-4000-8000-00000000000a';
+
+/** Teams (AAD object) IDs of the same people. */
+export const aadUsers: Record<keyof typeof users, string> = {
+  globalAdmin: 'a0000000-0000-4000-8000-000000000001',
+  adminAgent: 'a0000000-0000-4000-8000-000000000002',
+  salesAgent: 'a0000000-0000-4000-8000-000000000003',
+  helpdeskAgent: 'a0000000-0000-4000-8000-000000000004',
+  contact: 'a0000000-0000-4000-8000-000000000005',
+  stranger: 'a0000000-0000-4000-8000-000000000009',
+};
 export const otherTeamId = 'T0OTHER001';
 
 export const tenants = {
@@ -26,17 +38,17 @@ export const tenants = {
 export const hanbitSubscription = 'b2b2b2b2-0000-4000-8000-000000000005';
 
 export const testOrganization = {
-  organization: { name: '한빛 클라우드 파트너스', slackTeamId: teamId },
+  organization: { name: '한빛 클라우드 파트너스', slackTeamId: teamId, teamsTenantId },
   staff: [
-    { name: '박지훈', email: 'jihoon.park@partner.example', role: 'global-admin', slackUserId: users.globalAdmin },
-    { name: '王小明', email: 'xiaoming.wang@partner.example', role: 'admin-agent', slackUserId: users.adminAgent },
-    { name: '陳怡君', email: 'yijun.chen@partner.example', role: 'sales-agent', slackUserId: users.salesAgent },
-    { name: '최수아', email: 'sua.choi@partner.example', role: 'helpdesk-agent', slackUserId: users.helpdeskAgent },
+    { name: '박지훈', email: 'jihoon.park@partner.example', role: 'global-admin', slackUserId: users.globalAdmin, teamsAadObjectId: aadUsers.globalAdmin },
+    { name: '王小明', email: 'xiaoming.wang@partner.example', role: 'admin-agent', slackUserId: users.adminAgent, teamsAadObjectId: aadUsers.adminAgent },
+    { name: '陳怡君', email: 'yijun.chen@partner.example', role: 'sales-agent', slackUserId: users.salesAgent, teamsAadObjectId: aadUsers.salesAgent },
+    { name: '최수아', email: 'sua.choi@partner.example', role: 'helpdesk-agent', slackUserId: users.helpdeskAgent, teamsAadObjectId: aadUsers.helpdeskAgent },
   ],
   customers: [
     {
       name: 'Contoso Ltd', domain: 'contoso.com', tenantId: tenants.contoso, billingCountry: 'US',
-      contacts: [{ name: 'Dana', email: 'dana@contoso.com', slackUserId: users.contact }],
+      contacts: [{ name: 'Dana', email: 'dana@contoso.com', slackUserId: users.contact, teamsAadObjectId: aadUsers.contact }],
       subscriptions: [{ id: 'c0c0c0c0-0000-4000-8000-000000000001', offer: 'azure-plan', friendlyName: 'Production', status: 'active', ownerRoleAssigned: true }],
     },
     {

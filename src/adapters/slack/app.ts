@@ -4,7 +4,7 @@ import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLog
 import type { Database } from '../../../db/client.js';
 import type { CommandEnv } from '../../commands/context.js';
 import { runAction, runCommand } from '../../commands/dispatch.js';
-import { identifySlackUser } from '../../core/access.js';
+import { identifyChatUser } from '../../core/access.js';
 import { translator } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
 import type { View } from '../../views/model.js';
@@ -55,7 +55,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const app = new App({ token: options.botToken, receiver, clientOptions: clientOptions(), logger });
 
   async function envFor(teamId: string | undefined, userId: string, channelId: string | undefined): Promise<CommandEnv> {
-    const { org, actor } = teamId ? await identifySlackUser(db, teamId, userId) : { org: undefined, actor: { kind: 'unknown' as const } };
+    const { org, actor } = teamId ? await identifyChatUser(db, 'slack', teamId, userId) : { org: undefined, actor: { kind: 'unknown' as const } };
     return {
       db,
       org,

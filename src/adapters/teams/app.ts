@@ -1,0 +1,157 @@
+import { Client, PUBLIC, type IToken } from '@microsoft/teams.api';
+import { App, type HttpRouteHandler, type IHttpServerRequest, type IHttpServerResponse } from '@microsoft/teams.apps';
+import type { ILogger } from '@microsoft/teams.common';
+import type { Database } from '../../../db/client.js';
+import type { CommandEnv } from '../../commands/context.js';
+import { runAction, runCommand } from '../../commands/dispatch.js';
+import { identifyChatUser } from '../../core/access.js';
+import { rememberTeamsConversation, type TeamsConversation } from '../../core/conversations.js';
+import { translator } from '../../i18n/index.js';
+import type { Logger } from '../../log.js';
+import type { View } from '../../views/model.js';
+import { actionFromInvoke, renderAdaptiveCard } from '../../views/teams.js';
+
+export interface TeamsAdapterOptions {
+  db: Database;
+  log: Logger;
+  /** The bot's Microsoft app ID; without it every request is refused unless `allowUnauthenticated`. */
+  appId?: string;
+  appPassword?: string;
+  tenantId?: string;
+  appType: 'SingleTenant' | 'MultiTenant' | 'UserAssignedMSI';
+  /** Local development and tests only: accept activities without a Bot Framework token. */
+  allowUnauthenticated: boolean;
+  openIdMetadataUrl: string;
+  /** Replaces fetching the bot's own outbound token (tests). */
+  botToken?: (scope: string | string[], tenantId?: string) => Promise<string>;
+  /** Called after a button's change committed, so its announcement goes out at once. */
+  onChange?: () => void;
+}
+
+export interface TeamsAdapter {
+  /** Serves POST /api/messages: validates the token, then routes the activity. */
+  handle(request: IHttpServerRequest): Promise<IHttpServerResponse>;
+  /** Posts a card into a conversation learned from an authenticated activity. */
+  post(conversation: TeamsConversation, view: View): Promise<{ id?: string }>;
+}
+
+const cardAttachment = (view: View) => ({ contentType: 'application/vnd.microsoft.card.adaptive', content: renderAdaptiveCard(view) });
+
+/** `@csp-ops allow-reservations x`, `/csp allow-reservations x` and `csp allow-reservations x` are the same command. */
+export function commandTextFromMessage(text: string): string {
+  return text.trim().replace(/^\/?csp(\s+|$)/i, '');
+}
+
+function sdkLogger(log: Logger): ILogger {
+  const logger: ILogger = {
+    debug: (...m) => log.debug(m.map(String).join(' ')),
+    trace: (...m) => log.debug(m.map(String).join(' ')),
+    info: (...m) => log.info(m.map(String).join(' ')),
+    warn: (...m) => log.warn(m.map(String).join(' ')),
+    error: (...m) => log.error(m.map(String).join(' ')),
+    log: (level, ...m) => (level === 'error' ? log.error : level === 'warn' ? log.warn : log.debug)(m.map(String).join(' ')),
+    child: () => logger,
+  };
+  return logger;
+}
+
+/**
+ * The Teams adapter on the Teams SDK. Its HTTP layer is our own server: the SDK
+ * registers its /api/messages handler with us, and validates each request's
+ * Bot Framework token (issuer, audience, signing keys, serviceUrl) before routing.
+ */
+export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<TeamsAdapter> {
+  const { db, log } = options;
+  const t = translator('en');
+  let route: HttpRouteHandler | undefined;
+  // Every option is explicit: the SDK otherwise reads CLIENT_ID, TENANT_ID, … from the environment.
+  const app = new App({
+    clientId: options.appId ?? '',
+    // A token override (tests) replaces the secret: the SDK uses the secret when both are set.
+    clientSecret: options.appType === 'UserAssignedMSI' || options.botToken ? '' : (options.appPassword ?? ''),
+    tenantId: options.appType === 'MultiTenant' ? '' : (options.tenantId ?? ''),
+    managedIdentityClientId: options.appType === 'UserAssignedMSI' ? options.appId : undefined,
+    ...(options.botToken ? { token: options.botToken } : {}),
+    cloud: { ...PUBLIC, openIdMetadataUrl: options.openIdMetadataUrl },
+    dangerouslyAllowUnauthenticatedRequests: !options.appId && options.allowUnauthenticated,
+    httpServerAdapter: { registerRoute: (_method, _path, handler) => void (route = handler) },
+    activity: { mentions: { stripText: true } },
+    logger: sdkLogger(log),
+  });
+
+  async function envFor(activity: {
+    conversation: { id: string; tenantId?: string; conversationType?: unknown };
+    from: { aadObjectId?: string };
+    channelData?: { tenant?: { id?: string } };
+  }): Promise<CommandEnv> {
+    const tenantId = activity.conversation.tenantId ?? activity.channelData?.tenant?.id;
+    const userId = activity.from.aadObjectId;
+    const { org, actor } = tenantId && userId ? await identifyChatUser(db, 'teams', tenantId, userId) : { org: undefined, actor: { kind: 'unknown' as const } };
+    return {
+      db,
+      org,
+      actor,
+      conversation: { platform: 'teams', channelId: activity.conversation.id },
+      t,
+      // In a personal chat commands are typed as they are; elsewhere the bot is @mentioned.
+      prefix: activity.conversation.conversationType === 'personal' ? '' : '@csp-ops ',
+      workspaceId: tenantId,
+      now: () => new Date(),
+      logError: (errorId, error) => log.error(`error ${errorId}`, error),
+    };
+  }
+
+  /** Only activities that passed token validation reach here, so their serviceUrl can be trusted for later posts. */
+  async function remember(env: CommandEnv, activity: { serviceUrl?: string; conversation: { id: string; conversationType?: unknown } }) {
+    if (!env.org || !activity.serviceUrl) return;
+    await rememberTeamsConversation(db, env.org.id, {
+      conversationId: activity.conversation.id,
+      serviceUrl: activity.serviceUrl,
+      conversationType: activity.conversation.conversationType ? String(activity.conversation.conversationType) : undefined,
+    });
+  }
+
+  app.on('message', async ({ activity, send }) => {
+    const env = await envFor(activity);
+    await remember(env, activity);
+    const view = await runCommand(env, commandTextFromMessage(activity.text ?? ''));
+    await send({ type: 'message', replyToId: activity.id, attachments: [cardAttachment(view)] });
+  });
+
+  app.on('conversationUpdate', async ({ activity, send }) => {
+    const botAdded = (activity.membersAdded ?? []).some((m) => m.id === activity.recipient.id);
+    if (!botAdded) return;
+    const env = await envFor(activity);
+    await remember(env, activity);
+    await send({ type: 'message', attachments: [cardAttachment(await runCommand(env, 'help'))] });
+  });
+
+  app.on('card.action', async ({ activity, api }) => {
+    const env = await envFor(activity);
+    const action = actionFromInvoke(activity.value);
+    const view = action ? await runAction(env, action.id, action.value) : await runCommand(env, 'help');
+    // Universal Actions: the invoke response refreshes the clicker's card; the update replaces it for everyone.
+    if (activity.replyToId) {
+      await api.conversations
+        .updateActivity(activity.conversation.id, activity.replyToId, { type: 'message', attachments: [cardAttachment(view)] })
+        .catch((error: unknown) => log.warn('teams: could not update the card for everyone', error));
+    }
+    options.onChange?.();
+    return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: renderAdaptiveCard(view) };
+  });
+
+  await app.initialize();
+  if (!route) throw new Error('The Teams SDK registered no /api/messages handler');
+  const handler = route;
+  return {
+    handle: (request) => handler(request),
+    async post(conversation, view) {
+      // Service URLs end with a slash; the client appends `/v3/…` to what it is given.
+      const client = new Client(conversation.serviceUrl.replace(/\/+$/, ''), app.api.http);
+      const sent = await client.conversations.createActivity(conversation.conversationId, { type: 'message', attachments: [cardAttachment(view)] });
+      return { id: sent.id };
+    },
+  };
+}
+
+export type { IToken };

@@ -1,0 +1,26 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { Database } from '../../db/client.js';
+import { teamsConversations } from '../../db/schema.js';
+
+export interface TeamsConversation {
+  conversationId: string;
+  serviceUrl: string;
+  conversationType?: string;
+}
+
+/** Remembers where a Teams conversation is served, so announcements can be posted there later. */
+export async function rememberTeamsConversation(db: Database, orgId: string, conversation: TeamsConversation): Promise<void> {
+  const row = { orgId, conversationId: conversation.conversationId, serviceUrl: conversation.serviceUrl, conversationType: conversation.conversationType ?? null };
+  await db
+    .insert(teamsConversations)
+    .values(row)
+    .onConflictDoUpdate({ target: [teamsConversations.orgId, teamsConversations.conversationId], set: { ...row, updatedAt: sql`now()` } });
+}
+
+export async function teamsConversation(db: Database, orgId: string, conversationId: string): Promise<TeamsConversation | undefined> {
+  const [row] = await db
+    .select({ conversationId: teamsConversations.conversationId, serviceUrl: teamsConversations.serviceUrl })
+    .from(teamsConversations)
+    .where(and(eq(teamsConversations.orgId, orgId), eq(teamsConversations.conversationId, conversationId)));
+  return row;
+}

@@ -1,0 +1,163 @@
+import type { IAdaptiveCard } from '@microsoft/teams.cards';
+import { describe, expect, it } from 'vitest';
+import type { View } from '../src/views/model.js';
+import { actionFromInvoke, renderAdaptiveCard, type AdaptiveCard } from '../src/views/teams.js';
+import { validateAdaptiveCard } from './helpers/adaptive-card.js';
+
+const customerId = '6f1c2a1e-8d0b-4a53-9c1e-2b7f0c9d4e11';
+
+const confirmation: View = {
+  tone: 'warning',
+  title: '주식회사 한빛 (hanbit.onmicrosoft.com) 고객이 Azure 예약을 구매하도록 허용할까요?',
+  facts: [
+    { label: '구독', value: 'Azure 计划 (2b0e6c2d-61b4-4d8e-9f6a-1c2d3e4f5a6b)' },
+    { label: '客户', value: '北京示例科技有限公司 *不是粗体* & <b>不是 HTML</b>' },
+  ],
+  lines: ['켜면 고객이 Azure 포털에서 직접 예약을 구매할 수 있고, 모든 구매 대금은 파트너가 지불합니다.', '客户不会收到通知。'],
+  actions: [
+    { id: 'allow-reservations', label: 'Turn on', value: customerId, style: 'primary' },
+    { id: 'cancel', label: 'Cancel', value: customerId },
+  ],
+};
+
+const names = ['Contoso', 'Contoso Ltd', 'Contoso (Japan)', 'Contoso 株式会社', 'Contoso 주식회사', 'Contoso_Labs', 'Contoso*', 'Contoso & Co', 'Contoso [EU]', 'Contoso GmbH'];
+const ambiguous: View = {
+  tone: 'error',
+  lines: ['10+ customers match "contoso". Choose one:'],
+  actions: names.map((name, i) => ({
+    id: 'run',
+    label: `${name} (contoso${i}.onmicrosoft.com)`,
+    value: `allow-reservations 00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+  })),
+};
+
+const longList: View = {
+  title: 'Activity for Contoso, page 1',
+  lines: Array.from({ length: 20 }, (_, i) => `• 2025-06-${String(i + 1).padStart(2, '0')} 09:${String(i).padStart(2, '0')} — Reservation permission turned on by 김민준 <minjun@contoso.com> (subscription ${i})`),
+  actions: [{ id: 'run', label: 'Next page', value: 'activity contoso page 2' }],
+};
+
+const untitled: View = {
+  tone: 'success',
+  facts: [{ label: 'Domain', value: 'contoso.onmicrosoft.com' }, { label: 'Country', value: '' }],
+  lines: ['Reservations are now allowed for Contoso.', '', '- not a list on purpose, [not a link](https://example.com)'],
+};
+
+describe('renderAdaptiveCard', () => {
+  it.each<[string, View]>([
+    ['a confirmation in Korean and Chinese', confirmation],
+    ['an error with ten choices', ambiguous],
+    ['a list of 20 lines', longList],
+    ['a view with no title', untitled],
+    ['an empty view', {}],
+  ])('renders %s as a valid Adaptive Card 1.5', (_, view) => {
+    const card = renderAdaptiveCard(view);
+    validateAdaptiveCard(card);
+    // The types are narrower than the Teams SDK's, and assignable to them.
+    const forTheSdk: IAdaptiveCard = card;
+    expect(forTheSdk.version).toBe('1.5');
+  });
+
+  it('renders a confirmation: bold colored title, one FactSet, wrapped lines, Turn on (positive) and Cancel', () => {
+    expect(renderAdaptiveCard(confirmation)).toEqual({
+      type: 'AdaptiveCard',
+      $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+      version: '1.5',
+      body: [
+        { type: 'TextBlock', text: confirmation.title!, wrap: true, size: 'Medium', weight: 'Bolder', color: 'Warning' },
+        { type: 'FactSet', facts: confirmation.facts!.map((f) => ({ title: f.label, value: f.value })) },
+        { type: 'TextBlock', text: confirmation.lines![0]!, wrap: true },
+        { type: 'TextBlock', text: confirmation.lines![1]!, wrap: true },
+      ],
+      actions: [
+        { type: 'Action.Execute', verb: 'allow-reservations', title: 'Turn on', data: { value: customerId }, style: 'positive' },
+        { type: 'Action.Execute', verb: 'cancel', title: 'Cancel', data: { value: customerId } },
+      ],
+    } satisfies AdaptiveCard);
+  });
+
+  it('passes user text through unescaped: Teams reads no HTML, so & and < stay as they are', () => {
+    const card = renderAdaptiveCard(confirmation);
+    expect(card.body[1]).toMatchObject({ facts: [{}, { value: '北京示例科技有限公司 *不是粗体* & <b>不是 HTML</b>' }] });
+  });
+
+  it('colors the first line when there is no title, and drops empty lines', () => {
+    const card = renderAdaptiveCard(ambiguous);
+    expect(card.body).toEqual([{ type: 'TextBlock', text: ambiguous.lines![0], wrap: true, color: 'Attention' }]);
+    expect(card.actions).toHaveLength(10);
+    expect(renderAdaptiveCard(untitled).body.map((b) => b.type === 'TextBlock' ? b.text : 'FactSet')).toEqual([
+      'FactSet', 'Reservations are now allowed for Contoso.', '- not a list on purpose, [not a link](https://example.com)',
+    ]);
+    expect(renderAdaptiveCard(longList).body).toHaveLength(21);
+    expect(renderAdaptiveCard({ tone: 'info', title: 'Help' }).body[0]).not.toHaveProperty('color');
+  });
+
+  it('shortens button labels to 75 characters', () => {
+    const card = renderAdaptiveCard({ actions: [{ id: 'run', label: 'x'.repeat(200), value: 'customers' }] });
+    expect(card.actions![0]!.title).toHaveLength(75);
+    validateAdaptiveCard(card);
+  });
+});
+
+describe('actionFromInvoke', () => {
+  /** The `value` of the adaptiveCard/action invoke Teams sends when a button is clicked. */
+  const invokeValue = (action: unknown) => ({ action, trigger: 'manual' });
+
+  it('reads a rendered button back', () => {
+    for (const button of renderAdaptiveCard(confirmation).actions!) {
+      expect(actionFromInvoke(invokeValue({ type: button.type, verb: button.verb, data: button.data }))).toEqual({ id: button.verb, value: customerId });
+    }
+    const choice = renderAdaptiveCard(ambiguous).actions![3]!;
+    expect(actionFromInvoke(invokeValue({ type: 'Action.Execute', id: 'x', verb: choice.verb, data: choice.data }))).toEqual({ id: 'run', value: ambiguous.actions![3]!.value });
+  });
+
+  it.each([
+    ['no value', undefined],
+    ['null', null],
+    ['a string', 'cancel'],
+    ['an array', [{ type: 'Action.Execute', verb: 'cancel', data: { value: 'x' } }]],
+    ['no action', { trigger: 'manual' }],
+    ['a null action', invokeValue(null)],
+    ['an Action.Submit', invokeValue({ type: 'Action.Submit', verb: 'cancel', data: { value: 'x' } })],
+    ['no type', invokeValue({ verb: 'cancel', data: { value: 'x' } })],
+    ['no verb', invokeValue({ type: 'Action.Execute', data: { value: 'x' } })],
+    ['an empty verb', invokeValue({ type: 'Action.Execute', verb: '', data: { value: 'x' } })],
+    ['a numeric verb', invokeValue({ type: 'Action.Execute', verb: 7, data: { value: 'x' } })],
+    ['no data', invokeValue({ type: 'Action.Execute', verb: 'cancel' })],
+    ['string data', invokeValue({ type: 'Action.Execute', verb: 'cancel', data: 'x' })],
+    ['no data.value', invokeValue({ type: 'Action.Execute', verb: 'cancel', data: {} })],
+    ['a numeric data.value', invokeValue({ type: 'Action.Execute', verb: 'cancel', data: { value: 42 } })],
+    ['an object data.value', invokeValue({ type: 'Action.Execute', verb: 'cancel', data: { value: { id: 'x' } } })],
+  ])('rejects %s', (_, value) => {
+    expect(actionFromInvoke(value)).toBeUndefined();
+  });
+
+  it('lets any verb and a 5,000-character value through: runAction refuses unknown ids, the grammar over-long arguments', () => {
+    expect(actionFromInvoke(invokeValue({ type: 'Action.Execute', verb: 'drop-tables', data: { value: '' } }))).toEqual({ id: 'drop-tables', value: '' });
+    const long = 'a'.repeat(5000);
+    expect(actionFromInvoke(invokeValue({ type: 'Action.Execute', verb: 'run', data: { value: long, extra: true } }))).toEqual({ id: 'run', value: long });
+  });
+});
+
+describe('validateAdaptiveCard', () => {
+  const good = (): AdaptiveCard => renderAdaptiveCard(confirmation);
+
+  it.each<[string, (card: AdaptiveCard) => unknown, RegExp]>([
+    ['version 1.6', (c) => ({ ...c, version: '1.6' }), /version must be "1\.5", not "1\.6"/],
+    ['no version', ({ version: _, ...c }) => c, /version must be "1\.5"/],
+    ['an Action.Execute with no verb', (c) => ({ ...c, actions: [{ type: 'Action.Execute', title: 'Go', data: { value: 'x' } }] }), /Action\.Execute #0 needs a non-empty verb/],
+    ['an unknown element type', (c) => ({ ...c, body: [...c.body, { type: 'Bogus', text: 'x' }] }), /UnknownElementType: Unknown element type "Bogus"/],
+    ['a 1.6 element', (c) => ({ ...c, body: [{ type: 'Carousel', pages: [] }] }), /UnknownElementType.*Carousel/],
+    ['an unknown action type', (c) => ({ ...c, actions: [{ type: 'Action.Http', title: 'Go' }] }), /UnknownActionType/],
+    ['a 1.6 property', (c) => ({ ...c, actions: [{ ...c.actions![0], role: 'Button' }] }), /UnsupportedProperty: Property "role" is supported in version 1\.6/],
+    ['an invalid value', (c) => ({ ...c, body: [{ type: 'TextBlock', text: 'x', size: 'Huge' }] }), /InvalidPropertyValue: Invalid value "Huge" for property "size"/],
+    ['a misspelled property', (c) => ({ ...c, body: [{ type: 'TextBlock', text: 'x', wraps: true }] }), /dropped or changed by the 1\.5 parser: card\.body\[0\]\.wraps/],
+    ['another card type', (c) => ({ ...c, type: 'HeroCard' }), /MissingCardType/],
+    ['a button title over 75 characters', (c) => ({ ...c, actions: [{ ...c.actions![0], title: 'x'.repeat(76) }] }), /title of 1–75 characters, not 76/],
+    ['a button value over 2,000 characters', (c) => ({ ...c, actions: [{ ...c.actions![0], data: { value: 'x'.repeat(2001) } }] }), /data\.value has 2001 characters, over 2000/],
+    ['a button without data.value', (c) => ({ ...c, actions: [{ ...c.actions![0], data: 'x' }] }), /needs a string data\.value/],
+    ['not an object', () => 'AdaptiveCard', /not an object/],
+  ])('catches %s', (_, breakIt, message) => {
+    expect(() => validateAdaptiveCard(breakIt(good()))).toThrow(message);
+  });
+});

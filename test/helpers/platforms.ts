@@ -1,0 +1,80 @@
+import type { Database } from '../../db/client.js';
+import { aadUsers, users } from './fixture.js';
+import { buttons, replyText, startTestBot, type SlackReply } from './slack.js';
+import { cardActions, cardText, startTeamsTestBot, type AdaptiveCardJson } from './teams.js';
+
+export type Person = keyof typeof users;
+
+/** What a user sees, the same shape on every platform. */
+export interface Reply {
+  text: string;
+  buttons: { label: string; style?: 'primary' | 'danger'; id: string; value: string }[];
+  /** The platform's handle on the message, for clicking its buttons. */
+  message?: string;
+}
+
+/** Drives one platform through its real adapter: the same scenarios run on each. */
+export interface PlatformDriver {
+  db: Database;
+  command(person: Person, text: string): Promise<Reply>;
+  click(person: Person, reply: Reply, label: string): Promise<Reply>;
+  close(): Promise<void>;
+}
+
+function pick(reply: Reply, label: string) {
+  const button = reply.buttons.find((b) => b.label === label);
+  if (!button) throw new Error(`no "${label}" button in: ${reply.text}`);
+  return button;
+}
+
+async function slackDriver(): Promise<PlatformDriver> {
+  const bot = await startTestBot();
+  const toReply = (reply: SlackReply | undefined): Reply => ({
+    text: replyText(reply),
+    buttons: buttons(reply).map((b) => ({ label: b.text.text, style: b.style as Reply['buttons'][number]['style'], id: b.action_id, value: b.value })),
+  });
+  return {
+    db: bot.db,
+    command: async (person, text) => toReply((await bot.command(users[person], text)).reply),
+    async click(person, reply, label) {
+      const button = pick(reply, label);
+      return toReply((await bot.click(users[person], { action_id: button.id, value: button.value })).reply);
+    },
+    close: () => bot.close(),
+  };
+}
+
+async function teamsDriver(): Promise<PlatformDriver> {
+  const bot = await startTeamsTestBot();
+  const styles = { positive: 'primary', destructive: 'danger' } as const;
+  const toReply = (card: AdaptiveCardJson | undefined, message?: string): Reply => ({
+    text: cardText(card),
+    buttons: cardActions(card).map((a) => ({
+      label: a.title,
+      style: styles[a.style as keyof typeof styles],
+      id: a.verb ?? '',
+      value: a.data?.value ?? '',
+    })),
+    message,
+  });
+  return {
+    db: bot.db,
+    async command(person, text) {
+      const { card, replyToId } = await bot.message(aadUsers[person], text);
+      return toReply(card, replyToId);
+    },
+    async click(person, reply, label) {
+      const button = pick(reply, label);
+      const { card, updatedCard } = await bot.click(aadUsers[person], { verb: button.id, value: button.value }, reply.message ?? 'unknown');
+      // The clicker's refreshed card and everyone's updated card say the same.
+      if (updatedCard && cardText(updatedCard) !== cardText(card)) throw new Error('the card was updated differently for everyone');
+      return toReply(card, reply.message);
+    },
+    close: () => bot.close(),
+  };
+}
+
+export const platforms = [
+  { name: 'Slack', start: slackDriver },
+  { name: 'Teams', start: teamsDriver },
+] as const;

@@ -1,0 +1,243 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import type { DatabaseHandle } from '../../db/client.js';
+import { startBot, type Bot } from '../../src/bot.js';
+import { importOrganization, parseImportFile } from '../../src/core/import.js';
+import { validateAdaptiveCard } from './adaptive-card.js';
+import { openTestDatabase } from './database.js';
+import { otherOrganization, teamsTenantId, testOrganization } from './fixture.js';
+import { silentLog } from './slack.js';
+import { createLogger } from '../../src/log.js';
+
+export const teamsAppId = '5e5e5e5e-0000-4000-8000-0000000000b0';
+const botTenantId = '6f6f6f6f-0000-4000-8000-0000000000c0';
+const issuer = 'https://api.botframework.com';
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? JSON.parse(text) : undefined;
+}
+
+export interface ConnectorCall {
+  method: string;
+  path: string;
+  conversationId: string;
+  activityId?: string;
+  body: { type?: string; replyToId?: string; attachments?: { contentType: string; content: unknown }[]; text?: string };
+  authorization?: string;
+  /** The ID the connector gave what was posted. */
+  postedId: string;
+}
+
+/**
+ * A Bot Framework service on loopback: the connector (`/v3/conversations/…`) that
+ * records what the bot posts and updates, and the OpenID metadata + signing keys
+ * the bot validates inbound tokens against.
+ */
+export async function startFakeBotFramework() {
+  const calls: ConnectorCall[] = [];
+  const { publicKey, privateKey } = await generateKeyPair('RS256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'test-key', use: 'sig', alg: 'RS256' };
+  let nextId = 1;
+  const server = createServer(async (req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const body = await readJson(req);
+    if (path === '/v1/.well-known/openidconfiguration') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer, jwks_uri: `${base}/v1/.well-known/keys` }));
+      return;
+    }
+    if (path === '/v1/.well-known/keys') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+      return;
+    }
+    const match = /^\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(path);
+    if (match) {
+      const postedId = `activity-${nextId++}`;
+      calls.push({
+        postedId,
+        method: req.method ?? '',
+        path,
+        conversationId: decodeURIComponent(match[1]!),
+        activityId: match[2] && decodeURIComponent(match[2]),
+        body: body as ConnectorCall['body'],
+        authorization: req.headers.authorization,
+      });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: postedId }));
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    serviceUrl: `${base}/`,
+    openIdMetadataUrl: `${base}/v1/.well-known/openidconfiguration`,
+    calls,
+    /** A Bot Framework token as the service signs it; each claim can be spoiled for a refusal test. */
+    async token(claims: { aud?: string; iss?: string; exp?: number | string; serviceurl?: string; key?: CryptoKey; kid?: string } = {}) {
+      return new SignJWT({ serviceurl: claims.serviceurl ?? `${base}/` })
+        .setProtectedHeader({ alg: 'RS256', kid: claims.kid ?? 'test-key' })
+        .setIssuer(claims.iss ?? issuer)
+        .setAudience(claims.aud ?? teamsAppId)
+        .setIssuedAt()
+        .setExpirationTime(claims.exp ?? '10m')
+        .sign(claims.key ?? privateKey);
+    },
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export type FakeBotFramework = Awaited<ReturnType<typeof startFakeBotFramework>>;
+
+export interface ActivityOptions {
+  conversationId?: string;
+  conversationType?: 'channel' | 'groupChat' | 'personal';
+  tenantId?: string;
+  serviceUrl?: string;
+  /** Bearer token to send; undefined sends a valid one when the bot checks tokens. */
+  token?: string | null;
+}
+
+/** The csp-ops bot with Teams on, on a fresh database, the Bot Framework faked on loopback. */
+export async function startTeamsTestBot(options: { authenticated?: boolean } = {}) {
+  const authenticated = options.authenticated ?? true;
+  const database: DatabaseHandle = await openTestDatabase();
+  for (const file of [testOrganization, otherOrganization]) await importOrganization(database.db, parseImportFile(file));
+  const framework = await startFakeBotFramework();
+  const bot: Bot = await startBot({
+    db: database.db,
+    config: {
+      PORT: 0,
+      SLACK_SIGNING_SECRET: undefined,
+      SLACK_BOT_TOKEN: undefined,
+      SLACK_APP_TOKEN: undefined,
+      SLACK_API_URL: 'http://127.0.0.1:9/',
+      ...(authenticated
+        ? { MICROSOFT_APP_ID: teamsAppId, MICROSOFT_APP_PASSWORD: 'test-secret', MICROSOFT_APP_TENANT_ID: botTenantId, MICROSOFT_APP_TYPE: 'SingleTenant' as const }
+        : { TEAMS_ALLOW_UNAUTHENTICATED: true }),
+      TEAMS_OPENID_METADATA_URL: framework.openIdMetadataUrl,
+    },
+    log: process.env.DEBUG_TEAMS ? createLogger('debug') : silentLog,
+    deliveryIntervalMs: 50,
+    // The bot's own token for the connector, as the Microsoft login would issue it.
+    teamsBotToken: () => framework.token({ aud: 'https://api.botframework.com' }),
+  });
+  const url = `http://127.0.0.1:${bot.port}/api/messages`;
+
+  function activity(type: string, fromAad: string, extra: Record<string, unknown>, o: ActivityOptions) {
+    const conversationId = o.conversationId ?? '19:ops-channel@thread.tacv2';
+    return {
+      type,
+      id: randomUUID(),
+      timestamp: new Date().toISOString(),
+      channelId: 'msteams',
+      serviceUrl: o.serviceUrl ?? framework.serviceUrl,
+      from: { id: `29:${fromAad}`, aadObjectId: fromAad, name: 'user' },
+      recipient: { id: `28:${teamsAppId}`, name: 'csp-ops' },
+      conversation: { id: conversationId, conversationType: o.conversationType ?? 'channel', tenantId: o.tenantId ?? teamsTenantId },
+      channelData: { tenant: { id: o.tenantId ?? teamsTenantId } },
+      ...extra,
+    };
+  }
+
+  async function post(body: unknown, o: ActivityOptions) {
+    const token = o.token === undefined ? (authenticated ? await framework.token() : null) : o.token;
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    return fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+  }
+
+  async function waitForCalls(count: number, timeoutMs = 5000) {
+    const deadline = Date.now() + timeoutMs;
+    while (framework.calls.length < count && Date.now() < deadline) await sleep(10);
+    return framework.calls;
+  }
+
+  function cardOf(call: ConnectorCall | undefined) {
+    const card = call?.body.attachments?.[0]?.content;
+    if (card) validateAdaptiveCard(card);
+    return card as AdaptiveCardJson | undefined;
+  }
+
+  return {
+    db: database.db,
+    kind: database.kind,
+    bot,
+    url,
+    framework,
+    post,
+    activity,
+    /** A message to the bot; resolves with the HTTP status and the card it replied with. */
+    async message(fromAad: string, text: string, o: ActivityOptions = {}) {
+      const body = activity('message', fromAad, { text }, o);
+      const response = await post(body, o);
+      if (response.status !== 200) return { status: response.status, card: undefined, replyToId: undefined };
+      // The answer names the message it answers; announcements posted meanwhile do not.
+      const deadline = Date.now() + 5000;
+      const answer = () => framework.calls.find((c) => c.method === 'POST' && c.body.replyToId === body.id);
+      while (!answer() && Date.now() < deadline) await sleep(10);
+      const reply = answer();
+      return { status: response.status, card: cardOf(reply), replyToId: reply?.postedId, reply };
+    },
+    /** An Action.Execute click on a card the bot sent; resolves with the refreshed card and the update for everyone. */
+    async click(fromAad: string, action: { verb: string; value: string }, replyToId: string, o: ActivityOptions = {}) {
+      const before = framework.calls.length;
+      const body = activity('invoke', fromAad, {
+        name: 'adaptiveCard/action',
+        replyToId,
+        value: { action: { type: 'Action.Execute', verb: action.verb, data: { value: action.value } }, trigger: 'manual' },
+      }, o);
+      const response = await post(body, o);
+      const raw = await response.text();
+      const answer = raw ? (JSON.parse(raw) as { statusCode?: number; type?: string; value?: unknown }) : undefined;
+      if (answer?.value) validateAdaptiveCard(answer.value);
+      const update = response.status === 200 ? (await waitForCalls(before + 1)).slice(before).find((c) => c.method === 'PUT') : undefined;
+      return { status: response.status, answer, card: answer?.value as AdaptiveCardJson | undefined, update, updatedCard: cardOf(update) };
+    },
+    async close() {
+      await bot.stop();
+      await framework.close();
+      await database.close();
+    },
+  };
+}
+
+export type TeamsTestBot = Awaited<ReturnType<typeof startTeamsTestBot>>;
+
+export interface AdaptiveCardJson {
+  body?: { type: string; text?: string; facts?: { title: string; value: string }[]; actions?: CardAction[] }[];
+  actions?: CardAction[];
+}
+
+export interface CardAction {
+  type: string;
+  title: string;
+  verb?: string;
+  data?: { value: string };
+  style?: string;
+}
+
+/** Every word a card shows, for assertions on what the user reads. */
+export function cardText(card: AdaptiveCardJson | undefined): string {
+  const parts: string[] = [];
+  for (const element of card?.body ?? []) {
+    if (element.text) parts.push(element.text);
+    for (const fact of element.facts ?? []) parts.push(`${fact.title}: ${fact.value}`);
+    for (const action of element.actions ?? []) parts.push(action.title);
+  }
+  for (const action of card?.actions ?? []) parts.push(action.title);
+  return parts.join('\n');
+}
+
+export function cardActions(card: AdaptiveCardJson | undefined): CardAction[] {
+  return [...(card?.actions ?? []), ...(card?.body ?? []).flatMap((e) => e.actions ?? [])];
+}

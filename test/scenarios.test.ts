@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tenants } from './helpers/fixture.js';
+import { platforms, type PlatformDriver } from './helpers/platforms.js';
+import { activityFor, permissionFor, snapshot } from './helpers/tables.js';
+
+// One table of scenarios, run through the real Slack and Teams adapters alike.
+describe.each(platforms)('$name', ({ start }) => {
+  let p: PlatformDriver;
+  beforeAll(async () => {
+    p = await start();
+  });
+  afterAll(() => p?.close());
+
+  async function unchanged<T>(action: () => Promise<T>): Promise<T> {
+    const before = await snapshot(p.db);
+    const result = await action();
+    expect(await snapshot(p.db)).toEqual(before);
+    return result;
+  }
+
+  it('R-P6 R-P8 allow-reservations shows what turning it on means, with Turn on and Cancel, and changes nothing', async () => {
+    const reply = await unchanged(() => p.command('adminAgent', 'allow-reservations twcloud.example'));
+    expect(reply.text).toContain('Allow 台灣雲端科技股份有限公司 to buy Azure reservations?');
+    expect(reply.text).toContain('you, the partner, pay for every purchase they make');
+    expect(reply.text).toContain('Partner Center will not tell you when they buy');
+    expect(reply.buttons.map((b) => [b.label, b.style])).toEqual([['Turn on', 'primary'], ['Cancel', undefined]]);
+  });
+
+  it('R-P3 R-P10 Turn on turns it on once, however often it is clicked', async () => {
+    const reply = await p.command('adminAgent', 'allow-reservations 台灣雲端科技');
+    const done = await p.click('adminAgent', reply, 'Turn on');
+    expect(done.text).toContain('Azure reservation purchases are now on for 台灣雲端科技股份有限公司');
+    expect(done.buttons).toHaveLength(0);
+    const again = await p.click('globalAdmin', reply, 'Turn on');
+    expect(again.text).toContain('already on for 台灣雲端科技股份有限公司');
+    expect(await permissionFor(p.db, tenants.taiwanCloud)).toHaveLength(1);
+    expect((await activityFor(p.db, tenants.taiwanCloud)).map((r) => r.action)).toEqual(['create_customer_purchase_permission']);
+  });
+
+  it('R-P10 Turn off records "Delete customer purchase permission"', async () => {
+    const reply = await p.command('globalAdmin', 'disallow-reservations twcloud.example');
+    expect(reply.buttons.map((b) => [b.label, b.style])).toEqual([['Turn off', 'danger'], ['Cancel', undefined]]);
+    const done = await p.click('globalAdmin', reply, 'Turn off');
+    expect(done.text).toContain('Azure reservation purchases are now off for 台灣雲端科技股份有限公司.');
+    const log = await p.command('helpdeskAgent', 'activity 台灣雲端科技');
+    expect(log.text).toMatch(/박지훈 — Delete customer purchase permission[\s\S]*王小明 — Create customer purchase permission/);
+  });
+
+  it('R-A3 R-P2 sales and helpdesk agents are refused, naming the role, at command and at click time', async () => {
+    for (const person of ['salesAgent', 'helpdeskAgent'] as const) {
+      const reply = await unchanged(() => p.command(person, 'allow-reservations contoso.com'));
+      expect(reply.text).toMatch(/Your role is (sales|helpdesk) agent\. Turning customer purchase permissions on or off needs the admin agent or global admin role/);
+    }
+    const card = await p.command('adminAgent', 'allow-reservations contoso.com');
+    const clicked = await unchanged(() => p.click('salesAgent', card, 'Turn on'));
+    expect(clicked.text).toContain('needs the admin agent or global admin role');
+  });
+
+  it('R-P4 is refused without an active Azure plan or Azure Global subscription', async () => {
+    const reply = await unchanged(() => p.command('adminAgent', 'allow-reservations 부산해운'));
+    expect(reply.text).toContain('부산해운 has no active Azure plan or Azure Global subscription bought through you. Buy one for the customer first');
+    expect(reply.buttons).toHaveLength(0);
+  });
+
+  it('R-P5 Owner not known: says how to assign it; the admin confirms, then turns it on', async () => {
+    const reply = await unchanged(() => p.command('adminAgent', 'allow-reservations 한빛'));
+    expect(reply.text).toContain('Access control (IAM)');
+    const confirmed = await p.click('adminAgent', reply, 'Owner is assigned on 한빛 운영');
+    expect(confirmed.text).toContain('Recorded: 한빛소프트 주식회사\'s key user holds Owner');
+    await p.click('adminAgent', confirmed, 'Turn on');
+    expect((await activityFor(p.db, tenants.hanbit)).map((r) => r.action)).toEqual(['owner_role_confirmed', 'create_customer_purchase_permission']);
+  });
+
+  it('Cancel changes nothing', async () => {
+    const reply = await p.command('adminAgent', 'allow-reservations Café Lumière');
+    const cancelled = await unchanged(() => p.click('adminAgent', reply, 'Cancel'));
+    expect(cancelled.text).toContain('Cancelled. Nothing was changed.');
+  });
+
+  it('bad input gets a clear reply and changes nothing', async () => {
+    const cases: [string, string][] = [
+      ['allow-reservations Contosso', 'No customer matches "Contosso". Closest names: Contoso Ltd, Contoso Pharmaceuticals'],
+      ['allow-reservations', 'allow-reservations needs <customer>.'],
+      [`allow-reservations ${'가'.repeat(5000)}`, 'That is 5000 characters; a customer is at most 200.'],
+      ["allow-reservations '; DROP TABLE customers; --", 'No customer matches'],
+      ['allow-everything contoso', 'There is no command "allow-everything".'],
+    ];
+    for (const [text, expected] of cases) {
+      expect((await unchanged(() => p.command('globalAdmin', text))).text).toContain(expected);
+    }
+    const stranger = await unchanged(() => p.command('stranger', 'allow-reservations contoso.com'));
+    expect(stranger.text).toContain('You are not registered as partner staff of this organization, so you can only run help.');
+  });
+
+  it('an ambiguous customer is offered as choices that run the command', async () => {
+    const reply = await unchanged(() => p.command('globalAdmin', 'customer contoso'));
+    expect(reply.text).toContain('2 customers match "contoso". Choose one:');
+    const chosen = await p.click('globalAdmin', reply, 'Contoso Pharmaceuticals (contosopharma.com)');
+    expect(chosen.text).toContain('Contoso Pharmaceuticals');
+    expect(chosen.text).toContain('contosopharma.com');
+  });
+});

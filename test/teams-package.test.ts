@@ -1,0 +1,102 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { strFromU8, unzipSync } from 'fflate';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const outDir = mkdtempSync(join(tmpdir(), 'csp-ops-teams-'));
+afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+const APP_ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
+const TENANT_ID = '9c8d2b1a-6e7f-4a3b-8c2d-1e0f9a8b7c6d';
+
+interface Run { code: number; stdout: string; stderr: string }
+
+/** Runs scripts/teams-package.ts with only the given settings (nothing from this shell's environment). */
+function runPackage(settings: Record<string, string>, out: string): Promise<Run> {
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...settings };
+  return new Promise((done) => {
+    execFile(process.execPath, ['--import', 'tsx', 'scripts/teams-package.ts', '--out', out], { cwd: root, env, timeout: 30_000 },
+      (error, stdout, stderr) => done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }));
+  });
+}
+
+/** Width and height from a PNG's IHDR chunk. */
+function pngSize(bytes: Uint8Array): { width: number; height: number } {
+  expect(Array.from(bytes.subarray(0, 8))).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  expect(strFromU8(bytes.subarray(12, 16))).toBe('IHDR');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { width: view.getUint32(16), height: view.getUint32(20) };
+}
+
+describe('npm run teams:package', () => {
+  it('writes a zip with manifest.json (app ID, version, bot scopes, commands) and both icons at the root', async () => {
+    const out = join(outDir, 'csp-ops-teams.zip');
+    const run = await runPackage({ MICROSOFT_APP_ID: APP_ID, MICROSOFT_APP_PASSWORD: 'x', MICROSOFT_APP_TENANT_ID: TENANT_ID }, out);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(out);
+    expect(run.stdout).toContain(APP_ID);
+
+    const files = unzipSync(readFileSync(out));
+    expect(Object.keys(files).sort()).toEqual(['color.png', 'manifest.json', 'outline.png']);
+
+    const manifest = JSON.parse(strFromU8(files['manifest.json']!));
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    expect(manifest.id).toBe(APP_ID);
+    expect(manifest.version).toBe(version);
+    expect(manifest.manifestVersion).toMatch(/^1\.\d+$/);
+    expect(manifest.$schema).toBe(`https://developer.microsoft.com/json-schemas/teams/v${manifest.manifestVersion}/MicrosoftTeams.schema.json`);
+    expect(manifest.icons).toEqual({ color: 'color.png', outline: 'outline.png' });
+    expect(JSON.stringify(manifest)).not.toContain('{{');
+
+    expect(manifest.bots).toHaveLength(1);
+    const bot = manifest.bots[0];
+    expect(bot.botId).toBe(APP_ID);
+    expect([...bot.scopes].sort()).toEqual(['groupChat', 'personal', 'team']);
+    expect(bot.supportsFiles).toBe(false);
+
+    const lists = bot.commandLists as { scopes: string[]; commands: { title: string; description: string }[] }[];
+    expect(lists.flatMap((list) => list.scopes).sort()).toEqual(['groupChat', 'personal', 'team']);
+    for (const list of lists) {
+      const titles = list.commands.map((command) => command.title);
+      expect(titles.length).toBeLessThanOrEqual(10);
+      expect(titles).toContain('help');
+      expect(titles).toContain('allow-reservations');
+      for (const command of list.commands) expect(command.description).not.toBe('');
+    }
+
+    expect(pngSize(files['color.png']!)).toEqual({ width: 192, height: 192 });
+    expect(pngSize(files['outline.png']!)).toEqual({ width: 32, height: 32 });
+  });
+
+  it('without MICROSOFT_APP_ID, exits 1 with one line and writes nothing', async () => {
+    const out = join(outDir, 'no-app-id.zip');
+    const run = await runPackage({}, out);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('Missing setting MICROSOFT_APP_ID: expected the bot\'s Microsoft app ID (a GUID) to build the Teams app package.\n');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('with an app ID that is not a GUID, exits 1 with the settings check\'s one line', async () => {
+    const settings = { MICROSOFT_APP_ID: 'csp-ops-bot', MICROSOFT_APP_PASSWORD: 'x', MICROSOFT_APP_TENANT_ID: TENANT_ID };
+    let expected = '';
+    try {
+      loadConfig(settings);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expected = (error as ConfigError).message;
+    }
+    expect(expected).toMatch(/^Invalid setting MICROSOFT_APP_ID: /);
+
+    const out = join(outDir, 'bad-app-id.zip');
+    const run = await runPackage(settings, out);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`${expected}\n`);
+    expect(existsSync(out)).toBe(false);
+  });
+});
