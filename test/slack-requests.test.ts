@@ -17,6 +17,12 @@ describe('Slack requests', () => {
     expect(await response.json()).toEqual({ status: 'ok' });
   });
 
+  it('keeps /api/messages off when Teams has no app ID and unauthenticated use is not allowed', async () => {
+    const response = await fetch(bot.url.replace('/slack/events', '/api/messages'), { method: 'POST', body: '{"type":"message","text":"help"}' });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ error: 'Teams is not configured: set MICROSOFT_APP_ID (see README).' });
+  });
+
   it('refuses a bad signature with 401 and changes nothing', async () => {
     const before = await snapshot(bot.db);
     const forged = await bot.command(users.globalAdmin, 'channel activity here', { secret: 'not-the-secret' });
