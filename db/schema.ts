@@ -1,6 +1,6 @@
 import { relations, sql } from 'drizzle-orm';
 import {
-  bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
+  bigserial, boolean, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
 } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -123,6 +123,32 @@ export const outbox = pgTable('outbox', {
   postedMessageId: text('posted_message_id'),
   createdAt: createdAt(),
 }, (t) => [index('outbox_due').on(t.status, t.nextAttemptAt)]);
+
+export const reservationTerms = ['P1Y', 'P3Y'] as const;
+export const reservationStatuses = ['active', 'cancelled', 'exchanged', 'expired'] as const;
+
+/** Azure reservations bought for a customer by the partner or by the customer itself (R-P9). */
+export const reservations = pgTable('reservations', {
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  /** Partner Center's reservation (order) ID. */
+  id: text('id').notNull(),
+  customerId: uuid('customer_id').notNull().references(() => customers.id),
+  product: text('product').notNull(),
+  region: text('region').notNull(),
+  quantity: integer('quantity').notNull(),
+  term: text('term', { enum: reservationTerms }).notNull(),
+  billingPlan: text('billing_plan', { enum: ['upfront', 'monthly'] }).notNull(),
+  /** R-P12: one subscription, or every subscription the partner bought for the customer. */
+  scope: text('scope', { enum: ['shared', 'single'] }).notNull(),
+  subscriptionId: text('subscription_id'),
+  /** R-P11: the partner's price for the subscription, in `currency`. */
+  price: numeric('price', { precision: 14, scale: 2 }).notNull(),
+  currency: text('currency').notNull(),
+  purchasedBy: text('purchased_by', { enum: ['partner', 'customer'] }).notNull(),
+  purchasedAt: timestamp('purchased_at', { withTimezone: true }).notNull(),
+  status: text('status', { enum: reservationStatuses }).notNull().default('active'),
+  createdAt: createdAt(),
+}, (t) => [primaryKey({ columns: [t.orgId, t.id] }), index('reservations_customer').on(t.customerId, t.purchasedAt)]);
 
 /**
  * Where the bot may post in Teams: the service URL and conversation of an

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../db/client.js';
 import { acquireDataDirLock } from '../db/lock.js';
-import { customers, staff, subscriptions } from '../db/schema.js';
+import { customers, reservations, staff, subscriptions } from '../db/schema.js';
 import { runCli } from '../src/adapters/cli/run.js';
 import { startBot } from '../src/bot.js';
 import { openTestDatabase } from './helpers/database.js';
@@ -33,6 +33,7 @@ async function tables() {
     staff: await db.select().from(staff).orderBy(staff.email),
     customers: await db.select().from(customers).orderBy(customers.tenantId),
     subscriptions: await db.select().from(subscriptions).orderBy(subscriptions.id),
+    reservations: await db.select().from(reservations).orderBy(reservations.id),
   };
 }
 
@@ -41,7 +42,7 @@ describe('import', () => {
     const file = join(dir, 'org.json');
     await writeFile(file, JSON.stringify(testOrganization));
     const first = await runCli(database.db, ['import', file]);
-    expect(first).toEqual({ output: 'Imported 4 staff, 7 customers, 1 contacts and 7 subscriptions.', exitCode: 0 });
+    expect(first).toEqual({ output: 'Imported 4 staff, 7 customers, 1 contacts, 7 subscriptions and 2 reservations.', exitCode: 0 });
     const after = await tables();
     expect(after.customers.map((c) => c.name)).toContain('台灣雲端科技股份有限公司');
     expect((await runCli(database.db, ['import', file])).exitCode).toBe(0);
@@ -55,6 +56,9 @@ describe('import', () => {
     bad.customers[2].tenantId = 'not-a-guid';
     bad.customers[3].billingCountry = 'Taiwan';
     bad.customers[4].subscriptions[0].offer = 'azure-everything';
+    bad.customers[0].reservations[0].scope = 'single';
+    bad.customers[0].reservations[1].subscriptionId = 'c0c0c0c0-0000-4000-8000-000000000002';
+    bad.customers[0].reservations[1].term = 'P2Y';
     bad.customers.push({ ...bad.customers[0], name: '새 고객', domain: 'new.example' });
     const file = join(dir, 'bad.json');
     await writeFile(file, JSON.stringify(bad));
@@ -64,6 +68,9 @@ describe('import', () => {
     expect(output).toContain('customers[2].tenantId:');
     expect(output).toContain('customers[3].billingCountry: expected a two-letter country code such as KR');
     expect(output).toContain('customers[4].subscriptions[0].offer:');
+    expect(output).toContain('customers[0].reservations[0].subscriptionId: expected a subscriptionId when scope is single, and none when it is shared');
+    expect(output).toContain("customers[0].reservations[1].subscriptionId: not one of this customer's subscriptions: c0c0c0c0-0000-4000-8000-000000000002");
+    expect(output).toContain('customers[0].reservations[1].term:');
     expect(output).toContain('customers[7].tenantId: duplicate tenant ID 11111111-1111-4111-8111-111111111111');
     expect(output).toContain('Nothing was imported.');
     await writeFile(file, JSON.stringify({ organization: { name: 'x' }, staff: 'nobody', customers: [null, 7] }));

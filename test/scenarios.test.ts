@@ -100,3 +100,41 @@ describe.each(platforms)('$name', ({ start }) => {
     expect(chosen.text).toContain('contosopharma.com');
   });
 });
+
+describe.each(platforms)('$name: reservations and orders', ({ start }) => {
+  let p: PlatformDriver;
+  beforeAll(async () => {
+    p = await start();
+  });
+  afterAll(() => p?.close());
+
+  it('R-P9 R-P11 R-P12 reservations show product, region, quantity, term, billing, scope, price, buyer and term end', async () => {
+    const reply = await p.command('salesAgent', 'reservations contoso.com');
+    expect(reply.text).toContain('Azure reservations of Contoso Ltd');
+    expect(reply.text).toContain(
+      'SQL Database vCore in eastasia, quantity 2 — 3 years, paid monthly — single subscription c0c0c0c0-0000-4000-8000-000000000001 — $88.25 — bought by the customer on 2026-05-15 02:30 UTC, term ends 2029-05-15 02:30 UTC — active — r1000000-0000-4000-8000-000000000002',
+    );
+    expect(reply.text).toContain('Virtual Machines D2s v5 in koreacentral, quantity 4 — 1 year, paid upfront — shared scope — $3,120.50 — bought by the partner on 2026-02-01 09:00 UTC, term ends 2027-02-01 09:00 UTC');
+    // Newest purchase first.
+    expect(reply.text.indexOf('SQL Database')).toBeLessThan(reply.text.indexOf('Virtual Machines'));
+    expect((await p.command('salesAgent', 'reservations 부산해운')).text).toContain('부산해운 has no Azure reservations.');
+  });
+
+  it('R-P9 orders list the customer\'s own purchases beside the partner\'s', async () => {
+    const reply = await p.command('helpdeskAgent', 'orders contoso.com');
+    expect(reply.text).toContain('Order history of Contoso Ltd');
+    expect(reply.text).toMatch(/2026-05-15 02:30 UTC — SQL Database vCore .* — bought by the customer[\s\S]*2026-02-01 09:00 UTC — Virtual Machines D2s v5 .* — bought by the partner/);
+  });
+
+  it('R-A1 a customer contact sees their own reservations only', async () => {
+    expect((await p.command('contact', 'reservations')).text).toContain('Azure reservations of Contoso Ltd');
+    expect((await p.command('contact', 'reservations contoso.com')).text).toContain('SQL Database vCore');
+    for (const other of ['reservations contosopharma.com', 'reservations 한빛', `reservations ${tenants.hanbit}`]) {
+      const refused = await p.command('contact', other);
+      expect(refused.text).toContain('You can see only the reservations of Contoso Ltd.');
+      expect(refused.text).not.toMatch(/Pharmaceuticals|한빛|Virtual Machines|SQL Database/);
+      expect(refused.buttons).toHaveLength(0);
+    }
+    expect((await p.command('contact', 'orders contoso.com')).text).toContain('Only partner staff can run orders.');
+  });
+});

@@ -18,6 +18,9 @@ export interface CommandEnv {
   logError: (errorId: string, error: unknown) => void;
 }
 
+/** A command's environment once the organization is known. */
+export type OrgEnv = CommandEnv & { org: Organization };
+
 export function coreContext(env: CommandEnv & { org: Organization }): CoreContext {
   return { db: env.db, org: env.org, actor: env.actor, conversation: env.conversation, now: env.now };
 }

@@ -12,7 +12,9 @@ export type Command =
   | { name: 'disallow-reservations'; customer: string }
   | { name: 'activity'; customer?: string; since?: Date; page: number }
   | { name: 'owner-assigned'; customer: string; subscription: string }
-  | { name: 'channel-activity-here' };
+  | { name: 'channel-activity-here' }
+  | { name: 'reservations'; customer?: string }
+  | { name: 'orders'; customer: string };
 
 
 const examples: Record<string, string> = {
@@ -23,6 +25,8 @@ const examples: Record<string, string> = {
   activity: 'activity contoso since 2026-01-01',
   customers: 'customers contoso page 2',
   channel: 'channel activity here',
+  orders: 'orders contoso',
+  reservations: 'reservations contoso',
 };
 
 /** Splits off a trailing `page N`. */
@@ -75,7 +79,10 @@ export function parseCommand(input: string): Command {
     case 'customer':
     case 'allow-reservations':
     case 'disallow-reservations':
+    case 'orders':
       return { name, customer: customerArgument(words, name) };
+    case 'reservations':
+      return words.length ? { name, customer: customerArgument(words, name) } : { name };
     case 'activity': {
       const page = takePage(words, name);
       const since = takeSince(words);
@@ -115,6 +122,8 @@ export function commandText(command: Command): string {
       case 'customer':
       case 'allow-reservations':
       case 'disallow-reservations':
+      case 'orders':
+      case 'reservations':
         return [command.name, command.customer];
       case 'activity':
         return ['activity', command.customer, command.since && `since ${formatDay(command.since)}`, page(command.page)];

@@ -1,6 +1,5 @@
 import { listActivity, activityPageSize } from '../core/activity.js';
 import { requireStaff } from '../core/access.js';
-import type { Organization } from '../core/context.js';
 import { resolveCustomer, searchCustomers } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
 import { setActivityChannel } from '../core/organizations.js';
@@ -10,14 +9,17 @@ import {
 } from '../core/permissions.js';
 import { formatTimestamp, type MessageKey } from '../i18n/index.js';
 import type { View } from '../views/model.js';
-import { coreContext, type CommandEnv } from './context.js';
+import { coreContext, type CommandEnv, type OrgEnv } from './context.js';
+import { ordersView, reservationsView } from './reservations.js';
 import { commandText, formatDay, type Command } from './grammar.js';
 
-type Env = CommandEnv & { org: Organization };
+type Env = OrgEnv;
 
 export function helpView(env: CommandEnv): View {
   const { t, prefix } = env;
-  const keys: MessageKey[] = ['help.help', 'help.customers', 'help.customer', 'help.allow', 'help.disallow', 'help.activity', 'help.owner', 'help.channel'];
+  const keys: MessageKey[] = [
+    'help.help', 'help.customers', 'help.customer', 'help.allow', 'help.disallow', 'help.reservations', 'help.orders', 'help.activity', 'help.owner', 'help.channel',
+  ];
   const notice = !env.org
     ? [t(env.conversation.platform === 'teams' ? 'help.unknownTenant' : 'help.unknownWorkspace', { teamId: env.workspaceId ?? '?' })]
     : env.actor.kind === 'unknown'
@@ -162,8 +164,8 @@ async function activityView(env: Env, command: Extract<Command, { name: 'activit
 export async function runParsedCommand(env: Env, command: Command): Promise<View> {
   const { t } = env;
   const ctx = coreContext(env);
-  // Every command here but help is for partner staff (R-A1).
-  if (command.name !== 'help') requireStaff(env.actor, command.name);
+  // Every command here but help, and a customer contact's own reservations, is for partner staff (R-A1).
+  if (command.name !== 'help' && command.name !== 'reservations') requireStaff(env.actor, command.name);
   const customerId = async (text: string) => (await resolveCustomer(env.db, env.org.id, text)).id;
   switch (command.name) {
     case 'help':
@@ -185,6 +187,10 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
     }
     case 'activity':
       return activityView(env, command);
+    case 'reservations':
+      return reservationsView(env, command.customer);
+    case 'orders':
+      return ordersView(env, await customerId(command.customer));
     case 'channel-activity-here': {
       const outcome = await setActivityChannel(ctx);
       return { tone: 'success', lines: [t(outcome === 'set' ? 'channel.set' : 'channel.already')] };

@@ -80,6 +80,18 @@ export async function searchCustomers(db: Queryable, orgId: string, text: string
   return { rows, total, pages: Math.max(1, Math.ceil(total / customersPageSize)) };
 }
 
+export async function customerById(db: Queryable, orgId: string, id: string): Promise<Customer> {
+  const [customer] = isUuid(id) ? await db.select().from(customers).where(and(eq(customers.orgId, orgId), eq(customers.id, id))) : [];
+  if (!customer) throw new DomainError('error.noMatch', { text: id });
+  return customer;
+}
+
+/** Whether text names this customer (tenant ID, domain, or part of its name): a contact may name only their own. */
+export function customerMatches(customer: Customer, text: string): boolean {
+  const key = normalizeKey(text);
+  return Boolean(key) && (key === customer.tenantId || key === customer.domain || customer.nameKey.includes(key));
+}
+
 export function isUuid(text: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text);
 }

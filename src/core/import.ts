@@ -2,7 +2,7 @@ import { eq, or } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../../db/client.js';
 import {
-  customerContacts, customers, organizations, staff, staffRoles, subscriptionOffers, subscriptionStatuses, subscriptions,
+  customerContacts, customers, organizations, reservations, reservationTerms, staff, staffRoles, subscriptionOffers, subscriptionStatuses, subscriptions,
 } from '../../db/schema.js';
 import { normalizeKey } from './text.js';
 
@@ -35,6 +35,29 @@ export const importFileSchema = z.object({
             }),
           )
           .default([]),
+        reservations: z
+          .array(
+            z
+              .object({
+                id: z.string().trim().min(1).max(100),
+                product: name,
+                region: z.string().trim().min(1).max(100),
+                quantity: z.number().int().min(1).max(100_000),
+                term: z.enum(reservationTerms),
+                billingPlan: z.enum(['upfront', 'monthly']),
+                scope: z.enum(['shared', 'single']),
+                subscriptionId: z.string().trim().min(1).max(100).optional(),
+                price: z.number().min(0).max(1e11),
+                currency: z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, 'expected a three-letter currency code such as USD'),
+                purchasedBy: z.enum(['partner', 'customer']),
+                purchasedAt: z.iso.datetime({ offset: true, error: 'expected a date and time such as 2026-03-01T09:00:00Z' }).transform((d) => new Date(d)),
+              })
+              .refine((r) => (r.scope === 'single') === Boolean(r.subscriptionId), {
+                path: ['subscriptionId'],
+                message: 'expected a subscriptionId when scope is single, and none when it is shared',
+              }),
+          )
+          .default([]),
       }),
     )
     .default([]),
@@ -61,6 +84,16 @@ export const importFileSchema = z.object({
     unique(customerRows.map((c, i) => ({ value: c.domain, path: ['customers', i, 'domain'] })), 'domain');
     unique(customerRows.flatMap((c, ci) => list(c.contacts).map((k, ki) => ({ value: k.email, path: ['customers', ci, 'contacts', ki, 'email'] }))), 'contact email');
     unique(customerRows.flatMap((c, ci) => list(c.subscriptions).map((s, si) => ({ value: s.id, path: ['customers', ci, 'subscriptions', si, 'id'] }))), 'subscription ID');
+    unique(customerRows.flatMap((c, ci) => list(c.reservations).map((r, ri) => ({ value: r.id, path: ['customers', ci, 'reservations', ri, 'id'] }))), 'reservation ID');
+    // A single-scope reservation applies to one of the same customer's subscriptions (R-P12).
+    customerRows.forEach((c, ci) => {
+      const own = new Set(list(c.subscriptions).map((s) => String(s.id).toLowerCase()));
+      list(c.reservations).forEach((r, ri) => {
+        if (typeof r.subscriptionId === 'string' && !own.has(r.subscriptionId.toLowerCase())) {
+          ctx.addIssue({ code: 'custom', path: ['customers', ci, 'reservations', ri, 'subscriptionId'], message: `not one of this customer's subscriptions: ${r.subscriptionId}` });
+        }
+      });
+    });
   },
   { when: () => true },
 );
@@ -134,6 +167,7 @@ async function importInTransaction(db: Database, file: ImportFile) {
     }
     let contactCount = 0;
     let subscriptionCount = 0;
+    let reservationCount = 0;
     for (const c of file.customers) {
       const row = { orgId, name: c.name, nameKey: normalizeKey(c.name), domain: c.domain, tenantId: c.tenantId, billingCountry: c.billingCountry };
       const [customer] = await tx
@@ -146,6 +180,12 @@ async function importInTransaction(db: Database, file: ImportFile) {
         await tx.insert(customerContacts).values(contactRow).onConflictDoUpdate({ target: [customerContacts.orgId, customerContacts.email], set: contactRow });
         contactCount++;
       }
+      for (const r of c.reservations) {
+        const subscriptionId = r.subscriptionId ? c.subscriptions.find((s) => s.id.toLowerCase() === r.subscriptionId!.toLowerCase())!.id : null;
+        const reservationRow = { ...r, orgId, customerId: customer!.id, subscriptionId, price: r.price.toFixed(2) };
+        await tx.insert(reservations).values(reservationRow).onConflictDoUpdate({ target: [reservations.orgId, reservations.id], set: reservationRow });
+        reservationCount++;
+      }
       for (const s of c.subscriptions) {
         // An omitted ownerRoleAssigned keeps what an admin recorded in chat.
         const subscriptionRow = { orgId, id: s.id, customerId: customer!.id, offer: s.offer, friendlyName: s.friendlyName ?? null, status: s.status, ...(s.ownerRoleAssigned === undefined ? {} : { ownerRoleAssigned: s.ownerRoleAssigned }) };
@@ -155,7 +195,7 @@ async function importInTransaction(db: Database, file: ImportFile) {
     }
     return {
       orgId,
-      counts: { staff: file.staff.length, customers: file.customers.length, contacts: contactCount, subscriptions: subscriptionCount },
+      counts: { staff: file.staff.length, customers: file.customers.length, contacts: contactCount, subscriptions: subscriptionCount, reservations: reservationCount },
     };
   });
 }

@@ -50,6 +50,17 @@ export const testOrganization = {
       name: 'Contoso Ltd', domain: 'contoso.com', tenantId: tenants.contoso, billingCountry: 'US',
       contacts: [{ name: 'Dana', email: 'dana@contoso.com', slackUserId: users.contact, teamsAadObjectId: aadUsers.contact }],
       subscriptions: [{ id: 'c0c0c0c0-0000-4000-8000-000000000001', offer: 'azure-plan', friendlyName: 'Production', status: 'active', ownerRoleAssigned: true }],
+      reservations: [
+        {
+          id: 'r1000000-0000-4000-8000-000000000001', product: 'Virtual Machines D2s v5', region: 'koreacentral', quantity: 4, term: 'P1Y',
+          billingPlan: 'upfront', scope: 'shared', price: 3120.5, currency: 'USD', purchasedBy: 'partner', purchasedAt: '2026-02-01T09:00:00Z',
+        },
+        {
+          id: 'r1000000-0000-4000-8000-000000000002', product: 'SQL Database vCore', region: 'eastasia', quantity: 2, term: 'P3Y',
+          billingPlan: 'monthly', scope: 'single', subscriptionId: 'c0c0c0c0-0000-4000-8000-000000000001', price: 88.25, currency: 'USD',
+          purchasedBy: 'customer', purchasedAt: '2026-05-15T02:30:00Z',
+        },
+      ],
     },
     {
       name: 'Contoso Pharmaceuticals', domain: 'contosopharma.com', tenantId: tenants.contosoPharma, billingCountry: 'US',

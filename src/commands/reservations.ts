@@ -1,0 +1,63 @@
+import { requireStaff } from '../core/access.js';
+import { customerById, customerMatches, resolveCustomer, type Customer } from '../core/customers.js';
+import { DomainError } from '../core/errors.js';
+import { customerReservations, termEnds, type Reservation } from '../core/reservations.js';
+import { formatTimestamp } from '../i18n/index.js';
+import type { View } from '../views/model.js';
+import type { OrgEnv } from './context.js';
+
+/** Staff name any customer; a customer contact sees only their own customer (R-A1), whatever they type. */
+async function customerFor(env: OrgEnv, text: string | undefined): Promise<Customer> {
+  if (env.actor.kind === 'contact') {
+    const own = await customerById(env.db, env.org.id, env.actor.customerId);
+    if (text && !customerMatches(own, text)) throw new DomainError('reservations.ownOnly', { customer: own.name });
+    return own;
+  }
+  requireStaff(env.actor, 'reservations');
+  if (!text) throw new DomainError('error.missingArgument', { command: 'reservations', argument: '<customer>', example: 'reservations contoso' });
+  return resolveCustomer(env.db, env.org.id, text);
+}
+
+function money(reservation: Reservation): string {
+  return new Intl.NumberFormat('en', { style: 'currency', currency: reservation.currency }).format(Number(reservation.price));
+}
+
+function terms(env: OrgEnv, r: Reservation) {
+  const { t } = env;
+  return {
+    product: r.product,
+    region: r.region,
+    quantity: r.quantity,
+    term: t(`term.${r.term}`),
+    billing: t(`billing.${r.billingPlan}`),
+    scope: r.scope === 'single' ? t('scope.single', { subscription: r.subscriptionId ?? '' }) : t('scope.shared'),
+    price: money(r),
+    buyer: t(`buyer.${r.purchasedBy}`),
+    date: formatTimestamp(t, r.purchasedAt),
+    end: formatTimestamp(t, termEnds(r)),
+    status: t(`reservation.${r.status}`),
+    id: r.id,
+  };
+}
+
+/** R-P9, R-P11, R-P12: every reservation, whoever bought it, with the partner's price and its scope. */
+export async function reservationsView(env: OrgEnv, customerText: string | undefined): Promise<View> {
+  const { t } = env;
+  const customer = await customerFor(env, customerText);
+  const rows = await customerReservations(env.db, env.org.id, customer.id);
+  return {
+    title: t('reservations.title', { customer: customer.name }),
+    lines: rows.length ? rows.map((r) => `• ${t('reservations.row', terms(env, r))}`) : [t('reservations.none', { customer: customer.name })],
+  };
+}
+
+/** R-P9: the order history, the customer's own purchases beside the partner's. */
+export async function ordersView(env: OrgEnv, customerId: string): Promise<View> {
+  const { t } = env;
+  const customer = await customerById(env.db, env.org.id, customerId);
+  const rows = await customerReservations(env.db, env.org.id, customer.id);
+  return {
+    title: t('orders.title', { customer: customer.name }),
+    lines: rows.length ? rows.map((r) => `• ${t('orders.row', terms(env, r))}`) : [t('orders.none', { customer: customer.name })],
+  };
+}
