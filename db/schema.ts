@@ -12,6 +12,8 @@ export const organizations = pgTable('organizations', {
   teamsTenantId: text('teams_tenant_id').unique(),
   activityChannelPlatform: text('activity_channel_platform'),
   activityChannelId: text('activity_channel_id'),
+  approvalsChannelPlatform: text('approvals_channel_platform'),
+  approvalsChannelId: text('approvals_channel_id'),
   createdAt: createdAt(),
 });
 
@@ -149,6 +151,35 @@ export const reservations = pgTable('reservations', {
   status: text('status', { enum: reservationStatuses }).notNull().default('active'),
   createdAt: createdAt(),
 }, (t) => [primaryKey({ columns: [t.orgId, t.id] }), index('reservations_customer').on(t.customerId, t.purchasedAt)]);
+
+export const requestKinds = ['cancel', 'exchange', 'renew', 'scope'] as const;
+export const requestStatuses = ['pending', 'approved', 'rejected', 'refused'] as const;
+
+/** A change to a reservation that only the partner can make (R-P7), asked for and decided once (R-Q1–R-Q5). */
+export const reservationRequests = pgTable('reservation_requests', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  customerId: uuid('customer_id').notNull().references(() => customers.id),
+  reservationId: text('reservation_id').notNull(),
+  kind: text('kind', { enum: requestKinds }).notNull(),
+  /** exchange: the new product; scope: the new scope and subscription. */
+  details: jsonb('details').$type<{ product?: string; scope?: 'shared' | 'single'; subscriptionId?: string }>().notNull().default({}),
+  reason: text('reason'),
+  requestedByStaffId: uuid('requested_by_staff_id').references(() => staff.id),
+  requestedByContactId: uuid('requested_by_contact_id').references(() => customerContacts.id),
+  requestedByName: text('requested_by_name').notNull(),
+  /** Where the requester asked: told the outcome there (R-Q5). */
+  requestedPlatform: text('requested_platform').notNull(),
+  requestedChannelId: text('requested_channel_id'),
+  status: text('status', { enum: requestStatuses }).notNull().default('pending'),
+  decidedByName: text('decided_by_name'),
+  decidedAt: timestamp('decided_at', { withTimezone: true }),
+  /** The approver's reason for a rejection. */
+  decisionNote: text('decision_note'),
+  /** Why the rules refused it at decision time (R-Q4): a catalog sentence and its parameters. */
+  refusal: jsonb('refusal').$type<{ key: string; params: Record<string, string> }>(),
+  createdAt: createdAt(),
+}, (t) => [index('requests_org_status').on(t.orgId, t.status, t.createdAt)]);
 
 /**
  * Where the bot may post in Teams: the service URL and conversation of an

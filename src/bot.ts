@@ -4,7 +4,9 @@ import { runCli } from './adapters/cli/run.js';
 import { createSlackAdapter, type SlackAdapter } from './adapters/slack/app.js';
 import type { Config } from './config.js';
 import { createTeamsAdapter, type TeamsAdapter, type TeamsAdapterOptions } from './adapters/teams/app.js';
+import { renderRequestCard } from './commands/requests.js';
 import { slackSender } from './delivery/slack.js';
+import { translator } from './i18n/index.js';
 import { teamsSender } from './delivery/teams.js';
 import { startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
 import type { Logger } from './log.js';
@@ -59,6 +61,7 @@ export async function startBot(options: {
       : undefined;
   worker = startDeliveryWorker({
     db,
+    renderRequestCard: (orgId, requestId) => renderRequestCard({ db, t: translator('en') }, orgId, requestId),
     senders: {
       ...(botToken ? { slack: slackSender(botToken, config.SLACK_API_URL) } : {}),
       ...(teams ? { teams: teamsSender(db, teams) } : {}),

@@ -42,7 +42,7 @@ describe('import', () => {
     const file = join(dir, 'org.json');
     await writeFile(file, JSON.stringify(testOrganization));
     const first = await runCli(database.db, ['import', file]);
-    expect(first).toEqual({ output: 'Imported 4 staff, 7 customers, 1 contacts, 7 subscriptions and 2 reservations.', exitCode: 0 });
+    expect(first).toEqual({ output: 'Imported 4 staff, 7 customers, 1 contacts, 7 subscriptions and 3 reservations.', exitCode: 0 });
     const after = await tables();
     expect(after.customers.map((c) => c.name)).toContain('台灣雲端科技股份有限公司');
     expect((await runCli(database.db, ['import', file])).exitCode).toBe(0);

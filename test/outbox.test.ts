@@ -1,7 +1,9 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outbox } from '../db/schema.js';
+import { renderRequestCard } from '../src/commands/requests.js';
 import { slackSender } from '../src/delivery/slack.js';
+import { translator } from '../src/i18n/index.js';
 import { backoffSeconds, maxAttempts, startDeliveryWorker } from '../src/delivery/worker.js';
 import { tenants, users } from './helpers/fixture.js';
 import { silentLog, startTestBot, type TestBot } from './helpers/slack.js';
@@ -53,7 +55,13 @@ describe('outbox delivery (R-N3)', () => {
       message: { key: 'allow.announce', params: { actor: 'bench', customer: `고객 ${i}` } },
     }));
     await bot.db.insert(outbox).values(rows);
-    const second = startDeliveryWorker({ db: bot.db, senders: { slack: slackSender('xoxb-test-token', bot.slack.apiUrl) }, log: silentLog, intervalMs: 20 });
+    const second = startDeliveryWorker({
+      db: bot.db,
+      senders: { slack: slackSender('xoxb-test-token', bot.slack.apiUrl) },
+      renderRequestCard: (orgId, id) => renderRequestCard({ db: bot.db, t: translator('en') }, orgId, id),
+      log: silentLog,
+      intervalMs: 20,
+    });
     bot.bot.worker.wake();
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline && bot.slack.posts().filter((p) => p.body.channel === 'C0SHARED01').length < 30) {

@@ -1,4 +1,6 @@
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reservations } from '../db/schema.js';
 import { tenants } from './helpers/fixture.js';
 import { platforms, type PlatformDriver } from './helpers/platforms.js';
 import { activityFor, permissionFor, snapshot } from './helpers/tables.js';
@@ -138,3 +140,92 @@ describe.each(platforms)('$name: reservations and orders', ({ start }) => {
     expect((await p.command('contact', 'orders contoso.com')).text).toContain('Only partner staff can run orders.');
   });
 });
+
+describe.each(platforms)('$name: requests and approvals', ({ start }) => {
+  let p: PlatformDriver;
+  beforeAll(async () => {
+    p = await start();
+    await p.command('globalAdmin', 'channel approvals here');
+  });
+  afterAll(() => p?.close());
+
+  const customerOwn = 'r1000000-0000-4000-8000-000000000002';
+  const partnerBought = 'r1000000-0000-4000-8000-000000000001';
+
+  async function reservation(id: string) {
+    const [row] = await p.db.select().from(reservations).where(eq(reservations.id, id));
+    return row;
+  }
+
+  it('R-P7 R-Q1 R-Q2 R-Q3 R-Q5 a contact asks to cancel; an admin approves once; the requester is told', async () => {
+    const asked = await p.command('contact', `request cancel ${customerOwn} because we moved to another region`);
+    expect(asked.text).toContain(`Your request to cancel reservation ${customerOwn} was sent to the partner for approval`);
+    const card = await p.posted(`Request: cancel reservation ${customerOwn}`);
+    expect(card.text).toContain('Dana (customer)');
+    expect(card.text).toContain('we moved to another region');
+    expect(card.buttons.map((b) => [b.label, b.style])).toEqual([['Approve', 'primary'], ['Reject', 'danger']]);
+
+    const refused = await unchangedBy(p, () => p.click('salesAgent', card, 'Approve'));
+    expect(refused.text).toContain('Your role is sales agent. Deciding a request needs the admin agent or global admin role');
+
+    const approved = await p.click('adminAgent', card, 'Approve');
+    expect(approved.text).toMatch(/Approved by 王小明 at \d{4}-\d\d-\d\d \d\d:\d\d UTC; the change is made\./);
+    expect(approved.buttons).toHaveLength(0);
+    expect((await reservation(customerOwn))?.status).toBe('cancelled');
+
+    const late = await unchangedBy(p, () => p.click('globalAdmin', card, 'Reject'));
+    expect(late.text).toContain('This request was already decided; nothing was changed.');
+    expect(late.text).toContain('Approved by 王小明');
+
+    const told = await p.posted('Approved by 王小明');
+    expect(told.text).toContain(`Request: cancel reservation ${customerOwn}`);
+    const log = await activityFor(p.db, tenants.contoso);
+    expect(log.map((r) => [r.action, r.actorName])).toEqual([
+      ['request_filed', 'Dana'],
+      ['request_approved', '王小明'],
+    ]);
+    expect((await p.command('helpdeskAgent', 'requests all')).text).toMatch(/approved — cancel reservation r1000000-0000-4000-8000-000000000002 — Contoso Ltd — asked by Dana/);
+  });
+
+  it('R-Q4 a decision after the reservation changed is refused with the reason', async () => {
+    await p.command('adminAgent', `request renew ${partnerBought} for contoso.com`);
+    await p.command('adminAgent', `request cancel ${partnerBought}`);
+    const renew = await p.posted(`Request: renew reservation ${partnerBought}`);
+    const cancel = await p.posted(`Request: cancel reservation ${partnerBought}`);
+    await p.click('globalAdmin', cancel, 'Approve');
+    const refused = await p.click('globalAdmin', renew, 'Approve');
+    expect(refused.text).toContain(`Reservation ${partnerBought} is cancelled, so it cannot be changed.`);
+    expect(refused.text).toMatch(/Refused at .* when 박지훈 approved it/);
+    expect((await p.command('adminAgent', `request cancel ${partnerBought}`)).text).toContain(`Reservation ${partnerBought} is cancelled, so it cannot be changed.`);
+  });
+
+  it('R-A1 a contact cannot ask about another customer\'s reservation; bad requests change nothing', async () => {
+    const other = await unchangedBy(p, () => p.command('contact', 'request cancel r2000000-0000-4000-8000-000000000001'));
+    expect(other.text).toContain('No reservation "r2000000-0000-4000-8000-000000000001" was found.');
+    expect((await unchangedBy(p, () => p.command('contact', 'request cancel r1'))).text).toContain('No reservation "r1" was found.');
+    expect((await unchangedBy(p, () => p.command('contact', 'request delete r1000000'))).text).toContain('request cancel, renew, exchange or scope');
+    expect((await unchangedBy(p, () => p.command('adminAgent', 'request exchange r2000000'))).text).toContain('request exchange needs <new product>');
+    expect((await unchangedBy(p, () => p.command('adminAgent', 'request cancel r2000000 for contoso.com'))).text).toContain(
+      'Reservation r2000000-0000-4000-8000-000000000001 does not belong to contoso.com.',
+    );
+  });
+
+  it('R-P12 exchange and scope changes are carried out on approval', async () => {
+    await p.command('adminAgent', 'request exchange r2000000 Premium v3 P2 because more memory');
+    const exchange = await p.posted('Request: exchange reservation r2000000-0000-4000-8000-000000000001 for Premium v3 P2');
+    await p.click('adminAgent', exchange, 'Approve');
+    expect((await reservation('r2000000-0000-4000-8000-000000000001'))?.status).toBe('exchanged');
+    const listed = await p.command('salesAgent', 'reservations contosopharma.com');
+    expect(listed.text).toMatch(/Premium v3 P2 in japaneast, quantity 1 — 1 year, paid monthly — shared scope — \$140\.00 — bought by the partner .* — active/);
+
+    const rejected = await p.command('adminAgent', 'request scope 한빛 shared');
+    expect(rejected.text).toContain('No reservation "한빛" was found.');
+  });
+});
+
+async function unchangedBy<T>(p: PlatformDriver, action: () => Promise<T>): Promise<T> {
+  const before = await snapshot(p.db);
+  const result = await action();
+  expect(await snapshot(p.db)).toEqual(before);
+  return result;
+}

@@ -2,6 +2,7 @@ import { parse as parseDate, isValid, format } from 'date-fns';
 import { tz } from '@date-fns/tz';
 import { maxCustomerTextLength } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
+import type { RequestDraft } from '../core/requests.js';
 
 /** What a user asked for, the same from Slack, Teams and the terminal. */
 export type Command =
@@ -12,9 +13,11 @@ export type Command =
   | { name: 'disallow-reservations'; customer: string }
   | { name: 'activity'; customer?: string; since?: Date; page: number }
   | { name: 'owner-assigned'; customer: string; subscription: string }
-  | { name: 'channel-activity-here' }
+  | { name: 'channel-here'; purpose: 'activity' | 'approvals' }
   | { name: 'reservations'; customer?: string }
-  | { name: 'orders'; customer: string };
+  | { name: 'orders'; customer: string }
+  | ({ name: 'request' } & RequestDraft)
+  | { name: 'requests'; pendingOnly: boolean; customer?: string };
 
 
 const examples: Record<string, string> = {
@@ -27,7 +30,50 @@ const examples: Record<string, string> = {
   channel: 'channel activity here',
   orders: 'orders contoso',
   reservations: 'reservations contoso',
+  request: 'request cancel 3f2a because we moved region',
+  'request exchange': 'request exchange 3f2a Virtual Machines D8s v5 because we need more memory',
+  'request scope': 'request scope 3f2a single a1a1a1a1-0000-4000-8000-000000000001',
 };
+
+const maxReason = 500;
+
+/** `request <kind> <reservation> … [for <customer>] [because <reason>]` (R-Q1). */
+function parseRequest(words: string[]): Command {
+  const kind = (words.shift() ?? '').toLowerCase();
+  if (kind !== 'cancel' && kind !== 'renew' && kind !== 'exchange' && kind !== 'scope') throw new DomainError('request.usage');
+  const reservation = words.shift();
+  if (!reservation) throw new DomainError('error.missingArgument', { command: `request ${kind}`, argument: '<reservation>', example: examples.request! });
+  if (reservation.length > 100) throw new DomainError('error.tooLong', { length: reservation.length, max: 100 }, { terms: { what: 'what.reservation' } });
+  const split = (keyword: string) => {
+    const at = words.findIndex((w) => w.toLowerCase() === keyword);
+    return at === -1 ? undefined : words.splice(at).slice(1).join(' ');
+  };
+  let reason = split('because');
+  const customer = split('for');
+  if (customer !== undefined && !customer) throw new DomainError('error.missingArgument', { command: `request ${kind}`, argument: '<customer>', example: examples.request! });
+  const request: Command & { name: 'request' } = { name: 'request', kind, reservation, ...(customer ? { customer } : {}) };
+  if (kind === 'exchange') {
+    if (words[0]?.toLowerCase() === 'to') words.shift();
+    const product = words.join(' ');
+    if (!product) throw new DomainError('error.missingArgument', { command: 'request exchange', argument: '<new product>', example: examples['request exchange']! });
+    if (product.length > maxCustomerTextLength) throw new DomainError('error.tooLong', { length: product.length, max: maxCustomerTextLength }, { terms: { what: 'what.product' } });
+    request.product = product;
+  } else if (kind === 'scope') {
+    const scope = (words.shift() ?? '').toLowerCase();
+    if (scope !== 'shared' && scope !== 'single') throw new DomainError('request.scopeUsage', { example: examples['request scope']! });
+    request.scope = scope;
+    if (scope === 'single') {
+      const subscription = words.shift();
+      if (!subscription) throw new DomainError('error.missingArgument', { command: 'request scope single', argument: '<subscription>', example: examples['request scope']! });
+      request.subscriptionId = subscription;
+    }
+    if (words.length) reason ??= words.join(' ');
+  } else if (words.length) {
+    reason ??= words.join(' ');
+  }
+  if (reason && reason.length > maxReason) throw new DomainError('error.tooLong', { length: reason.length, max: maxReason }, { terms: { what: 'what.reason' } });
+  return reason ? { ...request, reason } : request;
+}
 
 /** Splits off a trailing `page N`. */
 function takePage(words: string[], command: string): number {
@@ -95,11 +141,20 @@ export function parseCommand(input: string): Command {
       if (subscription.length > 100) throw new DomainError('error.tooLong', { length: subscription.length, max: 100 }, { terms: { what: 'what.subscriptionId' } });
       return { name, customer: customerArgument(words, name), subscription };
     }
-    case 'channel':
-      if (words.map((w) => w.toLowerCase()).join(' ') !== 'activity here') {
+    case 'request':
+      return parseRequest(words);
+    case 'requests': {
+      const filter = words[0]?.toLowerCase();
+      if (filter === 'pending' || filter === 'all') words.shift();
+      return { name, pendingOnly: filter !== 'all', ...(words.length ? { customer: customerArgument(words, name) } : {}) };
+    }
+    case 'channel': {
+      const purpose = words.map((w) => w.toLowerCase()).join(' ').replace(/ here$/, '');
+      if (!words.length || words[words.length - 1]!.toLowerCase() !== 'here' || (purpose !== 'activity' && purpose !== 'approvals')) {
         throw new DomainError('channel.usage');
       }
-      return { name: 'channel-activity-here' };
+      return { name: 'channel-here', purpose };
+    }
     default:
       throw new DomainError('error.unknownCommand', { name: name.slice(0, 60) });
   }
@@ -129,8 +184,21 @@ export function commandText(command: Command): string {
         return ['activity', command.customer, command.since && `since ${formatDay(command.since)}`, page(command.page)];
       case 'owner-assigned':
         return ['owner-assigned', command.customer, command.subscription];
-      case 'channel-activity-here':
-        return ['channel activity here'];
+      case 'channel-here':
+        return ['channel', command.purpose, 'here'];
+      case 'request':
+        return [
+          'request',
+          command.kind,
+          command.reservation,
+          command.product,
+          command.scope,
+          command.subscriptionId,
+          command.customer && `for ${command.customer}`,
+          command.reason && `because ${command.reason}`,
+        ];
+      case 'requests':
+        return ['requests', command.pendingOnly ? 'pending' : 'all', command.customer];
     }
   })();
   return words.filter(Boolean).join(' ');

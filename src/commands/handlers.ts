@@ -2,14 +2,15 @@ import { listActivity, activityPageSize } from '../core/activity.js';
 import { requireStaff } from '../core/access.js';
 import { resolveCustomer, searchCustomers } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
-import { setActivityChannel } from '../core/organizations.js';
+import { setChannel } from '../core/organizations.js';
 import {
   allowReservations, checkAllowReservations, checkDisallowReservations, customerAccount, disallowReservations, isAzureSubscription,
   recordOwnerAssigned, requireOwnerRole, requireToggleRole, subscriptionById, type ActivityEntry, type AllowResult, type OwnerResult, type Subscription,
 } from '../core/permissions.js';
 import { formatTimestamp, type MessageKey } from '../i18n/index.js';
-import type { View } from '../views/model.js';
+import type { ActionId, View } from '../views/model.js';
 import { coreContext, type CommandEnv, type OrgEnv } from './context.js';
+import { decideRequestView, fileRequestView, requestsView } from './requests.js';
 import { ordersView, reservationsView } from './reservations.js';
 import { commandText, formatDay, type Command } from './grammar.js';
 
@@ -165,7 +166,7 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
   const { t } = env;
   const ctx = coreContext(env);
   // Every command here but help, and a customer contact's own reservations, is for partner staff (R-A1).
-  if (command.name !== 'help' && command.name !== 'reservations') requireStaff(env.actor, command.name);
+  if (command.name !== 'help' && command.name !== 'reservations' && command.name !== 'request') requireStaff(env.actor, command.name);
   const customerId = async (text: string) => (await resolveCustomer(env.db, env.org.id, text)).id;
   switch (command.name) {
     case 'help':
@@ -189,23 +190,33 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
       return activityView(env, command);
     case 'reservations':
       return reservationsView(env, command.customer);
+    case 'request': {
+      const { name: _name, ...draft } = command;
+      return fileRequestView(env, draft);
+    }
+    case 'requests':
+      return requestsView(env, command.pendingOnly, command.customer);
     case 'orders':
       return ordersView(env, await customerId(command.customer));
-    case 'channel-activity-here': {
-      const outcome = await setActivityChannel(ctx);
-      return { tone: 'success', lines: [t(outcome === 'set' ? 'channel.set' : 'channel.already')] };
+    case 'channel-here': {
+      const outcome = await setChannel(ctx, command.purpose);
+      const key = command.purpose === 'activity' ? (outcome === 'set' ? 'channel.set' : 'channel.already') : outcome === 'set' ? 'channel.approvalsSet' : 'channel.approvalsAlready';
+      return { tone: 'success', lines: [t(key)] };
     }
   }
 }
 
 /** A button click: the value names what it applies to; the rules are checked again now. */
-export async function runButton(env: Env, id: 'allow-reservations' | 'disallow-reservations' | 'owner-assigned' | 'cancel', value: string): Promise<View> {
+export async function runButton(env: Env, id: Exclude<ActionId, 'run'>, value: string): Promise<View> {
   const { t } = env;
   const ctx = coreContext(env);
   requireStaff(env.actor, id);
   switch (id) {
     case 'cancel':
       return { tone: 'info', lines: [t('common.cancelled')] };
+    case 'approve':
+    case 'reject':
+      return decideRequestView(env, value, id);
     case 'owner-assigned': {
       const subscription = await subscriptionById(env.db, env.org.id, value);
       if (!subscription) throw new DomainError('error.noMatch', { text: value });

@@ -27,6 +27,8 @@ const orgColumns = {
   name: organizations.name,
   activityChannelPlatform: organizations.activityChannelPlatform,
   activityChannelId: organizations.activityChannelId,
+  approvalsChannelPlatform: organizations.approvalsChannelPlatform,
+  approvalsChannelId: organizations.approvalsChannelId,
 };
 
 /** Builds the identity lookup for one platform: its workspace column and its user columns. */

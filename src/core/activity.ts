@@ -8,11 +8,16 @@ export type ActivityAction =
   | 'create_customer_purchase_permission'
   | 'delete_customer_purchase_permission'
   | 'owner_role_confirmed'
-  | 'activity_channel_set';
+  | 'activity_channel_set'
+  | 'approvals_channel_set'
+  | 'request_filed'
+  | 'request_approved'
+  | 'request_rejected'
+  | 'request_refused';
 
 export async function recordActivity(
   tx: Queryable,
-  ctx: CoreContext & { actor: { kind: 'staff'; id: string; name: string } },
+  ctx: CoreContext & { actor: { kind: 'staff' | 'contact'; id: string; name: string } },
   action: ActivityAction,
   customerId: string | null,
   details: Record<string, string> = {},
@@ -20,7 +25,7 @@ export async function recordActivity(
   await tx.insert(activityLog).values({
     orgId: ctx.org.id,
     customerId,
-    actorStaffId: ctx.actor.id,
+    actorStaffId: ctx.actor.kind === 'staff' ? ctx.actor.id : null,
     actorName: ctx.actor.name,
     action,
     details,

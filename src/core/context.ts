@@ -11,6 +11,8 @@ export interface Organization {
   name: string;
   activityChannelPlatform: string | null;
   activityChannelId: string | null;
+  approvalsChannelPlatform: string | null;
+  approvalsChannelId: string | null;
 }
 
 export type Platform = 'slack' | 'teams' | 'cli';

@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, isNull, lte, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { outbox } from '../../db/schema.js';
-import type { Announcement } from '../core/announcements.js';
+import type { OutboxMessage } from '../core/announcements.js';
 import { translator } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import type { View } from '../views/model.js';
@@ -39,6 +39,8 @@ export interface DeliveryWorker {
 export function startDeliveryWorker(options: {
   db: Database;
   senders: Partial<Record<'slack' | 'teams', Sender>>;
+  /** Renders a request's approval card as it stands when sent. */
+  renderRequestCard: (orgId: string, requestId: string) => Promise<View>;
   log: Logger;
   intervalMs?: number;
 }): DeliveryWorker {
@@ -69,9 +71,9 @@ export function startDeliveryWorker(options: {
       .where(inArray(outbox.id, due))
       .returning();
     for (const row of claimed.sort((a, b) => a.id - b.id)) {
-      const message = row.message as Announcement;
-      const view: View = { lines: [t(message.key, message.params)] };
+      const message = row.message as OutboxMessage;
       try {
+        const view: View = 'key' in message ? { lines: [t(message.key, message.params)] } : await options.renderRequestCard(row.orgId, message.requestCard);
         const { messageId } = await senders[row.platform]!({ orgId: row.orgId, channelId: row.channelId }, view);
         await db
           .update(outbox)

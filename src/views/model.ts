@@ -15,8 +15,8 @@ export interface View {
  * identified from the platform's signed request and checked again then.
  * `run` re-runs a command text (a choice between customers, the next page).
  */
-export type ActionId = 'allow-reservations' | 'disallow-reservations' | 'owner-assigned' | 'cancel' | 'run';
-export const actionIds: readonly ActionId[] = ['allow-reservations', 'disallow-reservations', 'owner-assigned', 'cancel', 'run'];
+export type ActionId = 'allow-reservations' | 'disallow-reservations' | 'owner-assigned' | 'cancel' | 'approve' | 'reject' | 'run';
+export const actionIds: readonly ActionId[] = ['allow-reservations', 'disallow-reservations', 'owner-assigned', 'cancel', 'approve', 'reject', 'run'];
 
 export interface ViewAction {
   id: ActionId;

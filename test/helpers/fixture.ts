@@ -65,6 +65,12 @@ export const testOrganization = {
     {
       name: 'Contoso Pharmaceuticals', domain: 'contosopharma.com', tenantId: tenants.contosoPharma, billingCountry: 'US',
       subscriptions: [{ id: 'c0c0c0c0-0000-4000-8000-000000000002', offer: 'azure-plan', status: 'active', ownerRoleAssigned: true }],
+      reservations: [
+        {
+          id: 'r2000000-0000-4000-8000-000000000001', product: 'App Service Premium v3', region: 'japaneast', quantity: 1, term: 'P1Y',
+          billingPlan: 'monthly', scope: 'shared', price: 140, currency: 'USD', purchasedBy: 'customer', purchasedAt: '2026-03-10T00:00:00Z',
+        },
+      ],
     },
     {
       name: '한빛소프트 주식회사', domain: 'hanbitsoft.example', tenantId: tenants.hanbit, billingCountry: 'KR',

@@ -18,6 +18,8 @@ export interface PlatformDriver {
   db: Database;
   command(person: Person, text: string): Promise<Reply>;
   click(person: Person, reply: Reply, label: string): Promise<Reply>;
+  /** Waits for a message the bot posted on its own (announcements, request cards) that contains the text. */
+  posted(text: string): Promise<Reply>;
   close(): Promise<void>;
 }
 
@@ -39,6 +41,15 @@ async function slackDriver(): Promise<PlatformDriver> {
     async click(person, reply, label) {
       const button = pick(reply, label);
       return toReply((await bot.click(users[person], { action_id: button.id, value: button.value })).reply);
+    },
+    async posted(text) {
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const post = bot.slack.posts().reverse().find((p) => replyText(p.body as SlackReply).includes(text));
+        if (post) return { ...toReply(post.body as SlackReply), message: String(post.body.ts ?? '') };
+        if (Date.now() > deadline) throw new Error(`nothing posted with "${text}"`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
     },
     close: () => bot.close(),
   };
@@ -69,6 +80,15 @@ async function teamsDriver(): Promise<PlatformDriver> {
       // The clicker's refreshed card and everyone's updated card say the same.
       if (updatedCard && cardText(updatedCard) !== cardText(card)) throw new Error('the card was updated differently for everyone');
       return toReply(card, reply.message);
+    },
+    async posted(text) {
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const call = [...bot.framework.calls].reverse().find((c) => c.method === 'POST' && !c.body.replyToId && cardText(c.body.attachments?.[0]?.content as AdaptiveCardJson).includes(text));
+        if (call) return toReply(call.body.attachments?.[0]?.content as AdaptiveCardJson, call.postedId);
+        if (Date.now() > deadline) throw new Error(`nothing posted with "${text}"`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
     },
     close: () => bot.close(),
   };

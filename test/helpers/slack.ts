@@ -88,10 +88,13 @@ export function buttons(reply: SlackReply | undefined) {
 }
 
 /** The csp-ops bot on a fresh database, wired as in production, with Slack faked on loopback. */
-export async function startTestBot(options: { organizations?: unknown[] } = {}) {
-  const database: DatabaseHandle = await openTestDatabase();
-  for (const file of options.organizations ?? [testOrganization, otherOrganization]) {
-    await importOrganization(database.db, parseImportFile(file));
+export async function startTestBot(options: { organizations?: unknown[]; database?: DatabaseHandle } = {}) {
+  // A database handed in is another instance's: already loaded, and closed by its owner.
+  const database: DatabaseHandle = options.database ?? (await openTestDatabase());
+  if (!options.database) {
+    for (const file of options.organizations ?? [testOrganization, otherOrganization]) {
+      await importOrganization(database.db, parseImportFile(file));
+    }
   }
   const slack: FakeSlack = await startFakeSlack();
   const bot: Bot = await startBot({
@@ -123,6 +126,7 @@ export async function startTestBot(options: { organizations?: unknown[] } = {}) 
 
   return {
     db: database.db,
+    database,
     kind: database.kind,
     slack,
     bot,
@@ -151,7 +155,7 @@ export async function startTestBot(options: { organizations?: unknown[] } = {}) 
     async close() {
       await bot.stop();
       await slack.close();
-      await database.close();
+      if (!options.database) await database.close();
     },
   };
 }

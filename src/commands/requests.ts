@@ -1,0 +1,96 @@
+import { requireAdmin, requireStaff } from '../core/access.js';
+import { customerById, resolveCustomer } from '../core/customers.js';
+import { DomainError } from '../core/errors.js';
+import { decideRequest, fileRequest, listRequests, requestById, type RequestDraft, type ReservationRequest } from '../core/requests.js';
+import { formatTimestamp, type MessageKey, type Translate } from '../i18n/index.js';
+import type { View } from '../views/model.js';
+import { coreContext, type OrgEnv } from './context.js';
+
+function change(t: Translate, r: Pick<ReservationRequest, 'kind' | 'reservationId' | 'details'>): string {
+  const params = { reservation: r.reservationId, product: r.details.product ?? '', subscription: r.details.subscriptionId ?? '' };
+  const key: MessageKey = r.kind === 'scope' ? `request.change.scope.${r.details.scope ?? 'shared'}` : `request.change.${r.kind}`;
+  return t(key, params);
+}
+
+/** The outcome line of a request, or that it waits. */
+function outcome(t: Translate, r: ReservationRequest): string {
+  const decided = { name: r.decidedByName ?? '', date: r.decidedAt ? formatTimestamp(t, r.decidedAt) : '' };
+  switch (r.status) {
+    case 'pending':
+      return t('request.pending');
+    case 'approved':
+      return t('request.approved', decided);
+    case 'rejected':
+      return r.decisionNote ? t('request.rejectedReason', { ...decided, reason: r.decisionNote }) : t('request.rejected', decided);
+    case 'refused':
+      return t('request.refused', { ...decided, problem: r.refusal ? t(r.refusal.key as MessageKey, r.refusal.params) : '' });
+  }
+}
+
+/** R-Q2, R-Q5: the approval card: the facts, who asked, when and why; Approve / Reject while it waits. */
+export function requestCard(t: Translate, r: ReservationRequest, customerName: string): View {
+  return {
+    title: t('request.cardTitle', { change: change(t, r) }),
+    tone: r.status === 'pending' ? 'warning' : r.status === 'approved' ? 'success' : 'error',
+    facts: [
+      { label: t('request.customer'), value: customerName },
+      { label: t('request.askedBy'), value: t(r.requestedByContactId ? 'request.byContact' : 'request.byStaff', { name: r.requestedByName }) },
+      { label: t('request.askedAt'), value: formatTimestamp(t, r.createdAt) },
+      ...(r.reason ? [{ label: t('request.reason'), value: r.reason }] : []),
+    ],
+    lines: [outcome(t, r)],
+    actions:
+      r.status === 'pending'
+        ? [
+            { id: 'approve', label: t('request.approve'), value: r.id, style: 'primary' },
+            { id: 'reject', label: t('request.reject'), value: r.id, style: 'danger' },
+          ]
+        : [],
+  };
+}
+
+/** The card as it stands, for the delivery worker. */
+export async function renderRequestCard(env: Pick<OrgEnv, 'db' | 't'>, orgId: string, requestId: string): Promise<View> {
+  const request = await requestById(env.db, orgId, requestId);
+  if (!request) throw new DomainError('request.unknown', { request: requestId });
+  const customer = await customerById(env.db, orgId, request.customerId);
+  return requestCard(env.t, request, customer.name);
+}
+
+export async function fileRequestView(env: OrgEnv, draft: RequestDraft): Promise<View> {
+  const { request } = await fileRequest(coreContext(env), draft);
+  return { tone: 'success', lines: [env.t('request.filed', { change: change(env.t, request), id: request.id.slice(0, 8) })] };
+}
+
+/** A click on Approve or Reject: decided once (R-Q3); a later click shows who decided. */
+export async function decideRequestView(env: OrgEnv, requestId: string, decision: 'approve' | 'reject'): Promise<View> {
+  requireAdmin(env.actor, 'what.decideRequest');
+  const { state, request } = await decideRequest(coreContext(env), requestId, decision);
+  const customer = await customerById(env.db, env.org.id, request.customerId);
+  const card = requestCard(env.t, request, customer.name);
+  return state === 'already' ? { ...card, lines: [env.t('request.alreadyDecided'), ...(card.lines ?? [])] } : card;
+}
+
+export async function requestsView(env: OrgEnv, pendingOnly: boolean, customerText: string | undefined): Promise<View> {
+  const { t } = env;
+  requireStaff(env.actor, 'requests');
+  const customer = customerText ? await resolveCustomer(env.db, env.org.id, customerText) : undefined;
+  const rows = await listRequests(env.db, env.org.id, { pendingOnly, customerId: customer?.id });
+  const names = new Map<string, string>();
+  for (const r of rows) if (!names.has(r.customerId)) names.set(r.customerId, (await customerById(env.db, env.org.id, r.customerId)).name);
+  return {
+    title: t(pendingOnly ? 'requests.titlePending' : 'requests.title'),
+    lines: rows.length
+      ? rows.map((r) =>
+          t('requests.row', {
+            date: formatTimestamp(t, r.createdAt),
+            status: t(`request.status.${r.status}`),
+            change: change(t, r),
+            customer: names.get(r.customerId) ?? '',
+            name: r.requestedByName,
+            id: r.id.slice(0, 8),
+          }),
+        )
+      : [t('requests.none')],
+  };
+}

@@ -1,0 +1,213 @@
+import { randomUUID } from 'node:crypto';
+import { and, desc, eq, like } from 'drizzle-orm';
+import type { Database, Queryable } from '../../db/client.js';
+import { customerContacts, reservationRequests, reservations, subscriptions, type requestKinds } from '../../db/schema.js';
+import { recordActivity } from './activity.js';
+import { enqueue, organizationChannel } from './announcements.js';
+import { requireAdmin } from './access.js';
+import type { CoreContext } from './context.js';
+import { customerById, customerMatches, type Customer } from './customers.js';
+import { DomainError } from './errors.js';
+import { termEnds, type Reservation } from './reservations.js';
+import { likeEscape } from './text.js';
+import type { MessageKey } from '../i18n/index.js';
+
+export type RequestKind = (typeof requestKinds)[number];
+export type ReservationRequest = typeof reservationRequests.$inferSelect;
+
+export interface RequestDraft {
+  kind: RequestKind;
+  /** The reservation's ID or an unambiguous prefix of it. */
+  reservation: string;
+  product?: string;
+  scope?: 'shared' | 'single';
+  subscriptionId?: string;
+  reason?: string;
+  /** Staff may name the customer they ask for; it must own the reservation. */
+  customer?: string;
+}
+
+/** The shortest reservation prefix accepted, so one or two characters never pick a reservation by chance. */
+const minPrefix = 4;
+
+/** A customer contact finds only their own customer's reservations, so nothing else is revealed (R-A1). */
+async function findReservation(db: Queryable, ctx: CoreContext, ref: string): Promise<Reservation> {
+  const own = ctx.actor.kind === 'contact' ? eq(reservations.customerId, ctx.actor.customerId) : undefined;
+  const found = await db
+    .select()
+    .from(reservations)
+    .where(and(eq(reservations.orgId, ctx.org.id), own, like(reservations.id, `${likeEscape(ref)}%`)))
+    .limit(10);
+  const exact = found.find((r) => r.id === ref);
+  if (exact) return exact;
+  if (found.length === 1 && ref.length >= minPrefix) return found[0]!;
+  if (found.length > 1 && ref.length >= minPrefix) throw new DomainError('request.ambiguousReservation', { reservation: ref, count: found.length });
+  throw new DomainError('request.unknownReservation', { reservation: ref });
+}
+
+/** Why a request cannot go ahead on this reservation now, or undefined (R-Q4: asked again when deciding). */
+export interface RequestProblem {
+  key: MessageKey;
+  params: Record<string, string>;
+}
+
+async function requestProblem(
+  db: Queryable,
+  request: Pick<ReservationRequest, 'kind' | 'details' | 'requestedByContactId'>,
+  reservation: Reservation | undefined,
+): Promise<RequestProblem | undefined> {
+  if (!reservation) return { key: 'request.problemGone', params: {} };
+  if (reservation.status !== 'active') return { key: 'request.problemNotActive', params: { status: reservation.status } };
+  if (request.requestedByContactId) {
+    const [contact] = await db.select({ id: customerContacts.id }).from(customerContacts).where(eq(customerContacts.id, request.requestedByContactId));
+    if (!contact) return { key: 'request.problemRequesterGone', params: {} };
+  }
+  if (request.kind === 'scope') {
+    const { scope, subscriptionId } = request.details;
+    if (scope === reservation.scope && (scope === 'shared' || subscriptionId === reservation.subscriptionId)) {
+      return { key: 'request.problemScopeUnchanged', params: {} };
+    }
+    if (scope === 'single') {
+      const [subscription] = await db
+        .select()
+        .from(subscriptions)
+        .where(and(eq(subscriptions.orgId, reservation.orgId), eq(subscriptions.customerId, reservation.customerId), eq(subscriptions.id, subscriptionId ?? '')));
+      if (!subscription || subscription.status !== 'active') return { key: 'request.problemSubscription', params: { subscription: subscriptionId ?? '' } };
+    }
+  }
+  return undefined;
+}
+
+/** R-P7, R-Q1: a customer contact (or staff for them) asks for a change; the card goes to the approvals channel. */
+export async function fileRequest(ctx: CoreContext, draft: RequestDraft): Promise<{ request: ReservationRequest; reservation: Reservation; customer: Customer }> {
+  const actor = ctx.actor;
+  if (actor.kind === 'unknown') throw new DomainError('error.unknownUser');
+  const reservation = await findReservation(ctx.db, ctx, draft.reservation);
+  const customer = await customerById(ctx.db, ctx.org.id, reservation.customerId);
+  if (actor.kind === 'staff' && draft.customer && !customerMatches(customer, draft.customer)) {
+    throw new DomainError('request.notThatCustomer', { reservation: reservation.id, customer: draft.customer });
+  }
+  const details = draft.kind === 'exchange' ? { product: draft.product } : draft.kind === 'scope' ? { scope: draft.scope, subscriptionId: draft.subscriptionId } : {};
+  const candidate = { kind: draft.kind, details, requestedByContactId: actor.kind === 'contact' ? actor.id : null };
+  const problem = await requestProblem(ctx.db, candidate, reservation);
+  if (problem) throw new DomainError(problem.key, { ...problem.params, reservation: reservation.id });
+
+  const request = await ctx.db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(reservationRequests)
+      .values({
+        orgId: ctx.org.id,
+        customerId: customer.id,
+        reservationId: reservation.id,
+        kind: draft.kind,
+        details,
+        reason: draft.reason || null,
+        requestedByStaffId: actor.kind === 'staff' ? actor.id : null,
+        requestedByContactId: actor.kind === 'contact' ? actor.id : null,
+        requestedByName: actor.name,
+        requestedPlatform: ctx.conversation.platform,
+        requestedChannelId: ctx.conversation.channelId,
+        createdAt: ctx.now(),
+      })
+      .returning();
+    await recordActivity(tx, { ...ctx, actor }, 'request_filed', customer.id, { kind: draft.kind, reservation: reservation.id });
+    const approvals = organizationChannel(ctx.org, 'approvals') ?? organizationChannel(ctx.org, 'activity');
+    if (approvals) await enqueue(tx, ctx.org.id, approvals, { requestCard: row!.id });
+    return row!;
+  });
+  return { request, reservation, customer };
+}
+
+/** The change an approval makes, inside the decision's transaction. */
+async function applyRequest(tx: Queryable, request: ReservationRequest, reservation: Reservation, now: Date) {
+  const where = and(eq(reservations.orgId, reservation.orgId), eq(reservations.id, reservation.id));
+  const successor = (changes: Partial<Reservation>) => ({
+    ...reservation,
+    ...changes,
+    id: randomUUID(),
+    status: 'active' as const,
+    purchasedBy: 'partner' as const,
+    createdAt: now,
+  });
+  switch (request.kind) {
+    case 'cancel':
+      await tx.update(reservations).set({ status: 'cancelled' }).where(where);
+      return;
+    case 'exchange':
+      await tx.update(reservations).set({ status: 'exchanged' }).where(where);
+      await tx.insert(reservations).values(successor({ product: request.details.product!, purchasedAt: now }));
+      return;
+    case 'renew':
+      // The new term starts when the current one ends.
+      await tx.insert(reservations).values(successor({ purchasedAt: termEnds(reservation) }));
+      return;
+    case 'scope':
+      await tx
+        .update(reservations)
+        .set({ scope: request.details.scope!, subscriptionId: request.details.scope === 'single' ? request.details.subscriptionId! : null })
+        .where(where);
+  }
+}
+
+export type DecisionResult = { state: 'decided' | 'already'; request: ReservationRequest };
+
+/**
+ * R-Q2–R-Q5: an admin approves or rejects, exactly once. The request row is
+ * locked, so concurrent clicks (any instance) wait and then find it decided;
+ * the rules are checked again, and the effect, the log and the requester's
+ * notice commit together.
+ */
+export async function decideRequest(ctx: CoreContext, requestId: string, decision: 'approve' | 'reject', note?: string): Promise<DecisionResult> {
+  const actor = requireAdmin(ctx.actor, 'what.decideRequest');
+  return ctx.db.transaction(async (tx): Promise<DecisionResult> => {
+    const [request] = await tx
+      .select()
+      .from(reservationRequests)
+      .where(and(eq(reservationRequests.orgId, ctx.org.id), eq(reservationRequests.id, requestId)))
+      .for('update');
+    if (!request) throw new DomainError('request.unknown', { request: requestId });
+    if (request.status !== 'pending') return { state: 'already', request };
+    const [reservation] = await tx
+      .select()
+      .from(reservations)
+      .where(and(eq(reservations.orgId, ctx.org.id), eq(reservations.id, request.reservationId)))
+      .for('update');
+    const problem = decision === 'approve' ? await requestProblem(tx, request, reservation) : undefined;
+    const status = problem ? 'refused' : decision === 'approve' ? 'approved' : 'rejected';
+    if (status === 'approved') await applyRequest(tx, request, reservation!, ctx.now());
+    const [decided] = await tx
+      .update(reservationRequests)
+      .set({ status, decidedByName: actor.name, decidedAt: ctx.now(), decisionNote: note ?? null, refusal: problem ? { key: problem.key, params: { ...problem.params, reservation: request.reservationId } } : null })
+      .where(eq(reservationRequests.id, request.id))
+      .returning();
+    const details = { kind: request.kind, reservation: request.reservationId };
+    await recordActivity(tx, { ...ctx, actor }, `request_${status}`, request.customerId, details);
+    // R-Q5: the requester is told where they asked.
+    if (request.requestedChannelId) {
+      await enqueue(tx, ctx.org.id, { platform: request.requestedPlatform, channelId: request.requestedChannelId }, { requestCard: request.id });
+    }
+    return { state: 'decided', request: decided! };
+  });
+}
+
+export async function requestById(db: Database, orgId: string, id: string): Promise<ReservationRequest | undefined> {
+  const [request] = await db.select().from(reservationRequests).where(and(eq(reservationRequests.orgId, orgId), eq(reservationRequests.id, id)));
+  return request;
+}
+
+export async function listRequests(db: Database, orgId: string, filter: { pendingOnly: boolean; customerId?: string }) {
+  return db
+    .select()
+    .from(reservationRequests)
+    .where(
+      and(
+        eq(reservationRequests.orgId, orgId),
+        filter.pendingOnly ? eq(reservationRequests.status, 'pending') : undefined,
+        filter.customerId ? eq(reservationRequests.customerId, filter.customerId) : undefined,
+      ),
+    )
+    .orderBy(desc(reservationRequests.createdAt))
+    .limit(50);
+}
+
+export { customerById };
