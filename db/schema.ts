@@ -178,6 +178,10 @@ export const reservationRequests = pgTable('reservation_requests', {
   decisionNote: text('decision_note'),
   /** Why the rules refused it at decision time (R-Q4): a catalog sentence and its parameters. */
   refusal: jsonb('refusal').$type<{ key: string; params: Record<string, string> }>(),
+  /** An approved cancellation's refund, counted against the rolling 12-month cap. */
+  refundAmount: numeric('refund_amount', { precision: 14, scale: 2 }),
+  refundCurrency: text('refund_currency'),
+  lastRemindedAt: timestamp('last_reminded_at', { withTimezone: true }),
   createdAt: createdAt(),
 }, (t) => [index('requests_org_status').on(t.orgId, t.status, t.createdAt)]);
 

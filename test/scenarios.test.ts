@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reservations } from '../db/schema.js';
-import { tenants } from './helpers/fixture.js';
+import { customers, organizations, reservationRequests, reservations } from '../db/schema.js';
+import { teamId, tenants } from './helpers/fixture.js';
 import { platforms, type PlatformDriver } from './helpers/platforms.js';
 import { activityFor, permissionFor, snapshot } from './helpers/tables.js';
 
@@ -164,6 +164,8 @@ describe.each(platforms)('$name: requests and approvals', ({ start }) => {
     expect(card.text).toContain('Dana (customer)');
     expect(card.text).toContain('we moved to another region');
     expect(card.buttons.map((b) => [b.label, b.style])).toEqual([['Approve', 'primary'], ['Reject', 'danger']]);
+    expect(card.text).toMatch(/Refund estimate[\s\S]{0,5}\$[\d,]+\.\d\d \(\d+ of 1096 days of the term left\)/);
+    expect(card.text).toMatch(/Refunds approved in the last 12 months[\s\S]{0,5}\$0\.00 of the \$50,000\.00 cap/);
 
     const refused = await unchangedBy(p, () => p.click('salesAgent', card, 'Approve'));
     expect(refused.text).toContain('Your role is sales agent. Deciding a request needs the admin agent or global admin role');
@@ -229,3 +231,30 @@ async function unchangedBy<T>(p: PlatformDriver, action: () => Promise<T>): Prom
   expect(await snapshot(p.db)).toEqual(before);
   return result;
 }
+
+describe.each(platforms)('$name: refunds against the 12-month cap', ({ start }) => {
+  let p: PlatformDriver;
+  beforeAll(async () => {
+    p = await start();
+    await p.command('globalAdmin', 'channel approvals here');
+  });
+  afterAll(() => p?.close());
+
+  it('a cancellation card warns when its refund would pass 50,000 USD in 12 months', async () => {
+    const [org] = await p.db.select({ id: organizations.id }).from(organizations).where(eq(organizations.slackTeamId, teamId));
+    const [customer] = await p.db.select({ id: customers.id }).from(customers).where(eq(customers.tenantId, tenants.taiwanCloud));
+    const purchasedAt = new Date(Date.now() - 10 * 24 * 3600 * 1000);
+    await p.db.insert(reservations).values({
+      orgId: org!.id, id: 'big00000-0000-4000-8000-000000000001', customerId: customer!.id, product: 'Dedicated Host', region: 'eastasia',
+      quantity: 2, term: 'P1Y', billingPlan: 'upfront', scope: 'shared', price: '60000.00', currency: 'USD', purchasedBy: 'partner', purchasedAt,
+    });
+    await p.command('adminAgent', 'request cancel big00000 for 台灣雲端科技');
+    const card = await p.posted('Request: cancel reservation big00000-0000-4000-8000-000000000001');
+    expect(card.text).toMatch(/\$5\d,\d{3}\.\d\d \(35[56] of 365 days of the term left\)/);
+    expect(card.text).toMatch(/Warning: with this refund the customer reaches \$5\d,\d{3}\.\d\d, past the \$50,000\.00 Microsoft refunds over 12 months\./);
+    await p.click('adminAgent', card, 'Approve');
+    const [decided] = await p.db.select().from(reservationRequests).where(eq(reservationRequests.reservationId, 'big00000-0000-4000-8000-000000000001'));
+    expect(Number(decided!.refundAmount)).toBeGreaterThan(50_000);
+  });
+});
+

@@ -1,7 +1,8 @@
 import { requireAdmin, requireStaff } from '../core/access.js';
 import { customerById, resolveCustomer } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
-import { decideRequest, fileRequest, listRequests, requestById, type RequestDraft, type ReservationRequest } from '../core/requests.js';
+import { refundCap, refundEstimate, refundsInLastYear, type RefundEstimate } from '../core/refunds.js';
+import { decideRequest, fileRequest, listRequests, requestById, reservationOf, type RequestDraft, type ReservationRequest } from '../core/requests.js';
 import { formatTimestamp, type MessageKey, type Translate } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 import { coreContext, type OrgEnv } from './context.js';
@@ -27,8 +28,30 @@ function outcome(t: Translate, r: ReservationRequest): string {
   }
 }
 
+const money = (amount: number, currency: string) => new Intl.NumberFormat('en', { style: 'currency', currency }).format(amount);
+
+interface RefundFacts {
+  estimate: RefundEstimate;
+  lastYear: number;
+}
+
+/** A pending cancellation shows what it would refund and where that leaves the customer against the yearly cap. */
+function refundLines(t: Translate, refund: RefundFacts | undefined) {
+  if (!refund) return { facts: [], lines: [] };
+  const { estimate, lastYear } = refund;
+  const facts = [
+    { label: t('request.refundEstimate'), value: t('request.refundValue', { amount: money(estimate.amount, estimate.currency), remaining: estimate.remainingDays, term: estimate.termDays }) },
+    { label: t('request.refundsLastYear'), value: t('request.refundCapValue', { amount: money(lastYear, refundCap.currency), cap: money(refundCap.amount, refundCap.currency) }) },
+  ];
+  const counted = estimate.currency === refundCap.currency;
+  const over = counted && lastYear + estimate.amount > refundCap.amount;
+  const lines = over ? [t('request.refundOverCap', { total: money(lastYear + estimate.amount, refundCap.currency), cap: money(refundCap.amount, refundCap.currency) })] : [];
+  return { facts, lines: counted ? lines : [t('request.refundOtherCurrency', { currency: estimate.currency })] };
+}
+
 /** R-Q2, R-Q5: the approval card: the facts, who asked, when and why; Approve / Reject while it waits. */
-export function requestCard(t: Translate, r: ReservationRequest, customerName: string): View {
+export function requestCard(t: Translate, r: ReservationRequest, customerName: string, refund?: RefundFacts): View {
+  const refundInfo = refundLines(t, refund);
   return {
     title: t('request.cardTitle', { change: change(t, r) }),
     tone: r.status === 'pending' ? 'warning' : r.status === 'approved' ? 'success' : 'error',
@@ -37,8 +60,9 @@ export function requestCard(t: Translate, r: ReservationRequest, customerName: s
       { label: t('request.askedBy'), value: t(r.requestedByContactId ? 'request.byContact' : 'request.byStaff', { name: r.requestedByName }) },
       { label: t('request.askedAt'), value: formatTimestamp(t, r.createdAt) },
       ...(r.reason ? [{ label: t('request.reason'), value: r.reason }] : []),
+      ...refundInfo.facts,
     ],
-    lines: [outcome(t, r)],
+    lines: [...refundInfo.lines, outcome(t, r)],
     actions:
       r.status === 'pending'
         ? [
@@ -49,12 +73,20 @@ export function requestCard(t: Translate, r: ReservationRequest, customerName: s
   };
 }
 
+/** The card as it stands now, with the refund figures while a cancellation waits. */
+async function currentCard(env: Pick<OrgEnv, 'db' | 't'>, request: ReservationRequest): Promise<View> {
+  const customer = await customerById(env.db, request.orgId, request.customerId);
+  const reservation = request.kind === 'cancel' && request.status === 'pending' ? await reservationOf(env.db, request) : undefined;
+  const now = new Date();
+  const refund = reservation && { estimate: refundEstimate(reservation, now), lastYear: await refundsInLastYear(env.db, request.orgId, request.customerId, now) };
+  return requestCard(env.t, request, customer.name, refund);
+}
+
 /** The card as it stands, for the delivery worker. */
 export async function renderRequestCard(env: Pick<OrgEnv, 'db' | 't'>, orgId: string, requestId: string): Promise<View> {
   const request = await requestById(env.db, orgId, requestId);
   if (!request) throw new DomainError('request.unknown', { request: requestId });
-  const customer = await customerById(env.db, orgId, request.customerId);
-  return requestCard(env.t, request, customer.name);
+  return currentCard(env, request);
 }
 
 export async function fileRequestView(env: OrgEnv, draft: RequestDraft): Promise<View> {
@@ -66,8 +98,7 @@ export async function fileRequestView(env: OrgEnv, draft: RequestDraft): Promise
 export async function decideRequestView(env: OrgEnv, requestId: string, decision: 'approve' | 'reject'): Promise<View> {
   requireAdmin(env.actor, 'what.decideRequest');
   const { state, request } = await decideRequest(coreContext(env), requestId, decision);
-  const customer = await customerById(env.db, env.org.id, request.customerId);
-  const card = requestCard(env.t, request, customer.name);
+  const card = await currentCard(env, request);
   return state === 'already' ? { ...card, lines: [env.t('request.alreadyDecided'), ...(card.lines ?? [])] } : card;
 }
 

@@ -8,6 +8,7 @@ import { requireAdmin } from './access.js';
 import type { CoreContext } from './context.js';
 import { customerById, customerMatches, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
+import { refundEstimate } from './refunds.js';
 import { termEnds, type Reservation } from './reservations.js';
 import { likeEscape } from './text.js';
 import type { MessageKey } from '../i18n/index.js';
@@ -175,9 +176,18 @@ export async function decideRequest(ctx: CoreContext, requestId: string, decisio
     const problem = decision === 'approve' ? await requestProblem(tx, request, reservation) : undefined;
     const status = problem ? 'refused' : decision === 'approve' ? 'approved' : 'rejected';
     if (status === 'approved') await applyRequest(tx, request, reservation!, ctx.now());
+    const refund = status === 'approved' && request.kind === 'cancel' ? refundEstimate(reservation!, ctx.now()) : undefined;
     const [decided] = await tx
       .update(reservationRequests)
-      .set({ status, decidedByName: actor.name, decidedAt: ctx.now(), decisionNote: note ?? null, refusal: problem ? { key: problem.key, params: { ...problem.params, reservation: request.reservationId } } : null })
+      .set({
+        status,
+        decidedByName: actor.name,
+        decidedAt: ctx.now(),
+        decisionNote: note ?? null,
+        refusal: problem ? { key: problem.key, params: { ...problem.params, reservation: request.reservationId } } : null,
+        refundAmount: refund ? refund.amount.toFixed(2) : null,
+        refundCurrency: refund?.currency ?? null,
+      })
       .where(eq(reservationRequests.id, request.id))
       .returning();
     const details = { kind: request.kind, reservation: request.reservationId };
@@ -188,6 +198,14 @@ export async function decideRequest(ctx: CoreContext, requestId: string, decisio
     }
     return { state: 'decided', request: decided! };
   });
+}
+
+export async function reservationOf(db: Database, request: ReservationRequest): Promise<Reservation | undefined> {
+  const [reservation] = await db
+    .select()
+    .from(reservations)
+    .where(and(eq(reservations.orgId, request.orgId), eq(reservations.id, request.reservationId)));
+  return reservation;
 }
 
 export async function requestById(db: Database, orgId: string, id: string): Promise<ReservationRequest | undefined> {
