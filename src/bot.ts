@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { createTeamsAdapter, type TeamsAdapter, type TeamsAdapterOptions } from './adapters/teams/app.js';
 import { renderRequestCard } from './commands/requests.js';
 import { slackSender } from './delivery/slack.js';
+import { remindPendingRequests } from './core/requests.js';
 import { translator } from './i18n/index.js';
 import { teamsSender } from './delivery/teams.js';
 import { startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
@@ -13,6 +14,7 @@ import type { Logger } from './log.js';
 import { createHttpServer } from './server.js';
 
 const stopGraceMs = 5000;
+const reminderCheckMs = 10 * 60 * 1000;
 
 type TeamsSettings = Pick<
   Config,
@@ -61,7 +63,7 @@ export async function startBot(options: {
       : undefined;
   worker = startDeliveryWorker({
     db,
-    renderRequestCard: (orgId, requestId) => renderRequestCard({ db, t: translator('en') }, orgId, requestId),
+    renderRequestCard: (orgId, requestId, reminder) => renderRequestCard({ db, t: translator('en') }, orgId, requestId, reminder),
     senders: {
       ...(botToken ? { slack: slackSender(botToken, config.SLACK_API_URL) } : {}),
       ...(teams ? { teams: teamsSender(db, teams) } : {}),
@@ -89,6 +91,12 @@ export async function startBot(options: {
     cli: options.cliToken ? { token: options.cliToken, run: (argv) => runCli(db, argv) } : undefined,
   });
   await new Promise<void>((done) => server.listen(config.PORT, done));
+  // Reminders are due at most once a day per request; looking every ten minutes is plenty.
+  const reminders = setInterval(() => {
+    remindPendingRequests(db, new Date())
+      .then((count) => count && wake())
+      .catch((error) => log.error('reminders', error));
+  }, reminderCheckMs).unref();
   if (socketMode) await slack!.app.start();
   return {
     server,
@@ -106,6 +114,7 @@ export async function startBot(options: {
         });
         server.closeIdleConnections();
       });
+      clearInterval(reminders);
       if (socketMode) await slack!.app.stop();
       await worker!.stop();
     },

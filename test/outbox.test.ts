@@ -58,7 +58,7 @@ describe('outbox delivery (R-N3)', () => {
     const second = startDeliveryWorker({
       db: bot.db,
       senders: { slack: slackSender('xoxb-test-token', bot.slack.apiUrl) },
-      renderRequestCard: (orgId, id) => renderRequestCard({ db: bot.db, t: translator('en') }, orgId, id),
+      renderRequestCard: (orgId, id, reminder) => renderRequestCard({ db: bot.db, t: translator('en') }, orgId, id, reminder),
       log: silentLog,
       intervalMs: 20,
     });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { customers, organizations, reservationRequests, reservations } from '../db/schema.js';
 import { teamId, tenants } from './helpers/fixture.js';
 import { platforms, type PlatformDriver } from './helpers/platforms.js';
+import { remindPendingRequests } from '../src/core/requests.js';
 import { activityFor, permissionFor, snapshot } from './helpers/tables.js';
 
 // One table of scenarios, run through the real Slack and Teams adapters alike.
@@ -255,6 +256,30 @@ describe.each(platforms)('$name: refunds against the 12-month cap', ({ start }) 
     await p.click('adminAgent', card, 'Approve');
     const [decided] = await p.db.select().from(reservationRequests).where(eq(reservationRequests.reservationId, 'big00000-0000-4000-8000-000000000001'));
     expect(Number(decided!.refundAmount)).toBeGreaterThan(50_000);
+  });
+});
+
+describe.each(platforms)('$name: reminders', ({ start }) => {
+  let p: PlatformDriver;
+  beforeAll(async () => {
+    p = await start();
+    await p.command('globalAdmin', 'channel approvals here');
+  });
+  afterAll(() => p?.close());
+
+  it('a request pending more than 24 hours is reminded once a day in the approvals channel until decided', async () => {
+    await p.command('contact', 'request renew r1000000-0000-4000-8000-000000000001');
+    const [request] = await p.db.select().from(reservationRequests);
+    const asked = new Date(Date.now() - 25 * 3600 * 1000);
+    await p.db.update(reservationRequests).set({ createdAt: asked }).where(eq(reservationRequests.id, request!.id));
+    expect(await remindPendingRequests(p.db, new Date(asked.getTime() + 23 * 3600 * 1000))).toBe(0);
+    expect(await remindPendingRequests(p.db, new Date())).toBe(1);
+    const reminder = await p.posted('Reminder: this request has waited 25 hours for a decision.');
+    expect(reminder.text).toContain('Request: renew reservation r1000000-0000-4000-8000-000000000001');
+    expect(await remindPendingRequests(p.db, new Date())).toBe(0);
+    expect(await remindPendingRequests(p.db, new Date(Date.now() + 24 * 3600 * 1000 + 60_000))).toBe(1);
+    await p.click('adminAgent', reminder, 'Reject');
+    expect(await remindPendingRequests(p.db, new Date(Date.now() + 72 * 3600 * 1000))).toBe(0);
   });
 });
 

@@ -83,10 +83,13 @@ async function currentCard(env: Pick<OrgEnv, 'db' | 't'>, request: ReservationRe
 }
 
 /** The card as it stands, for the delivery worker. */
-export async function renderRequestCard(env: Pick<OrgEnv, 'db' | 't'>, orgId: string, requestId: string): Promise<View> {
+export async function renderRequestCard(env: Pick<OrgEnv, 'db' | 't'>, orgId: string, requestId: string, reminder = false): Promise<View> {
   const request = await requestById(env.db, orgId, requestId);
   if (!request) throw new DomainError('request.unknown', { request: requestId });
-  return currentCard(env, request);
+  const card = await currentCard(env, request);
+  if (!reminder || request.status !== 'pending') return card;
+  const hours = Math.floor((Date.now() - request.createdAt.getTime()) / 3_600_000);
+  return { ...card, lines: [env.t('request.reminder', { hours }), ...(card.lines ?? [])] };
 }
 
 export async function fileRequestView(env: OrgEnv, draft: RequestDraft): Promise<View> {

@@ -10,7 +10,7 @@ export interface Announcement {
 }
 
 /** What the delivery worker posts: a sentence, or a request's approval card as it stands when sent. */
-export type OutboxMessage = Announcement | { requestCard: string };
+export type OutboxMessage = Announcement | { requestCard: string; reminder?: boolean };
 
 export interface ChatTarget {
   platform: string;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, like } from 'drizzle-orm';
+import { and, desc, eq, isNull, like, lte, or } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
-import { customerContacts, reservationRequests, reservations, subscriptions, type requestKinds } from '../../db/schema.js';
+import { customerContacts, organizations, reservationRequests, reservations, subscriptions, type requestKinds } from '../../db/schema.js';
 import { recordActivity } from './activity.js';
 import { enqueue, organizationChannel } from './announcements.js';
 import { requireAdmin } from './access.js';
@@ -197,6 +197,37 @@ export async function decideRequest(ctx: CoreContext, requestId: string, decisio
       await enqueue(tx, ctx.org.id, { platform: request.requestedPlatform, channelId: request.requestedChannelId }, { requestCard: request.id });
     }
     return { state: 'decided', request: decided! };
+  });
+}
+
+const day = 24 * 60 * 60 * 1000;
+
+/**
+ * A request pending for more than 24 hours is reminded in the approvals channel
+ * once a day until decided. Rows are claimed with SKIP LOCKED and stamped in the
+ * same transaction as the reminder, so several instances never remind twice.
+ */
+export async function remindPendingRequests(db: Database, now: Date): Promise<number> {
+  return db.transaction(async (tx) => {
+    const due = await tx
+      .select({ request: reservationRequests, org: organizations })
+      .from(reservationRequests)
+      .innerJoin(organizations, eq(organizations.id, reservationRequests.orgId))
+      .where(
+        and(
+          eq(reservationRequests.status, 'pending'),
+          lte(reservationRequests.createdAt, new Date(now.getTime() - day)),
+          or(isNull(reservationRequests.lastRemindedAt), lte(reservationRequests.lastRemindedAt, new Date(now.getTime() - day))),
+        ),
+      )
+      .limit(100)
+      .for('update', { of: reservationRequests, skipLocked: true });
+    for (const { request, org } of due) {
+      await tx.update(reservationRequests).set({ lastRemindedAt: now }).where(eq(reservationRequests.id, request.id));
+      const target = organizationChannel(org, 'approvals') ?? organizationChannel(org, 'activity');
+      if (target) await enqueue(tx, org.id, target, { requestCard: request.id, reminder: true });
+    }
+    return due.length;
   });
 }
 

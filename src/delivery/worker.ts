@@ -40,7 +40,7 @@ export function startDeliveryWorker(options: {
   db: Database;
   senders: Partial<Record<'slack' | 'teams', Sender>>;
   /** Renders a request's approval card as it stands when sent. */
-  renderRequestCard: (orgId: string, requestId: string) => Promise<View>;
+  renderRequestCard: (orgId: string, requestId: string, reminder: boolean) => Promise<View>;
   log: Logger;
   intervalMs?: number;
 }): DeliveryWorker {
@@ -73,7 +73,7 @@ export function startDeliveryWorker(options: {
     for (const row of claimed.sort((a, b) => a.id - b.id)) {
       const message = row.message as OutboxMessage;
       try {
-        const view: View = 'key' in message ? { lines: [t(message.key, message.params)] } : await options.renderRequestCard(row.orgId, message.requestCard);
+        const view: View = 'key' in message ? { lines: [t(message.key, message.params)] } : await options.renderRequestCard(row.orgId, message.requestCard, message.reminder ?? false);
         const { messageId } = await senders[row.platform]!({ orgId: row.orgId, channelId: row.channelId }, view);
         await db
           .update(outbox)

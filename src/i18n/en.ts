@@ -178,6 +178,7 @@ export const en = {
   'request.refundCapValue': '{amount} of the {cap} cap',
   'request.refundOverCap': 'Warning: with this refund the customer reaches {total}, past the {cap} Microsoft refunds over 12 months.',
   'request.refundOtherCurrency': 'The refund is in {currency}; the 12-month cap is counted in USD, so check it in Partner Center.',
+  'request.reminder': 'Reminder: this request has waited {hours} hours for a decision.',
   'request.pending': 'Waiting for an admin agent or global admin to decide.',
   'request.approved': 'Approved by {name} at {date}; the change is made.',
   'request.rejected': 'Rejected by {name} at {date}.',
