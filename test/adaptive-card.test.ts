@@ -105,10 +105,10 @@ describe('actionFromInvoke', () => {
 
   it('reads a rendered button back', () => {
     for (const button of renderAdaptiveCard(confirmation).actions!) {
-      expect(actionFromInvoke(invokeValue({ type: button.type, verb: button.verb, data: button.data }))).toEqual({ id: button.verb, value: customerId });
+      expect(actionFromInvoke(invokeValue({ type: button.type, verb: button.verb, data: button.data }))).toEqual({ id: button.verb, value: customerId, inputs: {} });
     }
     const choice = renderAdaptiveCard(ambiguous).actions![3]!;
-    expect(actionFromInvoke(invokeValue({ type: 'Action.Execute', id: 'x', verb: choice.verb, data: choice.data }))).toEqual({ id: 'run', value: ambiguous.actions![3]!.value });
+    expect(actionFromInvoke(invokeValue({ type: 'Action.Execute', id: 'x', verb: choice.verb, data: choice.data }))).toEqual({ id: 'run', value: ambiguous.actions![3]!.value, inputs: {} });
   });
 
   it.each([
@@ -133,9 +133,9 @@ describe('actionFromInvoke', () => {
   });
 
   it('lets any verb and a 5,000-character value through: runAction refuses unknown ids, the grammar over-long arguments', () => {
-    expect(actionFromInvoke(invokeValue({ type: 'Action.Execute', verb: 'drop-tables', data: { value: '' } }))).toEqual({ id: 'drop-tables', value: '' });
+    expect(actionFromInvoke(invokeValue({ type: 'Action.Execute', verb: 'drop-tables', data: { value: '' } }))).toEqual({ id: 'drop-tables', value: '', inputs: {} });
     const long = 'a'.repeat(5000);
-    expect(actionFromInvoke(invokeValue({ type: 'Action.Execute', verb: 'run', data: { value: long, extra: true } }))).toEqual({ id: 'run', value: long });
+    expect(actionFromInvoke(invokeValue({ type: 'Action.Execute', verb: 'run', data: { value: long, extra: true } }))).toEqual({ id: 'run', value: long, inputs: {} });
   });
 });
 
@@ -161,3 +161,18 @@ describe('validateAdaptiveCard', () => {
     expect(() => validateAdaptiveCard(breakIt(good()))).toThrow(message);
   });
 });
+
+describe('inputs', () => {
+  it('renders a view\'s input as a required Input.Text and reads what was typed back from the click', () => {
+    const card = renderAdaptiveCard({
+      title: 'Reject request',
+      input: { id: 'reason', label: 'Reason', placeholder: '왜 거절합니까?' },
+      actions: [{ id: 'reject-confirm', label: 'Reject', value: 'req-1', style: 'danger' }],
+    });
+    validateAdaptiveCard(card);
+    expect(card.body).toContainEqual(expect.objectContaining({ type: 'Input.Text', id: 'reason', isRequired: true }));
+    const invoke = { action: { type: 'Action.Execute', verb: 'reject-confirm', data: { value: 'req-1', reason: '재고가 남아 있습니다' } } };
+    expect(actionFromInvoke(invoke)).toEqual({ id: 'reject-confirm', value: 'req-1', inputs: { reason: '재고가 남아 있습니다' } });
+  });
+});
+

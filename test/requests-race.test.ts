@@ -40,11 +40,12 @@ describe(`R-Q3 one decision per request (${onPostgres ? 'PostgreSQL, two pools' 
     expect(replyText(asked.reply)).toContain('was sent to the partner for approval');
     const [request] = await database.db.select().from(reservationRequests);
 
-    const clicks = Array.from({ length: 20 }, (_, i) => {
-      const instance = i % 2 ? one : two;
-      const [admin, button] = i % 2 ? [users.adminAgent, 'csp:approve:0'] : [users.globalAdmin, 'csp:reject:1'];
-      return instance.click(admin, { action_id: button, value: request!.id });
-    });
+    // Approve decides on the click; Reject decides when its reason modal is submitted.
+    const clicks = Array.from({ length: 20 }, (_, i) =>
+      i % 2
+        ? one.click(users.adminAgent, { action_id: 'csp:approve:0', value: request!.id })
+        : two.clickAndSubmit(users.globalAdmin, { action_id: 'csp:reject:1', value: request!.id }, { reason: '동시에 거절' }),
+    );
     const replies = (await Promise.all(clicks)).map((c) => replyText(c.reply));
 
     const decided = await database.db.select().from(reservationRequests).where(eq(reservationRequests.id, request!.id));

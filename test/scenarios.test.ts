@@ -278,8 +278,12 @@ describe.each(platforms)('$name: reminders', ({ start }) => {
     expect(reminder.text).toContain('Request: renew reservation r1000000-0000-4000-8000-000000000001');
     expect(await remindPendingRequests(p.db, new Date())).toBe(0);
     expect(await remindPendingRequests(p.db, new Date(Date.now() + 24 * 3600 * 1000 + 60_000))).toBe(1);
-    await p.click('adminAgent', reminder, 'Reject');
+    const rejected = await p.clickWithInput('adminAgent', reminder, 'Reject', { reason: '갱신은 다음 분기에 검토합니다' });
+    expect(rejected.text).toMatch(/Rejected by 王小明 at .*: 갱신은 다음 분기에 검토합니다/);
+    expect(rejected.buttons).toHaveLength(0);
     expect(await remindPendingRequests(p.db, new Date(Date.now() + 72 * 3600 * 1000))).toBe(0);
+    const told = await p.posted('갱신은 다음 분기에 검토합니다');
+    expect(told.text).toContain('Request: renew reservation');
   });
 });
 

@@ -39,7 +39,8 @@ export async function runCommand(env: CommandEnv, text: string): Promise<View> {
   }
 }
 
-export async function runAction(env: CommandEnv, id: string, value: string): Promise<View> {
+/** A button click; `inputs` holds what the user typed into the view's input, if it had one. */
+export async function runAction(env: CommandEnv, id: string, value: string, inputs: Record<string, string> = {}): Promise<View> {
   try {
     const { org } = env;
     if (!org) return helpView(env);
@@ -47,7 +48,7 @@ export async function runAction(env: CommandEnv, id: string, value: string): Pro
     const action = actionIds.find((a) => a === id) as ActionId | undefined;
     if (!action) throw new DomainError('error.unknownCommand', { name: id });
     if (action === 'run') return await runCommand(env, value);
-    return await runButton({ ...env, org }, action, value);
+    return await runButton({ ...env, org }, action, value, inputs);
   } catch (error) {
     return errorView(env, error);
   }

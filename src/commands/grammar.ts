@@ -17,7 +17,9 @@ export type Command =
   | { name: 'reservations'; customer?: string }
   | { name: 'orders'; customer: string }
   | ({ name: 'request' } & RequestDraft)
-  | { name: 'requests'; pendingOnly: boolean; customer?: string };
+  | { name: 'requests'; pendingOnly: boolean; customer?: string }
+  | { name: 'approve'; request: string }
+  | { name: 'reject'; request: string; reason?: string };
 
 
 const examples: Record<string, string> = {
@@ -148,6 +150,14 @@ export function parseCommand(input: string): Command {
       if (filter === 'pending' || filter === 'all') words.shift();
       return { name, pendingOnly: filter !== 'all', ...(words.length ? { customer: customerArgument(words, name) } : {}) };
     }
+    case 'approve':
+    case 'reject': {
+      const request = words.shift();
+      if (!request) throw new DomainError('error.missingArgument', { command: name, argument: '<request>', example: `${name} c9dbae2f` });
+      const reason = words.join(' ');
+      if (reason.length > maxReason) throw new DomainError('error.tooLong', { length: reason.length, max: maxReason }, { terms: { what: 'what.reason' } });
+      return name === 'reject' && reason ? { name, request, reason } : { name, request };
+    }
     case 'channel': {
       const purpose = words.map((w) => w.toLowerCase()).join(' ').replace(/ here$/, '');
       if (!words.length || words[words.length - 1]!.toLowerCase() !== 'here' || (purpose !== 'activity' && purpose !== 'approvals')) {
@@ -199,6 +209,10 @@ export function commandText(command: Command): string {
         ];
       case 'requests':
         return ['requests', command.pendingOnly ? 'pending' : 'all', command.customer];
+      case 'approve':
+        return ['approve', command.request];
+      case 'reject':
+        return ['reject', command.request, command.reason];
     }
   })();
   return words.filter(Boolean).join(' ');

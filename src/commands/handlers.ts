@@ -10,7 +10,7 @@ import {
 import { formatTimestamp, type MessageKey } from '../i18n/index.js';
 import type { ActionId, View } from '../views/model.js';
 import { coreContext, type CommandEnv, type OrgEnv } from './context.js';
-import { decideRequestView, fileRequestView, requestsView } from './requests.js';
+import { decideRequestView, fileRequestView, rejectPromptView, requestsView } from './requests.js';
 import { ordersView, reservationsView } from './reservations.js';
 import { commandText, formatDay, type Command } from './grammar.js';
 
@@ -19,7 +19,8 @@ type Env = OrgEnv;
 export function helpView(env: CommandEnv): View {
   const { t, prefix } = env;
   const keys: MessageKey[] = [
-    'help.help', 'help.customers', 'help.customer', 'help.allow', 'help.disallow', 'help.reservations', 'help.orders', 'help.activity', 'help.owner', 'help.channel',
+    'help.help', 'help.customers', 'help.customer', 'help.allow', 'help.disallow', 'help.reservations', 'help.orders',
+    'help.request', 'help.requests', 'help.decide', 'help.activity', 'help.owner', 'help.channel',
   ];
   const notice = !env.org
     ? [t(env.conversation.platform === 'teams' ? 'help.unknownTenant' : 'help.unknownWorkspace', { teamId: env.workspaceId ?? '?' })]
@@ -196,6 +197,9 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
     }
     case 'requests':
       return requestsView(env, command.pendingOnly, command.customer);
+    case 'approve':
+    case 'reject':
+      return decideRequestView(env, command.request, command.name, command.name === 'reject' ? command.reason : undefined);
     case 'orders':
       return ordersView(env, await customerId(command.customer));
     case 'channel-here': {
@@ -207,7 +211,7 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
 }
 
 /** A button click: the value names what it applies to; the rules are checked again now. */
-export async function runButton(env: Env, id: Exclude<ActionId, 'run'>, value: string): Promise<View> {
+export async function runButton(env: Env, id: Exclude<ActionId, 'run'>, value: string, inputs: Record<string, string> = {}): Promise<View> {
   const { t } = env;
   const ctx = coreContext(env);
   requireStaff(env.actor, id);
@@ -215,8 +219,11 @@ export async function runButton(env: Env, id: Exclude<ActionId, 'run'>, value: s
     case 'cancel':
       return { tone: 'info', lines: [t('common.cancelled')] };
     case 'approve':
+      return decideRequestView(env, value, 'approve');
     case 'reject':
-      return decideRequestView(env, value, id);
+      return rejectPromptView(env, value);
+    case 'reject-confirm':
+      return decideRequestView(env, value, 'reject', inputs.reason);
     case 'owner-assigned': {
       const subscription = await subscriptionById(env.db, env.org.id, value);
       if (!subscription) throw new DomainError('error.noMatch', { text: value });

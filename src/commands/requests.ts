@@ -2,7 +2,9 @@ import { requireAdmin, requireStaff } from '../core/access.js';
 import { customerById, resolveCustomer } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
 import { refundCap, refundEstimate, refundsInLastYear, type RefundEstimate } from '../core/refunds.js';
-import { decideRequest, fileRequest, listRequests, requestById, reservationOf, type RequestDraft, type ReservationRequest } from '../core/requests.js';
+import {
+  decideRequest, fileRequest, findRequest, listRequests, requestById, reservationOf, type RequestDraft, type ReservationRequest,
+} from '../core/requests.js';
 import { formatTimestamp, type MessageKey, type Translate } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 import { coreContext, type OrgEnv } from './context.js';
@@ -98,9 +100,29 @@ export async function fileRequestView(env: OrgEnv, draft: RequestDraft): Promise
 }
 
 /** A click on Approve or Reject: decided once (R-Q3); a later click shows who decided. */
-export async function decideRequestView(env: OrgEnv, requestId: string, decision: 'approve' | 'reject'): Promise<View> {
+/** Reject asks for the reason first; the card stays decidable meanwhile. */
+export async function rejectPromptView(env: OrgEnv, requestRef: string): Promise<View> {
   requireAdmin(env.actor, 'what.decideRequest');
-  const { state, request } = await decideRequest(coreContext(env), requestId, decision);
+  const request = await findRequest(env.db, env.org.id, requestRef);
+  const card = await currentCard(env, request);
+  if (request.status !== 'pending') return { ...card, lines: [env.t('request.alreadyDecided'), ...(card.lines ?? [])] };
+  const { t } = env;
+  return {
+    ...card,
+    title: t('request.rejectTitle'),
+    input: { id: 'reason', label: t('request.reason'), placeholder: t('request.reasonPlaceholder') },
+    actions: [
+      { id: 'reject-confirm', label: t('request.reject'), value: request.id, style: 'danger' },
+      { id: 'approve', label: t('request.approve'), value: request.id, style: 'primary' },
+    ],
+  };
+}
+
+export async function decideRequestView(env: OrgEnv, requestRef: string, decision: 'approve' | 'reject', reason?: string): Promise<View> {
+  requireAdmin(env.actor, 'what.decideRequest');
+  if (decision === 'reject' && !reason?.trim()) throw new DomainError('request.reasonNeeded');
+  const found = await findRequest(env.db, env.org.id, requestRef);
+  const { state, request } = await decideRequest(coreContext(env), found.id, decision, reason?.trim());
   const card = await currentCard(env, request);
   return state === 'already' ? { ...card, lines: [env.t('request.alreadyDecided'), ...(card.lines ?? [])] } : card;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, isNull, like, lte, or } from 'drizzle-orm';
+import { and, desc, eq, isNull, like, lte, or, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
 import { customerContacts, organizations, reservationRequests, reservations, subscriptions, type requestKinds } from '../../db/schema.js';
 import { recordActivity } from './activity.js';
@@ -237,6 +237,20 @@ export async function reservationOf(db: Database, request: ReservationRequest): 
     .from(reservations)
     .where(and(eq(reservations.orgId, request.orgId), eq(reservations.id, request.reservationId)));
   return reservation;
+}
+
+/** A request by its ID or the first eight characters of it, as lists show it. */
+export async function findRequest(db: Database, orgId: string, ref: string): Promise<ReservationRequest> {
+  const key = ref.trim().toLowerCase();
+  if (/^[0-9a-f]{8}(-[0-9a-f-]{0,28})?$/.test(key)) {
+    const found = await db
+      .select()
+      .from(reservationRequests)
+      .where(and(eq(reservationRequests.orgId, orgId), sql`${reservationRequests.id}::text like ${`${key}%`}`))
+      .limit(2);
+    if (found.length === 1) return found[0]!;
+  }
+  throw new DomainError('request.unknown', { request: ref });
 }
 
 export async function requestById(db: Database, orgId: string, id: string): Promise<ReservationRequest | undefined> {

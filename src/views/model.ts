@@ -8,6 +8,8 @@ export interface View {
   lines?: string[];
   actions?: ViewAction[];
   tone?: 'info' | 'success' | 'warning' | 'error';
+  /** A text the user must type before the action that asks for it (a rejection's reason). */
+  input?: { id: string; label: string; placeholder?: string };
 }
 
 /**
@@ -15,8 +17,8 @@ export interface View {
  * identified from the platform's signed request and checked again then.
  * `run` re-runs a command text (a choice between customers, the next page).
  */
-export type ActionId = 'allow-reservations' | 'disallow-reservations' | 'owner-assigned' | 'cancel' | 'approve' | 'reject' | 'run';
-export const actionIds: readonly ActionId[] = ['allow-reservations', 'disallow-reservations', 'owner-assigned', 'cancel', 'approve', 'reject', 'run'];
+export type ActionId = 'allow-reservations' | 'disallow-reservations' | 'owner-assigned' | 'cancel' | 'approve' | 'reject' | 'reject-confirm' | 'run';
+export const actionIds: readonly ActionId[] = ['allow-reservations', 'disallow-reservations', 'owner-assigned', 'cancel', 'approve', 'reject', 'reject-confirm', 'run'];
 
 export interface ViewAction {
   id: ActionId;

@@ -56,3 +56,37 @@ export function renderSlack(view: View): SlackMessage {
   const text = truncate([view.title, ...(view.lines ?? [])].filter(Boolean).join('\n'), maxSectionText);
   return { text: text || ' ', blocks };
 }
+
+/**
+ * A view that asks for typed input becomes a modal: Slack messages cannot take
+ * text. Its submit button is the view's first action; `privateMetadata` carries
+ * what the adapter needs to run that action when the modal is submitted.
+ */
+export function renderSlackModal(view: View, privateMetadata: string) {
+  const input = view.input!;
+  const submit = view.actions![0]!;
+  const { blocks } = renderSlack({ ...view, title: undefined, input: undefined, actions: [] });
+  return {
+    type: 'modal' as const,
+    callback_id: 'csp:input',
+    private_metadata: privateMetadata,
+    title: { type: 'plain_text' as const, text: truncate(view.title ?? 'csp-ops', 24) },
+    submit: { type: 'plain_text' as const, text: truncate(submit.label, 24) },
+    blocks: [
+      ...blocks,
+      {
+        type: 'input' as const,
+        block_id: input.id,
+        label: { type: 'plain_text' as const, text: truncate(input.label, 2000) },
+        element: {
+          type: 'plain_text_input' as const,
+          action_id: input.id,
+          multiline: true,
+          max_length: 500,
+          ...(input.placeholder ? { placeholder: { type: 'plain_text' as const, text: truncate(input.placeholder, 150) } } : {}),
+        },
+      },
+    ],
+  };
+}
+

@@ -15,6 +15,16 @@ export interface TextBlock {
   color?: 'Good' | 'Warning' | 'Attention';
 }
 export interface FactSet { type: 'FactSet'; facts: { title: string; value: string }[] }
+export interface TextInput {
+  type: 'Input.Text';
+  id: string;
+  label: string;
+  placeholder?: string;
+  isMultiline: true;
+  isRequired: true;
+  errorMessage: string;
+  maxLength: number;
+}
 export interface ExecuteAction {
   type: 'Action.Execute';
   verb: string;
@@ -26,7 +36,7 @@ export interface AdaptiveCard {
   type: 'AdaptiveCard';
   $schema: 'http://adaptivecards.io/schemas/adaptive-card.json';
   version: '1.5';
-  body: (TextBlock | FactSet)[];
+  body: (TextBlock | FactSet | TextInput)[];
   actions?: ExecuteAction[];
 }
 
@@ -63,6 +73,11 @@ export function renderAdaptiveCard(view: View): AdaptiveCard {
   if (view.title) body.push({ type: 'TextBlock', text: view.title, wrap: true, size: 'Medium', weight: 'Bolder' });
   if (view.facts?.length) body.push({ type: 'FactSet', facts: view.facts.map((f) => ({ title: f.label, value: f.value })) });
   for (const text of view.lines ?? []) if (text) body.push({ type: 'TextBlock', text, wrap: true }); // blocks are spaced already
+  // Teams adds what was typed to the clicked action's data, beside its value.
+  if (view.input) {
+    const { id, label, placeholder } = view.input;
+    body.push({ type: 'Input.Text', id, label, ...(placeholder ? { placeholder } : {}), isMultiline: true, isRequired: true, errorMessage: label, maxLength: 500 });
+  }
   const first = body.find((b): b is TextBlock => b.type === 'TextBlock');
   if (first && view.tone && view.tone !== 'info') first.color = colors[view.tone];
   const actions = (view.actions ?? []).map(button);
@@ -82,10 +97,11 @@ const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'obj
  * else than an Action.Execute with a string verb and data.value is undefined. Which verbs exist is
  * checked by runAction, as for Slack.
  */
-export function actionFromInvoke(value: unknown): { id: string; value: string } | undefined {
+export function actionFromInvoke(value: unknown): { id: string; value: string; inputs: Record<string, string> } | undefined {
   const action = isRecord(value) ? value.action : undefined;
   if (!isRecord(action) || action.type !== 'Action.Execute') return undefined;
   const { verb, data } = action;
   if (typeof verb !== 'string' || !verb || !isRecord(data) || typeof data.value !== 'string') return undefined;
-  return { id: verb, value: data.value };
+  const inputs = Object.fromEntries(Object.entries(data).filter((e): e is [string, string] => e[0] !== 'value' && typeof e[1] === 'string'));
+  return { id: verb, value: data.value, inputs };
 }

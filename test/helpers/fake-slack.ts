@@ -21,7 +21,7 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
   if ((req.headers['content-type'] ?? '').includes('json')) return JSON.parse(text || '{}');
   const form = Object.fromEntries(new URLSearchParams(text));
   // The Web API client form-encodes nested values as JSON strings.
-  for (const key of ['blocks', 'attachments']) if (typeof form[key] === 'string') form[key] = JSON.parse(form[key] as string);
+  for (const key of ['blocks', 'attachments', 'view']) if (typeof form[key] === 'string') form[key] = JSON.parse(form[key] as string);
   return form;
 }
 

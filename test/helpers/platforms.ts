@@ -18,6 +18,8 @@ export interface PlatformDriver {
   db: Database;
   command(person: Person, text: string): Promise<Reply>;
   click(person: Person, reply: Reply, label: string): Promise<Reply>;
+  /** Clicks a button that asks for typed input, types it, and confirms (a Slack modal; a Teams card input). */
+  clickWithInput(person: Person, reply: Reply, label: string, inputs: Record<string, string>): Promise<Reply>;
   /** Waits for a message the bot posted on its own (announcements, request cards) that contains the text. */
   posted(text: string): Promise<Reply>;
   close(): Promise<void>;
@@ -41,6 +43,11 @@ async function slackDriver(): Promise<PlatformDriver> {
     async click(person, reply, label) {
       const button = pick(reply, label);
       return toReply((await bot.click(users[person], { action_id: button.id, value: button.value })).reply);
+    },
+    async clickWithInput(person, reply, label, inputs) {
+      const button = pick(reply, label);
+      const { reply: replaced } = await bot.clickAndSubmit(users[person], { action_id: button.id, value: button.value }, inputs);
+      return toReply(replaced);
     },
     async posted(text) {
       const deadline = Date.now() + 5000;
@@ -68,7 +75,7 @@ async function teamsDriver(): Promise<PlatformDriver> {
     })),
     message,
   });
-  return {
+  const driver: PlatformDriver = {
     db: bot.db,
     async command(person, text) {
       const { card, replyToId } = await bot.message(aadUsers[person], text);
@@ -79,6 +86,13 @@ async function teamsDriver(): Promise<PlatformDriver> {
       const { card, updatedCard } = await bot.click(aadUsers[person], { verb: button.id, value: button.value }, reply.message ?? 'unknown');
       // The clicker's refreshed card and everyone's updated card say the same.
       if (updatedCard && cardText(updatedCard) !== cardText(card)) throw new Error('the card was updated differently for everyone');
+      return toReply(card, reply.message);
+    },
+    async clickWithInput(person, reply, label, inputs) {
+      // Teams shows the input on the card; the confirming click carries what was typed.
+      const prompt = await driver.click(person, reply, label);
+      const confirm = prompt.buttons[0]!;
+      const { card } = await bot.click(aadUsers[person], { verb: confirm.id, value: confirm.value, inputs }, reply.message ?? 'unknown');
       return toReply(card, reply.message);
     },
     async posted(text) {
@@ -92,6 +106,7 @@ async function teamsDriver(): Promise<PlatformDriver> {
     },
     close: () => bot.close(),
   };
+  return driver;
 }
 
 export const platforms = [

@@ -145,6 +145,38 @@ export async function startTestBot(options: { organizations?: unknown[]; databas
       if (response.status !== 200) return { status: response.status, reply: undefined };
       return { status: response.status, reply: await waitForResponse(id) };
     },
+    /**
+     * A click that opens a modal, then the modal submitted with these inputs:
+     * resolves with the opened modal and the message the submission replaced.
+     */
+    async clickAndSubmit(user: string, button: { action_id: string; value: string }, inputs: Record<string, string>) {
+      const id = randomUUID();
+      const opened = slack.calls.length;
+      const click = await post(blockActionBody(user, button.action_id, button.value, slack.responseUrl(id)));
+      if (click.status !== 200) return { status: click.status, modal: undefined, reply: undefined };
+      const deadline = Date.now() + 5000;
+      // The modal opened by this click: the one whose metadata carries this click's response_url.
+      const modalCall = () =>
+        slack.calls.slice(opened).find((c) => c.method === 'views.open' && JSON.stringify(c.body).includes(id));
+      const answered = () => slack.responses.find((r) => r.id === id);
+      while (!modalCall() && !answered() && Date.now() < deadline) await sleep(10);
+      // A click can also be answered at once, without a modal (the request was already decided).
+      if (!modalCall() && answered()) return { status: click.status, modal: undefined, reply: await waitForResponse(id) };
+      const modal = modalCall()?.body.view as { callback_id: string; private_metadata: string; blocks: unknown[] } | undefined;
+      if (!modal) throw new Error('no modal was opened');
+      const values = Object.fromEntries(Object.entries(inputs).map(([key, value]) => [key, { [key]: { type: 'plain_text_input', value } }]));
+      const payload = {
+        type: 'view_submission',
+        team: { id: teamId, domain: 'partner' },
+        user: { id: user, username: user.toLowerCase(), team_id: teamId },
+        api_app_id: 'A0CSPOPS01',
+        token: 'legacy-token',
+        trigger_id: `${Date.now()}.1.def`,
+        view: { id: 'V0MODAL001', type: 'modal', callback_id: modal.callback_id, private_metadata: modal.private_metadata, state: { values } },
+      };
+      const submitted = await post(`payload=${encodeURIComponent(JSON.stringify(payload))}`);
+      return { status: submitted.status, modal, reply: await waitForResponse(id) };
+    },
     /** Waits until `count` messages were posted (or the time runs out) and returns them. */
     async waitForPosts(count: number, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;

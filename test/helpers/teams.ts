@@ -10,7 +10,6 @@ import { validateAdaptiveCard } from './adaptive-card.js';
 import { openTestDatabase } from './database.js';
 import { otherOrganization, teamsTenantId, testOrganization } from './fixture.js';
 import { silentLog } from './slack.js';
-import { createLogger } from '../../src/log.js';
 
 export const teamsAppId = '5e5e5e5e-0000-4000-8000-0000000000b0';
 const botTenantId = '6f6f6f6f-0000-4000-8000-0000000000c0';
@@ -126,7 +125,7 @@ export async function startTeamsTestBot(options: { authenticated?: boolean } = {
         : { TEAMS_ALLOW_UNAUTHENTICATED: true }),
       TEAMS_OPENID_METADATA_URL: framework.openIdMetadataUrl,
     },
-    log: process.env.DEBUG_TEAMS ? createLogger('debug') : silentLog,
+    log: silentLog,
     deliveryIntervalMs: 50,
     // The bot's own token for the connector, as the Microsoft login would issue it.
     teamsBotToken: () => framework.token({ aud: 'https://api.botframework.com' }),
@@ -189,12 +188,12 @@ export async function startTeamsTestBot(options: { authenticated?: boolean } = {
       return { status: response.status, card: cardOf(reply), replyToId: reply?.postedId, reply };
     },
     /** An Action.Execute click on a card the bot sent; resolves with the refreshed card and the update for everyone. */
-    async click(fromAad: string, action: { verb: string; value: string }, replyToId: string, o: ActivityOptions = {}) {
+    async click(fromAad: string, action: { verb: string; value: string; inputs?: Record<string, string> }, replyToId: string, o: ActivityOptions = {}) {
       const before = framework.calls.length;
       const body = activity('invoke', fromAad, {
         name: 'adaptiveCard/action',
         replyToId,
-        value: { action: { type: 'Action.Execute', verb: action.verb, data: { value: action.value } }, trigger: 'manual' },
+        value: { action: { type: 'Action.Execute', verb: action.verb, data: { value: action.value, ...action.inputs } }, trigger: 'manual' },
       }, o);
       const response = await post(body, o);
       const raw = await response.text();

@@ -8,7 +8,15 @@ import { identifyChatUser } from '../../core/access.js';
 import { translator } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
 import type { View } from '../../views/model.js';
-import { renderSlack } from '../../views/slack.js';
+import { renderSlack, renderSlackModal } from '../../views/slack.js';
+
+/** What a modal carries from the click that opened it to its submission. */
+interface ModalMetadata {
+  action: string;
+  value: string;
+  responseUrl?: string;
+  channelId?: string;
+}
 
 export interface SlackAdapterOptions {
   db: Database;
@@ -77,13 +85,36 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     await respond({ response_type: 'ephemeral', ...renderSlack(await work) });
   });
 
-  app.action({ type: 'block_actions', action_id: /^csp:/ }, async ({ ack, body, action, respond }) => {
+  app.action({ type: 'block_actions', action_id: /^csp:/ }, async ({ ack, body, action, respond, client }) => {
     await ack();
     if (action.type !== 'button') return;
     const [, id = ''] = action.action_id.split(':');
     const env = await envFor(body.team?.id, body.user.id, body.channel?.id);
     const view: View = await runAction(env, id, action.value ?? '');
+    if (view.input && view.actions?.length) {
+      // Typed input (a rejection's reason) is asked in a modal; submitting it updates this message.
+      const submit = view.actions[0]!;
+      const metadata: ModalMetadata = { action: submit.id, value: submit.value, responseUrl: body.response_url, channelId: body.channel?.id };
+      await client.views.open({ trigger_id: body.trigger_id, view: renderSlackModal(view, JSON.stringify(metadata)) });
+      return;
+    }
     await respond({ replace_original: true, response_type: 'ephemeral', ...renderSlack(view) } as Parameters<RespondFn>[0]);
+    options.onChange?.();
+  });
+
+  app.view('csp:input', async ({ ack, body, view }) => {
+    await ack();
+    const metadata = JSON.parse(view.private_metadata) as ModalMetadata;
+    const inputs = Object.fromEntries(Object.entries(view.state.values).map(([blockId, values]) => [blockId, values[blockId]?.value ?? '']));
+    const env = await envFor(body.team?.id, body.user.id, metadata.channelId);
+    const result = await runAction(env, metadata.action, metadata.value, inputs);
+    if (metadata.responseUrl) {
+      await fetch(metadata.responseUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ replace_original: true, ...renderSlack(result) }),
+      });
+    }
     options.onChange?.();
   });
 

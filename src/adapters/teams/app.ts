@@ -129,7 +129,7 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
   app.on('card.action', async ({ activity, api }) => {
     const env = await envFor(activity);
     const action = actionFromInvoke(activity.value);
-    const view = action ? await runAction(env, action.id, action.value) : await runCommand(env, 'help');
+    const view = action ? await runAction(env, action.id, action.value, action.inputs) : await runCommand(env, 'help');
     // Universal Actions: the invoke response refreshes the clicker's card; the update replaces it for everyone.
     if (activity.replyToId) {
       await api.conversations
