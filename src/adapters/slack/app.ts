@@ -98,7 +98,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       await client.views.open({ trigger_id: body.trigger_id, view: renderSlackModal(view, JSON.stringify(metadata)) });
       return;
     }
-    await respond({ replace_original: true, response_type: 'ephemeral', ...renderSlack(view) } as Parameters<RespondFn>[0]);
+    // Replacing keeps the message's own visibility: an approval card in a channel is updated for everyone.
+    await respond({ replace_original: true, ...renderSlack(view) } as Parameters<RespondFn>[0]);
     options.onChange?.();
   });
 
