@@ -5,7 +5,7 @@ import { refundCap, refundEstimate, refundsInLastYear, type RefundEstimate } fro
 import {
   decideRequest, fileRequest, findRequest, listRequests, requestById, reservationOf, type RequestDraft, type ReservationRequest,
 } from '../core/requests.js';
-import { formatTimestamp, type MessageKey, type Translate } from '../i18n/index.js';
+import { formatMoney, formatTimestamp, type MessageKey, type Translate } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 import { coreContext, type OrgEnv } from './context.js';
 
@@ -30,8 +30,6 @@ function outcome(t: Translate, r: ReservationRequest): string {
   }
 }
 
-const money = (amount: number, currency: string) => new Intl.NumberFormat('en', { style: 'currency', currency }).format(amount);
-
 interface RefundFacts {
   estimate: RefundEstimate;
   lastYear: number;
@@ -42,12 +40,12 @@ function refundLines(t: Translate, refund: RefundFacts | undefined) {
   if (!refund) return { facts: [], lines: [] };
   const { estimate, lastYear } = refund;
   const facts = [
-    { label: t('request.refundEstimate'), value: t('request.refundValue', { amount: money(estimate.amount, estimate.currency), remaining: estimate.remainingDays, term: estimate.termDays }) },
-    { label: t('request.refundsLastYear'), value: t('request.refundCapValue', { amount: money(lastYear, refundCap.currency), cap: money(refundCap.amount, refundCap.currency) }) },
+    { label: t('request.refundEstimate'), value: t('request.refundValue', { amount: formatMoney(estimate.amount, estimate.currency), remaining: estimate.remainingDays, term: estimate.termDays }) },
+    { label: t('request.refundsLastYear'), value: t('request.refundCapValue', { amount: formatMoney(lastYear, refundCap.currency), cap: formatMoney(refundCap.amount, refundCap.currency) }) },
   ];
   const counted = estimate.currency === refundCap.currency;
   const over = counted && lastYear + estimate.amount > refundCap.amount;
-  const lines = over ? [t('request.refundOverCap', { total: money(lastYear + estimate.amount, refundCap.currency), cap: money(refundCap.amount, refundCap.currency) })] : [];
+  const lines = over ? [t('request.refundOverCap', { total: formatMoney(lastYear + estimate.amount, refundCap.currency), cap: formatMoney(refundCap.amount, refundCap.currency) })] : [];
   return { facts, lines: counted ? lines : [t('request.refundOtherCurrency', { currency: estimate.currency })] };
 }
 
@@ -132,17 +130,15 @@ export async function requestsView(env: OrgEnv, pendingOnly: boolean, customerTe
   requireStaff(env.actor, 'requests');
   const customer = customerText ? await resolveCustomer(env.db, env.org.id, customerText) : undefined;
   const rows = await listRequests(env.db, env.org.id, { pendingOnly, customerId: customer?.id });
-  const names = new Map<string, string>();
-  for (const r of rows) if (!names.has(r.customerId)) names.set(r.customerId, (await customerById(env.db, env.org.id, r.customerId)).name);
   return {
     title: t(pendingOnly ? 'requests.titlePending' : 'requests.title'),
     lines: rows.length
-      ? rows.map((r) =>
+      ? rows.map(({ request: r, customerName }) =>
           t('requests.row', {
             date: formatTimestamp(t, r.createdAt),
             status: t(`request.status.${r.status}`),
             change: change(t, r),
-            customer: names.get(r.customerId) ?? '',
+            customer: customerName,
             name: r.requestedByName,
             id: r.id.slice(0, 8),
           }),

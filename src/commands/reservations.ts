@@ -2,7 +2,7 @@ import { requireStaff } from '../core/access.js';
 import { customerById, customerMatches, resolveCustomer, type Customer } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
 import { customerReservations, termEnds, type Reservation } from '../core/reservations.js';
-import { formatTimestamp } from '../i18n/index.js';
+import { formatMoney, formatTimestamp } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 import type { OrgEnv } from './context.js';
 
@@ -18,10 +18,6 @@ async function customerFor(env: OrgEnv, text: string | undefined): Promise<Custo
   return resolveCustomer(env.db, env.org.id, text);
 }
 
-function money(reservation: Reservation): string {
-  return new Intl.NumberFormat('en', { style: 'currency', currency: reservation.currency }).format(Number(reservation.price));
-}
-
 function terms(env: OrgEnv, r: Reservation) {
   const { t } = env;
   return {
@@ -31,7 +27,7 @@ function terms(env: OrgEnv, r: Reservation) {
     term: t(`term.${r.term}`),
     billing: t(`billing.${r.billingPlan}`),
     scope: r.scope === 'single' ? t('scope.single', { subscription: r.subscriptionId ?? '' }) : t('scope.shared'),
-    price: money(r),
+    price: formatMoney(Number(r.price), r.currency),
     buyer: t(`buyer.${r.purchasedBy}`),
     date: formatTimestamp(t, r.purchasedAt),
     end: formatTimestamp(t, termEnds(r)),

@@ -32,10 +32,7 @@ const orgColumns = {
 };
 
 /** Builds the identity lookup for one platform: its workspace column and its user columns. */
-function identifyQuery(
-  db: Database,
-  platform: ChatPlatform,
-) {
+function identifyQuery(db: Database, platform: ChatPlatform) {
   const workspace = platform === 'slack' ? organizations.slackTeamId : organizations.teamsTenantId;
   const staffUser = platform === 'slack' ? staff.slackUserId : staff.teamsAadObjectId;
   const contactUser = platform === 'slack' ? customerContacts.slackUserId : customerContacts.teamsAadObjectId;

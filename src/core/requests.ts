@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq, isNull, like, lte, or, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
-import { customerContacts, organizations, reservationRequests, reservations, subscriptions, type requestKinds } from '../../db/schema.js';
+import { customerContacts, customers, organizations, reservationRequests, reservations, subscriptions, type requestKinds } from '../../db/schema.js';
 import { recordActivity } from './activity.js';
 import { enqueue, organizationChannel } from './announcements.js';
 import { requireAdmin } from './access.js';
@@ -260,8 +260,9 @@ export async function requestById(db: Database, orgId: string, id: string): Prom
 
 export async function listRequests(db: Database, orgId: string, filter: { pendingOnly: boolean; customerId?: string }) {
   return db
-    .select()
+    .select({ request: reservationRequests, customerName: customers.name })
     .from(reservationRequests)
+    .innerJoin(customers, eq(customers.id, reservationRequests.customerId))
     .where(
       and(
         eq(reservationRequests.orgId, orgId),
@@ -272,5 +273,3 @@ export async function listRequests(db: Database, orgId: string, filter: { pendin
     .orderBy(desc(reservationRequests.createdAt))
     .limit(50);
 }
-
-export { customerById };

@@ -27,6 +27,11 @@ export interface ViewAction {
   style?: 'primary' | 'danger';
 }
 
+/** Cuts text to a platform's limit, marking the cut. */
+export function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 /** Plain text, for the terminal. */
 export function renderText(view: View): string {
   const parts: string[] = [];

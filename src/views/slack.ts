@@ -1,5 +1,5 @@
 import type { ActionsBlock, Block, Button, KnownBlock } from '@slack/types';
-import type { View } from './model.js';
+import { truncate, type View } from './model.js';
 
 const maxSectionText = 3000;
 const maxFieldsPerSection = 10;
@@ -7,10 +7,6 @@ const maxFieldsPerSection = 10;
 /** User data in mrkdwn: `&`, `<` and `>` must be escaped or Slack reads them as markup. */
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 export interface SlackMessage {

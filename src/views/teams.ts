@@ -1,4 +1,4 @@
-import type { View, ViewAction } from './model.js';
+import { truncate, type View, type ViewAction } from './model.js';
 
 /*
  * The part of Adaptive Card 1.5 that csp-ops emits. These are our own types, not
@@ -43,10 +43,6 @@ export interface AdaptiveCard {
 const colors = { error: 'Attention', warning: 'Warning', success: 'Good' } as const;
 const styles = { primary: 'positive', danger: 'destructive' } as const;
 const maxButtonTitle = 75; // the same as Slack's button text limit
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
 
 function button(action: ViewAction): ExecuteAction {
   const style = action.style && styles[action.style];

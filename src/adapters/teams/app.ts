@@ -1,4 +1,4 @@
-import { Client, PUBLIC, type IToken } from '@microsoft/teams.api';
+import { Client, PUBLIC } from '@microsoft/teams.api';
 import { App, type HttpRouteHandler, type IHttpServerRequest, type IHttpServerResponse } from '@microsoft/teams.apps';
 import type { ILogger } from '@microsoft/teams.common';
 import type { Database } from '../../../db/client.js';
@@ -153,5 +153,3 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
     },
   };
 }
-
-export type { IToken };
