@@ -8,6 +8,7 @@ import { backoffSeconds, maxAttempts, startDeliveryWorker } from '../src/deliver
 import { tenants, users } from './helpers/fixture.js';
 import { silentLog, startTestBot, type TestBot } from './helpers/slack.js';
 import { customerId, testOrgId } from './helpers/tables.js';
+import { waitFor } from './helpers/wait.js';
 
 let bot: TestBot;
 beforeAll(async () => {
@@ -28,13 +29,10 @@ describe('outbox delivery (R-N3)', () => {
     const [row] = await bot.db.select().from(outbox).where(eq(outbox.channelId, 'C0RETRY001'));
     expect(row?.message).toEqual({ key: 'allow.announce', params: { actor: '王小明', customer: '台灣雲端科技股份有限公司' } });
 
-    const deadline = Date.now() + 10_000;
-    let delivered = row!;
-    while (Date.now() < deadline) {
-      [delivered] = await bot.db.select().from(outbox).where(eq(outbox.id, row!.id)) as [typeof row & {}];
-      if (delivered.status === 'sent') break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const delivered = await waitFor('the delivery', async () => {
+      const [current] = await bot.db.select().from(outbox).where(eq(outbox.id, row!.id));
+      return current?.status === 'sent' && current;
+    }, 10_000);
     expect(delivered.status).toBe('sent');
     expect(delivered.attempts).toBe(3);
     expect(delivered.postedMessageId).toMatch(/^\d+\.000100$/);
@@ -63,10 +61,7 @@ describe('outbox delivery (R-N3)', () => {
       intervalMs: 20,
     });
     bot.bot.worker.wake();
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && bot.slack.posts().filter((p) => p.body.channel === 'C0SHARED01').length < 30) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitFor('30 posts', () => bot.slack.posts().filter((p) => p.body.channel === 'C0SHARED01').length >= 30, 10_000);
     await second.stop();
     const texts = bot.slack.posts().filter((p) => p.body.channel === 'C0SHARED01').map((p) => p.body.text);
     expect(texts).toHaveLength(30);
@@ -82,12 +77,10 @@ describe('outbox delivery (R-N3)', () => {
       .returning();
     bot.slack.plan('chat.postMessage', [{ status: 200, body: { ok: false, error: 'channel_not_found' } }]);
     bot.bot.worker.wake();
-    const deadline = Date.now() + 5000;
-    let current = row!;
-    while (Date.now() < deadline && current.status === 'pending') {
-      await new Promise((r) => setTimeout(r, 50));
-      [current] = (await bot.db.select().from(outbox).where(eq(outbox.id, row!.id))) as [typeof row & {}];
-    }
+    const current = await waitFor('the row to give up', async () => {
+      const [now] = await bot.db.select().from(outbox).where(eq(outbox.id, row!.id));
+      return now?.status !== 'pending' && now;
+    });
     expect(current.status).toBe('failed');
     expect(current.lastError).toBe('Slack error: channel_not_found');
   });
@@ -104,8 +97,7 @@ describe('outbox delivery (R-N3)', () => {
       .values({ orgId, platform: 'slack', channelId: 'C0EXPIRED1', message, attempts: 1, lockedUntil: new Date(Date.now() - 1000) })
       .returning();
     bot.bot.worker.wake();
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && !bot.slack.posts().some((p) => p.body.channel === 'C0EXPIRED1')) await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the expired lease to be delivered', () => bot.slack.posts().some((p) => p.body.channel === 'C0EXPIRED1'));
     await new Promise((r) => setTimeout(r, 200));
     const [leasedNow] = await bot.db.select().from(outbox).where(eq(outbox.id, stillLeased!.id));
     const [expiredNow] = await bot.db.select().from(outbox).where(eq(outbox.id, expired!.id));

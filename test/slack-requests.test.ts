@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { otherTeamId, tenants, users } from './helpers/fixture.js';
 import { blockActionBody, buttons, replyText, signedHeaders, slashCommandBody, startTestBot, type TestBot } from './helpers/slack.js';
 import { activityFor, customerId, permissionFor, snapshot } from './helpers/tables.js';
+import { waitFor } from './helpers/wait.js';
 
 let bot: TestBot;
 beforeAll(async () => {
@@ -127,9 +128,7 @@ describe('Slack requests', () => {
     expect(await response.json()).toMatchObject({ response_type: 'ephemeral', text: 'Working on it…' });
     release();
     await holding;
-    const deadline = Date.now() + 5000;
-    while (!bot.slack.responses.some((r) => r.id === responseId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const answer = bot.slack.responses.find((r) => r.id === responseId)?.body;
+    const answer = (await waitFor('the answer', () => bot.slack.responses.find((r) => r.id === responseId))).body;
     expect(replyText(answer as never)).toContain('Contoso Ltd');
   });
 });

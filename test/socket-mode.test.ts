@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../db/client.js';
 import { startBot, type Bot } from '../src/bot.js';
@@ -9,6 +8,7 @@ import { startFakeSocketMode, type FakeSocketMode } from './helpers/fake-socket-
 import { teamId, tenants, testOrganization, users } from './helpers/fixture.js';
 import { buttons, replyText, silentLog, type SlackReply } from './helpers/slack.js';
 import { activityFor, permissionFor } from './helpers/tables.js';
+import { waitFor } from './helpers/wait.js';
 
 const appToken = 'xapp-1-A0CSPOPS01-1234567890-socketmodetest';
 const botToken = 'xoxb-test-token';
@@ -69,16 +69,6 @@ function blockActionPayload(user: string, button: { action_id: string; value: st
     response_url: responseUrl,
     actions: [{ type: 'button', action_id: button.action_id, block_id: 'b1', value: button.value, text: { type: 'plain_text', text: 'x' }, action_ts: `${Date.now() / 1000}` }],
   };
-}
-
-async function waitFor<T>(what: string, find: () => T | undefined, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 function button(reply: SlackReply | undefined, label: string) {

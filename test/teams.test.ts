@@ -4,6 +4,7 @@ import { teamsConversations } from '../db/schema.js';
 import { aadUsers, teamsTenantId, tenants } from './helpers/fixture.js';
 import { cardActions, cardText, startTeamsTestBot, teamsAppId, type TeamsTestBot } from './helpers/teams.js';
 import { snapshot } from './helpers/tables.js';
+import { waitFor } from './helpers/wait.js';
 
 describe('Teams: Bot Framework tokens (MICROSOFT_APP_ID set)', () => {
   let bot: TeamsTestBot;
@@ -62,9 +63,7 @@ describe('Teams: conversations', () => {
     const before = bot.framework.calls.length;
     const body = bot.activity('conversationUpdate', aadUsers.globalAdmin, { membersAdded: [{ id: `28:${teamsAppId}` }] }, { conversationId: '19:general@thread.tacv2' });
     expect((await bot.post(body, {})).status).toBe(200);
-    const deadline = Date.now() + 5000;
-    while (bot.framework.calls.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const greeting = bot.framework.calls[before]!;
+    const greeting = await waitFor('the greeting', () => bot.framework.calls[before]);
     expect(greeting.conversationId).toBe('19:general@thread.tacv2');
     expect(JSON.stringify(greeting.body)).toContain('csp-ops commands');
     const rows = await bot.db.select().from(teamsConversations);
@@ -78,9 +77,7 @@ describe('Teams: conversations', () => {
     }, {});
     const before = bot.framework.calls.length;
     expect((await bot.post(mention, {})).status).toBe(200);
-    const deadline = Date.now() + 5000;
-    while (bot.framework.calls.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(JSON.stringify(bot.framework.calls[before]!.body)).toContain('Contoso Ltd');
+    expect(JSON.stringify((await waitFor('the answer', () => bot.framework.calls[before])).body)).toContain('Contoso Ltd');
     for (const text of ['/csp customer contoso.com', 'csp customer contoso.com', 'CSP   customer contoso.com']) {
       expect(cardText((await bot.message(aadUsers.salesAgent, text)).card)).toContain('contoso.com');
     }
@@ -101,11 +98,11 @@ describe('Teams: conversations', () => {
     expect(cardActions(clicked.card)).toHaveLength(0);
     expect(clicked.update).toMatchObject({ method: 'PUT', conversationId: '19:ops@thread.tacv2', activityId: asked.replyToId });
     expect(cardText(clicked.updatedCard)).toBe(cardText(clicked.card));
-    const deadline = Date.now() + 5000;
-    const announced = () => bot.framework.calls.slice(before).find((c) => c.method === 'POST' && JSON.stringify(c.body).includes('turned on Azure reservation purchases'));
-    while (!announced() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(announced()).toMatchObject({ conversationId: '19:ops@thread.tacv2' });
-    expect(JSON.stringify(announced()!.body)).toContain('王小明 turned on Azure reservation purchases for Café Lumière.');
+    const announced = await waitFor('the announcement', () =>
+      bot.framework.calls.slice(before).find((c) => c.method === 'POST' && JSON.stringify(c.body).includes('turned on Azure reservation purchases')),
+    );
+    expect(announced).toMatchObject({ conversationId: '19:ops@thread.tacv2' });
+    expect(JSON.stringify(announced.body)).toContain('王小明 turned on Azure reservation purchases for Café Lumière.');
   });
 
   it('channel activity here works in Teams too', async () => {
@@ -116,10 +113,10 @@ describe('Teams: conversations', () => {
     expect(turnOff.style).toBe('destructive');
     const before = bot.framework.calls.length;
     await bot.click(aadUsers.globalAdmin, { verb: turnOff.verb!, value: turnOff.data!.value }, asked.replyToId!, { conversationId: '19:elsewhere@thread.tacv2' });
-    const deadline = Date.now() + 5000;
-    const announced = () => bot.framework.calls.slice(before).find((c) => JSON.stringify(c.body).includes('turned off Azure reservation purchases'));
-    while (!announced() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(announced()).toMatchObject({ method: 'POST', conversationId: '19:activity@thread.tacv2' });
+    const announced = await waitFor('the announcement', () =>
+      bot.framework.calls.slice(before).find((c) => JSON.stringify(c.body).includes('turned off Azure reservation purchases')),
+    );
+    expect(announced).toMatchObject({ method: 'POST', conversationId: '19:activity@thread.tacv2' });
   });
 
   it('R-A5 a tenant linked to no organization gets help naming its tenant ID', async () => {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startFakeSlack } from './fake-slack.js';
+import { waitFor } from './wait.js';
 
 export type EnvelopeType = 'slash_commands' | 'interactive';
 
@@ -106,11 +106,7 @@ export async function startFakeSocketMode() {
     },
     /** Waits until `count` connections were made and the newest is open. */
     async waitForConnections(count: number, timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!(connections.length >= count && connections[connections.length - 1]!.open)) {
-        if (Date.now() > deadline) throw new Error(`expected ${count} Socket Mode connections, saw ${connections.length}`);
-        await sleep(20);
-      }
+      await waitFor(`${count} Socket Mode connections`, () => connections.length >= count && connections[connections.length - 1]!.open, timeoutMs);
     },
     /** Drops any client still connected, then stops the WebSocket and HTTP servers. */
     async close() {

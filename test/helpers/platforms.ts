@@ -1,7 +1,9 @@
+import { afterAll, beforeAll } from 'vitest';
 import type { Database } from '../../db/client.js';
 import { aadUsers, users } from './fixture.js';
 import { buttons, replyText, startTestBot, type SlackReply } from './slack.js';
 import { cardActions, cardText, startTeamsTestBot, type AdaptiveCardJson } from './teams.js';
+import { waitFor } from './wait.js';
 
 export type Person = keyof typeof users;
 
@@ -50,13 +52,8 @@ async function slackDriver(): Promise<PlatformDriver> {
       return toReply(replaced);
     },
     async posted(text) {
-      const deadline = Date.now() + 5000;
-      for (;;) {
-        const post = bot.slack.posts().reverse().find((p) => replyText(p.body as SlackReply).includes(text));
-        if (post) return { ...toReply(post.body as SlackReply), message: String(post.body.ts ?? '') };
-        if (Date.now() > deadline) throw new Error(`nothing posted with "${text}"`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      const post = await waitFor(`a post with "${text}"`, () => bot.slack.posts().reverse().find((p) => replyText(p.body as SlackReply).includes(text)));
+      return toReply(post.body as SlackReply);
     },
     close: () => bot.close(),
   };
@@ -96,16 +93,27 @@ async function teamsDriver(): Promise<PlatformDriver> {
       return toReply(card, reply.message);
     },
     async posted(text) {
-      const deadline = Date.now() + 5000;
-      for (;;) {
-        const call = [...bot.framework.calls].reverse().find((c) => c.method === 'POST' && !c.body.replyToId && cardText(c.body.attachments?.[0]?.content as AdaptiveCardJson).includes(text));
-        if (call) return toReply(call.body.attachments?.[0]?.content as AdaptiveCardJson, call.postedId);
-        if (Date.now() > deadline) throw new Error(`nothing posted with "${text}"`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      const call = await waitFor(`a post with "${text}"`, () =>
+        [...bot.framework.calls].reverse().find((c) => c.method === 'POST' && !c.body.replyToId && cardText(c.body.attachments?.[0]?.content as AdaptiveCardJson).includes(text)),
+      );
+      return toReply(call.body.attachments?.[0]?.content as AdaptiveCardJson, call.postedId);
     },
     close: () => bot.close(),
   };
+  return driver;
+}
+
+/**
+ * Starts a platform's bot for one describe block (then runs `setup` once) and
+ * stops it afterwards; the returned driver works once the block's tests run.
+ */
+export function usePlatform(start: () => Promise<PlatformDriver>, setup?: (driver: PlatformDriver) => Promise<unknown>): PlatformDriver {
+  const driver = {} as PlatformDriver;
+  beforeAll(async () => {
+    Object.assign(driver, await start());
+    await setup?.(driver);
+  });
+  afterAll(() => driver.close?.());
   return driver;
 }
 

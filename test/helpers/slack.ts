@@ -1,5 +1,4 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { DatabaseHandle } from '../../db/client.js';
 import { importOrganization, parseImportFile } from '../../src/core/import.js';
 import { startBot, type Bot } from '../../src/bot.js';
@@ -8,6 +7,7 @@ import { slackMessageSchema } from './block-kit.js';
 import { openTestDatabase } from './database.js';
 import { startFakeSlack, type FakeSlack } from './fake-slack.js';
 import { otherOrganization, teamId, testOrganization } from './fixture.js';
+import { waitFor } from './wait.js';
 
 export const signingSecret = 'test-signing-secret-4f1c2b';
 
@@ -114,14 +114,9 @@ export async function startTestBot(options: { organizations?: unknown[]; databas
     return fetch(url, { method: 'POST', headers, body });
   }
 
-  async function waitForResponse(id: string, timeoutMs = 5000) {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const found = slack.responses.find((r) => r.id === id);
-      if (found) return slackMessageSchema.parse(found.body) as SlackReply;
-      await sleep(10);
-    }
-    throw new Error(`no response_url post for ${id}`);
+  async function waitForResponse(id: string) {
+    const found = await waitFor(`the response_url post for ${id}`, () => slack.responses.find((r) => r.id === id));
+    return slackMessageSchema.parse(found.body) as SlackReply;
   }
 
   return {
@@ -154,12 +149,11 @@ export async function startTestBot(options: { organizations?: unknown[]; databas
       const opened = slack.calls.length;
       const click = await post(blockActionBody(user, button.action_id, button.value, slack.responseUrl(id)));
       if (click.status !== 200) return { status: click.status, modal: undefined, reply: undefined };
-      const deadline = Date.now() + 5000;
       // The modal opened by this click: the one whose metadata carries this click's response_url.
       const modalCall = () =>
         slack.calls.slice(opened).find((c) => c.method === 'views.open' && JSON.stringify(c.body).includes(id));
       const answered = () => slack.responses.find((r) => r.id === id);
-      while (!modalCall() && !answered() && Date.now() < deadline) await sleep(10);
+      await waitFor('a modal or an answer', () => modalCall() ?? answered());
       // A click can also be answered at once, without a modal (the request was already decided).
       if (!modalCall() && answered()) return { status: click.status, modal: undefined, reply: await waitForResponse(id) };
       const modal = modalCall()?.body.view as { callback_id: string; private_metadata: string; blocks: unknown[] } | undefined;
@@ -177,10 +171,9 @@ export async function startTestBot(options: { organizations?: unknown[]; databas
       const submitted = await post(`payload=${encodeURIComponent(JSON.stringify(payload))}`);
       return { status: submitted.status, modal, reply: await waitForResponse(id) };
     },
-    /** Waits until `count` messages were posted (or the time runs out) and returns them. */
-    async waitForPosts(count: number, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs;
-      while (slack.posts().length < count && Date.now() < deadline) await sleep(20);
+    /** Waits until `count` messages were posted and returns them. */
+    async waitForPosts(count: number) {
+      await waitFor(`${count} posts`, () => slack.posts().length >= count);
       for (const post of slack.posts()) slackMessageSchema.parse(post.body);
       return slack.posts();
     },

@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import type { DatabaseHandle } from '../../db/client.js';
 import { startBot, type Bot } from '../../src/bot.js';
@@ -10,6 +9,7 @@ import { validateAdaptiveCard } from './adaptive-card.js';
 import { openTestDatabase } from './database.js';
 import { otherOrganization, teamsTenantId, testOrganization } from './fixture.js';
 import { silentLog } from './slack.js';
+import { waitFor } from './wait.js';
 
 export const teamsAppId = '5e5e5e5e-0000-4000-8000-0000000000b0';
 const botTenantId = '6f6f6f6f-0000-4000-8000-0000000000c0';
@@ -155,9 +155,8 @@ export async function startTeamsTestBot(options: { authenticated?: boolean } = {
     return fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
   }
 
-  async function waitForCalls(count: number, timeoutMs = 5000) {
-    const deadline = Date.now() + timeoutMs;
-    while (framework.calls.length < count && Date.now() < deadline) await sleep(10);
+  async function waitForCalls(count: number) {
+    await waitFor(`${count} connector calls`, () => framework.calls.length >= count);
     return framework.calls;
   }
 
@@ -181,10 +180,7 @@ export async function startTeamsTestBot(options: { authenticated?: boolean } = {
       const response = await post(body, o);
       if (response.status !== 200) return { status: response.status, card: undefined, replyToId: undefined };
       // The answer names the message it answers; announcements posted meanwhile do not.
-      const deadline = Date.now() + 5000;
-      const answer = () => framework.calls.find((c) => c.method === 'POST' && c.body.replyToId === body.id);
-      while (!answer() && Date.now() < deadline) await sleep(10);
-      const reply = answer();
+      const reply = await waitFor('the answer', () => framework.calls.find((c) => c.method === 'POST' && c.body.replyToId === body.id));
       return { status: response.status, card: cardOf(reply), replyToId: reply?.postedId, reply };
     },
     /** An Action.Execute click on a card the bot sent; resolves with the refreshed card and the update for everyone. */
