@@ -163,11 +163,13 @@ async function activityView(env: Env, command: Extract<Command, { name: 'activit
   };
 }
 
+const openToContacts = new Set<Command['name']>(['help', 'reservations', 'request']);
+
 export async function runParsedCommand(env: Env, command: Command): Promise<View> {
   const { t } = env;
   const ctx = coreContext(env);
-  // Every command here but help, and a customer contact's own reservations, is for partner staff (R-A1).
-  if (command.name !== 'help' && command.name !== 'reservations' && command.name !== 'request') requireStaff(env.actor, command.name);
+  // R-A1: only these are open to customer contacts; each limits them to their own customer.
+  if (!openToContacts.has(command.name)) requireStaff(env.actor, command.name);
   const customerId = async (text: string) => (await resolveCustomer(env.db, env.org.id, text)).id;
   switch (command.name) {
     case 'help':
