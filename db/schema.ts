@@ -1,6 +1,6 @@
 import { relations, sql } from 'drizzle-orm';
 import {
-  bigserial, boolean, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid,
+  bigserial, boolean, doublePrecision, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid,
 } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -124,7 +124,76 @@ export const outbox = pgTable('outbox', {
   /** The platform's ID of the posted message (Slack `ts`), so later changes can update it. */
   postedMessageId: text('posted_message_id'),
   createdAt: createdAt(),
-}, (t) => [index('outbox_due').on(t.status, t.nextAttemptAt)]);
+}, (t) => [
+  index('outbox_due').on(t.status, t.nextAttemptAt),
+  // A channel's waiting messages, oldest first, for pacing and digests.
+  index('outbox_channel_pending').on(t.orgId, t.platform, t.channelId, t.id).where(sql`status = 'pending'`),
+]);
+
+/**
+ * One row per chat channel the bot posts to: its pacing (a token bucket, shared
+ * by every instance) and a lease, so one worker at a time posts to a channel.
+ */
+export const deliveryChannels = pgTable('delivery_channels', {
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  platform: text('platform', { enum: ['slack', 'teams'] }).notNull(),
+  channelId: text('channel_id').notNull(),
+  tokens: doublePrecision('tokens').notNull(),
+  tokensAt: timestamp('tokens_at', { withTimezone: true }).notNull().defaultNow(),
+  nextPostAt: timestamp('next_post_at', { withTimezone: true }).notNull().defaultNow(),
+  lockedUntil: timestamp('locked_until', { withTimezone: true }),
+}, (t) => [primaryKey({ columns: [t.orgId, t.platform, t.channelId] })]);
+
+export const notificationKinds = ['purchases', 'permissions', 'requests', 'subscriptions'] as const;
+export type NotificationKind = (typeof notificationKinds)[number];
+
+/** R-N1: a channel hears one kind of event, for every customer (customer_id null) or for one. */
+export const notificationSubscriptions = pgTable('notification_subscriptions', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  platform: text('platform', { enum: ['slack', 'teams'] }).notNull(),
+  channelId: text('channel_id').notNull(),
+  kind: text('kind', { enum: notificationKinds }).notNull(),
+  customerId: uuid('customer_id').references(() => customers.id),
+  createdByName: text('created_by_name').notNull(),
+  createdAt: createdAt(),
+}, (t) => [
+  unique('notification_subscriptions_once').on(t.orgId, t.platform, t.channelId, t.kind, t.customerId).nullsNotDistinct(),
+  index('notification_subscriptions_kind').on(t.orgId, t.kind),
+]);
+
+export const purchaseKinds = ['reservation', 'saas'] as const;
+
+/** A purchase the customer made on its own (R-P8), recorded once per source ID. */
+export const purchases = pgTable('purchases', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  /** The source's purchase (order) ID: a repeat of it is the same purchase. */
+  sourceId: text('source_id').notNull(),
+  customerId: uuid('customer_id').notNull().references(() => customers.id),
+  kind: text('kind', { enum: purchaseKinds }).notNull(),
+  /** reservation: product, region, quantity, term, scope…; saas: offerId, planId, seats, term. */
+  details: jsonb('details').$type<Record<string, string | number>>().notNull(),
+  price: numeric('price', { precision: 14, scale: 2 }).notNull(),
+  currency: text('currency').notNull(),
+  buyerName: text('buyer_name').notNull(),
+  buyerEmail: text('buyer_email').notNull(),
+  purchasedAt: timestamp('purchased_at', { withTimezone: true }).notNull(),
+  /** The purchase as received, to tell a repeat from a different purchase reusing the ID. */
+  received: jsonb('received').notNull(),
+  createdAt: createdAt(),
+}, (t) => [uniqueIndex('purchases_org_source').on(t.orgId, t.sourceId), index('purchases_customer').on(t.customerId, t.purchasedAt)]);
+
+/** Bearer tokens for the purchase intake; only a hash is kept. */
+export const apiTokens = pgTable('api_tokens', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  name: text('name').notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  createdAt: createdAt(),
+});
 
 export const reservationTerms = ['P1Y', 'P3Y'] as const;
 export const reservationStatuses = ['active', 'cancelled', 'exchanged', 'expired'] as const;

@@ -4,14 +4,14 @@ import { runCli } from './adapters/cli/run.js';
 import { createSlackAdapter, type SlackAdapter } from './adapters/slack/app.js';
 import type { Config } from './config.js';
 import { createTeamsAdapter, type TeamsAdapter, type TeamsAdapterOptions } from './adapters/teams/app.js';
-import { renderRequestCard } from './commands/requests.js';
+import { outboxRenderer } from './commands/purchases.js';
 import { slackSender } from './delivery/slack.js';
 import { remindPendingRequests } from './core/requests.js';
-import { translator } from './i18n/index.js';
 import { teamsSender } from './delivery/teams.js';
 import { startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
 import type { Logger } from './log.js';
 import { createHttpServer } from './server.js';
+import { purchaseIntake } from './adapters/api/purchases.js';
 
 const stopGraceMs = 5000;
 const reminderCheckMs = 10 * 60 * 1000;
@@ -34,7 +34,7 @@ export interface Bot {
 /** Wires adapters, the HTTP server and the delivery worker onto an open, migrated database. */
 export async function startBot(options: {
   db: Database;
-  config: Pick<Config, 'PORT' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'> & Partial<TeamsSettings>;
+  config: Pick<Config, 'PORT' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'> & Partial<TeamsSettings> & Partial<Pick<Config, 'DELIVERY_TIMEOUT_SECONDS'>>;
   log: Logger;
   /** Token for the local CLI bridge (embedded database only). */
   cliToken?: string;
@@ -63,13 +63,14 @@ export async function startBot(options: {
       : undefined;
   worker = startDeliveryWorker({
     db,
-    renderRequestCard: (orgId, requestId, reminder) => renderRequestCard({ db, t: translator('en') }, orgId, requestId, reminder),
+    render: outboxRenderer(db),
     senders: {
-      ...(botToken ? { slack: slackSender(botToken, config.SLACK_API_URL) } : {}),
+      ...(botToken ? { slack: slackSender(botToken, config.SLACK_API_URL, config.DELIVERY_TIMEOUT_SECONDS) } : {}),
       ...(teams ? { teams: teamsSender(db, teams) } : {}),
     },
     log,
     intervalMs: options.deliveryIntervalMs,
+    postTimeoutSeconds: config.DELIVERY_TIMEOUT_SECONDS,
   });
   const slack = botToken
     ? createSlackAdapter({
@@ -88,6 +89,7 @@ export async function startBot(options: {
     slack: slack?.requestListener,
     socketMode,
     teams: teams?.handle,
+    purchases: purchaseIntake(db, wake),
     cli: options.cliToken ? { token: options.cliToken, run: (argv) => runCli(db, argv) } : undefined,
   });
   await new Promise<void>((done) => server.listen(config.PORT, done));

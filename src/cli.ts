@@ -14,7 +14,7 @@ import { translator } from './i18n/index.js';
 async function main(): Promise<CliResult> {
   const config = loadConfig();
   // A path given to import is read by whichever process runs the command.
-  const argv = process.argv.slice(2).map((arg, i, all) => (i === 1 && all[0] === 'import' ? resolve(arg) : arg));
+  const argv = process.argv.slice(2).map((arg, i, all) => (i === 1 && (all[0] === 'import' || (all[0] === 'record-purchase' && !arg.trimStart().startsWith('{'))) ? resolve(arg) : arg));
   if (config.DATABASE_URL) return withDatabase(config.DATABASE_URL, undefined, argv);
 
   const t = translator('en');

@@ -29,6 +29,10 @@ const settings = z.object({
     (v) => (v === '' || v === undefined ? 'https://login.botframework.com/v1/.well-known/openidconfiguration' : v),
     z.url({ error: 'expected the Bot Framework OpenID metadata URL' }),
   ),
+  DELIVERY_TIMEOUT_SECONDS: z.preprocess(
+    (v) => (v === '' || v === undefined ? 10 : v),
+    z.coerce.number().int().min(1, 'expected whole seconds, 1–120').max(120, 'expected whole seconds, 1–120'),
+  ),
   LOG_LEVEL: z.preprocess((v) => (v === '' || v === undefined ? 'info' : v), z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected one of debug, info, warn, error' })),
 });
 

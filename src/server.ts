@@ -11,6 +11,8 @@ export interface ServerOptions {
   socketMode?: boolean;
   /** The Teams adapter's handler for POST /api/messages; undefined when Teams is off. */
   teams?: (request: { headers: Record<string, string | string[]>; body: unknown }) => Promise<{ status: number; body?: unknown }>;
+  /** POST /api/v1/purchases (src/adapters/api/purchases.ts). */
+  purchases?: (request: { authorization?: string; contentType?: string; body: string }) => Promise<{ status: number; body: unknown }>;
   /** Lets `npm run csp` run through this process while it holds the embedded data folder. */
   cli?: { token: string; run: (argv: string[]) => Promise<CliResult> };
 }
@@ -19,12 +21,14 @@ function send(res: ServerResponse, status: number, body: unknown) {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
 }
 
+class BodyTooLarge extends Error {}
+
 async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new Error('body too large');
+    if (size > limit) throw new BodyTooLarge('body too large');
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -35,6 +39,8 @@ function sameSecret(given: string | undefined, expected: string): boolean {
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
 }
+
+const purchaseBodyLimit = 64 * 1024;
 
 const loopback = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
@@ -73,6 +79,21 @@ export function createHttpServer(options: ServerOptions): Server {
         .catch((error) => {
           log.error('teams', error);
           if (!res.headersSent) send(res, 500, { error: 'internal error' });
+        });
+      return;
+    }
+    if (path === '/api/v1/purchases') {
+      const intake = options.purchases;
+      const t = translator('en');
+      if (req.method !== 'POST') return send(res.setHeader('allow', 'POST'), 405, { error: t('api.methodNotAllowed', { path }) });
+      if (!intake) return send(res, 404, { error: 'not found' });
+      readBody(req, purchaseBodyLimit)
+        .then((body) => intake({ authorization: req.headers.authorization, contentType: req.headers['content-type'], body }))
+        .then((answer) => send(res, answer.status, answer.body))
+        .catch((error) => {
+          if (error instanceof BodyTooLarge) return send(res.setHeader('connection', 'close'), 413, { error: t('api.tooLarge', { max: purchaseBodyLimit }) });
+          log.error('purchase intake', error);
+          if (!res.headersSent) send(res, 500, { error: 'internal error; nothing was recorded' });
         });
       return;
     }

@@ -12,6 +12,7 @@ describe('settings from the environment', () => {
       MICROSOFT_APP_TYPE: 'SingleTenant',
       TEAMS_ALLOW_UNAUTHENTICATED: false,
       TEAMS_OPENID_METADATA_URL: 'https://login.botframework.com/v1/.well-known/openidconfiguration',
+      DELIVERY_TIMEOUT_SECONDS: 10,
       LOG_LEVEL: 'info',
     });
   });
@@ -22,6 +23,7 @@ describe('settings from the environment', () => {
     [{ DATABASE_URL: 'mysql://x' }, 'Invalid setting DATABASE_URL: expected a postgres:// URL, or leave it unset for the embedded database.'],
     [{ SLACK_BOT_TOKEN: 'xoxp-user' }, 'Invalid setting SLACK_BOT_TOKEN: expected a bot token starting with xoxb-.'],
     [{ SLACK_APP_TOKEN: 'abc' }, 'Invalid setting SLACK_APP_TOKEN: expected an app-level token starting with xapp-.'],
+    [{ DELIVERY_TIMEOUT_SECONDS: '0' }, 'Invalid setting DELIVERY_TIMEOUT_SECONDS: expected whole seconds, 1–120.'],
     [{ SLACK_API_URL: 'not a url' }, 'Invalid setting SLACK_API_URL: expected the base URL of the Slack Web API, such as https://slack.com/api/.'],
     [{ LOG_LEVEL: 'loud' }, 'Invalid setting LOG_LEVEL: expected one of debug, info, warn, error.'],
     [{ SLACK_BOT_TOKEN: 'xoxb-1' }, 'Missing setting SLACK_SIGNING_SECRET: expected it with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode).'],

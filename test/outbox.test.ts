@@ -1,9 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outbox } from '../db/schema.js';
-import { renderRequestCard } from '../src/commands/requests.js';
+import { deliveryChannels, outbox } from '../db/schema.js';
+import { outboxRenderer } from '../src/commands/purchases.js';
 import { slackSender } from '../src/delivery/slack.js';
-import { translator } from '../src/i18n/index.js';
 import { backoffSeconds, maxAttempts, startDeliveryWorker } from '../src/delivery/worker.js';
 import { tenants, users } from './helpers/fixture.js';
 import { silentLog, startTestBot, type TestBot } from './helpers/slack.js';
@@ -46,24 +45,27 @@ describe('outbox delivery (R-N3)', () => {
 
   it('R-N3 two workers on one database post each message exactly once', async () => {
     const orgId = await testOrgId(bot.db);
+    // Ten channels, three messages each: a channel takes about one post a second.
     const rows = Array.from({ length: 30 }, (_, i) => ({
       orgId,
       platform: 'slack' as const,
-      channelId: 'C0SHARED01',
+      channelId: `C0SHARED0${i % 10}`,
       message: { key: 'allow.announce', params: { actor: 'bench', customer: `고객 ${i}` } },
     }));
     await bot.db.insert(outbox).values(rows);
     const second = startDeliveryWorker({
       db: bot.db,
       senders: { slack: slackSender('xoxb-test-token', bot.slack.apiUrl) },
-      renderRequestCard: (orgId, id, reminder) => renderRequestCard({ db: bot.db, t: translator('en') }, orgId, id, reminder),
+      render: outboxRenderer(bot.db),
       log: silentLog,
       intervalMs: 20,
     });
     bot.bot.worker.wake();
-    await waitFor('30 posts', () => bot.slack.posts().filter((p) => p.body.channel === 'C0SHARED01').length >= 30, 10_000);
+    const shared = () => bot.slack.posts().filter((p) => String(p.body.channel).startsWith('C0SHARED0'));
+    await waitFor('30 posts', () => shared().length >= 30, 10_000);
+    await new Promise((r) => setTimeout(r, 300));
     await second.stop();
-    const texts = bot.slack.posts().filter((p) => p.body.channel === 'C0SHARED01').map((p) => p.body.text);
+    const texts = shared().map((p) => p.body.text);
     expect(texts).toHaveLength(30);
     expect(new Set(texts).size).toBe(30);
   });
@@ -85,17 +87,14 @@ describe('outbox delivery (R-N3)', () => {
     expect(current.lastError).toBe('Slack error: channel_not_found');
   });
 
-  it('R-N3 a row claimed by a worker that died is delivered once its lease runs out', async () => {
+  it('R-N3 a channel claimed by a worker that died is delivered once its lease runs out', async () => {
     const orgId = await testOrgId(bot.db);
     const message = { key: 'allow.announce', params: { actor: '김민준', customer: '부산해운' } };
-    const [stillLeased] = await bot.db
-      .insert(outbox)
-      .values({ orgId, platform: 'slack', channelId: 'C0LEASED01', message, attempts: 1, lockedUntil: new Date(Date.now() + 60_000) })
-      .returning();
-    const [expired] = await bot.db
-      .insert(outbox)
-      .values({ orgId, platform: 'slack', channelId: 'C0EXPIRED1', message, attempts: 1, lockedUntil: new Date(Date.now() - 1000) })
-      .returning();
+    const [stillLeased] = await bot.db.insert(outbox).values({ orgId, platform: 'slack', channelId: 'C0LEASED01', message, attempts: 1 }).returning();
+    const [expired] = await bot.db.insert(outbox).values({ orgId, platform: 'slack', channelId: 'C0EXPIRED1', message, attempts: 1 }).returning();
+    // As a worker that claimed both channels and died would leave them.
+    await bot.db.update(deliveryChannels).set({ lockedUntil: new Date(Date.now() + 60_000) }).where(eq(deliveryChannels.channelId, 'C0LEASED01'));
+    await bot.db.update(deliveryChannels).set({ lockedUntil: new Date(Date.now() - 1000) }).where(eq(deliveryChannels.channelId, 'C0EXPIRED1'));
     bot.bot.worker.wake();
     await waitFor('the expired lease to be delivered', () => bot.slack.posts().some((p) => p.body.channel === 'C0EXPIRED1'));
     await new Promise((r) => setTimeout(r, 200));

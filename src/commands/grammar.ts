@@ -3,6 +3,7 @@ import { tz } from '@date-fns/tz';
 import { maxCustomerTextLength } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
 import type { RequestDraft } from '../core/requests.js';
+import { notificationKinds, type NotificationKind } from '../../db/schema.js';
 
 /** What a user asked for, the same from Slack, Teams and the terminal. */
 export type Command =
@@ -19,7 +20,10 @@ export type Command =
   | ({ name: 'request' } & RequestDraft)
   | { name: 'requests'; pendingOnly: boolean; customer?: string }
   | { name: 'approve'; request: string }
-  | { name: 'reject'; request: string; reason?: string };
+  | { name: 'reject'; request: string; reason?: string }
+  | { name: 'notify-here' | 'notify-off'; kinds: NotificationKind[]; customers: string[] }
+  | { name: 'notify-list' }
+  | { name: 'notify-failures'; retry: boolean };
 
 
 const examples: Record<string, string> = {
@@ -75,6 +79,36 @@ function parseRequest(words: string[]): Command {
   }
   if (reason && reason.length > maxReason) throw new DomainError('error.tooLong', { length: reason.length, max: maxReason }, { terms: { what: 'what.reason' } });
   return reason ? { ...request, reason } : request;
+}
+
+/**
+ * `notify here <kind…> [customer, customer…]`, `notify off [kind…] [customer, …]`,
+ * `notify list`, `notify failures [retry]`. Kinds are the leading words that name
+ * one (or `all`); what follows names customers, separated by commas (R-N1).
+ */
+function parseNotify(words: string[]): Command {
+  const verb = (words.shift() ?? '').toLowerCase();
+  if (verb === 'list' && !words.length) return { name: 'notify-list' };
+  if (verb === 'failures') {
+    const retry = words.join(' ').toLowerCase();
+    if (retry !== '' && retry !== 'retry') throw new DomainError('notify.usage');
+    return { name: 'notify-failures', retry: retry === 'retry' };
+  }
+  if (verb !== 'here' && verb !== 'off') throw new DomainError('notify.usage');
+  const kinds = new Set<NotificationKind>();
+  while (words.length) {
+    const parts = words[0]!.toLowerCase().split(',').filter(Boolean);
+    if (!parts.length || !parts.every((k) => k === 'all' || (notificationKinds as readonly string[]).includes(k))) break;
+    words.shift();
+    for (const k of parts) for (const kind of k === 'all' ? notificationKinds : [k as NotificationKind]) kinds.add(kind);
+  }
+  if (verb === 'here' && !kinds.size) throw new DomainError('notify.kindMissing', { given: (words[0] ?? '').slice(0, 40) });
+  const customers = words.join(' ').split(',').map((c) => c.trim()).filter(Boolean);
+  for (const customer of customers) {
+    if (customer.length > maxCustomerTextLength) throw new DomainError('error.tooLong', { length: customer.length, max: maxCustomerTextLength }, { terms: { what: 'what.customer' } });
+  }
+  if (customers.length > 20) throw new DomainError('notify.tooManyCustomers', { count: customers.length, max: 20 });
+  return { name: verb === 'here' ? 'notify-here' : 'notify-off', kinds: [...kinds], customers };
 }
 
 /** Splits off a trailing `page N`. */
@@ -158,6 +192,8 @@ export function parseCommand(input: string): Command {
       if (reason.length > maxReason) throw new DomainError('error.tooLong', { length: reason.length, max: maxReason }, { terms: { what: 'what.reason' } });
       return name === 'reject' && reason ? { name, request, reason } : { name, request };
     }
+    case 'notify':
+      return parseNotify(words);
     case 'channel': {
       const purpose = words.map((w) => w.toLowerCase()).join(' ').replace(/ here$/, '');
       if (!words.length || words[words.length - 1]!.toLowerCase() !== 'here' || (purpose !== 'activity' && purpose !== 'approvals')) {
@@ -213,6 +249,13 @@ export function commandText(command: Command): string {
         return ['approve', command.request];
       case 'reject':
         return ['reject', command.request, command.reason];
+      case 'notify-here':
+      case 'notify-off':
+        return ['notify', command.name === 'notify-here' ? 'here' : 'off', command.kinds.join(','), command.customers.join(', ')];
+      case 'notify-list':
+        return ['notify', 'list'];
+      case 'notify-failures':
+        return ['notify', 'failures', command.retry && 'retry'];
     }
   })();
   return words.filter(Boolean).join(' ');

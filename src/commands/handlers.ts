@@ -11,6 +11,7 @@ import { formatTimestamp, type MessageKey } from '../i18n/index.js';
 import type { ActionId, View } from '../views/model.js';
 import { coreContext, type CommandEnv, type OrgEnv } from './context.js';
 import { decideRequestView, fileRequestView, rejectPromptView, requestsView } from './requests.js';
+import { notifyFailuresView, notifyHereView, notifyListView, notifyOffView } from './notifications.js';
 import { ordersView, reservationsView } from './reservations.js';
 import { commandText, formatDay, type Command } from './grammar.js';
 
@@ -20,7 +21,7 @@ export function helpView(env: CommandEnv): View {
   const { t, prefix } = env;
   const keys: MessageKey[] = [
     'help.help', 'help.customers', 'help.customer', 'help.allow', 'help.disallow', 'help.reservations', 'help.orders',
-    'help.request', 'help.requests', 'help.decide', 'help.activity', 'help.owner', 'help.channel',
+    'help.request', 'help.requests', 'help.decide', 'help.activity', 'help.owner', 'help.channel', 'help.notify', 'help.notifyFailures',
   ];
   const notice = !env.org
     ? [t(env.conversation.platform === 'teams' ? 'help.unknownTenant' : 'help.unknownWorkspace', { teamId: env.workspaceId ?? '?' })]
@@ -204,6 +205,14 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
       return decideRequestView(env, command.request, command.name, command.name === 'reject' ? command.reason : undefined);
     case 'orders':
       return ordersView(env, await customerId(command.customer));
+    case 'notify-here':
+      return notifyHereView(env, command.kinds, command.customers);
+    case 'notify-off':
+      return notifyOffView(env, command.kinds, command.customers);
+    case 'notify-list':
+      return notifyListView(env);
+    case 'notify-failures':
+      return notifyFailuresView(env, command.retry);
     case 'channel-here': {
       const outcome = await setChannel(ctx, command.purpose);
       const key = command.purpose === 'activity' ? (outcome === 'set' ? 'channel.set' : 'channel.already') : outcome === 'set' ? 'channel.approvalsSet' : 'channel.approvalsAlready';

@@ -1,10 +1,12 @@
 import { requireStaff } from '../core/access.js';
 import { customerById, customerMatches, resolveCustomer, type Customer } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
+import { customerSaasPurchases } from '../core/purchases.js';
 import { customerReservations, termEnds, type Reservation } from '../core/reservations.js';
 import { formatMoney, formatTimestamp } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 import type { OrgEnv } from './context.js';
+import { purchaseItem } from './purchases.js';
 
 /** Staff name any customer; a customer contact sees only their own customer (R-A1), whatever they type. */
 async function customerFor(env: OrgEnv, text: string | undefined): Promise<Customer> {
@@ -47,13 +49,20 @@ export async function reservationsView(env: OrgEnv, customerText: string | undef
   };
 }
 
-/** R-P9: the order history, the customer's own purchases beside the partner's. */
+/** R-P9: the order history, the customer's own purchases (reservations and SaaS) beside the partner's, newest first. */
 export async function ordersView(env: OrgEnv, customerId: string): Promise<View> {
   const { t } = env;
   const customer = await customerById(env.db, env.org.id, customerId);
-  const rows = await customerReservations(env.db, env.org.id, customer.id);
+  const [reserved, saas] = await Promise.all([customerReservations(env.db, env.org.id, customer.id), customerSaasPurchases(env.db, env.org.id, customer.id)]);
+  const rows = [
+    ...reserved.map((r) => ({ at: r.purchasedAt, line: t('orders.row', terms(env, r)) })),
+    ...saas.map((p) => ({
+      at: p.purchasedAt,
+      line: t('orders.rowSaas', { date: formatTimestamp(t, p.purchasedAt), item: purchaseItem(t, p), price: formatMoney(Number(p.price), p.currency), buyer: p.buyerName, id: p.sourceId }),
+    })),
+  ].sort((a, b) => b.at.getTime() - a.at.getTime());
   return {
     title: t('orders.title', { customer: customer.name }),
-    lines: rows.length ? rows.map((r) => `• ${t('orders.row', terms(env, r))}`) : [t('orders.none', { customer: customer.name })],
+    lines: rows.length ? rows.map((r) => `• ${r.line}`) : [t('orders.none', { customer: customer.name })],
   };
 }

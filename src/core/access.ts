@@ -22,7 +22,7 @@ export function requireStaff(actor: Actor, command: string): Extract<Actor, { ki
   return actor;
 }
 
-const orgColumns = {
+export const orgColumns = {
   id: organizations.id,
   name: organizations.name,
   activityChannelPlatform: organizations.activityChannelPlatform,

@@ -13,7 +13,10 @@ export type ActivityAction =
   | 'request_filed'
   | 'request_approved'
   | 'request_rejected'
-  | 'request_refused';
+  | 'request_refused'
+  | 'notifications_subscribed'
+  | 'notifications_unsubscribed'
+  | 'deliveries_retried';
 
 export async function recordActivity(
   tx: Queryable,

@@ -1,5 +1,6 @@
+import { and, eq, isNull, or } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
-import { outbox } from '../../db/schema.js';
+import { notificationSubscriptions, outbox, type NotificationKind } from '../../db/schema.js';
 import type { MessageKey, MessageParams } from '../i18n/index.js';
 import type { CoreContext, Organization } from './context.js';
 
@@ -9,18 +10,24 @@ export interface Announcement {
   params: MessageParams;
 }
 
-/** What the delivery worker posts: a sentence, or a request's approval card as it stands when sent. */
-export type OutboxMessage = Announcement | { requestCard: string; reminder?: boolean };
+/**
+ * What the delivery worker posts, rendered when it is sent: a sentence, a
+ * request's approval card as it stands then, or a customer purchase (which a
+ * busy channel receives folded into a digest).
+ */
+export type OutboxMessage = Announcement | { requestCard: string; reminder?: boolean } | { purchase: string };
 
 export interface ChatTarget {
   platform: string;
   channelId: string;
 }
 
+type PostTarget = { platform: 'slack' | 'teams'; channelId: string };
+const postable = (target: ChatTarget | undefined): target is PostTarget => target?.platform === 'slack' || target?.platform === 'teams';
+
 /** Queues a message to one chat channel in the caller's transaction (R-N3). */
 export async function enqueue(tx: Queryable, orgId: string, target: ChatTarget, message: OutboxMessage): Promise<void> {
-  if (target.platform !== 'slack' && target.platform !== 'teams') return;
-  await tx.insert(outbox).values({ orgId, platform: target.platform, channelId: target.channelId, message });
+  if (postable(target)) await tx.insert(outbox).values({ orgId, platform: target.platform, channelId: target.channelId, message });
 }
 
 /** The organization's channel for a purpose, if it set one. */
@@ -31,12 +38,45 @@ export function organizationChannel(org: Organization, purpose: 'activity' | 'ap
 }
 
 /**
- * Queues an announcement in the caller's transaction: the organization's
- * activity channel if it set one, else the chat channel where the command ran.
- * A command from the terminal with no activity channel has nowhere to announce.
+ * R-N1: queues one message to every channel that subscribed to this kind of
+ * event (for all customers or for this one) and to the activity channel, which
+ * hears everything; `also` adds a channel, `except` leaves out one that
+ * already gets its own message. Each channel gets it once.
  */
-export async function announce(tx: Queryable, ctx: CoreContext, announcement: Announcement): Promise<void> {
+export async function notify(
+  tx: Queryable,
+  org: Organization,
+  event: { kind: NotificationKind; customerId: string | null; message: OutboxMessage; also?: ChatTarget; except?: ChatTarget },
+): Promise<number> {
+  const subscribed = await tx
+    .selectDistinct({ platform: notificationSubscriptions.platform, channelId: notificationSubscriptions.channelId })
+    .from(notificationSubscriptions)
+    .where(
+      and(
+        eq(notificationSubscriptions.orgId, org.id),
+        eq(notificationSubscriptions.kind, event.kind),
+        event.customerId
+          ? or(isNull(notificationSubscriptions.customerId), eq(notificationSubscriptions.customerId, event.customerId))
+          : isNull(notificationSubscriptions.customerId),
+      ),
+    );
+  const key = (t: ChatTarget) => `${t.platform}\u0000${t.channelId}`;
+  const targets = new Map<string, PostTarget>();
+  for (const target of [organizationChannel(org, 'activity'), event.also, ...subscribed]) {
+    if (postable(target) && !(event.except && key(event.except) === key(target))) targets.set(key(target), target);
+  }
+  if (targets.size) {
+    await tx.insert(outbox).values([...targets.values()].map((t) => ({ orgId: org.id, platform: t.platform, channelId: t.channelId, message: event.message })));
+  }
+  return targets.size;
+}
+
+/**
+ * A change made by a command is announced to the channels that hear its kind;
+ * with no activity channel set, also back where the command ran.
+ */
+export async function announce(tx: Queryable, ctx: CoreContext, kind: NotificationKind, customerId: string | null, announcement: Announcement): Promise<void> {
   const { conversation } = ctx;
-  const target = organizationChannel(ctx.org, 'activity') ?? (conversation.channelId ? { platform: conversation.platform, channelId: conversation.channelId } : undefined);
-  if (target) await enqueue(tx, ctx.org.id, target, announcement);
+  const here = !organizationChannel(ctx.org, 'activity') && conversation.channelId ? { platform: conversation.platform, channelId: conversation.channelId } : undefined;
+  await notify(tx, ctx.org, { kind, customerId, message: announcement, also: here });
 }

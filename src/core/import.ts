@@ -6,11 +6,37 @@ import {
 } from '../../db/schema.js';
 import { normalizeKey } from './text.js';
 
-const name = z.string().trim().min(1).max(200);
-const email = z.email().max(254).transform((e) => e.toLowerCase());
+export const name = z.string().trim().min(1).max(200);
+export const email = z.email().max(254).transform((e) => e.toLowerCase());
 const optionalId = z.string().trim().min(1).max(100).optional();
 
 const contact = z.object({ name, email, slackUserId: optionalId, teamsAadObjectId: optionalId });
+
+export const price = z.number().min(0).max(1e11);
+export const currency = z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, 'expected a three-letter currency code such as USD');
+export const dateTime = z.iso.datetime({ offset: true, error: 'expected a date and time such as 2026-03-01T09:00:00Z' }).transform((d) => new Date(d));
+
+/** A reservation's terms, as the import file and the purchase intake write them. */
+export const reservationFields = z.object({
+  id: z.string().trim().min(1).max(100),
+  product: name,
+  region: z.string().trim().min(1).max(100),
+  quantity: z.number().int().min(1).max(100_000),
+  term: z.enum(reservationTerms),
+  billingPlan: z.enum(['upfront', 'monthly']),
+  scope: z.enum(['shared', 'single']),
+  subscriptionId: z.string().trim().min(1).max(100).optional(),
+  price,
+  currency,
+});
+
+/** R-P12: a single-scope reservation names its subscription; a shared one does not. */
+export function singleScopeNeedsSubscription<T extends z.ZodType<{ scope: string; subscriptionId?: string }>>(schema: T) {
+  return schema.refine((r) => (r.scope === 'single') === Boolean(r.subscriptionId), {
+    path: ['subscriptionId'],
+    message: 'expected a subscriptionId when scope is single, and none when it is shared',
+  });
+}
 
 /** The import file (README, "Import format"). Later capabilities add keys; these stay. */
 export const importFileSchema = z.object({
@@ -37,25 +63,7 @@ export const importFileSchema = z.object({
           .default([]),
         reservations: z
           .array(
-            z
-              .object({
-                id: z.string().trim().min(1).max(100),
-                product: name,
-                region: z.string().trim().min(1).max(100),
-                quantity: z.number().int().min(1).max(100_000),
-                term: z.enum(reservationTerms),
-                billingPlan: z.enum(['upfront', 'monthly']),
-                scope: z.enum(['shared', 'single']),
-                subscriptionId: z.string().trim().min(1).max(100).optional(),
-                price: z.number().min(0).max(1e11),
-                currency: z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, 'expected a three-letter currency code such as USD'),
-                purchasedBy: z.enum(['partner', 'customer']),
-                purchasedAt: z.iso.datetime({ offset: true, error: 'expected a date and time such as 2026-03-01T09:00:00Z' }).transform((d) => new Date(d)),
-              })
-              .refine((r) => (r.scope === 'single') === Boolean(r.subscriptionId), {
-                path: ['subscriptionId'],
-                message: 'expected a subscriptionId when scope is single, and none when it is shared',
-              }),
+            singleScopeNeedsSubscription(reservationFields.extend({ purchasedBy: z.enum(['partner', 'customer']), purchasedAt: dateTime })),
           )
           .default([]),
       }),
@@ -110,7 +118,7 @@ export class ImportError extends Error {
 }
 
 /** `customers[2].tenantId: expected …` — the JSON path of each bad field. */
-function describeIssues(error: z.ZodError): string[] {
+export function describeIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => {
     const path = issue.path.reduce<string>(
       (text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)),

@@ -1,8 +1,10 @@
-import { eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
+import type { Database } from '../../db/client.js';
 import { organizations } from '../../db/schema.js';
+import { orgColumns } from './access.js';
 import { recordActivity } from './activity.js';
 import { requireAdmin } from './access.js';
-import type { CoreContext } from './context.js';
+import type { CoreContext, Organization } from './context.js';
 import { DomainError } from './errors.js';
 
 export type ChannelPurpose = 'activity' | 'approvals';
@@ -25,4 +27,13 @@ export async function setChannel(ctx: CoreContext, purpose: ChannelPurpose): Pro
     await recordActivity(tx, { ...ctx, actor }, purpose === 'activity' ? 'activity_channel_set' : 'approvals_channel_set', null, { platform, channel: channelId });
   });
   return 'set';
+}
+
+/** The organization a terminal command means: the one named, or the only one there is. */
+export async function organizationNamed(db: Database, name: string | undefined): Promise<Organization> {
+  const all = await db.select(orgColumns).from(organizations).orderBy(asc(organizations.name));
+  const matching = name === undefined ? all : all.filter((o) => o.name === name);
+  if (matching.length === 1) return matching[0]!;
+  const names = all.map((o) => o.name).join(', ') || '—';
+  throw new DomainError(name === undefined && all.length ? 'error.cliWhichOrg' : 'error.cliUnknownOrg', { name: name ?? '', names });
 }

@@ -3,7 +3,7 @@ import type { Database, Queryable } from '../../db/client.js';
 import { preparedOnce } from '../../db/prepared.js';
 import { activityLog, customerPurchasePermissions, customers, subscriptions } from '../../db/schema.js';
 import { recordActivity } from './activity.js';
-import { announce } from './announcements.js';
+import { announce, notify } from './announcements.js';
 import { requireAdmin } from './access.js';
 import type { Actor, CoreContext } from './context.js';
 import { isUuid, type Customer } from './customers.js';
@@ -106,7 +106,7 @@ export async function allowReservations(ctx: CoreContext, customerId: string): P
       .returning();
     if (rows.length === 0) return false;
     await recordActivity(tx, { ...ctx, actor }, 'create_customer_purchase_permission', customer.id);
-    await announce(tx, ctx, { key: 'allow.announce', params: { actor: actor.name, customer: customer.name } });
+    await announce(tx, ctx, 'permissions', customer.id, { key: 'allow.announce', params: { actor: actor.name, customer: customer.name } });
     return true;
   });
   // A lost race: the insert waited for the winner to commit, so the state read now is the winner's.
@@ -140,7 +140,7 @@ export async function disallowReservations(ctx: CoreContext, customerId: string)
       .returning();
     if (deleted.length === 0) return { customer, state: 'already-off' };
     await recordActivity(tx, { ...ctx, actor }, 'delete_customer_purchase_permission', customer.id);
-    await announce(tx, ctx, { key: 'disallow.announce', params: { actor: actor.name, customer: customer.name } });
+    await announce(tx, ctx, 'permissions', customer.id, { key: 'disallow.announce', params: { actor: actor.name, customer: customer.name } });
     return { customer, state: 'turned-off' };
   });
 }
@@ -170,6 +170,11 @@ export async function recordOwnerAssigned(ctx: CoreContext, customerId: string, 
       .returning();
     if (updated.length === 0) return false;
     await recordActivity(tx, { ...ctx, actor }, 'owner_role_confirmed', customer.id, { subscription: subscription.id });
+    await notify(tx, ctx.org, {
+      kind: 'subscriptions',
+      customerId: customer.id,
+      message: { key: 'owner.announce', params: { actor: actor.name, customer: customer.name, subscription: subscription.id } },
+    });
     return true;
   });
   return { state: recorded ? 'recorded' : 'already-known', customer, subscription };

@@ -3,7 +3,7 @@ import { and, desc, eq, isNull, like, lte, or, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
 import { customerContacts, customers, organizations, reservationRequests, reservations, subscriptions, type requestKinds } from '../../db/schema.js';
 import { recordActivity } from './activity.js';
-import { enqueue, organizationChannel } from './announcements.js';
+import { enqueue, notify, organizationChannel } from './announcements.js';
 import { requireAdmin } from './access.js';
 import type { CoreContext } from './context.js';
 import { customerById, customerMatches, type Customer } from './customers.js';
@@ -114,6 +114,12 @@ export async function fileRequest(ctx: CoreContext, draft: RequestDraft): Promis
     await recordActivity(tx, { ...ctx, actor }, 'request_filed', customer.id, { kind: draft.kind, reservation: reservation.id });
     const approvals = organizationChannel(ctx.org, 'approvals') ?? organizationChannel(ctx.org, 'activity');
     if (approvals) await enqueue(tx, ctx.org.id, approvals, { requestCard: row!.id });
+    await notify(tx, ctx.org, {
+      kind: 'requests',
+      customerId: customer.id,
+      message: { key: 'request.announceFiled', params: { name: actor.name, customer: customer.name, kind: draft.kind, reservation: reservation.id, id: row!.id.slice(0, 8) } },
+      except: approvals,
+    });
     return row!;
   });
   return { request, reservation, customer };
@@ -193,9 +199,14 @@ export async function decideRequest(ctx: CoreContext, requestId: string, decisio
     const details = { kind: request.kind, reservation: request.reservationId };
     await recordActivity(tx, { ...ctx, actor }, `request_${status}`, request.customerId, details);
     // R-Q5: the requester is told where they asked.
-    if (request.requestedChannelId) {
-      await enqueue(tx, ctx.org.id, { platform: request.requestedPlatform, channelId: request.requestedChannelId }, { requestCard: request.id });
-    }
+    const requester = request.requestedChannelId ? { platform: request.requestedPlatform, channelId: request.requestedChannelId } : undefined;
+    if (requester) await enqueue(tx, ctx.org.id, requester, { requestCard: request.id });
+    await notify(tx, ctx.org, {
+      kind: 'requests',
+      customerId: request.customerId,
+      message: { key: `request.announce_${status}`, params: { name: actor.name, kind: request.kind, reservation: request.reservationId, id: request.id.slice(0, 8) } },
+      except: requester,
+    });
     return { state: 'decided', request: decided! };
   });
 }

@@ -10,7 +10,7 @@ import { DeliveryError, type Sender } from './worker.js';
 export function teamsSender(db: Database, teams: TeamsAdapter): Sender {
   return async ({ orgId, channelId }, view) => {
     const conversation = await teamsConversation(db, orgId, channelId);
-    if (!conversation) throw new DeliveryError(`Teams conversation ${channelId} is unknown: add the bot there or write to it first`);
+    if (!conversation) throw new DeliveryError(`Teams conversation ${channelId} is unknown: add the bot there or write to it first`, { permanent: true });
     try {
       const { id } = await teams.post(conversation, view);
       return { messageId: id };
@@ -18,9 +18,11 @@ export function teamsSender(db: Database, teams: TeamsAdapter): Sender {
       const response = (error as { response?: { status?: number; headers?: Record<string, string> } }).response;
       if (response?.status === 429) {
         const retryAfter = Number.parseInt(response.headers?.['retry-after'] ?? '', 10);
-        throw new DeliveryError('Teams rate limit (429)', Number.isFinite(retryAfter) ? retryAfter : undefined);
+        throw new DeliveryError('Teams rate limit (429)', { retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : undefined });
       }
-      if (response?.status) throw new DeliveryError(`Teams answered HTTP ${response.status}`);
+      // 400, 403 (the bot was removed or blocked) and 404 (no such conversation) will not succeed later; 401 may be a token being renewed.
+      const status = response?.status;
+      if (status) throw new DeliveryError(`Teams answered HTTP ${status}`, { permanent: status === 400 || status === 403 || status === 404 });
       throw error;
     }
   };

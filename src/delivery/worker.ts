@@ -1,8 +1,7 @@
-import { and, asc, eq, inArray, isNull, lte, lt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, exists, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
-import { outbox } from '../../db/schema.js';
+import { deliveryChannels, outbox } from '../../db/schema.js';
 import type { OutboxMessage } from '../core/announcements.js';
-import { translator } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import type { View } from '../views/model.js';
 
@@ -10,20 +9,40 @@ import type { View } from '../views/model.js';
 export type Sender = (target: { orgId: string; channelId: string }, view: View) => Promise<{ messageId?: string }>;
 
 export class DeliveryError extends Error {
-  constructor(message: string, readonly retryAfterSeconds?: number) {
+  constructor(
+    message: string,
+    readonly options: { retryAfterSeconds?: number; /** The platform said it cannot succeed (no such channel, bot not in it). */ permanent?: boolean } = {},
+  ) {
     super(message);
   }
 }
 
-/** About 67 minutes of retries before a message counts as failed (1 s, 2 s, … capped at 10 min). */
-export const maxAttempts = 16;
-const claimBatch = 10;
-/** Longer than a post may take (the Slack client times out at 30 s), so no other worker claims a row mid-post. */
-const leaseSeconds = 60;
-
-export function backoffSeconds(attempt: number): number {
-  return Math.min(2 ** (attempt - 1), 600);
+/** Turns outbox messages into views when they are sent, so they show the state of that moment. */
+export interface Renderer {
+  message(orgId: string, message: OutboxMessage): Promise<View>;
+  /** Several customer purchases in one message. */
+  digest(orgId: string, purchaseIds: string[]): Promise<View>;
 }
+
+/** About 67 minutes of retries before a message counts as failed (1 s, 2 s, … capped at 10 min, plus jitter). */
+export const maxAttempts = 16;
+
+export function backoffSeconds(attempt: number, random = Math.random): number {
+  // Up to a quarter more, so messages that failed together do not retry together.
+  return Math.min(2 ** (attempt - 1), 600) * (1 + random() / 4);
+}
+
+/**
+ * Pacing per channel, shared by every instance through delivery_channels: a
+ * token bucket of 5 messages refilled one per 12 s (so at most a few a
+ * minute once a burst is spent), and never two posts within a second (Slack
+ * allows about one per second per channel). The trigger in migration 0007
+ * starts a channel with a full bucket.
+ */
+export const pacing = { burst: 5, refillSeconds: 12, spacingSeconds: 1 };
+const channelBatch = 20;
+/** Messages looked at per channel turn; a digest holds at most this many purchases. */
+const channelWindow = 500;
 
 export interface DeliveryWorker {
   /** Look for due messages now rather than at the next tick. */
@@ -31,72 +50,119 @@ export interface DeliveryWorker {
   stop(): Promise<void>;
 }
 
+type Channel = typeof deliveryChannels.$inferSelect;
+type Row = typeof outbox.$inferSelect;
+const isPurchase = (row: Row) => 'purchase' in (row.message as OutboxMessage);
+
 /**
- * Claims due outbox rows with FOR UPDATE SKIP LOCKED (so several instances can
- * share one database), posts them, and marks each sent — or schedules its next
- * attempt, honouring a platform's Retry-After (R-N3).
+ * Delivers the outbox (R-N3). A worker claims channels that have due messages
+ * with FOR UPDATE SKIP LOCKED and a lease, so several instances share the work
+ * and each channel has one poster at a time. A channel whose waiting purchases
+ * outnumber its bucket gets them as one digest; otherwise messages go one by
+ * one. Failures back off per message with jitter, honour Retry-After for the
+ * channel, and give up at once when the platform says a retry cannot succeed.
  */
 export function startDeliveryWorker(options: {
   db: Database;
   senders: Partial<Record<'slack' | 'teams', Sender>>;
-  /** Renders a request's approval card as it stands when sent. */
-  renderRequestCard: (orgId: string, requestId: string, reminder: boolean) => Promise<View>;
+  render: Renderer;
   log: Logger;
   intervalMs?: number;
+  /** How long one post may take; a channel's lease outlasts it. */
+  postTimeoutSeconds?: number;
 }): DeliveryWorker {
-  const { db, senders, log } = options;
-  const t = translator('en');
+  const { db, senders, log, render } = options;
+  const leaseSeconds = (options.postTimeoutSeconds ?? 10) + 15;
+  const platforms = Object.keys(senders) as ('slack' | 'teams')[];
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
 
-  async function deliverDue(): Promise<number> {
+  const sameChannel = (c: Pick<Channel, 'orgId' | 'platform' | 'channelId'> | typeof deliveryChannels) =>
+    and(eq(outbox.orgId, c.orgId), eq(outbox.platform, c.platform), eq(outbox.channelId, c.channelId));
+  const dueRows = and(eq(outbox.status, 'pending'), lte(outbox.nextAttemptAt, sql`now()`));
+
+  async function claimChannels(): Promise<Channel[]> {
+    if (!platforms.length) return [];
     const due = db
-      .select({ id: outbox.id })
-      .from(outbox)
+      .select({ orgId: deliveryChannels.orgId, platform: deliveryChannels.platform, channelId: deliveryChannels.channelId })
+      .from(deliveryChannels)
       .where(
         and(
-          eq(outbox.status, 'pending'),
-          lte(outbox.nextAttemptAt, sql`now()`),
-          or(isNull(outbox.lockedUntil), lt(outbox.lockedUntil, sql`now()`)),
-          inArray(outbox.platform, Object.keys(senders) as ('slack' | 'teams')[]),
+          inArray(deliveryChannels.platform, platforms),
+          lte(deliveryChannels.nextPostAt, sql`now()`),
+          or(isNull(deliveryChannels.lockedUntil), lt(deliveryChannels.lockedUntil, sql`now()`)),
+          exists(db.select({ one: sql`1` }).from(outbox).where(and(sameChannel(deliveryChannels), dueRows))),
         ),
       )
-      .orderBy(asc(outbox.id))
-      .limit(claimBatch)
+      .orderBy(asc(deliveryChannels.nextPostAt))
+      .limit(channelBatch)
       .for('update', { skipLocked: true });
-    const claimed = await db
-      .update(outbox)
-      .set({ lockedUntil: sql`now() + make_interval(secs => ${leaseSeconds})`, attempts: sql`${outbox.attempts} + 1` })
-      .where(inArray(outbox.id, due))
+    return db
+      .update(deliveryChannels)
+      .set({ lockedUntil: sql`now() + make_interval(secs => ${leaseSeconds})` })
+      .where(sql`(${deliveryChannels.orgId}, ${deliveryChannels.platform}, ${deliveryChannels.channelId}) in (${due})`)
       .returning();
-    for (const row of claimed.sort((a, b) => a.id - b.id)) {
-      const message = row.message as OutboxMessage;
-      try {
-        const view: View = 'key' in message ? { lines: [t(message.key, message.params)] } : await options.renderRequestCard(row.orgId, message.requestCard, message.reminder ?? false);
-        const { messageId } = await senders[row.platform]!({ orgId: row.orgId, channelId: row.channelId }, view);
-        await db
-          .update(outbox)
-          .set({ status: 'sent', sentAt: sql`now()`, lockedUntil: null, lastError: null, postedMessageId: messageId ?? null })
-          .where(eq(outbox.id, row.id));
-      } catch (error) {
-        const retryAfter = error instanceof DeliveryError ? error.retryAfterSeconds : undefined;
-        const reason = error instanceof Error ? error.message : String(error);
-        const gaveUp = row.attempts >= maxAttempts;
-        const delay = retryAfter ?? backoffSeconds(row.attempts);
-        log.warn(`outbox ${row.id} attempt ${row.attempts} failed: ${reason}${gaveUp ? '; giving up' : `; next try in ${delay}s`}`);
-        await db
-          .update(outbox)
-          .set({
-            status: gaveUp ? 'failed' : 'pending',
-            lastError: reason.slice(0, 1000),
-            lockedUntil: null,
-            nextAttemptAt: sql`now() + make_interval(secs => ${delay})`,
-          })
-          .where(eq(outbox.id, row.id));
-      }
+  }
+
+  async function deliverChannel(channel: Channel): Promise<void> {
+    const now = new Date();
+    const tokens = Math.min(pacing.burst, channel.tokens + (now.getTime() - channel.tokensAt.getTime()) / 1000 / pacing.refillSeconds);
+    const release = (changes: Partial<Channel>) =>
+      db
+        .update(deliveryChannels)
+        .set({ lockedUntil: null, ...changes })
+        .where(and(eq(deliveryChannels.orgId, channel.orgId), eq(deliveryChannels.platform, channel.platform), eq(deliveryChannels.channelId, channel.channelId)));
+    const rows = await db.select().from(outbox).where(and(sameChannel(channel), dueRows)).orderBy(asc(outbox.id)).limit(channelWindow);
+    if (!rows.length) return void (await release({}));
+    const waitingPurchases = rows.filter(isPurchase);
+    const other = rows.find((r) => !isPurchase(r));
+    let batch: Row[];
+    if (tokens < 1) {
+      // Purchases wait for the bucket (and then come as one digest); anything else only keeps the spacing.
+      if (!other) return void (await release({ nextPostAt: new Date(now.getTime() + (1 - tokens) * pacing.refillSeconds * 1000) }));
+      batch = [other];
+    } else if (isPurchase(rows[0]!) && waitingPurchases.length > 1 && waitingPurchases.length > Math.floor(tokens)) {
+      // More purchases waiting than messages left in the bucket: one digest instead.
+      batch = waitingPurchases;
+    } else {
+      batch = rows.slice(0, 1);
     }
-    return claimed.length;
+    const ids = batch.map((r) => r.id);
+    const spent = { tokens: Math.max(0, tokens - 1), tokensAt: now };
+    try {
+      const view =
+        batch.length > 1
+          ? await render.digest(channel.orgId, batch.map((r) => (r.message as { purchase: string }).purchase))
+          : await render.message(channel.orgId, batch[0]!.message as OutboxMessage);
+      const { messageId } = await senders[channel.platform]!({ orgId: channel.orgId, channelId: channel.channelId }, view);
+      await db
+        .update(outbox)
+        .set({ status: 'sent', sentAt: sql`now()`, attempts: sql`${outbox.attempts} + 1`, lastError: null, postedMessageId: messageId ?? null })
+        .where(inArray(outbox.id, ids));
+      await release({ ...spent, nextPostAt: new Date(Date.now() + pacing.spacingSeconds * 1000) });
+    } catch (error) {
+      const { retryAfterSeconds, permanent } = error instanceof DeliveryError ? error.options : {};
+      const reason = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
+      // Messages that failed together usually share their attempt count: one update per count.
+      for (const attempts of new Set(batch.map((r) => r.attempts + 1))) {
+        const gaveUp = permanent || attempts >= maxAttempts;
+        const delay = retryAfterSeconds ?? backoffSeconds(attempts);
+        const group = batch.filter((r) => r.attempts + 1 === attempts).map((r) => r.id);
+        log.warn(`outbox ${group.join(',')} attempt ${attempts} failed: ${reason}${gaveUp ? '; giving up' : `; next try in ${Math.round(delay)}s`}`);
+        await db
+          .update(outbox)
+          .set({ status: gaveUp ? 'failed' : 'pending', attempts, lastError: reason, nextAttemptAt: sql`now() + make_interval(secs => ${gaveUp ? 0 : delay})` })
+          .where(inArray(outbox.id, group));
+      }
+      await release({ ...spent, nextPostAt: new Date(Date.now() + (retryAfterSeconds ?? pacing.spacingSeconds) * 1000) });
+    }
+  }
+
+  async function deliverDue(): Promise<number> {
+    const channels = await claimChannels();
+    await Promise.all(channels.map((c) => deliverChannel(c).catch((error) => log.error(`delivery to ${c.platform} ${c.channelId}`, error))));
+    return channels.length;
   }
 
   function schedule(ms: number) {
@@ -108,10 +174,10 @@ export function startDeliveryWorker(options: {
   function tick() {
     running = running
       .then(async () => {
-        while (!stopped && (await deliverDue()) === claimBatch);
+        while (!stopped && (await deliverDue()) === channelBatch);
       })
       .catch((error) => log.error('delivery worker', error))
-      .finally(() => schedule(options.intervalMs ?? 500));
+      .finally(() => schedule(options.intervalMs ?? 250));
   }
 
   tick();

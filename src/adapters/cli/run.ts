@@ -5,8 +5,12 @@ import type { CommandEnv } from '../../commands/context.js';
 import { runAction, runCommand } from '../../commands/dispatch.js';
 import { staffByEmail } from '../../core/access.js';
 import { DomainError } from '../../core/errors.js';
-import { ImportError, importOrganization, parseImportFile } from '../../core/import.js';
-import { translator, type Translate } from '../../i18n/index.js';
+import { createApiToken, listApiTokens, revokeApiToken } from '../../core/api-tokens.js';
+import type { Organization } from '../../core/context.js';
+import { describeIssues, ImportError, importOrganization, parseImportFile } from '../../core/import.js';
+import { organizationNamed } from '../../core/organizations.js';
+import { purchaseInputSchema, recordPurchase } from '../../core/purchases.js';
+import { formatTimestamp, translator, type Translate } from '../../i18n/index.js';
 import { renderText } from '../../views/model.js';
 
 export interface CliResult {
@@ -36,6 +40,15 @@ export async function runCli(db: Database, argv: string[]): Promise<CliResult> {
   if (positionals[0] === 'import') {
     if (positionals.length !== 2) return { output: t('cli.importUsage'), exitCode: 2 };
     return importFile(db, t, positionals[1]!);
+  }
+  if (positionals[0] === 'api-token' || positionals[0] === 'record-purchase') {
+    try {
+      const org = await organizationNamed(db, values.org);
+      return positionals[0] === 'api-token' ? await apiToken(db, t, org, positionals.slice(1)) : await purchaseFromCli(db, t, org, positionals.slice(1));
+    } catch (error) {
+      if (error instanceof DomainError) return { output: t(error.code, error.params), exitCode: 1 };
+      throw error;
+    }
   }
   if (!values.as) return { output: `${t('cli.asMissing')}\n${t('cli.usage')}`, exitCode: 2 };
 
@@ -86,4 +99,50 @@ async function importFile(db: Database, t: Translate, path: string): Promise<Cli
     const problems = error.problems.join('\n');
     return { output: t(error.kind === 'invalid' ? 'cli.invalidFile' : 'cli.importConflict', { problems }), exitCode: 1 };
   }
+}
+
+/** `api-token create [name]`, `api-token list`, `api-token revoke <id>`: bearer tokens for the purchase intake. */
+async function apiToken(db: Database, t: Translate, org: Organization, args: string[]): Promise<CliResult> {
+  const [verb, ...rest] = args;
+  if (verb === 'create') {
+    const name = rest.join(' ').trim() || t('cli.tokenDefaultName');
+    const { id, token } = await createApiToken(db, org.id, name);
+    return { output: t('cli.tokenCreated', { org: org.name, name, id, token }), exitCode: 0 };
+  }
+  if (verb === 'list' && !rest.length) {
+    const tokens = await listApiTokens(db, org.id);
+    if (!tokens.length) return { output: t('cli.tokensNone', { org: org.name }), exitCode: 0 };
+    const rows = tokens.map((k) =>
+      t('cli.tokenRow', {
+        id: k.id,
+        name: k.name,
+        created: formatTimestamp(t, k.createdAt),
+        used: k.lastUsedAt ? formatTimestamp(t, k.lastUsedAt) : t('cli.tokenNeverUsed'),
+        state: k.revokedAt ? t('cli.tokenRevoked', { date: formatTimestamp(t, k.revokedAt) }) : '',
+      }),
+    );
+    return { output: rows.join('\n'), exitCode: 0 };
+  }
+  if (verb === 'revoke' && rest.length === 1) {
+    await revokeApiToken(db, org.id, rest[0]!);
+    return { output: t('cli.tokenRevokedNow', { id: rest[0]! }), exitCode: 0 };
+  }
+  return { output: t('cli.tokenUsage'), exitCode: 2 };
+}
+
+/** `record-purchase <file.json | JSON>`: the same purchase body and rules as the HTTP intake. */
+async function purchaseFromCli(db: Database, t: Translate, org: Organization, args: string[]): Promise<CliResult> {
+  if (args.length !== 1) return { output: t('cli.purchaseUsage'), exitCode: 2 };
+  const arg = args[0]!;
+  let json: unknown;
+  try {
+    json = JSON.parse(arg.trimStart().startsWith('{') ? arg : await readFile(arg, 'utf8'));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? t('cli.noSuchFile') : (error as Error).message;
+    return { output: t('cli.purchaseUnreadable', { path: arg.slice(0, 80), reason }), exitCode: 1 };
+  }
+  const parsed = purchaseInputSchema.safeParse(json);
+  if (!parsed.success) return { output: t('cli.purchaseInvalid', { problems: describeIssues(parsed.error).join('\n') }), exitCode: 1 };
+  const recorded = await recordPurchase(db, org, parsed.data);
+  return { output: t(recorded.state === 'recorded' ? 'cli.purchaseRecorded' : 'cli.purchaseRepeat', { id: parsed.data.id, customer: recorded.customer.name }), exitCode: 0 };
 }

@@ -1,0 +1,89 @@
+import type { NotificationKind } from '../../db/schema.js';
+import type { OutboxMessage } from '../core/announcements.js';
+import { organizationChannel } from '../core/announcements.js';
+import { failedDeliveries, listSubscriptions, retryFailedDeliveries, subscribeChannel, unsubscribeChannel } from '../core/notifications.js';
+import { purchasesByIds } from '../core/purchases.js';
+import { formatTimestamp, type MessageKey } from '../i18n/index.js';
+import { truncate, type View } from '../views/model.js';
+import { coreContext, type OrgEnv } from './context.js';
+import { commandText } from './grammar.js';
+
+const failuresListed = 15;
+
+function kindList(env: OrgEnv, kinds: NotificationKind[]): string {
+  return kinds.map((k) => env.t(`notify.kind.${k}`)).join(', ');
+}
+
+function channelName(env: OrgEnv, platform: string, channelId: string): string {
+  const here = env.conversation.platform === platform && env.conversation.channelId === channelId;
+  return env.t(here ? 'notify.thisChannel' : platform === 'teams' ? 'notify.teamsChannel' : 'notify.slackChannel', { id: channelId });
+}
+
+export async function notifyHereView(env: OrgEnv, kinds: NotificationKind[], customerTexts: string[]): Promise<View> {
+  const { added, customers } = await subscribeChannel(coreContext(env), kinds, customerTexts);
+  const params = { kinds: kindList(env, kinds), customers: customers.map((c) => c.name).join(', ') };
+  const key: MessageKey = customers.length ? (added ? 'notify.addedFor' : 'notify.alreadyFor') : added ? 'notify.added' : 'notify.already';
+  return { tone: added ? 'success' : 'info', lines: [env.t(key, params), env.t('notify.inviteHint', { prefix: env.prefix })] };
+}
+
+export async function notifyOffView(env: OrgEnv, kinds: NotificationKind[], customerTexts: string[]): Promise<View> {
+  const { removed } = await unsubscribeChannel(coreContext(env), kinds, customerTexts);
+  return { tone: removed ? 'success' : 'info', lines: [env.t(removed ? 'notify.removed' : 'notify.noneRemoved', { count: removed })] };
+}
+
+export async function notifyListView(env: OrgEnv): Promise<View> {
+  const { t } = env;
+  const rows = await listSubscriptions(env.db, env.org.id);
+  const byChannel = new Map<string, { name: string; kinds: Map<NotificationKind, string[]> }>();
+  for (const row of rows) {
+    const key = `${row.platform} ${row.channelId}`;
+    const channel = byChannel.get(key) ?? { name: channelName(env, row.platform, row.channelId), kinds: new Map() };
+    channel.kinds.set(row.kind, [...(channel.kinds.get(row.kind) ?? []), row.customerName ?? t('notify.allCustomers')]);
+    byChannel.set(key, channel);
+  }
+  const activity = organizationChannel(env.org, 'activity');
+  const lines = [
+    activity ? t('notify.activityChannel', { channel: channelName(env, activity.platform, activity.channelId) }) : t('notify.noActivityChannel', { prefix: env.prefix }),
+    ...[...byChannel.values()].map(
+      (c) => `• ${t('notify.listRow', { channel: c.name, kinds: [...c.kinds].map(([kind, names]) => t('notify.kindFor', { kind: t(`notify.kind.${kind}`), customers: names.join(', ') })).join('; ') })}`,
+    ),
+  ];
+  if (!byChannel.size) lines.push(t('notify.noneYet', { prefix: env.prefix }));
+  return { title: t('notify.listTitle'), lines };
+}
+
+async function describeMessage(env: OrgEnv, message: OutboxMessage): Promise<string> {
+  if ('key' in message) return truncate(env.t(message.key, message.params), 120);
+  if ('requestCard' in message) return env.t('failures.requestCard', { id: message.requestCard.slice(0, 8) });
+  const [purchase] = await purchasesByIds(env.db, [message.purchase]);
+  return env.t('failures.purchase', { order: purchase?.sourceId ?? '?', customer: purchase?.customerName ?? '?' });
+}
+
+/** R-N3: deliveries that gave up after their retries, with the platform's reason, and a way to send them again. */
+export async function notifyFailuresView(env: OrgEnv, retry: boolean): Promise<View> {
+  const { t } = env;
+  if (retry) {
+    const count = await retryFailedDeliveries(coreContext(env));
+    return { tone: count ? 'success' : 'info', lines: [t(count ? 'failures.retried' : 'failures.none', { count })] };
+  }
+  const { rows, total } = await failedDeliveries(env.db, env.org.id, failuresListed);
+  if (!total) return { tone: 'info', lines: [t('failures.none')] };
+  const lines = await Promise.all(
+    rows.map(async (row) =>
+      `• ${t('failures.row', {
+        date: formatTimestamp(t, row.createdAt),
+        channel: channelName(env, row.platform, row.channelId),
+        what: await describeMessage(env, row.message as OutboxMessage),
+        attempts: row.attempts,
+        reason: row.lastError ?? '?',
+      })}`,
+    ),
+  );
+  if (total > rows.length) lines.push(t('failures.more', { count: total - rows.length }));
+  return {
+    tone: 'warning',
+    title: t('failures.title', { count: total }),
+    lines,
+    actions: [{ id: 'run', label: t('failures.retryButton'), value: commandText({ name: 'notify-failures', retry: true }) }],
+  };
+}

@@ -1,0 +1,74 @@
+import type { Database } from '../../db/client.js';
+import type { OutboxMessage } from '../core/announcements.js';
+import { purchasesByIds, type Purchase, type PurchaseWithCustomer } from '../core/purchases.js';
+import type { Renderer } from '../delivery/worker.js';
+import { formatMoney, formatTimestamp, translator, type Translate } from '../i18n/index.js';
+import type { View } from '../views/model.js';
+import { renderRequestCard } from './requests.js';
+
+/** A digest lists this many purchases; its count and totals cover all of them. */
+export const digestListed = 20;
+
+/** What was bought, in one phrase (R-N2): a reservation's product, region, quantity, term and scope; a SaaS offer's plan and seats. */
+export function purchaseItem(t: Translate, p: Pick<Purchase, 'kind' | 'details'>): string {
+  const d = Object.fromEntries(Object.entries(p.details).map(([k, v]) => [k, String(v)]));
+  if (p.kind === 'saas') {
+    return t('purchase.itemSaas', { offer: d.offerId!, plan: d.planId!, seats: d.seats!, term: d.term ? t(`saasTerm.${d.term as 'monthly' | 'annual'}`) : '' });
+  }
+  return t('purchase.itemReservation', {
+    quantity: d.quantity!,
+    product: d.product!,
+    region: d.region!,
+    term: t(`term.${d.term as 'P1Y' | 'P3Y'}`),
+    scope: d.scope === 'single' ? t('scope.single', { subscription: d.subscriptionId! }) : t('scope.shared'),
+  });
+}
+
+/** R-N2: one customer purchase, as announced. */
+export function purchaseView(t: Translate, p: PurchaseWithCustomer): View {
+  return {
+    title: t('purchase.title', { customer: p.customerName }),
+    facts: [
+      { label: t('purchase.what'), value: purchaseItem(t, p) },
+      { label: t('purchase.price'), value: formatMoney(Number(p.price), p.currency) },
+      { label: t('purchase.buyer'), value: t('purchase.buyerValue', { name: p.buyerName, email: p.buyerEmail }) },
+      { label: t('purchase.when'), value: formatTimestamp(t, p.purchasedAt) },
+      { label: t('purchase.order'), value: p.sourceId },
+    ],
+  };
+}
+
+/** Many purchases in one message: how many, their totals per currency, and the first of them listed. */
+export function digestView(t: Translate, purchases: PurchaseWithCustomer[]): View {
+  const totals = new Map<string, number>();
+  for (const p of purchases) totals.set(p.currency, (totals.get(p.currency) ?? 0) + Number(p.price));
+  const lines = purchases.slice(0, digestListed).map((p) =>
+    t('digest.row', { date: formatTimestamp(t, p.purchasedAt), customer: p.customerName, item: purchaseItem(t, p), price: formatMoney(Number(p.price), p.currency), buyer: p.buyerName }),
+  );
+  const more = purchases.length - digestListed;
+  if (more > 0) lines.push(t('digest.more', { count: more }));
+  return {
+    title: t('digest.title', { count: purchases.length }),
+    facts: [
+      { label: t('digest.total'), value: [...totals].map(([currency, amount]) => formatMoney(amount, currency)).join(' + ') },
+      { label: t('digest.customers'), value: String(new Set(purchases.map((p) => p.customerId)).size) },
+    ],
+    lines: lines.map((line) => `• ${line}`),
+  };
+}
+
+/** Renders what the delivery worker posts, as things stand when it is sent. */
+export function outboxRenderer(db: Database): Renderer {
+  const t = translator('en');
+  return {
+    async message(orgId, message: OutboxMessage) {
+      if ('key' in message) return { lines: [t(message.key, message.params)] };
+      if ('requestCard' in message) return renderRequestCard({ db, t }, orgId, message.requestCard, message.reminder ?? false);
+      const [purchase] = await purchasesByIds(db, [message.purchase]);
+      return purchaseView(t, purchase!);
+    },
+    async digest(_orgId, purchaseIds) {
+      return digestView(t, await purchasesByIds(db, purchaseIds));
+    },
+  };
+}

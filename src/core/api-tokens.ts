@@ -1,0 +1,46 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { and, asc, eq, isNull } from 'drizzle-orm';
+import type { Database } from '../../db/client.js';
+import { apiTokens, organizations } from '../../db/schema.js';
+import { orgColumns } from './access.js';
+import type { Organization } from './context.js';
+import { DomainError } from './errors.js';
+
+const hash = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** A new bearer token for the organization's purchase intake; only its hash is stored, so it is shown once. */
+export async function createApiToken(db: Database, orgId: string, name: string): Promise<{ id: string; token: string }> {
+  const token = `csp_${randomBytes(32).toString('base64url')}`;
+  const [row] = await db.insert(apiTokens).values({ orgId, name, tokenHash: hash(token) }).returning({ id: apiTokens.id });
+  return { id: row!.id, token };
+}
+
+export async function listApiTokens(db: Database, orgId: string) {
+  return db
+    .select({ id: apiTokens.id, name: apiTokens.name, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt, revokedAt: apiTokens.revokedAt })
+    .from(apiTokens)
+    .where(eq(apiTokens.orgId, orgId))
+    .orderBy(asc(apiTokens.createdAt));
+}
+
+export async function revokeApiToken(db: Database, orgId: string, id: string): Promise<void> {
+  const rows = /^[0-9a-f-]{36}$/i.test(id)
+    ? await db.update(apiTokens).set({ revokedAt: new Date() }).where(and(eq(apiTokens.orgId, orgId), eq(apiTokens.id, id), isNull(apiTokens.revokedAt))).returning()
+    : [];
+  if (!rows.length) throw new DomainError('apiToken.unknown', { id });
+}
+
+/** The organization a bearer token belongs to, or undefined for a wrong or revoked token. */
+export async function organizationForToken(db: Database, token: string): Promise<Organization | undefined> {
+  const [row] = await db
+    .select({ id: apiTokens.id, lastUsedAt: apiTokens.lastUsedAt, org: orgColumns })
+    .from(apiTokens)
+    .innerJoin(organizations, eq(organizations.id, apiTokens.orgId))
+    .where(and(eq(apiTokens.tokenHash, hash(token)), isNull(apiTokens.revokedAt)));
+  if (!row) return undefined;
+  // Stamped at most once a minute, so a busy intake does not queue on one row.
+  if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
+    await db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, row.id));
+  }
+  return row.org;
+}

@@ -1,0 +1,182 @@
+import { isDeepStrictEqual } from 'node:util';
+import { and, asc, desc, eq, inArray, or } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Database, Queryable } from '../../db/client.js';
+import { activityLog, customers, purchaseKinds, purchases, reservations } from '../../db/schema.js';
+import { formatMoney } from '../i18n/index.js';
+import { notify } from './announcements.js';
+import type { Organization } from './context.js';
+import { DomainError } from './errors.js';
+import { currency, dateTime, email, name, price, reservationFields, singleScopeNeedsSubscription } from './import.js';
+
+/** A source's clock may run a little ahead of ours; further ahead is a mistake. */
+const futureTolerance = 5 * 60 * 1000;
+
+/** The purchase intake's body (README, "Purchase intake"); the CLI's `record-purchase` takes the same. */
+export const purchaseInputSchema = z
+  .object({
+    id: z.string().trim().min(1).max(100),
+    customer: z.string().trim().min(1, 'expected the customer\'s tenant ID or domain').max(254),
+    kind: z.enum(purchaseKinds),
+    reservation: singleScopeNeedsSubscription(reservationFields.omit({ id: true }).extend({ billingPlan: reservationFields.shape.billingPlan.default('upfront') })).optional(),
+    saas: z
+      .object({
+        offerId: z.string().trim().min(1).max(200),
+        planId: z.string().trim().min(1).max(200),
+        seats: z.number().int().min(1).max(1_000_000),
+        term: z.enum(['monthly', 'annual']).optional(),
+        price,
+        currency,
+      })
+      .optional(),
+    buyer: z.object({ name, email }),
+    purchasedAt: dateTime.refine((d) => d.getTime() <= Date.now() + futureTolerance, 'expected a time that is not in the future'),
+  })
+  .refine((p) => (p.kind === 'reservation') === Boolean(p.reservation), { path: ['reservation'], message: 'expected "reservation" exactly when kind is "reservation"' })
+  .refine((p) => (p.kind === 'saas') === Boolean(p.saas), { path: ['saas'], message: 'expected "saas" exactly when kind is "saas"' });
+
+export type PurchaseInput = z.infer<typeof purchaseInputSchema>;
+export type Purchase = typeof purchases.$inferSelect;
+type PurchaseCustomer = Pick<typeof customers.$inferSelect, 'id' | 'name' | 'tenantId' | 'domain'>;
+
+export interface RecordedPurchase {
+  state: 'recorded' | 'repeat';
+  purchase: Purchase;
+  customer: PurchaseCustomer;
+}
+
+/** The customer named by its tenant ID or domain, exactly: a machine sends these, so nothing is guessed. */
+async function customerByKey(db: Queryable, orgId: string, key: string): Promise<PurchaseCustomer> {
+  const value = key.trim().toLowerCase();
+  const [customer] = await db
+    .select({ id: customers.id, name: customers.name, tenantId: customers.tenantId, domain: customers.domain })
+    .from(customers)
+    .where(and(eq(customers.orgId, orgId), or(eq(customers.tenantId, value), eq(customers.domain, value))));
+  if (!customer) throw new DomainError('purchase.unknownCustomer', { customer: key });
+  return customer;
+}
+
+/**
+ * R-P8, R-P9, R-N2: records a customer's own purchase once per source ID. The
+ * purchase, its reservation (which joins the customer's reservations and
+ * order history), the activity row and the announcements commit together; a
+ * repeat of the same purchase changes nothing, and the same ID with different
+ * content is refused.
+ */
+export async function recordPurchase(db: Database, org: Organization, input: PurchaseInput): Promise<RecordedPurchase> {
+  const customer = await customerByKey(db, org.id, input.customer);
+  const received = JSON.parse(JSON.stringify(input)) as unknown;
+  const item = input.reservation ?? input.saas!;
+  return db.transaction(async (tx) => {
+    const [purchase] = await tx
+      .insert(purchases)
+      .values({
+        orgId: org.id,
+        sourceId: input.id,
+        customerId: customer.id,
+        kind: input.kind,
+        details: purchaseDetails(input),
+        price: item.price.toFixed(2),
+        currency: item.currency,
+        buyerName: input.buyer.name,
+        buyerEmail: input.buyer.email,
+        purchasedAt: input.purchasedAt,
+        received,
+      })
+      .onConflictDoNothing()
+      .returning();
+    if (!purchase) {
+      const [stored] = await tx.select().from(purchases).where(and(eq(purchases.orgId, org.id), eq(purchases.sourceId, input.id)));
+      if (!isDeepStrictEqual(stored!.received, received)) throw new DomainError('purchase.idReused', { id: input.id });
+      return { state: 'repeat', purchase: stored!, customer };
+    }
+    if (input.reservation) {
+      const r = input.reservation;
+      const inserted = await tx
+        .insert(reservations)
+        .values({
+          orgId: org.id,
+          id: input.id,
+          customerId: customer.id,
+          product: r.product,
+          region: r.region,
+          quantity: r.quantity,
+          term: r.term,
+          billingPlan: r.billingPlan,
+          scope: r.scope,
+          subscriptionId: r.subscriptionId ?? null,
+          price: r.price.toFixed(2),
+          currency: r.currency,
+          purchasedBy: 'customer',
+          purchasedAt: input.purchasedAt,
+        })
+        .onConflictDoNothing()
+        .returning({ id: reservations.id });
+      // Rolls the purchase back too: the ID already names a reservation this purchase is not.
+      if (!inserted.length) throw new DomainError('purchase.reservationExists', { id: input.id });
+    }
+    await tx.insert(activityLog).values({
+      orgId: org.id,
+      customerId: customer.id,
+      actorName: input.buyer.name,
+      action: `customer_purchase_${input.kind}`,
+      details: activityDetails(purchase),
+      createdAt: input.purchasedAt,
+    });
+    await notify(tx, org, { kind: 'purchases', customerId: customer.id, message: { purchase: purchase.id } });
+    return { state: 'recorded', purchase, customer };
+  });
+}
+
+function purchaseDetails(input: PurchaseInput): Record<string, string | number> {
+  if (input.reservation) {
+    const { price: _p, currency: _c, ...terms } = input.reservation;
+    return terms;
+  }
+  const { price: _p, currency: _c, ...plan } = input.saas!;
+  return plan;
+}
+
+/** The parameters of the `action.customer_purchase_*` and purchase announcement sentences. */
+export function activityDetails(p: Pick<Purchase, 'sourceId' | 'details' | 'price' | 'currency'>): Record<string, string> {
+  const params = Object.fromEntries(Object.entries(p.details).map(([k, v]) => [k, String(v)]));
+  return { ...params, order: p.sourceId, price: formatMoney(Number(p.price), p.currency) };
+}
+
+/** The stored purchase as the intake answers it. */
+export function purchaseJson({ purchase, customer }: Omit<RecordedPurchase, 'state'>) {
+  const { received } = purchase as { received: PurchaseInput };
+  return {
+    id: purchase.sourceId,
+    customer: { name: customer.name, tenantId: customer.tenantId, domain: customer.domain },
+    kind: purchase.kind,
+    ...(received.reservation ? { reservation: received.reservation } : { saas: received.saas }),
+    buyer: { name: purchase.buyerName, email: purchase.buyerEmail },
+    purchasedAt: purchase.purchasedAt.toISOString(),
+    recordedAt: purchase.createdAt.toISOString(),
+  };
+}
+
+export type PurchaseWithCustomer = Purchase & { customerName: string };
+
+/** Purchases with their customer's name, in the order given. */
+export async function purchasesByIds(db: Queryable, ids: string[]): Promise<PurchaseWithCustomer[]> {
+  if (!ids.length) return [];
+  const rows = await db
+    .select({ purchase: purchases, customerName: customers.name })
+    .from(purchases)
+    .innerJoin(customers, eq(customers.id, purchases.customerId))
+    .where(inArray(purchases.id, ids))
+    .orderBy(asc(purchases.purchasedAt));
+  const byId = new Map(rows.map((r) => [r.purchase.id, { ...r.purchase, customerName: r.customerName }]));
+  return ids.map((id) => byId.get(id)).filter((p): p is PurchaseWithCustomer => Boolean(p));
+}
+
+/** A customer's SaaS purchases, newest first, for the order history beside its reservations (R-P9). */
+export async function customerSaasPurchases(db: Queryable, orgId: string, customerId: string): Promise<Purchase[]> {
+  return db
+    .select()
+    .from(purchases)
+    .where(and(eq(purchases.orgId, orgId), eq(purchases.customerId, customerId), eq(purchases.kind, 'saas')))
+    .orderBy(desc(purchases.purchasedAt));
+}
