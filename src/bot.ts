@@ -8,7 +8,7 @@ import { outboxRenderer } from './commands/purchases.js';
 import { slackSender } from './delivery/slack.js';
 import { remindPendingRequests } from './core/requests.js';
 import { teamsSender } from './delivery/teams.js';
-import { startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
+import { deliveryBacklog, startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
 import type { Logger } from './log.js';
 import { createHttpServer } from './server.js';
 import { purchaseIntake } from './adapters/api/purchases.js';
@@ -90,6 +90,7 @@ export async function startBot(options: {
     socketMode,
     teams: teams?.handle,
     purchases: purchaseIntake(db, wake),
+    deliveries: () => deliveryBacklog(db),
     cli: options.cliToken ? { token: options.cliToken, run: (argv) => runCli(db, argv) } : undefined,
   });
   await new Promise<void>((done) => server.listen(config.PORT, done));

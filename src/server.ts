@@ -6,6 +6,8 @@ import type { Logger } from './log.js';
 
 export interface ServerOptions {
   log: Logger;
+  /** Delivery backlog for /healthz, so a monitor sees messages piling up or failing. */
+  deliveries?: () => Promise<{ pending: number; failed: number }>;
   /** Bolt's listener for POST /slack/events; undefined when Slack is not configured or uses Socket Mode. */
   slack?: RequestListener;
   socketMode?: boolean;
@@ -51,7 +53,15 @@ export function createHttpServer(options: ServerOptions): Server {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && req.method === 'GET') {
       // The server listens only after migrations ran, so answering at all means ready.
-      return send(res, 200, { status: 'ok' });
+      if (!options.deliveries) return send(res, 200, { status: 'ok' });
+      options.deliveries().then(
+        (deliveries) => send(res, 200, { status: 'ok', deliveries }),
+        (error) => {
+          log.error('healthz', error);
+          send(res, 503, { status: 'database unavailable' });
+        },
+      );
+      return;
     }
     if (path === '/slack/events' && req.method === 'POST') {
       if (options.slack) return options.slack(req, res);

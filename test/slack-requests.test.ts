@@ -12,10 +12,10 @@ beforeAll(async () => {
 afterAll(() => bot?.close());
 
 describe('Slack requests', () => {
-  it('answers GET /healthz once migrations ran', async () => {
+  it('answers GET /healthz once migrations ran, with the delivery backlog', async () => {
     const response = await fetch(bot.url.replace('/slack/events', '/healthz'));
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok' });
+    expect(await response.json()).toEqual({ status: 'ok', deliveries: { pending: 0, failed: 0 } });
   });
 
   it('keeps /api/messages off when Teams has no app ID and unauthenticated use is not allowed', async () => {

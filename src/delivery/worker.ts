@@ -1,4 +1,4 @@
-import { and, asc, eq, exists, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, count, eq, exists, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { deliveryChannels, outbox } from '../../db/schema.js';
 import type { OutboxMessage } from '../core/announcements.js';
@@ -189,4 +189,15 @@ export function startDeliveryWorker(options: {
       await running;
     },
   };
+}
+
+/** Messages waiting and given up, across every organization: what /healthz reports. */
+export async function deliveryBacklog(db: Database): Promise<{ pending: number; failed: number }> {
+  const rows = await db
+    .select({ status: outbox.status, n: count() })
+    .from(outbox)
+    .where(inArray(outbox.status, ['pending', 'failed']))
+    .groupBy(outbox.status);
+  const of = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
+  return { pending: of('pending'), failed: of('failed') };
 }

@@ -6,6 +6,8 @@ export interface RecordedCall {
   body: Record<string, unknown>;
   /** The token the call carried (bearer header, else body.token): the app token for apps.connections.open, the bot token otherwise. */
   token?: string;
+  /** The `ts` answered to a chat.postMessage that succeeded. */
+  ts?: string;
 }
 
 interface PlannedAnswer {
@@ -30,8 +32,30 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
  * from a plan when one is queued, else from `answers` for that method) and serves
  * response_url endpoints.
  */
-export async function startFakeSlack(options: { answers?: Record<string, (body: Record<string, unknown>) => unknown> } = {}) {
+export async function startFakeSlack(
+  options: {
+    answers?: Record<string, (body: Record<string, unknown>) => unknown>;
+    /** Slack's chat.postMessage limit: about one message per second per channel, with short bursts; beyond it, 429 with Retry-After. */
+    channelLimit?: { perSecond: number; burst: number };
+    /** How long each Web API call takes. */
+    delayMs?: number;
+  } = {},
+) {
   const calls: RecordedCall[] = [];
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  let rateLimited = 0;
+  /** True when this post to the channel is over the limit. */
+  const overLimit = (channel: string) => {
+    const limit = options.channelLimit!;
+    const now = Date.now();
+    const bucket = buckets.get(channel) ?? { tokens: limit.burst, at: now };
+    bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.at) / 1000) * limit.perSecond);
+    bucket.at = now;
+    buckets.set(channel, bucket);
+    if (bucket.tokens < 1) return true;
+    bucket.tokens -= 1;
+    return false;
+  };
   const responses: { id: string; body: Record<string, unknown> }[] = [];
   const plans = new Map<string, PlannedAnswer[]>();
   let ts = 1000;
@@ -45,7 +69,14 @@ export async function startFakeSlack(options: { answers?: Record<string, (body: 
     }
     const method = path.replace(/^\/api\//, '').split('?')[0]!;
     const token = (req.headers.authorization ?? '').replace(/^Bearer /, '') || (body.token as string | undefined);
-    calls.push({ method, body, token });
+    if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
+    if (method === 'chat.postMessage' && options.channelLimit && overLimit(String(body.channel))) {
+      rateLimited += 1;
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"ok":false,"error":"ratelimited"}');
+      return;
+    }
+    const call: RecordedCall = { method, body, token };
+    calls.push(call);
     const planned = plans.get(method)?.shift();
     if (planned) {
       res.writeHead(planned.status, { 'content-type': 'application/json', ...planned.headers }).end(JSON.stringify(planned.body ?? { ok: false }));
@@ -55,6 +86,7 @@ export async function startFakeSlack(options: { answers?: Record<string, (body: 
       options.answers?.[method] ? options.answers[method](body)
       : method === 'auth.test' ? { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T0TEST' }
       : { ok: true, channel: body.channel, ts: `${++ts}.000100` };
+    call.ts = (answer as { ts?: string }).ts;
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
@@ -67,6 +99,8 @@ export async function startFakeSlack(options: { answers?: Record<string, (body: 
     calls,
     responses,
     posts: () => calls.filter((c) => c.method === 'chat.postMessage'),
+    /** Posts refused with 429 by `channelLimit`. */
+    rateLimited: () => rateLimited,
     /** Answers the next calls of `method` with these, in order, then as usual. */
     plan(method: string, answers: PlannedAnswer[]) {
       plans.set(method, [...(plans.get(method) ?? []), ...answers]);
