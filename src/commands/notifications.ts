@@ -1,4 +1,4 @@
-import type { NotificationKind } from '../../db/schema.js';
+import { notificationKinds, type NotificationKind } from '../../db/schema.js';
 import type { OutboxMessage } from '../core/announcements.js';
 import { organizationChannel } from '../core/announcements.js';
 import { failedDeliveries, listSubscriptions, retryFailedDeliveries, subscribeChannel, unsubscribeChannel } from '../core/notifications.js';
@@ -33,7 +33,8 @@ export async function notifyOffView(env: OrgEnv, kinds: NotificationKind[], cust
 
 export async function notifyListView(env: OrgEnv): Promise<View> {
   const { t } = env;
-  const rows = await listSubscriptions(env.db, env.org.id);
+  const order = (kind: NotificationKind) => notificationKinds.indexOf(kind);
+  const rows = (await listSubscriptions(env.db, env.org.id)).sort((a, b) => order(a.kind) - order(b.kind));
   const byChannel = new Map<string, { name: string; kinds: Map<NotificationKind, string[]> }>();
   for (const row of rows) {
     const key = `${row.platform} ${row.channelId}`;

@@ -76,7 +76,7 @@ export async function listSubscriptions(db: Queryable, orgId: string) {
     .from(notificationSubscriptions)
     .leftJoin(customers, eq(customers.id, notificationSubscriptions.customerId))
     .where(eq(notificationSubscriptions.orgId, orgId))
-    .orderBy(asc(notificationSubscriptions.platform), asc(notificationSubscriptions.channelId), asc(notificationSubscriptions.kind), asc(customers.name));
+    .orderBy(asc(notificationSubscriptions.platform), asc(notificationSubscriptions.channelId), asc(customers.name));
 }
 
 const failedOf = (orgId: string) => and(eq(outbox.orgId, orgId), eq(outbox.status, 'failed'));

@@ -8,12 +8,16 @@ export interface RecordedCall {
   token?: string;
   /** The `ts` answered to a chat.postMessage that succeeded. */
   ts?: string;
+  /** When the call arrived (ms since the epoch). */
+  at: number;
 }
 
 interface PlannedAnswer {
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
+  /** Never answer: the caller's timeout has to end the request. */
+  hang?: boolean;
 }
 
 async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -75,9 +79,10 @@ export async function startFakeSlack(
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"ok":false,"error":"ratelimited"}');
       return;
     }
-    const call: RecordedCall = { method, body, token };
+    const call: RecordedCall = { method, body, token, at: Date.now() };
     calls.push(call);
     const planned = plans.get(method)?.shift();
+    if (planned?.hang) return;
     if (planned) {
       res.writeHead(planned.status, { 'content-type': 'application/json', ...planned.headers }).end(JSON.stringify(planned.body ?? { ok: false }));
       return;

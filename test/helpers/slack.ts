@@ -88,7 +88,9 @@ export function buttons(reply: SlackReply | undefined) {
 }
 
 /** The csp-ops bot on a fresh database, wired as in production, with Slack faked on loopback. */
-export async function startTestBot(options: { organizations?: unknown[]; database?: DatabaseHandle } = {}) {
+export async function startTestBot(
+  options: { organizations?: unknown[]; database?: DatabaseHandle; fakeSlack?: Parameters<typeof startFakeSlack>[0]; deliveryTimeoutSeconds?: number } = {},
+) {
   // A database handed in is another instance's: already loaded, and closed by its owner.
   const database: DatabaseHandle = options.database ?? (await openTestDatabase());
   if (!options.database) {
@@ -96,10 +98,17 @@ export async function startTestBot(options: { organizations?: unknown[]; databas
       await importOrganization(database.db, parseImportFile(file));
     }
   }
-  const slack: FakeSlack = await startFakeSlack();
+  const slack: FakeSlack = await startFakeSlack(options.fakeSlack);
   const bot: Bot = await startBot({
     db: database.db,
-    config: { PORT: 0, SLACK_SIGNING_SECRET: signingSecret, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_APP_TOKEN: undefined, SLACK_API_URL: slack.apiUrl },
+    config: {
+      PORT: 0,
+      SLACK_SIGNING_SECRET: signingSecret,
+      SLACK_BOT_TOKEN: 'xoxb-test-token',
+      SLACK_APP_TOKEN: undefined,
+      SLACK_API_URL: slack.apiUrl,
+      DELIVERY_TIMEOUT_SECONDS: options.deliveryTimeoutSeconds,
+    },
     log: silentLog,
     deliveryIntervalMs: 50,
   });

@@ -8,7 +8,7 @@ import { importOrganization, parseImportFile } from '../../src/core/import.js';
 import { validateAdaptiveCard } from './adaptive-card.js';
 import { openTestDatabase } from './database.js';
 import { otherOrganization, teamsTenantId, testOrganization } from './fixture.js';
-import { silentLog } from './slack.js';
+import { signingSecret, silentLog } from './slack.js';
 import { waitFor } from './wait.js';
 
 export const teamsAppId = '5e5e5e5e-0000-4000-8000-0000000000b0';
@@ -107,7 +107,7 @@ export interface ActivityOptions {
 }
 
 /** The csp-ops bot with Teams on, on a fresh database, the Bot Framework faked on loopback. */
-export async function startTeamsTestBot(options: { authenticated?: boolean } = {}) {
+export async function startTeamsTestBot(options: { authenticated?: boolean; /** Slack too, on this fake Web API. */ slackApiUrl?: string } = {}) {
   const authenticated = options.authenticated ?? true;
   const database: DatabaseHandle = await openTestDatabase();
   for (const file of [testOrganization, otherOrganization]) await importOrganization(database.db, parseImportFile(file));
@@ -116,10 +116,10 @@ export async function startTeamsTestBot(options: { authenticated?: boolean } = {
     db: database.db,
     config: {
       PORT: 0,
-      SLACK_SIGNING_SECRET: undefined,
-      SLACK_BOT_TOKEN: undefined,
+      SLACK_SIGNING_SECRET: options.slackApiUrl ? signingSecret : undefined,
+      SLACK_BOT_TOKEN: options.slackApiUrl ? 'xoxb-test-token' : undefined,
       SLACK_APP_TOKEN: undefined,
-      SLACK_API_URL: 'http://127.0.0.1:9/',
+      SLACK_API_URL: options.slackApiUrl ?? 'http://127.0.0.1:9/',
       ...(authenticated
         ? { MICROSOFT_APP_ID: teamsAppId, MICROSOFT_APP_PASSWORD: 'test-secret', MICROSOFT_APP_TENANT_ID: botTenantId, MICROSOFT_APP_TYPE: 'SingleTenant' as const }
         : { TEAMS_ALLOW_UNAUTHENTICATED: true }),
