@@ -13,10 +13,22 @@ describe('one grammar', () => {
     'activity 한빛소프트 since 2026-01-31 page 3',
     'owner-assigned Café Lumière a1a1a1a1-0000-4000-8000-000000000001',
     'channel activity here',
+    'notify here purchases 한빛소프트, 台灣雲端科技',
+    'notify here purchases,requests',
+    'notify off permissions contoso.com',
+    'notify off',
+    'notify list',
+    'notify failures',
+    'notify failures retry',
   ])('"%s" parses and writes back to the same command', (text) => {
     const command = parseCommand(text);
     expect(commandText(command)).toBe(text);
     expect(parseCommand(commandText(command))).toEqual(command);
+  });
+
+  it('R-N1 notify takes kinds as leading words or a comma list, all for every kind, and customers separated by commas', () => {
+    expect(parseCommand('notify here purchases requests Contoso Ltd, 서울 상사')).toEqual({ name: 'notify-here', kinds: ['purchases', 'requests'], customers: ['Contoso Ltd', '서울 상사'] });
+    expect(parseCommand('NOTIFY here all')).toEqual({ name: 'notify-here', kinds: ['purchases', 'permissions', 'requests', 'subscriptions'], customers: [] });
   });
 
   it('accepts full-width and upper-case command names, and extra spaces', () => {
