@@ -73,26 +73,44 @@ const purchase = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
+/** One bot with Slack and Teams on, a fake Slack, and an API token for the purchase intake. */
+function useIntakeBot(fakeSlack: Parameters<typeof startFakeSlack>[0] = {}) {
+  const env = {} as { slack: FakeSlack; bot: TeamsTestBot; token: string };
+  beforeAll(async () => {
+    env.slack = await startFakeSlack(fakeSlack);
+    env.bot = await startTeamsTestBot({ slackApiUrl: env.slack.apiUrl });
+    env.token = (await createApiToken(env.bot.db, await testOrgId(env.bot.db), 'test intake')).token;
+  });
+  afterAll(async () => {
+    await env.bot?.close();
+    await env.slack?.close();
+  });
+  return {
+    env,
+    send: (body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`http://127.0.0.1:${env.bot.bot.port}/api/v1/purchases`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${env.token}`, 'content-type': 'application/json', ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }),
+    /** A signed `/csp` command in a Slack channel; resolves with the reply's text. */
+    async slackCommand(user: string, text: string, channel: string) {
+      const body = slashCommandBody(user, text, env.slack.responseUrl(randomUUID()), { channel });
+      const response = await fetch(`http://127.0.0.1:${env.bot.bot.port}/slack/events`, { method: 'POST', headers: signedHeaders(body), body });
+      return replyText((await response.json()) as SlackReply);
+    },
+  };
+}
+
 describe('R-N2 R-P9 purchase intake to Slack and Teams channels', () => {
+  const intakeBot = useIntakeBot();
+  const { env, send } = intakeBot;
   let slack: FakeSlack;
   let bot: TeamsTestBot;
-  let token: string;
   let intake: string;
   const slackChannel = 'C0PURCHASE1';
   const teamsChannel = '19:purchases@thread.tacv2';
-
-  const send = (body: unknown, headers: Record<string, string> = {}) =>
-    fetch(intake, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
-
-  async function slackCommand(user: string, text: string) {
-    const body = slashCommandBody(user, text, slack.responseUrl(randomUUID()), { channel: slackChannel });
-    const response = await fetch(`http://127.0.0.1:${bot.bot.port}/slack/events`, { method: 'POST', headers: signedHeaders(body), body });
-    return replyText((await response.json()) as SlackReply);
-  }
+  const slackCommand = (user: string, text: string) => intakeBot.slackCommand(user, text, slackChannel);
   const teamsCommand = async (aad: string, text: string) => cardText((await bot.message(aad, text, { conversationId: teamsChannel })).card);
   const slackPosts = () => slack.posts().filter((c) => c.body.channel === slackChannel && c.ts).map((c) => replyText(c.body as SlackReply));
   const teamsPosts = () =>
@@ -100,15 +118,9 @@ describe('R-N2 R-P9 purchase intake to Slack and Teams channels', () => {
       .filter((c) => c.method === 'POST' && !c.body.replyToId && c.conversationId === teamsChannel)
       .map((c) => cardText(c.body.attachments?.[0]?.content as AdaptiveCardJson));
 
-  beforeAll(async () => {
-    slack = await startFakeSlack();
-    bot = await startTeamsTestBot({ slackApiUrl: slack.apiUrl });
-    token = (await createApiToken(bot.db, await testOrgId(bot.db), 'test intake')).token;
+  beforeAll(() => {
+    ({ slack, bot } = env);
     intake = `http://127.0.0.1:${bot.bot.port}/api/v1/purchases`;
-  });
-  afterAll(async () => {
-    await bot?.close();
-    await slack?.close();
   });
 
   it('R-P8 R-N2 a purchase is announced once in a subscribed Slack channel and a Teams channel, and joins the order history', async () => {
@@ -216,33 +228,17 @@ describe('R-N2 R-P9 purchase intake to Slack and Teams channels', () => {
 });
 
 describe('R-N3 pacing, digests and failures (Slack)', () => {
+  // Slack's own limit, enforced: about one message per second per channel, bursts of three.
+  const intakeBot = useIntakeBot({ channelLimit: { perSecond: 1, burst: 3 } });
+  const { env, send } = intakeBot;
   let slack: FakeSlack;
   let bot: TeamsTestBot;
-  let token: string;
   const channel = 'C0BURST001';
-
-  const send = (body: unknown) =>
-    fetch(`http://127.0.0.1:${bot.bot.port}/api/v1/purchases`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-  async function slackCommand(user: string, text: string, channelId = channel) {
-    const body = slashCommandBody(user, text, slack.responseUrl(randomUUID()), { channel: channelId });
-    const response = await fetch(`http://127.0.0.1:${bot.bot.port}/slack/events`, { method: 'POST', headers: signedHeaders(body), body });
-    return replyText((await response.json()) as SlackReply);
-  }
+  const slackCommand = (user: string, text: string, channelId = channel) => intakeBot.slackCommand(user, text, channelId);
   const delivered = (channelId: string) => slack.posts().filter((c) => c.body.channel === channelId && c.ts);
 
-  beforeAll(async () => {
-    // Slack's own limit, enforced: about one message per second per channel, bursts of three.
-    slack = await startFakeSlack({ channelLimit: { perSecond: 1, burst: 3 } });
-    bot = await startTeamsTestBot({ slackApiUrl: slack.apiUrl });
-    token = (await createApiToken(bot.db, await testOrgId(bot.db), 'burst')).token;
-  });
-  afterAll(async () => {
-    await bot?.close();
-    await slack?.close();
+  beforeAll(() => {
+    ({ slack, bot } = env);
   });
 
   it('R-N3 a burst of 40 purchases reaches the channel as a few messages, one digest holding the rest, none dropped', async () => {
@@ -282,7 +278,7 @@ describe('R-N3 pacing, digests and failures (Slack)', () => {
 
   it('R-N3 a 429 with Retry-After is waited out before the next try', async () => {
     await slackCommand(users.adminAgent, 'notify here purchases', 'C0LIMITED1');
-    slack.plan('chat.postMessage', [{ status: 429, headers: { 'retry-after': '3' }, body: { ok: false, error: 'ratelimited' } }]);
+    slack.plan('chat.postMessage', [{ status: 429, headers: { 'retry-after': '3' }, body: { ok: false, error: 'ratelimited' }, channel: 'C0LIMITED1' }]);
     expect((await send(purchase({ customer: 'contoso.com' }))).status).toBe(201);
     const attempts = await waitFor('the retry', () => {
       const calls = slack.posts().filter((c) => c.body.channel === 'C0LIMITED1');
@@ -294,7 +290,7 @@ describe('R-N3 pacing, digests and failures (Slack)', () => {
 
   it('R-N3 a request that hangs is cut off by the timeout and tried again', async () => {
     await slackCommand(users.adminAgent, 'notify here purchases 부산해운', 'C0HANGING1');
-    slack.plan('chat.postMessage', [{ status: 200, hang: true }]);
+    slack.plan('chat.postMessage', [{ status: 200, hang: true, channel: 'C0HANGING1' }]);
     const body = purchase({ customer: tenants.busan });
     expect((await send(body)).status).toBe(201);
     const row = await waitFor('the delivery after the hang', async () => {
@@ -310,7 +306,7 @@ describe('R-N3 pacing, digests and failures (Slack)', () => {
 
   it('R-N3 a channel the bot is not in fails at once with Slack\'s error; notify failures lists it and retry sends it', async () => {
     await slackCommand(users.adminAgent, 'notify here purchases 台灣雲端', 'C0NOTIN001');
-    slack.plan('chat.postMessage', [{ status: 200, body: { ok: false, error: 'not_in_channel' } }]);
+    slack.plan('chat.postMessage', [{ status: 200, body: { ok: false, error: 'not_in_channel' }, channel: 'C0NOTIN001' }]);
     const body = purchase({ customer: tenants.taiwanCloud, buyer: { name: '林美玲', email: 'meiling@twcloud.example' } });
     expect((await send(body)).status).toBe(201);
     const failed = await waitFor('the failure', async () => {

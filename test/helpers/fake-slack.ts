@@ -18,6 +18,8 @@ interface PlannedAnswer {
   body?: unknown;
   /** Never answer: the caller's timeout has to end the request. */
   hang?: boolean;
+  /** Only for a call to this channel. */
+  channel?: string;
 }
 
 async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -81,7 +83,9 @@ export async function startFakeSlack(
     }
     const call: RecordedCall = { method, body, token, at: Date.now() };
     calls.push(call);
-    const planned = plans.get(method)?.shift();
+    const queue = plans.get(method) ?? [];
+    const at = queue.findIndex((p) => p.channel === undefined || p.channel === body.channel);
+    const planned = at === -1 ? undefined : queue.splice(at, 1)[0];
     if (planned?.hang) return;
     if (planned) {
       res.writeHead(planned.status, { 'content-type': 'application/json', ...planned.headers }).end(JSON.stringify(planned.body ?? { ok: false }));
