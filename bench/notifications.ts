@@ -45,6 +45,7 @@ const concurrency = 32;
 const channelLimit = { perSecond: 1, burst: 3 };
 /** Give up waiting for the outbox to drain after this long. */
 const deliveryCapMs = 10 * 60_000;
+const capText = deliveryCapMs % 60_000 ? `${deliveryCapMs / 1000} s` : `${deliveryCapMs / 60_000} min`;
 const pollMs = 200;
 const progressEveryMs = 15_000;
 
@@ -502,7 +503,7 @@ async function main(): Promise<boolean> {
     [
       'time until all delivered',
       deliveredSeconds === undefined
-        ? `NOT within ${deliveryCapMs / 60_000} min: ${fmt(drained.pending, 0)} still pending`
+        ? `NOT within ${capText}: ${fmt(drained.pending, 0)} still pending`
         : `${fmt(deliveredSeconds, 1)} s from the first purchase (${fmt(deliveredSeconds - result.seconds, 1)} s after the ingest ended)`,
     ],
     ['purchase × channel owed', fmt(verdict.owedPairs, 0)],
@@ -549,7 +550,7 @@ async function main(): Promise<boolean> {
 
   const problems: string[] = [];
   if (created !== purchaseCount) problems.push(`${purchaseCount - created} purchases were not answered 201`);
-  if (deliveredSeconds === undefined) problems.push(`the outbox did not drain within ${deliveryCapMs / 60_000} minutes`);
+  if (deliveredSeconds === undefined) problems.push(`the outbox did not drain within ${capText}`);
   if (lostTotal) problems.push(`${lostTotal} purchase notifications lost`);
   if (duplicateTotal) problems.push(`${duplicateTotal} purchase notifications duplicated`);
   if (verdict.misrouted) problems.push(`${verdict.misrouted} notifications went to a channel that did not subscribe`);

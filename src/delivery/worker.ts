@@ -41,8 +41,13 @@ export function backoffSeconds(attempt: number, random = Math.random): number {
  */
 export const pacing = { burst: 5, refillSeconds: 12, spacingSeconds: 1 };
 const channelBatch = 20;
-/** Messages looked at per channel turn; a digest holds at most this many purchases. */
-const channelWindow = 500;
+/**
+ * Messages looked at per channel turn; a digest holds at most this many
+ * purchases, so a backlog is cleared in a few digests rather than many.
+ */
+const channelWindow = 10_000;
+/** Wakes (one per recorded event) start at most one pass per this many ms. */
+const wakeGapMs = 50;
 
 export interface DeliveryWorker {
   /** Look for due messages now rather than at the next tick. */
@@ -75,7 +80,8 @@ export function startDeliveryWorker(options: {
   const leaseSeconds = (options.postTimeoutSeconds ?? 10) + 15;
   const platforms = Object.keys(senders) as ('slack' | 'teams')[];
   let stopped = false;
-  let running: Promise<void> = Promise.resolve();
+  let pass: Promise<void> | undefined;
+  let lastPassAt = 0;
   let timer: NodeJS.Timeout | undefined;
 
   const sameChannel = (c: Pick<Channel, 'orgId' | 'platform' | 'channelId'> | typeof deliveryChannels) =>
@@ -171,22 +177,27 @@ export function startDeliveryWorker(options: {
     timer = setTimeout(tick, ms);
   }
 
+  // One pass at a time; a wake during a pass is answered by the pass after it.
   function tick() {
-    running = running
-      .then(async () => {
-        while (!stopped && (await deliverDue()) === channelBatch);
-      })
+    if (pass) return schedule(wakeGapMs);
+    lastPassAt = Date.now();
+    pass = (async () => {
+      while (!stopped && (await deliverDue()) === channelBatch);
+    })()
       .catch((error) => log.error('delivery worker', error))
-      .finally(() => schedule(options.intervalMs ?? 250));
+      .finally(() => {
+        pass = undefined;
+        schedule(options.intervalMs ?? 250);
+      });
   }
 
   tick();
   return {
-    wake: () => schedule(0),
+    wake: () => schedule(Math.max(0, lastPassAt + wakeGapMs - Date.now())),
     async stop() {
       stopped = true;
       clearTimeout(timer);
-      await running;
+      await pass;
     },
   };
 }
