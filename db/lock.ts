@@ -17,6 +17,9 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Lock files this process holds: one naming our PID that is not among them was left by an earlier process given the same PID (PID 1 in a container). */
+const heldHere = new Set<string>();
+
 /**
  * PGlite lets one process at a time open a data folder, and a second one would
  * corrupt it. Takes the folder's lock file, or returns who holds it. A lock left
@@ -28,9 +31,13 @@ export function acquireDataDirLock(dataDir: string, holder: LockHolder): { acqui
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSync(path, JSON.stringify(holder), { flag: 'wx', mode: 0o600 });
+      heldHere.add(path);
       return {
         acquired: true,
-        release: () => rmSync(path, { force: true }),
+        release: () => {
+          heldHere.delete(path);
+          rmSync(path, { force: true });
+        },
         update: (h) => writeFileSync(path, JSON.stringify(h), { mode: 0o600 }),
       };
     } catch (error) {
@@ -43,7 +50,8 @@ export function acquireDataDirLock(dataDir: string, holder: LockHolder): { acqui
         if (statSync(path).mtimeMs > Date.now() - 10_000) return { acquired: false, holder: { pid: 0 } };
         current = { pid: 0 };
       }
-      if (current.pid && alive(current.pid)) return { acquired: false, holder: current };
+      const ours = current.pid === process.pid;
+      if (current.pid && (ours ? heldHere.has(path) : alive(current.pid))) return { acquired: false, holder: current };
       rmSync(path, { force: true });
     }
   }

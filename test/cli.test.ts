@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../db/client.js';
 import { acquireDataDirLock } from '../db/lock.js';
-import { customers, reservations, staff, subscriptions } from '../db/schema.js';
+import { apiTokens, customers, reservations, staff, subscriptions } from '../db/schema.js';
 import { runCli } from '../src/adapters/cli/run.js';
 import { startBot } from '../src/bot.js';
 import { openTestDatabase } from './helpers/database.js';
@@ -164,6 +164,54 @@ describe('the embedded data folder is opened by one process', () => {
     const second = acquireDataDirLock(dataDir, { pid: process.pid });
     expect(second.acquired).toBe(true);
     if (second.acquired) second.release();
+  });
+
+  it('a lock naming this process\'s PID that this process did not take was left by a killed process given the same PID (PID 1 in a container)', async () => {
+    const dataDir = join(dir, 'same-pid');
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(join(dataDir, 'csp-ops.lock'), JSON.stringify({ pid: process.pid, cliPort: 9, cliToken: 'from-the-killed-process' }));
+    const lock = acquireDataDirLock(dataDir, { pid: process.pid });
+    expect(lock.acquired).toBe(true);
+    if (lock.acquired) lock.release();
+  });
+});
+
+describe('purchase intake from the terminal (R-P8)', () => {
+  it('api-token create shows a token once and stores only its hash; list and revoke manage it', async () => {
+    const created = await runCli(database.db, ['api-token', 'create', '청구', '내보내기']);
+    expect(created.exitCode).toBe(0);
+    const token = /^(csp_\S+)$/m.exec(created.output)![1]!;
+    const id = /\(ID ([0-9a-f-]{36})\)/.exec(created.output)![1]!;
+    expect(created.output).toContain('API token "청구 내보내기" for 한빛 클라우드 파트너스');
+    expect(JSON.stringify(await database.db.select().from(apiTokens))).not.toContain(token);
+    expect((await runCli(database.db, ['api-token', 'list'])).output).toMatch(new RegExp(`${id} — 청구 내보내기 — created .* — last used never$`));
+    expect(await runCli(database.db, ['api-token', 'revoke', id])).toEqual({ output: `API token ${id} is revoked; requests carrying it are refused from now on.`, exitCode: 0 });
+    expect(await runCli(database.db, ['api-token', 'revoke', id])).toEqual({ output: `No active API token has the ID ${id}. Nothing was changed.`, exitCode: 1 });
+    expect((await runCli(database.db, ['api-token', 'rotate'])).exitCode).toBe(2);
+  });
+
+  it('record-purchase takes the intake\'s body from a file or inline, once; a bad one stores nothing', async () => {
+    const body = {
+      id: 'PO-CLI-0001', customer: 'twcloud.example', kind: 'saas',
+      saas: { offerId: 'tw-erp', planId: 'standard', seats: 12, price: 360, currency: 'TWD' },
+      buyer: { name: '林美玲', email: 'meiling@twcloud.example' }, purchasedAt: '2026-11-22T03:00:00Z',
+    };
+    const file = join(dir, 'purchase.json');
+    await writeFile(file, JSON.stringify(body));
+    expect(await runCli(database.db, ['record-purchase', file])).toEqual({
+      output: 'Recorded purchase PO-CLI-0001 by 台灣雲端科技股份有限公司; it will be announced in the channels that subscribe to purchases.',
+      exitCode: 0,
+    });
+    expect(await runCli(database.db, ['record-purchase', JSON.stringify(body)])).toEqual({ output: 'Purchase PO-CLI-0001 by 台灣雲端科技股份有限公司 was already recorded. Nothing was changed.', exitCode: 0 });
+    const before = await snapshot(database.db);
+    const invalid = await runCli(database.db, ['record-purchase', JSON.stringify({ ...body, id: 'PO-CLI-0002', saas: { ...body.saas, seats: 0 } })]);
+    expect(invalid).toEqual({ output: expect.stringContaining('saas.seats: '), exitCode: 1 });
+    expect((await runCli(database.db, ['record-purchase', join(dir, 'missing.json')])).output).toContain('no such file. Nothing was recorded.');
+    expect((await runCli(database.db, ['record-purchase', JSON.stringify({ ...body, id: 'PO-CLI-0003', customer: 'unknown.example' })])).output).toBe(
+      'No customer has the tenant ID or domain "unknown.example". Nothing was recorded.',
+    );
+    expect((await runCli(database.db, ['record-purchase', file, '--org', '없는 조직'])).output).toContain('No organization is named "없는 조직"');
+    expect(await snapshot(database.db)).toEqual(before);
   });
 });
 

@@ -1,11 +1,13 @@
 import { and, count, eq } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
-import { activityLog, customerPurchasePermissions, customers, organizations, outbox, reservationRequests, reservations, subscriptions } from '../../db/schema.js';
+import {
+  activityLog, apiTokens, customerPurchasePermissions, customers, notificationSubscriptions, organizations, outbox, purchases, reservationRequests, reservations, subscriptions,
+} from '../../db/schema.js';
 import { teamId } from './fixture.js';
 
 /** Row counts of every table a command can change: equal snapshots mean nothing changed. */
 export async function snapshot(db: Database) {
-  const tables = { activityLog, customerPurchasePermissions, customers, outbox, subscriptions, organizations, reservations, reservationRequests };
+  const tables = { activityLog, customerPurchasePermissions, customers, outbox, subscriptions, organizations, reservations, reservationRequests, purchases, notificationSubscriptions, apiTokens };
   const counts: Record<string, number> = {};
   for (const [name, table] of Object.entries(tables)) {
     counts[name] = (await db.select({ n: count() }).from(table))[0]!.n;
