@@ -118,7 +118,6 @@ export const outbox = pgTable('outbox', {
   status: text('status', { enum: outboxStatuses }).notNull().default('pending'),
   attempts: integer('attempts').notNull().default(0),
   nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
-  lockedUntil: timestamp('locked_until', { withTimezone: true }),
   lastError: text('last_error'),
   sentAt: timestamp('sent_at', { withTimezone: true }),
   /** The platform's ID of the posted message (Slack `ts`), so later changes can update it. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activityLog, notificationSubscriptions, outbox, purchases, reservations } from '../db/schema.js';
+import { runCli } from '../src/adapters/cli/run.js';
 import { createApiToken } from '../src/core/api-tokens.js';
 import { startFakeSlack, type FakeSlack } from './helpers/fake-slack.js';
 import { aadUsers, tenants, users } from './helpers/fixture.js';
@@ -188,6 +189,28 @@ describe('R-N2 R-P9 purchase intake to Slack and Teams channels', () => {
     await new Promise((r) => setTimeout(r, 1200));
     expect(teamsPosts()).toHaveLength(before.teams);
     expect(await slackCommand(users.salesAgent, 'orders contoso.com')).toContain(`SaaS contoso-analytics, plan pro, 25 seats, annual — €900.00 — bought by Dana — ${saas.id}`);
+  });
+
+  it('R-N1 permission changes and requests reach the channels that subscribed to them, for their customer only', async () => {
+    const watch = '19:contoso-watch@thread.tacv2';
+    const posted = () =>
+      bot.framework.calls
+        .filter((c) => c.method === 'POST' && !c.body.replyToId && c.conversationId === watch)
+        .map((c) => cardText(c.body.attachments?.[0]?.content as AdaptiveCardJson));
+    const added = cardText((await bot.message(aadUsers.adminAgent, 'notify here permissions,requests contoso.com', { conversationId: watch })).card);
+    expect(added).toContain('This channel will now hear about permission changes, requests for Contoso Ltd.');
+
+    // From the terminal: no channel of its own, so only the subscribers hear of it.
+    expect((await runCli(bot.db, ['allow-reservations', 'contoso.com', '--as', 'xiaoming.wang@partner.example', '--yes'])).exitCode).toBe(0);
+    expect(await waitFor('the permission announcement', () => posted().find((t) => t.includes('turned on')))).toBe('王小明 turned on Azure reservation purchases for Contoso Ltd.');
+    await runCli(bot.db, ['allow-reservations', 'twcloud.example', '--as', 'xiaoming.wang@partner.example', '--yes']);
+
+    expect(await slackCommand(users.contact, 'request cancel r1000000-0000-4000-8000-000000000001 because 예산 삭감')).toContain('was sent to the partner for approval');
+    expect(await waitFor('the request announcement', () => posted().find((t) => t.includes('asked to')))).toMatch(
+      /^Dana asked to cancel reservation r1000000-0000-4000-8000-000000000001 of Contoso Ltd \(request [0-9a-f]{8}\)\.$/,
+    );
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(posted().filter((t) => t.includes('台灣雲端'))).toEqual([]);
   });
 
   it('R-N3 a wrong request gets a 4xx naming the problem and stores nothing', async () => {
