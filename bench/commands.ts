@@ -36,6 +36,7 @@ import {
   type SlackReply,
 } from '../test/helpers/slack.js';
 import { customerId } from '../test/helpers/tables.js';
+import { cleanups, runBenchmark } from './cleanup.js';
 
 // ---------------------------------------------------------------- settings
 
@@ -57,27 +58,7 @@ const clickActionId = 'csp:allow-reservations:0';
 
 // ---------------------------------------------------------------- cleanup
 
-const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
 let running: autocannon.Instance | undefined;
-let interrupted = false;
-
-async function cleanUp() {
-  running?.stop();
-  while (cleanups.length) {
-    const step = cleanups.pop()!;
-    try {
-      await step.run();
-    } catch (error) {
-      console.error(`clean-up "${step.name}" failed:`, (error as Error).message);
-    }
-  }
-}
-
-process.once('SIGINT', () => {
-  interrupted = true;
-  console.error('\ninterrupted: cleaning up…');
-  void cleanUp().finally(() => process.exit(130));
-});
 
 // ---------------------------------------------------------------- targets
 
@@ -490,14 +471,4 @@ async function main() {
   printResults();
 }
 
-try {
-  await main();
-} catch (error) {
-  // After Ctrl-C the servers are going away under the run; that is not a failure to report.
-  if (!interrupted) {
-    console.error('\nbenchmark failed:', error);
-    process.exitCode = 1;
-  }
-} finally {
-  await cleanUp();
-}
+await runBenchmark(main, () => running?.stop());

@@ -30,6 +30,7 @@ import { importOrganization, parseImportFile, type ImportFileInput } from '../sr
 import type { Logger } from '../src/log.js';
 import { openFreshPostgres } from '../test/helpers/database.js';
 import { startFakeSlack, type FakeSlack } from '../test/helpers/fake-slack.js';
+import { cleanups, runBenchmark } from './cleanup.js';
 
 // ---------------------------------------------------------------- settings
 
@@ -57,25 +58,6 @@ const channelsOf = (customerIndex: number) => [allChannel, groupChannels[Math.fl
 
 // ---------------------------------------------------------------- cleanup
 
-const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
-let interrupted = false;
-
-async function cleanUp() {
-  while (cleanups.length) {
-    const step = cleanups.pop()!;
-    try {
-      await step.run();
-    } catch (error) {
-      console.error(`clean-up "${step.name}" failed:`, (error as Error).message);
-    }
-  }
-}
-
-process.once('SIGINT', () => {
-  interrupted = true;
-  console.error('\ninterrupted: cleaning up…');
-  void cleanUp().finally(() => process.exit(130));
-});
 
 // ---------------------------------------------------------------- memory
 
@@ -559,15 +541,5 @@ async function main(): Promise<boolean> {
   return problems.length === 0;
 }
 
-try {
-  const ok = await main();
-  if (!ok) process.exitCode = 1;
-} catch (error) {
-  if (!interrupted) {
-    console.error('\nbenchmark failed:', error);
-    process.exitCode = 1;
-  }
-} finally {
-  await cleanUp();
-  clearInterval(rssSampler);
-}
+await runBenchmark(main);
+clearInterval(rssSampler);
