@@ -67,7 +67,10 @@ export const customerContacts = pgTable('customer_contacts', {
 ]);
 
 export const subscriptionOffers = ['azure-plan', 'azure-global', 'marketplace-saas', 'microsoft-365', 'other'] as const;
-export const subscriptionStatuses = ['active', 'suspended', 'disabled', 'pending', 'cancelled', 'expired'] as const;
+/** `action-needed`: a SaaS subscription the publisher has not activated yet (R-M6). */
+export const subscriptionStatuses = ['active', 'suspended', 'disabled', 'pending', 'action-needed', 'cancelled', 'expired'] as const;
+export const billingTerms = ['monthly', 'annual'] as const;
+export type BillingTerm = (typeof billingTerms)[number];
 
 export const subscriptions = pgTable('subscriptions', {
   orgId: uuid('org_id').notNull().references(() => organizations.id),
@@ -78,8 +81,55 @@ export const subscriptions = pgTable('subscriptions', {
   friendlyName: text('friendly_name'),
   status: text('status', { enum: subscriptionStatuses }).notNull(),
   ownerRoleAssigned: boolean('owner_role_assigned').notNull().default(false),
+  // Marketplace (SaaS) subscriptions: the offer and plan bought, and the life after the purchase (R-M6–R-M11).
+  offerId: text('offer_id').references(() => offers.id),
+  planId: text('plan_id'),
+  seats: integer('seats'),
+  term: text('term', { enum: billingTerms }),
+  autoRenew: boolean('auto_renew'),
+  /** The plan's price per seat for the term, in `currency`, when it was bought. */
+  price: numeric('price', { precision: 14, scale: 2 }),
+  currency: text('currency'),
+  purchasedAt: timestamp('purchased_at', { withTimezone: true }),
+  /** R-M8: identifies this purchase in the publisher's activation link. */
+  activationCode: text('activation_code').unique(),
+  licensesAssignedAt: timestamp('licenses_assigned_at', { withTimezone: true }),
+  setupCompletedAt: timestamp('setup_completed_at', { withTimezone: true }),
+  /** R-M9: set when both of the above happened. */
+  billingStartedAt: timestamp('billing_started_at', { withTimezone: true }),
+  resellerMpnId: text('reseller_mpn_id'),
+  cancelledAt: timestamp('cancelled_at', { withTimezone: true }),
+  /** When the activity channel was told the cancellation window is about to close. */
+  windowRemindedAt: timestamp('window_reminded_at', { withTimezone: true }),
   createdAt: createdAt(),
 }, (t) => [primaryKey({ columns: [t.orgId, t.id] }), index('subscriptions_customer').on(t.customerId)]);
+
+export const offerTypes = ['saas', 'vm', 'container', 'azure-app', 'solution-template', 'managed-app'] as const;
+export type OfferType = (typeof offerTypes)[number];
+
+export interface OfferPlan {
+  id: string;
+  name: string;
+  freeTrialDays?: number;
+  prices: { term: BillingTerm; market: string; currency: string; price: number }[];
+}
+
+/** The commercial marketplace catalog (R-M1), shared by every organization; an import replaces an offer's plans and prices. */
+export const offers = pgTable('offers', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  nameKey: text('name_key').notNull(),
+  publisherName: text('publisher_name').notNull(),
+  publisherSupportContact: text('publisher_support_contact').notNull(),
+  /** The publisher's landing page; the activation link is this with the purchase's token (R-M8). */
+  landingPageUrl: text('landing_page_url'),
+  type: text('type', { enum: offerTypes }).notNull(),
+  categories: jsonb('categories').$type<string[]>().notNull().default([]),
+  /** R-M5: billing countries the publisher sells to. */
+  countries: jsonb('countries').$type<string[]>().notNull().default([]),
+  plans: jsonb('plans').$type<OfferPlan[]>().notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
 
 /** A row exists while the permission is on (R-P1: off by default), as Partner Center's self-serve policy does. */
 export const customerPurchasePermissions = pgTable('customer_purchase_permissions', {
@@ -183,11 +233,12 @@ export const purchases = pgTable('purchases', {
   createdAt: createdAt(),
 }, (t) => [uniqueIndex('purchases_org_source').on(t.orgId, t.sourceId), index('purchases_customer').on(t.customerId, t.purchasedAt)]);
 
-/** Bearer tokens for the purchase intake; only a hash is kept. */
+/** Bearer tokens for the purchase intake, or (with a publisher) for that publisher's SaaS activations; only a hash is kept. */
 export const apiTokens = pgTable('api_tokens', {
   id: uuid('id').primaryKey().defaultRandom(),
   orgId: uuid('org_id').notNull().references(() => organizations.id),
   name: text('name').notNull(),
+  publisherName: text('publisher_name'),
   tokenHash: text('token_hash').notNull().unique(),
   lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),

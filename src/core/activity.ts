@@ -16,7 +16,12 @@ export type ActivityAction =
   | 'request_refused'
   | 'notifications_subscribed'
   | 'notifications_unsubscribed'
-  | 'deliveries_retried';
+  | 'deliveries_retried'
+  | 'saas_purchased'
+  | 'saas_changed'
+  | 'saas_cancelled'
+  | 'saas_licenses_assigned'
+  | 'saas_setup_completed';
 
 export async function recordActivity(
   tx: Queryable,

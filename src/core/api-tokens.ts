@@ -36,7 +36,7 @@ export async function organizationForToken(db: Database, token: string): Promise
     .select({ id: apiTokens.id, lastUsedAt: apiTokens.lastUsedAt, org: orgColumns })
     .from(apiTokens)
     .innerJoin(organizations, eq(organizations.id, apiTokens.orgId))
-    .where(and(eq(apiTokens.tokenHash, hash(token)), isNull(apiTokens.revokedAt)));
+    .where(and(eq(apiTokens.tokenHash, hash(token)), isNull(apiTokens.revokedAt), isNull(apiTokens.publisherName)));
   if (!row) return undefined;
   // Stamped at most once a minute, so a busy intake does not queue on one row.
   if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {

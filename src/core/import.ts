@@ -1,10 +1,11 @@
-import { eq, or } from 'drizzle-orm';
+import { eq, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../../db/client.js';
 import {
-  customerContacts, customers, organizations, reservations, reservationTerms, staff, staffRoles, subscriptionOffers, subscriptionStatuses, subscriptions,
+  billingTerms, customerContacts, customers, offers, offerTypes, organizations, reservations, reservationTerms, staff, staffRoles, subscriptionOffers, subscriptionStatuses, subscriptions,
 } from '../../db/schema.js';
 import { normalizeKey } from './text.js';
+import { newActivationCode } from './marketplace.js';
 
 export const name = z.string().trim().min(1).max(200);
 export const email = z.email().max(254).transform((e) => e.toLowerCase());
@@ -13,6 +14,7 @@ const optionalId = z.string().trim().min(1).max(100).optional();
 const contact = z.object({ name, email, slackUserId: optionalId, teamsAadObjectId: optionalId });
 
 export const price = z.number().min(0).max(1e11);
+export const country = z.string().trim().toUpperCase().regex(/^[A-Z]{2}$/, 'expected a two-letter country code such as KR');
 export const currency = z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, 'expected a three-letter currency code such as USD');
 export const dateTime = z.iso.datetime({ offset: true, error: 'expected a date and time such as 2026-03-01T09:00:00Z' }).transform((d) => new Date(d));
 
@@ -39,8 +41,32 @@ export function singleScopeNeedsSubscription<T extends z.ZodType<{ scope: string
 }
 
 /** The import file (README, "Import format"). Later capabilities add keys; these stay. */
+const offerPrice = z.object({ term: z.enum(billingTerms), market: country, currency, price });
+
+/** R-M1: an offer of the commercial marketplace, with its plans and their prices per term and market. */
+export const offerSchema = z.object({
+  id: z.string().trim().min(1).max(200).regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, dots, dashes or underscores'),
+  name,
+  publisher: z.object({ name, supportContact: z.string().trim().min(3).max(300) }),
+  landingPageUrl: z.url({ protocol: /^https?$/, error: 'expected the publisher\'s landing page, an https:// URL' }).optional(),
+  type: z.enum(offerTypes),
+  categories: z.array(z.string().trim().min(1).max(100)).max(20).default([]),
+  countries: z.array(country).min(1, 'expected at least one country the offer is sold in'),
+  plans: z
+    .array(
+      z.object({
+        id: z.string().trim().min(1).max(200),
+        name,
+        freeTrialDays: z.number().int().min(1).max(365).optional(),
+        prices: z.array(offerPrice).min(1, 'expected at least one price'),
+      }),
+    )
+    .min(1, 'expected at least one plan'),
+});
+
 export const importFileSchema = z.object({
   organization: z.object({ name, slackTeamId: optionalId, teamsTenantId: optionalId }),
+  offers: z.array(offerSchema).default([]),
   staff: z.array(contact.extend({ role: z.enum(staffRoles) })).default([]),
   customers: z
     .array(
@@ -48,7 +74,7 @@ export const importFileSchema = z.object({
         name,
         domain: z.string().trim().toLowerCase().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'expected a domain such as contoso.com'),
         tenantId: z.uuid().transform((id) => id.toLowerCase()),
-        billingCountry: z.string().trim().toUpperCase().regex(/^[A-Z]{2}$/, 'expected a two-letter country code such as KR'),
+        billingCountry: country,
         contacts: z.array(contact).default([]),
         subscriptions: z
           .array(
@@ -58,6 +84,14 @@ export const importFileSchema = z.object({
               friendlyName: name.optional(),
               status: z.enum(subscriptionStatuses),
               ownerRoleAssigned: z.boolean().optional(),
+              // A marketplace (SaaS) subscription: which plan of which offer, and its life so far.
+              offerId: z.string().trim().min(1).max(200).optional(),
+              planId: z.string().trim().min(1).max(200).optional(),
+              seats: z.number().int().min(1).max(1_000_000).optional(),
+              term: z.enum(billingTerms).optional(),
+              autoRenew: z.boolean().optional(),
+              purchasedAt: dateTime.optional(),
+              activatedAt: dateTime.optional(),
             }),
           )
           .default([]),
@@ -93,6 +127,23 @@ export const importFileSchema = z.object({
     unique(customerRows.flatMap((c, ci) => list(c.contacts).map((k, ki) => ({ value: k.email, path: ['customers', ci, 'contacts', ki, 'email'] }))), 'contact email');
     unique(customerRows.flatMap((c, ci) => list(c.subscriptions).map((s, si) => ({ value: s.id, path: ['customers', ci, 'subscriptions', si, 'id'] }))), 'subscription ID');
     unique(customerRows.flatMap((c, ci) => list(c.reservations).map((r, ri) => ({ value: r.id, path: ['customers', ci, 'reservations', ri, 'id'] }))), 'reservation ID');
+    unique(list(file.offers).map((o, i) => ({ value: o.id, path: ['offers', i, 'id'] })), 'offer ID');
+    // A marketplace subscription names its plan, seats, term and purchase time; a plan of an offer in the file must exist.
+    const offersInFile = new Map(list(file.offers).map((o) => [String(o.id), list(o.plans).map((p) => String(p.id))]));
+    customerRows.forEach((c, ci) => {
+      list(c.subscriptions).forEach((s, si) => {
+        if (s.offerId === undefined) return;
+        const path = ['customers', ci, 'subscriptions', si];
+        for (const key of ['planId', 'seats', 'term', 'purchasedAt']) {
+          if (s[key] === undefined) ctx.addIssue({ code: 'custom', path: [...path, key], message: `expected ${key} with offerId` });
+        }
+        if (s.offer !== 'marketplace-saas') ctx.addIssue({ code: 'custom', path: [...path, 'offer'], message: 'expected marketplace-saas with offerId' });
+        const plans = offersInFile.get(String(s.offerId));
+        if (plans && s.planId !== undefined && !plans.includes(String(s.planId))) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'planId'], message: `not a plan of offer ${String(s.offerId)}: ${String(s.planId)}` });
+        }
+      });
+    });
     // A single-scope reservation applies to one of the same customer's subscriptions (R-P12).
     customerRows.forEach((c, ci) => {
       const own = new Set(list(c.subscriptions).map((s) => String(s.id).toLowerCase()));
@@ -107,6 +158,29 @@ export const importFileSchema = z.object({
 );
 
 export type ImportFile = z.infer<typeof importFileSchema>;
+type ImportSubscription = ImportFile['customers'][number]['subscriptions'][number];
+
+/** A SaaS subscription's plan and price from the catalog; one the file calls activated has its billing started (R-M9). */
+function marketplaceFields(offer: typeof offers.$inferSelect | undefined, s: ImportSubscription, billingCountry: string) {
+  const plan = offer?.plans.find((p) => p.id === s.planId);
+  if (!offer || !plan) throw new ImportError('invalid', [`subscription ${s.id}: no offer ${s.offerId} with plan ${s.planId} is in the file or stored`]);
+  const price = plan.prices.find((p) => p.term === s.term && p.market === billingCountry);
+  if (!price) throw new ImportError('invalid', [`subscription ${s.id}: plan ${s.planId} of ${s.offerId} has no ${s.term} price for ${billingCountry}`]);
+  return {
+    offerId: offer.id,
+    planId: plan.id,
+    seats: s.seats!,
+    term: s.term!,
+    autoRenew: s.autoRenew ?? true,
+    price: price.price.toFixed(2),
+    currency: price.currency,
+    purchasedAt: s.purchasedAt!,
+    activationCode: newActivationCode(),
+    licensesAssignedAt: s.activatedAt ?? null,
+    setupCompletedAt: s.activatedAt ?? null,
+    billingStartedAt: s.activatedAt ?? null,
+  };
+}
 /** The file as written: defaults not yet applied. */
 export type ImportFileInput = z.input<typeof importFileSchema>;
 
@@ -173,6 +247,23 @@ async function importInTransaction(db: Database, file: ImportFile) {
       const row = { orgId, name: member.name, email: member.email, role: member.role, slackUserId: member.slackUserId ?? null, teamsAadObjectId: member.teamsAadObjectId ?? null };
       await tx.insert(staff).values(row).onConflictDoUpdate({ target: [staff.orgId, staff.email], set: row });
     }
+    for (const offer of file.offers) {
+      const row = {
+        id: offer.id,
+        name: offer.name,
+        nameKey: normalizeKey(offer.name),
+        publisherName: offer.publisher.name,
+        publisherSupportContact: offer.publisher.supportContact,
+        landingPageUrl: offer.landingPageUrl ?? null,
+        type: offer.type,
+        categories: offer.categories,
+        countries: offer.countries,
+        plans: offer.plans,
+        updatedAt: new Date(),
+      };
+      await tx.insert(offers).values(row).onConflictDoUpdate({ target: offers.id, set: row });
+    }
+    const storedOffers = new Map((await tx.select().from(offers)).map((o) => [o.id, o]));
     let contactCount = 0;
     let subscriptionCount = 0;
     let reservationCount = 0;
@@ -196,8 +287,19 @@ async function importInTransaction(db: Database, file: ImportFile) {
       }
       for (const s of c.subscriptions) {
         // An omitted ownerRoleAssigned keeps what an admin recorded in chat.
-        const subscriptionRow = { orgId, id: s.id, customerId: customer!.id, offer: s.offer, friendlyName: s.friendlyName ?? null, status: s.status, ...(s.ownerRoleAssigned === undefined ? {} : { ownerRoleAssigned: s.ownerRoleAssigned }) };
-        await tx.insert(subscriptions).values(subscriptionRow).onConflictDoUpdate({ target: [subscriptions.orgId, subscriptions.id], set: subscriptionRow });
+        const subscriptionRow = {
+          orgId,
+          id: s.id,
+          customerId: customer!.id,
+          offer: s.offer,
+          friendlyName: s.friendlyName ?? null,
+          status: s.status,
+          ...(s.ownerRoleAssigned === undefined ? {} : { ownerRoleAssigned: s.ownerRoleAssigned }),
+          ...(s.offerId ? marketplaceFields(storedOffers.get(s.offerId), s, c.billingCountry) : {}),
+        };
+        // A subscription keeps its activation code when imported again.
+        const set = { ...subscriptionRow, activationCode: sql`coalesce(${subscriptions.activationCode}, excluded.activation_code)` };
+        await tx.insert(subscriptions).values(subscriptionRow).onConflictDoUpdate({ target: [subscriptions.orgId, subscriptions.id], set });
         subscriptionCount++;
       }
     }

@@ -1,0 +1,369 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { tz } from '@date-fns/tz';
+import { addDays, addHours, format, subDays } from 'date-fns';
+import { and, asc, eq, gte, isNotNull, isNull, like, lte, or } from 'drizzle-orm';
+import type { Database, Queryable } from '../../db/client.js';
+import { activityLog, customers, offers, organizations, subscriptions, type BillingTerm, type OfferPlan, type OfferType } from '../../db/schema.js';
+import { recordActivity } from './activity.js';
+import { requireAdmin } from './access.js';
+import { enqueue, notify, organizationChannel } from './announcements.js';
+import type { CoreContext } from './context.js';
+import { customerById, type Customer } from './customers.js';
+import { DomainError } from './errors.js';
+import { likeEscape, normalizeKey } from './text.js';
+
+export type Offer = typeof offers.$inferSelect;
+export type Subscription = typeof subscriptions.$inferSelect;
+
+/** R-M8: the token in the publisher's activation link; it identifies one purchase and cannot be guessed. */
+export function newActivationCode(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+export function activationLink(offer: Pick<Offer, 'landingPageUrl'>, code: string): string | undefined {
+  if (!offer.landingPageUrl) return undefined;
+  const url = new URL(offer.landingPageUrl);
+  url.searchParams.set('token', code);
+  return url.toString();
+}
+
+const utc = { in: tz('UTC') };
+
+/** A moment as messages show it, to the second (windows are exact): the catalog adds "UTC". */
+export const utcTime = (date: Date) => format(date, 'yyyy-MM-dd HH:mm:ss', utc);
+
+/** R-M10: a monthly subscription can be cancelled for 24 hours after its purchase, an annual one for 14 days. */
+export function cancellationWindowCloses(s: { term: BillingTerm; purchasedAt: Date }): Date {
+  return s.term === 'monthly' ? addHours(s.purchasedAt, 24, utc) : addDays(s.purchasedAt, 14, utc);
+}
+
+export function insideCancellationWindow(s: { term: BillingTerm; purchasedAt: Date }, now: Date): boolean {
+  return now.getTime() < cancellationWindowCloses(s).getTime();
+}
+
+export const isMicrosoftOffer = (offer: Pick<Offer, 'publisherName'>) => /^microsoft\b/i.test(offer.publisherName.trim());
+
+export interface CatalogFilter {
+  words?: string;
+  type?: OfferType;
+  category?: string;
+  publisher?: 'partner' | 'microsoft';
+}
+
+/**
+ * R-M1: the catalog, all types and categories unless filtered; words match the
+ * offer's name, ID, publisher or categories. R-M2: only offers this partner may
+ * resell — until publishers set CSP audiences, every offer is open to all.
+ */
+export async function searchCatalog(db: Queryable, filter: CatalogFilter): Promise<Offer[]> {
+  const rows = await db.select().from(offers).orderBy(asc(offers.nameKey));
+  const words = normalizeKey(filter.words ?? '').split(' ').filter(Boolean);
+  const category = filter.category && normalizeKey(filter.category);
+  return rows.filter((o) => {
+    const text = normalizeKey([o.name, o.id, o.publisherName, ...o.categories].join(' '));
+    return (
+      words.every((w) => text.includes(w)) &&
+      (!filter.type || o.type === filter.type) &&
+      (!category || o.categories.some((c) => normalizeKey(c).includes(category))) &&
+      (!filter.publisher || (filter.publisher === 'microsoft') === isMicrosoftOffer(o))
+    );
+  });
+}
+
+/** An offer by its ID, or by a name that matches one offer only. */
+export async function findOffer(db: Queryable, text: string): Promise<Offer> {
+  const [byId] = await db.select().from(offers).where(eq(offers.id, text.trim()));
+  if (byId) return byId;
+  const key = normalizeKey(text);
+  const named = key ? await db.select().from(offers).where(like(offers.nameKey, `%${likeEscape(key)}%`)).orderBy(asc(offers.nameKey)).limit(6) : [];
+  const exact = named.filter((o) => o.nameKey === key);
+  if (exact.length === 1 || named.length === 1) return (exact[0] ?? named[0])!;
+  if (!named.length) throw new DomainError('offer.unknown', { text });
+  throw new DomainError('offer.ambiguous', { text, offers: named.map((o) => `${o.name} (${o.id})`).join(', ') });
+}
+
+export function findPlan(offer: Offer, text: string): OfferPlan {
+  const key = normalizeKey(text);
+  const plan = offer.plans.find((p) => p.id === text.trim()) ?? offer.plans.find((p) => normalizeKey(p.name) === key);
+  if (!plan) throw new DomainError('offer.unknownPlan', { plan: text, offer: offer.name, plans: offer.plans.map((p) => p.id).join(', ') });
+  return plan;
+}
+
+export interface PurchaseQuote {
+  offer: Offer;
+  plan: OfferPlan;
+  customer: Customer;
+  seats: number;
+  term: BillingTerm;
+  unitPrice: number;
+  currency: string;
+  /** If bought now. */
+  windowCloses: Date;
+}
+
+export interface PurchaseDraft {
+  offerId: string;
+  planId: string;
+  customerId: string;
+  seats: number;
+  term?: BillingTerm;
+}
+
+/**
+ * What buying would cost, or why it cannot be bought: R-A4 (admins only),
+ * R-M4 (SaaS only; the rest in the Azure portal), R-M5 (the customer's billing
+ * country), and a price for the term in that market.
+ */
+export async function quotePurchase(ctx: CoreContext, draft: PurchaseDraft): Promise<PurchaseQuote> {
+  requireAdmin(ctx.actor, 'what.marketplace');
+  const [offer] = await ctx.db.select().from(offers).where(eq(offers.id, draft.offerId));
+  if (!offer) throw new DomainError('offer.unknown', { text: draft.offerId });
+  if (offer.type !== 'saas') throw new DomainError('buy.notSaas', { offer: offer.name }, { terms: { type: `offerType.${offer.type}` } });
+  const plan = findPlan(offer, draft.planId);
+  const customer = await customerById(ctx.db, ctx.org.id, draft.customerId);
+  if (!offer.countries.includes(customer.billingCountry)) {
+    throw new DomainError('buy.country', { offer: offer.name, customer: customer.name, country: customer.billingCountry, countries: offer.countries.join(', ') });
+  }
+  const inMarket = plan.prices.filter((p) => p.market === customer.billingCountry);
+  const term = draft.term ?? (inMarket.some((p) => p.term === 'monthly') ? 'monthly' : 'annual');
+  const price = inMarket.find((p) => p.term === term);
+  if (!price) throw new DomainError('buy.noPrice', { plan: plan.name, term, country: customer.billingCountry, terms: inMarket.map((p) => p.term).join(', ') || '—' });
+  const now = ctx.now();
+  return { offer, plan, customer, seats: draft.seats, term, unitPrice: price.price, currency: price.currency, windowCloses: cancellationWindowCloses({ term, purchasedAt: now }) };
+}
+
+/**
+ * Buys the plan for the customer: a subscription in "Action needed" until the
+ * publisher activates it (R-M6), with its own activation code (R-M8). The
+ * rules are checked again at the click; the row, the log and the
+ * announcement commit together.
+ */
+export async function buySubscription(ctx: CoreContext, draft: PurchaseDraft): Promise<{ subscription: Subscription; quote: PurchaseQuote }> {
+  const quote = await quotePurchase(ctx, draft);
+  const actor = requireAdmin(ctx.actor, 'what.marketplace');
+  const { offer, plan, customer } = quote;
+  const subscription = await ctx.db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(subscriptions)
+      .values({
+        orgId: ctx.org.id,
+        id: randomUUID(),
+        customerId: customer.id,
+        offer: 'marketplace-saas',
+        friendlyName: `${offer.name} — ${plan.name}`,
+        status: 'action-needed',
+        offerId: offer.id,
+        planId: plan.id,
+        seats: quote.seats,
+        term: quote.term,
+        autoRenew: true,
+        price: quote.unitPrice.toFixed(2),
+        currency: quote.currency,
+        purchasedAt: ctx.now(),
+        activationCode: newActivationCode(),
+      })
+      .returning();
+    const details = { offer: offer.name, plan: plan.name, seats: String(quote.seats), subscription: row!.id };
+    await recordActivity(tx, { ...ctx, actor }, 'saas_purchased', customer.id, details);
+    await notify(tx, ctx.org, { kind: 'subscriptions', customerId: customer.id, message: { key: 'buy.announce', params: { actor: actor.name, customer: customer.name, ...details } } });
+    return row!;
+  });
+  return { subscription, quote };
+}
+
+export interface SubscriptionWithOffer {
+  subscription: Subscription;
+  offer: Offer | null;
+  customer: Pick<Customer, 'id' | 'name' | 'billingCountry'>;
+}
+
+/** R-M6: a customer's subscriptions, newest first, with their offers. */
+export async function customerSubscriptions(db: Queryable, orgId: string, customerId: string): Promise<SubscriptionWithOffer[]> {
+  const rows = await db
+    .select({ subscription: subscriptions, offer: offers, customer: { id: customers.id, name: customers.name, billingCountry: customers.billingCountry } })
+    .from(subscriptions)
+    .leftJoin(offers, eq(offers.id, subscriptions.offerId))
+    .innerJoin(customers, eq(customers.id, subscriptions.customerId))
+    .where(and(eq(subscriptions.orgId, orgId), eq(subscriptions.customerId, customerId)));
+  return rows.sort((a, b) => (b.subscription.purchasedAt ?? b.subscription.createdAt).getTime() - (a.subscription.purchasedAt ?? a.subscription.createdAt).getTime());
+}
+
+/**
+ * A marketplace subscription by its ID or an unambiguous start of it (at least
+ * 4 characters); a customer contact finds only their own customer's.
+ */
+export async function findSaasSubscription(db: Queryable, ctx: Pick<CoreContext, 'org' | 'actor'>, text: string): Promise<SubscriptionWithOffer> {
+  const value = text.trim().toLowerCase();
+  if (value.length < 4) throw new DomainError('subscription.unknown', { text });
+  const rows = await db
+    .select({ subscription: subscriptions, offer: offers, customer: { id: customers.id, name: customers.name, billingCountry: customers.billingCountry } })
+    .from(subscriptions)
+    .innerJoin(offers, eq(offers.id, subscriptions.offerId))
+    .innerJoin(customers, eq(customers.id, subscriptions.customerId))
+    .where(
+      and(
+        eq(subscriptions.orgId, ctx.org.id),
+        or(eq(subscriptions.id, value), like(subscriptions.id, `${likeEscape(value)}%`)),
+        ctx.actor.kind === 'contact' ? eq(subscriptions.customerId, ctx.actor.customerId) : undefined,
+      ),
+    )
+    .limit(3);
+  const exact = rows.find((r) => r.subscription.id === value);
+  if (exact || rows.length === 1) return exact ?? rows[0]!;
+  if (!rows.length) throw new DomainError('subscription.unknown', { text });
+  throw new DomainError('subscription.ambiguous', { text, ids: rows.map((r) => r.subscription.id).join(', ') });
+}
+
+export type SubscriptionChange =
+  | { kind: 'rename'; name: string }
+  | { kind: 'seats'; seats: number }
+  | { kind: 'auto-renew'; on: boolean }
+  | { kind: 'reseller'; mpnId: string }
+  | { kind: 'cancel' };
+
+/** Partner IDs (formerly MPN IDs) are numbers of 6 to 10 digits. */
+export const mpnIdPattern = /^\d{6,10}$/;
+
+/** R-M7: one edit of a marketplace subscription by an admin (R-A4); cancel only inside its window (R-M10). */
+export async function editSubscription(ctx: CoreContext, subscriptionId: string, change: SubscriptionChange): Promise<{ state: 'changed' | 'unchanged'; subscription: Subscription }> {
+  const actor = requireAdmin(ctx.actor, 'what.marketplace');
+  return ctx.db.transaction(async (tx) => {
+    const [current] = await tx
+      .select()
+      .from(subscriptions)
+      .where(and(eq(subscriptions.orgId, ctx.org.id), eq(subscriptions.id, subscriptionId)))
+      .for('update');
+    if (!current?.offerId) throw new DomainError('subscription.unknown', { text: subscriptionId });
+    if (current.status === 'cancelled') throw new DomainError('subscription.cancelled', { subscription: current.id, date: utcTime(current.cancelledAt!) });
+    const set = changeSet(current, change, ctx.now());
+    if (!set) return { state: 'unchanged', subscription: current };
+    const [updated] = await tx.update(subscriptions).set(set).where(and(eq(subscriptions.orgId, ctx.org.id), eq(subscriptions.id, current.id))).returning();
+    const details = { subscription: current.id, change: change.kind, value: changeValue(change) };
+    await recordActivity(tx, { ...ctx, actor }, change.kind === 'cancel' ? 'saas_cancelled' : 'saas_changed', current.customerId, details);
+    await notify(tx, ctx.org, {
+      kind: 'subscriptions',
+      customerId: current.customerId,
+      message: { key: change.kind === 'cancel' ? 'subscription.announceCancel' : 'subscription.announceChange', params: { actor: actor.name, name: current.friendlyName ?? current.id, ...details } },
+    });
+    return { state: 'changed', subscription: updated! };
+  });
+}
+
+function changeValue(change: SubscriptionChange): string {
+  switch (change.kind) {
+    case 'rename':
+      return change.name;
+    case 'seats':
+      return String(change.seats);
+    case 'auto-renew':
+      return change.on ? 'on' : 'off';
+    case 'reseller':
+      return change.mpnId;
+    case 'cancel':
+      return '';
+  }
+}
+
+/** The columns an edit changes, undefined when it changes nothing; throws when the rules refuse it. */
+function changeSet(s: Subscription, change: SubscriptionChange, now: Date): Partial<Subscription> | undefined {
+  switch (change.kind) {
+    case 'rename':
+      return s.friendlyName === change.name ? undefined : { friendlyName: change.name };
+    case 'seats':
+      return s.seats === change.seats ? undefined : { seats: change.seats };
+    case 'auto-renew':
+      return s.autoRenew === change.on ? undefined : { autoRenew: change.on };
+    case 'reseller':
+      return s.resellerMpnId === change.mpnId ? undefined : { resellerMpnId: change.mpnId };
+    case 'cancel': {
+      const closes = cancellationWindowCloses({ term: s.term!, purchasedAt: s.purchasedAt! });
+      if (!insideCancellationWindow({ term: s.term!, purchasedAt: s.purchasedAt! }, now)) {
+        throw new DomainError('subscription.windowClosed', { subscription: s.id, closed: utcTime(closes) }, { terms: { term: `saasTermName.${s.term!}` } });
+      }
+      return { status: 'cancelled', cancelledAt: now, autoRenew: false };
+    }
+  }
+}
+
+export type ActivationStep = 'licenses' | 'setup';
+
+/**
+ * The publisher's side (R-M9): licenses assigned, and account setup confirmed
+ * through the fulfillment API. Billing starts when both happened, once.
+ */
+export async function recordActivation(db: Database, subscriptionId: string, step: ActivationStep, now: Date, publisherName?: string) {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .select({ subscription: subscriptions, offer: offers, org: organizations, customerName: customers.name })
+      .from(subscriptions)
+      .innerJoin(offers, eq(offers.id, subscriptions.offerId))
+      .innerJoin(organizations, eq(organizations.id, subscriptions.orgId))
+      .innerJoin(customers, eq(customers.id, subscriptions.customerId))
+      .where(eq(subscriptions.id, subscriptionId))
+      .for('update', { of: subscriptions });
+    if (!row || (publisherName !== undefined && row.offer.publisherName !== publisherName)) throw new DomainError('activation.unknown', { subscription: subscriptionId });
+    const s = row.subscription;
+    if (s.status === 'cancelled') throw new DomainError('subscription.cancelled', { subscription: s.id, date: utcTime(s.cancelledAt!) });
+    const already = step === 'licenses' ? s.licensesAssignedAt : s.setupCompletedAt;
+    if (already) return { state: 'already' as const, subscription: s, offer: row.offer };
+    const licensesAssignedAt = s.licensesAssignedAt ?? (step === 'licenses' ? now : null);
+    const setupCompletedAt = s.setupCompletedAt ?? (step === 'setup' ? now : null);
+    const billing = Boolean(licensesAssignedAt && setupCompletedAt);
+    const [updated] = await tx
+      .update(subscriptions)
+      .set({ licensesAssignedAt, setupCompletedAt, ...(billing ? { billingStartedAt: now, status: 'active' as const } : {}) })
+      .where(and(eq(subscriptions.orgId, s.orgId), eq(subscriptions.id, s.id)))
+      .returning();
+    const details = { subscription: s.id, offer: row.offer.name };
+    await tx.insert(activityLog).values({
+      orgId: s.orgId,
+      customerId: s.customerId,
+      actorName: row.offer.publisherName,
+      action: step === 'licenses' ? 'saas_licenses_assigned' : 'saas_setup_completed',
+      details,
+      createdAt: now,
+    });
+    if (billing) {
+      await notify(tx, row.org, { kind: 'subscriptions', customerId: s.customerId, message: { key: 'activation.billingStarted', params: { customer: row.customerName, ...details } } });
+    }
+    return { state: billing ? ('billing-started' as const) : ('recorded' as const), subscription: updated!, offer: row.offer };
+  });
+}
+
+/**
+ * A subscription bought less than 14 days ago whose cancellation window closes
+ * within the next 2 hours (monthly) or 24 hours (annual) is flagged once in the
+ * activity channel; rows are claimed with SKIP LOCKED and stamped in the same
+ * transaction, so several instances never flag twice.
+ */
+export async function remindClosingWindows(db: Database, now: Date): Promise<number> {
+  return db.transaction(async (tx) => {
+    const due = await tx
+      .select({ subscription: subscriptions, org: organizations, customerName: customers.name })
+      .from(subscriptions)
+      .innerJoin(organizations, eq(organizations.id, subscriptions.orgId))
+      .innerJoin(customers, eq(customers.id, subscriptions.customerId))
+      .where(
+        and(
+          isNotNull(subscriptions.offerId),
+          isNull(subscriptions.windowRemindedAt),
+          isNull(subscriptions.cancelledAt),
+          gte(subscriptions.purchasedAt, subDays(now, 14)),
+          lte(subscriptions.purchasedAt, now),
+        ),
+      )
+      .for('update', { of: subscriptions, skipLocked: true });
+    let flagged = 0;
+    for (const { subscription: s, org, customerName } of due) {
+      const closes = cancellationWindowCloses({ term: s.term!, purchasedAt: s.purchasedAt! });
+      const lead = s.term === 'monthly' ? 2 : 24;
+      if (closes.getTime() <= now.getTime() || closes.getTime() > addHours(now, lead).getTime()) continue;
+      await tx.update(subscriptions).set({ windowRemindedAt: now }).where(and(eq(subscriptions.orgId, s.orgId), eq(subscriptions.id, s.id)));
+      const target = organizationChannel(org, 'activity');
+      const params = { customer: customerName, name: s.friendlyName ?? s.id, subscription: s.id, closes: utcTime(closes) };
+      if (target) await enqueue(tx, org.id, target, { key: 'subscription.windowClosing', params });
+      flagged++;
+    }
+    return flagged;
+  });
+}
