@@ -1,6 +1,6 @@
 import { relations, sql } from 'drizzle-orm';
 import {
-  bigserial, boolean, doublePrecision, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid,
+  bigserial, boolean, check, doublePrecision, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid,
 } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -271,18 +271,21 @@ export const reservations = pgTable('reservations', {
   createdAt: createdAt(),
 }, (t) => [primaryKey({ columns: [t.orgId, t.id] }), index('reservations_customer').on(t.customerId, t.purchasedAt)]);
 
-export const requestKinds = ['cancel', 'exchange', 'renew', 'scope'] as const;
+/** `cancel-subscription`: cancel a marketplace (SaaS) subscription (R-Q1); the others change a reservation. */
+export const requestKinds = ['cancel', 'exchange', 'renew', 'scope', 'cancel-subscription'] as const;
 export const requestStatuses = ['pending', 'approved', 'rejected', 'refused'] as const;
 
-/** A change to a reservation that only the partner can make (R-P7), asked for and decided once (R-Q1–R-Q5). */
+/** A change to a reservation, or a marketplace subscription's cancellation, that only the partner can make (R-P7), asked for and decided once (R-Q1–R-Q5). */
 export const reservationRequests = pgTable('reservation_requests', {
   id: uuid('id').primaryKey().defaultRandom(),
   orgId: uuid('org_id').notNull().references(() => organizations.id),
   customerId: uuid('customer_id').notNull().references(() => customers.id),
-  reservationId: text('reservation_id').notNull(),
+  /** What the request changes: a reservation, or (cancel-subscription) a marketplace subscription; exactly one is set. */
+  reservationId: text('reservation_id'),
+  subscriptionId: text('subscription_id'),
   kind: text('kind', { enum: requestKinds }).notNull(),
-  /** exchange: the new product; scope: the new scope and subscription. */
-  details: jsonb('details').$type<{ product?: string; scope?: 'shared' | 'single'; subscriptionId?: string }>().notNull().default({}),
+  /** exchange: the new product; scope: the new scope and subscription; cancel-subscription: the offer and plan names when asked. */
+  details: jsonb('details').$type<{ product?: string; scope?: 'shared' | 'single'; subscriptionId?: string; offer?: string; plan?: string }>().notNull().default({}),
   reason: text('reason'),
   requestedByStaffId: uuid('requested_by_staff_id').references(() => staff.id),
   requestedByContactId: uuid('requested_by_contact_id').references(() => customerContacts.id),
@@ -302,7 +305,11 @@ export const reservationRequests = pgTable('reservation_requests', {
   refundCurrency: text('refund_currency'),
   lastRemindedAt: timestamp('last_reminded_at', { withTimezone: true }),
   createdAt: createdAt(),
-}, (t) => [index('requests_org_status').on(t.orgId, t.status, t.createdAt)]);
+}, (t) => [
+  index('requests_org_status').on(t.orgId, t.status, t.createdAt),
+  check('requests_one_target', sql`num_nonnulls(reservation_id, subscription_id) = 1`),
+  check('requests_kind_target', sql`(kind = 'cancel-subscription') = (subscription_id is not null)`),
+]);
 
 /**
  * Where the bot may post in Teams: the service URL and conversation of an

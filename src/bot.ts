@@ -12,6 +12,9 @@ import { deliveryBacklog, startDeliveryWorker, type DeliveryWorker } from './del
 import type { Logger } from './log.js';
 import { createHttpServer } from './server.js';
 import { purchaseIntake } from './adapters/api/purchases.js';
+import { createDownloads } from './adapters/downloads.js';
+import { saasFulfillment } from './adapters/api/saas.js';
+import { remindClosingWindows } from './core/marketplace.js';
 
 const stopGraceMs = 5000;
 const reminderCheckMs = 10 * 60 * 1000;
@@ -34,7 +37,7 @@ export interface Bot {
 /** Wires adapters, the HTTP server and the delivery worker onto an open, migrated database. */
 export async function startBot(options: {
   db: Database;
-  config: Pick<Config, 'PORT' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'> & Partial<TeamsSettings> & Partial<Pick<Config, 'DELIVERY_TIMEOUT_SECONDS'>>;
+  config: Pick<Config, 'PORT' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'> & Partial<TeamsSettings> & Partial<Pick<Config, 'DELIVERY_TIMEOUT_SECONDS' | 'PUBLIC_URL'>>;
   log: Logger;
   /** Token for the local CLI bridge (embedded database only). */
   cliToken?: string;
@@ -46,6 +49,9 @@ export async function startBot(options: {
   let worker: DeliveryWorker | undefined;
   const wake = () => worker?.wake();
   const botToken = config.SLACK_BOT_TOKEN;
+  const downloads = createDownloads();
+  // Unset (tests), links name the port the server got.
+  const publicUrl = () => config.PUBLIC_URL ?? `http://localhost:${(server.address() as { port: number }).port}`;
   const teams =
     config.MICROSOFT_APP_ID || config.TEAMS_ALLOW_UNAUTHENTICATED
       ? await createTeamsAdapter({
@@ -59,6 +65,7 @@ export async function startBot(options: {
           openIdMetadataUrl: config.TEAMS_OPENID_METADATA_URL ?? 'https://login.botframework.com/v1/.well-known/openidconfiguration',
           botToken: options.teamsBotToken,
           onChange: wake,
+          downloads: { store: downloads, publicUrl },
         })
       : undefined;
   worker = startDeliveryWorker({
@@ -90,14 +97,16 @@ export async function startBot(options: {
     socketMode,
     teams: teams?.handle,
     purchases: purchaseIntake(db, wake),
+    saas: saasFulfillment(db, wake),
     deliveries: () => deliveryBacklog(db),
+    downloads: teams ? (token) => downloads.serve(token) : undefined,
     cli: options.cliToken ? { token: options.cliToken, run: (argv) => runCli(db, argv) } : undefined,
   });
   await new Promise<void>((done) => server.listen(config.PORT, done));
-  // Reminders are due at most once a day per request; looking every ten minutes is plenty.
+  // Request reminders are due at most once a day, window reminders hours ahead; looking every ten minutes is plenty.
   const reminders = setInterval(() => {
-    remindPendingRequests(db, new Date())
-      .then((count) => count && wake())
+    Promise.all([remindPendingRequests(db, new Date()), remindClosingWindows(db, new Date())])
+      .then(([requests, windows]) => (requests || windows) && wake())
       .catch((error) => log.error('reminders', error));
   }, reminderCheckMs).unref();
   if (socketMode) await slack!.app.start();

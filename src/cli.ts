@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { openDatabase } from '../db/client.js';
 import { acquireDataDirLock } from '../db/lock.js';
 import { seedDemoIfEmpty } from '../db/seed/demo.js';
-import { runCli, type CliResult } from './adapters/cli/run.js';
+import { runCli, saveCliFiles, type CliResult } from './adapters/cli/run.js';
 import { ConfigError, loadConfig } from './config.js';
 import { translator } from './i18n/index.js';
 
@@ -51,7 +52,9 @@ async function withDatabase(url: string | undefined, dataDir: string | undefined
 }
 
 try {
-  const { output, exitCode } = await main();
+  // Files (a price list) go to --out, else the folder the command was typed in.
+  const { out } = parseArgs({ args: process.argv.slice(2), strict: false, allowPositionals: true, options: { out: { type: 'string' } } }).values;
+  const { output, exitCode } = await saveCliFiles(await main(), resolve(typeof out === 'string' ? out : '.'));
   console.log(output);
   process.exitCode = exitCode;
 } catch (error) {

@@ -34,7 +34,10 @@ const settings = z.object({
     z.coerce.number().int().min(1, 'expected whole seconds, 1–120').max(120, 'expected whole seconds, 1–120'),
   ),
   LOG_LEVEL: z.preprocess((v) => (v === '' || v === undefined ? 'info' : v), z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected one of debug, info, warn, error' })),
-});
+  PUBLIC_URL: optional(
+    z.url({ protocol: /^https?$/, error: 'expected the URL where users reach this bot, such as https://csp-ops.example.com' }).transform((u) => u.replace(/\/+$/, '')),
+  ),
+}).transform((c) => ({ ...c, PUBLIC_URL: c.PUBLIC_URL ?? `http://localhost:${c.PORT}` }));
 
 export type Config = z.infer<typeof settings>;
 

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { CliResult } from './adapters/cli/run.js';
+import type { DownloadAnswer } from './adapters/downloads.js';
 import { translator } from './i18n/index.js';
 import type { Logger } from './log.js';
 
@@ -15,8 +16,12 @@ export interface ServerOptions {
   teams?: (request: { headers: Record<string, string | string[]>; body: unknown }) => Promise<{ status: number; body?: unknown }>;
   /** POST /api/v1/purchases (src/adapters/api/purchases.ts). */
   purchases?: (request: { authorization?: string; contentType?: string; body: string }) => Promise<{ status: number; body: unknown }>;
+  /** POST /api/v1/saas/subscriptions/{id}/activate|licenses (src/adapters/api/saas.ts). */
+  saas?: (request: { subscriptionId: string; step: 'activate' | 'licenses'; authorization?: string; body: string }) => Promise<{ status: number; body: unknown }>;
   /** Lets `npm run csp` run through this process while it holds the embedded data folder. */
   cli?: { token: string; run: (argv: string[]) => Promise<CliResult> };
+  /** GET /files/<signed token>: files the Teams adapter linked to (src/adapters/downloads.ts). */
+  downloads?: (token: string) => DownloadAnswer;
 }
 
 function send(res: ServerResponse, status: number, body: unknown) {
@@ -105,6 +110,24 @@ export function createHttpServer(options: ServerOptions): Server {
           log.error('purchase intake', error);
           if (!res.headersSent) send(res, 500, { error: 'internal error; nothing was recorded' });
         });
+      return;
+    }
+    const saas = /^\/api\/v1\/saas\/subscriptions\/([^/]+)\/(activate|licenses)$/.exec(path ?? '');
+    if (saas && options.saas) {
+      const handle = options.saas;
+      if (req.method !== 'POST') return send(res.setHeader('allow', 'POST'), 405, { error: translator('en')('api.methodNotAllowed', { path: path! }) });
+      readBody(req, purchaseBodyLimit)
+        .then((body) => handle({ subscriptionId: decodeURIComponent(saas[1]!), step: saas[2] as 'activate' | 'licenses', authorization: req.headers.authorization, body }))
+        .then((answer) => send(res, answer.status, answer.body))
+        .catch((error) => {
+          log.error('saas fulfillment', error);
+          if (!res.headersSent) send(res, error instanceof BodyTooLarge ? 413 : 500, { error: 'the activation was not recorded' });
+        });
+      return;
+    }
+    if (path?.startsWith('/files/') && (req.method === 'GET' || req.method === 'HEAD') && options.downloads) {
+      const answer = options.downloads(path.slice('/files/'.length));
+      res.writeHead(answer.status, answer.headers).end(answer.body);
       return;
     }
     const cli = options.cli;

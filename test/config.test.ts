@@ -14,7 +14,13 @@ describe('settings from the environment', () => {
       TEAMS_OPENID_METADATA_URL: 'https://login.botframework.com/v1/.well-known/openidconfiguration',
       DELIVERY_TIMEOUT_SECONDS: 10,
       LOG_LEVEL: 'info',
+      PUBLIC_URL: 'http://localhost:3000',
     });
+  });
+
+  it('PUBLIC_URL defaults to this host and port, and loses a trailing slash', () => {
+    expect(loadConfig({ PORT: '8080' }).PUBLIC_URL).toBe('http://localhost:8080');
+    expect(loadConfig({ PUBLIC_URL: 'https://csp-ops.example.com/bot/' }).PUBLIC_URL).toBe('https://csp-ops.example.com/bot');
   });
 
   it.each([
@@ -26,6 +32,8 @@ describe('settings from the environment', () => {
     [{ DELIVERY_TIMEOUT_SECONDS: '0' }, 'Invalid setting DELIVERY_TIMEOUT_SECONDS: expected whole seconds, 1–120.'],
     [{ SLACK_API_URL: 'not a url' }, 'Invalid setting SLACK_API_URL: expected the base URL of the Slack Web API, such as https://slack.com/api/.'],
     [{ LOG_LEVEL: 'loud' }, 'Invalid setting LOG_LEVEL: expected one of debug, info, warn, error.'],
+    [{ PUBLIC_URL: 'csp-ops.example.com' }, 'Invalid setting PUBLIC_URL: expected the URL where users reach this bot, such as https://csp-ops.example.com.'],
+    [{ PUBLIC_URL: 'ftp://csp-ops.example.com' }, 'Invalid setting PUBLIC_URL: expected the URL where users reach this bot, such as https://csp-ops.example.com.'],
     [{ SLACK_BOT_TOKEN: 'xoxb-1' }, 'Missing setting SLACK_SIGNING_SECRET: expected it with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode).'],
     [{ SLACK_SIGNING_SECRET: 'abcdefgh12' }, 'Missing setting SLACK_BOT_TOKEN: expected a bot token starting with xoxb- to use Slack.'],
     [{ MICROSOFT_APP_ID: 'my-bot' }, "Invalid setting MICROSOFT_APP_ID: expected the bot's Microsoft app ID (a GUID)."],

@@ -20,6 +20,8 @@ describe('one grammar', () => {
     'notify list',
     'notify failures',
     'notify failures retry',
+    'price-list',
+    'price-list 한빛 ERP type:saas category:재무 publisher:partner',
   ])('"%s" parses and writes back to the same command', (text) => {
     const command = parseCommand(text);
     expect(commandText(command)).toBe(text);
@@ -29,6 +31,11 @@ describe('one grammar', () => {
   it('R-N1 notify takes kinds as leading words or a comma list, all for every kind, and customers separated by commas', () => {
     expect(parseCommand('notify here purchases requests Contoso Ltd, 서울 상사')).toEqual({ name: 'notify-here', kinds: ['purchases', 'requests'], customers: ['Contoso Ltd', '서울 상사'] });
     expect(parseCommand('NOTIFY here all')).toEqual({ name: 'notify-here', kinds: ['purchases', 'permissions', 'requests', 'subscriptions'], customers: [] });
+  });
+
+  it('R-M3 price-list takes the catalog filters anywhere among its words', () => {
+    expect(parseCommand('price-list publisher:Microsoft 台灣 TYPE:vm')).toEqual({ name: 'price-list', filter: { words: '台灣', type: 'vm', publisher: 'microsoft' } });
+    expect(() => parseCommand('price-list type:phone')).toThrow(expect.objectContaining({ code: 'marketplace.badType' }));
   });
 
   it('accepts full-width and upper-case command names, and extra spaces', () => {

@@ -3,7 +3,8 @@ import { tz } from '@date-fns/tz';
 import { maxCustomerTextLength } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
 import type { RequestDraft } from '../core/requests.js';
-import { notificationKinds, type NotificationKind } from '../../db/schema.js';
+import { billingTerms, notificationKinds, offerTypes, type BillingTerm, type NotificationKind, type OfferType } from '../../db/schema.js';
+import { mpnIdPattern, type CatalogFilter, type SubscriptionChange } from '../core/marketplace.js';
 
 /** What a user asked for, the same from Slack, Teams and the terminal. */
 export type Command =
@@ -23,7 +24,15 @@ export type Command =
   | { name: 'reject'; request: string; reason?: string }
   | { name: 'notify-here' | 'notify-off'; kinds: NotificationKind[]; customers: string[] }
   | { name: 'notify-list' }
-  | { name: 'notify-failures'; retry: boolean };
+  | { name: 'notify-failures'; retry: boolean }
+  | { name: 'marketplace'; filter: CatalogFilter; page: number }
+  | { name: 'price-list'; filter: CatalogFilter }
+  | { name: 'offer'; offer: string }
+  | { name: 'buy'; offer: string; plan: string; customer: string; seats: number; term?: BillingTerm }
+  | { name: 'subscriptions'; customer: string }
+  | { name: 'subscription'; subscription: string; change: SubscriptionChange; reason?: string }
+  | { name: 'billing'; customer: string; month?: string }
+  | { name: 'support'; about: string };
 
 
 const examples: Record<string, string> = {
@@ -39,6 +48,10 @@ const examples: Record<string, string> = {
   request: 'request cancel 3f2a because we moved region',
   'request exchange': 'request exchange 3f2a Virtual Machines D8s v5 because we need more memory',
   'request scope': 'request scope 3f2a single a1a1a1a1-0000-4000-8000-000000000001',
+  offer: 'offer contoso-analytics',
+  subscriptions: 'subscriptions contoso',
+  billing: 'billing contoso 2026-11',
+  support: 'support contoso-analytics',
 };
 
 const maxReason = 500;
@@ -109,6 +122,88 @@ function parseNotify(words: string[]): Command {
   }
   if (customers.length > 20) throw new DomainError('notify.tooManyCustomers', { count: customers.length, max: 20 });
   return { name: verb === 'here' ? 'notify-here' : 'notify-off', kinds: [...kinds], customers };
+}
+
+/** `type:saas`, `category:analytics`, `publisher:partner|microsoft` anywhere; the other words search (R-M1). */
+export function parseCatalogFilter(words: string[]): CatalogFilter {
+  const filter: CatalogFilter = {};
+  const rest: string[] = [];
+  for (const word of words) {
+    const [key, ...value] = word.split(':');
+    const v = value.join(':');
+    switch (value.length ? key!.toLowerCase() : '') {
+      case 'type':
+        if (!(offerTypes as readonly string[]).includes(v.toLowerCase())) throw new DomainError('marketplace.badType', { value: v.slice(0, 40), types: offerTypes.join(', ') });
+        filter.type = v.toLowerCase() as OfferType;
+        break;
+      case 'category':
+        if (!v) throw new DomainError('marketplace.badFilter', { value: word.slice(0, 40) });
+        filter.category = v;
+        break;
+      case 'publisher':
+        if (v.toLowerCase() !== 'partner' && v.toLowerCase() !== 'microsoft') throw new DomainError('marketplace.badPublisher', { value: v.slice(0, 40) });
+        filter.publisher = v.toLowerCase() as 'partner' | 'microsoft';
+        break;
+      default:
+        rest.push(word);
+    }
+  }
+  const text = rest.join(' ');
+  if (text.length > maxCustomerTextLength) throw new DomainError('error.tooLong', { length: text.length, max: maxCustomerTextLength }, { terms: { what: 'what.search' } });
+  return text ? { ...filter, words: text } : filter;
+}
+
+export function catalogFilterText(filter: CatalogFilter): string[] {
+  return [filter.words, filter.type && `type:${filter.type}`, filter.category && `category:${filter.category}`, filter.publisher && `publisher:${filter.publisher}`].filter(
+    (w): w is string => Boolean(w),
+  );
+}
+
+/** `buy <offer> <plan> for <customer> seats <n> [monthly|annual]` (R-A4). */
+function parseBuy(words: string[]): Command {
+  const usage = () => new DomainError('buy.usage');
+  const forAt = words.findIndex((w) => w.toLowerCase() === 'for');
+  const seatsAt = words.findIndex((w) => w.toLowerCase() === 'seats');
+  if (forAt !== 2 || seatsAt < forAt + 2) throw usage();
+  const [offer, plan] = words;
+  const customer = words.slice(forAt + 1, seatsAt).join(' ');
+  const seatsText = words[seatsAt + 1] ?? '';
+  if (!/^[1-9][0-9]{0,6}$/.test(seatsText)) throw new DomainError('buy.badSeats', { value: seatsText.slice(0, 20) });
+  const tail = words.slice(seatsAt + 2).map((w) => w.toLowerCase());
+  if (tail.length > 1 || (tail[0] && !(billingTerms as readonly string[]).includes(tail[0]))) throw usage();
+  return { name: 'buy', offer: offer!, plan: plan!, customer, seats: Number(seatsText), ...(tail[0] ? { term: tail[0] as BillingTerm } : {}) };
+}
+
+/** `subscription <subscription> rename <name> | seats <n> | auto-renew on|off | reseller <MPN ID> | cancel [because <reason>]` (R-M7). */
+function parseSubscriptionEdit(words: string[]): Command {
+  const subscription = words.shift();
+  const verb = (words.shift() ?? '').toLowerCase();
+  if (!subscription) throw new DomainError('subscription.usage');
+  if (subscription.length > 100) throw new DomainError('error.tooLong', { length: subscription.length, max: 100 }, { terms: { what: 'what.subscriptionId' } });
+  const rest = words.join(' ');
+  const command = (change: SubscriptionChange, reason?: string): Command => ({ name: 'subscription', subscription, change, ...(reason ? { reason } : {}) });
+  switch (verb) {
+    case 'rename':
+      if (!rest) throw new DomainError('subscription.usage');
+      if (rest.length > 200) throw new DomainError('error.tooLong', { length: rest.length, max: 200 }, { terms: { what: 'what.subscriptionName' } });
+      return command({ kind: 'rename', name: rest });
+    case 'seats':
+      if (!/^[1-9][0-9]{0,6}$/.test(rest)) throw new DomainError('buy.badSeats', { value: rest.slice(0, 20) });
+      return command({ kind: 'seats', seats: Number(rest) });
+    case 'auto-renew':
+      if (rest.toLowerCase() !== 'on' && rest.toLowerCase() !== 'off') throw new DomainError('subscription.usage');
+      return command({ kind: 'auto-renew', on: rest.toLowerCase() === 'on' });
+    case 'reseller':
+      if (!mpnIdPattern.test(rest)) throw new DomainError('subscription.badMpnId', { value: rest.slice(0, 40) });
+      return command({ kind: 'reseller', mpnId: rest });
+    case 'cancel': {
+      const reason = words[0]?.toLowerCase() === 'because' ? words.slice(1).join(' ') : rest;
+      if (reason.length > maxReason) throw new DomainError('error.tooLong', { length: reason.length, max: maxReason }, { terms: { what: 'what.reason' } });
+      return command({ kind: 'cancel' }, reason || undefined);
+    }
+    default:
+      throw new DomainError('subscription.usage');
+  }
 }
 
 /** Splits off a trailing `page N`. */
@@ -194,6 +289,35 @@ export function parseCommand(input: string): Command {
     }
     case 'notify':
       return parseNotify(words);
+    case 'marketplace': {
+      const page = takePage(words, name);
+      return { name, filter: parseCatalogFilter(words), page };
+    }
+    case 'price-list':
+      return { name, filter: parseCatalogFilter(words) };
+    case 'offer': {
+      const offer = words.join(' ');
+      if (!offer) throw new DomainError('error.missingArgument', { command: name, argument: '<offer>', example: examples.offer! });
+      if (offer.length > maxCustomerTextLength) throw new DomainError('error.tooLong', { length: offer.length, max: maxCustomerTextLength }, { terms: { what: 'what.search' } });
+      return { name, offer };
+    }
+    case 'buy':
+      return parseBuy(words);
+    case 'subscriptions':
+      return { name, customer: customerArgument(words, name) };
+    case 'subscription':
+      return parseSubscriptionEdit(words);
+    case 'billing': {
+      const last = words[words.length - 1];
+      const month = last && /^\d{4}-\d{2}$/.test(last) ? words.pop() : undefined;
+      if (month && !(Number(month.slice(5)) >= 1 && Number(month.slice(5)) <= 12)) throw new DomainError('billing.badMonth', { value: month });
+      return { name, customer: customerArgument(words, name), ...(month ? { month } : {}) };
+    }
+    case 'support': {
+      const about = words.join(' ');
+      if (!about) throw new DomainError('error.missingArgument', { command: name, argument: '<offer or subscription>', example: examples.support! });
+      return { name, about: about.slice(0, maxCustomerTextLength) };
+    }
     case 'channel': {
       const purpose = words.map((w) => w.toLowerCase()).join(' ').replace(/ here$/, '');
       if (!words.length || words[words.length - 1]!.toLowerCase() !== 'here' || (purpose !== 'activity' && purpose !== 'approvals')) {
@@ -256,6 +380,26 @@ export function commandText(command: Command): string {
         return ['notify', 'list'];
       case 'notify-failures':
         return ['notify', 'failures', command.retry && 'retry'];
+      case 'marketplace':
+        return ['marketplace', ...catalogFilterText(command.filter), page(command.page)];
+      case 'price-list':
+        return ['price-list', ...catalogFilterText(command.filter)];
+      case 'offer':
+        return ['offer', command.offer];
+      case 'buy':
+        return ['buy', command.offer, command.plan, 'for', command.customer, 'seats', String(command.seats), command.term];
+      case 'subscriptions':
+        return ['subscriptions', command.customer];
+      case 'subscription': {
+        const c = command.change;
+        const change =
+          c.kind === 'rename' ? `rename ${c.name}` : c.kind === 'seats' ? `seats ${c.seats}` : c.kind === 'auto-renew' ? `auto-renew ${c.on ? 'on' : 'off'}` : c.kind === 'reseller' ? `reseller ${c.mpnId}` : 'cancel';
+        return ['subscription', command.subscription, change, command.reason && `because ${command.reason}`];
+      }
+      case 'billing':
+        return ['billing', command.customer, command.month];
+      case 'support':
+        return ['support', command.about];
     }
   })();
   return words.filter(Boolean).join(' ');

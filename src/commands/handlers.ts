@@ -10,8 +10,10 @@ import {
 import { formatTimestamp, type MessageKey } from '../i18n/index.js';
 import type { ActionId, View } from '../views/model.js';
 import { coreContext, type CommandEnv, type OrgEnv } from './context.js';
-import { decideRequestView, fileRequestView, rejectPromptView, requestsView } from './requests.js';
+import { decideRequestView, fileRequestView, fileSubscriptionRequestView, rejectPromptView, requestsView } from './requests.js';
+import { billingView, boughtView, buyView, marketplaceView, offerView, subscriptionEditView, subscriptionsView, supportView } from './marketplace.js';
 import { notifyFailuresView, notifyHereView, notifyListView, notifyOffView } from './notifications.js';
+import { priceListView } from './price-list.js';
 import { ordersView, reservationsView } from './reservations.js';
 import { commandText, formatDay, type Command } from './grammar.js';
 
@@ -21,7 +23,7 @@ export function helpView(env: CommandEnv): View {
   const { t, prefix } = env;
   const keys: MessageKey[] = [
     'help.help', 'help.customers', 'help.customer', 'help.allow', 'help.disallow', 'help.reservations', 'help.orders',
-    'help.request', 'help.requests', 'help.decide', 'help.activity', 'help.owner', 'help.channel', 'help.notify', 'help.notifyFailures',
+    'help.request', 'help.requests', 'help.decide', 'help.activity', 'help.owner', 'help.channel', 'help.notify', 'help.notifyFailures', 'help.marketplace', 'help.offer', 'help.buy', 'help.subscriptions', 'help.subscription', 'help.billing', 'help.support', 'help.priceList',
   ];
   const notice = !env.org
     ? [t(env.conversation.platform === 'teams' ? 'help.unknownTenant' : 'help.unknownWorkspace', { teamId: env.workspaceId ?? '?' })]
@@ -164,7 +166,7 @@ async function activityView(env: Env, command: Extract<Command, { name: 'activit
   };
 }
 
-const openToContacts = new Set<Command['name']>(['help', 'reservations', 'request']);
+const openToContacts = new Set<Command['name']>(['help', 'reservations', 'request', 'subscription']);
 
 export async function runParsedCommand(env: Env, command: Command): Promise<View> {
   const { t } = env;
@@ -205,6 +207,27 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
       return decideRequestView(env, command.request, command.name, command.name === 'reject' ? command.reason : undefined);
     case 'orders':
       return ordersView(env, await customerId(command.customer));
+    case 'price-list':
+      return priceListView(env, command.filter);
+    case 'marketplace':
+      return marketplaceView(env, command.filter, command.page);
+    case 'offer':
+      return offerView(env, command.offer);
+    case 'buy':
+      return buyView(env, command);
+    case 'subscriptions':
+      return subscriptionsView(env, command.customer);
+    case 'subscription':
+      if (env.actor.kind === 'contact') {
+        // R-Q1: a contact's cancel becomes a request for approval; every other edit is for staff.
+        if (command.change.kind !== 'cancel') requireStaff(env.actor, command.name);
+        return fileSubscriptionRequestView(env, { subscription: command.subscription, ...(command.reason ? { reason: command.reason } : {}) });
+      }
+      return subscriptionEditView(env, command.subscription, command.change);
+    case 'billing':
+      return billingView(env, command.customer, command.month);
+    case 'support':
+      return supportView(env, command.about);
     case 'notify-here':
       return notifyHereView(env, command.kinds, command.customers);
     case 'notify-off':
@@ -235,6 +258,8 @@ export async function runButton(env: Env, id: Exclude<ActionId, 'run'>, value: s
       return rejectPromptView(env, value);
     case 'reject-confirm':
       return decideRequestView(env, value, 'reject', inputs.reason);
+    case 'buy':
+      return boughtView(env, value);
     case 'owner-assigned': {
       const subscription = await subscriptionById(env.db, env.org.id, value);
       if (!subscription) throw new DomainError('error.noMatch', { text: value });

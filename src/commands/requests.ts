@@ -2,15 +2,20 @@ import { requireAdmin, requireStaff } from '../core/access.js';
 import { customerById, resolveCustomer } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
 import { refundCap, refundEstimate, refundsInLastYear, type RefundEstimate } from '../core/refunds.js';
+import { cancellationWindowCloses, insideCancellationWindow, utcTime, type Subscription } from '../core/marketplace.js';
 import {
-  decideRequest, fileRequest, findRequest, listRequests, requestById, reservationOf, type RequestDraft, type ReservationRequest,
+  decideRequest, fileRequest, fileSubscriptionRequest, findRequest, listRequests, requestById, reservationOf, subscriptionOf, type RequestDraft, type ReservationRequest,
+  type SubscriptionRequestDraft,
 } from '../core/requests.js';
 import { formatMoney, formatTimestamp, type MessageKey, type Translate } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 import { coreContext, type OrgEnv } from './context.js';
 
-function change(t: Translate, r: Pick<ReservationRequest, 'kind' | 'reservationId' | 'details'>): string {
-  const params = { reservation: r.reservationId, product: r.details.product ?? '', subscription: r.details.subscriptionId ?? '' };
+function change(t: Translate, r: Pick<ReservationRequest, 'kind' | 'reservationId' | 'subscriptionId' | 'details'>): string {
+  if (r.kind === 'cancel-subscription') {
+    return t('request.change.cancel-subscription', { offer: r.details.offer ?? '', plan: r.details.plan ?? '', subscription: r.subscriptionId ?? '' });
+  }
+  const params = { reservation: r.reservationId ?? '', product: r.details.product ?? '', subscription: r.details.subscriptionId ?? '' };
   const key: MessageKey = r.kind === 'scope' ? `request.change.scope.${r.details.scope ?? 'shared'}` : `request.change.${r.kind}`;
   return t(key, params);
 }
@@ -49,8 +54,30 @@ function refundLines(t: Translate, refund: RefundFacts | undefined) {
   return { facts, lines: counted ? lines : [t('request.refundOtherCurrency', { currency: estimate.currency })] };
 }
 
+/**
+ * A subscription's cancellation shows what is cancelled and, while it waits,
+ * until when its cancellation window is open (R-M10): approving after that refuses it.
+ */
+function subscriptionFacts(t: Translate, r: ReservationRequest, subscription: Subscription | undefined, now: Date) {
+  if (!subscription?.term || !subscription.purchasedAt) return [];
+  const window = { term: subscription.term, purchasedAt: subscription.purchasedAt };
+  const closes = utcTime(cancellationWindowCloses(window));
+  return [
+    {
+      label: t('request.subscription'),
+      value: t('request.subscriptionValue', {
+        name: subscription.friendlyName ?? subscription.id,
+        seats: subscription.seats ?? 0,
+        term: t(`saasTermName.${subscription.term}`),
+        date: formatTimestamp(t, subscription.purchasedAt),
+      }),
+    },
+    ...(r.status === 'pending' ? [{ label: t('request.window'), value: t(insideCancellationWindow(window, now) ? 'request.windowOpen' : 'request.windowClosed', { closes }) }] : []),
+  ];
+}
+
 /** R-Q2, R-Q5: the approval card: the facts, who asked, when and why; Approve / Reject while it waits. */
-export function requestCard(t: Translate, r: ReservationRequest, customerName: string, refund?: RefundFacts): View {
+export function requestCard(t: Translate, r: ReservationRequest, customerName: string, refund?: RefundFacts, subscription?: Subscription, now = new Date()): View {
   const refundInfo = refundLines(t, refund);
   return {
     title: t('request.cardTitle', { change: change(t, r) }),
@@ -59,6 +86,7 @@ export function requestCard(t: Translate, r: ReservationRequest, customerName: s
       { label: t('request.customer'), value: customerName },
       { label: t('request.askedBy'), value: t(r.requestedByContactId ? 'request.byContact' : 'request.byStaff', { name: r.requestedByName }) },
       { label: t('request.askedAt'), value: formatTimestamp(t, r.createdAt) },
+      ...subscriptionFacts(t, r, subscription, now),
       ...(r.reason ? [{ label: t('request.reason'), value: r.reason }] : []),
       ...refundInfo.facts,
     ],
@@ -79,7 +107,8 @@ async function currentCard(env: Pick<OrgEnv, 'db' | 't'>, request: ReservationRe
   const reservation = request.kind === 'cancel' && request.status === 'pending' ? await reservationOf(env.db, request) : undefined;
   const now = new Date();
   const refund = reservation && { estimate: refundEstimate(reservation, now), lastYear: await refundsInLastYear(env.db, request.orgId, request.customerId, now) };
-  return requestCard(env.t, request, customer.name, refund);
+  const subscription = request.kind === 'cancel-subscription' ? await subscriptionOf(env.db, request) : undefined;
+  return requestCard(env.t, request, customer.name, refund, subscription, now);
 }
 
 /** The card as it stands, for the delivery worker. */
@@ -94,6 +123,12 @@ export async function renderRequestCard(env: Pick<OrgEnv, 'db' | 't'>, orgId: st
 
 export async function fileRequestView(env: OrgEnv, draft: RequestDraft): Promise<View> {
   const { request } = await fileRequest(coreContext(env), draft);
+  return { tone: 'success', lines: [env.t('request.filed', { change: change(env.t, request), id: request.id.slice(0, 8) })] };
+}
+
+/** R-Q1: a customer contact's `subscription <subscription> cancel [because <reason>]` asks the partner instead of cancelling. */
+export async function fileSubscriptionRequestView(env: OrgEnv, draft: SubscriptionRequestDraft): Promise<View> {
+  const { request } = await fileSubscriptionRequest(coreContext(env), draft);
   return { tone: 'success', lines: [env.t('request.filed', { change: change(env.t, request), id: request.id.slice(0, 8) })] };
 }
 

@@ -21,7 +21,11 @@ export type ActivityAction =
   | 'saas_changed'
   | 'saas_cancelled'
   | 'saas_licenses_assigned'
-  | 'saas_setup_completed';
+  | 'saas_setup_completed'
+  | 'saas_cancel_requested'
+  | 'saas_cancel_request_approved'
+  | 'saas_cancel_request_rejected'
+  | 'saas_cancel_request_refused';
 
 export async function recordActivity(
   tx: Queryable,

@@ -9,9 +9,9 @@ import { DomainError } from './errors.js';
 const hash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** A new bearer token for the organization's purchase intake; only its hash is stored, so it is shown once. */
-export async function createApiToken(db: Database, orgId: string, name: string): Promise<{ id: string; token: string }> {
+export async function createApiToken(db: Database, orgId: string, name: string, publisherName?: string): Promise<{ id: string; token: string }> {
   const token = `csp_${randomBytes(32).toString('base64url')}`;
-  const [row] = await db.insert(apiTokens).values({ orgId, name, tokenHash: hash(token) }).returning({ id: apiTokens.id });
+  const [row] = await db.insert(apiTokens).values({ orgId, name, tokenHash: hash(token), publisherName: publisherName ?? null }).returning({ id: apiTokens.id });
   return { id: row!.id, token };
 }
 
@@ -43,4 +43,13 @@ export async function organizationForToken(db: Database, token: string): Promise
     await db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, row.id));
   }
   return row.org;
+}
+
+/** The publisher a publisher token acts for (SaaS activations), or undefined. */
+export async function publisherForToken(db: Database, token: string): Promise<string | undefined> {
+  const [row] = await db
+    .select({ publisherName: apiTokens.publisherName })
+    .from(apiTokens)
+    .where(and(eq(apiTokens.tokenHash, hash(token)), isNull(apiTokens.revokedAt)));
+  return row?.publisherName ?? undefined;
 }

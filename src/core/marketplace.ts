@@ -7,7 +7,7 @@ import { activityLog, customers, offers, organizations, subscriptions, type Bill
 import { recordActivity } from './activity.js';
 import { requireAdmin } from './access.js';
 import { enqueue, notify, organizationChannel } from './announcements.js';
-import type { CoreContext } from './context.js';
+import type { Actor, CoreContext } from './context.js';
 import { customerById, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
 import { likeEscape, normalizeKey } from './text.js';
@@ -34,7 +34,8 @@ export const utcTime = (date: Date) => format(date, 'yyyy-MM-dd HH:mm:ss', utc);
 
 /** R-M10: a monthly subscription can be cancelled for 24 hours after its purchase, an annual one for 14 days. */
 export function cancellationWindowCloses(s: { term: BillingTerm; purchasedAt: Date }): Date {
-  return s.term === 'monthly' ? addHours(s.purchasedAt, 24, utc) : addDays(s.purchasedAt, 14, utc);
+  const closes = s.term === 'monthly' ? addHours(s.purchasedAt, 24, utc) : addDays(s.purchasedAt, 14, utc);
+  return new Date(closes.getTime());
 }
 
 export function insideCancellationWindow(s: { term: BillingTerm; purchasedAt: Date }, now: Date): boolean {
@@ -235,18 +236,33 @@ export async function editSubscription(ctx: CoreContext, subscriptionId: string,
       .for('update');
     if (!current?.offerId) throw new DomainError('subscription.unknown', { text: subscriptionId });
     if (current.status === 'cancelled') throw new DomainError('subscription.cancelled', { subscription: current.id, date: utcTime(current.cancelledAt!) });
-    const set = changeSet(current, change, ctx.now());
-    if (!set) return { state: 'unchanged', subscription: current };
-    const [updated] = await tx.update(subscriptions).set(set).where(and(eq(subscriptions.orgId, ctx.org.id), eq(subscriptions.id, current.id))).returning();
-    const details = { subscription: current.id, change: change.kind, value: changeValue(change) };
-    await recordActivity(tx, { ...ctx, actor }, change.kind === 'cancel' ? 'saas_cancelled' : 'saas_changed', current.customerId, details);
-    await notify(tx, ctx.org, {
-      kind: 'subscriptions',
-      customerId: current.customerId,
-      message: { key: change.kind === 'cancel' ? 'subscription.announceCancel' : 'subscription.announceChange', params: { actor: actor.name, name: current.friendlyName ?? current.id, ...details } },
-    });
-    return { state: 'changed', subscription: updated! };
+    return applySubscriptionChange(tx, { ...ctx, actor }, current, change);
   });
+}
+
+/**
+ * An edit's effect inside the caller's transaction, on a row it locked: the
+ * change, the log row and the announcement commit together. An approved
+ * cancellation request (core/requests.ts) makes its change through this too.
+ */
+export async function applySubscriptionChange(
+  tx: Queryable,
+  ctx: CoreContext & { actor: Extract<Actor, { kind: 'staff' }> },
+  current: Subscription,
+  change: SubscriptionChange,
+): Promise<{ state: 'changed' | 'unchanged'; subscription: Subscription }> {
+  const { actor } = ctx;
+  const set = changeSet(current, change, ctx.now());
+  if (!set) return { state: 'unchanged', subscription: current };
+  const [updated] = await tx.update(subscriptions).set(set).where(and(eq(subscriptions.orgId, ctx.org.id), eq(subscriptions.id, current.id))).returning();
+  const details = { subscription: current.id, change: change.kind, value: changeValue(change) };
+  await recordActivity(tx, ctx, change.kind === 'cancel' ? 'saas_cancelled' : 'saas_changed', current.customerId, details);
+  await notify(tx, ctx.org, {
+    kind: 'subscriptions',
+    customerId: current.customerId,
+    message: { key: change.kind === 'cancel' ? 'subscription.announceCancel' : 'subscription.announceChange', params: { actor: actor.name, name: current.friendlyName ?? current.id, ...details } },
+  });
+  return { state: 'changed', subscription: updated! };
 }
 
 function changeValue(change: SubscriptionChange): string {
@@ -291,7 +307,14 @@ export type ActivationStep = 'licenses' | 'setup';
  * The publisher's side (R-M9): licenses assigned, and account setup confirmed
  * through the fulfillment API. Billing starts when both happened, once.
  */
-export async function recordActivation(db: Database, subscriptionId: string, step: ActivationStep, now: Date, publisherName?: string) {
+export async function recordActivation(
+  db: Database,
+  subscriptionId: string,
+  step: ActivationStep,
+  now: Date,
+  publisherName?: string,
+  expected: { planId?: string; quantity?: number } = {},
+) {
   return db.transaction(async (tx) => {
     const [row] = await tx
       .select({ subscription: subscriptions, offer: offers, org: organizations, customerName: customers.name })
@@ -304,6 +327,10 @@ export async function recordActivation(db: Database, subscriptionId: string, ste
     if (!row || (publisherName !== undefined && row.offer.publisherName !== publisherName)) throw new DomainError('activation.unknown', { subscription: subscriptionId });
     const s = row.subscription;
     if (s.status === 'cancelled') throw new DomainError('subscription.cancelled', { subscription: s.id, date: utcTime(s.cancelledAt!) });
+    // As the fulfillment API does: the plan and quantity activated must be the ones bought.
+    if ((expected.planId !== undefined && expected.planId !== s.planId) || (expected.quantity !== undefined && expected.quantity !== s.seats)) {
+      throw new DomainError('activation.mismatch', { subscription: s.id, planId: s.planId!, quantity: s.seats! });
+    }
     const already = step === 'licenses' ? s.licensesAssignedAt : s.setupCompletedAt;
     if (already) return { state: 'already' as const, subscription: s, offer: row.offer };
     const licensesAssignedAt = s.licensesAssignedAt ?? (step === 'licenses' ? now : null);

@@ -8,16 +8,20 @@ import { requireAdmin } from './access.js';
 import type { CoreContext } from './context.js';
 import { customerById, customerMatches, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
+import { applySubscriptionChange, cancellationWindowCloses, findSaasSubscription, insideCancellationWindow, utcTime, type Subscription } from './marketplace.js';
 import { refundEstimate } from './refunds.js';
 import { termEnds, type Reservation } from './reservations.js';
 import { likeEscape } from './text.js';
 import type { MessageKey } from '../i18n/index.js';
 
 export type RequestKind = (typeof requestKinds)[number];
+/** The kinds that change a reservation; `cancel-subscription` names a marketplace subscription instead. */
+export type ReservationRequestKind = Exclude<RequestKind, 'cancel-subscription'>;
+/** A request: a reservation's change, or (kind `cancel-subscription`, with subscriptionId) a marketplace subscription's cancellation. */
 export type ReservationRequest = typeof reservationRequests.$inferSelect;
 
 export interface RequestDraft {
-  kind: RequestKind;
+  kind: ReservationRequestKind;
   /** The reservation's ID or an unambiguous prefix of it. */
   reservation: string;
   product?: string;
@@ -59,10 +63,8 @@ async function requestProblem(
 ): Promise<RequestProblem | undefined> {
   if (!reservation) return { key: 'request.problemGone', params: {} };
   if (reservation.status !== 'active') return { key: 'request.problemNotActive', params: { status: reservation.status } };
-  if (request.requestedByContactId) {
-    const [contact] = await db.select({ id: customerContacts.id }).from(customerContacts).where(eq(customerContacts.id, request.requestedByContactId));
-    if (!contact) return { key: 'request.problemRequesterGone', params: {} };
-  }
+  const requester = await requesterProblem(db, request);
+  if (requester) return requester;
   if (request.kind === 'scope') {
     const { scope, subscriptionId } = request.details;
     if (scope === reservation.scope && (scope === 'shared' || subscriptionId === reservation.subscriptionId)) {
@@ -76,6 +78,33 @@ async function requestProblem(
       if (!subscription || subscription.status !== 'active') return { key: 'request.problemSubscription', params: { subscription: subscriptionId ?? '' } };
     }
   }
+  return undefined;
+}
+
+/** A contact who asked and is no longer one of the customer's contacts cannot have the request carried out. */
+async function requesterProblem(db: Queryable, request: Pick<ReservationRequest, 'requestedByContactId'>): Promise<RequestProblem | undefined> {
+  if (!request.requestedByContactId) return undefined;
+  const [contact] = await db.select({ id: customerContacts.id }).from(customerContacts).where(eq(customerContacts.id, request.requestedByContactId));
+  return contact ? undefined : { key: 'request.problemRequesterGone', params: {} };
+}
+
+/**
+ * Why a marketplace subscription cannot be cancelled now, or undefined: it is
+ * gone or already cancelled, the requester left, or its cancellation window
+ * (R-M10) closed — asked when filing and again when deciding (R-Q4).
+ */
+async function subscriptionProblem(
+  db: Queryable,
+  request: Pick<ReservationRequest, 'requestedByContactId'>,
+  subscription: Subscription | undefined,
+  now: Date,
+): Promise<RequestProblem | undefined> {
+  if (!subscription?.offerId) return { key: 'request.problemSubscriptionGone', params: {} };
+  if (subscription.status === 'cancelled') return { key: 'subscription.cancelled', params: { date: utcTime(subscription.cancelledAt ?? now) } };
+  const requester = await requesterProblem(db, request);
+  if (requester) return requester;
+  const window = { term: subscription.term!, purchasedAt: subscription.purchasedAt! };
+  if (!insideCancellationWindow(window, now)) return { key: `request.problemWindowClosed.${window.term}`, params: { closed: utcTime(cancellationWindowCloses(window)) } };
   return undefined;
 }
 
@@ -125,6 +154,66 @@ export async function fileRequest(ctx: CoreContext, draft: RequestDraft): Promis
   return { request, reservation, customer };
 }
 
+export interface SubscriptionRequestDraft {
+  /** The marketplace subscription's ID or an unambiguous start of it (at least 4 characters). */
+  subscription: string;
+  reason?: string;
+}
+
+/**
+ * R-Q1, R-M7: a customer contact asks the partner to cancel a marketplace
+ * subscription of their own customer (others are not found, R-A1). Refused
+ * at once when the cancellation window already closed (R-M10); otherwise it
+ * becomes a request with the same card, routing and log as a reservation's.
+ */
+export async function fileSubscriptionRequest(ctx: CoreContext, draft: SubscriptionRequestDraft): Promise<{ request: ReservationRequest; customer: Customer }> {
+  const actor = ctx.actor;
+  if (actor.kind === 'unknown') throw new DomainError('error.unknownUser');
+  const { subscription, offer } = await findSaasSubscription(ctx.db, ctx, draft.subscription);
+  const customer = await customerById(ctx.db, ctx.org.id, subscription.customerId);
+  const problem = await subscriptionProblem(ctx.db, { requestedByContactId: null }, subscription, ctx.now());
+  if (problem?.key.startsWith('request.problemWindowClosed.')) {
+    // The R-M10 refusal; a contact cannot turn auto-renew off, so they are told to ask for it.
+    const key = actor.kind === 'contact' ? 'subscription.windowClosedContact' : 'subscription.windowClosed';
+    throw new DomainError(key, { subscription: subscription.id, ...problem.params }, { terms: { term: `saasTermName.${subscription.term!}` } });
+  }
+  if (problem) throw new DomainError(problem.key, { ...problem.params, subscription: subscription.id });
+  const plan = offer?.plans.find((p) => p.id === subscription.planId);
+  const details = { offer: offer?.name ?? subscription.offerId ?? '', plan: plan?.name ?? subscription.planId ?? '' };
+
+  const request = await ctx.db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(reservationRequests)
+      .values({
+        orgId: ctx.org.id,
+        customerId: customer.id,
+        subscriptionId: subscription.id,
+        kind: 'cancel-subscription',
+        details,
+        reason: draft.reason || null,
+        requestedByStaffId: actor.kind === 'staff' ? actor.id : null,
+        requestedByContactId: actor.kind === 'contact' ? actor.id : null,
+        requestedByName: actor.name,
+        requestedPlatform: ctx.conversation.platform,
+        requestedChannelId: ctx.conversation.channelId,
+        createdAt: ctx.now(),
+      })
+      .returning();
+    const logged = { subscription: subscription.id, offer: details.offer, plan: details.plan };
+    await recordActivity(tx, { ...ctx, actor }, 'saas_cancel_requested', customer.id, logged);
+    const approvals = organizationChannel(ctx.org, 'approvals') ?? organizationChannel(ctx.org, 'activity');
+    if (approvals) await enqueue(tx, ctx.org.id, approvals, { requestCard: row!.id });
+    await notify(tx, ctx.org, {
+      kind: 'requests',
+      customerId: customer.id,
+      message: { key: 'request.announceFiledSubscription', params: { name: actor.name, customer: customer.name, ...logged, id: row!.id.slice(0, 8) } },
+      except: approvals,
+    });
+    return row!;
+  });
+  return { request, customer };
+}
+
 /** The change an approval makes, inside the decision's transaction. */
 async function applyRequest(tx: Queryable, request: ReservationRequest, reservation: Reservation, now: Date) {
   const where = and(eq(reservations.orgId, reservation.orgId), eq(reservations.id, reservation.id));
@@ -166,6 +255,9 @@ export type DecisionResult = { state: 'decided' | 'already'; request: Reservatio
  */
 export async function decideRequest(ctx: CoreContext, requestId: string, decision: 'approve' | 'reject', note?: string): Promise<DecisionResult> {
   const actor = requireAdmin(ctx.actor, 'what.decideRequest');
+  // One moment for the whole decision: the rules are checked and the change made at the same time.
+  const now = ctx.now();
+  const at = { ...ctx, actor, now: () => now };
   return ctx.db.transaction(async (tx): Promise<DecisionResult> => {
     const [request] = await tx
       .select()
@@ -174,41 +266,80 @@ export async function decideRequest(ctx: CoreContext, requestId: string, decisio
       .for('update');
     if (!request) throw new DomainError('request.unknown', { request: requestId });
     if (request.status !== 'pending') return { state: 'already', request };
-    const [reservation] = await tx
-      .select()
-      .from(reservations)
-      .where(and(eq(reservations.orgId, ctx.org.id), eq(reservations.id, request.reservationId)))
-      .for('update');
-    const problem = decision === 'approve' ? await requestProblem(tx, request, reservation) : undefined;
-    const status = problem ? 'refused' : decision === 'approve' ? 'approved' : 'rejected';
-    if (status === 'approved') await applyRequest(tx, request, reservation!, ctx.now());
-    const refund = status === 'approved' && request.kind === 'cancel' ? refundEstimate(reservation!, ctx.now()) : undefined;
+    const outcome = request.subscriptionId ? await decideOnSubscription(tx, at, request, decision) : await decideOnReservation(tx, at, request, decision);
+    const status = outcome.problem ? 'refused' : decision === 'approve' ? 'approved' : 'rejected';
     const [decided] = await tx
       .update(reservationRequests)
       .set({
         status,
         decidedByName: actor.name,
-        decidedAt: ctx.now(),
+        decidedAt: now,
         decisionNote: note ?? null,
-        refusal: problem ? { key: problem.key, params: { ...problem.params, reservation: request.reservationId } } : null,
-        refundAmount: refund ? refund.amount.toFixed(2) : null,
-        refundCurrency: refund?.currency ?? null,
+        refusal: outcome.problem ?? null,
+        refundAmount: outcome.refund ? outcome.refund.amount.toFixed(2) : null,
+        refundCurrency: outcome.refund?.currency ?? null,
       })
       .where(eq(reservationRequests.id, request.id))
       .returning();
-    const details = { kind: request.kind, reservation: request.reservationId };
-    await recordActivity(tx, { ...ctx, actor }, `request_${status}`, request.customerId, details);
+    const subject: Record<string, string> = request.subscriptionId
+      ? { subscription: request.subscriptionId, offer: request.details.offer ?? '', plan: request.details.plan ?? '' }
+      : { kind: request.kind, reservation: request.reservationId! };
+    await recordActivity(tx, at, request.subscriptionId ? `saas_cancel_request_${status}` : `request_${status}`, request.customerId, subject);
+    await outcome.effect?.();
     // R-Q5: the requester is told where they asked.
     const requester = request.requestedChannelId ? { platform: request.requestedPlatform, channelId: request.requestedChannelId } : undefined;
     if (requester) await enqueue(tx, ctx.org.id, requester, { requestCard: request.id });
     await notify(tx, ctx.org, {
       kind: 'requests',
       customerId: request.customerId,
-      message: { key: `request.announce_${status}`, params: { name: actor.name, kind: request.kind, reservation: request.reservationId, id: request.id.slice(0, 8) } },
+      message: {
+        key: request.subscriptionId ? `request.announceSubscription_${status}` : `request.announce_${status}`,
+        params: { name: actor.name, ...subject, id: request.id.slice(0, 8) },
+      },
       except: requester,
     });
     return { state: 'decided', request: decided! };
   });
+}
+
+type DecidingContext = CoreContext & { actor: Extract<CoreContext['actor'], { kind: 'staff' }> };
+interface DecisionOutcome {
+  /** Why the rules refused it now (R-Q4), stored with the request. */
+  problem?: RequestProblem;
+  refund?: { amount: number; currency: string };
+  /** The approved change, made after the decision's log row, in the same transaction. */
+  effect?: () => Promise<unknown>;
+}
+
+/** A reservation's request: the reservation is locked, the rules checked again, and the change made on approval. */
+async function decideOnReservation(tx: Queryable, ctx: DecidingContext, request: ReservationRequest, decision: 'approve' | 'reject'): Promise<DecisionOutcome> {
+  const [reservation] = await tx
+    .select()
+    .from(reservations)
+    .where(and(eq(reservations.orgId, ctx.org.id), eq(reservations.id, request.reservationId!)))
+    .for('update');
+  if (decision !== 'approve') return {};
+  const problem = await requestProblem(tx, request, reservation);
+  if (problem) return { problem: { key: problem.key, params: { ...problem.params, reservation: request.reservationId! } } };
+  await applyRequest(tx, request, reservation!, ctx.now());
+  return request.kind === 'cancel' ? { refund: refundEstimate(reservation!, ctx.now()) } : {};
+}
+
+/**
+ * A marketplace subscription's cancellation: the subscription is locked and
+ * its window checked again now (R-M10, R-Q4); inside it, the marketplace
+ * core cancels it in this transaction, with its own log row and announcement.
+ */
+async function decideOnSubscription(tx: Queryable, ctx: DecidingContext, request: ReservationRequest, decision: 'approve' | 'reject'): Promise<DecisionOutcome> {
+  const [subscription] = await tx
+    .select()
+    .from(subscriptions)
+    .where(and(eq(subscriptions.orgId, ctx.org.id), eq(subscriptions.id, request.subscriptionId!)))
+    .for('update');
+  if (decision !== 'approve') return {};
+  const problem = await subscriptionProblem(tx, request, subscription, ctx.now());
+  if (problem) return { problem: { key: problem.key, params: { ...problem.params, subscription: request.subscriptionId! } } };
+  return { effect: () => applySubscriptionChange(tx, ctx, subscription!, { kind: 'cancel' }) };
 }
 
 const day = 24 * 60 * 60 * 1000;
@@ -243,11 +374,22 @@ export async function remindPendingRequests(db: Database, now: Date): Promise<nu
 }
 
 export async function reservationOf(db: Database, request: ReservationRequest): Promise<Reservation | undefined> {
+  if (!request.reservationId) return undefined;
   const [reservation] = await db
     .select()
     .from(reservations)
     .where(and(eq(reservations.orgId, request.orgId), eq(reservations.id, request.reservationId)));
   return reservation;
+}
+
+/** The marketplace subscription a cancel-subscription request names, as it stands. */
+export async function subscriptionOf(db: Database, request: ReservationRequest): Promise<Subscription | undefined> {
+  if (!request.subscriptionId) return undefined;
+  const [subscription] = await db
+    .select()
+    .from(subscriptions)
+    .where(and(eq(subscriptions.orgId, request.orgId), eq(subscriptions.id, request.subscriptionId)));
+  return subscription;
 }
 
 /** A request by its ID or the first eight characters of it, as lists show it. */

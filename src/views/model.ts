@@ -10,6 +10,14 @@ export interface View {
   tone?: 'info' | 'success' | 'warning' | 'error';
   /** A text the user must type before the action that asks for it (a rejection's reason). */
   input?: { id: string; label: string; placeholder?: string };
+  /** Files that go with the message (a price list): Slack uploads them, Teams links to them, the CLI writes them. */
+  files?: ViewFile[];
+}
+
+export interface ViewFile {
+  name: string;
+  contentType: string;
+  data: Buffer;
 }
 
 /**
@@ -17,8 +25,8 @@ export interface View {
  * identified from the platform's signed request and checked again then.
  * `run` re-runs a command text (a choice between customers, the next page).
  */
-export type ActionId = 'allow-reservations' | 'disallow-reservations' | 'owner-assigned' | 'cancel' | 'approve' | 'reject' | 'reject-confirm' | 'run';
-export const actionIds: readonly ActionId[] = ['allow-reservations', 'disallow-reservations', 'owner-assigned', 'cancel', 'approve', 'reject', 'reject-confirm', 'run'];
+export type ActionId = 'allow-reservations' | 'disallow-reservations' | 'owner-assigned' | 'cancel' | 'approve' | 'reject' | 'reject-confirm' | 'buy' | 'run';
+export const actionIds: readonly ActionId[] = ['allow-reservations', 'disallow-reservations', 'owner-assigned', 'cancel', 'approve', 'reject', 'reject-confirm', 'buy', 'run'];
 
 export interface ViewAction {
   id: ActionId;

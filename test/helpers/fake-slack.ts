@@ -29,8 +29,32 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
   if ((req.headers['content-type'] ?? '').includes('json')) return JSON.parse(text || '{}');
   const form = Object.fromEntries(new URLSearchParams(text));
   // The Web API client form-encodes nested values as JSON strings.
-  for (const key of ['blocks', 'attachments', 'view']) if (typeof form[key] === 'string') form[key] = JSON.parse(form[key] as string);
+  for (const key of ['blocks', 'attachments', 'view', 'files']) if (typeof form[key] === 'string') form[key] = JSON.parse(form[key] as string);
   return form;
+}
+
+export interface UploadedFile {
+  id: string;
+  filename: string;
+  /** The length files.getUploadURLExternal was told. */
+  length: number;
+  data?: Buffer;
+  title?: string;
+  /** Set by files.completeUploadExternal. */
+  channel?: string;
+  initialComment?: string;
+}
+
+/** The bytes posted to an upload URL: the file part of a multipart form, or the raw body. */
+async function readUpload(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const raw = Buffer.concat(chunks);
+  const type = req.headers['content-type'] ?? '';
+  if (!type.startsWith('multipart/form-data')) return raw;
+  const form = await new Response(raw, { headers: { 'content-type': type } }).formData();
+  const file = [...form.values()].find((v): v is File => typeof v !== 'string');
+  return file ? Buffer.from(await file.arrayBuffer()) : Buffer.alloc(0);
 }
 
 /**
@@ -63,9 +87,19 @@ export async function startFakeSlack(
     return false;
   };
   const responses: { id: string; body: Record<string, unknown> }[] = [];
+  /** files.uploadV2: each file asked for an upload URL, got its bytes there, and was shared by files.completeUploadExternal. */
+  const uploads = new Map<string, UploadedFile>();
   const plans = new Map<string, PlannedAnswer[]>();
   let ts = 1000;
   const server = createServer(async (req, res) => {
+    if ((req.url ?? '').startsWith('/upload/')) {
+      const upload = uploads.get((req.url ?? '').slice('/upload/'.length));
+      const data = await readUpload(req);
+      if (!upload) return void res.writeHead(404).end();
+      upload.data = data;
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${data.length}`);
+      return;
+    }
     const body = await readBody(req);
     const path = req.url ?? '/';
     if (path.startsWith('/response/')) {
@@ -94,10 +128,21 @@ export async function startFakeSlack(
     const answer =
       options.answers?.[method] ? options.answers[method](body)
       : method === 'auth.test' ? { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T0TEST' }
+      : method === 'files.getUploadURLExternal' ? uploadUrl(body)
+      : method === 'files.completeUploadExternal' ? completeUpload(body)
       : { ok: true, channel: body.channel, ts: `${++ts}.000100` };
     call.ts = (answer as { ts?: string }).ts;
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
   });
+  function uploadUrl(body: Record<string, unknown>) {
+    const id = `F0UPLOAD${uploads.size + 1}`;
+    uploads.set(id, { id, filename: String(body.filename), length: Number(body.length) });
+    return { ok: true, upload_url: `${base}/upload/${id}`, file_id: id };
+  }
+  function completeUpload(body: Record<string, unknown>) {
+    const files = (body.files as { id: string; title?: string }[]).map((f) => Object.assign(uploads.get(f.id)!, { title: f.title, channel: body.channel_id as string, initialComment: body.initial_comment as string | undefined }));
+    return { ok: true, files: files.map((f) => ({ id: f.id, name: f.filename, title: f.title })) };
+  }
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
@@ -108,6 +153,8 @@ export async function startFakeSlack(
     calls,
     responses,
     posts: () => calls.filter((c) => c.method === 'chat.postMessage'),
+    /** Files shared in a channel through files.uploadV2, with the bytes that were uploaded. */
+    files: () => [...uploads.values()].filter((u) => u.channel !== undefined),
     /** Posts refused with 429 by `channelLimit`. */
     rateLimited: () => rateLimited,
     /** Answers the next calls of `method` with these, in order, then as usual. */

@@ -18,6 +18,8 @@ export interface Reply {
 /** Drives one platform through its real adapter: the same scenarios run on each. */
 export interface PlatformDriver {
   db: Database;
+  /** The bot's HTTP port (its API endpoints). */
+  port: number;
   command(person: Person, text: string): Promise<Reply>;
   click(person: Person, reply: Reply, label: string): Promise<Reply>;
   /** Clicks a button that asks for typed input, types it, and confirms (a Slack modal; a Teams card input). */
@@ -33,14 +35,15 @@ function pick(reply: Reply, label: string) {
   return button;
 }
 
-async function slackDriver(): Promise<PlatformDriver> {
-  const bot = await startTestBot();
+async function slackDriver(organizations?: unknown[]): Promise<PlatformDriver> {
+  const bot = await startTestBot({ organizations });
   const toReply = (reply: SlackReply | undefined): Reply => ({
     text: replyText(reply),
     buttons: buttons(reply).map((b) => ({ label: b.text.text, style: b.style as Reply['buttons'][number]['style'], id: b.action_id, value: b.value })),
   });
   return {
     db: bot.db,
+    port: bot.bot.port,
     command: async (person, text) => toReply((await bot.command(users[person], text)).reply),
     async click(person, reply, label) {
       const button = pick(reply, label);
@@ -59,8 +62,8 @@ async function slackDriver(): Promise<PlatformDriver> {
   };
 }
 
-async function teamsDriver(): Promise<PlatformDriver> {
-  const bot = await startTeamsTestBot();
+async function teamsDriver(organizations?: unknown[]): Promise<PlatformDriver> {
+  const bot = await startTeamsTestBot({ organizations });
   const styles = { positive: 'primary', destructive: 'danger' } as const;
   const toReply = (card: AdaptiveCardJson | undefined, message?: string): Reply => ({
     text: cardText(card),
@@ -74,6 +77,7 @@ async function teamsDriver(): Promise<PlatformDriver> {
   });
   const driver: PlatformDriver = {
     db: bot.db,
+    port: bot.bot.port,
     async command(person, text) {
       const { card, replyToId } = await bot.message(aadUsers[person], text);
       return toReply(card, replyToId);

@@ -107,10 +107,12 @@ export interface ActivityOptions {
 }
 
 /** The csp-ops bot with Teams on, on a fresh database, the Bot Framework faked on loopback. */
-export async function startTeamsTestBot(options: { authenticated?: boolean; /** Slack too, on this fake Web API. */ slackApiUrl?: string } = {}) {
+export async function startTeamsTestBot(
+  options: { authenticated?: boolean; /** Slack too, on this fake Web API. */ slackApiUrl?: string; organizations?: unknown[] } = {},
+) {
   const authenticated = options.authenticated ?? true;
   const database: DatabaseHandle = await openTestDatabase();
-  for (const file of [testOrganization, otherOrganization]) await importOrganization(database.db, parseImportFile(file));
+  for (const file of options.organizations ?? [testOrganization, otherOrganization]) await importOrganization(database.db, parseImportFile(file));
   const framework = await startFakeBotFramework();
   const bot: Bot = await startBot({
     db: database.db,

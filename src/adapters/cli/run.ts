@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Database } from '../../../db/client.js';
 import type { CommandEnv } from '../../commands/context.js';
@@ -10,12 +11,15 @@ import type { Organization } from '../../core/context.js';
 import { describeIssues, ImportError, importOrganization, parseImportFile } from '../../core/import.js';
 import { organizationNamed } from '../../core/organizations.js';
 import { purchaseInputSchema, recordPurchase } from '../../core/purchases.js';
+import { recordActivation, type ActivationStep } from '../../core/marketplace.js';
 import { formatTimestamp, translator, type Translate } from '../../i18n/index.js';
 import { renderText } from '../../views/model.js';
 
 export interface CliResult {
   output: string;
   exitCode: number;
+  /** Files the command made (a price list), written by the terminal's own process: see saveCliFiles. */
+  files?: { name: string; base64: string }[];
 }
 
 /**
@@ -29,7 +33,16 @@ export async function runCli(db: Database, argv: string[]): Promise<CliResult> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { as: { type: 'string' }, org: { type: 'string' }, yes: { type: 'boolean', short: 'y' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        as: { type: 'string' },
+        org: { type: 'string' },
+        yes: { type: 'boolean', short: 'y' },
+        help: { type: 'boolean', short: 'h' },
+        publisher: { type: 'string' },
+        licenses: { type: 'boolean' },
+        // Read by src/cli.ts, which writes the files where the terminal is.
+        out: { type: 'string' },
+      },
     });
   } catch (error) {
     return { output: `${(error as Error).message}\n${t('cli.usage')}`, exitCode: 2 };
@@ -44,12 +57,15 @@ export async function runCli(db: Database, argv: string[]): Promise<CliResult> {
   if (positionals[0] === 'api-token' || positionals[0] === 'record-purchase') {
     try {
       const org = await organizationNamed(db, values.org);
-      return positionals[0] === 'api-token' ? await apiToken(db, t, org, positionals.slice(1)) : await purchaseFromCli(db, t, org, positionals.slice(1));
+      return positionals[0] === 'api-token'
+        ? await apiToken(db, t, org, positionals.slice(1), values.publisher)
+        : await purchaseFromCli(db, t, org, positionals.slice(1));
     } catch (error) {
       if (error instanceof DomainError) return { output: t(error.code, error.params), exitCode: 1 };
       throw error;
     }
   }
+  if (positionals[0] === 'saas') return saasActivation(db, t, positionals.slice(1), values.licenses ?? false);
   if (!values.as) return { output: `${t('cli.asMissing')}\n${t('cli.usage')}`, exitCode: 2 };
 
   let identity;
@@ -80,7 +96,32 @@ export async function runCli(db: Database, argv: string[]): Promise<CliResult> {
   } else if (primary) {
     outputs.push(t('cli.confirmWithYes', { action: primary.label.toLowerCase() }));
   }
-  return { output: outputs.join('\n\n'), exitCode: view.tone === 'error' ? 1 : 0 };
+  const files = view.files?.map((f) => ({ name: f.name, base64: f.data.toString('base64') }));
+  return { output: outputs.join('\n\n'), exitCode: view.tone === 'error' ? 1 : 0, ...(files?.length ? { files } : {}) };
+}
+
+/**
+ * Writes a result's files into `dir` and names each in the output. The CLI may
+ * have run inside the bot (over the loopback bridge): the files travel back in
+ * the result, so they land where the terminal is, not where the bot runs.
+ */
+export async function saveCliFiles(result: CliResult, dir: string): Promise<CliResult> {
+  if (!result.files?.length) return result;
+  const t = translator('en');
+  const lines = [result.output];
+  let exitCode = result.exitCode;
+  for (const file of result.files) {
+    const path = join(dir, basename(file.name));
+    try {
+      await mkdir(dir, { recursive: true });
+      await writeFile(path, Buffer.from(file.base64, 'base64'));
+      lines.push(t('cli.fileWritten', { path }));
+    } catch (error) {
+      lines.push(t('cli.fileUnwritable', { path, reason: (error as Error).message }));
+      exitCode = 1;
+    }
+  }
+  return { output: lines.join('\n'), exitCode };
 }
 
 async function importFile(db: Database, t: Translate, path: string): Promise<CliResult> {
@@ -102,12 +143,12 @@ async function importFile(db: Database, t: Translate, path: string): Promise<Cli
 }
 
 /** `api-token create [name]`, `api-token list`, `api-token revoke <id>`: bearer tokens for the purchase intake. */
-async function apiToken(db: Database, t: Translate, org: Organization, args: string[]): Promise<CliResult> {
+async function apiToken(db: Database, t: Translate, org: Organization, args: string[], publisher?: string): Promise<CliResult> {
   const [verb, ...rest] = args;
   if (verb === 'create') {
     const name = rest.join(' ').trim() || t('cli.tokenDefaultName');
-    const { id, token } = await createApiToken(db, org.id, name);
-    return { output: t('cli.tokenCreated', { org: org.name, name, id, token }), exitCode: 0 };
+    const { id, token } = await createApiToken(db, org.id, name, publisher?.trim() || undefined);
+    return { output: t(publisher ? 'cli.publisherTokenCreated' : 'cli.tokenCreated', { org: org.name, name, id, token, publisher: publisher ?? '' }), exitCode: 0 };
   }
   if (verb === 'list' && !rest.length) {
     const tokens = await listApiTokens(db, org.id);
@@ -145,4 +186,20 @@ async function purchaseFromCli(db: Database, t: Translate, org: Organization, ar
   if (!parsed.success) return { output: t('cli.purchaseInvalid', { problems: describeIssues(parsed.error).join('\n') }), exitCode: 1 };
   const recorded = await recordPurchase(db, org, parsed.data);
   return { output: t(recorded.state === 'recorded' ? 'cli.purchaseRecorded' : 'cli.purchaseRepeat', { id: parsed.data.id, customer: recorded.customer.name }), exitCode: 0 };
+}
+
+/** `saas activate <subscription> [--licenses]`, `saas licenses <subscription>`: the publisher's steps (R-M9), as the fulfillment endpoint takes them. */
+async function saasActivation(db: Database, t: Translate, args: string[], withLicenses: boolean): Promise<CliResult> {
+  const [verb, subscription, ...rest] = args;
+  if ((verb !== 'activate' && verb !== 'licenses') || !subscription || rest.length) return { output: t('cli.saasUsage'), exitCode: 2 };
+  const steps: ActivationStep[] = verb === 'licenses' ? ['licenses'] : withLicenses ? ['licenses', 'setup'] : ['setup'];
+  try {
+    let result;
+    for (const step of steps) result = await recordActivation(db, subscription, step, new Date());
+    const s = result!.subscription;
+    return { output: t(s.billingStartedAt ? 'cli.saasBilling' : 'cli.saasRecorded', { subscription: s.id, status: t(`status.${s.status}`) }), exitCode: 0 };
+  } catch (error) {
+    if (error instanceof DomainError) return { output: t(error.code, error.params), exitCode: 1 };
+    throw error;
+  }
 }

@@ -1,14 +1,15 @@
 import type { RequestListener } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger, type RespondFn } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
 import type { Database } from '../../../db/client.js';
 import type { CommandEnv } from '../../commands/context.js';
 import { runAction, runCommand } from '../../commands/dispatch.js';
 import { identifyChatUser } from '../../core/access.js';
 import { translator } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
-import type { View } from '../../views/model.js';
-import { renderSlack, renderSlackModal } from '../../views/slack.js';
+import { renderText, type View } from '../../views/model.js';
+import { escapeMrkdwn, renderSlack, renderSlackModal } from '../../views/slack.js';
 
 /** What a modal carries from the click that opened it to its submission. */
 interface ModalMetadata {
@@ -77,12 +78,40 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     };
   }
 
-  app.command('/csp', async ({ command, ack, respond }) => {
+  /** The reply says which files are on their way to the channel. */
+  function withUploadNote(view: View): View {
+    if (!view.files?.length) return view;
+    return { ...view, lines: [...(view.lines ?? []), t('files.slackUploading', { files: view.files.map((f) => f.name).join(', ') })] };
+  }
+
+  /**
+   * A reply's files go to the channel through files.uploadV2 (files.getUploadURLExternal,
+   * the bytes to the URL it gives, files.completeUploadExternal); a failure is told to the asker alone.
+   */
+  async function uploadFiles(client: WebClient, channelId: string, view: View, respond: RespondFn) {
+    try {
+      await client.filesUploadV2({
+        channel_id: channelId,
+        initial_comment: escapeMrkdwn(renderText(view)),
+        file_uploads: (view.files ?? []).map((f) => ({ file: f.data, filename: f.name, title: f.name })),
+      });
+    } catch (error) {
+      const code = (error as { data?: { error?: string } }).data?.error;
+      log.warn(`slack: could not upload files to ${channelId}`, error);
+      const key = code === 'not_in_channel' || code === 'channel_not_found' ? 'files.slackNotInChannel' : 'files.slackUploadFailed';
+      await respond({ response_type: 'ephemeral', ...renderSlack({ tone: 'error', lines: [t(key, { reason: code ?? (error as Error).message })] }) });
+    }
+  }
+
+  app.command('/csp', async ({ command, ack, respond, client }) => {
     const work = envFor(command.team_id, command.user_id, command.channel_id).then((env) => runCommand(env, command.text));
     const early = await Promise.race([work, sleep(ackDeadlineMs, undefined, { ref: false })]);
-    if (early) return ack({ response_type: 'ephemeral', ...renderSlack(early) });
-    await ack({ response_type: 'ephemeral', text: t('common.working') });
-    await respond({ response_type: 'ephemeral', ...renderSlack(await work) });
+    if (!early) await ack({ response_type: 'ephemeral', text: t('common.working') });
+    const view = early ?? (await work);
+    const reply = { response_type: 'ephemeral' as const, ...renderSlack(withUploadNote(view)) };
+    if (early) await ack(reply);
+    else await respond(reply);
+    if (view.files?.length) await uploadFiles(client, command.channel_id, view, respond);
   });
 
   app.action({ type: 'block_actions', action_id: /^csp:/ }, async ({ ack, body, action, respond, client }) => {

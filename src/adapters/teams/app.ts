@@ -6,9 +6,10 @@ import type { CommandEnv } from '../../commands/context.js';
 import { runAction, runCommand } from '../../commands/dispatch.js';
 import { identifyChatUser } from '../../core/access.js';
 import { rememberTeamsConversation, type TeamsConversation } from '../../core/conversations.js';
-import { translator } from '../../i18n/index.js';
+import { formatTimestamp, translator } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
 import type { View } from '../../views/model.js';
+import type { Downloads } from '../downloads.js';
 import { actionFromInvoke, renderAdaptiveCard } from '../../views/teams.js';
 
 export interface TeamsAdapterOptions {
@@ -26,6 +27,8 @@ export interface TeamsAdapterOptions {
   botToken?: (scope: string | string[], tenantId?: string) => Promise<string>;
   /** Called after a button's change committed, so its announcement goes out at once. */
   onChange?: () => void;
+  /** Keeps a reply's files and signs links to them; `publicUrl` is where users reach this bot (PUBLIC_URL). */
+  downloads?: { store: Downloads; publicUrl: () => string };
 }
 
 export interface TeamsAdapter {
@@ -111,10 +114,22 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
     });
   }
 
+  /** A card cannot carry files: each becomes a download link served by this bot, signed and expiring. */
+  function withDownloadLinks(view: View): View {
+    const { files, ...rest } = view;
+    if (!files?.length || !options.downloads) return rest;
+    const { store, publicUrl } = options.downloads;
+    const links = files.map((file) => {
+      const { path, expiresAt } = store.offer(file);
+      return t('files.teamsDownload', { name: file.name, url: `${publicUrl()}${path}`, expires: formatTimestamp(t, expiresAt) });
+    });
+    return { ...rest, lines: [...(rest.lines ?? []), ...links] };
+  }
+
   app.on('message', async ({ activity, send }) => {
     const env = await envFor(activity);
     await remember(env, activity);
-    const view = await runCommand(env, commandTextFromMessage(activity.text ?? ''));
+    const view = withDownloadLinks(await runCommand(env, commandTextFromMessage(activity.text ?? '')));
     await send({ type: 'message', replyToId: activity.id, attachments: [cardAttachment(view)] });
   });
 
