@@ -92,7 +92,7 @@ export async function buyView(env: OrgEnv, command: { offer: string; plan: strin
     tone: 'warning',
     title: t('buy.title', { offer: q.offer.name, customer: customer.name }),
     facts: quoteFacts(env, q),
-    lines: [t('buy.window', { term: t(`saasTermName.${q.term}`), window: t(`buy.windowLength.${q.term}`) }), t('buy.activationNote')],
+    lines: [t('buy.window', { term: t(`saasTermName.${q.term}`), window: t(`buy.windowLength.${q.term}`), closes: utcTime(q.windowCloses) }), t('buy.activationNote')],
     actions: [
       { id: 'buy', label: t('buy.confirm'), value: draftValue({ offerId: q.offer.id, planId: q.plan.id, customerId: customer.id, seats: q.seats, term: q.term }), style: 'primary' },
       { id: 'cancel', label: t('common.cancel'), value: customer.id },

@@ -349,7 +349,7 @@ export const en = {
   'buy.price': 'Price',
   'buy.priceValue': '{unit} per seat, {total} in all, {term}',
   'buy.trial': 'Free trial',
-  'buy.window': 'Once bought, a {term} subscription can be cancelled for {window}; after that only auto-renew can be turned off.',
+  'buy.window': 'Once bought, a {term} subscription can be cancelled for {window} (until {closes} UTC if bought now); after that only auto-renew can be turned off.',
   'buy.windowLength.monthly': '24 hours',
   'buy.windowLength.annual': '14 days',
   'buy.activationNote': 'The subscription shows Action needed until the publisher activates it; billing starts when the publisher has assigned the licenses and confirmed the setup.',
