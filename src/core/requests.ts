@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { and, desc, eq, isNull, like, lte, or, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
 import { customerContacts, customers, organizations, reservationRequests, reservations, subscriptions, type requestKinds } from '../../db/schema.js';
-import { recordActivity } from './activity.js';
-import { enqueue, notify, organizationChannel } from './announcements.js';
+import { recordActivity, type ActivityAction } from './activity.js';
+import { enqueue, notify, organizationChannel, type Announcement } from './announcements.js';
 import { requireAdmin } from './access.js';
 import type { CoreContext } from './context.js';
 import { customerById, customerMatches, type Customer } from './customers.js';
@@ -122,35 +122,14 @@ export async function fileRequest(ctx: CoreContext, draft: RequestDraft): Promis
   const problem = await requestProblem(ctx.db, candidate, reservation);
   if (problem) throw new DomainError(problem.key, { ...problem.params, reservation: reservation.id });
 
-  const request = await ctx.db.transaction(async (tx) => {
-    const [row] = await tx
-      .insert(reservationRequests)
-      .values({
-        orgId: ctx.org.id,
-        customerId: customer.id,
-        reservationId: reservation.id,
-        kind: draft.kind,
-        details,
-        reason: draft.reason || null,
-        requestedByStaffId: actor.kind === 'staff' ? actor.id : null,
-        requestedByContactId: actor.kind === 'contact' ? actor.id : null,
-        requestedByName: actor.name,
-        requestedPlatform: ctx.conversation.platform,
-        requestedChannelId: ctx.conversation.channelId,
-        createdAt: ctx.now(),
-      })
-      .returning();
-    await recordActivity(tx, { ...ctx, actor }, 'request_filed', customer.id, { kind: draft.kind, reservation: reservation.id });
-    const approvals = organizationChannel(ctx.org, 'approvals') ?? organizationChannel(ctx.org, 'activity');
-    if (approvals) await enqueue(tx, ctx.org.id, approvals, { requestCard: row!.id });
-    await notify(tx, ctx.org, {
-      kind: 'requests',
-      customerId: customer.id,
-      message: { key: 'request.announceFiled', params: { name: actor.name, customer: customer.name, kind: draft.kind, reservation: reservation.id, id: row!.id.slice(0, 8) } },
-      except: approvals,
-    });
-    return row!;
-  });
+  const request = await saveRequest(
+    ctx,
+    actor,
+    customer,
+    { reservationId: reservation.id, kind: draft.kind, details, reason: draft.reason },
+    { action: 'request_filed', details: { kind: draft.kind, reservation: reservation.id } },
+    { key: 'request.announceFiled', params: { name: actor.name, customer: customer.name, kind: draft.kind, reservation: reservation.id } },
+  );
   return { request, reservation, customer };
 }
 
@@ -181,16 +160,39 @@ export async function fileSubscriptionRequest(ctx: CoreContext, draft: Subscript
   const plan = offer?.plans.find((p) => p.id === subscription.planId);
   const details = { offer: offer?.name ?? subscription.offerId ?? '', plan: plan?.name ?? subscription.planId ?? '' };
 
-  const request = await ctx.db.transaction(async (tx) => {
+  const logged = { subscription: subscription.id, offer: details.offer, plan: details.plan };
+  const request = await saveRequest(
+    ctx,
+    actor,
+    customer,
+    { subscriptionId: subscription.id, kind: 'cancel-subscription', details, reason: draft.reason },
+    { action: 'saas_cancel_requested', details: logged },
+    { key: 'request.announceFiledSubscription', params: { name: actor.name, customer: customer.name, ...logged } },
+  );
+  return { request, customer };
+}
+
+/**
+ * The request row, its log entry, its card in the approvals channel (else the
+ * activity channel) and its announcement to the channels that hear requests,
+ * in one transaction.
+ */
+async function saveRequest(
+  ctx: CoreContext,
+  actor: Extract<CoreContext['actor'], { kind: 'staff' | 'contact' }>,
+  customer: Customer,
+  values: Pick<typeof reservationRequests.$inferInsert, 'reservationId' | 'subscriptionId' | 'kind' | 'details'> & { reason?: string },
+  log: { action: ActivityAction; details: Record<string, string> },
+  announcement: Announcement,
+): Promise<ReservationRequest> {
+  return ctx.db.transaction(async (tx) => {
     const [row] = await tx
       .insert(reservationRequests)
       .values({
+        ...values,
         orgId: ctx.org.id,
         customerId: customer.id,
-        subscriptionId: subscription.id,
-        kind: 'cancel-subscription',
-        details,
-        reason: draft.reason || null,
+        reason: values.reason || null,
         requestedByStaffId: actor.kind === 'staff' ? actor.id : null,
         requestedByContactId: actor.kind === 'contact' ? actor.id : null,
         requestedByName: actor.name,
@@ -199,19 +201,17 @@ export async function fileSubscriptionRequest(ctx: CoreContext, draft: Subscript
         createdAt: ctx.now(),
       })
       .returning();
-    const logged = { subscription: subscription.id, offer: details.offer, plan: details.plan };
-    await recordActivity(tx, { ...ctx, actor }, 'saas_cancel_requested', customer.id, logged);
+    await recordActivity(tx, { ...ctx, actor }, log.action, customer.id, log.details);
     const approvals = organizationChannel(ctx.org, 'approvals') ?? organizationChannel(ctx.org, 'activity');
     if (approvals) await enqueue(tx, ctx.org.id, approvals, { requestCard: row!.id });
     await notify(tx, ctx.org, {
       kind: 'requests',
       customerId: customer.id,
-      message: { key: 'request.announceFiledSubscription', params: { name: actor.name, customer: customer.name, ...logged, id: row!.id.slice(0, 8) } },
+      message: { key: announcement.key, params: { ...announcement.params, id: row!.id.slice(0, 8) } },
       except: approvals,
     });
     return row!;
   });
-  return { request, customer };
 }
 
 /** The change an approval makes, inside the decision's transaction. */
