@@ -47,7 +47,7 @@ function sameSecret(given: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-const purchaseBodyLimit = 64 * 1024;
+const apiBodyLimit = 64 * 1024;
 
 const loopback = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
@@ -97,33 +97,28 @@ export function createHttpServer(options: ServerOptions): Server {
         });
       return;
     }
-    if (path === '/api/v1/purchases') {
-      const intake = options.purchases;
+    // The JSON APIs: a body of at most 64 KB, a 4xx naming any problem, and nothing stored on an error.
+    const api = (name: string, handle: (body: string) => Promise<{ status: number; body: unknown }>) => {
       const t = translator('en');
-      if (req.method !== 'POST') return send(res.setHeader('allow', 'POST'), 405, { error: t('api.methodNotAllowed', { path }) });
-      if (!intake) return send(res, 404, { error: 'not found' });
-      readBody(req, purchaseBodyLimit)
-        .then((body) => intake({ authorization: req.headers.authorization, contentType: req.headers['content-type'], body }))
+      if (req.method !== 'POST') return send(res.setHeader('allow', 'POST'), 405, { error: t('api.methodNotAllowed', { path: path! }) });
+      readBody(req, apiBodyLimit)
+        .then(handle)
         .then((answer) => send(res, answer.status, answer.body))
         .catch((error) => {
-          if (error instanceof BodyTooLarge) return send(res.setHeader('connection', 'close'), 413, { error: t('api.tooLarge', { max: purchaseBodyLimit }) });
-          log.error('purchase intake', error);
+          if (error instanceof BodyTooLarge) return send(res.setHeader('connection', 'close'), 413, { error: t('api.tooLarge', { max: apiBodyLimit }) });
+          log.error(name, error);
           if (!res.headersSent) send(res, 500, { error: 'internal error; nothing was recorded' });
         });
-      return;
+    };
+    const intake = options.purchases;
+    if (path === '/api/v1/purchases' && intake) {
+      return api('purchase intake', (body) => intake({ authorization: req.headers.authorization, contentType: req.headers['content-type'], body }));
     }
     const saas = /^\/api\/v1\/saas\/subscriptions\/([^/]+)\/(activate|licenses)$/.exec(path ?? '');
-    if (saas && options.saas) {
-      const handle = options.saas;
-      if (req.method !== 'POST') return send(res.setHeader('allow', 'POST'), 405, { error: translator('en')('api.methodNotAllowed', { path: path! }) });
-      readBody(req, purchaseBodyLimit)
-        .then((body) => handle({ subscriptionId: decodeURIComponent(saas[1]!), step: saas[2] as 'activate' | 'licenses', authorization: req.headers.authorization, body }))
-        .then((answer) => send(res, answer.status, answer.body))
-        .catch((error) => {
-          log.error('saas fulfillment', error);
-          if (!res.headersSent) send(res, error instanceof BodyTooLarge ? 413 : 500, { error: 'the activation was not recorded' });
-        });
-      return;
+    const fulfillment = options.saas;
+    if (saas && fulfillment) {
+      const [, id, step] = saas as unknown as [string, string, 'activate' | 'licenses'];
+      return api('saas fulfillment', (body) => fulfillment({ subscriptionId: decodeURIComponent(id), step, authorization: req.headers.authorization, body }));
     }
     if (path?.startsWith('/files/') && (req.method === 'GET' || req.method === 'HEAD') && options.downloads) {
       const answer = options.downloads(path.slice('/files/'.length));
