@@ -9,7 +9,7 @@ import { billingPeriod, chargeFor } from '../src/core/billing.js';
 import { cancellationWindowCloses, insideCancellationWindow, type Subscription } from '../src/core/marketplace.js';
 import { otherOrganization, testOrganization } from './helpers/fixture.js';
 import { platforms, usePlatform, type PlatformDriver } from './helpers/platforms.js';
-import { snapshot, testOrgId } from './helpers/tables.js';
+import { testOrgId, unchanged } from './helpers/tables.js';
 
 export const marketplaceOffers = [
   {
@@ -79,13 +79,6 @@ export const marketplaceOrganization = {
   ),
 };
 
-async function unchanged<T>(p: PlatformDriver, action: () => Promise<T>): Promise<T> {
-  const before = await snapshot(p.db);
-  const result = await action();
-  expect(await snapshot(p.db)).toEqual(before);
-  return result;
-}
-
 describe.each(platforms)('$name: marketplace', ({ start }) => {
   const p = usePlatform(() => start([marketplaceOrganization, otherOrganization]));
 
@@ -106,20 +99,20 @@ describe.each(platforms)('$name: marketplace', ({ start }) => {
   });
 
   it('R-A4 R-M4 R-M5 buying is for admins, SaaS only, and only where the publisher sells', async () => {
-    expect((await unchanged(p, () => p.command('salesAgent', 'buy hanbit-insight pro for contoso.com seats 5'))).text).toContain(
+    expect((await unchanged(p.db, () => p.command('salesAgent', 'buy hanbit-insight pro for contoso.com seats 5'))).text).toContain(
       'Buying or changing marketplace subscriptions needs the admin agent or global admin role',
     );
-    expect((await unchanged(p, () => p.command('contact', 'buy hanbit-insight pro for contoso.com seats 5'))).text).toContain('Only partner staff can run buy.');
-    const vm = await unchanged(p, () => p.command('adminAgent', 'buy defender-vm std for contoso.com seats 1'));
+    expect((await unchanged(p.db, () => p.command('contact', 'buy hanbit-insight pro for contoso.com seats 5'))).text).toContain('Only partner staff can run buy.');
+    const vm = await unchanged(p.db, () => p.command('adminAgent', 'buy defender-vm std for contoso.com seats 1'));
     expect(vm.text).toContain('Defender Appliance VM is a virtual machine offer: only SaaS offers can be bought here. Buy it in the Azure portal');
-    const country = await unchanged(p, () => p.command('adminAgent', 'buy tw-erp standard for contoso.com seats 3'));
+    const country = await unchanged(p.db, () => p.command('adminAgent', 'buy tw-erp standard for contoso.com seats 3'));
     expect(country.text).toContain('雲端 ERP is not sold to customers billed in US, so Contoso Ltd cannot buy it. It is sold in: TW.');
-    expect((await unchanged(p, () => p.command('adminAgent', 'buy hanbit-insight gold for contoso.com seats 3'))).text).toContain('has no plan "gold"');
-    expect((await unchanged(p, () => p.command('adminAgent', 'buy hanbit-insight pro for contoso.com seats 0'))).text).toContain('Seats must be a whole number');
+    expect((await unchanged(p.db, () => p.command('adminAgent', 'buy hanbit-insight gold for contoso.com seats 3'))).text).toContain('has no plan "gold"');
+    expect((await unchanged(p.db, () => p.command('adminAgent', 'buy hanbit-insight pro for contoso.com seats 0'))).text).toContain('Seats must be a whole number');
   });
 
   it('R-M8 R-M6 R-M10 an admin buys after a confirmation; the subscription needs action with its own activation link', async () => {
-    const quote = await unchanged(p, () => p.command('adminAgent', 'buy hanbit-insight pro for contoso.com seats 5 annual'));
+    const quote = await unchanged(p.db, () => p.command('adminAgent', 'buy hanbit-insight pro for contoso.com seats 5 annual'));
     expect(quote.text).toContain('Buy 한빛 인사이트 Analytics for Contoso Ltd?');
     expect(quote.text).toContain('$250.00 per seat, $1,250.00 in all, annual');
     expect(quote.text).toMatch(/can be cancelled for 14 days \(until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC if bought now\)/);
@@ -145,12 +138,12 @@ describe.each(platforms)('$name: marketplace', ({ start }) => {
     expect((await p.command('adminAgent', `subscription ${id} rename 콘토소 분석`)).text).toContain('Renamed to 콘토소 분석.');
     expect((await p.command('adminAgent', `subscription ${id} seats 12`)).text).toContain('콘토소 분석 now has 12 seats.');
     expect((await p.command('adminAgent', `subscription ${id} auto-renew off`)).text).toContain('Auto-renew of 콘토소 분석 is changed.');
-    expect((await unchanged(p, () => p.command('adminAgent', `subscription ${id} auto-renew off`))).text).toContain('already is that way. Nothing was changed.');
+    expect((await unchanged(p.db, () => p.command('adminAgent', `subscription ${id} auto-renew off`))).text).toContain('already is that way. Nothing was changed.');
     expect((await p.command('adminAgent', `subscription ${id} reseller 4123456`)).text).toContain('Indirect reseller 4123456 is recorded');
-    expect((await unchanged(p, () => p.command('adminAgent', `subscription ${id} reseller MPN-12`))).text).toContain('is not a partner (MPN) ID');
-    expect((await unchanged(p, () => p.command('salesAgent', `subscription ${id} seats 3`))).text).toContain('needs the admin agent or global admin role');
+    expect((await unchanged(p.db, () => p.command('adminAgent', `subscription ${id} reseller MPN-12`))).text).toContain('is not a partner (MPN) ID');
+    expect((await unchanged(p.db, () => p.command('salesAgent', `subscription ${id} seats 3`))).text).toContain('needs the admin agent or global admin role');
     expect((await p.command('globalAdmin', `subscription ${id} cancel`)).text).toContain('콘토소 분석 is cancelled');
-    expect((await unchanged(p, () => p.command('globalAdmin', `subscription ${id} seats 3`))).text).toMatch(/was cancelled on .* UTC, so it cannot be changed/);
+    expect((await unchanged(p.db, () => p.command('globalAdmin', `subscription ${id} seats 3`))).text).toMatch(/was cancelled on .* UTC, so it cannot be changed/);
     const [row] = await p.db.select().from(subscriptions).where(eq(subscriptions.id, s!.id));
     expect(row).toMatchObject({ friendlyName: '콘토소 분석', seats: 12, autoRenew: false, resellerMpnId: '4123456', status: 'cancelled' });
     const log = await p.db.select().from(activityLog).where(eq(activityLog.action, 'saas_changed'));
@@ -159,7 +152,7 @@ describe.each(platforms)('$name: marketplace', ({ start }) => {
 
   it('R-M10 a cancel after the window is refused with when it closed, and suggests turning auto-renew off', async () => {
     const imported = 'saas0000-0000-4000-8000-000000000001';
-    const refused = await unchanged(p, () => p.command('adminAgent', `subscription ${imported} cancel`));
+    const refused = await unchanged(p.db, () => p.command('adminAgent', `subscription ${imported} cancel`));
     expect(refused.text).toContain(`Subscription ${imported} can no longer be cancelled: its monthly cancellation window closed on 2026-10-11 00:00:00 UTC.`);
     expect(refused.text).toContain(`subscription ${imported} auto-renew off`);
   });
@@ -174,7 +167,7 @@ describe.each(platforms)('$name: marketplace', ({ start }) => {
     expect(november.text).toContain('₩120,000 (whole period)');
     expect(november.text).toContain('2026-12-08');
     expect((await p.command('salesAgent', 'billing 한빛소프트 2026-09')).text).toContain('No subscription was billed in this period');
-    expect((await unchanged(p, () => p.command('salesAgent', 'billing 한빛소프트 2026-13'))).text).toContain('"2026-13" is not a month');
+    expect((await unchanged(p.db, () => p.command('salesAgent', 'billing 한빛소프트 2026-13'))).text).toContain('"2026-13" is not a month');
   });
 
   it('R-M12 support names the publisher\'s contact; billing questions stay with the partner', async () => {

@@ -8,16 +8,9 @@ import { startFakeSlack, type FakeSlack } from './helpers/fake-slack.js';
 import { aadUsers, tenants, users } from './helpers/fixture.js';
 import { platforms, usePlatform, type PlatformDriver } from './helpers/platforms.js';
 import { replyText, signedHeaders, slashCommandBody, type SlackReply } from './helpers/slack.js';
-import { snapshot, testOrgId } from './helpers/tables.js';
+import { testOrgId, unchanged } from './helpers/tables.js';
 import { cardText, startTeamsTestBot, type AdaptiveCardJson, type TeamsTestBot } from './helpers/teams.js';
 import { waitFor } from './helpers/wait.js';
-
-async function unchanged<T>(db: PlatformDriver['db'], action: () => Promise<T>): Promise<T> {
-  const before = await snapshot(db);
-  const result = await action();
-  expect(await snapshot(db)).toEqual(before);
-  return result;
-}
 
 // R-N1: the notify commands, through the real Slack and Teams adapters alike.
 describe.each(platforms)('$name: notify', ({ start }) => {

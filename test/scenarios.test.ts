@@ -4,24 +4,16 @@ import { customers, organizations, reservationRequests, reservations } from '../
 import { teamId, tenants } from './helpers/fixture.js';
 import { platforms, usePlatform, type PlatformDriver } from './helpers/platforms.js';
 import { remindPendingRequests } from '../src/core/requests.js';
-import { activityFor, permissionFor, snapshot } from './helpers/tables.js';
+import { activityFor, permissionFor, unchanged } from './helpers/tables.js';
 
 const approvalsHere = (p: PlatformDriver) => p.command('globalAdmin', 'channel approvals here');
-
-/** Runs the action and proves it changed no table. */
-async function unchanged<T>(p: PlatformDriver, action: () => Promise<T>): Promise<T> {
-  const before = await snapshot(p.db);
-  const result = await action();
-  expect(await snapshot(p.db)).toEqual(before);
-  return result;
-}
 
 // One table of scenarios, run through the real Slack and Teams adapters alike.
 describe.each(platforms)('$name', ({ start }) => {
   const p = usePlatform(start);
 
   it('R-P6 R-P8 allow-reservations shows what turning it on means, with Turn on and Cancel, and changes nothing', async () => {
-    const reply = await unchanged(p, () => p.command('adminAgent', 'allow-reservations twcloud.example'));
+    const reply = await unchanged(p.db, () => p.command('adminAgent', 'allow-reservations twcloud.example'));
     expect(reply.text).toContain('Allow 台灣雲端科技股份有限公司 to buy Azure reservations?');
     expect(reply.text).toContain('you, the partner, pay for every purchase they make');
     expect(reply.text).toContain('Partner Center will not tell you when they buy');
@@ -50,22 +42,22 @@ describe.each(platforms)('$name', ({ start }) => {
 
   it('R-A3 R-P2 sales and helpdesk agents are refused, naming the role, at command and at click time', async () => {
     for (const person of ['salesAgent', 'helpdeskAgent'] as const) {
-      const reply = await unchanged(p, () => p.command(person, 'allow-reservations contoso.com'));
+      const reply = await unchanged(p.db, () => p.command(person, 'allow-reservations contoso.com'));
       expect(reply.text).toMatch(/Your role is (sales|helpdesk) agent\. Turning customer purchase permissions on or off needs the admin agent or global admin role/);
     }
     const card = await p.command('adminAgent', 'allow-reservations contoso.com');
-    const clicked = await unchanged(p, () => p.click('salesAgent', card, 'Turn on'));
+    const clicked = await unchanged(p.db, () => p.click('salesAgent', card, 'Turn on'));
     expect(clicked.text).toContain('needs the admin agent or global admin role');
   });
 
   it('R-P4 is refused without an active Azure plan or Azure Global subscription', async () => {
-    const reply = await unchanged(p, () => p.command('adminAgent', 'allow-reservations 부산해운'));
+    const reply = await unchanged(p.db, () => p.command('adminAgent', 'allow-reservations 부산해운'));
     expect(reply.text).toContain('부산해운 has no active Azure plan or Azure Global subscription bought through you. Buy one for the customer first');
     expect(reply.buttons).toHaveLength(0);
   });
 
   it('R-P5 Owner not known: says how to assign it; the admin confirms, then turns it on', async () => {
-    const reply = await unchanged(p, () => p.command('adminAgent', 'allow-reservations 한빛'));
+    const reply = await unchanged(p.db, () => p.command('adminAgent', 'allow-reservations 한빛'));
     expect(reply.text).toContain('Access control (IAM)');
     const confirmed = await p.click('adminAgent', reply, 'Owner is assigned on 한빛 운영');
     expect(confirmed.text).toContain('Recorded: 한빛소프트 주식회사\'s key user holds Owner');
@@ -75,7 +67,7 @@ describe.each(platforms)('$name', ({ start }) => {
 
   it('Cancel changes nothing', async () => {
     const reply = await p.command('adminAgent', 'allow-reservations Café Lumière');
-    const cancelled = await unchanged(p, () => p.click('adminAgent', reply, 'Cancel'));
+    const cancelled = await unchanged(p.db, () => p.click('adminAgent', reply, 'Cancel'));
     expect(cancelled.text).toContain('Cancelled. Nothing was changed.');
   });
 
@@ -88,14 +80,14 @@ describe.each(platforms)('$name', ({ start }) => {
       ['allow-everything contoso', 'There is no command "allow-everything".'],
     ];
     for (const [text, expected] of cases) {
-      expect((await unchanged(p, () => p.command('globalAdmin', text))).text).toContain(expected);
+      expect((await unchanged(p.db, () => p.command('globalAdmin', text))).text).toContain(expected);
     }
-    const stranger = await unchanged(p, () => p.command('stranger', 'allow-reservations contoso.com'));
+    const stranger = await unchanged(p.db, () => p.command('stranger', 'allow-reservations contoso.com'));
     expect(stranger.text).toContain('You are not registered as partner staff of this organization, so you can only run help.');
   });
 
   it('an ambiguous customer is offered as choices that run the command', async () => {
-    const reply = await unchanged(p, () => p.command('globalAdmin', 'customer contoso'));
+    const reply = await unchanged(p.db, () => p.command('globalAdmin', 'customer contoso'));
     expect(reply.text).toContain('2 customers match "contoso". Choose one:');
     const chosen = await p.click('globalAdmin', reply, 'Contoso Pharmaceuticals (contosopharma.com)');
     expect(chosen.text).toContain('Contoso Pharmaceuticals');
@@ -158,7 +150,7 @@ describe.each(platforms)('$name: requests and approvals', ({ start }) => {
     expect(card.text).toMatch(/Refund estimate[\s\S]{0,5}\$[\d,]+\.\d\d \(\d+ of 1096 days of the term left\)/);
     expect(card.text).toMatch(/Refunds approved in the last 12 months[\s\S]{0,5}\$0\.00 of the \$50,000\.00 cap/);
 
-    const refused = await unchanged(p, () => p.click('salesAgent', card, 'Approve'));
+    const refused = await unchanged(p.db, () => p.click('salesAgent', card, 'Approve'));
     expect(refused.text).toContain('Your role is sales agent. Deciding a request needs the admin agent or global admin role');
 
     const approved = await p.click('adminAgent', card, 'Approve');
@@ -166,7 +158,7 @@ describe.each(platforms)('$name: requests and approvals', ({ start }) => {
     expect(approved.buttons).toHaveLength(0);
     expect((await reservation(customerOwn))?.status).toBe('cancelled');
 
-    const late = await unchanged(p, () => p.click('globalAdmin', card, 'Reject'));
+    const late = await unchanged(p.db, () => p.click('globalAdmin', card, 'Reject'));
     expect(late.text).toContain('This request was already decided; nothing was changed.');
     expect(late.text).toContain('Approved by 王小明');
 
@@ -193,12 +185,12 @@ describe.each(platforms)('$name: requests and approvals', ({ start }) => {
   });
 
   it('R-A1 a contact cannot ask about another customer\'s reservation; bad requests change nothing', async () => {
-    const other = await unchanged(p, () => p.command('contact', 'request cancel r2000000-0000-4000-8000-000000000001'));
+    const other = await unchanged(p.db, () => p.command('contact', 'request cancel r2000000-0000-4000-8000-000000000001'));
     expect(other.text).toContain('No reservation "r2000000-0000-4000-8000-000000000001" was found.');
-    expect((await unchanged(p, () => p.command('contact', 'request cancel r1'))).text).toContain('No reservation "r1" was found.');
-    expect((await unchanged(p, () => p.command('contact', 'request delete r1000000'))).text).toContain('request cancel, renew, exchange or scope');
-    expect((await unchanged(p, () => p.command('adminAgent', 'request exchange r2000000'))).text).toContain('request exchange needs <new product>');
-    expect((await unchanged(p, () => p.command('adminAgent', 'request cancel r2000000 for contoso.com'))).text).toContain(
+    expect((await unchanged(p.db, () => p.command('contact', 'request cancel r1'))).text).toContain('No reservation "r1" was found.');
+    expect((await unchanged(p.db, () => p.command('contact', 'request delete r1000000'))).text).toContain('request cancel, renew, exchange or scope');
+    expect((await unchanged(p.db, () => p.command('adminAgent', 'request exchange r2000000'))).text).toContain('request exchange needs <new product>');
+    expect((await unchanged(p.db, () => p.command('adminAgent', 'request cancel r2000000 for contoso.com'))).text).toContain(
       'Reservation r2000000-0000-4000-8000-000000000001 does not belong to contoso.com.',
     );
   });

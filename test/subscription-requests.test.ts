@@ -5,7 +5,7 @@ import { importOrganization, parseImportFile, type ImportFileInput } from '../sr
 import { remindPendingRequests } from '../src/core/requests.js';
 import { tenants, testOrganization } from './helpers/fixture.js';
 import { platforms, usePlatform, type PlatformDriver } from './helpers/platforms.js';
-import { activityFor, customerId, snapshot, testOrgId } from './helpers/tables.js';
+import { activityFor, customerId, testOrgId, unchanged } from './helpers/tables.js';
 
 const hour = 3600 * 1000;
 const day = 24 * hour;
@@ -69,14 +69,6 @@ async function setUp(p: PlatformDriver) {
   await p.command('globalAdmin', 'channel approvals here');
 }
 
-/** Runs the action and proves it changed no table. */
-async function unchanged<T>(p: PlatformDriver, action: () => Promise<T>): Promise<T> {
-  const before = await snapshot(p.db);
-  const result = await action();
-  expect(await snapshot(p.db)).toEqual(before);
-  return result;
-}
-
 describe.each(platforms)('$name: a customer contact asks to cancel a marketplace subscription', ({ start }) => {
   const p = usePlatform(start, setUp);
 
@@ -97,7 +89,7 @@ describe.each(platforms)('$name: a customer contact asks to cancel a marketplace
     expect(card.text).toContain(`open until ${utc(now + 23 * hour)} UTC`);
     expect(card.buttons.map((b) => [b.label, b.style])).toEqual([['Approve', 'primary'], ['Reject', 'danger']]);
 
-    const refused = await unchanged(p, () => p.click('salesAgent', card, 'Approve'));
+    const refused = await unchanged(p.db, () => p.click('salesAgent', card, 'Approve'));
     expect(refused.text).toContain('Your role is sales agent. Deciding a request needs the admin agent or global admin role');
 
     const approved = await p.click('adminAgent', card, 'Approve');
@@ -106,7 +98,7 @@ describe.each(platforms)('$name: a customer contact asks to cancel a marketplace
     const cancelled = await subscription(subs.monthly);
     expect([cancelled.status, cancelled.autoRenew, cancelled.cancelledAt instanceof Date]).toEqual(['cancelled', false, true]);
 
-    const late = await unchanged(p, () => p.click('globalAdmin', card, 'Approve'));
+    const late = await unchanged(p.db, () => p.click('globalAdmin', card, 'Approve'));
     expect(late.text).toContain('This request was already decided; nothing was changed.');
     expect(late.text).toContain('Approved by 王小明');
 
@@ -164,10 +156,10 @@ describe.each(platforms)('$name: a customer contact asks to cancel a marketplace
   });
 
   it('R-A1 R-Q1 a contact asking about another customer\'s subscription is told it is not found; other edits are for staff; nothing changes', async () => {
-    const other = await unchanged(p, () => p.command('contact', `subscription ${subs.pharma} cancel`));
+    const other = await unchanged(p.db, () => p.command('contact', `subscription ${subs.pharma} cancel`));
     expect(other.text).toContain(`No marketplace subscription "${subs.pharma}" was found.`);
     expect((await subscription(subs.pharma)).status).toBe('active');
-    const seats = await unchanged(p, () => p.command('contact', `subscription ${subs.rejected} seats 2`));
+    const seats = await unchanged(p.db, () => p.command('contact', `subscription ${subs.rejected} seats 2`));
     expect(seats.text).toContain('Only partner staff can run subscription.');
     expect((await subscription(subs.rejected)).seats).toBe(5);
   });
@@ -192,11 +184,11 @@ describe.each(platforms)('$name: a customer contact asks to cancel a marketplace
 
   it('R-M10 R-M7 past the window, a contact is refused at once and an admin\'s direct cancel is refused, both with when it closed and auto-renew off as the way out', async () => {
     const closed = utc(annualBought + 14 * day);
-    const contact = await unchanged(p, () => p.command('contact', `subscription ${subs.annual} cancel because too expensive`));
+    const contact = await unchanged(p.db, () => p.command('contact', `subscription ${subs.annual} cancel because too expensive`));
     expect(contact.text).toContain(
       `Subscription ${subs.annual} can no longer be cancelled: its annual cancellation window closed on ${closed} UTC. Ask the partner to turn auto-renew off instead`,
     );
-    const admin = await unchanged(p, () => p.command('adminAgent', `subscription ${subs.annual} cancel`));
+    const admin = await unchanged(p.db, () => p.command('adminAgent', `subscription ${subs.annual} cancel`));
     expect(admin.text).toContain(`Subscription ${subs.annual} can no longer be cancelled: its annual cancellation window closed on ${closed} UTC.`);
     expect(admin.text).toMatch(new RegExp(`Turn auto-renew off instead, so it ends with its term: \\S*\\s?subscription ${subs.annual} auto-renew off`));
     expect((await subscription(subs.annual)).status).toBe('active');

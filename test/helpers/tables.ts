@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { and, count, eq } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import {
@@ -15,6 +16,14 @@ export async function snapshot(db: Database) {
   const owners = await db.select({ n: count() }).from(subscriptions).where(eq(subscriptions.ownerRoleAssigned, true));
   counts.ownersKnown = owners[0]!.n;
   return counts;
+}
+
+/** Runs the action and proves it changed no table. */
+export async function unchanged<T>(db: Database, action: () => Promise<T>): Promise<T> {
+  const before = await snapshot(db);
+  const result = await action();
+  expect(await snapshot(db)).toEqual(before);
+  return result;
 }
 
 export async function testOrgId(db: Database): Promise<string> {
