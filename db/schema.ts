@@ -5,9 +5,15 @@ import {
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
+export const organizationKinds = ['partner', 'publisher'] as const;
+
 export const organizations = pgTable('organizations', {
   id: uuid('id').primaryKey().defaultRandom(),
   name: text('name').notNull(),
+  /** A CSP partner, or a software publisher deciding which partners resell its offers. */
+  kind: text('kind', { enum: organizationKinds }).notNull().default('partner'),
+  /** A partner's CSP tenant ID: how publishers' audiences name it (R-I3). */
+  cspTenantId: text('csp_tenant_id').unique(),
   slackTeamId: text('slack_team_id').unique(),
   teamsTenantId: text('teams_tenant_id').unique(),
   activityChannelPlatform: text('activity_channel_platform'),
@@ -17,7 +23,8 @@ export const organizations = pgTable('organizations', {
   createdAt: createdAt(),
 });
 
-export const staffRoles = ['global-admin', 'admin-agent', 'sales-agent', 'helpdesk-agent'] as const;
+/** Partner roles, then publisher roles: owner (everything, and deciding support requests), manager (audiences), developer (reads). */
+export const staffRoles = ['global-admin', 'admin-agent', 'sales-agent', 'helpdesk-agent', 'owner', 'manager', 'developer'] as const;
 export type StaffRole = (typeof staffRoles)[number];
 
 export const staff = pgTable('staff', {
@@ -111,6 +118,8 @@ export interface OfferPlan {
   id: string;
   name: string;
   freeTrialDays?: number;
+  /** A bring-your-own-license VM plan: opted in to CSP by default (R-I1). */
+  byol?: boolean;
   prices: { term: BillingTerm; market: string; currency: string; price: number }[];
 }
 
@@ -128,7 +137,65 @@ export const offers = pgTable('offers', {
   /** R-M5: billing countries the publisher sells to. */
   countries: jsonb('countries').$type<string[]>().notNull().default([]),
   plans: jsonb('plans').$type<OfferPlan[]>().notNull(),
+  /** The publisher organization that manages this offer's CSP audience (section 6); null for catalog entries imported by partners. */
+  publisherOrgId: uuid('publisher_org_id').references(() => organizations.id),
+  /** False until the publisher publishes it: its audience changes then take effect on publish, not on sync (R-I3). */
+  published: boolean('published').notNull().default(true),
+  /** R-I8: for partners only, required once the offer is opted in to CSP. */
+  salesMaterialsUrl: text('sales_materials_url'),
+  channelContact: text('channel_contact'),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const audienceOptions = ['any', 'specific', 'none'] as const;
+export type AudienceOption = (typeof audienceOptions)[number];
+
+/** R-I2: an offer's CSP audience, as published (what partners see) and as drafted (what the publisher is editing). */
+export const offerAudiences = pgTable('offer_audiences', {
+  offerId: text('offer_id').primaryKey().references(() => offers.id),
+  /** Null while the offer was never published. */
+  publishedOption: text('published_option', { enum: audienceOptions }),
+  draftOption: text('draft_option', { enum: audienceOptions }).notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** A partner on an offer's list: in the published list, the draft, or both, with the regions it may sell in (R-I4). */
+export const offerAudiencePartners = pgTable('offer_audience_partners', {
+  offerId: text('offer_id').notNull().references(() => offers.id),
+  tenantId: text('tenant_id').notNull(),
+  regions: jsonb('regions').$type<string[]>().notNull().default([]),
+  published: boolean('published').notNull().default(false),
+  draft: boolean('draft').notNull().default(false),
+  /** R-I6: the partner has resold the offer to a customer (recorded, or seen in its subscriptions). */
+  hasResold: boolean('has_resold').notNull().default(false),
+}, (t) => [primaryKey({ columns: [t.offerId, t.tenantId] })]);
+
+export const supportRequestStatuses = ['pending', 'granted', 'refused'] as const;
+
+/** R-I7: a change that needs Microsoft's support ("Deauthorize CSP"), recorded until the publisher's owner marks it granted or refused. */
+export const audienceSupportRequests = pgTable('audience_support_requests', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  offerId: text('offer_id').notNull().references(() => offers.id),
+  fromOption: text('from_option', { enum: audienceOptions }).notNull(),
+  toOption: text('to_option', { enum: audienceOptions }).notNull(),
+  /** The list the offer will have once granted (option specific), and the partners it removes. */
+  partners: jsonb('partners').$type<{ tenantId: string; regions: string[] }[]>().notNull().default([]),
+  removes: jsonb('removes').$type<string[]>().notNull().default([]),
+  status: text('status', { enum: supportRequestStatuses }).notNull().default('pending'),
+  requestedByName: text('requested_by_name').notNull(),
+  decidedByName: text('decided_by_name'),
+  decidedAt: timestamp('decided_at', { withTimezone: true }),
+  createdAt: createdAt(),
+});
+
+/** R-I3: the CSP partners a publisher can choose from. */
+export const partnerDirectory = pgTable('partner_directory', {
+  tenantId: text('tenant_id').primaryKey(),
+  name: text('name').notNull(),
+  nameKey: text('name_key').notNull(),
+  country: text('country').notNull(),
+  competencies: jsonb('competencies').$type<string[]>().notNull().default([]),
+  skills: jsonb('skills').$type<string[]>().notNull().default([]),
 });
 
 /** A row exists while the permission is on (R-P1: off by default), as Partner Center's self-serve policy does. */

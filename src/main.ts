@@ -46,7 +46,7 @@ async function main() {
     if (config.MICROSOFT_APP_ID) log.info(`Teams: POST http://localhost:${bot.port}/api/messages (app ${config.MICROSOFT_APP_ID})`);
     else log.warn('TEAMS_ALLOW_UNAUTHENTICATED=true: /api/messages accepts activities WITHOUT any token check. Use this only for local development and tests, never where anyone else can reach the port.');
   }
-  if (seeded) log.info('Loaded the demo organization "Fabrikam Cloud Partners (demo)".');
+  if (seeded) log.info('Loaded the demo partner "Fabrikam Cloud Partners (demo)" and the demo publisher "누리소프트 주식회사 (demo ISV)".');
   if (embedded) {
     log.info(`Try it from another terminal while this runs:\n  npm run csp -- customers --as ${demoAdminEmail}\n  npm run csp -- allow-reservations northwind --as ${demoAdminEmail}`);
   }

@@ -7,12 +7,18 @@ import { fileRequest } from '../../src/core/requests.js';
 
 export const demoAdminEmail = 'admin@fabrikam.example';
 
-/** Loads the demo organization into an empty database, with one pending request; returns whether it did. */
+const demoFile = async (name: string) => parseImportFile(JSON.parse(await readFile(new URL(name, import.meta.url), 'utf8')));
+
+/**
+ * Loads the demo partner organization into an empty database, with one pending
+ * request, and the demo publisher (an ISV whose offers have every CSP audience
+ * option, and the partner directory); returns whether it did.
+ */
 export async function seedDemoIfEmpty(db: Database): Promise<boolean> {
   const [{ n } = { n: 0 }] = await db.select({ n: count() }).from(organizations);
   if (n > 0) return false;
-  const file = JSON.parse(await readFile(new URL('./demo.json', import.meta.url), 'utf8'));
-  const { orgId } = await importOrganization(db, parseImportFile(file));
+  const { orgId } = await importOrganization(db, await demoFile('./demo.json'));
+  await importOrganization(db, await demoFile('./demo-publisher.json'));
   const [org] = await db.select().from(organizations).where(eq(organizations.id, orgId));
   const [dana] = await db.select().from(customerContacts).where(eq(customerContacts.email, 'dana@contoso.com'));
   await fileRequest(

@@ -3,8 +3,9 @@ import { tz } from '@date-fns/tz';
 import { maxCustomerTextLength } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
 import type { RequestDraft } from '../core/requests.js';
-import { billingTerms, notificationKinds, offerTypes, type BillingTerm, type NotificationKind, type OfferType } from '../../db/schema.js';
+import { audienceOptions, billingTerms, notificationKinds, offerTypes, type AudienceOption, type BillingTerm, type NotificationKind, type OfferType } from '../../db/schema.js';
 import { mpnIdPattern, type CatalogFilter, type SubscriptionChange } from '../core/marketplace.js';
+import type { DirectoryFilter } from '../core/audience.js';
 
 /** What a user asked for, the same from Slack, Teams and the terminal. */
 export type Command =
@@ -32,7 +33,18 @@ export type Command =
   | { name: 'subscriptions'; customer: string }
   | { name: 'subscription'; subscription: string; change: SubscriptionChange; reason?: string }
   | { name: 'billing'; customer: string; month?: string }
-  | { name: 'support'; about: string };
+  | { name: 'support'; about: string }
+  | { name: 'partners'; filter: DirectoryFilter }
+  | { name: 'audience'; offer: string; action?: AudienceAction };
+
+/** What `audience <offer> …` does; none shows the audience. */
+export type AudienceAction =
+  | { kind: 'set'; option: AudienceOption }
+  | { kind: 'add'; partners: string[]; regions: string[] }
+  | { kind: 'remove'; partners: string[] }
+  | { kind: 'publish' | 'sync' | 'export' }
+  | { kind: 'import'; url: string }
+  | { kind: 'grant' | 'refuse'; request: string };
 
 
 const examples: Record<string, string> = {
@@ -206,6 +218,62 @@ function parseSubscriptionEdit(words: string[]): Command {
   }
 }
 
+/** `partners [name or tenant ID] [country:KR] [competency:…] [skill:…]` (R-I3). */
+function parsePartners(words: string[]): Command {
+  const filter: DirectoryFilter = {};
+  const rest: string[] = [];
+  for (const word of words) {
+    const [key, ...value] = word.split(':');
+    const v = value.join(':');
+    const k = value.length ? key!.toLowerCase() : '';
+    if (k === 'country') {
+      if (!/^[A-Za-z]{2}$/.test(v)) throw new DomainError('partners.badCountry', { value: v.slice(0, 20) });
+      filter.country = v.toUpperCase();
+    } else if (k === 'competency' || k === 'skill') {
+      if (!v) throw new DomainError('marketplace.badFilter', { value: word.slice(0, 40) });
+      filter[k] = v;
+    } else rest.push(word);
+  }
+  return { name: 'partners', filter: rest.length ? { ...filter, text: rest.join(' ').slice(0, maxCustomerTextLength) } : filter };
+}
+
+/** `audience <offer> [set any|specific|none | add <partner>, … [in KR,TW] | remove <partner>, … | publish | sync | export | import <url> | grant|refuse <request>]`. */
+function parseAudience(words: string[]): Command {
+  const verbs = ['set', 'add', 'remove', 'publish', 'sync', 'export', 'import', 'grant', 'refuse'];
+  const at = words.findIndex((w) => verbs.includes(w.toLowerCase()));
+  const offer = (at === -1 ? words : words.slice(0, at)).join(' ');
+  if (!offer) throw new DomainError('audience.usage');
+  if (at === -1) return { name: 'audience', offer };
+  const verb = words[at]!.toLowerCase();
+  const rest = words.slice(at + 1);
+  const list = (items: string[]) => items.join(' ').split(',').map((p) => p.trim()).filter(Boolean);
+  switch (verb) {
+    case 'set': {
+      const option = (rest[0] ?? '').toLowerCase();
+      if (rest.length !== 1 || !(audienceOptions as readonly string[]).includes(option)) throw new DomainError('audience.usage');
+      return { name: 'audience', offer, action: { kind: 'set', option: option as AudienceOption } };
+    }
+    case 'add':
+    case 'remove': {
+      const inAt = verb === 'add' ? rest.findIndex((w) => w.toLowerCase() === 'in') : -1;
+      const partners = list(inAt === -1 ? rest : rest.slice(0, inAt));
+      const regions = inAt === -1 ? [] : list(rest.slice(inAt + 1)).map((r) => r.toUpperCase());
+      if (!partners.length || regions.some((r) => !/^[A-Z]{2}$/.test(r))) throw new DomainError('audience.usage');
+      return { name: 'audience', offer, action: verb === 'add' ? { kind: 'add', partners, regions } : { kind: 'remove', partners } };
+    }
+    case 'import':
+      if (rest.length !== 1 || !/^https?:\/\//i.test(rest[0]!)) throw new DomainError('audience.usage');
+      return { name: 'audience', offer, action: { kind: 'import', url: rest[0]! } };
+    case 'grant':
+    case 'refuse':
+      if (rest.length !== 1) throw new DomainError('audience.usage');
+      return { name: 'audience', offer, action: { kind: verb, request: rest[0]! } };
+    default:
+      if (rest.length) throw new DomainError('audience.usage');
+      return { name: 'audience', offer, action: { kind: verb as 'publish' | 'sync' | 'export' } };
+  }
+}
+
 /** Splits off a trailing `page N`. */
 function takePage(words: string[], command: string): number {
   const n = words.length;
@@ -313,6 +381,10 @@ export function parseCommand(input: string): Command {
       if (month && !(Number(month.slice(5)) >= 1 && Number(month.slice(5)) <= 12)) throw new DomainError('billing.badMonth', { value: month });
       return { name, customer: customerArgument(words, name), ...(month ? { month } : {}) };
     }
+    case 'partners':
+      return parsePartners(words);
+    case 'audience':
+      return parseAudience(words);
     case 'support': {
       const about = words.join(' ');
       if (!about) throw new DomainError('error.missingArgument', { command: name, argument: '<offer or subscription>', example: examples.support! });
@@ -400,6 +472,27 @@ export function commandText(command: Command): string {
         return ['billing', command.customer, command.month];
       case 'support':
         return ['support', command.about];
+      case 'partners': {
+        const f = command.filter;
+        return ['partners', f.text, f.country && `country:${f.country}`, f.competency && `competency:${f.competency}`, f.skill && `skill:${f.skill}`];
+      }
+      case 'audience': {
+        const a = command.action;
+        const tail = !a
+          ? []
+          : a.kind === 'set'
+            ? ['set', a.option]
+            : a.kind === 'add'
+              ? ['add', a.partners.join(', '), a.regions.length ? `in ${a.regions.join(',')}` : undefined]
+              : a.kind === 'remove'
+                ? ['remove', a.partners.join(', ')]
+                : a.kind === 'import'
+                  ? ['import', a.url]
+                  : a.kind === 'grant' || a.kind === 'refuse'
+                    ? [a.kind, a.request]
+                    : [a.kind];
+        return ['audience', command.offer, ...tail];
+      }
     }
   })();
   return words.filter(Boolean).join(' ');

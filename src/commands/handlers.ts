@@ -11,6 +11,7 @@ import { formatTimestamp, type MessageKey } from '../i18n/index.js';
 import type { ActionId, View } from '../views/model.js';
 import { coreContext, type CommandEnv, type OrgEnv } from './context.js';
 import { decideRequestView, fileRequestView, fileSubscriptionRequestView, rejectPromptView, requestsView } from './requests.js';
+import { audienceCommandView, partnersView } from './audience.js';
 import { billingView, boughtView, buyView, marketplaceView, offerView, subscriptionEditView, subscriptionsView, supportView } from './marketplace.js';
 import { notifyFailuresView, notifyHereView, notifyListView, notifyOffView } from './notifications.js';
 import { priceListView } from './price-list.js';
@@ -23,7 +24,7 @@ export function helpView(env: CommandEnv): View {
   const { t, prefix } = env;
   const keys: MessageKey[] = [
     'help.help', 'help.customers', 'help.customer', 'help.allow', 'help.disallow', 'help.reservations', 'help.orders',
-    'help.request', 'help.requests', 'help.decide', 'help.activity', 'help.owner', 'help.channel', 'help.notify', 'help.notifyFailures', 'help.marketplace', 'help.offer', 'help.buy', 'help.subscriptions', 'help.subscription', 'help.billing', 'help.support', 'help.priceList',
+    'help.request', 'help.requests', 'help.decide', 'help.activity', 'help.owner', 'help.channel', 'help.notify', 'help.notifyFailures', 'help.marketplace', 'help.offer', 'help.buy', 'help.subscriptions', 'help.subscription', 'help.billing', 'help.support', 'help.audience', 'help.partners', 'help.priceList',
   ];
   const notice = !env.org
     ? [t(env.conversation.platform === 'teams' ? 'help.unknownTenant' : 'help.unknownWorkspace', { teamId: env.workspaceId ?? '?' })]
@@ -228,6 +229,10 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
       return billingView(env, command.customer, command.month);
     case 'support':
       return supportView(env, command.about);
+    case 'partners':
+      return partnersView(env, command.filter);
+    case 'audience':
+      return audienceCommandView(env, command.offer, command.action);
     case 'notify-here':
       return notifyHereView(env, command.kinds, command.customers);
     case 'notify-off':

@@ -16,7 +16,7 @@ const pageSize = 10;
 /** R-M1, R-M2: the catalog, filtered and paged. */
 export async function marketplaceView(env: OrgEnv, filter: CatalogFilter, page: number): Promise<View> {
   const { t } = env;
-  const found = await searchCatalog(env.db, filter);
+  const found = await searchCatalog(env.db, env.org, filter);
   const pages = Math.max(1, Math.ceil(found.length / pageSize));
   if (page > pages) throw new DomainError('customers.pageOutOfRange', { page, pages });
   const rows = found.slice((page - 1) * pageSize, page * pageSize);
@@ -40,7 +40,7 @@ export async function marketplaceView(env: OrgEnv, filter: CatalogFilter, page: 
 /** R-M1, R-M12: one offer: publisher and support contact, plans with terms and prices, free trial, countries. */
 export async function offerView(env: OrgEnv, text: string): Promise<View> {
   const { t } = env;
-  const offer = await findOffer(env.db, text);
+  const offer = await findOffer(env.db, env.org, text);
   const plans = offer.plans.map((p) =>
     `• ${t('offer.planRow', {
       name: p.name,
@@ -57,6 +57,9 @@ export async function offerView(env: OrgEnv, text: string): Promise<View> {
       { label: t('offer.type'), value: t(`offerType.${offer.type}`) },
       { label: t('offer.categories'), value: offer.categories.join(', ') || '—' },
       { label: t('offer.countries'), value: offer.countries.join(', ') },
+      // R-I8: the publisher's material for partners; staff only see this view, customers never do.
+      ...(offer.salesMaterialsUrl ? [{ label: t('offer.salesMaterials'), value: offer.salesMaterialsUrl }] : []),
+      ...(offer.channelContact ? [{ label: t('offer.channelContact'), value: offer.channelContact }] : []),
     ],
     lines: [t('offer.plans'), ...plans, ...(offer.type === 'saas' ? [] : [t('offer.azurePortal')])],
   };
@@ -85,7 +88,7 @@ function quoteFacts(env: OrgEnv, q: PurchaseQuote) {
 /** R-A4, R-M4, R-M5, R-M10: what buying means, with Buy and Cancel; nothing is bought yet. */
 export async function buyView(env: OrgEnv, command: { offer: string; plan: string; customer: string; seats: number; term?: 'monthly' | 'annual' }): Promise<View> {
   const { t } = env;
-  const offer = await findOffer(env.db, command.offer);
+  const offer = await findOffer(env.db, env.org, command.offer);
   const customer = await resolveCustomer(env.db, env.org.id, command.customer);
   const q = await quotePurchase(coreContext(env), { offerId: offer.id, planId: command.plan, customerId: customer.id, seats: command.seats, term: command.term });
   return {
@@ -197,7 +200,7 @@ export async function supportView(env: OrgEnv, text: string): Promise<View> {
   const offer = await findSaasSubscription(env.db, coreContext(env), text)
     .then((s) => s.offer!)
     .catch(async (error) => {
-      if (error instanceof DomainError && error.code.startsWith('subscription.')) return findOffer(env.db, text);
+      if (error instanceof DomainError && error.code.startsWith('subscription.')) return findOffer(env.db, env.org, text);
       throw error;
     });
   return { title: t('support.title', { offer: offer.name }), lines: [t('support.publisher', { publisher: offer.publisherName, contact: offer.publisherSupportContact }), t('support.partner')] };

@@ -25,7 +25,7 @@ function priceListText(t: Translate): PriceListText {
  */
 export async function priceListView(env: OrgEnv, filter: CatalogFilter): Promise<View> {
   const { t } = env;
-  const offers = await searchCatalog(env.db, filter);
+  const offers = await searchCatalog(env.db, env.org, filter);
   const filters = catalogFilterText(filter).join(' ');
   if (!offers.length) return { tone: 'info', lines: [filters ? t('priceList.noneMatch', { filters }) : t('priceList.none')] };
   const rows = priceListRows(offers);

@@ -25,6 +25,8 @@ export function requireStaff(actor: Actor, command: string): Extract<Actor, { ki
 export const orgColumns = {
   id: organizations.id,
   name: organizations.name,
+  kind: organizations.kind,
+  cspTenantId: organizations.cspTenantId,
   activityChannelPlatform: organizations.activityChannelPlatform,
   activityChannelId: organizations.activityChannelId,
   approvalsChannelPlatform: organizations.approvalsChannelPlatform,

@@ -9,6 +9,10 @@ export type Actor =
 export interface Organization {
   id: string;
   name: string;
+  /** A CSP partner, or a software publisher managing its offers' CSP audiences (loaded by orgColumns; optional for hand-built contexts). */
+  kind?: 'partner' | 'publisher';
+  /** A partner's CSP tenant ID: how publishers' audiences name it (R-M2, R-I4); absent or null: none. */
+  cspTenantId?: string | null;
   activityChannelPlatform: string | null;
   activityChannelId: string | null;
   approvalsChannelPlatform: string | null;

@@ -1,11 +1,13 @@
-import { eq, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../../db/client.js';
 import {
-  billingTerms, customerContacts, customers, offers, offerTypes, organizations, reservations, reservationTerms, staff, staffRoles, subscriptionOffers, subscriptionStatuses, subscriptions,
+  audienceOptions, billingTerms, customerContacts, customers, offerAudiencePartners, offers, offerTypes, organizationKinds, organizations, partnerDirectory, reservations,
+  reservationTerms, staff, staffRoles, subscriptionOffers, subscriptionStatuses, subscriptions, type OfferType,
 } from '../../db/schema.js';
+import { isAudienceType, writeAudience } from './audience.js';
 import { normalizeKey } from './text.js';
-import { newActivationCode } from './marketplace.js';
+import { newActivationCode, type Offer } from './marketplace.js';
 
 export const name = z.string().trim().min(1).max(200);
 export const email = z.email().max(254).transform((e) => e.toLowerCase());
@@ -40,6 +42,48 @@ export function singleScopeNeedsSubscription<T extends z.ZodType<{ scope: string
   });
 }
 
+/** A partner's CSP tenant ID (its Microsoft Entra tenant), as publishers' audiences and the partner directory name it. */
+export const cspTenantId = z
+  .uuid({ error: 'expected a CSP tenant ID, a GUID such as 0a0a0a0a-0000-4000-8000-00000000000a' })
+  .transform((id) => id.toLowerCase());
+
+/** Staff roles by organization kind (R-A2; a publisher's owner, manager and developer). */
+export const partnerRoles = ['global-admin', 'admin-agent', 'sales-agent', 'helpdesk-agent'] as const;
+export const publisherRoles = ['owner', 'manager', 'developer'] as const;
+
+/**
+ * R-I2, R-I3: an offer's CSP audience as its publisher set it. `published`:
+ * partners see it (written as the published list and the draft); false: a draft
+ * that takes effect when the offer is published.
+ */
+const audienceSchema = z.object({
+  option: z.enum(audienceOptions, { error: 'expected any (every CSP partner), specific (the partners listed) or none' }),
+  published: z.boolean({ error: 'expected true (partners see this audience) or false (a draft, not published yet)' }),
+  partners: z
+    .array(
+      z.object({
+        tenantId: cspTenantId,
+        /** R-I4: the countries the partner may sell to; empty: wherever the offer is sold. */
+        regions: z.array(country).max(250).default([]),
+        /** R-I6: the partner resold the offer, so it can never be removed. */
+        hasResold: z.boolean().optional(),
+      }),
+    )
+    .max(10_000)
+    .optional(),
+});
+
+const label = z.string().trim().min(1).max(200);
+
+/** R-I3: a CSP partner publishers can find by name, tenant ID, country, competency and skill. */
+const directoryPartner = z.object({
+  name,
+  tenantId: cspTenantId,
+  country,
+  competencies: z.array(label).max(50).default([]),
+  skills: z.array(label).max(100).default([]),
+});
+
 /** The import file (README, "Import format"). Later capabilities add keys; these stay. */
 const offerPrice = z.object({ term: z.enum(billingTerms), market: country, currency, price });
 
@@ -58,16 +102,31 @@ export const offerSchema = z.object({
         id: z.string().trim().min(1).max(200),
         name,
         freeTrialDays: z.number().int().min(1).max(365).optional(),
+        /** A bring-your-own-license VM plan: opted in to CSP by default (R-I1). */
+        byol: z.boolean().optional(),
         prices: z.array(offerPrice).min(1, 'expected at least one price'),
       }),
     )
     .min(1, 'expected at least one plan'),
+  // The publisher's side (section 6): set only in a publisher organization's file.
+  audience: audienceSchema.optional(),
+  /** R-I8: for partners only, never shown to customers. */
+  salesMaterialsUrl: z.url({ protocol: /^https?$/, error: 'expected the URL of sales and support materials for partners, an https:// URL' }).optional(),
+  channelContact: z.string().trim().min(3).max(300).optional(),
 });
 
 export const importFileSchema = z.object({
-  organization: z.object({ name, slackTeamId: optionalId, teamsTenantId: optionalId }),
+  organization: z.object({
+    name,
+    /** A CSP partner (the default), or a software publisher managing its offers' CSP audiences. */
+    kind: z.enum(organizationKinds, { error: 'expected partner or publisher' }).default('partner'),
+    cspTenantId: cspTenantId.optional(),
+    slackTeamId: optionalId,
+    teamsTenantId: optionalId,
+  }),
   offers: z.array(offerSchema).default([]),
   staff: z.array(contact.extend({ role: z.enum(staffRoles) })).default([]),
+  partnerDirectory: z.array(directoryPartner).default([]),
   customers: z
     .array(
       z.object({
@@ -128,6 +187,59 @@ export const importFileSchema = z.object({
     unique(customerRows.flatMap((c, ci) => list(c.subscriptions).map((s, si) => ({ value: s.id, path: ['customers', ci, 'subscriptions', si, 'id'] }))), 'subscription ID');
     unique(customerRows.flatMap((c, ci) => list(c.reservations).map((r, ri) => ({ value: r.id, path: ['customers', ci, 'reservations', ri, 'id'] }))), 'reservation ID');
     unique(list(file.offers).map((o, i) => ({ value: o.id, path: ['offers', i, 'id'] })), 'offer ID');
+    unique(list(file.partnerDirectory).map((p, i) => ({ value: p.tenantId, path: ['partnerDirectory', i, 'tenantId'] })), 'tenant ID');
+    // A partner's staff hold partner roles, a publisher's staff publisher roles (R-A2): never a mix.
+    const org = file.organization && typeof file.organization === 'object' ? (file.organization as Record<string, unknown>) : {};
+    const kind = org.kind === undefined ? 'partner' : org.kind;
+    if (kind === 'partner' || kind === 'publisher') {
+      const other: readonly string[] = kind === 'partner' ? publisherRoles : partnerRoles;
+      staffRows.forEach((s, i) => {
+        if (typeof s.role !== 'string' || !other.includes(s.role)) return;
+        const message =
+          kind === 'partner'
+            ? `${s.role} is a publisher's role: a partner organization's staff are ${partnerRoles.join(', ')}; a publisher's file says "kind": "publisher"`
+            : `${s.role} is a partner's role: a publisher organization's staff are ${publisherRoles.join(', ')}`;
+        ctx.addIssue({ code: 'custom', path: ['staff', i, 'role'], message });
+      });
+    }
+    // The publisher's side of an offer (section 6).
+    list(file.offers).forEach((o, oi) => {
+      const path = ['offers', oi];
+      list(o.plans).forEach((p, pi) => {
+        if (p.byol === true && o.type !== 'vm') ctx.addIssue({ code: 'custom', path: [...path, 'plans', pi, 'byol'], message: 'only virtual machine plans are bring-your-own-license' });
+      });
+      if (!o.audience || typeof o.audience !== 'object') return;
+      const audience = o.audience as Record<string, unknown>;
+      if (kind !== 'publisher') {
+        ctx.addIssue({ code: 'custom', path: [...path, 'audience'], message: 'only a publisher organization\'s file ("kind": "publisher") sets an offer\'s CSP audience' });
+        return;
+      }
+      const partners = list(audience.partners);
+      if (audience.partners !== undefined && audience.option !== 'specific' && typeof audience.option === 'string') {
+        ctx.addIssue({ code: 'custom', path: [...path, 'audience', 'partners'], message: `partners are listed only with option specific, not ${audience.option}` });
+      }
+      unique(partners.map((p, pi) => ({ value: p.tenantId, path: [...path, 'audience', 'partners', pi, 'tenantId'] })), 'tenant ID');
+      const countries = Array.isArray(o.countries) ? o.countries.filter((c): c is string => typeof c === 'string').map((c) => c.trim().toUpperCase()) : [];
+      partners.forEach((p, pi) => {
+        (Array.isArray(p.regions) ? p.regions : []).forEach((r, ri) => {
+          if (typeof r === 'string' && countries.length && !countries.includes(r.trim().toUpperCase())) {
+            ctx.addIssue({ code: 'custom', path: [...path, 'audience', 'partners', pi, 'regions', ri], message: `${r} is not a country the offer is sold in (${countries.join(', ')})` });
+          }
+        });
+      });
+      // R-I1: containers and all-BYOL VM offers are open to every partner.
+      const typed = { type: o.type as OfferType, plans: list(o.plans).map((p) => ({ byol: p.byol === true })) as Offer['plans'] };
+      if ((offerTypes as readonly unknown[]).includes(o.type) && !isAudienceType(typed) && audience.option !== 'any' && typeof audience.option === 'string') {
+        const what = o.type === 'vm' ? 'a virtual machine offer whose plans are all bring-your-own-license' : `a ${String(o.type)} offer`;
+        ctx.addIssue({ code: 'custom', path: [...path, 'audience', 'option'], message: `${what} is open to every CSP partner: expected any, or no audience` });
+      }
+      // R-I8: an offer partners can resell comes with sales materials and a channel contact.
+      if (audience.published === true && (audience.option === 'any' || audience.option === 'specific')) {
+        for (const key of ['salesMaterialsUrl', 'channelContact']) {
+          if (o[key] === undefined) ctx.addIssue({ code: 'custom', path: [...path, key], message: `expected ${key} for an offer published to CSP partners (option ${audience.option})` });
+        }
+      }
+    });
     // A marketplace subscription names its plan, seats, term and purchase time; a plan of an offer in the file must exist.
     const offersInFile = new Map(list(file.offers).map((o) => [String(o.id), list(o.plans).map((p) => String(p.id))]));
     customerRows.forEach((c, ci) => {
@@ -238,7 +350,7 @@ async function importInTransaction(db: Database, file: ImportFile) {
             )
           : eq(organizations.name, o.name),
       );
-    const values = { name: o.name, slackTeamId: o.slackTeamId ?? null, teamsTenantId: o.teamsTenantId ?? null };
+    const values = { name: o.name, kind: o.kind, cspTenantId: o.cspTenantId ?? null, slackTeamId: o.slackTeamId ?? null, teamsTenantId: o.teamsTenantId ?? null };
     const orgId = existing
       ? (await tx.update(organizations).set(values).where(eq(organizations.id, existing.id)).returning())[0]!.id
       : (await tx.insert(organizations).values(values).returning())[0]!.id;
@@ -247,6 +359,20 @@ async function importInTransaction(db: Database, file: ImportFile) {
       const row = { orgId, name: member.name, email: member.email, role: member.role, slackUserId: member.slackUserId ?? null, teamsAadObjectId: member.teamsAadObjectId ?? null };
       await tx.insert(staff).values(row).onConflictDoUpdate({ target: [staff.orgId, staff.email], set: row });
     }
+    // An offer whose CSP audience another publisher organization manages is that publisher's to change.
+    const ids = file.offers.map((offer) => offer.id);
+    const owned = ids.length
+      ? await tx
+          .select({ id: offers.id, owner: organizations.name, ownerId: organizations.id })
+          .from(offers)
+          .innerJoin(organizations, eq(organizations.id, offers.publisherOrgId))
+          .where(inArray(offers.id, ids))
+      : [];
+    const taken = owned.filter((row) => row.ownerId !== orgId);
+    if (taken.length) {
+      throw new ImportError('conflict', taken.map((row) => `offers[${ids.indexOf(row.id)}].id: offer ${row.id} is managed by the publisher organization ${row.owner}`));
+    }
+    const publisher = o.kind === 'publisher';
     for (const offer of file.offers) {
       const row = {
         id: offer.id,
@@ -260,8 +386,29 @@ async function importInTransaction(db: Database, file: ImportFile) {
         countries: offer.countries,
         plans: offer.plans,
         updatedAt: new Date(),
+        // A publisher's offer: its audience is managed here and in chat; omitted keys keep what is stored.
+        ...(publisher ? { publisherOrgId: orgId } : {}),
+        ...(publisher && offer.audience ? { published: offer.audience.published } : {}),
+        ...(offer.salesMaterialsUrl !== undefined ? { salesMaterialsUrl: offer.salesMaterialsUrl } : {}),
+        ...(offer.channelContact !== undefined ? { channelContact: offer.channelContact } : {}),
       };
       await tx.insert(offers).values(row).onConflictDoUpdate({ target: offers.id, set: row });
+      if (publisher && offer.audience) {
+        // R-I3: a published offer's audience is what partners see and the draft it is edited from; an unpublished one has only the draft.
+        const { option, published, partners = [] } = offer.audience;
+        const state = { option, partners: option === 'specific' ? partners.map((p) => ({ tenantId: p.tenantId, regions: p.regions })) : [] };
+        if (published) await writeAudience(tx, offer.id, 'published', state);
+        await writeAudience(tx, offer.id, 'draft', state);
+        // R-I6: a partner that resold stays so (an omitted or false hasResold keeps what is stored).
+        const resold = partners.filter((p) => p.hasResold).map((p) => p.tenantId);
+        if (option === 'specific' && resold.length) {
+          await tx.update(offerAudiencePartners).set({ hasResold: true }).where(and(eq(offerAudiencePartners.offerId, offer.id), inArray(offerAudiencePartners.tenantId, resold)));
+        }
+      }
+    }
+    for (const partner of file.partnerDirectory) {
+      const row = { ...partner, nameKey: normalizeKey(partner.name) };
+      await tx.insert(partnerDirectory).values(row).onConflictDoUpdate({ target: partnerDirectory.tenantId, set: row });
     }
     const storedOffers = new Map((await tx.select().from(offers)).map((o) => [o.id, o]));
     let contactCount = 0;
@@ -305,7 +452,15 @@ async function importInTransaction(db: Database, file: ImportFile) {
     }
     return {
       orgId,
-      counts: { staff: file.staff.length, customers: file.customers.length, contacts: contactCount, subscriptions: subscriptionCount, reservations: reservationCount },
+      counts: {
+        staff: file.staff.length,
+        customers: file.customers.length,
+        contacts: contactCount,
+        subscriptions: subscriptionCount,
+        reservations: reservationCount,
+        offers: file.offers.length,
+        partners: file.partnerDirectory.length,
+      },
     };
   });
 }

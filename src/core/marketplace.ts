@@ -6,8 +6,9 @@ import type { Database, Queryable } from '../../db/client.js';
 import { activityLog, customers, offers, organizations, subscriptions, type BillingTerm, type OfferPlan, type OfferType } from '../../db/schema.js';
 import { recordActivity } from './activity.js';
 import { requireAdmin } from './access.js';
+import { resellerAccess } from './audience.js';
 import { enqueue, notify, organizationChannel } from './announcements.js';
-import type { Actor, CoreContext } from './context.js';
+import type { Actor, CoreContext, Organization } from './context.js';
 import { customerById, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
 import { likeEscape, normalizeKey } from './text.js';
@@ -51,16 +52,26 @@ export interface CatalogFilter {
   publisher?: 'partner' | 'microsoft';
 }
 
+/** The organization looking at the catalog: a partner is known to publishers' audiences by its CSP tenant ID. */
+export type CatalogViewer = Pick<Organization, 'cspTenantId'>;
+
+/** R-M2: the offers among these that the viewer may resell, by each publisher's published CSP audience (never the draft). */
+async function resellable(db: Queryable, viewer: CatalogViewer, rows: Offer[]): Promise<Offer[]> {
+  const allowed: Offer[] = [];
+  for (const offer of rows) if ((await resellerAccess(db, offer, viewer.cspTenantId ?? null)).allowed) allowed.push(offer);
+  return allowed;
+}
+
 /**
  * R-M1: the catalog, all types and categories unless filtered; words match the
  * offer's name, ID, publisher or categories. R-M2: only offers this partner may
- * resell — until publishers set CSP audiences, every offer is open to all.
+ * resell, by the publishers' published CSP audiences.
  */
-export async function searchCatalog(db: Queryable, filter: CatalogFilter): Promise<Offer[]> {
+export async function searchCatalog(db: Queryable, viewer: CatalogViewer, filter: CatalogFilter): Promise<Offer[]> {
   const rows = await db.select().from(offers).orderBy(asc(offers.nameKey));
   const words = normalizeKey(filter.words ?? '').split(' ').filter(Boolean);
   const category = filter.category && normalizeKey(filter.category);
-  return rows.filter((o) => {
+  const matching = rows.filter((o) => {
     const text = normalizeKey([o.name, o.id, o.publisherName, ...o.categories].join(' '));
     return (
       words.every((w) => text.includes(w)) &&
@@ -69,14 +80,19 @@ export async function searchCatalog(db: Queryable, filter: CatalogFilter): Promi
       (!filter.publisher || (filter.publisher === 'microsoft') === isMicrosoftOffer(o))
     );
   });
+  return resellable(db, viewer, matching);
 }
 
-/** An offer by its ID, or by a name that matches one offer only. */
-export async function findOffer(db: Queryable, text: string): Promise<Offer> {
+/**
+ * An offer the viewer may resell (R-M2), by its ID or by a name that matches
+ * one such offer only; an offer outside its audience is answered as unknown.
+ */
+export async function findOffer(db: Queryable, viewer: CatalogViewer, text: string): Promise<Offer> {
   const [byId] = await db.select().from(offers).where(eq(offers.id, text.trim()));
-  if (byId) return byId;
+  if (byId && (await resellerAccess(db, byId, viewer.cspTenantId ?? null)).allowed) return byId;
   const key = normalizeKey(text);
-  const named = key ? await db.select().from(offers).where(like(offers.nameKey, `%${likeEscape(key)}%`)).orderBy(asc(offers.nameKey)).limit(6) : [];
+  const candidates = key ? await db.select().from(offers).where(like(offers.nameKey, `%${likeEscape(key)}%`)).orderBy(asc(offers.nameKey)) : [];
+  const named = (await resellable(db, viewer, candidates)).slice(0, 6);
   const exact = named.filter((o) => o.nameKey === key);
   if (exact.length === 1 || named.length === 1) return (exact[0] ?? named[0])!;
   if (!named.length) throw new DomainError('offer.unknown', { text });
@@ -112,18 +128,24 @@ export interface PurchaseDraft {
 
 /**
  * What buying would cost, or why it cannot be bought: R-A4 (admins only),
+ * R-M2 (the publisher's published CSP audience includes this partner),
  * R-M4 (SaaS only; the rest in the Azure portal), R-M5 (the customer's billing
- * country), and a price for the term in that market.
+ * country), R-I4 (a region the partner is authorized in), and a price for the
+ * term in that market.
  */
 export async function quotePurchase(ctx: CoreContext, draft: PurchaseDraft): Promise<PurchaseQuote> {
   requireAdmin(ctx.actor, 'what.marketplace');
   const [offer] = await ctx.db.select().from(offers).where(eq(offers.id, draft.offerId));
-  if (!offer) throw new DomainError('offer.unknown', { text: draft.offerId });
+  const access = offer ? await resellerAccess(ctx.db, offer, ctx.org.cspTenantId ?? null) : { allowed: false };
+  if (!offer || !access.allowed) throw new DomainError('offer.unknown', { text: draft.offerId });
   if (offer.type !== 'saas') throw new DomainError('buy.notSaas', { offer: offer.name }, { terms: { type: `offerType.${offer.type}` } });
   const plan = findPlan(offer, draft.planId);
   const customer = await customerById(ctx.db, ctx.org.id, draft.customerId);
   if (!offer.countries.includes(customer.billingCountry)) {
     throw new DomainError('buy.country', { offer: offer.name, customer: customer.name, country: customer.billingCountry, countries: offer.countries.join(', ') });
+  }
+  if (access.regions && !access.regions.includes(customer.billingCountry)) {
+    throw new DomainError('buy.region', { offer: offer.name, customer: customer.name, country: customer.billingCountry, regions: access.regions.join(', ') });
   }
   const inMarket = plan.prices.filter((p) => p.market === customer.billingCountry);
   const term = draft.term ?? (inMarket.some((p) => p.term === 'monthly') ? 'monthly' : 'annual');

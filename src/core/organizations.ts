@@ -29,10 +29,10 @@ export async function setChannel(ctx: CoreContext, purpose: ChannelPurpose): Pro
   return 'set';
 }
 
-/** The organization a terminal command means: the one named, or the only one there is. */
+/** The organization a terminal command means: the one named, or the only partner organization there is (publishers take no purchases). */
 export async function organizationNamed(db: Database, name: string | undefined): Promise<Organization> {
   const all = await db.select(orgColumns).from(organizations).orderBy(asc(organizations.name));
-  const matching = name === undefined ? all : all.filter((o) => o.name === name);
+  const matching = name === undefined ? all.filter((o) => o.kind === 'partner') : all.filter((o) => o.name === name);
   if (matching.length === 1) return matching[0]!;
   const names = all.map((o) => o.name).join(', ') || '—';
   throw new DomainError(name === undefined && all.length ? 'error.cliWhichOrg' : 'error.cliUnknownOrg', { name: name ?? '', names });

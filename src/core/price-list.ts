@@ -98,19 +98,23 @@ function cells(row: PriceListRow, text: PriceListText): Record<PriceListColumn, 
  * lines end in CRLF. Text a spreadsheet would run as a formula (=, +, -, @ first)
  * gets a leading apostrophe: names come from publishers' import files.
  */
-function csvField(value: string | number | null): string {
+export function csvField(value: string | number | null): string {
   const text = value === null ? '' : typeof value === 'number' ? String(value) : /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** UTF-8 with a byte order mark, so Excel shows Hangul and Han names instead of guessing a legacy code page. */
+/** A CSV file of fields already written by `csvField`: UTF-8 with a byte order mark, so Excel shows Hangul and Han names instead of guessing a legacy code page. */
+export function csvFile(lines: string[][]): Buffer {
+  return Buffer.from(`\uFEFF${lines.map((l) => l.join(',')).join('\r\n')}\r\n`, 'utf8');
+}
+
 export function priceListCsv(rows: PriceListRow[], text: PriceListText): Buffer {
   const lines = [priceListColumns.map((c) => csvField(text.headers[c]))];
   for (const row of rows) {
     const values = cells(row, text);
     lines.push(priceListColumns.map((c) => (c === 'price' ? row.price.toFixed(currencyDigits(row.currency)) : csvField(values[c]))));
   }
-  return Buffer.from(`\uFEFF${lines.map((l) => l.join(',')).join('\r\n')}\r\n`, 'utf8');
+  return csvFile(lines);
 }
 
 const widths: Record<PriceListColumn, number> = {

@@ -133,7 +133,9 @@ async function importFile(db: Database, t: Translate, path: string): Promise<Cli
     return { output: t('cli.unreadable', { path, reason }), exitCode: 1 };
   }
   try {
-    const { counts } = await importOrganization(db, parseImportFile(json));
+    const file = parseImportFile(json);
+    const { counts } = await importOrganization(db, file);
+    if (file.organization.kind === 'publisher') return { output: t('cli.importedPublisher', { ...counts, name: file.organization.name }), exitCode: 0 };
     return { output: t('cli.imported', counts), exitCode: 0 };
   } catch (error) {
     if (!(error instanceof ImportError)) throw error;

@@ -1,0 +1,297 @@
+import { and, asc, eq, inArray, isNotNull } from 'drizzle-orm';
+import type { Queryable } from '../../db/client.js';
+import {
+  audienceSupportRequests, offerAudiencePartners, offerAudiences, offers, organizations, partnerDirectory, subscriptions, type AudienceOption,
+} from '../../db/schema.js';
+import { recordActivity } from './activity.js';
+import type { Actor, CoreContext } from './context.js';
+import { DomainError } from './errors.js';
+import type { Offer } from './marketplace.js';
+import { normalizeKey } from './text.js';
+
+export interface AudiencePartner {
+  tenantId: string;
+  regions: string[];
+}
+
+export interface AudienceState {
+  option: AudienceOption;
+  partners: AudiencePartner[];
+}
+
+/** R-I1: only these types choose their audience; containers and BYOL VM plans are open to every partner. */
+export const audienceTypes = ['saas', 'vm', 'solution-template', 'managed-app'] as const;
+
+export type SyncPlan =
+  | { outcome: 'apply'; state: AudienceState }
+  /** What can change at once is applied; the rest waits for Microsoft's support ("Deauthorize CSP"). */
+  | { outcome: 'support-request'; now: AudienceState; requested: AudienceState; removes: string[] }
+  | { outcome: 'refused'; key: 'audience.resoldRemoval' | 'audience.resoldNone'; partners: string[] };
+
+/**
+ * R-I6, R-I7: what publishing the draft does to a published audience. An
+ * unpublished offer takes its draft as it is. On a published one: 3 → 1 or 2
+ * at once; 1 → 2 or 3, 2 → 1 and removing partners need a support request;
+ * 2 → 3 (and 1 → 3) is refused while a partner has resold; a partner that
+ * resold is never removed; 1 → 2 keeps every partner that resold.
+ */
+export function planSync(published: AudienceState | null, draft: AudienceState, resold: ReadonlySet<string>): SyncPlan {
+  if (!published) return { outcome: 'apply', state: draft };
+  const from = published.option;
+  const to = draft.option;
+  const keepResold = (state: AudienceState): AudienceState => {
+    if (state.option !== 'specific') return state;
+    const missing = [...resold].filter((id) => !state.partners.some((p) => p.tenantId === id));
+    return { ...state, partners: [...state.partners, ...missing.map((tenantId) => ({ tenantId, regions: published.partners.find((p) => p.tenantId === tenantId)?.regions ?? [] }))] };
+  };
+  if (to === 'none' && from !== 'none' && resold.size) return { outcome: 'refused', key: 'audience.resoldNone', partners: [...resold] };
+  if (from === 'none' || (from === 'specific' && to === 'none')) return { outcome: 'apply', state: draft };
+  if (from === 'any' && to === 'any') return { outcome: 'apply', state: draft };
+  if (from === 'specific' && to === 'specific') {
+    const removed = published.partners.filter((p) => !draft.partners.some((d) => d.tenantId === p.tenantId)).map((p) => p.tenantId);
+    const resoldRemoved = removed.filter((id) => resold.has(id));
+    if (resoldRemoved.length) return { outcome: 'refused', key: 'audience.resoldRemoval', partners: resoldRemoved };
+    if (!removed.length) return { outcome: 'apply', state: draft };
+    // Added partners and new regions take effect now; the removals wait.
+    const now = { option: 'specific' as const, partners: [...draft.partners, ...published.partners.filter((p) => removed.includes(p.tenantId))] };
+    return { outcome: 'support-request', now, requested: draft, removes: removed };
+  }
+  // 1 → 2, 1 → 3, 2 → 1: nothing changes until support grants it.
+  const requested = keepResold(draft);
+  const removes = requested.option === 'specific' || requested.option === 'none' ? published.partners.map((p) => p.tenantId).filter((id) => !requested.partners.some((p) => p.tenantId === id)) : [];
+  return { outcome: 'support-request', now: published, requested, removes };
+}
+
+/** Publisher roles (R-A…): the owner does everything and decides support requests, a manager edits and publishes audiences, a developer reads. */
+export function requirePublisherRole(actor: Actor, roles: readonly ('owner' | 'manager' | 'developer')[], what: 'what.viewAudience' | 'what.editAudience' | 'what.decideSupport') {
+  if (actor.kind === 'unknown') throw new DomainError('error.unknownUser');
+  if (actor.kind === 'staff' && (roles as readonly string[]).includes(actor.role)) return actor;
+  const role = actor.kind === 'staff' ? (`role.${actor.role}` as const) : 'role.contact';
+  throw new DomainError('error.roleNeeded', {}, { terms: { role, what } });
+}
+
+export interface OfferAudience {
+  offer: Offer;
+  /** Null while the offer was never published. */
+  published: AudienceState | null;
+  draft: AudienceState;
+  resold: Set<string>;
+  partnerNames: Map<string, string>;
+  pending: (typeof audienceSupportRequests.$inferSelect)[];
+}
+
+/** An offer of this publisher by ID or name, with its audience. */
+export async function offerAudience(db: Queryable, ctx: Pick<CoreContext, 'org'>, text: string): Promise<OfferAudience> {
+  const rows = await db.select().from(offers).where(eq(offers.publisherOrgId, ctx.org.id)).orderBy(asc(offers.nameKey));
+  const key = normalizeKey(text);
+  const matches = rows.filter((o) => o.id === text.trim()).concat(rows.filter((o) => o.id !== text.trim() && key && o.nameKey.includes(key)));
+  if (!matches.length) throw new DomainError('audience.unknownOffer', { text });
+  if (matches.length > 1 && matches[0]!.id !== text.trim()) throw new DomainError('offer.ambiguous', { text, offers: matches.map((o) => `${o.name} (${o.id})`).join(', ') });
+  return loadAudience(db, matches[0]!);
+}
+
+export async function loadAudience(db: Queryable, offer: Offer): Promise<OfferAudience> {
+  const [audience] = await db.select().from(offerAudiences).where(eq(offerAudiences.offerId, offer.id));
+  const partners = await db.select().from(offerAudiencePartners).where(eq(offerAudiencePartners.offerId, offer.id)).orderBy(asc(offerAudiencePartners.tenantId));
+  const soldBy = await db
+    .selectDistinct({ tenantId: organizations.cspTenantId })
+    .from(subscriptions)
+    .innerJoin(organizations, eq(organizations.id, subscriptions.orgId))
+    .where(and(eq(subscriptions.offerId, offer.id), isNotNull(organizations.cspTenantId)));
+  const resold = new Set([...partners.filter((p) => p.hasResold).map((p) => p.tenantId), ...soldBy.map((r) => r.tenantId!)]);
+  const ids = [...new Set([...partners.map((p) => p.tenantId), ...resold])];
+  const names = ids.length ? await db.select({ tenantId: partnerDirectory.tenantId, name: partnerDirectory.name }).from(partnerDirectory).where(inArray(partnerDirectory.tenantId, ids)) : [];
+  const state = (option: AudienceOption, which: 'published' | 'draft'): AudienceState => ({
+    option,
+    partners: option === 'specific' ? partners.filter((p) => p[which]).map((p) => ({ tenantId: p.tenantId, regions: p.regions })) : [],
+  });
+  const fixed = !isAudienceType(offer);
+  const draftOption = fixed ? 'any' : (audience?.draftOption ?? 'none');
+  const publishedOption = fixed ? 'any' : (audience?.publishedOption ?? null);
+  return {
+    offer,
+    published: offer.published && publishedOption ? state(publishedOption, 'published') : null,
+    draft: state(draftOption, 'draft'),
+    resold,
+    partnerNames: new Map(names.map((n) => [n.tenantId, n.name])),
+    pending: await db
+      .select()
+      .from(audienceSupportRequests)
+      .where(and(eq(audienceSupportRequests.offerId, offer.id), eq(audienceSupportRequests.status, 'pending')))
+      .orderBy(asc(audienceSupportRequests.createdAt)),
+  };
+}
+
+/** R-I1: containers, and VM offers whose plans are all bring-your-own-license, are always open to every partner. */
+export function isAudienceType(offer: Pick<Offer, 'type' | 'plans'>): boolean {
+  if (offer.type === 'vm' && offer.plans.every((p) => p.byol)) return false;
+  return (audienceTypes as readonly string[]).includes(offer.type);
+}
+
+/**
+ * R-M2, R-I4: whether a partner (by its CSP tenant ID) may resell the offer, by
+ * the published audience only, and in which regions (undefined: anywhere).
+ */
+export async function resellerAccess(db: Queryable, offer: Offer, partnerTenantId: string | null): Promise<{ allowed: boolean; regions?: string[] }> {
+  if (!offer.publisherOrgId || !isAudienceType(offer)) return { allowed: true };
+  if (!offer.published) return { allowed: false };
+  const [audience] = await db.select().from(offerAudiences).where(eq(offerAudiences.offerId, offer.id));
+  const option = audience?.publishedOption ?? 'none';
+  if (option === 'any') return { allowed: true };
+  if (option === 'none' || !partnerTenantId) return { allowed: false };
+  const [partner] = await db
+    .select()
+    .from(offerAudiencePartners)
+    .where(and(eq(offerAudiencePartners.offerId, offer.id), eq(offerAudiencePartners.tenantId, partnerTenantId), eq(offerAudiencePartners.published, true)));
+  return partner ? { allowed: true, regions: partner.regions.length ? partner.regions : undefined } : { allowed: false };
+}
+
+/** Writes a state as the published or the draft list (the other list's rows stay). */
+export async function writeAudience(tx: Queryable, offerId: string, which: 'published' | 'draft', state: AudienceState): Promise<void> {
+  await tx
+    .insert(offerAudiences)
+    .values({ offerId, draftOption: state.option, ...(which === 'published' ? { publishedOption: state.option } : {}) })
+    .onConflictDoUpdate({ target: offerAudiences.offerId, set: which === 'published' ? { publishedOption: state.option, updatedAt: new Date() } : { draftOption: state.option, updatedAt: new Date() } });
+  await tx.update(offerAudiencePartners).set({ [which]: false }).where(eq(offerAudiencePartners.offerId, offerId));
+  for (const p of state.option === 'specific' ? state.partners : []) {
+    await tx
+      .insert(offerAudiencePartners)
+      .values({ offerId, tenantId: p.tenantId, regions: p.regions, [which]: true })
+      .onConflictDoUpdate({ target: [offerAudiencePartners.offerId, offerAudiencePartners.tenantId], set: { regions: p.regions, [which]: true } });
+  }
+}
+
+/** A partner of the directory by CSP tenant ID, or by a name that matches one partner only. */
+export async function findPartner(db: Queryable, text: string) {
+  const value = text.trim();
+  const [byId] = await db.select().from(partnerDirectory).where(eq(partnerDirectory.tenantId, value.toLowerCase()));
+  if (byId) return byId;
+  const key = normalizeKey(value);
+  const all = key ? (await db.select().from(partnerDirectory)).filter((p) => p.nameKey.includes(key)) : [];
+  const exact = all.filter((p) => p.nameKey === key);
+  if (exact.length === 1 || all.length === 1) return (exact[0] ?? all[0])!;
+  if (!all.length) throw new DomainError('partners.unknown', { text: value });
+  throw new DomainError('partners.ambiguous', { text: value, partners: all.slice(0, 5).map((p) => `${p.name} (${p.tenantId})`).join(', ') });
+}
+
+export interface DirectoryFilter {
+  text?: string;
+  country?: string;
+  competency?: string;
+  skill?: string;
+}
+
+/** R-I3: the partner directory by name or tenant ID, country, competency and skill. */
+export async function searchDirectory(db: Queryable, filter: DirectoryFilter) {
+  const key = normalizeKey(filter.text ?? '');
+  const has = (list: string[], wanted?: string) => !wanted || list.some((x) => normalizeKey(x).includes(normalizeKey(wanted)));
+  return (await db.select().from(partnerDirectory).orderBy(asc(partnerDirectory.nameKey))).filter(
+    (p) =>
+      (!key || p.nameKey.includes(key) || p.tenantId === key) &&
+      (!filter.country || p.country === filter.country.toUpperCase()) &&
+      has(p.competencies, filter.competency) &&
+      has(p.skills, filter.skill),
+  );
+}
+
+export type DraftChange =
+  | { kind: 'set'; option: AudienceOption }
+  | { kind: 'add'; partners: string[]; regions: string[] }
+  | { kind: 'remove'; partners: string[] };
+
+/** R-I3: changes are a draft; nothing reaches partners before publish or sync. */
+export async function changeDraft(ctx: CoreContext, offerText: string, change: DraftChange): Promise<OfferAudience> {
+  const actor = requirePublisherRole(ctx.actor, ['owner', 'manager'], 'what.editAudience');
+  const audience = await offerAudience(ctx.db, ctx, offerText);
+  if (!isAudienceType(audience.offer)) throw new DomainError('audience.fixedType', { offer: audience.offer.name }, { terms: { type: `offerType.${audience.offer.type}` } });
+  const draft = audience.draft;
+  let next: AudienceState;
+  if (change.kind === 'set') {
+    next = { option: change.option, partners: change.option === 'specific' ? draft.partners : [] };
+  } else {
+    if (draft.option !== 'specific') throw new DomainError('audience.notSpecific', { offer: audience.offer.name });
+    const found = await Promise.all(change.partners.map((text) => findPartner(ctx.db, text)));
+    const ids = new Set(found.map((p) => p.tenantId));
+    next =
+      change.kind === 'add'
+        ? { option: 'specific', partners: [...draft.partners.filter((p) => !ids.has(p.tenantId)), ...found.map((p) => ({ tenantId: p.tenantId, regions: change.regions }))] }
+        : { option: 'specific', partners: draft.partners.filter((p) => !ids.has(p.tenantId)) };
+    // R-I6: refused now rather than at publish time, so the draft never holds what cannot be published.
+    const resoldRemoved = change.kind === 'remove' ? found.filter((p) => audience.resold.has(p.tenantId)) : [];
+    if (resoldRemoved.length) throw new DomainError('audience.resoldRemoval', { partners: resoldRemoved.map((p) => p.name).join(', ') });
+  }
+  await ctx.db.transaction(async (tx) => {
+    await writeAudience(tx, audience.offer.id, 'draft', next);
+    await recordActivity(tx, { ...ctx, actor }, 'audience_draft_changed', null, { offer: audience.offer.name, option: next.option, partners: String(next.partners.length) });
+  });
+  return loadAudience(ctx.db, audience.offer);
+}
+
+export type PublishResult =
+  | { state: 'published' | 'synced'; audience: OfferAudience }
+  | { state: 'support-request'; audience: OfferAudience; request: typeof audienceSupportRequests.$inferSelect; appliedNow: boolean };
+
+/**
+ * `publish` (an unpublished offer) or `sync` ("Sync CSP audience", a published
+ * one): the draft takes effect as R-I6/R-I7 allow; what needs support is
+ * recorded as a pending "Deauthorize CSP" request. R-I8: an opted-in offer
+ * needs its sales materials and channel contact first.
+ */
+export async function publishAudience(ctx: CoreContext, offerText: string, mode: 'publish' | 'sync'): Promise<PublishResult> {
+  const actor = requirePublisherRole(ctx.actor, ['owner', 'manager'], 'what.editAudience');
+  const audience = await offerAudience(ctx.db, ctx, offerText);
+  const { offer } = audience;
+  if (mode === 'publish' && offer.published) throw new DomainError('audience.alreadyPublished', { offer: offer.name });
+  if (mode === 'sync' && !offer.published) throw new DomainError('audience.notPublished', { offer: offer.name });
+  if (audience.draft.option !== 'none' && (!offer.salesMaterialsUrl || !offer.channelContact)) throw new DomainError('audience.materialsMissing', { offer: offer.name });
+  const plan = planSync(audience.published, audience.draft, audience.resold);
+  if (plan.outcome === 'refused') {
+    const names = plan.partners.map((id) => audience.partnerNames.get(id) ?? id).join(', ');
+    throw new DomainError(plan.key, { partners: names });
+  }
+  return ctx.db.transaction(async (tx): Promise<PublishResult> => {
+    if (mode === 'publish') await tx.update(offers).set({ published: true }).where(eq(offers.id, offer.id));
+    const details = { offer: offer.name, option: audience.draft.option };
+    if (plan.outcome === 'apply') {
+      await writeAudience(tx, offer.id, 'published', plan.state);
+      await recordActivity(tx, { ...ctx, actor }, mode === 'publish' ? 'audience_published' : 'audience_synced', null, details);
+      return { state: mode === 'publish' ? 'published' : 'synced', audience: await loadAudience(tx, { ...offer, published: true }) };
+    }
+    const appliedNow = JSON.stringify(plan.now) !== JSON.stringify(audience.published);
+    if (appliedNow) await writeAudience(tx, offer.id, 'published', plan.now);
+    // The draft keeps what the request asks for; the resold partners it must keep are back on it.
+    await writeAudience(tx, offer.id, 'draft', plan.requested);
+    const [request] = await tx
+      .insert(audienceSupportRequests)
+      .values({ offerId: offer.id, fromOption: audience.published!.option, toOption: plan.requested.option, partners: plan.requested.partners, removes: plan.removes, requestedByName: actor.name })
+      .returning();
+    await recordActivity(tx, { ...ctx, actor }, 'audience_support_requested', null, { ...details, request: request!.id.slice(0, 8) });
+    return { state: 'support-request', audience: await loadAudience(tx, offer), request: request!, appliedNow };
+  });
+}
+
+/** The publisher's owner records Microsoft support's answer to a "Deauthorize CSP" request; granted, it takes effect. */
+export async function decideSupportRequest(ctx: CoreContext, requestText: string, decision: 'grant' | 'refuse') {
+  const actor = requirePublisherRole(ctx.actor, ['owner'], 'what.decideSupport');
+  const value = requestText.trim().toLowerCase();
+  return ctx.db.transaction(async (tx) => {
+    const candidates = await tx
+      .select({ request: audienceSupportRequests, offer: offers })
+      .from(audienceSupportRequests)
+      .innerJoin(offers, eq(offers.id, audienceSupportRequests.offerId))
+      .where(eq(offers.publisherOrgId, ctx.org.id))
+      .for('update', { of: audienceSupportRequests });
+    const matching = candidates.filter((c) => value.length >= 4 && c.request.id.startsWith(value));
+    if (matching.length !== 1) throw new DomainError('audience.unknownRequest', { text: requestText });
+    const { request, offer } = matching[0]!;
+    if (request.status !== 'pending') return { state: 'already' as const, request, offer };
+    const [decided] = await tx
+      .update(audienceSupportRequests)
+      .set({ status: decision === 'grant' ? 'granted' : 'refused', decidedByName: actor.name, decidedAt: ctx.now() })
+      .where(eq(audienceSupportRequests.id, request.id))
+      .returning();
+    if (decision === 'grant') await writeAudience(tx, offer.id, 'published', { option: request.toOption, partners: request.partners });
+    await recordActivity(tx, { ...ctx, actor }, decision === 'grant' ? 'audience_support_granted' : 'audience_support_refused', null, { offer: offer.name, request: request.id.slice(0, 8) });
+    return { state: 'decided' as const, request: decided!, offer };
+  });
+}
