@@ -210,7 +210,7 @@ export const importFileSchema = z.object({
       });
       if (!o.audience || typeof o.audience !== 'object') return;
       const audience = o.audience as Record<string, unknown>;
-      if (kind !== 'publisher') {
+      if (kind === 'partner') {
         ctx.addIssue({ code: 'custom', path: [...path, 'audience'], message: 'only a publisher organization\'s file ("kind": "publisher") sets an offer\'s CSP audience' });
         return;
       }
@@ -222,7 +222,7 @@ export const importFileSchema = z.object({
       const countries = Array.isArray(o.countries) ? o.countries.filter((c): c is string => typeof c === 'string').map((c) => c.trim().toUpperCase()) : [];
       partners.forEach((p, pi) => {
         (Array.isArray(p.regions) ? p.regions : []).forEach((r, ri) => {
-          if (typeof r === 'string' && countries.length && !countries.includes(r.trim().toUpperCase())) {
+          if (typeof r === 'string' && /^[A-Za-z]{2}$/.test(r.trim()) && countries.length && !countries.includes(r.trim().toUpperCase())) {
             ctx.addIssue({ code: 'custom', path: [...path, 'audience', 'partners', pi, 'regions', ri], message: `${r} is not a country the offer is sold in (${countries.join(', ')})` });
           }
         });
