@@ -27,7 +27,10 @@ export function audienceView(env: OrgEnv, audience: OfferAudience, notice?: stri
       name: partnerNames.get(id) ?? id,
       tenantId: id,
       regions: (inDraft ?? inPublished)!.regions.join(', ') || t('audience.allRegions'),
-      state: t(inPublished && inDraft ? 'audience.inBoth' : inPublished ? 'audience.removedInDraft' : 'audience.addedInDraft'),
+      state:
+        draft.option !== 'specific'
+          ? t('audience.draftIsOption', { option: t(`audience.option.${draft.option}`) })
+          : t(inPublished && inDraft ? 'audience.inBoth' : inPublished ? 'audience.removedInDraft' : 'audience.addedInDraft'),
       resold: resold.has(id) ? t('audience.hasResold') : '',
     })}`;
   });

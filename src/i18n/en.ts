@@ -142,6 +142,7 @@ export const en = {
   'audience.inBoth': 'authorized',
   'audience.addedInDraft': 'added in the draft',
   'audience.removedInDraft': 'removed in the draft',
+  'audience.draftIsOption': 'authorized; the draft is {option}',
   'audience.hasResold': ' — has resold',
   'audience.pendingRow': 'Pending support request {id} ("Deauthorize CSP"): {from} → {to}, asked {date} by {name}',
   'audience.draftSaved': 'Saved as a draft. Partners see it after {prefix}audience <offer> sync (or publish).',
