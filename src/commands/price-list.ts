@@ -3,7 +3,7 @@ import { priceListColumns, priceListCsv, priceListFileName, priceListRows, price
 import type { MessageKey, Translate } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 import type { OrgEnv } from './context.js';
-import { catalogFilterText } from './grammar.js';
+import { catalogFilterText } from './grammar-marketplace.js';
 
 export const csvContentType = 'text/csv; charset=utf-8';
 export const xlsxContentType = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';

@@ -245,6 +245,9 @@ async function applyRequest(tx: Queryable, request: ReservationRequest, reservat
   }
 }
 
+/** The longest reason a request or a rejection may give. */
+export const maxReasonLength = 500;
+
 export type DecisionResult = { state: 'decided' | 'already'; request: ReservationRequest };
 
 /**
