@@ -206,6 +206,33 @@ describe('R-N2 R-P9 purchase intake to Slack and Teams channels', () => {
     expect(posted().filter((t) => t.includes('台灣雲端'))).toEqual([]);
   });
 
+  it('R-N3 Teams: a conversation the bot was removed from fails at once; a 429 waits for Retry-After; a 502 is retried', async () => {
+    const conversations = { removed: '19:removed@thread.tacv2', limited: '19:limited@thread.tacv2', flaky: '19:flaky@thread.tacv2' };
+    for (const id of Object.values(conversations)) await bot.message(aadUsers.adminAgent, 'notify here purchases 부산해운', { conversationId: id });
+    bot.framework.refuse(conversations.removed, [{ status: 403 }]);
+    bot.framework.refuse(conversations.limited, [{ status: 429, retryAfter: '2' }]);
+    bot.framework.refuse(conversations.flaky, [{ status: 502 }]);
+    const sentAt = Date.now();
+    expect((await send(purchase({ customer: tenants.busan }))).status).toBe(201);
+    const rowOf = async (channelId: string) => (await bot.db.select().from(outbox).where(eq(outbox.channelId, channelId)))[0];
+
+    const removed = await waitFor('the refusal', async () => {
+      const row = await rowOf(conversations.removed);
+      return row?.status === 'failed' && row;
+    });
+    expect(removed).toMatchObject({ attempts: 1, lastError: 'Teams answered HTTP 403' });
+    for (const id of [conversations.limited, conversations.flaky]) {
+      const row = await waitFor(`the delivery to ${id}`, async () => {
+        const current = await rowOf(id);
+        return current?.status === 'sent' && current;
+      }, 10_000);
+      expect(row.attempts).toBe(2);
+    }
+    const limitedPost = bot.framework.calls.find((c) => c.conversationId === conversations.limited && c.method === 'POST' && !c.body.replyToId);
+    expect(limitedPost).toBeDefined();
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(1900);
+  });
+
   it('R-N3 a wrong request gets a 4xx naming the problem and stores nothing', async () => {
     const stored = purchase();
     expect((await send(stored)).status).toBe(201);

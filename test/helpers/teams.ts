@@ -40,6 +40,8 @@ export interface ConnectorCall {
  */
 export async function startFakeBotFramework() {
   const calls: ConnectorCall[] = [];
+  /** Planned refusals of posts to a conversation, used in order: the connector's own status and Retry-After. */
+  const refusals = new Map<string, { status: number; retryAfter?: string }[]>();
   const { publicKey, privateKey } = await generateKeyPair('RS256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'test-key', use: 'sig', alg: 'RS256' };
   let nextId = 1;
@@ -55,6 +57,12 @@ export async function startFakeBotFramework() {
       return;
     }
     const match = /^\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(path);
+    const refusal = match && req.method === 'POST' ? refusals.get(decodeURIComponent(match[1]!))?.shift() : undefined;
+    if (refusal) {
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...(refusal.retryAfter ? { 'retry-after': refusal.retryAfter } : {}) };
+      res.writeHead(refusal.status, headers).end(JSON.stringify({ error: { code: 'Refused', message: `planned ${refusal.status}` } }));
+      return;
+    }
     if (match) {
       const postedId = `activity-${nextId++}`;
       calls.push({
@@ -77,6 +85,10 @@ export async function startFakeBotFramework() {
     serviceUrl: `${base}/`,
     openIdMetadataUrl: `${base}/v1/.well-known/openidconfiguration`,
     calls,
+    /** The next posts to this conversation are refused with these statuses. */
+    refuse(conversationId: string, answers: { status: number; retryAfter?: string }[]) {
+      refusals.set(conversationId, [...(refusals.get(conversationId) ?? []), ...answers]);
+    },
     /** A Bot Framework token as the service signs it; each claim can be spoiled for a refusal test. */
     async token(claims: { aud?: string; iss?: string; exp?: number | string; serviceurl?: string; key?: CryptoKey; kid?: string } = {}) {
       return new SignJWT({ serviceurl: claims.serviceurl ?? `${base}/` })
