@@ -133,17 +133,34 @@ export function isAudienceType(offer: Pick<Offer, 'type' | 'plans'>): boolean {
  * the published audience only, and in which regions (undefined: anywhere).
  */
 export async function resellerAccess(db: Queryable, offer: Offer, partnerTenantId: string | null): Promise<{ allowed: boolean; regions?: string[] }> {
-  if (!offer.publisherOrgId || !isAudienceType(offer)) return { allowed: true };
-  if (!offer.published) return { allowed: false };
-  const [audience] = await db.select().from(offerAudiences).where(eq(offerAudiences.offerId, offer.id));
-  const option = audience?.publishedOption ?? 'none';
-  if (option === 'any') return { allowed: true };
-  if (option === 'none' || !partnerTenantId) return { allowed: false };
-  const [partner] = await db
-    .select()
-    .from(offerAudiencePartners)
-    .where(and(eq(offerAudiencePartners.offerId, offer.id), eq(offerAudiencePartners.tenantId, partnerTenantId), eq(offerAudiencePartners.published, true)));
-  return partner ? { allowed: true, regions: partner.regions.length ? partner.regions : undefined } : { allowed: false };
+  return (await resellerAccessAll(db, [offer], partnerTenantId)).get(offer.id)!;
+}
+
+/** The same for many offers in two queries, for the catalog and the price list. */
+export async function resellerAccessAll(db: Queryable, list: Offer[], partnerTenantId: string | null): Promise<Map<string, { allowed: boolean; regions?: string[] }>> {
+  const managed = list.filter((o) => o.publisherOrgId && isAudienceType(o) && o.published).map((o) => o.id);
+  const [audiences, partners] = managed.length
+    ? await Promise.all([
+        db.select().from(offerAudiences).where(inArray(offerAudiences.offerId, managed)),
+        partnerTenantId
+          ? db
+              .select()
+              .from(offerAudiencePartners)
+              .where(and(inArray(offerAudiencePartners.offerId, managed), eq(offerAudiencePartners.tenantId, partnerTenantId), eq(offerAudiencePartners.published, true)))
+          : [],
+      ])
+    : [[], []];
+  const access = new Map<string, { allowed: boolean; regions?: string[] }>();
+  for (const offer of list) {
+    if (!offer.publisherOrgId || !isAudienceType(offer)) access.set(offer.id, { allowed: true });
+    else if (!offer.published) access.set(offer.id, { allowed: false });
+    else {
+      const option = audiences.find((a) => a.offerId === offer.id)?.publishedOption ?? 'none';
+      const partner = option === 'specific' ? partners.find((p) => p.offerId === offer.id) : undefined;
+      access.set(offer.id, option === 'any' ? { allowed: true } : partner ? { allowed: true, regions: partner.regions.length ? partner.regions : undefined } : { allowed: false });
+    }
+  }
+  return access;
 }
 
 /** Writes a state as the published or the draft list (the other list's rows stay). */

@@ -6,7 +6,7 @@ import type { Database, Queryable } from '../../db/client.js';
 import { activityLog, customers, offers, organizations, subscriptions, type BillingTerm, type OfferPlan, type OfferType } from '../../db/schema.js';
 import { recordActivity } from './activity.js';
 import { requireAdmin } from './access.js';
-import { resellerAccess } from './audience.js';
+import { resellerAccess, resellerAccessAll } from './audience.js';
 import { enqueue, notify, organizationChannel } from './announcements.js';
 import type { Actor, CoreContext, Organization } from './context.js';
 import { customerById, type Customer } from './customers.js';
@@ -57,9 +57,8 @@ export type CatalogViewer = Pick<Organization, 'cspTenantId'>;
 
 /** R-M2: the offers among these that the viewer may resell, by each publisher's published CSP audience (never the draft). */
 async function resellable(db: Queryable, viewer: CatalogViewer, rows: Offer[]): Promise<Offer[]> {
-  const allowed: Offer[] = [];
-  for (const offer of rows) if ((await resellerAccess(db, offer, viewer.cspTenantId ?? null)).allowed) allowed.push(offer);
-  return allowed;
+  const access = await resellerAccessAll(db, rows, viewer.cspTenantId ?? null);
+  return rows.filter((o) => access.get(o.id)!.allowed);
 }
 
 /**
