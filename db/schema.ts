@@ -390,6 +390,27 @@ export const teamsConversations = pgTable('teams_conversations', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [primaryKey({ columns: [t.orgId, t.conversationId] })]);
 
+/** What became of a Partner Center event: 'received' until a processor fetches the resource from the API. */
+export const partnerCenterEventStatuses = ['received'] as const;
+
+/**
+ * Partner Center webhook events whose signature was verified, once each: Partner
+ * Center delivers an event up to 10 times, and a repeat finds its key taken.
+ * The body is kept as sent; the resource itself is to be fetched from the API.
+ */
+export const partnerCenterEvents = pgTable('partner_center_events', {
+  /** sha256 of EventName, ResourceUri and ResourceChangeUtcDate. */
+  eventKey: text('event_key').primaryKey(),
+  eventName: text('event_name').notNull(),
+  resourceUri: text('resource_uri').notNull(),
+  resourceChangeUtcDate: text('resource_change_utc_date').notNull(),
+  auditUri: text('audit_uri'),
+  body: jsonb('body').notNull(),
+  certificateUrl: text('certificate_url').notNull(),
+  status: text('status', { enum: partnerCenterEventStatuses }).notNull().default('received'),
+  receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [index('partner_center_events_status').on(t.status, t.receivedAt)]);
+
 // Relations let one relational query load a customer's account (db.query.customers … with).
 export const customersRelations = relations(customers, ({ many }) => ({
   subscriptions: many(subscriptions),

@@ -15,9 +15,18 @@ import { purchaseIntake } from './adapters/api/purchases.js';
 import { createDownloads } from './adapters/downloads.js';
 import { saasFulfillment } from './adapters/api/saas.js';
 import { remindClosingWindows } from './core/marketplace.js';
+import { partnerCenterFromConfig, type PartnerCenterConfig } from './partner-center/connector.js';
+import type { PartnerCenterSettings } from './partner-center/client.js';
+import { partnerCenterWebhooks, webhookSettings } from './partner-center/webhooks.js';
 
 const stopGraceMs = 5000;
 const reminderCheckMs = 10 * 60 * 1000;
+
+type PartnerCenterWebhookSettings = Pick<
+  Config,
+  | 'PARTNER_CENTER_TENANT_ID' | 'PARTNER_CENTER_CLIENT_ID' | 'PARTNER_CENTER_CLIENT_SECRET' | 'PARTNER_CENTER_REFRESH_TOKEN'
+  | 'PARTNER_CENTER_WEBHOOKS' | 'PARTNER_CENTER_WEBHOOK_CERT_HOSTS' | 'PARTNER_CENTER_WEBHOOK_ISSUERS' | 'PARTNER_CENTER_WEBHOOK_CA' | 'PARTNER_CENTER_WEBHOOK_ALLOW_HTTP'
+>;
 
 type TeamsSettings = Pick<
   Config,
@@ -37,7 +46,9 @@ export interface Bot {
 /** Wires adapters, the HTTP server and the delivery worker onto an open, migrated database. */
 export async function startBot(options: {
   db: Database;
-  config: Pick<Config, 'PORT' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'> & Partial<TeamsSettings> & Partial<Pick<Config, 'DELIVERY_TIMEOUT_SECONDS' | 'PUBLIC_URL'>>;
+  config: Pick<Config, 'PORT' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'> & Partial<TeamsSettings> & Partial<Pick<Config, 'DELIVERY_TIMEOUT_SECONDS' | 'PUBLIC_URL'>> & Partial<PartnerCenterWebhookSettings> & PartnerCenterConfig;
+  /** Replaces the Partner Center connector's timing (tests: short timeouts and retry pauses). */
+  partnerCenterTuning?: Partial<PartnerCenterSettings>;
   log: Logger;
   /** Token for the local CLI bridge (embedded database only). */
   cliToken?: string;
@@ -50,6 +61,8 @@ export async function startBot(options: {
   const wake = () => worker?.wake();
   const botToken = config.SLACK_BOT_TOKEN;
   const downloads = createDownloads();
+  // Partner Center connector: only with its settings; without them the permission is kept here alone, as before.
+  const partnerCenter = partnerCenterFromConfig(config, options.partnerCenterTuning);
   // Unset (tests), links name the port the server got.
   const publicUrl = () => config.PUBLIC_URL ?? `http://localhost:${(server.address() as { port: number }).port}`;
   const teams =
@@ -66,6 +79,7 @@ export async function startBot(options: {
           botToken: options.teamsBotToken,
           onChange: wake,
           downloads: { store: downloads, publicUrl },
+          partnerCenter,
         })
       : undefined;
   worker = startDeliveryWorker({
@@ -88,9 +102,16 @@ export async function startBot(options: {
         appToken: config.SLACK_APP_TOKEN,
         slackApiUrl: config.SLACK_API_URL,
         onChange: wake,
+        partnerCenter,
       })
     : undefined;
   const socketMode = Boolean(slack && config.SLACK_APP_TOKEN);
+  // Partner Center webhooks: on with the connector's credentials, or with PARTNER_CENTER_WEBHOOKS=true; PARTNER_CENTER_WEBHOOKS=false turns them off.
+  const partnerCenterConnected = Boolean(
+    config.PARTNER_CENTER_TENANT_ID && config.PARTNER_CENTER_CLIENT_ID && config.PARTNER_CENTER_CLIENT_SECRET && config.PARTNER_CENTER_REFRESH_TOKEN,
+  );
+  const partnerCenterWebhook =
+    (config.PARTNER_CENTER_WEBHOOKS ?? partnerCenterConnected) ? partnerCenterWebhooks(db, webhookSettings(config), { log }) : undefined;
   const server = createHttpServer({
     log,
     slack: slack?.requestListener,
@@ -98,9 +119,10 @@ export async function startBot(options: {
     teams: teams?.handle,
     purchases: purchaseIntake(db, wake),
     saas: saasFulfillment(db, wake),
+    partnerCenterWebhook,
     deliveries: () => deliveryBacklog(db),
     downloads: teams ? (token) => downloads.serve(token) : undefined,
-    cli: options.cliToken ? { token: options.cliToken, run: (argv) => runCli(db, argv) } : undefined,
+    cli: options.cliToken ? { token: options.cliToken, run: (argv) => runCli(db, argv, { partnerCenter }) } : undefined,
   });
   await new Promise<void>((done) => server.listen(config.PORT, done));
   // Request reminders are due at most once a day, window reminders hours ahead; looking every ten minutes is plenty.

@@ -5,6 +5,7 @@ import { acquireDataDirLock } from '../db/lock.js';
 import { seedDemoIfEmpty } from '../db/seed/demo.js';
 import { runCli, saveCliFiles, type CliResult } from './adapters/cli/run.js';
 import { ConfigError, loadConfig } from './config.js';
+import { partnerCenterFromConfig } from './partner-center/connector.js';
 import { translator } from './i18n/index.js';
 
 /**
@@ -45,7 +46,7 @@ async function withDatabase(url: string | undefined, dataDir: string | undefined
   const database = await openDatabase({ url, dataDir });
   try {
     if (dataDir) await seedDemoIfEmpty(database.db);
-    return await runCli(database.db, argv);
+    return await runCli(database.db, argv, { partnerCenter: partnerCenterFromConfig(loadConfig()) });
   } finally {
     await database.close();
   }

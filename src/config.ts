@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -33,6 +34,30 @@ const settings = z.object({
     (v) => (v === '' || v === undefined ? 10 : v),
     z.coerce.number().int().min(1, 'expected whole seconds, 1–120').max(120, 'expected whole seconds, 1–120'),
   ),
+  // Partner Center API connector (src/partner-center/client.ts): all four credentials or none.
+  PARTNER_CENTER_TENANT_ID: optional(z.uuid({ error: 'expected the partner\'s Microsoft Entra tenant ID (a GUID)' })),
+  PARTNER_CENTER_CLIENT_ID: optional(z.uuid({ error: 'expected the Partner Center app\'s client (application) ID (a GUID)' })),
+  PARTNER_CENTER_CLIENT_SECRET: optional(z.string().min(1)),
+  PARTNER_CENTER_REFRESH_TOKEN: optional(z.string().min(1)),
+  PARTNER_CENTER_BASE_URL: z.preprocess(
+    (v) => (v === '' || v === undefined ? 'https://api.partnercenter.microsoft.com' : v),
+    z.url({ protocol: /^https?$/, error: 'expected the Partner Center API base URL, such as https://api.partnercenter.microsoft.com' }).transform((u) => u.replace(/\/+$/, '')),
+  ),
+  PARTNER_CENTER_AUTHORITY_URL: z.preprocess(
+    (v) => (v === '' || v === undefined ? 'https://login.microsoftonline.com' : v),
+    z.url({ protocol: /^https?$/, error: 'expected the Microsoft Entra sign-in URL, such as https://login.microsoftonline.com' }).transform((u) => u.replace(/\/+$/, '')),
+  ),
+  // Partner Center webhooks (src/partner-center/webhooks.ts); unset lists take the defaults documented there and in README.
+  PARTNER_CENTER_WEBHOOKS: optional(z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true')),
+  PARTNER_CENTER_WEBHOOK_CERT_HOSTS: optional(
+    z.string().transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+      .refine((hosts) => hosts.length > 0 && hosts.every((h) => /^[a-z0-9.-]+(:\d{1,5})?$/.test(h)), 'expected host names separated by commas, such as 3psostorageacct.blob.core.windows.net'),
+  ),
+  PARTNER_CENTER_WEBHOOK_ISSUERS: optional(
+    z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)).refine((names) => names.length > 0, 'expected issuer organization or common names separated by commas'),
+  ),
+  PARTNER_CENTER_WEBHOOK_CA: optional(z.string().min(1).refine((path) => existsSync(path), 'expected the path of a PEM file of CA certificates')),
+  PARTNER_CENTER_WEBHOOK_ALLOW_HTTP: optional(z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true')),
   LOG_LEVEL: z.preprocess((v) => (v === '' || v === undefined ? 'info' : v), z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected one of debug, info, warn, error' })),
   PUBLIC_URL: optional(
     z.url({ protocol: /^https?$/, error: 'expected the URL where users reach this bot, such as https://csp-ops.example.com' }).transform((u) => u.replace(/\/+$/, '')),
@@ -65,6 +90,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if ((config.MICROSOFT_APP_PASSWORD || config.MICROSOFT_APP_TENANT_ID) && !config.MICROSOFT_APP_ID) {
     throw new ConfigError('Missing setting MICROSOFT_APP_ID: expected the bot\'s Microsoft app ID with its password or tenant.');
+  }
+  const partnerCenter = ['PARTNER_CENTER_TENANT_ID', 'PARTNER_CENTER_CLIENT_ID', 'PARTNER_CENTER_CLIENT_SECRET', 'PARTNER_CENTER_REFRESH_TOKEN'] as const;
+  const missing = partnerCenter.filter((name) => !config[name]);
+  if (missing.length > 0 && missing.length < partnerCenter.length) {
+    throw new ConfigError(`Missing setting ${missing[0]}: the Partner Center connector needs all of ${partnerCenter.join(', ')}, or none of them.`);
   }
   return config;
 }

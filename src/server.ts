@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { CliResult } from './adapters/cli/run.js';
 import type { DownloadAnswer } from './adapters/downloads.js';
@@ -18,6 +18,8 @@ export interface ServerOptions {
   purchases?: (request: { authorization?: string; contentType?: string; body: string }) => Promise<{ status: number; body: unknown }>;
   /** POST /api/v1/saas/subscriptions/{id}/activate|licenses (src/adapters/api/saas.ts). */
   saas?: (request: { subscriptionId: string; step: 'activate' | 'licenses'; authorization?: string; body: string }) => Promise<{ status: number; body: unknown }>;
+  /** POST /webhooks/partner-center (src/partner-center/webhooks.ts): given the body's exact bytes; undefined answers 404. */
+  partnerCenterWebhook?: (request: { headers: IncomingHttpHeaders; rawBody: Buffer }) => Promise<{ status: number; body: unknown }>;
   /** Lets `npm run csp` run through this process while it holds the embedded data folder. */
   cli?: { token: string; run: (argv: string[]) => Promise<CliResult> };
   /** GET /files/<signed token>: files the Teams adapter linked to (src/adapters/downloads.ts). */
@@ -30,7 +32,7 @@ function send(res: ServerResponse, status: number, body: unknown) {
 
 class BodyTooLarge extends Error {}
 
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+async function readBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const chunk of req) {
@@ -38,7 +40,11 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
     if (size > limit) throw new BodyTooLarge('body too large');
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return (await readBytes(req, limit)).toString('utf8');
 }
 
 function sameSecret(given: string | undefined, expected: string): boolean {
@@ -119,6 +125,20 @@ export function createHttpServer(options: ServerOptions): Server {
     if (saas && fulfillment) {
       const [, id, step] = saas as unknown as [string, string, 'activate' | 'licenses'];
       return api('saas fulfillment', (body) => fulfillment({ subscriptionId: decodeURIComponent(id), step, authorization: req.headers.authorization, body }));
+    }
+    const webhook = options.partnerCenterWebhook;
+    if (path === '/webhooks/partner-center' && webhook) {
+      // The signature covers the body's bytes: they are verified as received, before any parsing.
+      if (req.method !== 'POST') return send(res.setHeader('allow', 'POST'), 405, { error: translator('en')('api.methodNotAllowed', { path }) });
+      readBytes(req, apiBodyLimit)
+        .then((rawBody) => webhook({ headers: req.headers, rawBody }))
+        .then((answer) => send(res, answer.status, answer.body))
+        .catch((error) => {
+          if (error instanceof BodyTooLarge) return send(res.setHeader('connection', 'close'), 413, { error: translator('en')('api.tooLarge', { max: apiBodyLimit }) });
+          log.error('partner center webhook', error);
+          if (!res.headersSent) send(res, 500, { error: 'internal error; nothing was recorded' });
+        });
+      return;
     }
     if (path?.startsWith('/files/') && (req.method === 'GET' || req.method === 'HEAD') && options.downloads) {
       const answer = options.downloads(path.slice('/files/'.length));

@@ -13,6 +13,8 @@ describe('settings from the environment', () => {
       TEAMS_ALLOW_UNAUTHENTICATED: false,
       TEAMS_OPENID_METADATA_URL: 'https://login.botframework.com/v1/.well-known/openidconfiguration',
       DELIVERY_TIMEOUT_SECONDS: 10,
+      PARTNER_CENTER_BASE_URL: 'https://api.partnercenter.microsoft.com',
+      PARTNER_CENTER_AUTHORITY_URL: 'https://login.microsoftonline.com',
       LOG_LEVEL: 'info',
       PUBLIC_URL: 'http://localhost:3000',
     });
@@ -42,6 +44,10 @@ describe('settings from the environment', () => {
     [{ MICROSOFT_APP_ID: '5e5e5e5e-0000-4000-8000-0000000000b0' }, "Missing setting MICROSOFT_APP_PASSWORD: expected the bot's client secret with MICROSOFT_APP_ID (SingleTenant)."],
     [{ MICROSOFT_APP_ID: '5e5e5e5e-0000-4000-8000-0000000000b0', MICROSOFT_APP_PASSWORD: 'x' }, 'Missing setting MICROSOFT_APP_TENANT_ID: expected it with MICROSOFT_APP_TYPE=SingleTenant.'],
     [{ MICROSOFT_APP_PASSWORD: 'x' }, "Missing setting MICROSOFT_APP_ID: expected the bot's Microsoft app ID with its password or tenant."],
+    [{ PARTNER_CENTER_CLIENT_ID: 'app' }, "Invalid setting PARTNER_CENTER_CLIENT_ID: expected the Partner Center app's client (application) ID (a GUID)."],
+    [{ PARTNER_CENTER_BASE_URL: 'api.partnercenter.microsoft.com' }, 'Invalid setting PARTNER_CENTER_BASE_URL: expected the Partner Center API base URL, such as https://api.partnercenter.microsoft.com.'],
+    [{ PARTNER_CENTER_AUTHORITY_URL: 'login' }, 'Invalid setting PARTNER_CENTER_AUTHORITY_URL: expected the Microsoft Entra sign-in URL, such as https://login.microsoftonline.com.'],
+    [{ PARTNER_CENTER_REFRESH_TOKEN: 'x' }, 'Missing setting PARTNER_CENTER_TENANT_ID: the Partner Center connector needs all of PARTNER_CENTER_TENANT_ID, PARTNER_CENTER_CLIENT_ID, PARTNER_CENTER_CLIENT_SECRET, PARTNER_CENTER_REFRESH_TOKEN, or none of them.'],
   ])('refuses %o with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

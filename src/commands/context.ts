@@ -1,5 +1,6 @@
 import type { Database } from '../../db/client.js';
 import type { Actor, Conversation, CoreContext, Organization } from '../core/context.js';
+import type { PartnerCenterConnector } from '../partner-center/connector.js';
 import type { Translate } from '../i18n/index.js';
 
 /** Everything a command needs, built by an adapter from the platform's signed request. */
@@ -16,11 +17,13 @@ export interface CommandEnv {
   workspaceId?: string;
   now: () => Date;
   logError: (errorId: string, error: unknown) => void;
+  /** The Partner Center connector, when its settings are present. */
+  partnerCenter?: PartnerCenterConnector;
 }
 
 /** A command's environment once the organization is known. */
 export type OrgEnv = CommandEnv & { org: Organization };
 
 export function coreContext(env: CommandEnv & { org: Organization }): CoreContext {
-  return { db: env.db, org: env.org, actor: env.actor, conversation: env.conversation, now: env.now };
+  return { db: env.db, org: env.org, actor: env.actor, conversation: env.conversation, now: env.now, ...(env.partnerCenter ? { partnerCenter: env.partnerCenter } : {}) };
 }

@@ -29,6 +29,7 @@ export type Command =
   | { name: 'reject'; request: string; reason?: string }
   | { name: 'notify-here' | 'notify-off'; kinds: NotificationKind[]; customers: string[] }
   | { name: 'notify-list' }
+  | { name: 'connector-status' }
   | { name: 'notify-failures'; retry: boolean }
   | { name: 'marketplace'; filter: CatalogFilter; page: number }
   | { name: 'price-list'; filter: CatalogFilter }
@@ -245,6 +246,11 @@ export function parseCommand(input: string): Command {
       if (!about) throw new DomainError('error.missingArgument', { command: name, argument: '<offer or subscription>', example: examples.support! });
       return { name, about: about.slice(0, maxCustomerTextLength) };
     }
+    case 'connector':
+      if (words.length > 1 || (words[0] ?? 'status').toLowerCase() !== 'status') {
+        throw new DomainError('error.missingArgument', { command: name, argument: 'status', example: 'connector status' });
+      }
+      return { name: 'connector-status' };
     case 'channel': {
       const purpose = words.map((w) => w.toLowerCase()).join(' ').replace(/ here$/, '');
       if (!words.length || words[words.length - 1]!.toLowerCase() !== 'here' || (purpose !== 'activity' && purpose !== 'approvals')) {
@@ -305,6 +311,8 @@ export function commandText(command: Command): string {
         return ['notify', command.name === 'notify-here' ? 'here' : 'off', command.kinds.join(','), command.customers.join(', ')];
       case 'notify-list':
         return ['notify', 'list'];
+      case 'connector-status':
+        return ['connector', 'status'];
       case 'notify-failures':
         return ['notify', 'failures', command.retry && 'retry'];
       case 'marketplace':

@@ -24,7 +24,7 @@ export function helpView(env: CommandEnv): View {
   const { t, prefix } = env;
   const keys: MessageKey[] = [
     'help.help', 'help.customers', 'help.customer', 'help.allow', 'help.disallow', 'help.reservations', 'help.orders',
-    'help.request', 'help.requests', 'help.decide', 'help.activity', 'help.owner', 'help.channel', 'help.notify', 'help.notifyFailures', 'help.marketplace', 'help.offer', 'help.buy', 'help.subscriptions', 'help.subscription', 'help.billing', 'help.support', 'help.audience', 'help.partners', 'help.priceList',
+    'help.request', 'help.requests', 'help.decide', 'help.activity', 'help.owner', 'help.channel', 'help.notify', 'help.notifyFailures', 'help.marketplace', 'help.offer', 'help.buy', 'help.subscriptions', 'help.subscription', 'help.billing', 'help.support', 'help.audience', 'help.partners', 'help.priceList', 'help.connector',
   ];
   const notice = !env.org
     ? [t(env.conversation.platform === 'teams' ? 'help.unknownTenant' : 'help.unknownWorkspace', { teamId: env.workspaceId ?? '?' })]
@@ -167,6 +167,31 @@ async function activityView(env: Env, command: Extract<Command, { name: 'activit
   };
 }
 
+/** `connector status`: honest about what it knows — settings, a token just now, the last error kept in memory. */
+async function connectorStatusView(env: Env): Promise<View> {
+  const { t } = env;
+  if (!env.partnerCenter) return { title: t('connector.title'), tone: 'info', lines: [t('connector.off')] };
+  const status = await env.partnerCenter.status();
+  const e = status.lastError;
+  const otherTenant = env.org.cspTenantId && env.org.cspTenantId.toLowerCase() !== status.tenantId.toLowerCase();
+  return {
+    title: t('connector.title'),
+    tone: status.signIn.ok && !otherTenant ? 'success' : 'warning',
+    facts: [
+      { label: t('connector.tenant'), value: status.tenantId },
+      { label: t('connector.api'), value: status.baseUrl },
+      { label: t('connector.signIn'), value: status.signIn.ok ? t('connector.signInOk') : t('connector.signInFailed', { reason: status.signIn.reason }) },
+      {
+        label: t('connector.lastError'),
+        value: e
+          ? t('connector.lastErrorValue', { date: formatTimestamp(t, e.at), operation: e.operation, status: e.status, code: e.code, description: e.description, correlationId: e.correlationId })
+          : t('connector.noError'),
+      },
+    ],
+    lines: otherTenant ? [t('connector.otherTenant', { tenant: env.org.cspTenantId! })] : [],
+  };
+}
+
 const openToContacts = new Set<Command['name']>(['help', 'reservations', 'request', 'subscription']);
 
 export async function runParsedCommand(env: Env, command: Command): Promise<View> {
@@ -239,6 +264,8 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
       return notifyOffView(env, command.kinds, command.customers);
     case 'notify-list':
       return notifyListView(env);
+    case 'connector-status':
+      return connectorStatusView(env);
     case 'notify-failures':
       return notifyFailuresView(env, command.retry);
     case 'channel-here': {

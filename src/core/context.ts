@@ -27,12 +27,24 @@ export interface Conversation {
   channelId: string | null;
 }
 
+/**
+ * Partner Center's side of the customer purchase permission (R-P1). Each call resolves once
+ * Partner Center holds the asked state (also when it already did) and throws a DomainError
+ * the user can read otherwise; the local state changes only after it resolved.
+ */
+export interface PurchasePermissionConnector {
+  allowReservations(org: Organization, customerTenantId: string): Promise<void>;
+  disallowReservations(org: Organization, customerTenantId: string): Promise<void>;
+}
+
 export interface CoreContext {
   db: Database;
   org: Organization;
   actor: Actor;
   conversation: Conversation;
   now: () => Date;
+  /** Absent: the permission is only kept here (no Partner Center connector configured). */
+  partnerCenter?: PurchasePermissionConnector;
 }
 
 export type { Database, Queryable };

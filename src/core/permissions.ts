@@ -98,6 +98,8 @@ export async function allowReservations(ctx: CoreContext, customerId: string): P
   if (check.state !== 'ready') return check;
   const { customer } = check;
   const actor = requireToggleRole(ctx.actor);
+  // Partner Center first: a refusal there throws, and nothing changes here.
+  await ctx.partnerCenter?.allowReservations(ctx.org, customer.tenantId);
   const inserted = await ctx.db.transaction(async (tx) => {
     const rows = await tx
       .insert(customerPurchasePermissions)
@@ -127,6 +129,7 @@ export async function disallowReservations(ctx: CoreContext, customerId: string)
   if (check.state !== 'on') return check;
   const { customer } = check;
   const actor = requireToggleRole(ctx.actor);
+  await ctx.partnerCenter?.disallowReservations(ctx.org, customer.tenantId);
   return ctx.db.transaction(async (tx): Promise<DisallowResult> => {
     const deleted = await tx
       .delete(customerPurchasePermissions)

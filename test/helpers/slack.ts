@@ -3,6 +3,7 @@ import type { DatabaseHandle } from '../../db/client.js';
 import { importOrganization, parseImportFile } from '../../src/core/import.js';
 import { startBot, type Bot } from '../../src/bot.js';
 import type { Logger } from '../../src/log.js';
+import type { PartnerCenterConfig } from '../../src/partner-center/connector.js';
 import { slackMessageSchema } from './block-kit.js';
 import { openTestDatabase } from './database.js';
 import { startFakeSlack, type FakeSlack } from './fake-slack.js';
@@ -89,7 +90,15 @@ export function buttons(reply: SlackReply | undefined) {
 
 /** The csp-ops bot on a fresh database, wired as in production, with Slack faked on loopback. */
 export async function startTestBot(
-  options: { organizations?: unknown[]; database?: DatabaseHandle; fakeSlack?: Parameters<typeof startFakeSlack>[0]; deliveryTimeoutSeconds?: number } = {},
+  options: {
+    organizations?: unknown[];
+    database?: DatabaseHandle;
+    fakeSlack?: Parameters<typeof startFakeSlack>[0];
+    deliveryTimeoutSeconds?: number;
+    /** Partner Center connector settings (and timing) passed to startBot. */
+    partnerCenter?: PartnerCenterConfig;
+    partnerCenterTuning?: Parameters<typeof startBot>[0]['partnerCenterTuning'];
+  } = {},
 ) {
   // A database handed in is another instance's: already loaded, and closed by its owner.
   const database: DatabaseHandle = options.database ?? (await openTestDatabase());
@@ -108,7 +117,9 @@ export async function startTestBot(
       SLACK_APP_TOKEN: undefined,
       SLACK_API_URL: slack.apiUrl,
       DELIVERY_TIMEOUT_SECONDS: options.deliveryTimeoutSeconds,
+      ...options.partnerCenter,
     },
+    partnerCenterTuning: options.partnerCenterTuning,
     log: silentLog,
     deliveryIntervalMs: 50,
   });

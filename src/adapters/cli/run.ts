@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Database } from '../../../db/client.js';
 import type { CommandEnv } from '../../commands/context.js';
+import type { PartnerCenterConnector } from '../../partner-center/connector.js';
 import { runAction, runCommand } from '../../commands/dispatch.js';
 import { staffByEmail } from '../../core/access.js';
 import { DomainError } from '../../core/errors.js';
@@ -26,7 +27,7 @@ export interface CliResult {
  * The terminal adapter: the same grammar and core as chat, acting as the staff
  * member named by --as. A confirmation's primary button is clicked by --yes.
  */
-export async function runCli(db: Database, argv: string[]): Promise<CliResult> {
+export async function runCli(db: Database, argv: string[], options: { partnerCenter?: PartnerCenterConnector } = {}): Promise<CliResult> {
   const t = translator('en');
   let parsed;
   try {
@@ -83,6 +84,7 @@ export async function runCli(db: Database, argv: string[]): Promise<CliResult> {
     prefix: 'npm run csp -- ',
     now: () => new Date(),
     logError: (id, error) => console.error(`error ${id}`, error),
+    ...(options.partnerCenter ? { partnerCenter: options.partnerCenter } : {}),
   };
   let view = await runCommand(env, positionals.join(' '));
   const outputs = [renderText(view)];

@@ -4,6 +4,7 @@ import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLog
 import type { WebClient } from '@slack/web-api';
 import type { Database } from '../../../db/client.js';
 import type { CommandEnv } from '../../commands/context.js';
+import type { PartnerCenterConnector } from '../../partner-center/connector.js';
 import { runAction, runCommand } from '../../commands/dispatch.js';
 import { identifyChatUser } from '../../core/access.js';
 import { translator } from '../../i18n/index.js';
@@ -28,6 +29,7 @@ export interface SlackAdapterOptions {
   slackApiUrl: string;
   /** Called after a button's change committed, so its announcement goes out at once. */
   onChange?: () => void;
+  partnerCenter?: PartnerCenterConnector;
 }
 
 export interface SlackAdapter {
@@ -75,6 +77,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       workspaceId: teamId,
       now: () => new Date(),
       logError: (errorId, error) => log.error(`error ${errorId}`, error),
+      ...(options.partnerCenter ? { partnerCenter: options.partnerCenter } : {}),
     };
   }
 

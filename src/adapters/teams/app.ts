@@ -3,6 +3,7 @@ import { App, type HttpRouteHandler, type IHttpServerRequest, type IHttpServerRe
 import type { ILogger } from '@microsoft/teams.common';
 import type { Database } from '../../../db/client.js';
 import type { CommandEnv } from '../../commands/context.js';
+import type { PartnerCenterConnector } from '../../partner-center/connector.js';
 import { runAction, runCommand } from '../../commands/dispatch.js';
 import { identifyChatUser } from '../../core/access.js';
 import { rememberTeamsConversation, type TeamsConversation } from '../../core/conversations.js';
@@ -29,6 +30,7 @@ export interface TeamsAdapterOptions {
   onChange?: () => void;
   /** Keeps a reply's files and signs links to them; `publicUrl` is where users reach this bot (PUBLIC_URL). */
   downloads?: { store: Downloads; publicUrl: () => string };
+  partnerCenter?: PartnerCenterConnector;
 }
 
 export interface TeamsAdapter {
@@ -101,6 +103,7 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
       workspaceId: tenantId,
       now: () => new Date(),
       logError: (errorId, error) => log.error(`error ${errorId}`, error),
+      ...(options.partnerCenter ? { partnerCenter: options.partnerCenter } : {}),
     };
   }
 

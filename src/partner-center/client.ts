@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfidentialClientApplication, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
+
+/** Partner Center's scope for app + user (secure application model) tokens. */
+export const partnerCenterScope = 'https://api.partnercenter.microsoft.com/user_impersonation';
+
+export interface PartnerCenterSettings {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  baseUrl: string;
+  authorityUrl: string;
+  /** How long one request may take before it is retried (default 15 s). */
+  timeoutMs?: number;
+  /** Retries after a 5xx, a timeout or a network failure (default 2). */
+  retries?: number;
+  /** Pause before such a retry (default 500 ms, doubled each time). */
+  retryDelayMs?: number;
+  /** Longest Retry-After honoured on a 429 (default 60 s); longer counts as a failure. */
+  maxRetryAfterMs?: number;
+}
+
+/** Partner Center's answer to a refused request, from its error body `{ code, description, errorName }`. */
+export class PartnerCenterError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly description: string,
+    readonly correlationId: string,
+  ) {
+    super(`Partner Center ${status} ${code}: ${description} (MS-CorrelationId ${correlationId})`);
+  }
+}
+
+export interface PartnerCenterResponse {
+  status: number;
+  body: unknown;
+}
+
+export interface PartnerCenterClient {
+  readonly tenantId: string;
+  /** An access token for Partner Center; throws when none can be had. */
+  token(): Promise<string>;
+  /** One call; resolves on 2xx, throws PartnerCenterError otherwise (after the retries). */
+  request(method: string, path: string, body?: unknown, options?: { correlationId?: string }): Promise<PartnerCenterResponse>;
+}
+
+/** One limiter per partner tenant: a 429 holds every request to that tenant until Retry-After passes. */
+const heldUntil = new Map<string, number>();
+
+const isLoopback = (url: URL) => url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+
+/**
+ * MSAL only accepts https authorities. A plain-http loopback authority (a local stand-in for
+ * sign-in, as in tests) is given to MSAL as https and reached over http by this network module.
+ */
+function loopbackNetwork(origin: URL): INetworkModule {
+  const secure = `https://${origin.host}`;
+  const send = async <T>(method: string, url: string, options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> => {
+    const target = url.startsWith(secure) ? `http://${origin.host}${url.slice(secure.length)}` : url;
+    const response = await fetch(target, {
+      method,
+      headers: options?.headers,
+      body: options?.body,
+      signal: timeout ? AbortSignal.timeout(timeout) : undefined,
+    });
+    const text = await response.text();
+    return { status: response.status, headers: Object.fromEntries(response.headers), body: (text ? JSON.parse(text) : {}) as T };
+  };
+  return {
+    sendGetRequestAsync: (url, options, timeout) => send('GET', url, options, timeout),
+    sendPostRequestAsync: (url, options) => send('POST', url, options),
+  };
+}
+
+export function createPartnerCenterClient(settings: PartnerCenterSettings): PartnerCenterClient {
+  const authority = new URL(settings.authorityUrl);
+  const loopback = isLoopback(authority);
+  const authorityHost = authority.host;
+  const msal = new ConfidentialClientApplication({
+    auth: {
+      clientId: settings.clientId,
+      clientSecret: settings.clientSecret,
+      authority: `https://${authorityHost}${authority.pathname.replace(/\/+$/, '')}/${settings.tenantId}`,
+      // Another sign-in host than Microsoft's public cloud is trusted as configured, without instance discovery.
+      ...(authorityHost === 'login.microsoftonline.com' ? {} : { knownAuthorities: [authorityHost] }),
+    },
+    ...(loopback ? { system: { networkClient: loopbackNetwork(authority) } } : {}),
+  });
+  const timeoutMs = settings.timeoutMs ?? 15_000;
+  const retries = settings.retries ?? 2;
+  const retryDelayMs = settings.retryDelayMs ?? 500;
+  const maxRetryAfterMs = settings.maxRetryAfterMs ?? 60_000;
+
+  // acquireTokenByRefreshToken always asks Microsoft Entra: the access token is kept until five minutes before it expires.
+  let cached: { accessToken: string; expiresAt: number } | undefined;
+  async function token(): Promise<string> {
+    if (cached && cached.expiresAt - 5 * 60_000 > Date.now()) return cached.accessToken;
+    const result = await msal.acquireTokenByRefreshToken({ refreshToken: settings.refreshToken, scopes: [partnerCenterScope] });
+    if (!result?.accessToken) throw new Error('Microsoft Entra returned no access token');
+    cached = { accessToken: result.accessToken, expiresAt: result.expiresOn?.getTime() ?? Date.now() };
+    return result.accessToken;
+  }
+
+  async function request(method: string, path: string, body?: unknown, options: { correlationId?: string } = {}): Promise<PartnerCenterResponse> {
+    const requestId = randomUUID();
+    const correlationId = options.correlationId ?? randomUUID();
+    let failures = 0;
+    let throttled = 0;
+    for (;;) {
+      const wait = (heldUntil.get(settings.tenantId) ?? 0) - Date.now();
+      if (wait > 0) await sleep(wait);
+      let accessToken: string;
+      try {
+        accessToken = await token();
+      } catch (error) {
+        const e = error as { errorCode?: string; errorMessage?: string; message?: string };
+        throw new PartnerCenterError(0, e.errorCode || 'sign-in failed', (e.errorMessage || e.message || String(error)).split('\n')[0]!, correlationId);
+      }
+      let response: Response;
+      try {
+        response = await fetch(`${settings.baseUrl}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${accessToken}`,
+            accept: 'application/json',
+            'ms-requestid': requestId,
+            'ms-correlationid': correlationId,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (error) {
+        // A timeout or a dropped connection: retried with the same MS-RequestId, so Partner Center can tell it is the same call.
+        if (failures++ < retries) {
+          await sleep(retryDelayMs * 2 ** (failures - 1));
+          continue;
+        }
+        const reason = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : String((error as Error).message ?? error);
+        throw new PartnerCenterError(0, 'unreachable', reason, correlationId);
+      }
+      const text = await response.text();
+      const parsed = parseJson(text);
+      if (response.ok) return { status: response.status, body: parsed };
+      if (response.status === 429) {
+        const retryAfterMs = retryAfter(response.headers.get('retry-after'));
+        if (throttled++ < 3 && retryAfterMs <= maxRetryAfterMs) {
+          heldUntil.set(settings.tenantId, Math.max(heldUntil.get(settings.tenantId) ?? 0, Date.now() + retryAfterMs));
+          continue;
+        }
+      } else if (response.status >= 500 && failures++ < retries) {
+        await sleep(retryDelayMs * 2 ** (failures - 1));
+        continue;
+      }
+      const error = (parsed && typeof parsed === 'object' ? parsed : {}) as { code?: unknown; description?: unknown; errorName?: unknown };
+      throw new PartnerCenterError(
+        response.status,
+        error.code === undefined ? String(response.status) : String(error.code),
+        typeof error.description === 'string' ? error.description : typeof error.errorName === 'string' ? error.errorName : response.statusText || text.slice(0, 200),
+        response.headers.get('ms-correlationid') ?? correlationId,
+      );
+    }
+  }
+
+  return { tenantId: settings.tenantId, token, request };
+}
+
+function parseJson(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Retry-After in seconds or as an HTTP date; absent or unreadable: one second. */
+function retryAfter(header: string | null): number {
+  if (!header) return 1000;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? 1000 : Math.max(0, date - Date.now());
+}
