@@ -202,7 +202,7 @@ export const partnerDirectory = pgTable('partner_directory', {
 export const customerPurchasePermissions = pgTable('customer_purchase_permissions', {
   orgId: uuid('org_id').notNull().references(() => organizations.id),
   customerId: uuid('customer_id').notNull().references(() => customers.id),
-  resource: text('resource', { enum: ['azure-reservations'] }).notNull(),
+  resource: text('resource', { enum: ['azure-reservations', 'azure-savings-plans'] }).notNull(),
   grantedBy: uuid('granted_by').notNull().references(() => staff.id),
   grantedAt: timestamp('granted_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [primaryKey({ columns: [t.orgId, t.customerId, t.resource] })]);
@@ -430,3 +430,10 @@ export const customerPurchasePermissionsRelations = relations(customerPurchasePe
 export const activityLogRelations = relations(activityLog, ({ one }) => ({
   customer: one(customers, { fields: [activityLog.customerId], references: [customers.id] }),
 }));
+
+/** R-P8: how far each organization's Partner Center audit records were read (src/partner-center/audit.ts). */
+export const partnerCenterAuditCursors = pgTable('partner_center_audit_cursors', {
+  orgId: uuid('org_id').primaryKey().references(() => organizations.id),
+  /** Every audit record before this time was read and handled. */
+  polledUntil: timestamp('polled_until', { withTimezone: true }).notNull(),
+});

@@ -18,6 +18,7 @@ import { remindClosingWindows } from './core/marketplace.js';
 import { partnerCenterFromConfig, type PartnerCenterConfig } from './partner-center/connector.js';
 import type { PartnerCenterSettings } from './partner-center/client.js';
 import { partnerCenterWebhooks, webhookSettings } from './partner-center/webhooks.js';
+import { pollAllOrganizations } from './partner-center/audit.js';
 
 const stopGraceMs = 5000;
 const reminderCheckMs = 10 * 60 * 1000;
@@ -46,7 +47,7 @@ export interface Bot {
 /** Wires adapters, the HTTP server and the delivery worker onto an open, migrated database. */
 export async function startBot(options: {
   db: Database;
-  config: Pick<Config, 'PORT' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'> & Partial<TeamsSettings> & Partial<Pick<Config, 'DELIVERY_TIMEOUT_SECONDS' | 'PUBLIC_URL'>> & Partial<PartnerCenterWebhookSettings> & PartnerCenterConfig;
+  config: Pick<Config, 'PORT' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'> & Partial<TeamsSettings> & Partial<Pick<Config, 'DELIVERY_TIMEOUT_SECONDS' | 'PUBLIC_URL' | 'PARTNER_CENTER_POLL_SECONDS'>> & Partial<PartnerCenterWebhookSettings> & PartnerCenterConfig;
   /** Replaces the Partner Center connector's timing (tests: short timeouts and retry pauses). */
   partnerCenterTuning?: Partial<PartnerCenterSettings>;
   log: Logger;
@@ -131,6 +132,18 @@ export async function startBot(options: {
       .then(([requests, windows]) => (requests || windows) && wake())
       .catch((error) => log.error('reminders', error));
   }, reminderCheckMs).unref();
+  // R-P8: customer purchases read from Partner Center's audit records, with the connector only; one poll at a time.
+  let polling = false;
+  const purchasePoll = partnerCenter
+    ? setInterval(() => {
+        if (polling) return;
+        polling = true;
+        pollAllOrganizations(db, partnerCenter.client, new Date(), log)
+          .then((result) => result.recorded > 0 && wake())
+          .catch((error) => log.error('Partner Center audit records', error))
+          .finally(() => (polling = false));
+      }, (config.PARTNER_CENTER_POLL_SECONDS ?? 300) * 1000).unref()
+    : undefined;
   if (socketMode) await slack!.app.start();
   return {
     server,
@@ -149,6 +162,7 @@ export async function startBot(options: {
         server.closeIdleConnections();
       });
       clearInterval(reminders);
+      clearInterval(purchasePoll);
       if (socketMode) await slack!.app.stop();
       await worker!.stop();
     },

@@ -47,6 +47,11 @@ const settings = z.object({
     (v) => (v === '' || v === undefined ? 'https://login.microsoftonline.com' : v),
     z.url({ protocol: /^https?$/, error: 'expected the Microsoft Entra sign-in URL, such as https://login.microsoftonline.com' }).transform((u) => u.replace(/\/+$/, '')),
   ),
+  // R-P8: how often Partner Center's audit records are read for customer purchases (only with the connector's credentials).
+  PARTNER_CENTER_POLL_SECONDS: z.preprocess(
+    (v) => (v === '' || v === undefined ? 300 : v),
+    z.coerce.number().int().min(30, 'expected whole seconds, 30–86400').max(86400, 'expected whole seconds, 30–86400'),
+  ),
   // Partner Center webhooks (src/partner-center/webhooks.ts); unset lists take the defaults documented there and in README.
   PARTNER_CENTER_WEBHOOKS: optional(z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true')),
   PARTNER_CENTER_WEBHOOK_CERT_HOSTS: optional(

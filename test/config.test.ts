@@ -15,6 +15,7 @@ describe('settings from the environment', () => {
       DELIVERY_TIMEOUT_SECONDS: 10,
       PARTNER_CENTER_BASE_URL: 'https://api.partnercenter.microsoft.com',
       PARTNER_CENTER_AUTHORITY_URL: 'https://login.microsoftonline.com',
+      PARTNER_CENTER_POLL_SECONDS: 300,
       LOG_LEVEL: 'info',
       PUBLIC_URL: 'http://localhost:3000',
     });

@@ -9,6 +9,8 @@ describe('one grammar', () => {
     'customer 台灣雲端科技',
     'allow-reservations Contoso Ltd',
     'disallow-reservations contoso.com',
+    'allow-savings-plans Contoso Ltd',
+    'disallow-savings-plans contoso.com',
     'activity',
     'activity 한빛소프트 since 2026-01-31 page 3',
     'owner-assigned Café Lumière a1a1a1a1-0000-4000-8000-000000000001',

@@ -112,10 +112,11 @@ describe('Partner Center client', () => {
 });
 
 describe('SelfServePolicy connector', () => {
-  it('turns the permission on with the documented body; 409 / 600041 (already on) counts as done', async () => {
+  it('turns the permission on with the documented body; a policy that already grants it, or 409 / 600041, counts as done', async () => {
     const connector = createPartnerCenterConnector(settings());
     await connector.allowReservations(org, tenants.contoso);
-    expect(pc.requests[0]).toMatchObject({
+    expect(pc.requests[0]).toMatchObject({ method: 'GET', path: `/v1/SelfServePolicy?entity_id=${tenants.contoso}` });
+    expect(pc.requests[1]).toMatchObject({
       method: 'POST',
       path: '/v1/SelfServePolicy',
       body: {
@@ -125,8 +126,32 @@ describe('SelfServePolicy connector', () => {
       },
     });
     await connector.allowReservations(org, tenants.contoso);
-    expect(pc.requests).toHaveLength(2);
+    // Already granted: looked up, nothing written.
+    expect(pc.requests.map((r) => r.method)).toEqual(['GET', 'POST', 'GET']);
+    // A 409 / 600041 (created meanwhile) makes it look the policy up again rather than fail.
+    pc.policies.clear();
+    pc.plan({ method: 'POST', path: '/v1/SelfServePolicy', status: 409, body: { code: 600041, description: 'Policy already exists.', errorName: 'PolicyAlreadyExists' } });
+    await expect(connector.allowReservations(org, tenants.contoso)).resolves.toBeUndefined();
     expect((await connector.status()).lastError).toBeUndefined();
+  });
+
+  it('one policy per customer holds both permissions: a second resource is added to it, and turning one off keeps the other', async () => {
+    const connector = createPartnerCenterConnector(settings());
+    const id = `${partnerTenant}_${tenants.contoso}`;
+    await connector.allowReservations(org, tenants.contoso);
+    await connector.allowSavingsPlans(org, tenants.contoso);
+    expect(pc.requests.at(-1)).toMatchObject({
+      method: 'PUT',
+      path: `/v1/SelfServePolicy/${id}`,
+      body: { id, Permissions: [{ Action: 'Purchase', Resource: 'AzureReservedInstances' }, { Action: 'Purchase', Resource: 'AzureSavingsPlan' }] },
+    });
+    expect(pc.policies.get(id)!.permissions.map((p) => p.resource)).toEqual(['AzureReservedInstances', 'AzureSavingsPlan']);
+    await connector.disallowReservations(org, tenants.contoso);
+    expect(pc.requests.at(-1)).toMatchObject({ method: 'PUT', body: { Permissions: [{ Action: 'Purchase', Resource: 'AzureSavingsPlan' }] } });
+    expect(pc.policies.get(id)!.permissions.map((p) => p.resource)).toEqual(['AzureSavingsPlan']);
+    await connector.disallowSavingsPlans(org, tenants.contoso);
+    expect(pc.requests.at(-1)).toMatchObject({ method: 'DELETE', path: `/v1/SelfServePolicy/${id}` });
+    expect(pc.policies.size).toBe(0);
   });
 
   it('turns it off by finding the policy and deleting it; 404 / 600039 (already off) counts as done', async () => {
@@ -134,6 +159,7 @@ describe('SelfServePolicy connector', () => {
     await connector.allowReservations(org, tenants.contoso);
     await connector.disallowReservations(org, tenants.contoso);
     expect(pc.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `GET /v1/SelfServePolicy?entity_id=${tenants.contoso}`,
       'POST /v1/SelfServePolicy',
       `GET /v1/SelfServePolicy?entity_id=${tenants.contoso}`,
       `DELETE /v1/SelfServePolicy/${partnerTenant}_${tenants.contoso}`,

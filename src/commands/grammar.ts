@@ -18,6 +18,8 @@ export type Command =
   | { name: 'customer'; customer: string }
   | { name: 'allow-reservations'; customer: string }
   | { name: 'disallow-reservations'; customer: string }
+  | { name: 'allow-savings-plans'; customer: string }
+  | { name: 'disallow-savings-plans'; customer: string }
   | { name: 'activity'; customer?: string; since?: Date; page: number }
   | { name: 'owner-assigned'; customer: string; subscription: string }
   | { name: 'channel-here'; purpose: 'activity' | 'approvals' }
@@ -46,6 +48,8 @@ const examples: Record<string, string> = {
   customer: 'customer contoso',
   'allow-reservations': 'allow-reservations contoso',
   'disallow-reservations': 'disallow-reservations contoso',
+  'allow-savings-plans': 'allow-savings-plans contoso',
+  'disallow-savings-plans': 'disallow-savings-plans contoso',
   'owner-assigned': 'owner-assigned contoso a1a1a1a1-0000-4000-8000-000000000001',
   activity: 'activity contoso since 2026-01-01',
   customers: 'customers contoso page 2',
@@ -180,6 +184,8 @@ export function parseCommand(input: string): Command {
     case 'customer':
     case 'allow-reservations':
     case 'disallow-reservations':
+    case 'allow-savings-plans':
+    case 'disallow-savings-plans':
     case 'orders':
       return { name, customer: customerArgument(words, name) };
     case 'reservations':
@@ -280,6 +286,8 @@ export function commandText(command: Command): string {
       case 'customer':
       case 'allow-reservations':
       case 'disallow-reservations':
+      case 'allow-savings-plans':
+      case 'disallow-savings-plans':
       case 'orders':
       case 'reservations':
         return [command.name, command.customer];

@@ -4,8 +4,9 @@ import { resolveCustomer, searchCustomers } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
 import { setChannel } from '../core/organizations.js';
 import {
-  allowReservations, checkAllowReservations, checkDisallowReservations, customerAccount, disallowReservations, isAzureSubscription,
-  recordOwnerAssigned, requireOwnerRole, requireToggleRole, subscriptionById, type ActivityEntry, type AllowResult, type OwnerResult, type Subscription,
+  allowPermission, checkAllowPermission, checkDisallowPermission, customerAccount, disallowPermission, isAzureSubscription,
+  recordOwnerAssigned, requireOwnerRole, requireToggleRole, subscriptionById, type ActivityEntry, type AllowResult, type OwnerResult, type PermissionGrant,
+  type PermissionResource, type Subscription,
 } from '../core/permissions.js';
 import { formatTimestamp, type MessageKey } from '../i18n/index.js';
 import type { ActionId, View } from '../views/model.js';
@@ -23,7 +24,7 @@ type Env = OrgEnv;
 export function helpView(env: CommandEnv): View {
   const { t, prefix } = env;
   const keys: MessageKey[] = [
-    'help.help', 'help.customers', 'help.customer', 'help.allow', 'help.disallow', 'help.reservations', 'help.orders',
+    'help.help', 'help.customers', 'help.customer', 'help.allow', 'help.disallow', 'help.allowSavingsPlans', 'help.disallowSavingsPlans', 'help.reservations', 'help.orders',
     'help.request', 'help.requests', 'help.decide', 'help.activity', 'help.owner', 'help.channel', 'help.notify', 'help.notifyFailures', 'help.marketplace', 'help.offer', 'help.buy', 'help.subscriptions', 'help.subscription', 'help.billing', 'help.support', 'help.audience', 'help.partners', 'help.priceList', 'help.connector',
   ];
   const notice = !env.org
@@ -69,17 +70,17 @@ function activityLine(env: Env, row: ActivityEntry, customerName?: string | null
 
 async function customerView(env: Env, customerId: string): Promise<View> {
   const { t } = env;
-  const { customer, grant, subscriptions, recentActivity } = await customerAccount(env.db, env.org.id, customerId);
+  const { customer, grants, subscriptions, recentActivity } = await customerAccount(env.db, env.org.id, customerId);
+  const permission = (grant?: PermissionGrant) =>
+    grant ? t('customer.permissionOn', { date: formatTimestamp(t, grant.grantedAt), name: grant.grantedBy }) : t('customer.permissionOff');
   return {
     title: t('customer.title', { name: customer.name }),
     facts: [
       { label: t('customer.domain'), value: customer.domain },
       { label: t('customer.tenant'), value: customer.tenantId },
       { label: t('customer.country'), value: customer.billingCountry },
-      {
-        label: t('customer.permission'),
-        value: grant ? t('customer.permissionOn', { date: formatTimestamp(t, grant.grantedAt), name: grant.grantedBy }) : t('customer.permissionOff'),
-      },
+      { label: t('customer.permission'), value: permission(grants['azure-reservations']) },
+      { label: t('customer.permissionSavingsPlans'), value: permission(grants['azure-savings-plans']) },
     ],
     lines: [
       t('customer.subscriptions'),
@@ -90,16 +91,53 @@ async function customerView(env: Env, customerId: string): Promise<View> {
   };
 }
 
-/** The answer to `allow-reservations` and to each of its buttons, by the state the rules found. */
-function allowView(env: Env, result: AllowResult, extraLines: string[] = []): View {
+/** Per resource: its sentences and buttons; the rules are the same (R-P2, R-P5, R-P6). */
+const permissionTexts = {
+  'azure-reservations': {
+    allow: 'allow-reservations',
+    disallow: 'disallow-reservations',
+    permission: 'customer.permission',
+    title: 'allow.title',
+    responsibility: 'allow.responsibility',
+    noNotice: 'allow.noNotice',
+    alreadyOn: 'allow.alreadyOn',
+    done: 'allow.done',
+    offTitle: 'disallow.title',
+    effect: 'disallow.effect',
+    alreadyOff: 'disallow.alreadyOff',
+    offDone: 'disallow.done',
+  },
+  'azure-savings-plans': {
+    allow: 'allow-savings-plans',
+    disallow: 'disallow-savings-plans',
+    permission: 'customer.permissionSavingsPlans',
+    title: 'allowSavingsPlans.title',
+    responsibility: 'allowSavingsPlans.responsibility',
+    noNotice: 'allowSavingsPlans.noNotice',
+    alreadyOn: 'allowSavingsPlans.alreadyOn',
+    done: 'allowSavingsPlans.done',
+    offTitle: 'disallowSavingsPlans.title',
+    effect: 'disallowSavingsPlans.effect',
+    alreadyOff: 'disallowSavingsPlans.alreadyOff',
+    offDone: 'disallowSavingsPlans.done',
+  },
+} as const satisfies Record<PermissionResource, { allow: ActionId; disallow: ActionId } & Record<string, string>>;
+
+/** An owner-assigned button's value: the subscription, and which permission's confirmation follows it. */
+const ownerButtonValue = (subscriptionId: string, resource: PermissionResource) =>
+  resource === 'azure-reservations' ? subscriptionId : `${subscriptionId} ${resource}`;
+
+/** The answer to `allow-reservations` / `allow-savings-plans` and to each of their buttons, by the state the rules found. */
+function allowView(env: Env, result: AllowResult, extraLines: string[] = [], resource: PermissionResource = 'azure-reservations'): View {
   const { t } = env;
+  const texts = permissionTexts[resource];
   const { customer } = result;
   const name = customer.name;
   switch (result.state) {
     case 'already-on':
-      return { tone: 'info', lines: [...extraLines, t('allow.alreadyOn', { customer: name, date: formatTimestamp(t, result.grant.grantedAt), name: result.grant.grantedBy })] };
+      return { tone: 'info', lines: [...extraLines, t(texts.alreadyOn, { customer: name, date: formatTimestamp(t, result.grant.grantedAt), name: result.grant.grantedBy })] };
     case 'turned-on':
-      return { tone: 'success', lines: [...extraLines, t('allow.done', { customer: name })] };
+      return { tone: 'success', lines: [...extraLines, t(texts.done, { customer: name })] };
     case 'owner-unknown':
       return {
         tone: 'warning',
@@ -113,36 +151,37 @@ function allowView(env: Env, result: AllowResult, extraLines: string[] = []): Vi
           }),
         ],
         actions: [
-          ...result.subscriptions.map((s) => ({ id: 'owner-assigned' as const, label: t('owner.confirmButton', { subscription: s.friendlyName ?? s.id }), value: s.id })),
+          ...result.subscriptions.map((s) => ({ id: 'owner-assigned' as const, label: t('owner.confirmButton', { subscription: s.friendlyName ?? s.id }), value: ownerButtonValue(s.id, resource) })),
           { id: 'cancel', label: t('common.cancel'), value: customer.id },
         ],
       };
     case 'ready':
       return {
         tone: 'warning',
-        title: t('allow.title', { customer: name }),
+        title: t(texts.title, { customer: name }),
         facts: [{ label: t('allow.subscription'), value: `${result.subscription.friendlyName ?? t(`offer.${result.subscription.offer}`)} (${result.subscription.id})` }],
-        lines: [...extraLines, t('allow.responsibility', { customer: name }), t('allow.noNotice')],
+        lines: [...extraLines, t(texts.responsibility, { customer: name }), t(texts.noNotice)],
         actions: [
-          { id: 'allow-reservations', label: t('allow.turnOn'), value: customer.id, style: 'primary' },
+          { id: texts.allow, label: t('allow.turnOn'), value: customer.id, style: 'primary' },
           { id: 'cancel', label: t('common.cancel'), value: customer.id },
         ],
       };
   }
 }
 
-async function disallowView(env: Env, customerId: string): Promise<View> {
+async function disallowView(env: Env, customerId: string, resource: PermissionResource): Promise<View> {
   const { t } = env;
-  const check = await checkDisallowReservations(coreContext(env), customerId);
+  const texts = permissionTexts[resource];
+  const check = await checkDisallowPermission(coreContext(env), customerId, resource);
   const { customer } = check;
-  if (check.state !== 'on') return { tone: 'info', lines: [t('disallow.alreadyOff', { customer: customer.name })] };
+  if (check.state !== 'on') return { tone: 'info', lines: [t(texts.alreadyOff, { customer: customer.name })] };
   return {
     tone: 'warning',
-    title: t('disallow.title', { customer: customer.name }),
-    facts: [{ label: t('customer.permission'), value: t('customer.permissionOn', { date: formatTimestamp(t, check.grant.grantedAt), name: check.grant.grantedBy }) }],
-    lines: [t('disallow.effect', { customer: customer.name })],
+    title: t(texts.offTitle, { customer: customer.name }),
+    facts: [{ label: t(texts.permission), value: t('customer.permissionOn', { date: formatTimestamp(t, check.grant.grantedAt), name: check.grant.grantedBy }) }],
+    lines: [t(texts.effect, { customer: customer.name })],
     actions: [
-      { id: 'disallow-reservations', label: t('disallow.turnOff'), value: customer.id, style: 'danger' },
+      { id: texts.disallow, label: t('disallow.turnOff'), value: customer.id, style: 'danger' },
       { id: 'cancel', label: t('common.cancel'), value: customer.id },
     ],
   };
@@ -208,11 +247,15 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
     case 'customer':
       return customerView(env, await customerId(command.customer));
     case 'allow-reservations':
+    case 'allow-savings-plans': {
       requireToggleRole(env.actor);
-      return allowView(env, await checkAllowReservations(ctx, await customerId(command.customer)));
+      const resource = command.name === 'allow-savings-plans' ? 'azure-savings-plans' : 'azure-reservations';
+      return allowView(env, await checkAllowPermission(ctx, await customerId(command.customer), resource), [], resource);
+    }
     case 'disallow-reservations':
+    case 'disallow-savings-plans':
       requireToggleRole(env.actor);
-      return disallowView(env, await customerId(command.customer));
+      return disallowView(env, await customerId(command.customer), command.name === 'disallow-savings-plans' ? 'azure-savings-plans' : 'azure-reservations');
     case 'owner-assigned': {
       requireOwnerRole(env.actor);
       const result = await recordOwnerAssigned(ctx, await customerId(command.customer), command.subscription);
@@ -293,17 +336,25 @@ export async function runButton(env: Env, id: Exclude<ActionId, 'run'>, value: s
     case 'buy':
       return boughtView(env, value);
     case 'owner-assigned': {
-      const subscription = await subscriptionById(env.db, env.org.id, value);
-      if (!subscription) throw new DomainError('error.noMatch', { text: value });
+      // The value is the subscription, then which permission's confirmation to show again (reservations when absent).
+      const [subscriptionId = '', which] = value.split(' ');
+      const resource: PermissionResource = which === 'azure-savings-plans' ? 'azure-savings-plans' : 'azure-reservations';
+      const subscription = await subscriptionById(env.db, env.org.id, subscriptionId);
+      if (!subscription) throw new DomainError('error.noMatch', { text: subscriptionId });
       const result = await recordOwnerAssigned(ctx, subscription.customerId, subscription.id);
-      return allowView(env, await checkAllowReservations(ctx, subscription.customerId), [ownerLine(env, result)]);
+      return allowView(env, await checkAllowPermission(ctx, subscription.customerId, resource), [ownerLine(env, result)], resource);
     }
     case 'allow-reservations':
-      return allowView(env, await allowReservations(ctx, value));
-    case 'disallow-reservations': {
-      const { state, customer } = await disallowReservations(ctx, value);
+    case 'allow-savings-plans': {
+      const resource = id === 'allow-savings-plans' ? 'azure-savings-plans' : 'azure-reservations';
+      return allowView(env, await allowPermission(ctx, value, resource), [], resource);
+    }
+    case 'disallow-reservations':
+    case 'disallow-savings-plans': {
+      const texts = permissionTexts[id === 'disallow-savings-plans' ? 'azure-savings-plans' : 'azure-reservations'];
+      const { state, customer } = await disallowPermission(ctx, value, id === 'disallow-savings-plans' ? 'azure-savings-plans' : 'azure-reservations');
       const turnedOff = state === 'turned-off';
-      return { tone: turnedOff ? 'success' : 'info', lines: [t(turnedOff ? 'disallow.done' : 'disallow.alreadyOff', { customer: customer.name })] };
+      return { tone: turnedOff ? 'success' : 'info', lines: [t(turnedOff ? texts.offDone : texts.alreadyOff, { customer: customer.name })] };
     }
   }
 }

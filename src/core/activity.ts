@@ -7,6 +7,8 @@ import type { CoreContext } from './context.js';
 export type ActivityAction =
   | 'create_customer_purchase_permission'
   | 'delete_customer_purchase_permission'
+  | 'create_customer_savings_plan_permission'
+  | 'delete_customer_savings_plan_permission'
   | 'owner_role_confirmed'
   | 'activity_channel_set'
   | 'approvals_channel_set'

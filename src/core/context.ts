@@ -35,6 +35,8 @@ export interface Conversation {
 export interface PurchasePermissionConnector {
   allowReservations(org: Organization, customerTenantId: string): Promise<void>;
   disallowReservations(org: Organization, customerTenantId: string): Promise<void>;
+  allowSavingsPlans(org: Organization, customerTenantId: string): Promise<void>;
+  disallowSavingsPlans(org: Organization, customerTenantId: string): Promise<void>;
 }
 
 export interface CoreContext {

@@ -23,10 +23,15 @@ export interface PermissionGrant {
   grantedBy: string;
 }
 
+/** The self-serve purchase permissions csp-ops keeps, one row per resource while on. */
+export type PermissionResource = (typeof customerPurchasePermissions.$inferSelect)['resource'];
+
 export interface CustomerAccount {
   customer: Customer;
-  /** R-P1: undefined means off. */
+  /** R-P1: undefined means off (Azure reservations). */
   grant?: PermissionGrant;
+  /** Every resource's permission; a missing one is off. */
+  grants: Partial<Record<PermissionResource, PermissionGrant>>;
   subscriptions: Subscription[];
   recentActivity: ActivityEntry[];
 }
@@ -38,7 +43,6 @@ const customerAccountQuery = preparedOnce((db) =>
       with: {
         subscriptions: { orderBy: [asc(subscriptions.createdAt), asc(subscriptions.id)] },
         purchasePermissions: {
-          where: eq(customerPurchasePermissions.resource, 'azure-reservations'),
           with: { grantedByStaff: { columns: { name: true } } },
         },
         activity: {
@@ -55,10 +59,13 @@ const customerAccountQuery = preparedOnce((db) =>
 export async function customerAccount(db: Database, orgId: string, customerId: string): Promise<CustomerAccount> {
   const row = isUuid(customerId) ? await customerAccountQuery(db).execute({ orgId, customerId }) : undefined;
   if (!row) throw new DomainError('error.noMatch', { text: customerId });
-  const { subscriptions: subs, purchasePermissions: [permission], activity, ...customer } = row;
+  const { subscriptions: subs, purchasePermissions: permissions, activity, ...customer } = row;
+  const grants: CustomerAccount['grants'] = {};
+  for (const p of permissions) grants[p.resource] = { grantedAt: p.grantedAt, grantedBy: p.grantedByStaff.name };
   return {
     customer,
-    grant: permission && { grantedAt: permission.grantedAt, grantedBy: permission.grantedByStaff.name },
+    ...(grants['azure-reservations'] ? { grant: grants['azure-reservations'] } : {}),
+    grants,
     subscriptions: subs,
     recentActivity: activity,
   };
@@ -81,8 +88,13 @@ export type AllowCheck = { customer: Customer } & (
  * Checked when the command runs and again when the button is clicked.
  */
 export async function checkAllowReservations(ctx: CoreContext, customerId: string): Promise<AllowCheck> {
+  return checkAllowPermission(ctx, customerId, 'azure-reservations');
+}
+
+export async function checkAllowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource): Promise<AllowCheck> {
   requireToggleRole(ctx.actor);
-  const { customer, grant, subscriptions: all } = await customerAccount(ctx.db, ctx.org.id, customerId);
+  const { customer, grants, subscriptions: all } = await customerAccount(ctx.db, ctx.org.id, customerId);
+  const grant = grants[resource];
   if (grant) return { customer, state: 'already-on', grant };
   const azure = all.filter((s) => s.status === 'active' && isAzureSubscription(s));
   if (azure.length === 0) throw new DomainError('error.noAzureSubscription', { customer: customer.name });
@@ -92,44 +104,77 @@ export async function checkAllowReservations(ctx: CoreContext, customerId: strin
 
 export type AllowResult = AllowCheck | { customer: Customer; state: 'turned-on' };
 
+/** Per resource: its Partner Center calls, activity actions and announcements (R-P10). */
+const toggles = {
+  'azure-reservations': {
+    allow: (ctx: CoreContext, tenantId: string) => ctx.partnerCenter?.allowReservations(ctx.org, tenantId),
+    disallow: (ctx: CoreContext, tenantId: string) => ctx.partnerCenter?.disallowReservations(ctx.org, tenantId),
+    created: 'create_customer_purchase_permission',
+    deleted: 'delete_customer_purchase_permission',
+    onAnnounce: 'allow.announce',
+    offAnnounce: 'disallow.announce',
+  },
+  'azure-savings-plans': {
+    allow: (ctx: CoreContext, tenantId: string) => ctx.partnerCenter?.allowSavingsPlans(ctx.org, tenantId),
+    disallow: (ctx: CoreContext, tenantId: string) => ctx.partnerCenter?.disallowSavingsPlans(ctx.org, tenantId),
+    created: 'create_customer_savings_plan_permission',
+    deleted: 'delete_customer_savings_plan_permission',
+    onAnnounce: 'allowSavingsPlans.announce',
+    offAnnounce: 'disallowSavingsPlans.announce',
+  },
+} as const satisfies Record<PermissionResource, unknown>;
+
+export const allowReservations = (ctx: CoreContext, customerId: string) => allowPermission(ctx, customerId, 'azure-reservations');
+export const allowSavingsPlans = (ctx: CoreContext, customerId: string) => allowPermission(ctx, customerId, 'azure-savings-plans');
+
 /** R-P3, R-P10: turns it on once, however often it is asked; only the winner writes the log. */
-export async function allowReservations(ctx: CoreContext, customerId: string): Promise<AllowResult> {
-  const check = await checkAllowReservations(ctx, customerId);
+export async function allowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource): Promise<AllowResult> {
+  const toggle = toggles[resource];
+  const check = await checkAllowPermission(ctx, customerId, resource);
   if (check.state !== 'ready') return check;
   const { customer } = check;
   const actor = requireToggleRole(ctx.actor);
   // Partner Center first: a refusal there throws, and nothing changes here.
-  await ctx.partnerCenter?.allowReservations(ctx.org, customer.tenantId);
+  await toggle.allow(ctx, customer.tenantId);
   const inserted = await ctx.db.transaction(async (tx) => {
     const rows = await tx
       .insert(customerPurchasePermissions)
-      .values({ orgId: ctx.org.id, customerId: customer.id, resource: 'azure-reservations', grantedBy: actor.id, grantedAt: ctx.now() })
+      .values({ orgId: ctx.org.id, customerId: customer.id, resource, grantedBy: actor.id, grantedAt: ctx.now() })
       .onConflictDoNothing()
       .returning();
     if (rows.length === 0) return false;
-    await recordActivity(tx, { ...ctx, actor }, 'create_customer_purchase_permission', customer.id);
-    await announce(tx, ctx, 'permissions', customer.id, { key: 'allow.announce', params: { actor: actor.name, customer: customer.name } });
+    await recordActivity(tx, { ...ctx, actor }, toggle.created, customer.id);
+    await announce(tx, ctx, 'permissions', customer.id, { key: toggle.onAnnounce, params: { actor: actor.name, customer: customer.name } });
     return true;
   });
   // A lost race: the insert waited for the winner to commit, so the state read now is the winner's.
-  return inserted ? { customer, state: 'turned-on' } : checkAllowReservations(ctx, customer.id);
+  return inserted ? { customer, state: 'turned-on' } : checkAllowPermission(ctx, customer.id, resource);
 }
 
 export type DisallowResult = { customer: Customer } & ({ state: 'already-off' | 'turned-off' } | { state: 'on'; grant: PermissionGrant });
 
 export async function checkDisallowReservations(ctx: CoreContext, customerId: string): Promise<DisallowResult> {
+  return checkDisallowPermission(ctx, customerId, 'azure-reservations');
+}
+
+export async function checkDisallowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource): Promise<DisallowResult> {
   requireToggleRole(ctx.actor);
-  const { customer, grant } = await customerAccount(ctx.db, ctx.org.id, customerId);
+  const { customer, grants } = await customerAccount(ctx.db, ctx.org.id, customerId);
+  const grant = grants[resource];
   return grant ? { customer, state: 'on', grant } : { customer, state: 'already-off' };
 }
 
+export const disallowReservations = (ctx: CoreContext, customerId: string) => disallowPermission(ctx, customerId, 'azure-reservations');
+export const disallowSavingsPlans = (ctx: CoreContext, customerId: string) => disallowPermission(ctx, customerId, 'azure-savings-plans');
+
 /** R-P2, R-P10: turns it off once; a repeat finds nothing to delete and writes nothing. */
-export async function disallowReservations(ctx: CoreContext, customerId: string): Promise<DisallowResult> {
-  const check = await checkDisallowReservations(ctx, customerId);
+export async function disallowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource): Promise<DisallowResult> {
+  const toggle = toggles[resource];
+  const check = await checkDisallowPermission(ctx, customerId, resource);
   if (check.state !== 'on') return check;
   const { customer } = check;
   const actor = requireToggleRole(ctx.actor);
-  await ctx.partnerCenter?.disallowReservations(ctx.org, customer.tenantId);
+  await toggle.disallow(ctx, customer.tenantId);
   return ctx.db.transaction(async (tx): Promise<DisallowResult> => {
     const deleted = await tx
       .delete(customerPurchasePermissions)
@@ -137,13 +182,13 @@ export async function disallowReservations(ctx: CoreContext, customerId: string)
         and(
           eq(customerPurchasePermissions.orgId, ctx.org.id),
           eq(customerPurchasePermissions.customerId, customer.id),
-          eq(customerPurchasePermissions.resource, 'azure-reservations'),
+          eq(customerPurchasePermissions.resource, resource),
         ),
       )
       .returning();
     if (deleted.length === 0) return { customer, state: 'already-off' };
-    await recordActivity(tx, { ...ctx, actor }, 'delete_customer_purchase_permission', customer.id);
-    await announce(tx, ctx, 'permissions', customer.id, { key: 'disallow.announce', params: { actor: actor.name, customer: customer.name } });
+    await recordActivity(tx, { ...ctx, actor }, toggle.deleted, customer.id);
+    await announce(tx, ctx, 'permissions', customer.id, { key: toggle.offAnnounce, params: { actor: actor.name, customer: customer.name } });
     return { customer, state: 'turned-off' };
   });
 }

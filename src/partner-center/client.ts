@@ -44,7 +44,7 @@ export interface PartnerCenterClient {
   /** An access token for Partner Center; throws when none can be had. */
   token(): Promise<string>;
   /** One call; resolves on 2xx, throws PartnerCenterError otherwise (after the retries). */
-  request(method: string, path: string, body?: unknown, options?: { correlationId?: string }): Promise<PartnerCenterResponse>;
+  request(method: string, path: string, body?: unknown, options?: { correlationId?: string; headers?: Record<string, string> }): Promise<PartnerCenterResponse>;
 }
 
 /** One limiter per partner tenant: a 429 holds every request to that tenant until Retry-After passes. */
@@ -104,7 +104,7 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
     return result.accessToken;
   }
 
-  async function request(method: string, path: string, body?: unknown, options: { correlationId?: string } = {}): Promise<PartnerCenterResponse> {
+  async function request(method: string, path: string, body?: unknown, options: { correlationId?: string; headers?: Record<string, string> } = {}): Promise<PartnerCenterResponse> {
     const requestId = randomUUID();
     const correlationId = options.correlationId ?? randomUUID();
     let failures = 0;
@@ -129,6 +129,8 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
             'ms-requestid': requestId,
             'ms-correlationid': correlationId,
             ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            // Paging headers such as MS-ContinuationToken (audit records).
+            ...options.headers,
           },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(timeoutMs),

@@ -32,9 +32,10 @@ interface PolicyList {
   items?: { id?: string; permissions?: { action?: string; resource?: string }[] }[];
 }
 
-const reservationsPermission = { Action: 'Purchase', Resource: 'AzureReservedInstances' };
+/** The SelfServePolicy resources csp-ops keeps: Azure reservations and Azure savings plans. */
+type SelfServeResource = 'AzureReservedInstances' | 'AzureSavingsPlan';
 
-/** The customer purchase permission for Azure reservations kept as a Partner Center SelfServePolicy. */
+/** The customer purchase permissions for Azure reservations and savings plans kept as Partner Center SelfServePolicies. */
 export function createPartnerCenterConnector(settings: PartnerCenterSettings): PartnerCenterConnector {
   const client = createPartnerCenterClient(settings);
   let lastError: ConnectorFailure | undefined;
@@ -61,43 +62,79 @@ export function createPartnerCenterConnector(settings: PartnerCenterSettings): P
     }
   }
 
-  return {
-    client,
-    async allowReservations(org, customerTenantId) {
-      checkOrg(org);
-      await guarded('create SelfServePolicy', async () => {
+  type Policy = NonNullable<PolicyList['items']>[number];
+  const grants = (policy: Policy, resource: SelfServeResource) =>
+    (policy.permissions ?? []).some((x) => x.action?.toLowerCase() === 'purchase' && x.resource?.toLowerCase() === resource.toLowerCase());
+
+  /** A customer has one SelfServePolicy holding all its permissions (Partner Center's id is partner_customer). */
+  async function policyOf(customerTenantId: string): Promise<Policy | undefined> {
+    const { body } = await client.request('GET', `/v1/SelfServePolicy?entity_id=${encodeURIComponent(customerTenantId)}`);
+    const items = Array.isArray(body) ? (body as PolicyList['items']) : ((body as PolicyList | undefined)?.items ?? []);
+    return (items ?? []).find((p) => p.id);
+  }
+
+  /** Writes the customer's policy with these permissions (documented "Update a SelfServePolicy"). */
+  function putPolicy(customerTenantId: string, id: string, resources: SelfServeResource[]) {
+    return client.request('PUT', `/v1/SelfServePolicy/${encodeURIComponent(id)}`, {
+      id,
+      SelfServeEntity: { SelfServeEntityType: 'customer', TenantID: customerTenantId },
+      Grantor: { GrantorType: 'billToPartner', TenantID: settings.tenantId },
+      Permissions: resources.map((r) => ({ Action: 'Purchase', Resource: r })),
+    });
+  }
+
+  const resourcesOf = (policy: Policy): SelfServeResource[] =>
+    (policy.permissions ?? []).flatMap((x) => (x.resource === 'AzureReservedInstances' || x.resource === 'AzureSavingsPlan' ? [x.resource] : []));
+
+  async function allow(org: Organization, customerTenantId: string, resource: SelfServeResource) {
+    checkOrg(org);
+    await guarded('create SelfServePolicy', async () => {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const existing = await policyOf(customerTenantId);
+        if (existing && grants(existing, resource)) return;
+        if (existing) {
+          // The customer already has a policy for the other resource: add this one to it.
+          await putPolicy(customerTenantId, existing.id!, [...resourcesOf(existing), resource]);
+          return;
+        }
         try {
           await client.request('POST', '/v1/SelfServePolicy', {
             SelfServeEntity: { SelfServeEntityType: 'customer', TenantID: customerTenantId },
             Grantor: { GrantorType: 'billToPartner', TenantID: settings.tenantId },
-            Permissions: [reservationsPermission],
+            Permissions: [{ Action: 'Purchase', Resource: resource }],
           });
+          return;
         } catch (error) {
-          // Already on in Partner Center: the asked state holds.
-          if (error instanceof PartnerCenterError && error.status === 409 && error.code === policyExistsCode) return;
-          throw error;
+          // Created meanwhile: read it again and add the permission if it lacks it.
+          if (!(error instanceof PartnerCenterError && error.status === 409 && error.code === policyExistsCode)) throw error;
         }
-      });
-    },
-    async disallowReservations(org, customerTenantId) {
-      checkOrg(org);
-      await guarded('delete SelfServePolicy', async () => {
-        const { body } = await client.request('GET', `/v1/SelfServePolicy?entity_id=${encodeURIComponent(customerTenantId)}`);
-        const items = Array.isArray(body) ? (body as PolicyList['items']) : ((body as PolicyList | undefined)?.items ?? []);
-        const policies = (items ?? []).filter(
-          (p) => p.id && (p.permissions ?? []).some((x) => x.action?.toLowerCase() === 'purchase' && x.resource?.toLowerCase() === 'azurereservedinstances'),
-        );
-        for (const policy of policies) {
-          try {
-            await client.request('DELETE', `/v1/SelfServePolicy/${encodeURIComponent(policy.id!)}`);
-          } catch (error) {
-            // Gone meanwhile: already off.
-            if (error instanceof PartnerCenterError && error.status === 404 && error.code === policyNotFoundCode) continue;
-            throw error;
-          }
-        }
-      });
-    },
+      }
+    });
+  }
+
+  async function disallow(org: Organization, customerTenantId: string, resource: SelfServeResource) {
+    checkOrg(org);
+    await guarded('delete SelfServePolicy', async () => {
+      const policy = await policyOf(customerTenantId);
+      if (!policy || !grants(policy, resource)) return;
+      const remaining = resourcesOf(policy).filter((r) => r !== resource);
+      // Keep the other resource's permission; delete the policy only when nothing is left in it.
+      if (remaining.length) return void (await putPolicy(customerTenantId, policy.id!, remaining));
+      try {
+        await client.request('DELETE', `/v1/SelfServePolicy/${encodeURIComponent(policy.id!)}`);
+      } catch (error) {
+        // Gone meanwhile: already off.
+        if (!(error instanceof PartnerCenterError && error.status === 404 && error.code === policyNotFoundCode)) throw error;
+      }
+    });
+  }
+
+  return {
+    client,
+    allowReservations: (org, customerTenantId) => allow(org, customerTenantId, 'AzureReservedInstances'),
+    disallowReservations: (org, customerTenantId) => disallow(org, customerTenantId, 'AzureReservedInstances'),
+    allowSavingsPlans: (org, customerTenantId) => allow(org, customerTenantId, 'AzureSavingsPlan'),
+    disallowSavingsPlans: (org, customerTenantId) => disallow(org, customerTenantId, 'AzureSavingsPlan'),
     async status() {
       let signIn: ConnectorStatus['signIn'];
       try {

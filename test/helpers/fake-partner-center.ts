@@ -47,6 +47,10 @@ export async function startFakePartnerCenter() {
   const policies = new Map<string, Policy>();
   const issuedTokens = new Set<string>();
   let refuseSignIn = false;
+  // R-P8: audit records served by GET /v1/auditrecords, a page at a time.
+  const auditRecords: Record<string, unknown>[] = [];
+  const auditPages = new Map<string, Record<string, unknown>[]>();
+  let auditPageSize = 100;
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error) => {
@@ -151,6 +155,49 @@ export async function startFakePartnerCenter() {
       }
       return json(res, 204, undefined, { 'ms-correlationid': correlationId });
     }
+    // Update a SelfServePolicy: the whole policy, its permissions replaced.
+    const putMatch = /^\/v1\/SelfServePolicy\/([^/]+)$/.exec(url.pathname);
+    if (req.method === 'PUT' && putMatch) {
+      const policy = policies.get(decodeURIComponent(putMatch[1]!));
+      if (!policy) return json(res, 404, { code: 600039, description: 'Policy not found.', errorName: 'PolicyNotFound', isRetryable: false }, { 'ms-correlationid': correlationId });
+      policy.permissions = (body.Permissions as { Action: string; Resource: string }[]).map((p) => ({ action: p.Action, resource: p.Resource }));
+      policy.attributes.etag = `"${randomUUID()}"`;
+      return json(res, 200, policy, { 'ms-correlationid': correlationId });
+    }
+    if (req.method === 'GET' && url.pathname === '/v1/auditrecords') {
+      // The documented shape: { totalCount, items, links.next { uri, method, headers: [MS-ContinuationToken] }, continuationToken, attributes }.
+      let items: Record<string, unknown>[];
+      if (url.searchParams.get('seekOperation') === 'next') {
+        const token = String(req.headers['ms-continuationtoken'] ?? '');
+        const rest = auditPages.get(token);
+        if (!rest) return json(res, 400, { code: 400, description: 'Invalid continuation token.', errorName: 'InvalidInput' }, { 'ms-correlationid': correlationId });
+        auditPages.delete(token);
+        items = rest;
+      } else {
+        const start = Date.parse(url.searchParams.get('startDate') ?? '');
+        const end = url.searchParams.get('endDate') ? Date.parse(url.searchParams.get('endDate')!) : Date.now();
+        if (Number.isNaN(start) || Number.isNaN(end)) return json(res, 400, { code: 400, description: 'Invalid date range.', errorName: 'InvalidInput' }, { 'ms-correlationid': correlationId });
+        if (start < Date.now() - 90 * 24 * 60 * 60 * 1000) {
+          return json(res, 400, { code: 400, description: 'Start date cannot be more than 90 days in the past.', errorName: 'InvalidInput' }, { 'ms-correlationid': correlationId });
+        }
+        items = auditRecords.filter((r) => {
+          const at = Date.parse(String(r.operationDate));
+          return at >= start && at < end;
+        });
+      }
+      const page = items.slice(0, auditPageSize);
+      const rest = items.slice(auditPageSize);
+      let next: Record<string, unknown> = {};
+      if (rest.length) {
+        const token = randomUUID();
+        auditPages.set(token, rest);
+        next = {
+          links: { self: { uri: '/auditrecords', method: 'GET', headers: [] }, next: { uri: '/auditrecords?seekOperation=next', method: 'GET', headers: [{ key: 'MS-ContinuationToken', value: token }] } },
+          continuationToken: token,
+        };
+      }
+      return json(res, 200, { totalCount: page.length, items: page, ...next, attributes: { objectType: 'Collection' } }, { 'ms-correlationid': correlationId });
+    }
     return json(res, 404, { code: 404, description: 'Not found', errorName: 'NotFound' }, { 'ms-correlationid': correlationId });
   }
 
@@ -162,6 +209,12 @@ export async function startFakePartnerCenter() {
     /** Answers the next matching request this way instead. */
     plan(answer: PlannedAnswer) {
       planned.push(answer);
+    },
+    /** Audit records GET /v1/auditrecords serves (AuditRecord objects; resourceNewValue a JSON string). */
+    auditRecords,
+    /** Records per page before a continuation token (default 100). */
+    setAuditPageSize(size: number) {
+      auditPageSize = size;
     },
     refuseSignIn(on = true) {
       refuseSignIn = on;

@@ -12,6 +12,8 @@ import type { Organization } from '../../core/context.js';
 import { describeIssues, ImportError, importOrganization, parseImportFile } from '../../core/import.js';
 import { organizationNamed } from '../../core/organizations.js';
 import { purchaseInputSchema, recordPurchase } from '../../core/purchases.js';
+import { pollAuditRecords } from '../../partner-center/audit.js';
+import { PartnerCenterError } from '../../partner-center/client.js';
 import { recordActivation, type ActivationStep } from '../../core/marketplace.js';
 import { formatTimestamp, translator, type Translate } from '../../i18n/index.js';
 import { renderText } from '../../views/model.js';
@@ -63,6 +65,19 @@ export async function runCli(db: Database, argv: string[], options: { partnerCen
         : await purchaseFromCli(db, t, org, positionals.slice(1));
     } catch (error) {
       if (error instanceof DomainError) return { output: t(error.code, error.params), exitCode: 1 };
+      throw error;
+    }
+  }
+  if (positionals[0] === 'poll-purchases') {
+    if (!options.partnerCenter) return { output: t('cli.pollNoConnector'), exitCode: 1 };
+    try {
+      const org = await organizationNamed(db, values.org);
+      const result = await pollAuditRecords(db, options.partnerCenter.client, org, new Date());
+      return { output: t('cli.pollDone', { ...result }), exitCode: 0 };
+    } catch (error) {
+      if (error instanceof DomainError) return { output: t(error.code, error.params), exitCode: 1 };
+      // The days already read stay read: running it again resumes from there.
+      if (error instanceof PartnerCenterError) return { output: error.message, exitCode: 1 };
       throw error;
     }
   }

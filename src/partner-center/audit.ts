@@ -1,0 +1,236 @@
+import { and, eq, or, isNull } from 'drizzle-orm';
+import type { Database } from '../../db/client.js';
+import { customers, organizations, partnerCenterAuditCursors, staff } from '../../db/schema.js';
+import { orgColumns } from '../core/access.js';
+import type { Organization } from '../core/context.js';
+import { DomainError } from '../core/errors.js';
+import { describeIssues } from '../core/import.js';
+import { purchaseInputSchema, recordPurchase } from '../core/purchases.js';
+import type { Logger } from '../log.js';
+import type { PartnerCenterClient } from './client.js';
+
+const dayMs = 24 * 60 * 60 * 1000;
+/** Partner Center answers 400 to a start date more than 90 days back; a little margin keeps clear of that edge. */
+export const auditRetentionMs = 90 * dayMs - 60 * 60 * 1000;
+/** Pages followed in one window at most (a guard against a next link that never ends). */
+const maxPages = 500;
+
+/** An audit record as `GET /v1/auditrecords` answers it (the fields read here). */
+export interface AuditRecord {
+  id?: string;
+  partnerId?: string;
+  customerId?: string;
+  customerName?: string;
+  userPrincipalName?: string;
+  applicationId?: string;
+  resourceType?: string;
+  resourceNewValue?: string;
+  operationType?: string;
+  operationDate?: string;
+  operationStatus?: string;
+}
+
+interface AuditPage {
+  totalCount?: number;
+  items?: AuditRecord[];
+  continuationToken?: string;
+  links?: { next?: { uri?: string; method?: string; headers?: { key?: string; value?: string }[] } };
+}
+
+interface OrderLineItem {
+  offerId?: string;
+  productId?: string;
+  skuId?: string;
+  friendlyName?: string;
+  quantity?: number;
+  termDuration?: string;
+  provisioningContext?: Record<string, string | undefined>;
+}
+
+interface Order {
+  id?: string;
+  billingCycle?: string;
+  currencyCode?: string;
+  totalPrice?: number;
+  lineItems?: OrderLineItem[];
+}
+
+export interface AuditPollResult {
+  /** One-day windows queried. */
+  windows: number;
+  /** Audit records read. */
+  records: number;
+  recorded: number;
+  repeats: number;
+  /** Customer create_order records that could not become purchases (unknown customer, unreadable order). */
+  skipped: number;
+}
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+const domainOf = (address: string | undefined) => (address && address.includes('@') ? address.slice(address.lastIndexOf('@') + 1).toLowerCase() : undefined);
+
+/**
+ * R-P8: Partner Center sends no event when a customer buys, so its audit records are read:
+ * one UTC day per query, from where the last poll stopped (at most 90 days back) up to `now`.
+ * Each `create_order` record made by a customer's own user becomes a purchase keyed by the
+ * audit record ID, which recordPurchase records and announces once however often it is read.
+ * The cursor moves after each day is handled: an interrupted poll resumes from the day it was in.
+ */
+export async function pollAuditRecords(db: Database, client: PartnerCenterClient, org: Organization, now = new Date(), log: Logger = silent): Promise<AuditPollResult> {
+  const result: AuditPollResult = { windows: 0, records: 0, recorded: 0, repeats: 0, skipped: 0 };
+  const earliest = new Date(now.getTime() - auditRetentionMs);
+  const [cursor] = await db.select().from(partnerCenterAuditCursors).where(eq(partnerCenterAuditCursors.orgId, org.id));
+  let start = cursor && cursor.polledUntil > earliest ? cursor.polledUntil : earliest;
+  // The partner's own people: records made by them (or by an app, with no user) are not customer purchases.
+  const partnerDomains = new Set(
+    (await db.select({ email: staff.email }).from(staff).where(eq(staff.orgId, org.id))).map((s) => domainOf(s.email)).filter(Boolean),
+  );
+  while (start < now) {
+    const nextDay = new Date(Math.floor(start.getTime() / dayMs) * dayMs + dayMs);
+    const end = nextDay < now ? nextDay : now;
+    result.windows++;
+    for await (const record of auditRecords(client, start, end)) {
+      result.records++;
+      if (!isCustomerOrder(record, partnerDomains)) continue;
+      const outcome = await recordFromAudit(db, org, record, log);
+      result[outcome]++;
+    }
+    await db
+      .insert(partnerCenterAuditCursors)
+      .values({ orgId: org.id, polledUntil: end })
+      .onConflictDoUpdate({ target: partnerCenterAuditCursors.orgId, set: { polledUntil: end } });
+    start = end;
+  }
+  return result;
+}
+
+/** One window's records, following the documented paging (links.next with its MS-ContinuationToken header). */
+async function* auditRecords(client: PartnerCenterClient, start: Date, end: Date): AsyncGenerator<AuditRecord> {
+  let path = `/v1/auditrecords?startDate=${encodeURIComponent(start.toISOString())}&endDate=${encodeURIComponent(end.toISOString())}`;
+  let headers: Record<string, string> | undefined;
+  for (let page = 0; page < maxPages; page++) {
+    const { body } = await client.request('GET', path, undefined, headers ? { headers } : {});
+    const answer = (body && typeof body === 'object' ? body : {}) as AuditPage;
+    for (const record of answer.items ?? []) yield record;
+    const next = answer.links?.next;
+    const token = next?.headers?.find((h) => h.key?.toLowerCase() === 'ms-continuationtoken')?.value ?? answer.continuationToken;
+    if (!next?.uri && !token) return;
+    const uri = next?.uri ?? '/auditrecords?seekOperation=next';
+    // The documented link is relative to the API version: "/auditrecords?seekOperation=next".
+    path = uri.startsWith('/v1/') ? uri : `/v1${uri.startsWith('/') ? '' : '/'}${uri}`;
+    headers = Object.fromEntries((next?.headers ?? []).filter((h) => h.key && h.value !== undefined).map((h) => [h.key!, h.value!]));
+    if (token && !Object.keys(headers).some((k) => k.toLowerCase() === 'ms-continuationtoken')) headers['MS-ContinuationToken'] = token;
+  }
+  throw new Error(`Partner Center audit records: more than ${maxPages} pages between ${start.toISOString()} and ${end.toISOString()}`);
+}
+
+/**
+ * A succeeded create_order made by a customer user: it names a customer and a user whose
+ * sign-in domain is none of the partner staff's. An order placed by the partner's people (in
+ * Partner Center or through csp-ops) or by an application without a user is the partner's own.
+ */
+function isCustomerOrder(record: AuditRecord, partnerDomains: Set<string | undefined>): boolean {
+  if (record.operationType?.toLowerCase() !== 'create_order') return false;
+  if (record.operationStatus && record.operationStatus.toLowerCase() !== 'succeeded') return false;
+  const domain = domainOf(record.userPrincipalName);
+  return Boolean(record.id && record.customerId && domain && !partnerDomains.has(domain));
+}
+
+async function recordFromAudit(db: Database, org: Organization, record: AuditRecord, log: Logger): Promise<'recorded' | 'repeats' | 'skipped'> {
+  const [customer] = await db
+    .select({ id: customers.id })
+    .from(customers)
+    .where(and(eq(customers.orgId, org.id), eq(customers.tenantId, record.customerId!.toLowerCase())));
+  if (!customer) {
+    log.warn(`Partner Center audit record ${record.id}: customer ${record.customerName ?? ''} (${record.customerId}) is not one of ${org.name}'s customers; skipped`);
+    return 'skipped';
+  }
+  let order: Order;
+  try {
+    order = JSON.parse(record.resourceNewValue ?? '') as Order;
+  } catch {
+    log.warn(`Partner Center audit record ${record.id}: the order (resourceNewValue) is not JSON; skipped`);
+    return 'skipped';
+  }
+  const parsed = purchaseInputSchema.safeParse(purchaseFromOrder(record, order));
+  if (!parsed.success) {
+    log.warn(`Partner Center audit record ${record.id}: the order cannot be read as a purchase (${describeIssues(parsed.error).join('; ')}); skipped`);
+    return 'skipped';
+  }
+  try {
+    const { state } = await recordPurchase(db, org, parsed.data);
+    return state === 'recorded' ? 'recorded' : 'repeats';
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    log.warn(`Partner Center audit record ${record.id}: not recorded (${error.code}); skipped`);
+    return 'skipped';
+  }
+}
+
+const reservationTerm = (item: OrderLineItem) => {
+  const value = `${item.provisioningContext?.duration ?? item.termDuration ?? ''}`.toLowerCase();
+  return value.startsWith('3') || value === 'p3y' ? 'P3Y' : 'P1Y';
+};
+
+/**
+ * The purchase intake's body for an audit record's order: the first line item is the purchase;
+ * a line item provisioned with a reservation scope or duration is an Azure reservation, any
+ * other one a SaaS (marketplace) plan. The ID is the audit record's.
+ */
+export function purchaseFromOrder(record: AuditRecord, order: Order): unknown {
+  const item = order.lineItems?.[0] ?? {};
+  const context = item.provisioningContext ?? {};
+  const price = typeof order.totalPrice === 'number' ? order.totalPrice : 0;
+  const base = {
+    id: record.id,
+    customer: record.customerId,
+    buyer: { name: record.userPrincipalName, email: record.userPrincipalName },
+    purchasedAt: record.operationDate,
+  };
+  if (context.scope || context.duration) {
+    const single = context.scope?.toLowerCase() === 'single';
+    return {
+      ...base,
+      kind: 'reservation',
+      reservation: {
+        product: item.friendlyName ?? item.productId,
+        region: context.region ?? context.location ?? 'global',
+        quantity: item.quantity,
+        term: reservationTerm(item),
+        billingPlan: order.billingCycle?.toLowerCase() === 'monthly' ? 'monthly' : 'upfront',
+        scope: single ? 'single' : 'shared',
+        ...(single ? { subscriptionId: context.subscriptionId } : {}),
+        price,
+        currency: order.currencyCode,
+      },
+    };
+  }
+  const term = item.termDuration?.toUpperCase();
+  return {
+    ...base,
+    kind: 'saas',
+    saas: {
+      offerId: item.productId ?? item.offerId,
+      planId: item.skuId ?? item.offerId,
+      seats: item.quantity,
+      ...(term === 'P1M' ? { term: 'monthly' } : term === 'P1Y' ? { term: 'annual' } : {}),
+      price,
+      currency: order.currencyCode,
+    },
+  };
+}
+
+/** Every partner organization the connector may act for (R-A5: none naming another CSP tenant), polled in turn. */
+export async function pollAllOrganizations(db: Database, client: PartnerCenterClient, now = new Date(), log: Logger = silent): Promise<AuditPollResult> {
+  const total: AuditPollResult = { windows: 0, records: 0, recorded: 0, repeats: 0, skipped: 0 };
+  const orgs = await db
+    .select(orgColumns)
+    .from(organizations)
+    .where(and(eq(organizations.kind, 'partner'), or(isNull(organizations.cspTenantId), eq(organizations.cspTenantId, client.tenantId.toLowerCase()))));
+  for (const org of orgs) {
+    const one = await pollAuditRecords(db, client, org, now, log);
+    for (const key of Object.keys(total) as (keyof AuditPollResult)[]) total[key] += one[key];
+  }
+  return total;
+}
