@@ -37,6 +37,7 @@ import {
 } from '../test/helpers/slack.js';
 import { customerId } from '../test/helpers/tables.js';
 import { cleanups, runBenchmark } from './cleanup.js';
+import { fmt, mb, table } from './report.js';
 
 // ---------------------------------------------------------------- settings
 
@@ -342,19 +343,9 @@ async function measure(target: Target, fake: FakeSlack) {
 
 // ---------------------------------------------------------------- printing
 
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
-const fmt = (n: number, digits: number) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 /** Completed requests per second of the measured run. */
 const rate = (r: autocannon.Result) => r.requests.total / r.duration;
 
-function table(header: string[], body: string[][], rightAligned: Set<number>) {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of body) console.log(line(r));
-}
 
 function printResults() {
   console.log(`\n=== Results: ${connections} connections, ${seconds} s per run after a ${warmupSeconds} s warm-up ===\n`);

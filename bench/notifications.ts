@@ -31,6 +31,7 @@ import type { Logger } from '../src/log.js';
 import { openFreshPostgres } from '../test/helpers/database.js';
 import { startFakeSlack, type FakeSlack } from '../test/helpers/fake-slack.js';
 import { cleanups, runBenchmark } from './cleanup.js';
+import { fmt, mb, table } from './report.js';
 
 // ---------------------------------------------------------------- settings
 
@@ -388,18 +389,8 @@ async function check(database: DatabaseHandle, orgId: string, fake: FakeSlack, c
 
 // ---------------------------------------------------------------- printing
 
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
-const fmt = (n: number, digits: number) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
-function table(header: string[], body: string[][], rightAligned: Set<number>) {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of body) console.log(line(r));
-}
 
 // ---------------------------------------------------------------- main
 

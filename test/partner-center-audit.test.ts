@@ -24,16 +24,7 @@ let org: Organization;
 beforeAll(async () => {
   pc = await startFakePartnerCenter();
   bot = await startTestBot({ partnerCenter: pc.config, partnerCenterTuning: { timeoutMs: 2000, retryDelayMs: 10 } });
-  client = createPartnerCenterClient({
-    tenantId: partnerTenant,
-    clientId: pc.config.PARTNER_CENTER_CLIENT_ID,
-    clientSecret: pc.config.PARTNER_CENTER_CLIENT_SECRET,
-    refreshToken: pc.config.PARTNER_CENTER_REFRESH_TOKEN,
-    baseUrl: pc.origin,
-    authorityUrl: pc.origin,
-    timeoutMs: 2000,
-    retryDelayMs: 10,
-  });
+  client = createPartnerCenterClient(pc.clientSettings({ timeoutMs: 2000, retryDelayMs: 10 }));
   org = await organizationNamed(bot.db, testOrganization.organization.name);
 });
 afterAll(async () => {

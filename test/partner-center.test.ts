@@ -24,17 +24,7 @@ afterEach(() => {
   pc.refuseSignIn(false);
 });
 
-function settings() {
-  return {
-    tenantId: partnerTenant,
-    clientId: pc.config.PARTNER_CENTER_CLIENT_ID,
-    clientSecret: pc.config.PARTNER_CENTER_CLIENT_SECRET,
-    refreshToken: pc.config.PARTNER_CENTER_REFRESH_TOKEN,
-    baseUrl: pc.origin,
-    authorityUrl: pc.origin,
-    ...tuning,
-  };
-}
+const settings = () => pc.clientSettings(tuning);
 
 describe('Partner Center settings', () => {
   it('are absent by default, with Microsoft public cloud URLs', () => {

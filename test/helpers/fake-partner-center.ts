@@ -228,6 +228,10 @@ export async function startFakePartnerCenter() {
       PARTNER_CENTER_BASE_URL: origin,
       PARTNER_CENTER_AUTHORITY_URL: origin,
     },
+    /** The same settings as the client takes them, with test timings. */
+    clientSettings(tuning: { timeoutMs?: number; retryDelayMs?: number } = {}) {
+      return { tenantId: partnerTenant, clientId, clientSecret, refreshToken, baseUrl: origin, authorityUrl: origin, ...tuning };
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
