@@ -51,6 +51,8 @@ export const customers = pgTable('customers', {
   domain: text('domain').notNull(),
   tenantId: text('tenant_id').notNull(),
   billingCountry: text('billing_country').notNull(),
+  /** When a Partner Center sync last found this customer there (src/partner-center/sync.ts). */
+  partnerCenterSeenAt: timestamp('partner_center_seen_at', { withTimezone: true }),
   createdAt: createdAt(),
 }, (t) => [
   uniqueIndex('customers_org_tenant').on(t.orgId, t.tenantId),
@@ -108,6 +110,15 @@ export const subscriptions = pgTable('subscriptions', {
   cancelledAt: timestamp('cancelled_at', { withTimezone: true }),
   /** When the activity channel was told the cancellation window is about to close. */
   windowRemindedAt: timestamp('window_reminded_at', { withTimezone: true }),
+  // Read from Partner Center by a sync or an event: its offer, term dates, refundable seats and the ETag edits send back (If-Match).
+  partnerCenterOfferId: text('partner_center_offer_id'),
+  offerName: text('offer_name'),
+  commitmentEndsAt: timestamp('commitment_ends_at', { withTimezone: true }),
+  cancellationAllowedUntil: timestamp('cancellation_allowed_until', { withTimezone: true }),
+  refundableQuantity: integer('refundable_quantity'),
+  commerceModel: text('commerce_model', { enum: ['legacy', 'new-commerce'] }),
+  etag: text('etag'),
+  syncedAt: timestamp('synced_at', { withTimezone: true }),
   createdAt: createdAt(),
 }, (t) => [primaryKey({ columns: [t.orgId, t.id] }), index('subscriptions_customer').on(t.customerId)]);
 
@@ -203,7 +214,8 @@ export const customerPurchasePermissions = pgTable('customer_purchase_permission
   orgId: uuid('org_id').notNull().references(() => organizations.id),
   customerId: uuid('customer_id').notNull().references(() => customers.id),
   resource: text('resource', { enum: ['azure-reservations', 'azure-savings-plans'] }).notNull(),
-  grantedBy: uuid('granted_by').notNull().references(() => staff.id),
+  /** Null: found on in Partner Center by a sync, not turned on through csp-ops. */
+  grantedBy: uuid('granted_by').references(() => staff.id),
   grantedAt: timestamp('granted_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [primaryKey({ columns: [t.orgId, t.customerId, t.resource] })]);
 
@@ -260,7 +272,7 @@ export const deliveryChannels = pgTable('delivery_channels', {
   lockedUntil: timestamp('locked_until', { withTimezone: true }),
 }, (t) => [primaryKey({ columns: [t.orgId, t.platform, t.channelId] })]);
 
-export const notificationKinds = ['purchases', 'permissions', 'requests', 'subscriptions'] as const;
+export const notificationKinds = ['purchases', 'permissions', 'requests', 'subscriptions', 'invoices'] as const;
 export type NotificationKind = (typeof notificationKinds)[number];
 
 /** R-N1: a channel hears one kind of event, for every customer (customer_id null) or for one. */
@@ -390,8 +402,8 @@ export const teamsConversations = pgTable('teams_conversations', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [primaryKey({ columns: [t.orgId, t.conversationId] })]);
 
-/** What became of a Partner Center event: 'received' until a processor fetches the resource from the API. */
-export const partnerCenterEventStatuses = ['received'] as const;
+/** What became of a Partner Center event: 'received' until the processor fetched its resource from the API (src/partner-center/events.ts). */
+export const partnerCenterEventStatuses = ['received', 'processed', 'ignored', 'failed'] as const;
 
 /**
  * Partner Center webhook events whose signature was verified, once each: Partner
@@ -409,6 +421,10 @@ export const partnerCenterEvents = pgTable('partner_center_events', {
   certificateUrl: text('certificate_url').notNull(),
   status: text('status', { enum: partnerCenterEventStatuses }).notNull().default('received'),
   receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+  attempts: integer('attempts').notNull().default(0),
+  /** Why it was ignored, or the last failure to process it. */
+  outcome: text('outcome'),
+  processedAt: timestamp('processed_at', { withTimezone: true }),
 }, (t) => [index('partner_center_events_status').on(t.status, t.receivedAt)]);
 
 // Relations let one relational query load a customer's account (db.query.customers … with).
@@ -436,4 +452,36 @@ export const partnerCenterAuditCursors = pgTable('partner_center_audit_cursors',
   orgId: uuid('org_id').primaryKey().references(() => organizations.id),
   /** Every audit record before this time was read and handled. */
   polledUntil: timestamp('polled_until', { withTimezone: true }).notNull(),
+});
+
+/** Orders read from Partner Center by a sync: what was bought for or by a customer, line by line. */
+export const partnerCenterOrders = pgTable('partner_center_orders', {
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  id: text('id').notNull(),
+  customerId: uuid('customer_id').notNull().references(() => customers.id),
+  status: text('status').notNull(),
+  billingCycle: text('billing_cycle'),
+  currency: text('currency'),
+  lineItems: jsonb('line_items').$type<{ offerId?: string; friendlyName?: string; quantity?: number; subscriptionId?: string }[]>().notNull(),
+  orderedAt: timestamp('ordered_at', { withTimezone: true }),
+  syncedAt: timestamp('synced_at', { withTimezone: true }).notNull(),
+}, (t) => [primaryKey({ columns: [t.orgId, t.id] }), index('partner_center_orders_customer').on(t.customerId, t.orderedAt)]);
+
+/**
+ * One row per organization: the sync under way (where the customer list's paging stopped and
+ * the last customer finished, so an interrupted sync resumes there) and how the last one ended.
+ */
+export const partnerCenterSyncs = pgTable('partner_center_syncs', {
+  orgId: uuid('org_id').primaryKey().references(() => organizations.id),
+  /** Set while a sync is under way. */
+  runStartedAt: timestamp('run_started_at', { withTimezone: true }),
+  /** The customer list's next page ({ path, headers }); null once it was read to the end. */
+  customersNext: jsonb('customers_next').$type<{ path: string; headers: Record<string, string> }>(),
+  customersListed: boolean('customers_listed').notNull().default(false),
+  /** Customers are synced in tenant ID order; every one up to this one is done. */
+  doneThrough: text('done_through'),
+  lastFinishedAt: timestamp('last_finished_at', { withTimezone: true }),
+  lastCounts: jsonb('last_counts').$type<Record<string, number>>(),
+  lastError: text('last_error'),
+  lastErrorAt: timestamp('last_error_at', { withTimezone: true }),
 });

@@ -19,6 +19,8 @@ import { partnerCenterFromConfig, type PartnerCenterConfig } from './partner-cen
 import type { PartnerCenterSettings } from './partner-center/client.js';
 import { partnerCenterWebhooks, webhookSettings } from './partner-center/webhooks.js';
 import { pollAllOrganizations } from './partner-center/audit.js';
+import { processPartnerCenterEvents } from './partner-center/events.js';
+import { syncAllOrganizations } from './partner-center/sync.js';
 
 const stopGraceMs = 5000;
 const reminderCheckMs = 10 * 60 * 1000;
@@ -47,7 +49,7 @@ export interface Bot {
 /** Wires adapters, the HTTP server and the delivery worker onto an open, migrated database. */
 export async function startBot(options: {
   db: Database;
-  config: Pick<Config, 'PORT' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'> & Partial<TeamsSettings> & Partial<Pick<Config, 'DELIVERY_TIMEOUT_SECONDS' | 'PUBLIC_URL' | 'PARTNER_CENTER_POLL_SECONDS'>> & Partial<PartnerCenterWebhookSettings> & PartnerCenterConfig;
+  config: Pick<Config, 'PORT' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'> & Partial<TeamsSettings> & Partial<Pick<Config, 'DELIVERY_TIMEOUT_SECONDS' | 'PUBLIC_URL' | 'PARTNER_CENTER_POLL_SECONDS' | 'PARTNER_CENTER_SYNC_SECONDS'>> & Partial<PartnerCenterWebhookSettings> & PartnerCenterConfig;
   /** Replaces the Partner Center connector's timing (tests: short timeouts and retry pauses). */
   partnerCenterTuning?: Partial<PartnerCenterSettings>;
   log: Logger;
@@ -108,11 +110,14 @@ export async function startBot(options: {
     : undefined;
   const socketMode = Boolean(slack && config.SLACK_APP_TOKEN);
   // Partner Center webhooks: on with the connector's credentials, or with PARTNER_CENTER_WEBHOOKS=true; PARTNER_CENTER_WEBHOOKS=false turns them off.
+  let onPartnerCenterEvent = () => {};
   const partnerCenterConnected = Boolean(
     config.PARTNER_CENTER_TENANT_ID && config.PARTNER_CENTER_CLIENT_ID && config.PARTNER_CENTER_CLIENT_SECRET && config.PARTNER_CENTER_REFRESH_TOKEN,
   );
   const partnerCenterWebhook =
-    (config.PARTNER_CENTER_WEBHOOKS ?? partnerCenterConnected) ? partnerCenterWebhooks(db, webhookSettings(config), { log }) : undefined;
+    (config.PARTNER_CENTER_WEBHOOKS ?? partnerCenterConnected)
+      ? partnerCenterWebhooks(db, webhookSettings(config), { log, onEvent: () => onPartnerCenterEvent() })
+      : undefined;
   const server = createHttpServer({
     log,
     slack: slack?.requestListener,
@@ -132,18 +137,21 @@ export async function startBot(options: {
       .then(([requests, windows]) => (requests || windows) && wake())
       .catch((error) => log.error('reminders', error));
   }, reminderCheckMs).unref();
-  // R-P8: customer purchases read from Partner Center's audit records, with the connector only; one poll at a time.
-  let polling = false;
-  const purchasePoll = partnerCenter
-    ? setInterval(() => {
-        if (polling) return;
-        polling = true;
-        pollAllOrganizations(db, partnerCenter.client, new Date(), log)
-          .then((result) => result.recorded > 0 && wake())
-          .catch((error) => log.error('Partner Center audit records', error))
-          .finally(() => (polling = false));
-      }, (config.PARTNER_CENTER_POLL_SECONDS ?? 300) * 1000).unref()
+  // With the connector: customer purchases from the audit records (R-P8), the periodic sync, and events fetched from the API.
+  const jobs = partnerCenter
+    ? {
+        purchases: singleRun(() => pollAllOrganizations(db, partnerCenter.client, new Date(), log).then((r) => r.recorded > 0 && wake()), 'Partner Center audit records', log),
+        sync: singleRun(() => syncAllOrganizations(db, partnerCenter.client, log).then((r) => r.changed > 0 && wake()), 'Partner Center sync', log),
+        events: singleRun(() => processPartnerCenterEvents(db, partnerCenter.client, log).then((r) => r.processed > 0 && wake()), 'Partner Center events', log),
+      }
     : undefined;
+  onPartnerCenterEvent = () => void jobs?.events();
+  const timers = jobs
+    ? [
+        setInterval(() => void jobs.purchases().then(jobs.events), (config.PARTNER_CENTER_POLL_SECONDS ?? 300) * 1000).unref(),
+        setInterval(() => void jobs.sync(), (config.PARTNER_CENTER_SYNC_SECONDS ?? 3600) * 1000).unref(),
+      ]
+    : [];
   if (socketMode) await slack!.app.start();
   return {
     server,
@@ -162,9 +170,19 @@ export async function startBot(options: {
         server.closeIdleConnections();
       });
       clearInterval(reminders);
-      clearInterval(purchasePoll);
+      for (const timer of timers) clearInterval(timer);
       if (socketMode) await slack!.app.stop();
       await worker!.stop();
     },
   };
+}
+
+/** A job that never runs twice at once: a call while it runs waits for that run instead; failures are logged. */
+function singleRun(job: () => Promise<unknown>, name: string, log: Logger): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () =>
+    (running ??= job()
+      .then(() => undefined)
+      .catch((error) => log.error(name, error))
+      .finally(() => (running = undefined)));
 }

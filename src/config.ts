@@ -52,6 +52,11 @@ const settings = z.object({
     (v) => (v === '' || v === undefined ? 300 : v),
     z.coerce.number().int().min(30, 'expected whole seconds, 30–86400').max(86400, 'expected whole seconds, 30–86400'),
   ),
+  // How often customers, subscriptions, orders and self-serve policies are synced from Partner Center (with the connector only).
+  PARTNER_CENTER_SYNC_SECONDS: z.preprocess(
+    (v) => (v === '' || v === undefined ? 3600 : v),
+    z.coerce.number().int().min(60, 'expected whole seconds, 60–604800').max(604800, 'expected whole seconds, 60–604800'),
+  ),
   // Partner Center webhooks (src/partner-center/webhooks.ts); unset lists take the defaults documented there and in README.
   PARTNER_CENTER_WEBHOOKS: optional(z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true')),
   PARTNER_CENTER_WEBHOOK_CERT_HOSTS: optional(

@@ -16,6 +16,7 @@ describe('settings from the environment', () => {
       PARTNER_CENTER_BASE_URL: 'https://api.partnercenter.microsoft.com',
       PARTNER_CENTER_AUTHORITY_URL: 'https://login.microsoftonline.com',
       PARTNER_CENTER_POLL_SECONDS: 300,
+      PARTNER_CENTER_SYNC_SECONDS: 3600,
       LOG_LEVEL: 'info',
       PUBLIC_URL: 'http://localhost:3000',
     });

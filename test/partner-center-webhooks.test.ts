@@ -1,9 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { sign } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { count } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../db/client.js';
@@ -12,33 +6,9 @@ import { startBot, type Bot } from '../src/bot.js';
 import { loadConfig } from '../src/config.js';
 import { defaultCertificateHosts, defaultIssuers, webhookSettings } from '../src/partner-center/webhooks.js';
 import { openTestDatabase } from './helpers/database.js';
+import { startCertificateServer } from './helpers/webhook-certificates.js';
 
 const silentLog = { debug() {}, info() {}, warn() {}, error() {} };
-
-/**
- * A test certificate authority and signing certificates, made with the openssl
- * command line (node:crypto reads X.509 certificates but cannot issue them).
- */
-function makeCertificates(dir: string) {
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const authority = (name: string, subject: string) =>
-    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '30', '-subj', subject);
-  const leaf = (name: string, ca: string, days: string) => {
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', '/CN=pcnotifications-dispatch.test');
-    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-out', `${name}.pem`, '-days', days);
-    ssl('x509', '-in', `${name}.pem`, '-outform', 'DER', '-out', `${name}.cer`);
-  };
-  authority('ca', '/O=csp-ops Test CA/CN=csp-ops Test Root');
-  // Another issuer's name; and one that copies the test CA's name with its own key.
-  authority('other-ca', '/O=Someone Else/CN=Someone Else Root');
-  authority('rogue-ca', '/O=csp-ops Test CA/CN=csp-ops Test Root');
-  leaf('signer', 'ca', '30');
-  leaf('expired', 'ca', '-1'); // notAfter a day ago
-  leaf('other', 'other-ca', '30');
-  leaf('rogue', 'rogue-ca', '30');
-  const key = (name: string) => readFileSync(join(dir, `${name}.key`));
-  return { caPath: join(dir, 'ca.pem'), key, der: (name: string) => readFileSync(join(dir, `${name}.cer`)) };
-}
 
 const event = (n: number) =>
   JSON.stringify({
@@ -50,56 +20,34 @@ const event = (n: number) =>
   });
 
 describe('POST /webhooks/partner-center', () => {
-  let dir: string;
-  let certs: ReturnType<typeof makeCertificates>;
-  let certServer: Server;
+  let ca: Awaited<ReturnType<typeof startCertificateServer>>;
   let certOrigin: string;
-  const certRequests: string[] = [];
+  let certRequests: string[];
   let database: DatabaseHandle;
   let bot: Bot;
   let url: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'csp-ops-pc-certs-'));
-    certs = makeCertificates(dir);
-    certServer = createServer((req, res) => {
-      certRequests.push(req.url ?? '');
-      const name = /^\/cert\/([a-z-]+)\.cer$/.exec(req.url ?? '')?.[1];
-      if (!name) return res.writeHead(404).end();
-      res.writeHead(200, { 'content-type': 'application/pkix-cert' }).end(certs.der(name));
-    });
-    await new Promise<void>((done) => certServer.listen(0, '127.0.0.1', done));
-    const port = (certServer.address() as { port: number }).port;
-    certOrigin = `http://127.0.0.1:${port}`;
+    ca = await startCertificateServer();
+    certOrigin = ca.origin;
+    certRequests = ca.requests;
     database = await openTestDatabase();
-    const config = loadConfig({
-      PARTNER_CENTER_WEBHOOKS: 'true',
-      PARTNER_CENTER_WEBHOOK_CERT_HOSTS: `127.0.0.1:${port}`,
-      PARTNER_CENTER_WEBHOOK_ISSUERS: 'csp-ops Test CA',
-      PARTNER_CENTER_WEBHOOK_CA: certs.caPath,
-      PARTNER_CENTER_WEBHOOK_ALLOW_HTTP: 'true',
-    });
-    bot = await startBot({ db: database.db, config: { ...config, PORT: 0 }, log: silentLog });
+    bot = await startBot({ db: database.db, config: { ...loadConfig(ca.env), PORT: 0 }, log: silentLog });
     url = `http://127.0.0.1:${bot.port}/webhooks/partner-center`;
   });
 
   afterAll(async () => {
     await bot?.stop();
     await database?.close();
-    await new Promise((done) => certServer?.close(done));
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await ca?.close();
   });
 
-  const signed = (body: string, key = 'signer') => sign('sha256', Buffer.from(body), certs.key(key)).toString('base64');
+  const signed = (body: string, key?: string) => ca.signed(body, key);
 
   const post = (body: string, headers: Record<string, string>) =>
     fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-ms-signature-algorithm': 'rsa-sha256', ...headers }, body });
 
-  const deliver = (body: string, options: { cert?: string; key?: string; certUrl?: string } = {}) =>
-    post(body, {
-      authorization: `Signature ${signed(body, options.key ?? options.cert ?? 'signer')}`,
-      'x-ms-certificate-url': options.certUrl ?? `${certOrigin}/cert/${options.cert ?? 'signer'}.cer`,
-    });
+  const deliver = (body: string, options: { cert?: string; key?: string; certUrl?: string } = {}) => post(body, ca.signatureHeaders(body, options));
 
   const rows = async () => (await database.db.select({ n: count() }).from(partnerCenterEvents))[0]!.n;
 

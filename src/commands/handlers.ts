@@ -18,6 +18,7 @@ import { notifyFailuresView, notifyHereView, notifyListView, notifyOffView } fro
 import { priceListView } from './price-list.js';
 import { ordersView, reservationsView } from './reservations.js';
 import { commandText, formatDay, type Command } from './grammar.js';
+import { syncState } from '../partner-center/sync.js';
 
 type Env = OrgEnv;
 
@@ -206,12 +207,13 @@ async function activityView(env: Env, command: Extract<Command, { name: 'activit
   };
 }
 
-/** `connector status`: honest about what it knows — settings, a token just now, the last error kept in memory. */
+/** `connector status`: honest about what it knows — settings, a token just now, the last error kept in memory, the last sync. */
 async function connectorStatusView(env: Env): Promise<View> {
   const { t } = env;
   if (!env.partnerCenter) return { title: t('connector.title'), tone: 'info', lines: [t('connector.off')] };
-  const status = await env.partnerCenter.status();
+  const [status, sync] = await Promise.all([env.partnerCenter.status(), syncState(env.db, env.org.id)]);
   const e = status.lastError;
+  const counts = sync?.lastCounts ?? {};
   const otherTenant = env.org.cspTenantId && env.org.cspTenantId.toLowerCase() !== status.tenantId.toLowerCase();
   return {
     title: t('connector.title'),
@@ -226,6 +228,14 @@ async function connectorStatusView(env: Env): Promise<View> {
           ? t('connector.lastErrorValue', { date: formatTimestamp(t, e.at), operation: e.operation, status: e.status, code: e.code, description: e.description, correlationId: e.correlationId })
           : t('connector.noError'),
       },
+      {
+        label: t('connector.lastSync'),
+        value: sync?.lastFinishedAt
+          ? t('connector.lastSyncValue', { date: formatTimestamp(t, sync.lastFinishedAt), customers: counts.customers ?? 0, subscriptions: counts.subscriptions ?? 0, orders: counts.orders ?? 0, policies: counts.policies ?? 0, changed: counts.changed ?? 0 })
+          : t('connector.neverSynced'),
+      },
+      ...(sync?.runStartedAt ? [{ label: t('connector.lastSync'), value: t('connector.syncUnderWay', { date: formatTimestamp(t, sync.runStartedAt) }) }] : []),
+      ...(sync?.lastError && sync.lastErrorAt ? [{ label: t('connector.syncError'), value: t('connector.syncErrorValue', { date: formatTimestamp(t, sync.lastErrorAt), reason: sync.lastError }) }] : []),
     ],
     lines: otherTenant ? [t('connector.otherTenant', { tenant: env.org.cspTenantId! })] : [],
   };

@@ -123,6 +123,21 @@ export async function boughtView(env: OrgEnv, value: string): Promise<View> {
 
 function subscriptionLine(env: OrgEnv, { subscription: s, offer }: SubscriptionWithOffer): string {
   const { t } = env;
+  if (s.etag && !offer) {
+    return t('subscriptions.partnerCenterRow', {
+      name: s.friendlyName ?? s.id,
+      offer: s.offerName ?? t(`offer.${s.offer}`),
+      status: t(`status.${s.status}`),
+      seats: s.seats ?? '—',
+      term: s.term ? t(`saasTermName.${s.term}`) : '—',
+      autoRenew: t(s.autoRenew ? 'subscriptions.autoRenewOn' : 'subscriptions.autoRenewOff'),
+      ends: s.commitmentEndsAt ? formatDay(s.commitmentEndsAt) : '—',
+      cancellable: s.cancellationAllowedUntil ? t('date.utc', { date: utcTime(s.cancellationAllowedUntil) }) : '—',
+      refundable: s.refundableQuantity ?? 0,
+      commerce: t(s.commerceModel === 'new-commerce' ? 'subscriptions.newCommerce' : 'subscriptions.legacy'),
+      id: s.id,
+    });
+  }
   if (!offer || !s.term || !s.purchasedAt) return t('subscriptions.otherRow', { name: s.friendlyName ?? s.id, offer: t(`offer.${s.offer}`), status: t(`status.${s.status}`), id: s.id });
   const link = s.status === 'action-needed' ? activationLink(offer, s.activationCode!) : undefined;
   return t('subscriptions.row', {
@@ -156,8 +171,12 @@ export async function subscriptionsView(env: OrgEnv, customerText: string): Prom
 export async function subscriptionEditView(env: OrgEnv, text: string, change: SubscriptionChange): Promise<View> {
   const { t } = env;
   const found = await findSaasSubscription(env.db, coreContext(env), text);
-  const { state, subscription } = await editSubscription(coreContext(env), found.subscription.id, change);
+  const edit = await editSubscription(coreContext(env), found.subscription.id, change);
+  const { state, subscription } = edit;
   const name = subscription.friendlyName ?? subscription.id;
+  if (edit.state === 'conflict') {
+    return { tone: 'warning', lines: [t(edit.changes ? 'partnerCenter.editConflict' : 'partnerCenter.editConflictNoFields', { subscription: subscription.id, changes: edit.changes })] };
+  }
   if (state === 'unchanged') return { tone: 'info', lines: [t('subscription.unchanged', { name })] };
   return { tone: 'success', lines: [t(`subscription.done.${change.kind}`, { name, subscription: subscription.id, value: change.kind === 'seats' ? change.seats : change.kind === 'rename' ? change.name : change.kind === 'reseller' ? change.mpnId : '' })] };
 }

@@ -1,7 +1,7 @@
 import { requireStaff } from '../core/access.js';
 import { customerById, customerMatches, resolveCustomer, type Customer } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
-import { customerSaasPurchases } from '../core/purchases.js';
+import { customerPartnerCenterOrders, customerSaasPurchases } from '../core/purchases.js';
 import { customerReservations, termEnds, type Reservation } from '../core/reservations.js';
 import { formatMoney, formatTimestamp } from '../i18n/index.js';
 import type { View } from '../views/model.js';
@@ -53,12 +53,25 @@ export async function reservationsView(env: OrgEnv, customerText: string | undef
 export async function ordersView(env: OrgEnv, customerId: string): Promise<View> {
   const { t } = env;
   const customer = await customerById(env.db, env.org.id, customerId);
-  const [reserved, saas] = await Promise.all([customerReservations(env.db, env.org.id, customer.id), customerSaasPurchases(env.db, env.org.id, customer.id)]);
+  const [reserved, saas, synced] = await Promise.all([
+    customerReservations(env.db, env.org.id, customer.id),
+    customerSaasPurchases(env.db, env.org.id, customer.id),
+    customerPartnerCenterOrders(env.db, env.org.id, customer.id),
+  ]);
   const rows = [
     ...reserved.map((r) => ({ at: r.purchasedAt, line: t('orders.row', terms(env, r)) })),
     ...saas.map((p) => ({
       at: p.purchasedAt,
       line: t('orders.rowSaas', { date: formatTimestamp(t, p.purchasedAt), item: purchaseItem(t, p), price: formatMoney(Number(p.price), p.currency), buyer: p.buyerName, id: p.sourceId }),
+    })),
+    ...synced.map((o) => ({
+      at: o.orderedAt ?? o.syncedAt,
+      line: t('orders.rowPartnerCenter', {
+        date: o.orderedAt ? formatTimestamp(t, o.orderedAt) : '—',
+        items: o.lineItems.map((i) => `${i.friendlyName ?? i.offerId ?? '?'} × ${i.quantity ?? 1}`).join(', ') || '—',
+        status: o.status,
+        id: o.id,
+      }),
     })),
   ].sort((a, b) => b.at.getTime() - a.at.getTime());
   return {

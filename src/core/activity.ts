@@ -33,7 +33,8 @@ export type ActivityAction =
   | 'saas_cancel_requested'
   | 'saas_cancel_request_approved'
   | 'saas_cancel_request_rejected'
-  | 'saas_cancel_request_refused';
+  | 'saas_cancel_request_refused'
+  | 'partner_center_subscription_changed';
 
 export async function recordActivity(
   tx: Queryable,

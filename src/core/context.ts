@@ -1,5 +1,6 @@
 import type { Database, Queryable } from '../../db/client.js';
 import type { StaffRole } from '../../db/schema.js';
+import type { Subscription, SubscriptionChange } from './marketplace.js';
 
 export type Actor =
   | { kind: 'staff'; id: string; name: string; role: StaffRole }
@@ -28,15 +29,26 @@ export interface Conversation {
 }
 
 /**
- * Partner Center's side of the customer purchase permission (R-P1). Each call resolves once
- * Partner Center holds the asked state (also when it already did) and throws a DomainError
- * the user can read otherwise; the local state changes only after it resolved.
+ * Partner Center's side of the customer purchase permission (R-P1) and of subscription edits.
+ * Each call resolves once Partner Center holds the asked state (also when it already did) and
+ * throws a DomainError the user can read otherwise; the local state changes only after it resolved.
  */
-export interface PurchasePermissionConnector {
+export interface PartnerCenterGateway {
   allowReservations(org: Organization, customerTenantId: string): Promise<void>;
   disallowReservations(org: Organization, customerTenantId: string): Promise<void>;
   allowSavingsPlans(org: Organization, customerTenantId: string): Promise<void>;
   disallowSavingsPlans(org: Organization, customerTenantId: string): Promise<void>;
+  /**
+   * A subscription edit made in Partner Center (PATCH with If-Match: the ETag csp-ops last read).
+   * Resolves with Partner Center's copy afterwards as columns, or, when that copy changed since
+   * csp-ops read it, with the copy read again and what changed; throws a DomainError on a refusal.
+   */
+  updateSubscription(
+    org: Organization,
+    customerTenantId: string,
+    subscription: Subscription,
+    change: SubscriptionChange,
+  ): Promise<{ state: 'updated'; columns: Partial<Subscription> } | { state: 'conflict'; columns: Partial<Subscription>; changes: string }>;
 }
 
 export interface CoreContext {
@@ -46,7 +58,7 @@ export interface CoreContext {
   conversation: Conversation;
   now: () => Date;
   /** Absent: the permission is only kept here (no Partner Center connector configured). */
-  partnerCenter?: PurchasePermissionConnector;
+  partnerCenter?: PartnerCenterGateway;
 }
 
 export type { Database, Queryable };

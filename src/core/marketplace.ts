@@ -33,13 +33,17 @@ const utc = { in: tz('UTC') };
 /** A moment as messages show it, to the second (windows are exact): the catalog adds "UTC". */
 export const utcTime = (date: Date) => format(date, 'yyyy-MM-dd HH:mm:ss', utc);
 
-/** R-M10: a monthly subscription can be cancelled for 24 hours after its purchase, an annual one for 14 days. */
-export function cancellationWindowCloses(s: { term: BillingTerm; purchasedAt: Date }): Date {
+/**
+ * R-M10: a monthly subscription can be cancelled for 24 hours after its purchase, an annual one
+ * for 14 days; a subscription read from Partner Center carries Partner Center's own date.
+ */
+export function cancellationWindowCloses(s: { term: BillingTerm; purchasedAt: Date; cancellationAllowedUntil?: Date | null }): Date {
+  if (s.cancellationAllowedUntil) return s.cancellationAllowedUntil;
   const closes = s.term === 'monthly' ? addHours(s.purchasedAt, 24, utc) : addDays(s.purchasedAt, 14, utc);
   return new Date(closes.getTime());
 }
 
-export function insideCancellationWindow(s: { term: BillingTerm; purchasedAt: Date }, now: Date): boolean {
+export function insideCancellationWindow(s: { term: BillingTerm; purchasedAt: Date; cancellationAllowedUntil?: Date | null }, now: Date): boolean {
   return now.getTime() < cancellationWindowCloses(s).getTime();
 }
 
@@ -211,8 +215,8 @@ export async function customerSubscriptions(db: Queryable, orgId: string, custom
 }
 
 /**
- * A marketplace subscription by its ID or an unambiguous start of it (at least
- * 4 characters); a customer contact finds only their own customer's.
+ * A marketplace subscription, or one read from Partner Center, by its ID or an unambiguous
+ * start of it (at least 4 characters); a customer contact finds only their own customer's.
  */
 export async function findSaasSubscription(db: Queryable, ctx: Pick<CoreContext, 'org' | 'actor'>, text: string): Promise<SubscriptionWithOffer> {
   const value = text.trim().toLowerCase();
@@ -220,11 +224,12 @@ export async function findSaasSubscription(db: Queryable, ctx: Pick<CoreContext,
   const rows = await db
     .select({ subscription: subscriptions, offer: offers, customer: { id: customers.id, name: customers.name, billingCountry: customers.billingCountry } })
     .from(subscriptions)
-    .innerJoin(offers, eq(offers.id, subscriptions.offerId))
+    .leftJoin(offers, eq(offers.id, subscriptions.offerId))
     .innerJoin(customers, eq(customers.id, subscriptions.customerId))
     .where(
       and(
         eq(subscriptions.orgId, ctx.org.id),
+        or(isNotNull(subscriptions.offerId), isNotNull(subscriptions.etag)),
         or(eq(subscriptions.id, value), like(subscriptions.id, `${likeEscape(value)}%`)),
         ctx.actor.kind === 'contact' ? eq(subscriptions.customerId, ctx.actor.customerId) : undefined,
       ),
@@ -247,7 +252,7 @@ export type SubscriptionChange =
 export const mpnIdPattern = /^\d{6,10}$/;
 
 /** R-M7: one edit of a marketplace subscription by an admin (R-A4); cancel only inside its window (R-M10). */
-export async function editSubscription(ctx: CoreContext, subscriptionId: string, change: SubscriptionChange): Promise<{ state: 'changed' | 'unchanged'; subscription: Subscription }> {
+export async function editSubscription(ctx: CoreContext, subscriptionId: string, change: SubscriptionChange): Promise<SubscriptionEdit> {
   const actor = requireAdmin(ctx.actor, 'what.marketplace');
   return ctx.db.transaction(async (tx) => {
     const [current] = await tx
@@ -255,27 +260,63 @@ export async function editSubscription(ctx: CoreContext, subscriptionId: string,
       .from(subscriptions)
       .where(and(eq(subscriptions.orgId, ctx.org.id), eq(subscriptions.id, subscriptionId)))
       .for('update');
-    if (!current?.offerId) throw new DomainError('subscription.unknown', { text: subscriptionId });
+    if (!current?.offerId && !current?.etag) throw new DomainError('subscription.unknown', { text: subscriptionId });
     if (current.status === 'cancelled') throw new DomainError('subscription.cancelled', { subscription: current.id, date: utcTime(current.cancelledAt!) });
     return applySubscriptionChange(tx, { ...ctx, actor }, current, change);
   });
 }
 
+type PartnerCenterEdit = { state: 'updated'; columns: Partial<Subscription> } | Extract<SubscriptionEdit, { state: 'conflict' }>;
+
+/**
+ * An edit of a subscription read from Partner Center is made there first (PATCH with its ETag);
+ * undefined for one kept here only. On a conflict the row takes Partner Center's copy.
+ */
+export async function changeInPartnerCenter(
+  tx: Queryable,
+  ctx: CoreContext,
+  current: Subscription,
+  change: SubscriptionChange,
+): Promise<PartnerCenterEdit | undefined> {
+  if (!current.etag || !ctx.partnerCenter) return undefined;
+  const [customer] = await tx.select({ tenantId: customers.tenantId }).from(customers).where(eq(customers.id, current.customerId));
+  const answer = await ctx.partnerCenter.updateSubscription(ctx.org, customer!.tenantId, current, change);
+  if (answer.state === 'updated') return answer;
+  const [refreshed] = await tx
+    .update(subscriptions)
+    .set(answer.columns)
+    .where(and(eq(subscriptions.orgId, ctx.org.id), eq(subscriptions.id, current.id)))
+    .returning();
+  return { state: 'conflict', subscription: refreshed!, changes: answer.changes };
+}
+
+export type SubscriptionEdit =
+  | { state: 'changed' | 'unchanged'; subscription: Subscription }
+  /** Partner Center's copy changed since csp-ops read it: nothing was changed there; here the row now holds its copy. */
+  | { state: 'conflict'; subscription: Subscription; changes: string };
+
 /**
  * An edit's effect inside the caller's transaction, on a row it locked: the
  * change, the log row and the announcement commit together. An approved
  * cancellation request (core/requests.ts) makes its change through this too.
+ * A subscription read from Partner Center is changed there first (PATCH with
+ * its ETag); a refusal throws and changes nothing here.
  */
 export async function applySubscriptionChange(
   tx: Queryable,
   ctx: CoreContext & { actor: Extract<Actor, { kind: 'staff' }> },
   current: Subscription,
   change: SubscriptionChange,
-): Promise<{ state: 'changed' | 'unchanged'; subscription: Subscription }> {
+  /** Partner Center's answer when the caller already made the change there. */
+  remote?: PartnerCenterEdit,
+): Promise<SubscriptionEdit> {
   const { actor } = ctx;
   const set = changeSet(current, change, ctx.now());
   if (!set) return { state: 'unchanged', subscription: current };
-  const [updated] = await tx.update(subscriptions).set(set).where(and(eq(subscriptions.orgId, ctx.org.id), eq(subscriptions.id, current.id))).returning();
+  const answer = remote ?? (await changeInPartnerCenter(tx, ctx, current, change));
+  if (answer?.state === 'conflict') return answer;
+  const where = and(eq(subscriptions.orgId, ctx.org.id), eq(subscriptions.id, current.id));
+  const [updated] = await tx.update(subscriptions).set({ ...answer?.columns, ...set }).where(where).returning();
   const details = { subscription: current.id, change: change.kind, value: changeValue(change) };
   await recordActivity(tx, ctx, change.kind === 'cancel' ? 'saas_cancelled' : 'saas_changed', current.customerId, details);
   await notify(tx, ctx.org, {
@@ -313,8 +354,12 @@ function changeSet(s: Subscription, change: SubscriptionChange, now: Date): Part
     case 'reseller':
       return s.resellerMpnId === change.mpnId ? undefined : { resellerMpnId: change.mpnId };
     case 'cancel': {
-      const closes = cancellationWindowCloses({ term: s.term!, purchasedAt: s.purchasedAt! });
-      if (!insideCancellationWindow({ term: s.term!, purchasedAt: s.purchasedAt! }, now)) {
+      const window = { term: s.term!, purchasedAt: s.purchasedAt!, cancellationAllowedUntil: s.cancellationAllowedUntil };
+      const closes = cancellationWindowCloses(window);
+      if (s.cancellationAllowedUntil && !insideCancellationWindow(window, now)) {
+        throw new DomainError('partnerCenter.windowClosed', { subscription: s.id, closed: utcTime(closes) });
+      }
+      if (!insideCancellationWindow(window, now)) {
         throw new DomainError('subscription.windowClosed', { subscription: s.id, closed: utcTime(closes) }, { terms: { term: `saasTermName.${s.term!}` } });
       }
       return { status: 'cancelled', cancelledAt: now, autoRenew: false };

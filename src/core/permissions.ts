@@ -61,7 +61,7 @@ export async function customerAccount(db: Database, orgId: string, customerId: s
   if (!row) throw new DomainError('error.noMatch', { text: customerId });
   const { subscriptions: subs, purchasePermissions: permissions, activity, ...customer } = row;
   const grants: CustomerAccount['grants'] = {};
-  for (const p of permissions) grants[p.resource] = { grantedAt: p.grantedAt, grantedBy: p.grantedByStaff.name };
+  for (const p of permissions) grants[p.resource] = { grantedAt: p.grantedAt, grantedBy: p.grantedByStaff?.name ?? 'Partner Center' };
   return {
     customer,
     ...(grants['azure-reservations'] ? { grant: grants['azure-reservations'] } : {}),
@@ -104,8 +104,8 @@ export async function checkAllowPermission(ctx: CoreContext, customerId: string,
 
 export type AllowResult = AllowCheck | { customer: Customer; state: 'turned-on' };
 
-/** Per resource: its Partner Center calls, activity actions and announcements (R-P10). */
-const toggles = {
+/** Per resource: its Partner Center calls, activity actions and announcements (R-P10), also of a change a sync found. */
+export const permissionToggles = {
   'azure-reservations': {
     allow: (ctx: CoreContext, tenantId: string) => ctx.partnerCenter?.allowReservations(ctx.org, tenantId),
     disallow: (ctx: CoreContext, tenantId: string) => ctx.partnerCenter?.disallowReservations(ctx.org, tenantId),
@@ -113,6 +113,8 @@ const toggles = {
     deleted: 'delete_customer_purchase_permission',
     onAnnounce: 'allow.announce',
     offAnnounce: 'disallow.announce',
+    foundOn: 'partnerCenter.reservationsFoundOn',
+    foundOff: 'partnerCenter.reservationsFoundOff',
   },
   'azure-savings-plans': {
     allow: (ctx: CoreContext, tenantId: string) => ctx.partnerCenter?.allowSavingsPlans(ctx.org, tenantId),
@@ -121,6 +123,8 @@ const toggles = {
     deleted: 'delete_customer_savings_plan_permission',
     onAnnounce: 'allowSavingsPlans.announce',
     offAnnounce: 'disallowSavingsPlans.announce',
+    foundOn: 'partnerCenter.savingsPlansFoundOn',
+    foundOff: 'partnerCenter.savingsPlansFoundOff',
   },
 } as const satisfies Record<PermissionResource, unknown>;
 
@@ -129,7 +133,7 @@ export const allowSavingsPlans = (ctx: CoreContext, customerId: string) => allow
 
 /** R-P3, R-P10: turns it on once, however often it is asked; only the winner writes the log. */
 export async function allowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource): Promise<AllowResult> {
-  const toggle = toggles[resource];
+  const toggle = permissionToggles[resource];
   const check = await checkAllowPermission(ctx, customerId, resource);
   if (check.state !== 'ready') return check;
   const { customer } = check;
@@ -169,7 +173,7 @@ export const disallowSavingsPlans = (ctx: CoreContext, customerId: string) => di
 
 /** R-P2, R-P10: turns it off once; a repeat finds nothing to delete and writes nothing. */
 export async function disallowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource): Promise<DisallowResult> {
-  const toggle = toggles[resource];
+  const toggle = permissionToggles[resource];
   const check = await checkDisallowPermission(ctx, customerId, resource);
   if (check.state !== 'on') return check;
   const { customer } = check;

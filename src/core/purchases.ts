@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { and, asc, desc, eq, inArray, or } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database, Queryable } from '../../db/client.js';
-import { activityLog, customers, purchaseKinds, purchases, reservations } from '../../db/schema.js';
+import { activityLog, customers, purchaseKinds, partnerCenterOrders, purchases, reservations } from '../../db/schema.js';
 import { formatMoney } from '../i18n/index.js';
 import { notify } from './announcements.js';
 import type { Organization } from './context.js';
@@ -179,4 +179,13 @@ export async function customerSaasPurchases(db: Queryable, orgId: string, custom
     .from(purchases)
     .where(and(eq(purchases.orgId, orgId), eq(purchases.customerId, customerId), eq(purchases.kind, 'saas')))
     .orderBy(desc(purchases.purchasedAt));
+}
+
+/** Orders a Partner Center sync read for the customer, newest first. */
+export async function customerPartnerCenterOrders(db: Queryable, orgId: string, customerId: string) {
+  return db
+    .select()
+    .from(partnerCenterOrders)
+    .where(and(eq(partnerCenterOrders.orgId, orgId), eq(partnerCenterOrders.customerId, customerId)))
+    .orderBy(desc(partnerCenterOrders.orderedAt));
 }

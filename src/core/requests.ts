@@ -8,7 +8,7 @@ import { requireAdmin } from './access.js';
 import type { CoreContext } from './context.js';
 import { customerById, customerMatches, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
-import { applySubscriptionChange, cancellationWindowCloses, findSaasSubscription, insideCancellationWindow, utcTime, type Subscription } from './marketplace.js';
+import { applySubscriptionChange, cancellationWindowCloses, changeInPartnerCenter, findSaasSubscription, insideCancellationWindow, utcTime, type Subscription } from './marketplace.js';
 import { refundEstimate } from './refunds.js';
 import { termEnds, type Reservation } from './reservations.js';
 import { likeEscape } from './text.js';
@@ -99,11 +99,11 @@ async function subscriptionProblem(
   subscription: Subscription | undefined,
   now: Date,
 ): Promise<RequestProblem | undefined> {
-  if (!subscription?.offerId) return { key: 'request.problemSubscriptionGone', params: {} };
+  if (!subscription?.offerId && !subscription?.etag) return { key: 'request.problemSubscriptionGone', params: {} };
   if (subscription.status === 'cancelled') return { key: 'subscription.cancelled', params: { date: utcTime(subscription.cancelledAt ?? now) } };
   const requester = await requesterProblem(db, request);
   if (requester) return requester;
-  const window = { term: subscription.term!, purchasedAt: subscription.purchasedAt! };
+  const window = { term: subscription.term!, purchasedAt: subscription.purchasedAt!, cancellationAllowedUntil: subscription.cancellationAllowedUntil };
   if (!insideCancellationWindow(window, now)) return { key: `request.problemWindowClosed.${window.term}`, params: { closed: utcTime(cancellationWindowCloses(window)) } };
   return undefined;
 }
@@ -331,7 +331,8 @@ async function decideOnReservation(tx: Queryable, ctx: DecidingContext, request:
 /**
  * A marketplace subscription's cancellation: the subscription is locked and
  * its window checked again now (R-M10, R-Q4); inside it, the marketplace
- * core cancels it in this transaction, with its own log row and announcement.
+ * core cancels it in this transaction (in Partner Center first when it came
+ * from there), with its own log row and announcement.
  */
 async function decideOnSubscription(tx: Queryable, ctx: DecidingContext, request: ReservationRequest, decision: 'approve' | 'reject'): Promise<DecisionOutcome> {
   const [subscription] = await tx
@@ -342,7 +343,10 @@ async function decideOnSubscription(tx: Queryable, ctx: DecidingContext, request
   if (decision !== 'approve') return {};
   const problem = await subscriptionProblem(tx, request, subscription, ctx.now());
   if (problem) return { problem: { key: problem.key, params: { ...problem.params, subscription: request.subscriptionId! } } };
-  return { effect: () => applySubscriptionChange(tx, ctx, subscription!, { kind: 'cancel' }) };
+  // Partner Center first: a copy changed there since csp-ops read it (another ETag) refuses the request.
+  const remote = await changeInPartnerCenter(tx, ctx, subscription!, { kind: 'cancel' });
+  if (remote?.state === 'conflict') return { problem: { key: 'partnerCenter.editConflict', params: { subscription: subscription!.id, changes: remote.changes } } };
+  return { effect: () => applySubscriptionChange(tx, ctx, subscription!, { kind: 'cancel' }, remote) };
 }
 
 const day = 24 * 60 * 60 * 1000;

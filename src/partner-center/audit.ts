@@ -1,5 +1,5 @@
 import { and, eq, or, isNull } from 'drizzle-orm';
-import type { Database } from '../../db/client.js';
+import type { Database, Queryable } from '../../db/client.js';
 import { customers, organizations, partnerCenterAuditCursors, staff } from '../../db/schema.js';
 import { orgColumns } from '../core/access.js';
 import type { Organization } from '../core/context.js';
@@ -7,13 +7,11 @@ import { DomainError } from '../core/errors.js';
 import { describeIssues } from '../core/import.js';
 import { purchaseInputSchema, recordPurchase } from '../core/purchases.js';
 import type { Logger } from '../log.js';
-import type { PartnerCenterClient } from './client.js';
+import { allItems, type PartnerCenterClient } from './client.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
 /** Partner Center answers 400 to a start date more than 90 days back; a little margin keeps clear of that edge. */
 export const auditRetentionMs = 90 * dayMs - 60 * 60 * 1000;
-/** Pages followed in one window at most (a guard against a next link that never ends). */
-const maxPages = 500;
 
 /** An audit record as `GET /v1/auditrecords` answers it (the fields read here). */
 export interface AuditRecord {
@@ -28,13 +26,6 @@ export interface AuditRecord {
   operationType?: string;
   operationDate?: string;
   operationStatus?: string;
-}
-
-interface AuditPage {
-  totalCount?: number;
-  items?: AuditRecord[];
-  continuationToken?: string;
-  links?: { next?: { uri?: string; method?: string; headers?: { key?: string; value?: string }[] } };
 }
 
 interface OrderLineItem {
@@ -106,24 +97,8 @@ export async function pollAuditRecords(db: Database, client: PartnerCenterClient
 }
 
 /** One window's records, following the documented paging (links.next with its MS-ContinuationToken header). */
-async function* auditRecords(client: PartnerCenterClient, start: Date, end: Date): AsyncGenerator<AuditRecord> {
-  let path = `/v1/auditrecords?startDate=${encodeURIComponent(start.toISOString())}&endDate=${encodeURIComponent(end.toISOString())}`;
-  let headers: Record<string, string> | undefined;
-  for (let page = 0; page < maxPages; page++) {
-    const { body } = await client.request('GET', path, undefined, headers ? { headers } : {});
-    const answer = (body && typeof body === 'object' ? body : {}) as AuditPage;
-    for (const record of answer.items ?? []) yield record;
-    const next = answer.links?.next;
-    const token = next?.headers?.find((h) => h.key?.toLowerCase() === 'ms-continuationtoken')?.value ?? answer.continuationToken;
-    if (!next?.uri && !token) return;
-    const uri = next?.uri ?? '/auditrecords?seekOperation=next';
-    // The documented link is relative to the API version: "/auditrecords?seekOperation=next".
-    path = uri.startsWith('/v1/') ? uri : `/v1${uri.startsWith('/') ? '' : '/'}${uri}`;
-    headers = Object.fromEntries((next?.headers ?? []).filter((h) => h.key && h.value !== undefined).map((h) => [h.key!, h.value!]));
-    if (token && !Object.keys(headers).some((k) => k.toLowerCase() === 'ms-continuationtoken')) headers['MS-ContinuationToken'] = token;
-  }
-  throw new Error(`Partner Center audit records: more than ${maxPages} pages between ${start.toISOString()} and ${end.toISOString()}`);
-}
+const auditRecords = (client: PartnerCenterClient, start: Date, end: Date) =>
+  allItems<AuditRecord>(client, `/v1/auditrecords?startDate=${encodeURIComponent(start.toISOString())}&endDate=${encodeURIComponent(end.toISOString())}`);
 
 /**
  * A succeeded create_order made by a customer user: it names a customer and a user whose
@@ -221,14 +196,23 @@ export function purchaseFromOrder(record: AuditRecord, order: Order): unknown {
   };
 }
 
-/** Every partner organization the connector may act for (R-A5: none naming another CSP tenant), polled in turn. */
-export async function pollAllOrganizations(db: Database, client: PartnerCenterClient, now = new Date(), log: Logger = silent): Promise<AuditPollResult> {
-  const total: AuditPollResult = { windows: 0, records: 0, recorded: 0, repeats: 0, skipped: 0 };
+/**
+ * The partner organizations the connector acts for (R-A5): those naming its tenant as their
+ * CSP tenant or, when none does, the only partner organization naming no tenant.
+ */
+export async function connectedOrganizations(db: Queryable, tenantId: string): Promise<Organization[]> {
   const orgs = await db
     .select(orgColumns)
     .from(organizations)
-    .where(and(eq(organizations.kind, 'partner'), or(isNull(organizations.cspTenantId), eq(organizations.cspTenantId, client.tenantId.toLowerCase()))));
-  for (const org of orgs) {
+    .where(and(eq(organizations.kind, 'partner'), or(isNull(organizations.cspTenantId), eq(organizations.cspTenantId, tenantId.toLowerCase()))));
+  const named = orgs.filter((o) => o.cspTenantId);
+  return named.length ? named : orgs.length === 1 ? orgs : [];
+}
+
+/** Every organization the connector acts for, polled in turn. */
+export async function pollAllOrganizations(db: Database, client: PartnerCenterClient, now = new Date(), log: Logger = silent): Promise<AuditPollResult> {
+  const total: AuditPollResult = { windows: 0, records: 0, recorded: 0, repeats: 0, skipped: 0 };
+  for (const org of await connectedOrganizations(db, client.tenantId)) {
     const one = await pollAuditRecords(db, client, org, now, log);
     for (const key of Object.keys(total) as (keyof AuditPollResult)[]) total[key] += one[key];
   }

@@ -187,3 +187,44 @@ function retryAfter(header: string | null): number {
   const date = Date.parse(header);
   return Number.isNaN(date) ? 1000 : Math.max(0, date - Date.now());
 }
+
+/** A collection as Partner Center answers it: a page of items and, when more follow, links.next (and a continuation token). */
+interface CollectionPage<T> {
+  items?: T[];
+  continuationToken?: string;
+  links?: { next?: { uri?: string; headers?: { key?: string; value?: string }[] } };
+}
+
+/** Where a collection's next page is: its path (under /v1) and the headers to send with it (MS-ContinuationToken). */
+export interface NextPage {
+  path: string;
+  headers: Record<string, string>;
+}
+
+/** A collection page's items and the next page, if any (documented links are relative to /v1, as "/customers?seekOperation=Next"). */
+export async function readPage<T>(client: PartnerCenterClient, page: NextPage): Promise<{ items: T[]; next?: NextPage }> {
+  const { body } = await client.request('GET', page.path, undefined, Object.keys(page.headers).length ? { headers: page.headers } : {});
+  const answer = (body && typeof body === 'object' ? body : {}) as CollectionPage<T>;
+  const items = Array.isArray(body) ? (body as T[]) : (answer.items ?? []);
+  const link = answer.links?.next;
+  const token = link?.headers?.find((h) => h.key?.toLowerCase() === 'ms-continuationtoken')?.value ?? answer.continuationToken;
+  if (!link?.uri && !token) return { items };
+  const uri = link?.uri ?? `${page.path.replace(/^\/v1/, '').split('?')[0]}?seekOperation=next`;
+  const headers = Object.fromEntries((link?.headers ?? []).filter((h) => h.key && h.value !== undefined).map((h) => [h.key!, h.value!]));
+  if (token && !Object.keys(headers).some((k) => k.toLowerCase() === 'ms-continuationtoken')) headers['MS-ContinuationToken'] = token;
+  return { items, next: { path: uri.startsWith('/v1/') ? uri : `/v1${uri.startsWith('/') ? '' : '/'}${uri}`, headers } };
+}
+
+/** Pages followed in one collection at most (a guard against a next link that never ends). */
+const maxPages = 500;
+
+/** Every item of a collection, following links.next. */
+export async function* allItems<T>(client: PartnerCenterClient, path: string): AsyncGenerator<T> {
+  let page: NextPage | undefined = { path, headers: {} };
+  for (let n = 0; page; n++) {
+    if (n === maxPages) throw new Error(`Partner Center ${path}: more than ${maxPages} pages`);
+    const { items, next }: { items: T[]; next?: NextPage } = await readPage<T>(client, page);
+    yield* items;
+    page = next;
+  }
+}

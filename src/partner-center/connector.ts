@@ -1,4 +1,6 @@
-import type { Organization, PurchasePermissionConnector } from '../core/context.js';
+import type { Organization, PartnerCenterGateway } from '../core/context.js';
+import type { Subscription, SubscriptionChange } from '../core/marketplace.js';
+import { describeChanges, fieldChanges, subscriptionColumns, type RemoteSubscription } from './subscriptions.js';
 import { DomainError } from '../core/errors.js';
 import { createPartnerCenterClient, PartnerCenterError, type PartnerCenterClient, type PartnerCenterSettings } from './client.js';
 
@@ -23,7 +25,7 @@ export interface ConnectorStatus {
   lastError?: ConnectorFailure;
 }
 
-export interface PartnerCenterConnector extends PurchasePermissionConnector {
+export interface PartnerCenterConnector extends PartnerCenterGateway {
   client: PartnerCenterClient;
   status(): Promise<ConnectorStatus>;
 }
@@ -34,6 +36,20 @@ interface PolicyList {
 
 /** The SelfServePolicy resources csp-ops keeps: Azure reservations and Azure savings plans. */
 type SelfServeResource = 'AzureReservedInstances' | 'AzureSavingsPlan';
+type Policy = NonNullable<PolicyList['items']>[number];
+
+/** A customer has one SelfServePolicy holding all its permissions (Partner Center's id is partner_customer). */
+export async function customerPolicy(client: PartnerCenterClient, customerTenantId: string): Promise<Policy | undefined> {
+  const { body } = await client.request('GET', `/v1/SelfServePolicy?entity_id=${encodeURIComponent(customerTenantId)}`);
+  const items = Array.isArray(body) ? (body as PolicyList['items']) : ((body as PolicyList | undefined)?.items ?? []);
+  return (items ?? []).find((p) => p.id);
+}
+
+/** The resources a policy lets the customer purchase. */
+export const grantedResources = (policy: Policy): SelfServeResource[] =>
+  (policy.permissions ?? []).flatMap((x) =>
+    x.action?.toLowerCase() !== 'purchase' ? [] : x.resource === 'AzureReservedInstances' || x.resource === 'AzureSavingsPlan' ? [x.resource] : [],
+  );
 
 /** The customer purchase permissions for Azure reservations and savings plans kept as Partner Center SelfServePolicies. */
 export function createPartnerCenterConnector(settings: PartnerCenterSettings): PartnerCenterConnector {
@@ -62,16 +78,8 @@ export function createPartnerCenterConnector(settings: PartnerCenterSettings): P
     }
   }
 
-  type Policy = NonNullable<PolicyList['items']>[number];
-  const grants = (policy: Policy, resource: SelfServeResource) =>
-    (policy.permissions ?? []).some((x) => x.action?.toLowerCase() === 'purchase' && x.resource?.toLowerCase() === resource.toLowerCase());
-
-  /** A customer has one SelfServePolicy holding all its permissions (Partner Center's id is partner_customer). */
-  async function policyOf(customerTenantId: string): Promise<Policy | undefined> {
-    const { body } = await client.request('GET', `/v1/SelfServePolicy?entity_id=${encodeURIComponent(customerTenantId)}`);
-    const items = Array.isArray(body) ? (body as PolicyList['items']) : ((body as PolicyList | undefined)?.items ?? []);
-    return (items ?? []).find((p) => p.id);
-  }
+  const grants = (policy: Policy, resource: SelfServeResource) => grantedResources(policy).includes(resource);
+  const policyOf = (customerTenantId: string) => customerPolicy(client, customerTenantId);
 
   /** Writes the customer's policy with these permissions (documented "Update a SelfServePolicy"). */
   function putPolicy(customerTenantId: string, id: string, resources: SelfServeResource[]) {
@@ -83,9 +91,6 @@ export function createPartnerCenterConnector(settings: PartnerCenterSettings): P
     });
   }
 
-  const resourcesOf = (policy: Policy): SelfServeResource[] =>
-    (policy.permissions ?? []).flatMap((x) => (x.resource === 'AzureReservedInstances' || x.resource === 'AzureSavingsPlan' ? [x.resource] : []));
-
   async function allow(org: Organization, customerTenantId: string, resource: SelfServeResource) {
     checkOrg(org);
     await guarded('create SelfServePolicy', async () => {
@@ -94,7 +99,7 @@ export function createPartnerCenterConnector(settings: PartnerCenterSettings): P
         if (existing && grants(existing, resource)) return;
         if (existing) {
           // The customer already has a policy for the other resource: add this one to it.
-          await putPolicy(customerTenantId, existing.id!, [...resourcesOf(existing), resource]);
+          await putPolicy(customerTenantId, existing.id!, [...grantedResources(existing), resource]);
           return;
         }
         try {
@@ -117,7 +122,7 @@ export function createPartnerCenterConnector(settings: PartnerCenterSettings): P
     await guarded('delete SelfServePolicy', async () => {
       const policy = await policyOf(customerTenantId);
       if (!policy || !grants(policy, resource)) return;
-      const remaining = resourcesOf(policy).filter((r) => r !== resource);
+      const remaining = grantedResources(policy).filter((r) => r !== resource);
       // Keep the other resource's permission; delete the policy only when nothing is left in it.
       if (remaining.length) return void (await putPolicy(customerTenantId, policy.id!, remaining));
       try {
@@ -129,8 +134,48 @@ export function createPartnerCenterConnector(settings: PartnerCenterSettings): P
     });
   }
 
+  /** The PATCH body for an edit: the fields it changes, with the subscription's ID and ETag. */
+  const patchOf = (change: SubscriptionChange): Partial<RemoteSubscription> => {
+    switch (change.kind) {
+      case 'rename':
+        return { friendlyName: change.name };
+      case 'seats':
+        return { quantity: change.seats };
+      case 'auto-renew':
+        return { autoRenewEnabled: change.on };
+      case 'reseller':
+        return { partnerId: change.mpnId };
+      case 'cancel':
+        return { status: 'deleted' };
+    }
+  };
+
+  async function updateSubscription(org: Organization, customerTenantId: string, subscription: Subscription, change: SubscriptionChange) {
+    checkOrg(org);
+    const path = `/v1/customers/${encodeURIComponent(customerTenantId)}/subscriptions/${encodeURIComponent(subscription.id)}`;
+    return guarded('update subscription', async () => {
+      const now = new Date();
+      try {
+        const { body } = await client.request(
+          'PATCH',
+          path,
+          { id: subscription.id, ...patchOf(change), attributes: { etag: subscription.etag, objectType: 'Subscription' } },
+          { headers: { 'If-Match': subscription.etag! } },
+        );
+        return { state: 'updated' as const, columns: subscriptionColumns({ ...(body as RemoteSubscription), id: subscription.id }, now) };
+      } catch (error) {
+        // 412: Partner Center's copy has another ETag now. Read it again and say what differs.
+        if (!(error instanceof PartnerCenterError && error.status === 412)) throw error;
+        const { body } = await client.request('GET', path);
+        const columns = subscriptionColumns({ ...(body as RemoteSubscription), id: subscription.id }, now);
+        return { state: 'conflict' as const, columns, changes: describeChanges(fieldChanges(subscription, columns)) };
+      }
+    });
+  }
+
   return {
     client,
+    updateSubscription,
     allowReservations: (org, customerTenantId) => allow(org, customerTenantId, 'AzureReservedInstances'),
     disallowReservations: (org, customerTenantId) => disallow(org, customerTenantId, 'AzureReservedInstances'),
     allowSavingsPlans: (org, customerTenantId) => allow(org, customerTenantId, 'AzureSavingsPlan'),

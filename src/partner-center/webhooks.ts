@@ -130,7 +130,7 @@ async function download(url: URL): Promise<X509Certificate> {
 export function partnerCenterWebhooks(
   db: Database,
   settings: WebhookSettings,
-  options: { log: Logger; now?: () => Date; fetchCertificate?: (url: URL) => Promise<X509Certificate> },
+  options: { log: Logger; now?: () => Date; fetchCertificate?: (url: URL) => Promise<X509Certificate>; onEvent?: () => void },
 ) {
   const { log } = options;
   const now = options.now ?? (() => new Date());
@@ -234,6 +234,7 @@ export function partnerCenterWebhooks(
       .returning({ eventKey: partnerCenterEvents.eventKey });
     const repeat = inserted.length === 0;
     log.info(`partner center webhook: ${eventName} ${resourceUri}${repeat ? ' (a repeat; already recorded)' : ' recorded'}`);
+    if (!repeat) options.onEvent?.();
     return { status: 200, body: { status: 'received', repeat, eventKey } };
   };
 }

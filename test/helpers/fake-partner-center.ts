@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * Microsoft Entra sign-in (OpenID metadata and the token endpoint answering the refresh-token
- * grant) and Partner Center's SelfServePolicy endpoints, on one loopback server, answering in
+ * grant) and the Partner Center endpoints csp-ops uses (SelfServePolicy, audit records,
+ * customers, subscriptions with ETags, orders, invoices), on one loopback server, answering in
  * the documented shapes.
  */
 export const partnerTenant = 'fab0fab0-0000-4000-8000-00000000000f';
@@ -40,6 +41,34 @@ interface Policy {
   attributes: { etag: string; objectType: 'SelfServePolicy' };
 }
 
+interface FakeCustomer {
+  id: string;
+  companyProfile: { tenantId: string; domain: string; companyName: string };
+  billingProfile: { companyName: string; defaultAddress: { country: string } };
+  relationshipToPartner: string;
+}
+
+export interface FakeSubscription {
+  id: string;
+  offerId: string;
+  offerName: string;
+  friendlyName: string;
+  quantity: number;
+  unitType: string;
+  creationDate: string;
+  commitmentEndDate: string;
+  status: string;
+  autoRenewEnabled: boolean;
+  billingType: string;
+  billingCycle: string;
+  termDuration: string;
+  cancellationAllowedUntilDate: string | null;
+  refundableQuantity: { totalQuantity: number; details: { quantity: number; allowedUntilDateTime: string }[] };
+  isMicrosoftProduct: boolean;
+  partnerId?: string;
+  attributes: { etag: string; objectType: 'Subscription' };
+}
+
 export async function startFakePartnerCenter() {
   const requests: RecordedRequest[] = [];
   const tokenRequests: Record<string, string>[] = [];
@@ -51,6 +80,13 @@ export async function startFakePartnerCenter() {
   const auditRecords: Record<string, unknown>[] = [];
   const auditPages = new Map<string, Record<string, unknown>[]>();
   let auditPageSize = 100;
+  // Customers, their subscriptions and orders, and invoices, in the documented shapes.
+  const customers = new Map<string, FakeCustomer>();
+  const subscriptions = new Map<string, Map<string, FakeSubscription>>();
+  const orders = new Map<string, Record<string, unknown>[]>();
+  const invoices = new Map<string, Record<string, unknown>>();
+  const customerPages = new Map<string, FakeCustomer[]>();
+  let customerPageSize = 100;
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error) => {
@@ -164,6 +200,59 @@ export async function startFakePartnerCenter() {
       policy.attributes.etag = `"${randomUUID()}"`;
       return json(res, 200, policy, { 'ms-correlationid': correlationId });
     }
+    const ok = (status: number, value: unknown) => json(res, status, value, { 'ms-correlationid': correlationId });
+    const collection = (items: unknown[], extra: Record<string, unknown> = {}) => ok(200, { totalCount: items.length, items, ...extra, attributes: { objectType: 'Collection' } });
+    if (req.method === 'GET' && url.pathname === '/v1/customers') {
+      // The list: companyProfile only (the billing profile comes from get-by-id), paged with links.next.
+      let items: FakeCustomer[];
+      if (url.searchParams.get('seekOperation')?.toLowerCase() === 'next') {
+        const token = String(req.headers['ms-continuationtoken'] ?? '');
+        const rest = customerPages.get(token);
+        if (!rest) return ok(400, { code: 400, description: 'Invalid continuation token.', errorName: 'InvalidInput' });
+        customerPages.delete(token);
+        items = rest;
+      } else {
+        items = [...customers.values()];
+      }
+      const page = items.slice(0, customerPageSize);
+      const rest = items.slice(customerPageSize);
+      let next: Record<string, unknown> = {};
+      if (rest.length) {
+        const token = randomUUID();
+        customerPages.set(token, rest);
+        next = { links: { next: { uri: '/customers?size=100&seekOperation=Next', method: 'GET', headers: [{ key: 'MS-ContinuationToken', value: token }] } }, continuationToken: token };
+      }
+      return collection(page.map(({ id, companyProfile, relationshipToPartner }) => ({ id, companyProfile, relationshipToPartner, attributes: { objectType: 'Customer' } })), next);
+    }
+    const customerMatch = /^\/v1\/customers\/([^/]+)(\/(subscriptions|orders)(\/([^/]+))?)?$/.exec(url.pathname);
+    if (customerMatch) {
+      const tenant = decodeURIComponent(customerMatch[1]!);
+      const customer = customers.get(tenant);
+      if (!customer) return ok(404, { code: 600008, description: 'The requested customer was not found.', errorName: 'CustomerNotFound' });
+      const [, , , what, , id] = customerMatch;
+      if (!what && req.method === 'GET') return ok(200, { ...customer, attributes: { objectType: 'Customer' } });
+      if (what === 'orders' && !id && req.method === 'GET') return collection(orders.get(tenant) ?? []);
+      const owned = subscriptions.get(tenant) ?? new Map<string, FakeSubscription>();
+      if (what === 'subscriptions' && !id && req.method === 'GET') return collection([...owned.values()]);
+      const subscription = id ? owned.get(decodeURIComponent(id)) : undefined;
+      if (what === 'subscriptions' && id && !subscription) return ok(404, { code: 800002, description: 'Subscription not found.', errorName: 'SubscriptionNotFound' });
+      if (what === 'subscriptions' && subscription && req.method === 'GET') return ok(200, subscription);
+      if (what === 'subscriptions' && subscription && req.method === 'PATCH') {
+        // Optimistic concurrency: the If-Match ETag must be the subscription's current one.
+        if (req.headers['if-match'] !== subscription.attributes.etag) {
+          return ok(412, { code: 412, description: 'The resource was modified since it was read (ETag mismatch).', errorName: 'PreconditionFailed' });
+        }
+        const { attributes: _ignored, id: _id, ...fields } = body as Record<string, unknown>;
+        Object.assign(subscription, fields);
+        subscription.attributes.etag = `"${randomUUID()}"`;
+        return ok(200, subscription);
+      }
+    }
+    const invoiceMatch = /^\/v1\/invoices\/([^/]+)$/.exec(url.pathname);
+    if (invoiceMatch && req.method === 'GET') {
+      const invoice = invoices.get(decodeURIComponent(invoiceMatch[1]!));
+      return invoice ? ok(200, invoice) : ok(404, { code: 404, description: 'Invoice not found.', errorName: 'NotFound' });
+    }
     if (req.method === 'GET' && url.pathname === '/v1/auditrecords') {
       // The documented shape: { totalCount, items, links.next { uri, method, headers: [MS-ContinuationToken] }, continuationToken, attributes }.
       let items: Record<string, unknown>[];
@@ -215,6 +304,53 @@ export async function startFakePartnerCenter() {
     /** Records per page before a continuation token (default 100). */
     setAuditPageSize(size: number) {
       auditPageSize = size;
+    },
+    customers,
+    subscriptions,
+    orders,
+    invoices,
+    /** Customers per page of GET /v1/customers before a continuation token (default 100). */
+    setCustomerPageSize(size: number) {
+      customerPageSize = size;
+    },
+    addCustomer(tenantId: string, name: string, domain: string, country: string) {
+      customers.set(tenantId, {
+        id: tenantId,
+        companyProfile: { tenantId, domain, companyName: name },
+        billingProfile: { companyName: name, defaultAddress: { country } },
+        relationshipToPartner: 'reseller',
+      });
+    },
+    /** A subscription as Partner Center holds it; later changes made "outside csp-ops" go through change(). */
+    addSubscription(customerTenantId: string, fields: Partial<FakeSubscription> & { id: string }): FakeSubscription {
+      const subscription: FakeSubscription = {
+        offerId: 'CFQ7TTC0LH18:0001',
+        offerName: 'Microsoft 365 Business Basic',
+        friendlyName: 'Microsoft 365 Business Basic',
+        quantity: 10,
+        unitType: 'Licenses',
+        creationDate: '2026-11-01T00:00:00Z',
+        commitmentEndDate: '2027-10-31T00:00:00Z',
+        status: 'active',
+        autoRenewEnabled: true,
+        billingType: 'license',
+        billingCycle: 'monthly',
+        termDuration: 'P1Y',
+        cancellationAllowedUntilDate: '2026-11-08T00:00:00Z',
+        refundableQuantity: { totalQuantity: 10, details: [{ quantity: 10, allowedUntilDateTime: '2026-11-08T00:00:00Z' }] },
+        isMicrosoftProduct: true,
+        ...fields,
+        attributes: { etag: `"${randomUUID()}"`, objectType: 'Subscription' },
+      };
+      if (!subscriptions.has(customerTenantId)) subscriptions.set(customerTenantId, new Map());
+      subscriptions.get(customerTenantId)!.set(subscription.id, subscription);
+      return subscription;
+    },
+    /** A change made in Partner Center itself: the subscription gets a new ETag. */
+    changeSubscription(customerTenantId: string, id: string, fields: Partial<FakeSubscription>) {
+      const subscription = subscriptions.get(customerTenantId)!.get(id)!;
+      Object.assign(subscription, fields);
+      subscription.attributes.etag = `"${randomUUID()}"`;
     },
     refuseSignIn(on = true) {
       refuseSignIn = on;

@@ -14,6 +14,7 @@ import { organizationNamed } from '../../core/organizations.js';
 import { purchaseInputSchema, recordPurchase } from '../../core/purchases.js';
 import { pollAuditRecords } from '../../partner-center/audit.js';
 import { PartnerCenterError } from '../../partner-center/client.js';
+import { syncOrganization } from '../../partner-center/sync.js';
 import { recordActivation, type ActivationStep } from '../../core/marketplace.js';
 import { formatTimestamp, translator, type Translate } from '../../i18n/index.js';
 import { renderText } from '../../views/model.js';
@@ -68,16 +69,17 @@ export async function runCli(db: Database, argv: string[], options: { partnerCen
       throw error;
     }
   }
-  if (positionals[0] === 'poll-purchases') {
+  if (positionals[0] === 'poll-purchases' || positionals[0] === 'sync') {
     if (!options.partnerCenter) return { output: t('cli.pollNoConnector'), exitCode: 1 };
+    const { client } = options.partnerCenter;
     try {
       const org = await organizationNamed(db, values.org);
-      const result = await pollAuditRecords(db, options.partnerCenter.client, org, new Date());
-      return { output: t('cli.pollDone', { ...result }), exitCode: 0 };
+      if (positionals[0] === 'sync') return { output: t('cli.syncDone', { ...(await syncOrganization(db, client, org)) }), exitCode: 0 };
+      return { output: t('cli.pollDone', { ...(await pollAuditRecords(db, client, org, new Date())) }), exitCode: 0 };
     } catch (error) {
       if (error instanceof DomainError) return { output: t(error.code, error.params), exitCode: 1 };
-      // The days already read stay read: running it again resumes from there.
-      if (error instanceof PartnerCenterError) return { output: error.message, exitCode: 1 };
+      // What was read stays read: running it again resumes from there.
+      if (error instanceof PartnerCenterError) return { output: `${error.message}\n${t('cli.resumes')}`, exitCode: 1 };
       throw error;
     }
   }

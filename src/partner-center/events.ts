@@ -1,0 +1,118 @@
+import { and, asc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import type { Database, Queryable } from '../../db/client.js';
+import { customers, partnerCenterEvents } from '../../db/schema.js';
+import { notify } from '../core/announcements.js';
+import type { Logger } from '../log.js';
+import { connectedOrganizations } from './audit.js';
+import { PartnerCenterError, type PartnerCenterClient } from './client.js';
+import { describeChanges, storeRemoteSubscription, type RemoteSubscription } from './subscriptions.js';
+
+/** Attempts at an event whose resource cannot be fetched before it is given up as failed. */
+export const maxEventAttempts = 5;
+/** Pause before the next attempt, per attempt already made. */
+const retryAfterMs = 60_000;
+
+interface Invoice {
+  id?: string;
+  invoiceDate?: string;
+  totalCharges?: number;
+  currencyCode?: string;
+}
+
+export interface EventsResult {
+  processed: number;
+  ignored: number;
+  failed: number;
+  /** Failed this time, tried again later. */
+  retrying: number;
+}
+
+type Outcome = { status: 'processed' | 'ignored'; outcome: string };
+
+const subscriptionPath = /^\/v1\/customers\/([^/]+)\/subscriptions\/([^/]+)$/i;
+const invoicePath = /^\/v1\/invoices\/([^/]+)$/i;
+
+/**
+ * Partner Center's events name a resource; what it now is, is fetched from the API (the body is
+ * not trusted): `subscription-updated` refreshes that subscription, `invoice-ready` is announced
+ * to the channels that hear invoices. Only the URI's path is used, against the configured API,
+ * so an event cannot make csp-ops call another host. Each event is claimed with SKIP LOCKED.
+ */
+export async function processPartnerCenterEvents(db: Database, client: PartnerCenterClient, log: Logger, now = () => new Date()): Promise<EventsResult> {
+  const result: EventsResult = { processed: 0, ignored: 0, failed: 0, retrying: 0 };
+  for (;;) {
+    const done = await db.transaction(async (tx) => {
+      const [event] = await tx
+        .select()
+        .from(partnerCenterEvents)
+        .where(
+          and(
+            eq(partnerCenterEvents.status, 'received'),
+            or(isNull(partnerCenterEvents.processedAt), lt(partnerCenterEvents.processedAt, sql`now() - make_interval(secs => ${retryAfterMs / 1000} * ${partnerCenterEvents.attempts})`)),
+          ),
+        )
+        .orderBy(asc(partnerCenterEvents.receivedAt))
+        .limit(1)
+        .for('update', { skipLocked: true });
+      if (!event) return false;
+      let set: Partial<typeof partnerCenterEvents.$inferInsert>;
+      try {
+        const outcome = await tx.transaction((savepoint) => handleEvent(savepoint, client, event.eventName, event.resourceUri, now()));
+        set = { ...outcome, attempts: event.attempts + 1, processedAt: now() };
+        result[outcome.status]++;
+      } catch (error) {
+        if (!(error instanceof PartnerCenterError)) throw error;
+        const failed = event.attempts + 1 >= maxEventAttempts;
+        set = { status: failed ? 'failed' : 'received', outcome: error.message, attempts: event.attempts + 1, processedAt: now() };
+        result[failed ? 'failed' : 'retrying']++;
+        log.warn(`Partner Center event ${event.eventName} ${event.resourceUri}: ${error.message}${failed ? '; given up' : '; tried again later'}`);
+      }
+      await tx.update(partnerCenterEvents).set(set).where(eq(partnerCenterEvents.eventKey, event.eventKey));
+      return true;
+    });
+    if (!done) return result;
+  }
+}
+
+async function handleEvent(tx: Queryable, client: PartnerCenterClient, eventName: string, resourceUri: string, now: Date): Promise<Outcome> {
+  let path: string;
+  try {
+    path = new URL(resourceUri, 'https://api.partnercenter.microsoft.com').pathname;
+  } catch {
+    return { status: 'ignored', outcome: 'the resource URI cannot be read' };
+  }
+  const orgs = await connectedOrganizations(tx, client.tenantId);
+  if (!orgs.length) return { status: 'ignored', outcome: 'no organization here is connected to this partner tenant' };
+  switch (eventName.toLowerCase()) {
+    case 'subscription-updated': {
+      const match = subscriptionPath.exec(path);
+      if (!match) return { status: 'ignored', outcome: `not a subscription: ${path}` };
+      const [, customerTenantId, subscriptionId] = match.map((part) => decodeURIComponent(part).toLowerCase());
+      const [customer] = await tx
+        .select({ id: customers.id, name: customers.name, orgId: customers.orgId })
+        .from(customers)
+        .where(and(eq(customers.tenantId, customerTenantId!), inArray(customers.orgId, orgs.map((o) => o.id))));
+      if (!customer) return { status: 'ignored', outcome: `customer ${customerTenantId} is not known here; the next sync brings it` };
+      const { body } = await client.request('GET', `/v1/customers/${encodeURIComponent(customerTenantId!)}/subscriptions/${encodeURIComponent(subscriptionId!)}`);
+      const remote = { ...(body as RemoteSubscription), id: subscriptionId! };
+      const { state, changes } = await storeRemoteSubscription(tx, orgs.find((o) => o.id === customer.orgId)!, customer, remote, now);
+      return { status: 'processed', outcome: state === 'changed' ? describeChanges(changes) : state };
+    }
+    case 'invoice-ready': {
+      const match = invoicePath.exec(path);
+      if (!match) return { status: 'ignored', outcome: `not an invoice: ${path}` };
+      const { body } = await client.request('GET', `/v1/invoices/${encodeURIComponent(decodeURIComponent(match[1]!))}`);
+      const invoice = (body ?? {}) as Invoice;
+      const params = {
+        invoice: invoice.id ?? decodeURIComponent(match[1]!),
+        amount: typeof invoice.totalCharges === 'number' ? invoice.totalCharges.toFixed(2) : '—',
+        currency: invoice.currencyCode ?? '',
+        date: invoice.invoiceDate ? invoice.invoiceDate.slice(0, 10) : '—',
+      };
+      for (const org of orgs) await notify(tx, org, { kind: 'invoices', customerId: null, message: { key: 'partnerCenter.invoiceReady', params } });
+      return { status: 'processed', outcome: `announced invoice ${params.invoice}` };
+    }
+    default:
+      return { status: 'ignored', outcome: `csp-ops does not act on ${eventName}` };
+  }
+}
