@@ -639,7 +639,7 @@ export const en = {
   'partnerCenter.reservationsFoundOff': 'Partner Center: {customer} may no longer buy Azure reservations (turned off outside csp-ops).',
   'partnerCenter.savingsPlansFoundOn': 'Partner Center: {customer} may now buy Azure savings plans (turned on outside csp-ops).',
   'partnerCenter.savingsPlansFoundOff': 'Partner Center: {customer} may no longer buy Azure savings plans (turned off outside csp-ops).',
-  'partnerCenter.invoiceReady': 'Partner Center invoice {invoice} is ready: {amount} {currency}, dated {date}.',
+  'partnerCenter.invoiceReady': 'Partner Center invoice {invoice} is ready: {amount}, dated {date}.',
   'partnerCenter.editConflict': 'Subscription {subscription} was changed in Partner Center since csp-ops last read it: {changes}. Your change was not made; csp-ops now shows Partner Center\'s values. Run the command again if you still want it.',
   'partnerCenter.editConflictNoFields': 'Subscription {subscription} was changed in Partner Center since csp-ops last read it. Your change was not made; csp-ops now shows Partner Center\'s values. Run the command again if you still want it.',
   'partnerCenter.windowClosed': 'Subscription {subscription} can no longer be cancelled: Partner Center allowed it until {closed} UTC. Turn auto-renew off instead, so it ends with its term: {prefix}subscription {subscription} auto-renew off',

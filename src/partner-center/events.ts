@@ -2,6 +2,7 @@ import { and, asc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
 import { customers, partnerCenterEvents } from '../../db/schema.js';
 import { notify } from '../core/announcements.js';
+import { formatMoney } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import { connectedOrganizations } from './audit.js';
 import { PartnerCenterError, type PartnerCenterClient } from './client.js';
@@ -62,6 +63,13 @@ export async function processPartnerCenterEvents(db: Database, client: PartnerCe
         result[outcome.status]++;
       } catch (error) {
         if (!(error instanceof PartnerCenterError)) throw error;
+        if (error.status === 404) {
+          // Gone from Partner Center (or never there): nothing to fetch, now or later.
+          set = { status: 'ignored', outcome: `not found in Partner Center: ${error.message}`, attempts: event.attempts + 1, processedAt: now() };
+          result.ignored++;
+          await tx.update(partnerCenterEvents).set(set).where(eq(partnerCenterEvents.eventKey, event.eventKey));
+          return true;
+        }
         const failed = event.attempts + 1 >= maxEventAttempts;
         set = { status: failed ? 'failed' : 'received', outcome: error.message, attempts: event.attempts + 1, processedAt: now() };
         result[failed ? 'failed' : 'retrying']++;
@@ -105,8 +113,7 @@ async function handleEvent(tx: Queryable, client: PartnerCenterClient, eventName
       const invoice = (body ?? {}) as Invoice;
       const params = {
         invoice: invoice.id ?? decodeURIComponent(match[1]!),
-        amount: typeof invoice.totalCharges === 'number' ? invoice.totalCharges.toFixed(2) : '—',
-        currency: invoice.currencyCode ?? '',
+        amount: typeof invoice.totalCharges === 'number' && invoice.currencyCode ? formatMoney(invoice.totalCharges, invoice.currencyCode) : '—',
         date: invoice.invoiceDate ? invoice.invoiceDate.slice(0, 10) : '—',
       };
       for (const org of orgs) await notify(tx, org, { kind: 'invoices', customerId: null, message: { key: 'partnerCenter.invoiceReady', params } });

@@ -95,8 +95,8 @@ export async function startTestBot(
     database?: DatabaseHandle;
     fakeSlack?: Parameters<typeof startFakeSlack>[0];
     deliveryTimeoutSeconds?: number;
-    /** Partner Center connector settings (and timing) passed to startBot. */
-    partnerCenter?: PartnerCenterConfig;
+    /** Partner Center connector (and webhook) settings, and timing, passed to startBot. */
+    partnerCenter?: PartnerCenterConfig & Partial<Parameters<typeof startBot>[0]['config']>;
     partnerCenterTuning?: Parameters<typeof startBot>[0]['partnerCenterTuning'];
   } = {},
 ) {
@@ -191,6 +191,8 @@ export async function startTestBot(
       const submitted = await post(`payload=${encodeURIComponent(JSON.stringify(payload))}`);
       return { status: submitted.status, modal, reply: await waitForResponse(id) };
     },
+    /** The bot's HTTP origin (webhooks, the API). */
+    origin: `http://127.0.0.1:${bot.port}`,
     /** Waits until `count` messages were posted and returns them. */
     async waitForPosts(count: number) {
       await waitFor(`${count} posts`, () => slack.posts().length >= count);
