@@ -32,7 +32,12 @@ describe('one grammar', () => {
 
   it('R-N1 notify takes kinds as leading words or a comma list, all for every kind, and customers separated by commas', () => {
     expect(parseCommand('notify here purchases requests Contoso Ltd, 서울 상사')).toEqual({ name: 'notify-here', kinds: ['purchases', 'requests'], customers: ['Contoso Ltd', '서울 상사'] });
-    expect(parseCommand('NOTIFY here all')).toEqual({ name: 'notify-here', kinds: ['purchases', 'permissions', 'requests', 'subscriptions'], customers: [] });
+    expect(parseCommand('NOTIFY here all')).toEqual({ name: 'notify-here', kinds: ['purchases', 'permissions', 'requests', 'subscriptions', 'invoices'], customers: [] });
+  });
+
+  it('R-N1 invoices are heard for all customers: "all" with customers leaves them out, naming them with customers is refused', () => {
+    expect(parseCommand('notify here all 한빛소프트')).toEqual({ name: 'notify-here', kinds: ['purchases', 'permissions', 'requests', 'subscriptions'], customers: ['한빛소프트'] });
+    expect(() => parseCommand('notify here invoices 台灣雲端科技')).toThrow(expect.objectContaining({ code: 'notify.invoicesForAll' }));
   });
 
   it('R-M3 price-list takes the catalog filters anywhere among its words', () => {

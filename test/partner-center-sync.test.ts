@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activityLog, customerPurchasePermissions, customers, partnerCenterEvents, partnerCenterOrders, partnerCenterSyncs, subscriptions } from '../db/schema.js';
+import { activityLog, customerPurchasePermissions, organizations, customers, partnerCenterEvents, partnerCenterOrders, partnerCenterSyncs, subscriptions } from '../db/schema.js';
 import { runCli } from '../src/adapters/cli/run.js';
 import { loadConfig } from '../src/config.js';
 import type { Organization } from '../src/core/context.js';
@@ -222,6 +222,21 @@ describe('Partner Center sync', () => {
     expect((await subscriptionRow()).status).toBe('cancelled');
     const log = await bot.db.select().from(activityLog).where(eq(activityLog.details, { subscription: subscriptionId, change: 'rename', value: '한빛 팀' }));
     expect(log).toHaveLength(1);
+  });
+});
+
+describe('Partner Center sync, refused', () => {
+  it('R-A5 an organization naming another CSP tenant is not synced, with the reason, and nothing is read or written', async () => {
+    const other = await organizationNamed(bot.db, otherOrganization.organization.name);
+    await bot.db.update(organizations).set({ cspTenantId: 'dddddddd-0000-4000-8000-00000000000d' }).where(eq(organizations.id, other.id));
+    pc.requests.length = 0;
+    const ran = await runCli(bot.db, ['sync', '--org', otherOrganization.organization.name], { partnerCenter: partnerCenterFromConfig(pc.config, tuning) });
+    expect(ran).toEqual({
+      exitCode: 1,
+      output: `${otherOrganization.organization.name} names CSP tenant dddddddd-0000-4000-8000-00000000000d, not the one the Partner Center connector signs in for (PARTNER_CENTER_TENANT_ID), so nothing was read from Partner Center for it.`,
+    });
+    expect(pc.requests).toHaveLength(0);
+    expect(await bot.db.select().from(partnerCenterSyncs).where(eq(partnerCenterSyncs.orgId, other.id))).toHaveLength(0);
   });
 });
 

@@ -119,14 +119,21 @@ function parseNotify(words: string[]): Command {
   }
   if (verb !== 'here' && verb !== 'off') throw new DomainError('notify.usage');
   const kinds = new Set<NotificationKind>();
+  const named = new Set<string>();
   while (words.length) {
     const parts = words[0]!.toLowerCase().split(',').filter(Boolean);
     if (!parts.length || !parts.every((k) => k === 'all' || (notificationKinds as readonly string[]).includes(k))) break;
     words.shift();
-    for (const k of parts) for (const kind of k === 'all' ? notificationKinds : [k as NotificationKind]) kinds.add(kind);
+    for (const k of parts) {
+      named.add(k);
+      for (const kind of k === 'all' ? notificationKinds : [k as NotificationKind]) kinds.add(kind);
+    }
   }
   if (verb === 'here' && !kinds.size) throw new DomainError('notify.kindMissing', { given: (words[0] ?? '').slice(0, 40) });
   const customers = words.join(' ').split(',').map((c) => c.trim()).filter(Boolean);
+  // Invoices are the partner's, not a customer's: heard for all customers or not at all.
+  if (customers.length && named.has('invoices')) throw new DomainError('notify.invoicesForAll');
+  if (customers.length) kinds.delete('invoices');
   for (const customer of customers) {
     if (customer.length > maxCustomerTextLength) throw new DomainError('error.tooLong', { length: customer.length, max: maxCustomerTextLength }, { terms: { what: 'what.customer' } });
   }

@@ -69,6 +69,7 @@ const domainOf = (address: string | undefined) => (address && address.includes('
  * The cursor moves after each day is handled: an interrupted poll resumes from the day it was in.
  */
 export async function pollAuditRecords(db: Database, client: PartnerCenterClient, org: Organization, now = new Date(), log: Logger = silent): Promise<AuditPollResult> {
+  checkConnected(org, client.tenantId);
   const result: AuditPollResult = { windows: 0, records: 0, recorded: 0, repeats: 0, skipped: 0 };
   const earliest = new Date(now.getTime() - auditRetentionMs);
   const [cursor] = await db.select().from(partnerCenterAuditCursors).where(eq(partnerCenterAuditCursors.orgId, org.id));
@@ -207,6 +208,13 @@ export async function connectedOrganizations(db: Queryable, tenantId: string): P
     .where(and(eq(organizations.kind, 'partner'), or(isNull(organizations.cspTenantId), eq(organizations.cspTenantId, tenantId.toLowerCase()))));
   const named = orgs.filter((o) => o.cspTenantId);
   return named.length ? named : orgs.length === 1 ? orgs : [];
+}
+
+/** R-A5: refuses an organization naming another CSP tenant than the connector's. */
+export function checkConnected(org: Organization, tenantId: string) {
+  if (org.cspTenantId && org.cspTenantId.toLowerCase() !== tenantId.toLowerCase()) {
+    throw new DomainError('partnerCenter.notConnected', { org: org.name, tenant: org.cspTenantId });
+  }
 }
 
 /** Every organization the connector acts for, polled in turn. */

@@ -7,7 +7,7 @@ import { permissionToggles, type PermissionResource } from '../core/permissions.
 import { normalizeKey } from '../core/text.js';
 import type { Logger } from '../log.js';
 import { allItems, PartnerCenterError, readPage, type NextPage, type PartnerCenterClient } from './client.js';
-import { connectedOrganizations } from './audit.js';
+import { checkConnected, connectedOrganizations } from './audit.js';
 import { customerPolicy, grantedResources } from './connector.js';
 import { storeRemoteSubscription, type RemoteSubscription } from './subscriptions.js';
 
@@ -52,6 +52,7 @@ const resourceNames: Record<string, PermissionResource> = { AzureReservedInstanc
  * The only removal is a permission Partner Center was just asked about and answered is off.
  */
 export async function syncOrganization(db: Database, client: PartnerCenterClient, org: Organization, log: Logger = silent): Promise<SyncCounts> {
+  checkConnected(org, client.tenantId);
   const counts: SyncCounts = { customers: 0, subscriptions: 0, orders: 0, policies: 0, changed: 0, skipped: 0 };
   await db.insert(partnerCenterSyncs).values({ orgId: org.id }).onConflictDoNothing();
   let [state] = await db.select().from(partnerCenterSyncs).where(eq(partnerCenterSyncs.orgId, org.id));
