@@ -78,14 +78,13 @@ export async function startFakePartnerCenter() {
   let refuseSignIn = false;
   // R-P8: audit records served by GET /v1/auditrecords, a page at a time.
   const auditRecords: Record<string, unknown>[] = [];
-  const auditPages = new Map<string, Record<string, unknown>[]>();
+  const continuations = new Map<string, unknown[]>();
   let auditPageSize = 100;
   // Customers, their subscriptions and orders, and invoices, in the documented shapes.
   const customers = new Map<string, FakeCustomer>();
   const subscriptions = new Map<string, Map<string, FakeSubscription>>();
   const orders = new Map<string, Record<string, unknown>[]>();
   const invoices = new Map<string, Record<string, unknown>>();
-  const customerPages = new Map<string, FakeCustomer[]>();
   let customerPageSize = 100;
 
   const server = createServer((req, res) => {
@@ -202,27 +201,27 @@ export async function startFakePartnerCenter() {
     }
     const ok = (status: number, value: unknown) => json(res, status, value, { 'ms-correlationid': correlationId });
     const collection = (items: unknown[], extra: Record<string, unknown> = {}) => ok(200, { totalCount: items.length, items, ...extra, attributes: { objectType: 'Collection' } });
+    /** The rest of a collection its continuation token names; undefined for an unknown token. */
+    const continued = (request: IncomingMessage) => {
+      const token = String(request.headers['ms-continuationtoken'] ?? '');
+      const rest = continuations.get(token);
+      continuations.delete(token);
+      return rest;
+    };
+    /** A page of items and, when more follow, links.next with a new continuation token (the documented shape). */
+    const paged = (items: unknown[], size: number, nextUri: string): [unknown[], Record<string, unknown>?] => {
+      const rest = items.slice(size);
+      if (!rest.length) return [items];
+      const token = randomUUID();
+      continuations.set(token, rest);
+      return [items.slice(0, size), { links: { next: { uri: nextUri, method: 'GET', headers: [{ key: 'MS-ContinuationToken', value: token }] } }, continuationToken: token }];
+    };
     if (req.method === 'GET' && url.pathname === '/v1/customers') {
       // The list: companyProfile only (the billing profile comes from get-by-id), paged with links.next.
-      let items: FakeCustomer[];
-      if (url.searchParams.get('seekOperation')?.toLowerCase() === 'next') {
-        const token = String(req.headers['ms-continuationtoken'] ?? '');
-        const rest = customerPages.get(token);
-        if (!rest) return ok(400, { code: 400, description: 'Invalid continuation token.', errorName: 'InvalidInput' });
-        customerPages.delete(token);
-        items = rest;
-      } else {
-        items = [...customers.values()];
-      }
-      const page = items.slice(0, customerPageSize);
-      const rest = items.slice(customerPageSize);
-      let next: Record<string, unknown> = {};
-      if (rest.length) {
-        const token = randomUUID();
-        customerPages.set(token, rest);
-        next = { links: { next: { uri: '/customers?size=100&seekOperation=Next', method: 'GET', headers: [{ key: 'MS-ContinuationToken', value: token }] } }, continuationToken: token };
-      }
-      return collection(page.map(({ id, companyProfile, relationshipToPartner }) => ({ id, companyProfile, relationshipToPartner, attributes: { objectType: 'Customer' } })), next);
+      const listed = [...customers.values()].map(({ id, companyProfile, relationshipToPartner }) => ({ id, companyProfile, relationshipToPartner, attributes: { objectType: 'Customer' } }));
+      const items = url.searchParams.get('seekOperation')?.toLowerCase() === 'next' ? continued(req) : listed;
+      if (!items) return ok(400, { code: 400, description: 'Invalid continuation token.', errorName: 'InvalidInput' });
+      return collection(...paged(items, customerPageSize, '/customers?size=100&seekOperation=Next'));
     }
     const customerMatch = /^\/v1\/customers\/([^/]+)(\/(subscriptions|orders)(\/([^/]+))?)?$/.exec(url.pathname);
     if (customerMatch) {
@@ -255,37 +254,23 @@ export async function startFakePartnerCenter() {
     }
     if (req.method === 'GET' && url.pathname === '/v1/auditrecords') {
       // The documented shape: { totalCount, items, links.next { uri, method, headers: [MS-ContinuationToken] }, continuationToken, attributes }.
-      let items: Record<string, unknown>[];
+      let items: unknown[] | undefined;
       if (url.searchParams.get('seekOperation') === 'next') {
-        const token = String(req.headers['ms-continuationtoken'] ?? '');
-        const rest = auditPages.get(token);
-        if (!rest) return json(res, 400, { code: 400, description: 'Invalid continuation token.', errorName: 'InvalidInput' }, { 'ms-correlationid': correlationId });
-        auditPages.delete(token);
-        items = rest;
+        items = continued(req);
+        if (!items) return ok(400, { code: 400, description: 'Invalid continuation token.', errorName: 'InvalidInput' });
       } else {
         const start = Date.parse(url.searchParams.get('startDate') ?? '');
         const end = url.searchParams.get('endDate') ? Date.parse(url.searchParams.get('endDate')!) : Date.now();
-        if (Number.isNaN(start) || Number.isNaN(end)) return json(res, 400, { code: 400, description: 'Invalid date range.', errorName: 'InvalidInput' }, { 'ms-correlationid': correlationId });
+        if (Number.isNaN(start) || Number.isNaN(end)) return ok(400, { code: 400, description: 'Invalid date range.', errorName: 'InvalidInput' });
         if (start < Date.now() - 90 * 24 * 60 * 60 * 1000) {
-          return json(res, 400, { code: 400, description: 'Start date cannot be more than 90 days in the past.', errorName: 'InvalidInput' }, { 'ms-correlationid': correlationId });
+          return ok(400, { code: 400, description: 'Start date cannot be more than 90 days in the past.', errorName: 'InvalidInput' });
         }
         items = auditRecords.filter((r) => {
           const at = Date.parse(String(r.operationDate));
           return at >= start && at < end;
         });
       }
-      const page = items.slice(0, auditPageSize);
-      const rest = items.slice(auditPageSize);
-      let next: Record<string, unknown> = {};
-      if (rest.length) {
-        const token = randomUUID();
-        auditPages.set(token, rest);
-        next = {
-          links: { self: { uri: '/auditrecords', method: 'GET', headers: [] }, next: { uri: '/auditrecords?seekOperation=next', method: 'GET', headers: [{ key: 'MS-ContinuationToken', value: token }] } },
-          continuationToken: token,
-        };
-      }
-      return json(res, 200, { totalCount: page.length, items: page, ...next, attributes: { objectType: 'Collection' } }, { 'ms-correlationid': correlationId });
+      return collection(...paged(items, auditPageSize, '/auditrecords?seekOperation=next'));
     }
     return json(res, 404, { code: 404, description: 'Not found', errorName: 'NotFound' }, { 'ms-correlationid': correlationId });
   }
