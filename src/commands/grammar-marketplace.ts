@@ -2,7 +2,8 @@ import { audienceOptions, billingTerms, offerTypes, type AudienceOption, type Bi
 import type { DirectoryFilter } from '../core/audience.js';
 import { maxCustomerTextLength } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
-import { mpnIdPattern, type CatalogFilter, type SubscriptionChange } from '../core/marketplace.js';
+import type { CatalogFilter } from '../core/marketplace.js';
+import { mpnIdPattern, type SubscriptionChange } from '../core/subscription-edits.js';
 import { maxReasonLength } from '../core/requests.js';
 import type { Command } from './grammar.js';
 

@@ -3,9 +3,10 @@ import { requireStaff } from '../core/access.js';
 import { resolveCustomer } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
 import {
-  activationLink, buySubscription, customerSubscriptions, editSubscription, findOffer, findSaasSubscription, isMicrosoftOffer, quotePurchase, searchCatalog,
-  utcTime, cancellationWindowCloses, type CatalogFilter, type PurchaseDraft, type PurchaseQuote, type SubscriptionChange, type SubscriptionWithOffer,
+  activationLink, buySubscription, customerSubscriptions, findOffer, findSaasSubscription, isMicrosoftOffer, quotePurchase, searchCatalog,
+  utcTime, cancellationWindowCloses, type CatalogFilter, type PurchaseDraft, type PurchaseQuote, type SubscriptionWithOffer,
 } from '../core/marketplace.js';
+import { editSubscription, type SubscriptionChange } from '../core/subscription-edits.js';
 import { formatMoney, formatTimestamp } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 import { coreContext, type OrgEnv } from './context.js';

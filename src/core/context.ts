@@ -1,6 +1,7 @@
 import type { Database, Queryable } from '../../db/client.js';
 import type { StaffRole } from '../../db/schema.js';
-import type { Subscription, SubscriptionChange } from './marketplace.js';
+import type { Subscription } from './marketplace.js';
+import type { SubscriptionChange } from './subscription-edits.js';
 
 export type Actor =
   | { kind: 'staff'; id: string; name: string; role: StaffRole }

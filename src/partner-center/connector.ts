@@ -1,5 +1,6 @@
 import type { Organization, PartnerCenterGateway } from '../core/context.js';
-import type { Subscription, SubscriptionChange } from '../core/marketplace.js';
+import type { Subscription } from '../core/marketplace.js';
+import type { SubscriptionChange } from '../core/subscription-edits.js';
 import { describeChanges, fieldChanges, subscriptionColumns, type RemoteSubscription } from './subscriptions.js';
 import { DomainError } from '../core/errors.js';
 import { createPartnerCenterClient, PartnerCenterError, type PartnerCenterClient, type PartnerCenterSettings } from './client.js';
