@@ -18,6 +18,7 @@ import { startCertificateServer } from './helpers/webhook-certificates.js';
 /** Customers Partner Center has that csp-ops does not (yet), and one whose domain is Contoso's here. */
 const kaohsiungCloud = 'c0c0c0c0-0000-4000-8000-0000000000c1';
 const domainClash = 'c0c0c0c0-0000-4000-8000-0000000000c2';
+const noCountry = 'c0c0c0c0-0000-4000-8000-0000000000c3';
 const subscriptionId = 'a1a1a1a1-0000-4000-8000-00000000a001';
 const channel = 'C0PCSYNC01';
 const tuning = { timeoutMs: 2000, retryDelayMs: 10 };
@@ -47,6 +48,7 @@ beforeAll(async () => {
   pc.addCustomer(tenants.hanbit, '한빛소프트 주식회사', 'hanbitsoft.example', 'KR');
   pc.addCustomer(kaohsiungCloud, '高雄雲端服務股份有限公司', 'kaohsiung-cloud.example', 'tw');
   pc.addCustomer(domainClash, 'Contoso Copy', 'contoso.com', 'US');
+  pc.addCustomer(noCountry, '國家未填客戶', 'no-country.example', '');
   pc.setCustomerPageSize(2);
   remote = pc.addSubscription(tenants.hanbit, {
     id: subscriptionId,
@@ -93,7 +95,7 @@ describe('Partner Center sync', () => {
     const partnerCenter = partnerCenterFromConfig(pc.config, tuning);
     const ran = await runCli(bot.db, ['sync', '--org', testOrganization.organization.name], { partnerCenter });
     expect(ran.output).toBe(
-      'Synced from Partner Center: 2 customers, 1 subscriptions, 1 orders, 1 self-serve policies; 1 changes made outside csp-ops found, 1 customers skipped.',
+      'Synced from Partner Center: 2 customers, 1 subscriptions, 1 orders, 1 self-serve policies; 1 changes made outside csp-ops found, 2 customers skipped.',
     );
     expect(ran.exitCode).toBe(0);
 
@@ -102,11 +104,13 @@ describe('Partner Center sync', () => {
     expect(lists.map((r) => r.path)).toEqual(['/v1/customers?size=100', '/v1/customers?size=100&seekOperation=Next']);
     expect(lists[1]!.headers['ms-continuationtoken']).toMatch(/^[0-9a-f-]{36}$/);
     // The list has no billing profile: each customer is read by ID for its country.
-    for (const tenant of [tenants.hanbit, kaohsiungCloud, domainClash]) expect(pc.requests.some((r) => r.path === `/v1/customers/${tenant}`)).toBe(true);
+    for (const tenant of [tenants.hanbit, kaohsiungCloud, domainClash, noCountry]) expect(pc.requests.some((r) => r.path === `/v1/customers/${tenant}`)).toBe(true);
 
     expect(await customerRow(kaohsiungCloud)).toMatchObject({ name: '高雄雲端服務股份有限公司', domain: 'kaohsiung-cloud.example', billingCountry: 'TW' });
     // Contoso keeps its domain; the Partner Center customer claiming it elsewhere is skipped, and nothing local is deleted.
     expect(await customerRow(domainClash)).toBeUndefined();
+    // A new customer without a billing country is not given a guessed one.
+    expect(await customerRow(noCountry)).toBeUndefined();
     expect((await customerRow(tenants.contoso))?.domain).toBe('contoso.com');
     expect((await bot.db.select().from(customers).where(eq(customers.orgId, org.id))).length).toBe(localCustomers + 1);
 

@@ -34,7 +34,7 @@ export interface SyncCounts {
   policies: number;
   /** Subscriptions and permissions found changed outside csp-ops. */
   changed: number;
-  /** Customers that could not be kept (no tenant ID or domain, or a domain another customer has here). */
+  /** Customers that could not be kept (no tenant ID, domain or billing country, or a domain another customer has here). */
   skipped: number;
 }
 
@@ -115,12 +115,18 @@ async function storeCustomer(db: Database, client: PartnerCenterClient, org: Org
     return false;
   }
   const country = full.billingProfile?.defaultAddress?.country?.toUpperCase();
-  const set = { name, nameKey: normalizeKey(name), domain, partnerCenterSeenAt: new Date(), ...(country ? { billingCountry: country } : {}) };
-  await db
-    .insert(customers)
-    .values({ orgId: org.id, tenantId, billingCountry: country ?? 'US', ...set })
-    .onConflictDoUpdate({ target: [customers.orgId, customers.tenantId], set });
-  return true;
+  const set = { name, nameKey: normalizeKey(name), domain, partnerCenterSeenAt: new Date() };
+  if (country) {
+    await db
+      .insert(customers)
+      .values({ orgId: org.id, tenantId, billingCountry: country, ...set })
+      .onConflictDoUpdate({ target: [customers.orgId, customers.tenantId], set: { ...set, billingCountry: country } });
+    return true;
+  }
+  // No billing country: a customer known here keeps its own; a new one is not guessed at.
+  const kept = await db.update(customers).set(set).where(and(eq(customers.orgId, org.id), eq(customers.tenantId, tenantId))).returning({ id: customers.id });
+  if (!kept.length) log.warn(`Partner Center customer ${name} (${tenantId}) has no billing country; skipped`);
+  return kept.length > 0;
 }
 
 async function syncCustomer(db: Database, client: PartnerCenterClient, org: Organization, customer: { id: string; name: string; tenantId: string }, counts: SyncCounts) {
