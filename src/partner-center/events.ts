@@ -67,13 +67,12 @@ export async function processPartnerCenterEvents(db: Database, client: PartnerCe
           // Gone from Partner Center (or never there): nothing to fetch, now or later.
           set = { status: 'ignored', outcome: `not found in Partner Center: ${error.message}`, attempts: event.attempts + 1, processedAt: now() };
           result.ignored++;
-          await tx.update(partnerCenterEvents).set(set).where(eq(partnerCenterEvents.eventKey, event.eventKey));
-          return true;
+        } else {
+          const failed = event.attempts + 1 >= maxEventAttempts;
+          set = { status: failed ? 'failed' : 'received', outcome: error.message, attempts: event.attempts + 1, processedAt: now() };
+          result[failed ? 'failed' : 'retrying']++;
+          log.warn(`Partner Center event ${event.eventName} ${event.resourceUri}: ${error.message}${failed ? '; given up' : '; tried again later'}`);
         }
-        const failed = event.attempts + 1 >= maxEventAttempts;
-        set = { status: failed ? 'failed' : 'received', outcome: error.message, attempts: event.attempts + 1, processedAt: now() };
-        result[failed ? 'failed' : 'retrying']++;
-        log.warn(`Partner Center event ${event.eventName} ${event.resourceUri}: ${error.message}${failed ? '; given up' : '; tried again later'}`);
       }
       await tx.update(partnerCenterEvents).set(set).where(eq(partnerCenterEvents.eventKey, event.eventKey));
       return true;
