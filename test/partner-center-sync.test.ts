@@ -158,7 +158,7 @@ describe('Partner Center sync', () => {
     expect(cut.customersListed).toBe(true);
     expect(cut.doneThrough).toBe(tenants.hanbit);
     const status = await say('connector status');
-    expect(status).toMatch(/a sync started .* is under way or was cut off; the next one resumes it/);
+    expect(status).toMatch(/Current sync\*\na sync started .* is under way or was cut off; the next one resumes it/);
     expect(status).toMatch(/Last sync error\*\n\d{4}-\d\d-\d\d \d\d:\d\d UTC: HTTP 503, code 503: Service unavailable \(MS-CorrelationId [0-9a-f-]{36}\)/);
 
     pc.requests.length = 0;

@@ -234,7 +234,7 @@ async function connectorStatusView(env: Env): Promise<View> {
           ? t('connector.lastSyncValue', { date: formatTimestamp(t, sync.lastFinishedAt), customers: counts.customers ?? 0, subscriptions: counts.subscriptions ?? 0, orders: counts.orders ?? 0, policies: counts.policies ?? 0, changed: counts.changed ?? 0 })
           : t('connector.neverSynced'),
       },
-      ...(sync?.runStartedAt ? [{ label: t('connector.lastSync'), value: t('connector.syncUnderWay', { date: formatTimestamp(t, sync.runStartedAt) }) }] : []),
+      ...(sync?.runStartedAt ? [{ label: t('connector.currentSync'), value: t('connector.syncUnderWay', { date: formatTimestamp(t, sync.runStartedAt) }) }] : []),
       ...(sync?.lastError && sync.lastErrorAt ? [{ label: t('connector.syncError'), value: t('connector.syncErrorValue', { date: formatTimestamp(t, sync.lastErrorAt), reason: sync.lastError }) }] : []),
     ],
     lines: otherTenant ? [t('connector.otherTenant', { tenant: env.org.cspTenantId! })] : [],

@@ -659,6 +659,7 @@ export const en = {
   'connector.lastSync': 'Last sync',
   'connector.lastSyncValue': '{date}: {customers} customers, {subscriptions} subscriptions, {orders} orders, {policies} self-serve policies, {changed} changes found',
   'connector.neverSynced': 'never (run npm run csp -- sync, or wait for the periodic sync)',
+  'connector.currentSync': 'Current sync',
   'connector.syncUnderWay': 'a sync started {date} is under way or was cut off; the next one resumes it',
   'connector.syncError': 'Last sync error',
   'connector.syncErrorValue': '{date}: {reason}',
