@@ -473,8 +473,10 @@ export const partnerCenterOrders = pgTable('partner_center_orders', {
  */
 export const partnerCenterSyncs = pgTable('partner_center_syncs', {
   orgId: uuid('org_id').primaryKey().references(() => organizations.id),
-  /** Set while a sync is under way. */
+  /** Set while a sync is under way (also one cut off, until the next resumes it). */
   runStartedAt: timestamp('run_started_at', { withTimezone: true }),
+  /** Until when the process syncing now holds the organization's sync; extended as it makes progress. */
+  leaseUntil: timestamp('lease_until', { withTimezone: true }),
   /** The customer list's next page ({ path, headers }); null once it was read to the end. */
   customersNext: jsonb('customers_next').$type<{ path: string; headers: Record<string, string> }>(),
   customersListed: boolean('customers_listed').notNull().default(false),

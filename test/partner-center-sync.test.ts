@@ -8,7 +8,7 @@ import { organizationNamed } from '../src/core/organizations.js';
 import { createPartnerCenterClient, type PartnerCenterClient } from '../src/partner-center/client.js';
 import { partnerCenterFromConfig } from '../src/partner-center/connector.js';
 import { maxEventAttempts, processPartnerCenterEvents } from '../src/partner-center/events.js';
-import { syncOrganization } from '../src/partner-center/sync.js';
+import { syncAllOrganizations, syncOrganization } from '../src/partner-center/sync.js';
 import { partnerTenant, startFakePartnerCenter, type FakePartnerCenter, type FakeSubscription } from './helpers/fake-partner-center.js';
 import { otherOrganization, tenants, testOrganization, users } from './helpers/fixture.js';
 import { replyText, startTestBot, type SlackReply, type TestBot } from './helpers/slack.js';
@@ -230,6 +230,25 @@ describe('Partner Center sync', () => {
 });
 
 describe('Partner Center sync, refused', () => {
+  it('one process syncs an organization at a time; a lease left by a process that died is taken over once it ran out', async () => {
+    const held = new Date(Date.now() + 60_000);
+    await bot.db.update(partnerCenterSyncs).set({ leaseUntil: held }).where(eq(partnerCenterSyncs.orgId, org.id));
+    pc.requests.length = 0;
+    const ran = await runCli(bot.db, ['sync', '--org', testOrganization.organization.name], { partnerCenter: partnerCenterFromConfig(pc.config, tuning) });
+    expect(ran).toEqual({
+      exitCode: 1,
+      output: `Another process is syncing ${testOrganization.organization.name} from Partner Center right now; nothing was started. Try again when it has finished (connector status shows it).`,
+    });
+    // The bot's periodic sync skips it quietly.
+    expect(await syncAllOrganizations(bot.db, client)).toMatchObject({ customers: 0, subscriptions: 0 });
+    expect(pc.requests).toHaveLength(0);
+    expect((await syncState()).leaseUntil).toEqual(held);
+
+    await bot.db.update(partnerCenterSyncs).set({ leaseUntil: new Date(Date.now() - 1000) }).where(eq(partnerCenterSyncs.orgId, org.id));
+    expect(await syncAllOrganizations(bot.db, client)).toMatchObject({ customers: 2 });
+    expect((await syncState()).leaseUntil).toBeNull();
+  });
+
   it('R-A5 an organization naming another CSP tenant is not synced, with the reason, and nothing is read or written', async () => {
     const other = await organizationNamed(bot.db, otherOrganization.organization.name);
     await bot.db.update(organizations).set({ cspTenantId: 'dddddddd-0000-4000-8000-00000000000d' }).where(eq(organizations.id, other.id));

@@ -646,6 +646,7 @@ export const en = {
   'partnerCenter.windowClosed': 'Subscription {subscription} can no longer be cancelled: Partner Center allowed it until {closed} UTC. Turn auto-renew off instead, so it ends with its term: {prefix}subscription {subscription} auto-renew off',
   'action.partner_center_subscription_changed': 'Subscription {subscription} changed in Partner Center: {changes}',
   'partnerCenter.notConnected': '{org} names CSP tenant {tenant}, not the one the Partner Center connector signs in for (PARTNER_CENTER_TENANT_ID), so nothing was read from Partner Center for it.',
+  'partnerCenter.syncBusy': 'Another process is syncing {org} from Partner Center right now; nothing was started. Try again when it has finished (connector status shows it).',
   'connector.title': 'Partner Center connector',
   'connector.off': 'Not configured: the customer purchase permission is kept in csp-ops only. Set PARTNER_CENTER_TENANT_ID, PARTNER_CENTER_CLIENT_ID, PARTNER_CENTER_CLIENT_SECRET and PARTNER_CENTER_REFRESH_TOKEN to turn it on in Partner Center too.',
   'connector.tenant': 'Partner tenant',

@@ -1,8 +1,9 @@
-import { and, asc, eq, gt, gte, ne } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, isNull, lt, ne, or } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { activityLog, customerPurchasePermissions, customers, partnerCenterOrders, partnerCenterSyncs } from '../../db/schema.js';
 import { notify } from '../core/announcements.js';
 import type { Organization } from '../core/context.js';
+import { DomainError } from '../core/errors.js';
 import { permissionToggles, type PermissionResource } from '../core/permissions.js';
 import { normalizeKey } from '../core/text.js';
 import type { Logger } from '../log.js';
@@ -38,6 +39,16 @@ export interface SyncCounts {
   skipped: number;
 }
 
+/** How long a sync holds its organization without saving progress before another process may take over. */
+const leaseMs = 5 * 60_000;
+
+/** Another process is syncing the organization now. */
+export class SyncBusy extends DomainError {
+  constructor(org: Organization) {
+    super('partnerCenter.syncBusy', { org: org.name });
+  }
+}
+
 const firstCustomersPage: NextPage = { path: '/v1/customers?size=100', headers: {} };
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -55,9 +66,17 @@ export async function syncOrganization(db: Database, client: PartnerCenterClient
   checkConnected(org, client.tenantId);
   const counts: SyncCounts = { customers: 0, subscriptions: 0, orders: 0, policies: 0, changed: 0, skipped: 0 };
   await db.insert(partnerCenterSyncs).values({ orgId: org.id }).onConflictDoNothing();
-  let [state] = await db.select().from(partnerCenterSyncs).where(eq(partnerCenterSyncs.orgId, org.id));
+  // One process syncs an organization at a time: it holds a lease, extended with every step saved.
+  // A process that died mid-way loses it after leaseMs, and the next sync resumes where it stopped.
+  const lease = () => new Date(Date.now() + leaseMs);
+  let [state] = await db
+    .update(partnerCenterSyncs)
+    .set({ leaseUntil: lease() })
+    .where(and(eq(partnerCenterSyncs.orgId, org.id), or(isNull(partnerCenterSyncs.leaseUntil), lt(partnerCenterSyncs.leaseUntil, new Date()))))
+    .returning();
+  if (!state) throw new SyncBusy(org);
   const save = async (set: Partial<typeof partnerCenterSyncs.$inferInsert>) => {
-    [state] = await db.update(partnerCenterSyncs).set(set).where(eq(partnerCenterSyncs.orgId, org.id)).returning();
+    [state] = await db.update(partnerCenterSyncs).set({ ...set, leaseUntil: set.leaseUntil === null ? null : lease() }).where(eq(partnerCenterSyncs.orgId, org.id)).returning();
   };
   if (!state!.runStartedAt) await save({ runStartedAt: new Date(), customersNext: firstCustomersPage, customersListed: false, doneThrough: null });
   const runStartedAt = state!.runStartedAt!;
@@ -88,11 +107,11 @@ export async function syncOrganization(db: Database, client: PartnerCenterClient
         await save({ doneThrough: customer.tenantId });
       }
     }
-    await save({ runStartedAt: null, customersNext: null, customersListed: false, doneThrough: null, lastFinishedAt: new Date(), lastCounts: { ...counts }, lastError: null, lastErrorAt: null });
+    await save({ runStartedAt: null, customersNext: null, customersListed: false, doneThrough: null, lastFinishedAt: new Date(), lastCounts: { ...counts }, lastError: null, lastErrorAt: null, leaseUntil: null });
     return counts;
   } catch (error) {
     const reason = error instanceof PartnerCenterError ? `HTTP ${error.status}, code ${error.code}: ${error.description} (MS-CorrelationId ${error.correlationId})` : String((error as Error).message ?? error);
-    await save({ lastError: reason, lastErrorAt: new Date() });
+    await save({ lastError: reason, lastErrorAt: new Date(), leaseUntil: null });
     throw error;
   }
 }
@@ -178,7 +197,14 @@ async function keepPermission(db: Database, org: Organization, customer: { id: s
 export async function syncAllOrganizations(db: Database, client: PartnerCenterClient, log: Logger = silent): Promise<SyncCounts> {
   const total: SyncCounts = { customers: 0, subscriptions: 0, orders: 0, policies: 0, changed: 0, skipped: 0 };
   for (const org of await connectedOrganizations(db, client.tenantId)) {
-    const one = await syncOrganization(db, client, org, log);
+    let one: SyncCounts;
+    try {
+      one = await syncOrganization(db, client, org, log);
+    } catch (error) {
+      if (!(error instanceof SyncBusy)) throw error;
+      log.info(`Partner Center sync of ${org.name}: another process is syncing it now; skipped`);
+      continue;
+    }
     for (const key of Object.keys(total) as (keyof SyncCounts)[]) total[key] += one[key];
   }
   return total;

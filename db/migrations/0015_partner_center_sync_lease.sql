@@ -1,0 +1,1 @@
+ALTER TABLE "partner_center_syncs" ADD COLUMN "lease_until" timestamp with time zone;
