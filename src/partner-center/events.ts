@@ -62,16 +62,17 @@ export async function processPartnerCenterEvents(db: Database, client: PartnerCe
         set = { ...outcome, attempts: event.attempts + 1, processedAt: now() };
         result[outcome.status]++;
       } catch (error) {
-        if (!(error instanceof PartnerCenterError)) throw error;
-        if (error.status === 404) {
+        // The savepoint undid the event's own writes; whatever went wrong counts as one attempt.
+        if (error instanceof PartnerCenterError && error.status === 404) {
           // Gone from Partner Center (or never there): nothing to fetch, now or later.
           set = { status: 'ignored', outcome: `not found in Partner Center: ${error.message}`, attempts: event.attempts + 1, processedAt: now() };
           result.ignored++;
         } else {
           const failed = event.attempts + 1 >= maxEventAttempts;
-          set = { status: failed ? 'failed' : 'received', outcome: error.message, attempts: event.attempts + 1, processedAt: now() };
+          const reason = error instanceof Error ? error.message : String(error);
+          set = { status: failed ? 'failed' : 'received', outcome: reason, attempts: event.attempts + 1, processedAt: now() };
           result[failed ? 'failed' : 'retrying']++;
-          log.warn(`Partner Center event ${event.eventName} ${event.resourceUri}: ${error.message}${failed ? '; given up' : '; tried again later'}`);
+          log.warn(`Partner Center event ${event.eventName} ${event.resourceUri}: ${reason}${failed ? '; given up' : '; tried again later'}`);
         }
       }
       await tx.update(partnerCenterEvents).set(set).where(eq(partnerCenterEvents.eventKey, event.eventKey));
