@@ -220,6 +220,16 @@ describe('Partner Center sync', () => {
     expect(refused).toContain('Nothing was changed here.');
     expect(await subscriptionRow()).toMatchObject({ seats: 15, friendlyName: '한빛 팀' });
 
+    // A subscription Partner Center gives no cancellation date for cannot be cancelled: refused here, nothing sent.
+    const fixedTerm = 'a2a2a2a2-0000-4000-8000-00000000a002';
+    pc.addSubscription(tenants.hanbit, { id: fixedTerm, friendlyName: '한빛 Teams Rooms', cancellationAllowedUntilDate: null });
+    await syncOrganization(bot.db, client, org);
+    pc.requests.length = 0;
+    expect(await say('subscription a2a2a2a2 cancel')).toContain(
+      `Partner Center does not allow subscription ${fixedTerm} to be cancelled (it gives no date until which it may be). Turn auto-renew off instead`,
+    );
+    expect(pc.requests.filter((r) => r.method === 'PATCH')).toHaveLength(0);
+
     // Cancel inside Partner Center's own window (cancellationAllowedUntilDate): status "deleted" there, cancelled here.
     expect(await say('subscription a1a1a1a1 cancel')).toContain('cancelled');
     expect(remote.status).toBe('deleted');

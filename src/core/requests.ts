@@ -104,6 +104,7 @@ async function subscriptionProblem(
   if (subscription.status === 'cancelled') return { key: 'subscription.cancelled', params: { date: utcTime(subscription.cancelledAt ?? now) } };
   const requester = await requesterProblem(db, request);
   if (requester) return requester;
+  if (subscription.etag && !subscription.cancellationAllowedUntil) return { key: 'partnerCenter.notCancellable', params: {} };
   const window = { term: subscription.term!, purchasedAt: subscription.purchasedAt!, cancellationAllowedUntil: subscription.cancellationAllowedUntil };
   if (!insideCancellationWindow(window, now)) return { key: `request.problemWindowClosed.${window.term}`, params: { closed: utcTime(cancellationWindowCloses(window)) } };
   return undefined;

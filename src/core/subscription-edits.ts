@@ -121,6 +121,8 @@ function changeSet(s: Subscription, change: SubscriptionChange, now: Date): Part
     case 'reseller':
       return s.resellerMpnId === change.mpnId ? undefined : { resellerMpnId: change.mpnId };
     case 'cancel': {
+      // Partner Center gives no cancellation date for a subscription it does not let be cancelled.
+      if (s.etag && !s.cancellationAllowedUntil) throw new DomainError('partnerCenter.notCancellable', { subscription: s.id });
       const window = { term: s.term!, purchasedAt: s.purchasedAt!, cancellationAllowedUntil: s.cancellationAllowedUntil };
       const closes = cancellationWindowCloses(window);
       if (s.cancellationAllowedUntil && !insideCancellationWindow(window, now)) {

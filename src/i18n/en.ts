@@ -643,6 +643,7 @@ export const en = {
   'partnerCenter.invoiceReady': 'Partner Center invoice {invoice} is ready: {amount}, dated {date}.',
   'partnerCenter.editConflict': 'Subscription {subscription} was changed in Partner Center since csp-ops last read it: {changes}. Your change was not made; csp-ops now shows Partner Center\'s values. Run the command again if you still want it.',
   'partnerCenter.editConflictNoFields': 'Subscription {subscription} was changed in Partner Center since csp-ops last read it. Your change was not made; csp-ops now shows Partner Center\'s values. Run the command again if you still want it.',
+  'partnerCenter.notCancellable': 'Partner Center does not allow subscription {subscription} to be cancelled (it gives no date until which it may be). Turn auto-renew off instead, so it ends with its term: {prefix}subscription {subscription} auto-renew off',
   'partnerCenter.windowClosed': 'Subscription {subscription} can no longer be cancelled: Partner Center allowed it until {closed} UTC. Turn auto-renew off instead, so it ends with its term: {prefix}subscription {subscription} auto-renew off',
   'action.partner_center_subscription_changed': 'Subscription {subscription} changed in Partner Center: {changes}',
   'partnerCenter.notConnected': '{org} names CSP tenant {tenant}, not the one the Partner Center connector signs in for (PARTNER_CENTER_TENANT_ID), so nothing was read from Partner Center for it.',
