@@ -19,7 +19,7 @@ export const en = {
   'help.offer': '{prefix}offer <offer> — an offer\'s publisher, support contact, plans, prices and free trial. Example: {prefix}offer contoso-analytics',
   'help.buy': '{prefix}buy <offer> <plan> for <customer> seats <n> [monthly|annual] — buy a SaaS plan for a customer (admin). Example: {prefix}buy contoso-analytics pro for 한빛소프트 seats 25 annual',
   'help.subscriptions': '{prefix}subscriptions <customer> — status, seats, term, auto-renew and activation of each subscription. Example: {prefix}subscriptions contoso',
-  'help.subscription': '{prefix}subscription <subscription> rename <name> | seats <n> | auto-renew on|off | reseller <MPN ID> | cancel — change a marketplace subscription (admin); a customer contact\'s cancel asks the partner for approval. Example: {prefix}subscription 3f2a auto-renew off',
+  'help.subscription': '{prefix}subscription <subscription> rename <name> | seats <n> | auto-renew on|off | reseller <MPN ID> | cancel — change a marketplace subscription, or one read from Partner Center, where it is changed first (admin); a customer contact\'s cancel asks the partner for approval. Example: {prefix}subscription 3f2a auto-renew off',
   'help.billing': '{prefix}billing <customer> [YYYY-MM] — the month\'s charges and invoice date. Example: {prefix}billing contoso 2026-11',
   'help.support': '{prefix}support <offer or subscription> — who to ask. Example: {prefix}support contoso-analytics',
   'help.priceList': '{prefix}price-list [words] [type:…] [category:…] [publisher:partner|microsoft] — every current price as a spreadsheet (CSV and Excel): one row per offer, plan, term and market; a free trial adds a row priced 0. Example: {prefix}price-list type:saas',
