@@ -259,6 +259,13 @@ describe('Partner Center sync, refused', () => {
     expect((await syncState()).leaseUntil).toBeNull();
   });
 
+  it('without the connector, npm run csp -- sync says what to set', async () => {
+    expect(await runCli(bot.db, ['sync'])).toEqual({
+      exitCode: 1,
+      output: 'Partner Center is not connected: set PARTNER_CENTER_TENANT_ID, PARTNER_CENTER_CLIENT_ID, PARTNER_CENTER_CLIENT_SECRET and PARTNER_CENTER_REFRESH_TOKEN first (README, "Connect to Partner Center").',
+    });
+  });
+
   it('R-A5 an organization naming another CSP tenant is not synced, with the reason, and nothing is read or written', async () => {
     const other = await organizationNamed(bot.db, otherOrganization.organization.name);
     await bot.db.update(organizations).set({ cspTenantId: 'dddddddd-0000-4000-8000-00000000000d' }).where(eq(organizations.id, other.id));

@@ -624,7 +624,7 @@ export const en = {
   'cli.purchaseInvalid': 'The purchase is not valid:\n{problems}\nNothing was recorded.',
   'cli.purchaseRecorded': 'Recorded purchase {id} by {customer}; it will be announced in the channels that subscribe to purchases.',
   'cli.purchaseRepeat': 'Purchase {id} by {customer} was already recorded. Nothing was changed.',
-  'cli.pollNoConnector': 'Partner Center is not connected: set PARTNER_CENTER_TENANT_ID, PARTNER_CENTER_CLIENT_ID, PARTNER_CENTER_CLIENT_SECRET and PARTNER_CENTER_REFRESH_TOKEN to read its audit records.',
+  'cli.pollNoConnector': 'Partner Center is not connected: set PARTNER_CENTER_TENANT_ID, PARTNER_CENTER_CLIENT_ID, PARTNER_CENTER_CLIENT_SECRET and PARTNER_CENTER_REFRESH_TOKEN first (README, "Connect to Partner Center").',
   'cli.syncDone': 'Synced from Partner Center: {customers} customers, {subscriptions} subscriptions, {orders} orders, {policies} self-serve policies; {changed} changes made outside csp-ops found, {skipped} customers skipped.',
   'cli.resumes': 'What was read is kept; running the command again resumes from where it stopped.',
   'cli.pollDone': 'Read {records} Partner Center audit records in {windows} one-day queries: {recorded} new customer purchases recorded, {repeats} already recorded, {skipped} skipped.',
