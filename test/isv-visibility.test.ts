@@ -7,7 +7,8 @@ import { offerAudiencePartners, offerAudiences, offers, organizations, partnerDi
 import { seedDemoIfEmpty } from '../db/seed/demo.js';
 import { runCli } from '../src/adapters/cli/run.js';
 import { writeAudience } from '../src/core/audience.js';
-import { ImportError, importOrganization, parseImportFile, type ImportFileInput } from '../src/core/import.js';
+import { ImportError, importOrganization, parseImportFile } from '../src/core/import.js';
+import type { ImportFileInput } from '../src/core/import-schema.js';
 import { openTestDatabase } from './helpers/database.js';
 import { testOrganization, users } from './helpers/fixture.js';
 import { buttons, replyText, startTestBot, type TestBot } from './helpers/slack.js';

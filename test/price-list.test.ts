@@ -10,7 +10,7 @@ import { runCli, saveCliFiles } from '../src/adapters/cli/run.js';
 import { createDownloads } from '../src/adapters/downloads.js';
 import { startBot } from '../src/bot.js';
 import { priceListColumns, priceListCsv, priceListRows, type PriceListText } from '../src/core/price-list.js';
-import type { ImportFileInput } from '../src/core/import.js';
+import type { ImportFileInput } from '../src/core/import-schema.js';
 import type { Offer } from '../src/core/marketplace.js';
 import { aadUsers, otherOrganization, testOrganization, users } from './helpers/fixture.js';
 import { replyText, silentLog, startTestBot, type TestBot } from './helpers/slack.js';

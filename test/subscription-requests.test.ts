@@ -1,7 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { reservationRequests, subscriptions } from '../db/schema.js';
-import { importOrganization, parseImportFile, type ImportFileInput } from '../src/core/import.js';
+import { importOrganization, parseImportFile } from '../src/core/import.js';
+import type { ImportFileInput } from '../src/core/import-schema.js';
 import { remindPendingRequests } from '../src/core/requests.js';
 import { tenants, testOrganization } from './helpers/fixture.js';
 import { platforms, usePlatform, type PlatformDriver } from './helpers/platforms.js';

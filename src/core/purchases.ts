@@ -7,7 +7,7 @@ import { formatMoney } from '../i18n/index.js';
 import { notify } from './announcements.js';
 import type { Organization } from './context.js';
 import { DomainError } from './errors.js';
-import { currency, dateTime, email, name, price, reservationFields, singleScopeNeedsSubscription } from './import.js';
+import { currency, dateTime, email, name, price, reservationFields, singleScopeNeedsSubscription } from './import-schema.js';
 
 /** A source's clock may run a little ahead of ours; further ahead is a mistake. */
 const futureTolerance = 5 * 60 * 1000;

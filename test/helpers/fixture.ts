@@ -1,4 +1,4 @@
-import type { ImportFileInput } from '../../src/core/import.js';
+import type { ImportFileInput } from '../../src/core/import-schema.js';
 
 /** Slack user IDs of the test organization's people, by role. */
 export const users = {
