@@ -12,6 +12,11 @@ export interface View {
   input?: { id: string; label: string; placeholder?: string };
   /** Files that go with the message (a price list): Slack uploads them, Teams links to them, the CLI writes them. */
   files?: ViewFile[];
+  /**
+   * Set on the answer to a click whose change committed (a decision, a confirmed change). Only such an
+   * answer replaces a card others see; a refusal, a repeat click or an error is told to the clicker alone.
+   */
+  committed?: true;
 }
 
 export interface ViewFile {
