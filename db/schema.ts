@@ -402,6 +402,24 @@ export const teamsConversations = pgTable('teams_conversations', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [primaryKey({ columns: [t.orgId, t.conversationId] })]);
 
+/**
+ * A Teams answer shown only to the person who asked (a user-specific view): in a channel or group chat
+ * everyone sees a short line, and the asker's Teams client fetches this card through the card's refresh.
+ * The answer is kept, not re-run, because a typed command may have changed something.
+ */
+export const teamsPrivateViews = pgTable('teams_private_views', {
+  /** Chosen by the adapter: the card's refresh action names it. */
+  id: uuid('id').primaryKey(),
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  /** The asker's Microsoft Entra object ID: only their refresh gets the card. */
+  userAadObjectId: text('user_aad_object_id').notNull(),
+  card: jsonb('card').notNull(),
+  /** What everyone else in the conversation sees: who asked what. */
+  sharedCard: jsonb('shared_card').notNull(),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [index('teams_private_views_created').on(t.createdAt)]);
+
 /** What became of a Partner Center event: 'received' until the processor fetched its resource from the API (src/partner-center/events.ts). */
 export const partnerCenterEventStatuses = ['received', 'processed', 'ignored', 'failed'] as const;
 

@@ -77,7 +77,10 @@ describe('Teams: conversations', () => {
     }, {});
     const before = bot.framework.calls.length;
     expect((await bot.post(mention, {})).status).toBe(200);
-    expect(JSON.stringify((await waitFor('the answer', () => bot.framework.calls[before])).body)).toContain('Contoso Ltd');
+    // In a channel everyone sees who asked what; the answer itself is the asker's (point 6 below).
+    const shared = JSON.stringify((await waitFor('the answer', () => bot.framework.calls[before])).body);
+    expect(shared).toContain('asked csp-ops: customer contoso.com');
+    expect(shared).not.toContain('Contoso Ltd');
     for (const text of ['/csp customer contoso.com', 'csp customer contoso.com', 'CSP   customer contoso.com']) {
       expect(cardText((await bot.message(aadUsers.salesAgent, text)).card)).toContain('contoso.com');
     }
@@ -87,17 +90,22 @@ describe('Teams: conversations', () => {
     expect(cardText(channel.card)).toContain('Example: @csp-ops allow-reservations contoso');
   });
 
-  it('R-P10 a click replaces the card for everyone and the change is announced in the channel', async () => {
+  it('R-P10 in a channel, the confirmation and its outcome are the asker\'s own; the change is announced in the channel', async () => {
     const asked = await bot.message(aadUsers.adminAgent, 'allow-reservations Café Lumière', { conversationId: '19:ops@thread.tacv2' });
     const turnOn = cardActions(asked.card).find((a) => a.title === 'Turn on')!;
     expect(turnOn.style).toBe('positive');
     const before = bot.framework.calls.length;
-    const clicked = await bot.click(aadUsers.adminAgent, { verb: turnOn.verb!, value: turnOn.data!.value }, asked.replyToId!, { conversationId: '19:ops@thread.tacv2' });
+    const { value, ...data } = turnOn.data!;
+    const clicked = await bot.click(aadUsers.adminAgent, { verb: turnOn.verb!, value, inputs: data }, asked.replyToId!, { conversationId: '19:ops@thread.tacv2' });
     expect(clicked.answer).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.card.adaptive' });
     expect(cardText(clicked.card)).toContain('Azure reservation purchases are now on for Café Lumière');
     expect(cardActions(clicked.card)).toHaveLength(0);
-    expect(clicked.update).toMatchObject({ method: 'PUT', conversationId: '19:ops@thread.tacv2', activityId: asked.replyToId });
-    expect(cardText(clicked.updatedCard)).toBe(cardText(clicked.card));
+    // The card everyone sees is not rewritten with the asker's answer; the asker's view shows the outcome from now on.
+    expect(clicked.update).toBeUndefined();
+    const again = await bot.refresh(aadUsers.adminAgent, asked.refresh!.action, asked.replyToId!, { conversationId: '19:ops@thread.tacv2' });
+    expect(cardText(again.card)).toBe(cardText(clicked.card));
+    const others = await bot.refresh(aadUsers.salesAgent, asked.refresh!.action, asked.replyToId!, { conversationId: '19:ops@thread.tacv2' });
+    expect(cardText(others.card)).toBe(cardText(asked.sharedCard));
     const announced = await waitFor('the announcement', () =>
       bot.framework.calls.slice(before).find((c) => c.method === 'POST' && JSON.stringify(c.body).includes('turned on Azure reservation purchases')),
     );
@@ -112,7 +120,8 @@ describe('Teams: conversations', () => {
     const turnOff = cardActions(asked.card).find((a) => a.title === 'Turn off')!;
     expect(turnOff.style).toBe('destructive');
     const before = bot.framework.calls.length;
-    await bot.click(aadUsers.globalAdmin, { verb: turnOff.verb!, value: turnOff.data!.value }, asked.replyToId!, { conversationId: '19:elsewhere@thread.tacv2' });
+    const { value, ...data } = turnOff.data!;
+    await bot.click(aadUsers.globalAdmin, { verb: turnOff.verb!, value, inputs: data }, asked.replyToId!, { conversationId: '19:elsewhere@thread.tacv2' });
     const announced = await waitFor('the announcement', () =>
       bot.framework.calls.slice(before).find((c) => JSON.stringify(c.body).includes('turned off Azure reservation purchases')),
     );

@@ -157,7 +157,7 @@ export async function decideRequestView(env: OrgEnv, requestRef: string, decisio
   const found = await findRequest(env.db, env.org.id, requestRef);
   const { state, request } = await decideRequest(coreContext(env), found.id, decision, reason?.trim());
   const card = await currentCard(env, request);
-  return state === 'already' ? { ...card, lines: [env.t('request.alreadyDecided'), ...(card.lines ?? [])] } : card;
+  return state === 'already' ? { ...card, lines: [env.t('request.alreadyDecided'), ...(card.lines ?? [])] } : { ...card, committed: true };
 }
 
 export async function requestsView(env: OrgEnv, pendingOnly: boolean, customerText: string | undefined): Promise<View> {

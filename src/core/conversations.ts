@@ -1,6 +1,7 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, lt, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
-import { teamsConversations } from '../../db/schema.js';
+import { teamsConversations, teamsPrivateViews } from '../../db/schema.js';
+import { isUuid } from './customers.js';
 
 export interface TeamsConversation {
   conversationId: string;
@@ -23,4 +24,32 @@ export async function teamsConversation(db: Database, orgId: string, conversatio
     .from(teamsConversations)
     .where(and(eq(teamsConversations.orgId, orgId), eq(teamsConversations.conversationId, conversationId)));
   return row;
+}
+
+/** How long an answer shown to one person stays retrievable; older ones are dropped as new ones are kept. */
+const privateViewDays = 30;
+
+/** Keeps a card shown only to its asker (a Teams user-specific view), and the card everyone else sees. */
+export async function keepPrivateView(db: Database, view: { id: string; orgId: string; userAadObjectId: string; card: unknown; sharedCard: unknown }): Promise<void> {
+  await db.delete(teamsPrivateViews).where(lt(teamsPrivateViews.createdAt, sql`now() - make_interval(days => ${privateViewDays})`));
+  await db.insert(teamsPrivateViews).values(view);
+}
+
+/** The card this user sees: the asker's own, or what everyone else sees; undefined for an unknown or expired ID. */
+export async function privateView(db: Database, orgId: string, id: string, userAadObjectId: string): Promise<unknown> {
+  if (!isUuid(id)) return undefined;
+  const [row] = await db
+    .select({ card: teamsPrivateViews.card, sharedCard: teamsPrivateViews.sharedCard, asker: teamsPrivateViews.userAadObjectId })
+    .from(teamsPrivateViews)
+    .where(and(eq(teamsPrivateViews.id, id), eq(teamsPrivateViews.orgId, orgId)));
+  return row && (row.asker === userAadObjectId ? row.card : row.sharedCard);
+}
+
+/** After a click on the asker's card, their card shows the outcome from then on. */
+export async function replacePrivateView(db: Database, orgId: string, id: string, userAadObjectId: string, card: unknown): Promise<void> {
+  if (!isUuid(id)) return;
+  await db
+    .update(teamsPrivateViews)
+    .set({ card, updatedAt: sql`now()` })
+    .where(and(eq(teamsPrivateViews.id, id), eq(teamsPrivateViews.orgId, orgId), eq(teamsPrivateViews.userAadObjectId, userAadObjectId)));
 }

@@ -230,6 +230,9 @@ export const en = {
   'common.cancel': 'Cancel',
   'common.cancelled': 'Cancelled. Nothing was changed.',
   'common.working': 'Working on it…',
+  'teams.privateAnswer': '{name} asked csp-ops: {command}. The answer is shown to them only.',
+  'teams.refresh': 'Show',
+  'teams.privateAnswerGone': 'This answer is no longer kept. Ask csp-ops again.',
 
   'activity.title': 'Activity',
   'activity.titleCustomer': 'Activity for {customer}',

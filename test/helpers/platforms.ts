@@ -10,7 +10,7 @@ export type Person = keyof typeof users;
 /** What a user sees, the same shape on every platform. */
 export interface Reply {
   text: string;
-  buttons: { label: string; style?: 'primary' | 'danger'; id: string; value: string }[];
+  buttons: { label: string; style?: 'primary' | 'danger'; id: string; value: string; /** Anything else the button carries (Teams: which user-specific view it is on). */ data?: Record<string, string> }[];
   /** The platform's handle on the message, for clicking its buttons. */
   message?: string;
 }
@@ -47,16 +47,17 @@ async function slackDriver(organizations?: unknown[]): Promise<PlatformDriver> {
     command: async (person, text) => toReply((await bot.command(users[person], text)).reply),
     async click(person, reply, label) {
       const button = pick(reply, label);
-      return toReply((await bot.click(users[person], { action_id: button.id, value: button.value })).reply);
+      // A posted message (its ts is known) is in a channel; a command's answer is the clicker's own.
+      return toReply((await bot.click(users[person], { action_id: button.id, value: button.value }, { messageTs: reply.message })).reply);
     },
     async clickWithInput(person, reply, label, inputs) {
       const button = pick(reply, label);
-      const { reply: replaced } = await bot.clickAndSubmit(users[person], { action_id: button.id, value: button.value }, inputs);
+      const { reply: replaced } = await bot.clickAndSubmit(users[person], { action_id: button.id, value: button.value }, inputs, { messageTs: reply.message });
       return toReply(replaced);
     },
     async posted(text) {
       const post = await waitFor(`a post with "${text}"`, () => bot.slack.posts().reverse().find((p) => replyText(p.body as SlackReply).includes(text)));
-      return toReply(post.body as SlackReply);
+      return { ...toReply(post.body as SlackReply), message: post.ts };
     },
     close: () => bot.close(),
   };
@@ -67,14 +68,15 @@ async function teamsDriver(organizations?: unknown[]): Promise<PlatformDriver> {
   const styles = { positive: 'primary', destructive: 'danger' } as const;
   const toReply = (card: AdaptiveCardJson | undefined, message?: string): Reply => ({
     text: cardText(card),
-    buttons: cardActions(card).map((a) => ({
-      label: a.title,
-      style: styles[a.style as keyof typeof styles],
-      id: a.verb ?? '',
-      value: a.data?.value ?? '',
-    })),
+    buttons: cardActions(card).map((a) => {
+      const { value = '', ...data } = a.data ?? {};
+      return { label: a.title, style: styles[a.style as keyof typeof styles], id: a.verb ?? '', value, data };
+    }),
     message,
   });
+  /** A click's answer as the clicker sees it: their card, or a message beside the card they clicked. */
+  const answered = (reply: Reply, result: Awaited<ReturnType<typeof bot.click>>): Reply =>
+    result.message !== undefined ? { text: result.message, buttons: [], message: reply.message } : toReply(result.card, reply.message);
   const driver: PlatformDriver = {
     db: bot.db,
     port: bot.bot.port,
@@ -84,17 +86,18 @@ async function teamsDriver(organizations?: unknown[]): Promise<PlatformDriver> {
     },
     async click(person, reply, label) {
       const button = pick(reply, label);
-      const { card, updatedCard } = await bot.click(aadUsers[person], { verb: button.id, value: button.value }, reply.message ?? 'unknown');
+      const result = await bot.click(aadUsers[person], { verb: button.id, value: button.value, inputs: button.data }, reply.message ?? 'unknown');
       // The clicker's refreshed card and everyone's updated card say the same.
-      if (updatedCard && cardText(updatedCard) !== cardText(card)) throw new Error('the card was updated differently for everyone');
-      return toReply(card, reply.message);
+      if (result.updatedCard && cardText(result.updatedCard) !== cardText(result.card)) throw new Error('the card was updated differently for everyone');
+      return answered(reply, result);
     },
     async clickWithInput(person, reply, label, inputs) {
       // Teams shows the input on the card; the confirming click carries what was typed.
       const prompt = await driver.click(person, reply, label);
-      const confirm = prompt.buttons[0]!;
-      const { card } = await bot.click(aadUsers[person], { verb: confirm.id, value: confirm.value, inputs }, reply.message ?? 'unknown');
-      return toReply(card, reply.message);
+      const confirm = prompt.buttons[0];
+      if (!confirm) return prompt;
+      const result = await bot.click(aadUsers[person], { verb: confirm.id, value: confirm.value, inputs: { ...confirm.data, ...inputs } }, reply.message ?? 'unknown');
+      return answered(reply, result);
     },
     async posted(text) {
       const call = await waitFor(`a post with "${text}"`, () =>

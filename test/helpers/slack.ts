@@ -30,6 +30,8 @@ export interface RequestOptions {
   timestamp?: number;
   secret?: string;
   retryNum?: number;
+  /** A click on a message the bot posted in a channel (its ts), seen by everyone there; otherwise the click is on the clicker's own ephemeral message. */
+  messageTs?: string;
 }
 
 export function slashCommandBody(user: string, text: string, responseUrl: string, options: RequestOptions = {}): string {
@@ -56,7 +58,7 @@ export function blockActionBody(user: string, actionId: string, value: string, r
     user: { id: user, username: user.toLowerCase(), team_id: options.team ?? teamId },
     api_app_id: 'A0CSPOPS01',
     token: 'legacy-token',
-    container: { type: 'message', message_ts: '1700000000.000100', channel_id: options.channel ?? 'C0OPS00001', is_ephemeral: true },
+    container: { type: 'message', message_ts: options.messageTs ?? '1700000000.000100', channel_id: options.channel ?? 'C0OPS00001', is_ephemeral: !options.messageTs },
     trigger_id: `${Date.now()}.1.abc`,
     channel: { id: options.channel ?? 'C0OPS00001', name: 'ops' },
     response_url: responseUrl,
@@ -164,10 +166,10 @@ export async function startTestBot(
      * A click that opens a modal, then the modal submitted with these inputs:
      * resolves with the opened modal and the message the submission replaced.
      */
-    async clickAndSubmit(user: string, button: { action_id: string; value: string }, inputs: Record<string, string>) {
+    async clickAndSubmit(user: string, button: { action_id: string; value: string }, inputs: Record<string, string>, options: RequestOptions = {}) {
       const id = randomUUID();
       const opened = slack.calls.length;
-      const click = await post(blockActionBody(user, button.action_id, button.value, slack.responseUrl(id)));
+      const click = await post(blockActionBody(user, button.action_id, button.value, slack.responseUrl(id), options));
       if (click.status !== 200) return { status: click.status, modal: undefined, reply: undefined };
       // The modal opened by this click: the one whose metadata carries this click's response_url.
       const modalCall = () =>

@@ -180,6 +180,27 @@ export async function startTeamsTestBot(
     return card as AdaptiveCardJson | undefined;
   }
 
+  async function invoke(fromAad: string, action: { verb: string; data: Record<string, string> }, replyToId: string, trigger: 'manual' | 'automatic', o: ActivityOptions) {
+    const before = framework.calls.length;
+    const body = activity('invoke', fromAad, { name: 'adaptiveCard/action', replyToId, value: { action: { type: 'Action.Execute', ...action }, trigger } }, o);
+    const response = await post(body, o);
+    const raw = await response.text();
+    const answer = raw ? (JSON.parse(raw) as { statusCode?: number; type?: string; value?: unknown }) : undefined;
+    const isCard = answer?.type === 'application/vnd.microsoft.card.adaptive';
+    if (isCard) validateAdaptiveCard(answer.value);
+    // The bot updates the card for everyone before it answers the click.
+    const update = framework.calls.slice(before).find((c) => c.method === 'PUT' && c.activityId === replyToId);
+    return {
+      status: response.status,
+      answer,
+      card: isCard ? (answer.value as AdaptiveCardJson) : undefined,
+      /** A message Teams shows the clicker alone, the card left as it was. */
+      message: answer?.type === 'application/vnd.microsoft.activity.message' ? (answer.value as string) : undefined,
+      update,
+      updatedCard: cardOf(update),
+    };
+  }
+
   return {
     db: database.db,
     kind: database.kind,
@@ -188,29 +209,32 @@ export async function startTeamsTestBot(
     framework,
     post,
     activity,
-    /** A message to the bot; resolves with the HTTP status and the card it replied with. */
+    /**
+     * A message to the bot; resolves with the HTTP status and the card the sender sees. In a channel or
+     * group chat the reply everyone sees (`sharedCard`) refreshes into the sender's own card, as their
+     * Teams client would ask for it.
+     */
     async message(fromAad: string, text: string, o: ActivityOptions = {}) {
       const body = activity('message', fromAad, { text }, o);
       const response = await post(body, o);
       if (response.status !== 200) return { status: response.status, card: undefined, replyToId: undefined };
       // The answer names the message it answers; announcements posted meanwhile do not.
       const reply = await waitFor('the answer', () => framework.calls.find((c) => c.method === 'POST' && c.body.replyToId === body.id));
-      return { status: response.status, card: cardOf(reply), replyToId: reply?.postedId, reply };
+      const sharedCard = cardOf(reply);
+      const refresh = sharedCard?.refresh;
+      if (!refresh?.userIds?.includes(`29:${fromAad}`)) return { status: response.status, card: sharedCard, replyToId: reply?.postedId, reply };
+      const own = await invoke(fromAad, refresh.action, reply!.postedId, 'automatic', o);
+      return { status: response.status, card: own.card, sharedCard, refresh, replyToId: reply?.postedId, reply };
     },
-    /** An Action.Execute click on a card the bot sent; resolves with the refreshed card and the update for everyone. */
+    /** What Teams shows this user for a card with a refresh action (a user-specific view). */
+    refresh: (fromAad: string, action: { verb: string; data: { value: string } }, replyToId: string, o: ActivityOptions = {}) =>
+      invoke(fromAad, action, replyToId, 'automatic', o),
+    /**
+     * An Action.Execute click on a card the bot sent; resolves with the clicker's card (or the message
+     * shown to them beside the card) and the card's update for everyone, if the bot made one.
+     */
     async click(fromAad: string, action: { verb: string; value: string; inputs?: Record<string, string> }, replyToId: string, o: ActivityOptions = {}) {
-      const before = framework.calls.length;
-      const body = activity('invoke', fromAad, {
-        name: 'adaptiveCard/action',
-        replyToId,
-        value: { action: { type: 'Action.Execute', verb: action.verb, data: { value: action.value, ...action.inputs } }, trigger: 'manual' },
-      }, o);
-      const response = await post(body, o);
-      const raw = await response.text();
-      const answer = raw ? (JSON.parse(raw) as { statusCode?: number; type?: string; value?: unknown }) : undefined;
-      if (answer?.value) validateAdaptiveCard(answer.value);
-      const update = response.status === 200 ? (await waitForCalls(before + 1)).slice(before).find((c) => c.method === 'PUT') : undefined;
-      return { status: response.status, answer, card: answer?.value as AdaptiveCardJson | undefined, update, updatedCard: cardOf(update) };
+      return invoke(fromAad, { verb: action.verb, data: { value: action.value, ...action.inputs } }, replyToId, 'manual', o);
     },
     async close() {
       await bot.stop();
@@ -225,13 +249,14 @@ export type TeamsTestBot = Awaited<ReturnType<typeof startTeamsTestBot>>;
 export interface AdaptiveCardJson {
   body?: { type: string; text?: string; facts?: { title: string; value: string }[]; actions?: CardAction[] }[];
   actions?: CardAction[];
+  refresh?: { action: { verb: string; data: { value: string } }; userIds?: string[] };
 }
 
 export interface CardAction {
   type: string;
   title: string;
   verb?: string;
-  data?: { value: string };
+  data?: { value: string } & Record<string, string>;
   style?: string;
 }
 

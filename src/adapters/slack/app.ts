@@ -18,6 +18,8 @@ interface ModalMetadata {
   value: string;
   responseUrl?: string;
   channelId?: string;
+  /** The clicked message is seen by others, so only a committed change may replace it. */
+  shared: boolean;
 }
 
 export interface SlackAdapterOptions {
@@ -49,6 +51,16 @@ function boltLogger(log: Logger): BoltLogger {
     getLevel: () => LogLevel.DEBUG,
     setName: () => {},
   };
+}
+
+/**
+ * A click's answer through response_url: it replaces the clicked message when only the clicker sees
+ * it, or when the change committed; anything else (a refusal, a repeat click, an error) goes to the
+ * clicker alone as an ephemeral message and the shared card keeps its buttons.
+ */
+function clickAnswer(view: View, shared: boolean) {
+  const message = renderSlack(view);
+  return !shared || view.committed ? { replace_original: true, ...message } : { response_type: 'ephemeral' as const, replace_original: false, ...message };
 }
 
 /** Slack asks for an answer within 3 s; a command still working by then is answered later through response_url. */
@@ -123,15 +135,16 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     const [, id = ''] = action.action_id.split(':');
     const env = await envFor(body.team?.id, body.user.id, body.channel?.id);
     const view: View = await runAction(env, id, action.value ?? '');
+    // Only an ephemeral message (a command's answer) is the clicker's own; a message in a channel is everyone's.
+    const shared = (body.container as { is_ephemeral?: boolean } | undefined)?.is_ephemeral !== true;
     if (view.input && view.actions?.length) {
-      // Typed input (a rejection's reason) is asked in a modal; submitting it updates this message.
+      // Typed input (a rejection's reason) is asked in a modal; its outcome answers this click.
       const submit = view.actions[0]!;
-      const metadata: ModalMetadata = { action: submit.id, value: submit.value, responseUrl: body.response_url, channelId: body.channel?.id };
+      const metadata: ModalMetadata = { action: submit.id, value: submit.value, responseUrl: body.response_url, channelId: body.channel?.id, shared };
       await client.views.open({ trigger_id: body.trigger_id, view: renderSlackModal(view, JSON.stringify(metadata)) });
       return;
     }
-    // Replacing keeps the message's own visibility: an approval card in a channel is updated for everyone.
-    await respond({ replace_original: true, ...renderSlack(view) } as Parameters<RespondFn>[0]);
+    await respond(clickAnswer(view, shared) as Parameters<RespondFn>[0]);
     options.onChange?.();
   });
 
@@ -145,7 +158,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       await fetch(metadata.responseUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ replace_original: true, ...renderSlack(result) }),
+        body: JSON.stringify(clickAnswer(result, metadata.shared !== false)),
       });
     }
     options.onChange?.();

@@ -1,17 +1,19 @@
 import { Client, PUBLIC } from '@microsoft/teams.api';
 import { App, type HttpRouteHandler, type IHttpServerRequest, type IHttpServerResponse } from '@microsoft/teams.apps';
+import type { IAdaptiveCard } from '@microsoft/teams.cards';
 import type { ILogger } from '@microsoft/teams.common';
 import type { Database } from '../../../db/client.js';
 import type { CommandEnv } from '../../commands/context.js';
 import type { PartnerCenterConnector } from '../../partner-center/connector.js';
 import { runAction, runCommand } from '../../commands/dispatch.js';
 import { identifyChatUser } from '../../core/access.js';
-import { rememberTeamsConversation, type TeamsConversation } from '../../core/conversations.js';
+import { randomUUID } from 'node:crypto';
+import { keepPrivateView, privateView, rememberTeamsConversation, replacePrivateView, type TeamsConversation } from '../../core/conversations.js';
 import { formatTimestamp, translator } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
-import type { View } from '../../views/model.js';
+import { renderText, type View } from '../../views/model.js';
 import type { Downloads } from '../downloads.js';
-import { actionFromInvoke, renderAdaptiveCard } from '../../views/teams.js';
+import { actionFromInvoke, renderAdaptiveCard, type AdaptiveCard } from '../../views/teams.js';
 
 export interface TeamsAdapterOptions {
   db: Database;
@@ -40,7 +42,34 @@ export interface TeamsAdapter {
   post(conversation: TeamsConversation, view: View): Promise<{ id?: string }>;
 }
 
-const cardAttachment = (view: View) => ({ contentType: 'application/vnd.microsoft.card.adaptive', content: renderAdaptiveCard(view) });
+const cardType = 'application/vnd.microsoft.card.adaptive' as const;
+const cardAttachment = (view: View) => ({ contentType: cardType, content: renderAdaptiveCard(view) });
+
+/** The refresh verb of a user-specific view: the asker's Teams client fetches their card with it. */
+const privateViewVerb = 'private-view';
+
+/**
+ * A card shown to one person in a conversation others share (Universal Actions user-specific view):
+ * Teams refreshes it for the listed user, and its buttons name the view so a click keeps it theirs.
+ */
+function userSpecificCard(card: AdaptiveCard, viewId: string, userId: string, title: string) {
+  const actions = card.actions?.map((a) => ({ ...a, data: { ...a.data, view: viewId } }));
+  return {
+    ...card,
+    ...(actions ? { actions } : {}),
+    // Teams shows the title on a button where it does not refresh by itself (conversations of over 60 people).
+    refresh: { action: { type: 'Action.Execute' as const, title, verb: privateViewVerb, data: { value: viewId } }, userIds: [userId] },
+  };
+}
+
+/**
+ * Universal Actions answers: a card replaces the clicker's copy only; a message is shown to the
+ * clicker beside the card, which stays as it was (a refusal leaves the buttons where they are).
+ */
+const cardResponse = (card: unknown) => ({ statusCode: 200 as const, type: cardType, value: card as IAdaptiveCard });
+const messageResponse = (view: View) => ({ statusCode: 200 as const, type: 'application/vnd.microsoft.activity.message' as const, value: renderText({ title: view.title, lines: view.lines }) });
+/** A view with nothing to act on is a sentence: told beside a shared card rather than in place of it. */
+const isSentence = (view: View) => !view.actions?.length && !view.input && !view.files?.length;
 
 /** `@csp-ops allow-reservations x`, `/csp allow-reservations x` and `csp allow-reservations x` are the same command. */
 export function commandTextFromMessage(text: string): string {
@@ -132,8 +161,20 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
   app.on('message', async ({ activity, send }) => {
     const env = await envFor(activity);
     await remember(env, activity);
-    const view = withDownloadLinks(await runCommand(env, commandTextFromMessage(activity.text ?? '')));
-    await send({ type: 'message', replyToId: activity.id, attachments: [cardAttachment(view)] });
+    const text = commandTextFromMessage(activity.text ?? '');
+    const view = withDownloadLinks(await runCommand(env, text));
+    const askerAad = activity.from.aadObjectId;
+    if (activity.conversation.conversationType === 'personal' || !env.org || !askerAad) {
+      await send({ type: 'message', replyToId: activity.id, attachments: [cardAttachment(view)] });
+      return;
+    }
+    // In a channel or group chat the answer is the asker's alone: the others see who asked what.
+    const id = randomUUID();
+    const asker = env.actor.kind === 'unknown' ? (activity.from.name ?? '') : env.actor.name;
+    const card = userSpecificCard(renderAdaptiveCard(view), id, activity.from.id, t('teams.refresh'));
+    const sharedCard = userSpecificCard(renderAdaptiveCard({ lines: [t('teams.privateAnswer', { name: asker, command: text })] }), id, activity.from.id, t('teams.refresh'));
+    await keepPrivateView(db, { id, orgId: env.org.id, userAadObjectId: askerAad, card, sharedCard });
+    await send({ type: 'message', replyToId: activity.id, attachments: [{ contentType: cardType, content: sharedCard }] });
   });
 
   app.on('conversationUpdate', async ({ activity, send }) => {
@@ -147,15 +188,32 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
   app.on('card.action', async ({ activity, api }) => {
     const env = await envFor(activity);
     const action = actionFromInvoke(activity.value);
-    const view = action ? await runAction(env, action.id, action.value, action.inputs) : await runCommand(env, 'help');
-    // Universal Actions: the invoke response refreshes the clicker's card; the update replaces it for everyone.
+    const userAad = activity.from.aadObjectId ?? '';
+    if (action?.id === privateViewVerb) {
+      // Teams asks for the card this user sees: the asker their answer, everyone else the shared line.
+      const card = env.org ? await privateView(db, env.org.id, action.value, userAad) : undefined;
+      return card ? cardResponse(card) : messageResponse({ lines: [t('teams.privateAnswerGone')] });
+    }
+    const { view: viewId, ...inputs } = action?.inputs ?? {};
+    const view = action ? await runAction(env, action.id, action.value, inputs) : await runCommand(env, 'help');
+    options.onChange?.();
+    const card = renderAdaptiveCard(view);
+    if (viewId && env.org) {
+      // A click on the asker's own card: the outcome stays theirs, and their card shows it from now on.
+      const own = userSpecificCard(card, viewId, activity.from.id, t('teams.refresh'));
+      await replacePrivateView(db, env.org.id, viewId, userAad, own);
+      return cardResponse(own);
+    }
+    if (activity.conversation.conversationType === 'personal') return cardResponse(card);
+    // A card others see: only a committed change replaces it for everyone. A refusal, a repeat click or an
+    // error is told to the clicker beside the card; a follow-up to fill in (Reject's reason) is theirs alone.
+    if (!view.committed) return isSentence(view) ? messageResponse(view) : cardResponse(card);
     if (activity.replyToId) {
       await api.conversations
-        .updateActivity(activity.conversation.id, activity.replyToId, { type: 'message', attachments: [cardAttachment(view)] })
+        .updateActivity(activity.conversation.id, activity.replyToId, { type: 'message', attachments: [{ contentType: cardType, content: card }] })
         .catch((error: unknown) => log.warn('teams: could not update the card for everyone', error));
     }
-    options.onChange?.();
-    return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: renderAdaptiveCard(view) };
+    return cardResponse(card);
   });
 
   await app.initialize();
