@@ -1,21 +1,25 @@
 import { expect } from 'vitest';
-import { and, count, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import {
   activityLog, apiTokens, customerPurchasePermissions, customers, notificationSubscriptions, organizations, outbox, purchases, reservationRequests, reservations, subscriptions,
 } from '../../db/schema.js';
 import { teamId } from './fixture.js';
 
-/** Row counts of every table a command can change: equal snapshots mean nothing changed. */
+/**
+ * The contents of every table a command can change, each table's rows in a stable order: equal
+ * snapshots mean nothing changed. Outbox rows are compared by what they say and where they go, not
+ * by their delivery state, which the delivery worker moves on by itself meanwhile.
+ */
 export async function snapshot(db: Database) {
-  const tables = { activityLog, customerPurchasePermissions, customers, outbox, subscriptions, organizations, reservations, reservationRequests, purchases, notificationSubscriptions, apiTokens };
-  const counts: Record<string, number> = {};
-  for (const [name, table] of Object.entries(tables)) {
-    counts[name] = (await db.select({ n: count() }).from(table))[0]!.n;
-  }
-  const owners = await db.select({ n: count() }).from(subscriptions).where(eq(subscriptions.ownerRoleAssigned, true));
-  counts.ownersKnown = owners[0]!.n;
-  return counts;
+  const tables = { activityLog, customerPurchasePermissions, customers, subscriptions, organizations, reservations, reservationRequests, purchases, notificationSubscriptions, apiTokens };
+  const contents: Record<string, string[]> = {};
+  const sorted = (rows: unknown[]) => rows.map((row) => JSON.stringify(row)).sort();
+  for (const [name, table] of Object.entries(tables)) contents[name] = sorted(await db.select().from(table));
+  contents.outbox = sorted(
+    await db.select({ id: outbox.id, orgId: outbox.orgId, platform: outbox.platform, channelId: outbox.channelId, message: outbox.message }).from(outbox),
+  );
+  return contents;
 }
 
 /** Runs the action and proves it changed no table. */
