@@ -91,10 +91,12 @@ async function fillLists(db: Database) {
   );
 }
 
-/** What a list reply shows, and its "next page" button (a `run` action). */
+/** What a list reply shows, and what its "Next page" button runs. */
 interface Shown {
   text: string;
   next?: string;
+  /** The platform's ID of that button. */
+  nextId?: string;
   /** The reply as sent, to measure. */
   bytes: number;
 }
@@ -112,11 +114,10 @@ const organizationsUnderTest = [testOrganization, otherOrganization, publisherOr
 async function slackDriver(): Promise<Driver> {
   const bot = await startTestBot({ organizations: organizationsUnderTest });
   const who = (as: 'partner' | 'publisher' = 'partner') => (as === 'partner' ? { user: users.salesAgent, team: undefined } : { user: publisherOwner.slack, team: publisherTeam });
-  const shown = (reply: SlackReply | undefined): Shown => ({
-    text: replyText(reply),
-    next: buttons(reply).find((b) => b.action_id === 'run')?.value,
-    bytes: Buffer.byteLength(JSON.stringify(reply)),
-  });
+  const shown = (reply: SlackReply | undefined): Shown => {
+    const next = buttons(reply).find((b) => b.text.text === 'Next page');
+    return { text: replyText(reply), next: next?.value, nextId: next?.action_id, bytes: Buffer.byteLength(JSON.stringify(reply)) };
+  };
   return {
     db: bot.db,
     async command(text, as) {
@@ -125,7 +126,7 @@ async function slackDriver(): Promise<Driver> {
     },
     async next(list, as) {
       const { user, team } = who(as);
-      return shown((await bot.click(user, { action_id: 'run', value: list.next! }, { team })).reply);
+      return shown((await bot.click(user, { action_id: list.nextId!, value: list.next! }, { team })).reply);
     },
     close: () => bot.close(),
   };
@@ -134,12 +135,10 @@ async function slackDriver(): Promise<Driver> {
 async function teamsDriver(): Promise<Driver> {
   const bot = await startTeamsTestBot({ organizations: organizationsUnderTest });
   const who = (as: 'partner' | 'publisher' = 'partner') => (as === 'partner' ? { user: aadUsers.salesAgent, tenantId: undefined } : { user: publisherOwner.aad, tenantId: publisherTenant });
-  const shown = (card: AdaptiveCardJson | undefined, message?: string): Shown & { message?: string } => ({
-    text: cardText(card),
-    next: cardActions(card).find((a) => a.verb === 'run')?.data?.value,
-    bytes: Buffer.byteLength(JSON.stringify(card)),
-    message,
-  });
+  const shown = (card: AdaptiveCardJson | undefined, message?: string): Shown & { message?: string } => {
+    const next = cardActions(card).find((a) => a.title === 'Next page');
+    return { text: cardText(card), next: next?.data?.value, nextId: next?.verb, bytes: Buffer.byteLength(JSON.stringify(card)), message };
+  };
   return {
     db: bot.db,
     async command(text, as) {
@@ -149,7 +148,7 @@ async function teamsDriver(): Promise<Driver> {
     },
     async next(list, as) {
       const { user, tenantId } = who(as);
-      const { card } = await bot.click(user, { verb: 'run', value: list.next! }, (list as { message?: string }).message ?? 'unknown', { tenantId });
+      const { card } = await bot.click(user, { verb: list.nextId!, value: list.next! }, (list as { message?: string }).message ?? 'unknown', { tenantId });
       return shown(card);
     },
     close: () => bot.close(),
