@@ -244,25 +244,23 @@ export function isAudienceType(offer: Pick<Offer, 'type' | 'plans'>): boolean {
  * the published audience only, and in which regions (undefined: anywhere).
  */
 export async function resellerAccess(db: Queryable, offer: Offer, partnerTenantId: string | null): Promise<{ allowed: boolean; regions?: string[] }> {
-  if (!offer.publisherOrgId || !isAudienceType(offer)) return { allowed: true };
-  if (!offer.published) return { allowed: false };
-  const [audience] = await db.select().from(offerAudiences).where(eq(offerAudiences.offerId, offer.id));
-  const option = audience?.publishedOption ?? 'none';
-  if (option === 'any') return { allowed: true };
+  const [allowed] = await db.select({ id: offers.id }).from(offers).where(and(eq(offers.id, offer.id), resellableBy(partnerTenantId)));
+  if (!allowed) return { allowed: false };
+  // Only a partner on a published "specific" list has regions; none listed means everywhere.
   const [partner] =
-    option === 'specific' && partnerTenantId
+    partnerTenantId && offer.publisherOrgId && isAudienceType(offer)
       ? await db
-          .select()
+          .select({ regions: offerAudiencePartners.regions })
           .from(offerAudiencePartners)
           .where(and(eq(offerAudiencePartners.offerId, offer.id), eq(offerAudiencePartners.tenantId, partnerTenantId), eq(offerAudiencePartners.published, true)))
       : [];
-  return partner ? { allowed: true, regions: partner.regions.length ? partner.regions : undefined } : { allowed: false };
+  return partner?.regions.length ? { allowed: true, regions: partner.regions } : { allowed: true };
 }
 
 /**
- * The same rule as a condition on `offers`, so the catalog is filtered and paged in SQL:
- * an offer no publisher manages, of a type that does not choose its audience (R-I1), or
- * published with the option "any", or "specific" with this partner on the published list.
+ * R-M2 as a condition on `offers`, so the catalog is filtered and paged in SQL: an offer
+ * no publisher manages, of a type that does not choose its audience (R-I1), or published
+ * with the option "any", or "specific" with this partner on the published list.
  */
 export function resellableBy(partnerTenantId: string | null): SQL {
   const choosesAudience = or(

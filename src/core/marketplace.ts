@@ -246,7 +246,7 @@ export async function customerSubscriptionsPage(db: Queryable, orgId: string, cu
 /** All of a customer's subscriptions with their offers, newest first (a month's charges need every one). */
 export async function customerSubscriptions(db: Queryable, orgId: string, customerId: string): Promise<SubscriptionWithOffer[]> {
   const rows = await db
-    .select({ subscription: subscriptions, offer: offers, customer: { id: customers.id, name: customers.name, billingCountry: customers.billingCountry } })
+    .select(subscriptionWithOffer)
     .from(subscriptions)
     .leftJoin(offers, eq(offers.id, subscriptions.offerId))
     .innerJoin(customers, eq(customers.id, subscriptions.customerId))
@@ -262,7 +262,7 @@ export async function findSaasSubscription(db: Queryable, ctx: Pick<CoreContext,
   const value = text.trim().toLowerCase();
   if (value.length < 4) throw new DomainError('subscription.unknown', { text });
   const rows = await db
-    .select({ subscription: subscriptions, offer: offers, customer: { id: customers.id, name: customers.name, billingCountry: customers.billingCountry } })
+    .select(subscriptionWithOffer)
     .from(subscriptions)
     .leftJoin(offers, eq(offers.id, subscriptions.offerId))
     .innerJoin(customers, eq(customers.id, subscriptions.customerId))
