@@ -22,6 +22,16 @@ describe('one grammar', () => {
     'notify list',
     'notify failures',
     'notify failures retry',
+    'reservations 한빛소프트 page 2',
+    'reservations page 3',
+    'orders 台灣雲端科技 page 2',
+    'subscriptions 高雄精密工業 page 4',
+    'requests all 한빛소프트 page 2',
+    'requests pending page 12',
+    'marketplace 분석 type:saas page 2',
+    'partners 台北 country:TW skill:資安 page 3',
+    'audience 누리 전자서명 page 2',
+    'audience hb-specific add 서울 클라우드, 台北雲端夥伴 in KR,TW',
     'price-list',
     'price-list 한빛 ERP type:saas category:재무 publisher:partner',
   ])('"%s" parses and writes back to the same command', (text) => {
@@ -43,6 +53,15 @@ describe('one grammar', () => {
   it('R-M3 price-list takes the catalog filters anywhere among its words', () => {
     expect(parseCommand('price-list publisher:Microsoft 台灣 TYPE:vm')).toEqual({ name: 'price-list', filter: { words: '台灣', type: 'vm', publisher: 'microsoft' } });
     expect(() => parseCommand('price-list type:phone')).toThrow(expect.objectContaining({ code: 'marketplace.badType' }));
+  });
+
+  it('every list takes a trailing page N; the forms without one are page 1, and a change to an audience takes no page', () => {
+    expect(parseCommand('reservations')).toEqual({ name: 'reservations', page: 1 });
+    expect(parseCommand('orders contoso')).toEqual({ name: 'orders', customer: 'contoso', page: 1 });
+    expect(parseCommand('requests')).toEqual({ name: 'requests', pendingOnly: true, page: 1 });
+    expect(parseCommand('audience 누리 page 2')).toEqual({ name: 'audience', offer: '누리', page: 2 });
+    expect(() => parseCommand('subscriptions 台灣 page 0')).toThrow(expect.objectContaining({ code: 'error.badPage' }));
+    expect(() => parseCommand('audience 누리 sync page 2')).toThrow(expect.objectContaining({ code: 'audience.usage' }));
   });
 
   it('accepts full-width and upper-case command names, and extra spaces', () => {

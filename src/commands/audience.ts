@@ -1,46 +1,51 @@
-import { changeDraft, decideSupportRequest, offerAudience, publishAudience, requirePublisherRole, searchDirectory, type AudienceState, type DirectoryFilter, type OfferAudience } from '../core/audience.js';
+import {
+  audienceListing, changeDraft, decideSupportRequest, offerAudience, publishAudience, publisherOffer, requirePublisherRole, searchDirectory, type AudienceListing, type DirectoryFilter,
+} from '../core/audience.js';
+import type { Offer } from '../core/marketplace.js';
 import { audienceCsv, audienceCsvFileName, audienceCsvText, fetchCsv, importAudienceCsv } from '../core/audience-csv.js';
 import { csvContentType } from './price-list.js';
 import { formatTimestamp } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 import { coreContext, type OrgEnv } from './context.js';
-import type { AudienceAction } from './grammar.js';
+import { commandText, type AudienceAction } from './grammar.js';
+import { pageFooter } from './paging.js';
 
-const directoryListed = 25;
-
-function stateLine(env: OrgEnv, audience: OfferAudience, state: AudienceState | null): string {
+function stateLine(env: OrgEnv, state: AudienceListing['draft'] | null): string {
   const { t } = env;
   if (!state) return t('audience.neverPublished');
   const option = t(`audience.option.${state.option}`);
-  return state.option === 'specific' ? t('audience.stateWithPartners', { option, count: state.partners.length }) : option;
+  return state.option === 'specific' ? t('audience.stateWithPartners', { option, count: state.partners }) : option;
 }
 
-/** R-I2, R-I3, R-I6: the option as published and as drafted, the list as a table, who resold, and pending support requests. */
-export function audienceView(env: OrgEnv, audience: OfferAudience, notice?: string): View {
+/** R-I2, R-I3, R-I6: the option as published and as drafted, and a page of the partner table, of who resold, and of pending support requests. */
+export function audienceView(env: OrgEnv, audience: AudienceListing, notice?: string): View {
   const { t } = env;
-  const { offer, published, draft, resold, partnerNames } = audience;
-  const ids = [...new Set([...(published?.partners ?? []), ...draft.partners].map((p) => p.tenantId))];
-  const rows = ids.map((id) => {
-    const inPublished = published?.partners.find((p) => p.tenantId === id);
-    const inDraft = draft.partners.find((p) => p.tenantId === id);
-    return `• ${t('audience.partnerRow', {
-      name: partnerNames.get(id) ?? id,
-      tenantId: id,
-      regions: (inDraft ?? inPublished)!.regions.join(', ') || t('audience.allRegions'),
+  const { offer, published, draft } = audience;
+  const rows = audience.partners.map((p) =>
+    `• ${t('audience.partnerRow', {
+      name: p.name ?? p.tenantId,
+      tenantId: p.tenantId,
+      regions: p.regions.join(', ') || t('audience.allRegions'),
       state:
         draft.option !== 'specific'
           ? t('audience.draftIsOption', { option: t(`audience.option.${draft.option}`) })
-          : t(inPublished && inDraft ? 'audience.inBoth' : inPublished ? 'audience.removedInDraft' : 'audience.addedInDraft'),
-      resold: resold.has(id) ? t('audience.hasResold') : '',
-    })}`;
-  });
+          : t(p.inPublished && p.inDraft ? 'audience.inBoth' : p.inPublished ? 'audience.removedInDraft' : 'audience.addedInDraft'),
+      resold: p.resold ? t('audience.hasResold') : '',
+    })}`,
+  );
+  const resold = audience.resold.map((r) => r.name ?? r.tenantId).join(', ');
+  const pages = { page: audience.page, pages: audience.pages, total: audience.partnerCount };
+  const next = commandText({ name: 'audience', offer: offer.id, page: audience.page + 1 });
   return {
     title: t('audience.title', { offer: offer.name, id: offer.id }),
     facts: [
       { label: t('audience.offerState'), value: t(offer.published ? 'audience.offerPublished' : 'audience.offerUnpublished') },
-      { label: t('audience.published'), value: stateLine(env, audience, published) },
-      { label: t('audience.draft'), value: stateLine(env, audience, draft) },
-      { label: t('audience.resold'), value: [...resold].map((id) => partnerNames.get(id) ?? id).join(', ') || '—' },
+      { label: t('audience.published'), value: stateLine(env, published) },
+      { label: t('audience.draft'), value: stateLine(env, draft) },
+      {
+        label: t('audience.resold'),
+        value: audience.resoldCount > audience.resold.length ? t('audience.resoldPage', { names: resold || '—', count: audience.resoldCount }) : resold || '—',
+      },
     ],
     lines: [
       ...(notice ? [notice] : []),
@@ -48,22 +53,26 @@ export function audienceView(env: OrgEnv, audience: OfferAudience, notice?: stri
       ...audience.pending.map((r) =>
         `• ${t('audience.pendingRow', { id: r.id.slice(0, 8), from: t(`audience.option.${r.fromOption}`), to: t(`audience.option.${r.toOption}`), date: formatTimestamp(t, r.createdAt), name: r.requestedByName })}`,
       ),
+      ...(audience.pages > 1 ? [t('audience.page', pages)] : []),
     ],
+    actions: audience.page < audience.pages ? [{ id: 'run', label: t('list.next'), value: next }] : [],
   };
 }
 
-export async function audienceCommandView(env: OrgEnv, offerText: string, action: AudienceAction | undefined): Promise<View> {
+export async function audienceCommandView(env: OrgEnv, offerText: string, action: AudienceAction | undefined, page: number): Promise<View> {
   const { t } = env;
   const ctx = coreContext(env);
+  // After a change, the audience's first page.
+  const listed = async (offer: Offer, notice: string) => audienceView(env, await audienceListing(env.db, offer, 1), notice);
   if (!action) {
     requirePublisherRole(env.actor, ['owner', 'manager', 'developer'], 'what.viewAudience');
-    return audienceView(env, await offerAudience(env.db, ctx, offerText));
+    return audienceView(env, await audienceListing(env.db, await publisherOffer(env.db, ctx, offerText), page));
   }
   switch (action.kind) {
     case 'set':
     case 'add':
     case 'remove':
-      return audienceView(env, await changeDraft(ctx, offerText, action), t('audience.draftSaved', { prefix: env.prefix }));
+      return listed((await changeDraft(ctx, offerText, action)).offer, t('audience.draftSaved', { prefix: env.prefix }));
     case 'publish':
     case 'sync': {
       const result = await publishAudience(ctx, offerText, action.kind);
@@ -71,13 +80,13 @@ export async function audienceCommandView(env: OrgEnv, offerText: string, action
         result.state === 'support-request'
           ? t(result.appliedNow ? 'audience.supportRequestedPartly' : 'audience.supportRequested', { id: result.request.id.slice(0, 8) })
           : t(result.state === 'published' ? 'audience.publishedNow' : 'audience.syncedNow');
-      return { ...audienceView(env, result.audience, notice), tone: result.state === 'support-request' ? 'warning' : 'success' };
+      return { ...(await listed(result.audience.offer, notice)), tone: result.state === 'support-request' ? 'warning' : 'success' };
     }
     case 'grant':
     case 'refuse': {
       const { state, request, offer } = await decideSupportRequest(ctx, action.request, action.kind);
       const notice = state === 'already' ? t('audience.requestAlready', { id: request.id.slice(0, 8), status: request.status }) : t(action.kind === 'grant' ? 'audience.granted' : 'audience.refused', { id: request.id.slice(0, 8) });
-      return audienceView(env, await offerAudience(env.db, ctx, offer.id), notice);
+      return listed(offer, notice);
     }
     case 'export': {
       requirePublisherRole(env.actor, ['owner', 'manager', 'developer'], 'what.viewAudience');
@@ -89,19 +98,19 @@ export async function audienceCommandView(env: OrgEnv, offerText: string, action
       // Only an owner or manager may make the bot fetch a URL.
       requirePublisherRole(env.actor, ['owner', 'manager'], 'what.editAudience');
       const imported = await importAudienceCsv(env.db, ctx, offerText, await fetchCsv(action.url), t);
-      return audienceView(env, imported.audience, t('audienceCsv.imported', { offer: imported.audience.offer.name, added: imported.added, already: imported.alreadyThere }));
+      return listed(imported.audience.offer, t('audienceCsv.imported', { offer: imported.audience.offer.name, added: imported.added, already: imported.alreadyThere }));
     }
   }
 }
 
-/** R-I3: the partner directory, filtered. */
-export async function partnersView(env: OrgEnv, filter: DirectoryFilter): Promise<View> {
+/** R-I3: the partner directory, filtered, a page at a time. */
+export async function partnersView(env: OrgEnv, filter: DirectoryFilter, page: number): Promise<View> {
   const { t } = env;
   requirePublisherRole(env.actor, ['owner', 'manager', 'developer'], 'what.viewAudience');
-  const found = await searchDirectory(env.db, filter);
-  const lines = found
-    .slice(0, directoryListed)
-    .map((p) => `• ${t('partners.row', { name: p.name, tenantId: p.tenantId, country: p.country, competencies: p.competencies.join(', ') || '—', skills: p.skills.join(', ') || '—' })}`);
-  if (found.length > directoryListed) lines.push(t('partners.more', { count: found.length - directoryListed }));
-  return { title: t('partners.title', { count: found.length }), lines: found.length ? lines : [t('partners.none')] };
+  const list = await searchDirectory(env.db, filter, page);
+  const footer = pageFooter(env, list, { name: 'partners', filter, page });
+  const lines = list.rows.map((p) =>
+    `• ${t('partners.row', { name: p.name, tenantId: p.tenantId, country: p.country, competencies: p.competencies.join(', ') || '—', skills: p.skills.join(', ') || '—' })}`,
+  );
+  return { title: t('partners.title', { count: list.total }), lines: list.total ? [...lines, footer.line] : [t('partners.none')], actions: footer.actions };
 }

@@ -101,8 +101,8 @@ export function parseSubscriptionEdit(words: string[]): Command {
   }
 }
 
-/** `partners [name or tenant ID] [country:KR] [competency:…] [skill:…]` (R-I3). */
-export function parsePartners(words: string[]): Command {
+/** `partners [name or tenant ID] [country:KR] [competency:…] [skill:…] [page N]` (R-I3); the page is already split off. */
+export function parsePartners(words: string[], page: number): Command {
   const filter: DirectoryFilter = {};
   const rest: string[] = [];
   for (const word of words) {
@@ -117,16 +117,21 @@ export function parsePartners(words: string[]): Command {
       filter[k] = v;
     } else rest.push(word);
   }
-  return { name: 'partners', filter: rest.length ? { ...filter, text: rest.join(' ').slice(0, maxCustomerTextLength) } : filter };
+  return { name: 'partners', filter: rest.length ? { ...filter, text: rest.join(' ').slice(0, maxCustomerTextLength) } : filter, page };
 }
 
-/** `audience <offer> [set any|specific|none | add <partner>, … [in KR,TW] | remove <partner>, … | publish | sync | export | import <url> | grant|refuse <request>]`. */
-export function parseAudience(words: string[]): Command {
+/**
+ * `audience <offer> [page N]` shows the audience; `audience <offer> set any|specific|none | add <partner>, … [in KR,TW] |
+ * remove <partner>, … | publish | sync | export | import <url> | grant|refuse <request>` changes it. The page is already split off.
+ */
+export function parseAudience(words: string[], page: number): Command {
   const verbs = ['set', 'add', 'remove', 'publish', 'sync', 'export', 'import', 'grant', 'refuse'];
   const at = words.findIndex((w) => verbs.includes(w.toLowerCase()));
   const offer = (at === -1 ? words : words.slice(0, at)).join(' ');
   if (!offer) throw new DomainError('audience.usage');
-  if (at === -1) return { name: 'audience', offer };
+  if (at === -1) return { name: 'audience', offer, page };
+  // A change answers with the audience's first page.
+  if (page > 1) throw new DomainError('audience.usage');
   const verb = words[at]!.toLowerCase();
   const rest = words.slice(at + 1);
   const list = (items: string[]) => items.join(' ').split(',').map((p) => p.trim()).filter(Boolean);
@@ -134,7 +139,7 @@ export function parseAudience(words: string[]): Command {
     case 'set': {
       const option = (rest[0] ?? '').toLowerCase();
       if (rest.length !== 1 || !(audienceOptions as readonly string[]).includes(option)) throw new DomainError('audience.usage');
-      return { name: 'audience', offer, action: { kind: 'set', option: option as AudienceOption } };
+      return { name: 'audience', offer, page, action: { kind: 'set', option: option as AudienceOption } };
     }
     case 'add':
     case 'remove': {
@@ -142,17 +147,17 @@ export function parseAudience(words: string[]): Command {
       const partners = list(inAt === -1 ? rest : rest.slice(0, inAt));
       const regions = inAt === -1 ? [] : list(rest.slice(inAt + 1)).map((r) => r.toUpperCase());
       if (!partners.length || regions.some((r) => !/^[A-Z]{2}$/.test(r))) throw new DomainError('audience.usage');
-      return { name: 'audience', offer, action: verb === 'add' ? { kind: 'add', partners, regions } : { kind: 'remove', partners } };
+      return { name: 'audience', offer, page, action: verb === 'add' ? { kind: 'add', partners, regions } : { kind: 'remove', partners } };
     }
     case 'import':
       if (rest.length !== 1 || !/^https?:\/\//i.test(rest[0]!)) throw new DomainError('audience.usage');
-      return { name: 'audience', offer, action: { kind: 'import', url: rest[0]! } };
+      return { name: 'audience', offer, page, action: { kind: 'import', url: rest[0]! } };
     case 'grant':
     case 'refuse':
       if (rest.length !== 1) throw new DomainError('audience.usage');
-      return { name: 'audience', offer, action: { kind: verb, request: rest[0]! } };
+      return { name: 'audience', offer, page, action: { kind: verb, request: rest[0]! } };
     default:
       if (rest.length) throw new DomainError('audience.usage');
-      return { name: 'audience', offer, action: { kind: verb as 'publish' | 'sync' | 'export' } };
+      return { name: 'audience', offer, page, action: { kind: verb as 'publish' | 'sync' | 'export' } };
   }
 }

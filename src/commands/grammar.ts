@@ -24,10 +24,10 @@ export type Command =
   | { name: 'activity'; customer?: string; since?: Date; page: number }
   | { name: 'owner-assigned'; customer: string; subscription: string }
   | { name: 'channel-here'; purpose: 'activity' | 'approvals' }
-  | { name: 'reservations'; customer?: string }
-  | { name: 'orders'; customer: string }
+  | { name: 'reservations'; customer?: string; page: number }
+  | { name: 'orders'; customer: string; page: number }
   | ({ name: 'request' } & RequestDraft)
-  | { name: 'requests'; pendingOnly: boolean; customer?: string }
+  | { name: 'requests'; pendingOnly: boolean; customer?: string; page: number }
   | { name: 'approve'; request: string }
   | { name: 'reject'; request: string; reason?: string }
   | { name: 'notify-here' | 'notify-off'; kinds: NotificationKind[]; customers: string[] }
@@ -38,12 +38,12 @@ export type Command =
   | { name: 'price-list'; filter: CatalogFilter }
   | { name: 'offer'; offer: string }
   | { name: 'buy'; offer: string; plan: string; customer: string; seats: number; term?: BillingTerm }
-  | { name: 'subscriptions'; customer: string }
+  | { name: 'subscriptions'; customer: string; page: number }
   | { name: 'subscription'; subscription: string; change: SubscriptionChange; reason?: string }
   | { name: 'billing'; customer: string; month?: string }
   | { name: 'support'; about: string }
-  | { name: 'partners'; filter: DirectoryFilter }
-  | { name: 'audience'; offer: string; action?: AudienceAction };
+  | { name: 'partners'; filter: DirectoryFilter; page: number }
+  | { name: 'audience'; offer: string; action?: AudienceAction; page: number };
 
 const examples: Record<string, string> = {
   customer: 'customer contoso',
@@ -194,10 +194,16 @@ export function parseCommand(input: string): Command {
     case 'disallow-reservations':
     case 'allow-savings-plans':
     case 'disallow-savings-plans':
-    case 'orders':
       return { name, customer: customerArgument(words, name) };
-    case 'reservations':
-      return words.length ? { name, customer: customerArgument(words, name) } : { name };
+    case 'orders':
+    case 'subscriptions': {
+      const page = takePage(words, name);
+      return { name, customer: customerArgument(words, name), page };
+    }
+    case 'reservations': {
+      const page = takePage(words, name);
+      return { name, page, ...(words.length ? { customer: customerArgument(words, name) } : {}) };
+    }
     case 'activity': {
       const page = takePage(words, name);
       const since = takeSince(words);
@@ -213,9 +219,10 @@ export function parseCommand(input: string): Command {
     case 'request':
       return parseRequest(words);
     case 'requests': {
+      const page = takePage(words, name);
       const filter = words[0]?.toLowerCase();
       if (filter === 'pending' || filter === 'all') words.shift();
-      return { name, pendingOnly: filter !== 'all', ...(words.length ? { customer: customerArgument(words, name) } : {}) };
+      return { name, pendingOnly: filter !== 'all', page, ...(words.length ? { customer: customerArgument(words, name) } : {}) };
     }
     case 'approve':
     case 'reject': {
@@ -241,8 +248,6 @@ export function parseCommand(input: string): Command {
     }
     case 'buy':
       return parseBuy(words);
-    case 'subscriptions':
-      return { name, customer: customerArgument(words, name) };
     case 'subscription':
       return parseSubscriptionEdit(words);
     case 'billing': {
@@ -252,9 +257,9 @@ export function parseCommand(input: string): Command {
       return { name, customer: customerArgument(words, name), ...(month ? { month } : {}) };
     }
     case 'partners':
-      return parsePartners(words);
+      return parsePartners(words, takePage(words, name));
     case 'audience':
-      return parseAudience(words);
+      return parseAudience(words, takePage(words, name));
     case 'support': {
       const about = words.join(' ');
       if (!about) throw new DomainError('error.missingArgument', { command: name, argument: '<offer or subscription>', example: examples.support! });
@@ -296,9 +301,11 @@ export function commandText(command: Command): string {
       case 'disallow-reservations':
       case 'allow-savings-plans':
       case 'disallow-savings-plans':
+        return [command.name, command.customer];
       case 'orders':
       case 'reservations':
-        return [command.name, command.customer];
+      case 'subscriptions':
+        return [command.name, command.customer, page(command.page)];
       case 'activity':
         return ['activity', command.customer, command.since && `since ${formatDay(command.since)}`, page(command.page)];
       case 'owner-assigned':
@@ -317,7 +324,7 @@ export function commandText(command: Command): string {
           command.reason && `because ${command.reason}`,
         ];
       case 'requests':
-        return ['requests', command.pendingOnly ? 'pending' : 'all', command.customer];
+        return ['requests', command.pendingOnly ? 'pending' : 'all', command.customer, page(command.page)];
       case 'approve':
         return ['approve', command.request];
       case 'reject':
@@ -339,8 +346,6 @@ export function commandText(command: Command): string {
         return ['offer', command.offer];
       case 'buy':
         return ['buy', command.offer, command.plan, 'for', command.customer, 'seats', String(command.seats), command.term];
-      case 'subscriptions':
-        return ['subscriptions', command.customer];
       case 'subscription': {
         const c = command.change;
         const change =
@@ -353,7 +358,7 @@ export function commandText(command: Command): string {
         return ['support', command.about];
       case 'partners': {
         const f = command.filter;
-        return ['partners', f.text, f.country && `country:${f.country}`, f.competency && `competency:${f.competency}`, f.skill && `skill:${f.skill}`];
+        return ['partners', f.text, f.country && `country:${f.country}`, f.competency && `competency:${f.competency}`, f.skill && `skill:${f.skill}`, page(command.page)];
       }
       case 'audience': {
         const a = command.action;
@@ -370,7 +375,7 @@ export function commandText(command: Command): string {
                   : a.kind === 'grant' || a.kind === 'refuse'
                     ? [a.kind, a.request]
                     : [a.kind];
-        return ['audience', command.offer, ...tail];
+        return ['audience', command.offer, ...tail, page(command.page)];
       }
     }
   })();

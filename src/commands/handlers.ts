@@ -274,18 +274,18 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
     case 'activity':
       return activityView(env, command);
     case 'reservations':
-      return reservationsView(env, command.customer);
+      return reservationsView(env, command.customer, command.page);
     case 'request': {
       const { name: _name, ...draft } = command;
       return fileRequestView(env, draft);
     }
     case 'requests':
-      return requestsView(env, command.pendingOnly, command.customer);
+      return requestsView(env, command);
     case 'approve':
     case 'reject':
       return decideRequestView(env, command.request, command.name, command.name === 'reject' ? command.reason : undefined);
     case 'orders':
-      return ordersView(env, await customerId(command.customer));
+      return ordersView(env, await customerId(command.customer), command.page);
     case 'price-list':
       return priceListView(env, command.filter);
     case 'marketplace':
@@ -295,7 +295,7 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
     case 'buy':
       return buyView(env, command);
     case 'subscriptions':
-      return subscriptionsView(env, command.customer);
+      return subscriptionsView(env, command.customer, command.page);
     case 'subscription':
       if (env.actor.kind === 'contact') {
         // R-Q1: a contact's cancel becomes a request for approval; every other edit is for staff.
@@ -308,9 +308,9 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
     case 'support':
       return supportView(env, command.about);
     case 'partners':
-      return partnersView(env, command.filter);
+      return partnersView(env, command.filter, command.page);
     case 'audience':
-      return audienceCommandView(env, command.offer, command.action);
+      return audienceCommandView(env, command.offer, command.action, command.page);
     case 'notify-here':
       return notifyHereView(env, command.kinds, command.customers);
     case 'notify-off':

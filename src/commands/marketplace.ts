@@ -3,25 +3,22 @@ import { requireStaff } from '../core/access.js';
 import { resolveCustomer } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
 import {
-  activationLink, buySubscription, customerSubscriptions, findOffer, findSaasSubscription, isMicrosoftOffer, quotePurchase, searchCatalog,
+  activationLink, buySubscription, customerSubscriptions, customerSubscriptionsPage, findOffer, findSaasSubscription, isMicrosoftOffer, quotePurchase, searchCatalog,
   utcTime, cancellationWindowCloses, type CatalogFilter, type PurchaseDraft, type PurchaseQuote, type SubscriptionWithOffer,
 } from '../core/marketplace.js';
 import { editSubscription, type SubscriptionChange } from '../core/subscription-edits.js';
 import { formatMoney, formatTimestamp } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 import { coreContext, type OrgEnv } from './context.js';
-import { commandText, formatDay } from './grammar.js';
-
-const pageSize = 10;
+import { formatDay } from './grammar.js';
+import { pageFooter } from './paging.js';
 
 /** R-M1, R-M2: the catalog, filtered and paged. */
 export async function marketplaceView(env: OrgEnv, filter: CatalogFilter, page: number): Promise<View> {
   const { t } = env;
-  const found = await searchCatalog(env.db, env.org, filter);
-  const pages = Math.max(1, Math.ceil(found.length / pageSize));
-  if (page > pages) throw new DomainError('customers.pageOutOfRange', { page, pages });
-  const rows = found.slice((page - 1) * pageSize, page * pageSize);
-  const lines = rows.map((o) =>
+  const list = await searchCatalog(env.db, env.org, filter, page);
+  const footer = pageFooter(env, list, { name: 'marketplace', filter, page });
+  const lines = list.rows.map((o) =>
     `• ${t('marketplace.row', {
       name: o.name,
       id: o.id,
@@ -32,9 +29,9 @@ export async function marketplaceView(env: OrgEnv, filter: CatalogFilter, page: 
     })}`,
   );
   return {
-    title: t('marketplace.title', { count: found.length }),
-    lines: found.length ? [...lines, t('marketplace.page', { page, pages, prefix: env.prefix })] : [t('marketplace.none')],
-    actions: page < pages ? [{ id: 'run', label: t('customers.next'), value: commandText({ name: 'marketplace', filter, page: page + 1 }) }] : [],
+    title: t('marketplace.title', { count: list.total }),
+    lines: list.total ? [...lines, t('marketplace.page', { page, pages: list.pages, prefix: env.prefix })] : [t('marketplace.none')],
+    actions: footer.actions,
   };
 }
 
@@ -157,14 +154,16 @@ function subscriptionLine(env: OrgEnv, { subscription: s, offer }: SubscriptionW
 }
 
 /** R-M6: each subscription with status, seats, term, auto-renew, and the activation link while action is needed. */
-export async function subscriptionsView(env: OrgEnv, customerText: string): Promise<View> {
+export async function subscriptionsView(env: OrgEnv, customerText: string, page: number): Promise<View> {
   const { t } = env;
   requireStaff(env.actor, 'subscriptions');
   const customer = await resolveCustomer(env.db, env.org.id, customerText);
-  const rows = await customerSubscriptions(env.db, env.org.id, customer.id);
+  const list = await customerSubscriptionsPage(env.db, env.org.id, customer.id, page);
+  const footer = pageFooter(env, list, { name: 'subscriptions', customer: customer.tenantId, page });
   return {
     title: t('subscriptions.title', { customer: customer.name }),
-    lines: rows.length ? rows.map((r) => `• ${subscriptionLine(env, r)}`) : [t('customer.noSubscriptions')],
+    lines: list.total ? [...list.rows.map((r) => `• ${subscriptionLine(env, r)}`), footer.line] : [t('customer.noSubscriptions')],
+    actions: footer.actions,
   };
 }
 

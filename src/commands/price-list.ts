@@ -1,4 +1,4 @@
-import { searchCatalog, type CatalogFilter } from '../core/marketplace.js';
+import { catalogBatches, type CatalogFilter, type Offer } from '../core/marketplace.js';
 import { priceListColumns, priceListCsv, priceListFileName, priceListRows, priceListXlsx, type PriceListText } from '../core/price-list.js';
 import type { MessageKey, Translate } from '../i18n/index.js';
 import type { View } from '../views/model.js';
@@ -25,7 +25,8 @@ function priceListText(t: Translate): PriceListText {
  */
 export async function priceListView(env: OrgEnv, filter: CatalogFilter): Promise<View> {
   const { t } = env;
-  const offers = await searchCatalog(env.db, env.org, filter);
+  const offers: Offer[] = [];
+  for await (const batch of catalogBatches(env.db, env.org, filter)) offers.push(...batch);
   const filters = catalogFilterText(filter).join(' ');
   if (!offers.length) return { tone: 'info', lines: [filters ? t('priceList.noneMatch', { filters }) : t('priceList.none')] };
   const rows = priceListRows(offers);

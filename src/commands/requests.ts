@@ -10,6 +10,8 @@ import {
 import { formatMoney, formatTimestamp, type MessageKey, type Translate } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 import { coreContext, type OrgEnv } from './context.js';
+import type { Command } from './grammar.js';
+import { pageFooter } from './paging.js';
 
 function change(t: Translate, r: Pick<ReservationRequest, 'kind' | 'reservationId' | 'subscriptionId' | 'details'>): string {
   if (r.kind === 'cancel-subscription') {
@@ -160,24 +162,26 @@ export async function decideRequestView(env: OrgEnv, requestRef: string, decisio
   return state === 'already' ? { ...card, lines: [env.t('request.alreadyDecided'), ...(card.lines ?? [])] } : { ...card, committed: true };
 }
 
-export async function requestsView(env: OrgEnv, pendingOnly: boolean, customerText: string | undefined): Promise<View> {
+/** Requests and their decisions, newest first, a page at a time. */
+export async function requestsView(env: OrgEnv, command: Extract<Command, { name: 'requests' }>): Promise<View> {
   const { t } = env;
   requireStaff(env.actor, 'requests');
-  const customer = customerText ? await resolveCustomer(env.db, env.org.id, customerText) : undefined;
-  const rows = await listRequests(env.db, env.org.id, { pendingOnly, customerId: customer?.id });
+  const customer = command.customer ? await resolveCustomer(env.db, env.org.id, command.customer) : undefined;
+  const list = await listRequests(env.db, env.org.id, { pendingOnly: command.pendingOnly, customerId: customer?.id, page: command.page });
+  const footer = pageFooter(env, list, { ...command, ...(customer ? { customer: customer.tenantId } : {}) });
+  const rows = list.rows.map(({ request: r, customerName }) =>
+    t('requests.row', {
+      date: formatTimestamp(t, r.createdAt),
+      status: t(`request.status.${r.status}`),
+      change: change(t, r),
+      customer: customerName,
+      name: r.requestedByName,
+      id: r.id.slice(0, 8),
+    }),
+  );
   return {
-    title: t(pendingOnly ? 'requests.titlePending' : 'requests.title'),
-    lines: rows.length
-      ? rows.map(({ request: r, customerName }) =>
-          t('requests.row', {
-            date: formatTimestamp(t, r.createdAt),
-            status: t(`request.status.${r.status}`),
-            change: change(t, r),
-            customer: customerName,
-            name: r.requestedByName,
-            id: r.id.slice(0, 8),
-          }),
-        )
-      : [t('requests.none')],
+    title: t(command.pendingOnly ? 'requests.titlePending' : 'requests.title'),
+    lines: list.total ? [...rows, footer.line] : [t('requests.none')],
+    actions: footer.actions,
   };
 }

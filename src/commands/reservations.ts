@@ -1,11 +1,12 @@
 import { requireStaff } from '../core/access.js';
 import { customerById, customerMatches, resolveCustomer, type Customer } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
-import { customerPartnerCenterOrders, customerSaasPurchases } from '../core/purchases.js';
+import { customerOrders, type Order } from '../core/purchases.js';
 import { customerReservations, termEnds, type Reservation } from '../core/reservations.js';
 import { formatMoney, formatTimestamp } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 import type { OrgEnv } from './context.js';
+import { pageFooter } from './paging.js';
 import { purchaseItem } from './purchases.js';
 
 /** Staff name any customer; a customer contact sees only their own customer (R-A1), whatever they type. */
@@ -38,44 +39,47 @@ function terms(env: OrgEnv, r: Reservation) {
   };
 }
 
-/** R-P9, R-P11, R-P12: every reservation, whoever bought it, with the partner's price and its scope. */
-export async function reservationsView(env: OrgEnv, customerText: string | undefined): Promise<View> {
+/** R-P9, R-P11, R-P12: every reservation, whoever bought it, with the partner's price and its scope, a page at a time. */
+export async function reservationsView(env: OrgEnv, customerText: string | undefined, page: number): Promise<View> {
   const { t } = env;
   const customer = await customerFor(env, customerText);
-  const rows = await customerReservations(env.db, env.org.id, customer.id);
+  const list = await customerReservations(env.db, env.org.id, customer.id, page);
+  const footer = pageFooter(env, list, { name: 'reservations', customer: customer.tenantId, page });
   return {
     title: t('reservations.title', { customer: customer.name }),
-    lines: rows.length ? rows.map((r) => `• ${t('reservations.row', terms(env, r))}`) : [t('reservations.none', { customer: customer.name })],
+    lines: list.total ? [...list.rows.map((r) => `• ${t('reservations.row', terms(env, r))}`), footer.line] : [t('reservations.none', { customer: customer.name })],
+    actions: footer.actions,
   };
 }
 
-/** R-P9: the order history, the customer's own purchases (reservations and SaaS) beside the partner's, newest first. */
-export async function ordersView(env: OrgEnv, customerId: string): Promise<View> {
+function orderLine(env: OrgEnv, o: Order): string {
+  const { t } = env;
+  switch (o.kind) {
+    case 'reservation':
+      return t('orders.row', terms(env, o.reservation));
+    case 'saas': {
+      const p = o.purchase;
+      return t('orders.rowSaas', { date: formatTimestamp(t, p.purchasedAt), item: purchaseItem(t, p), price: formatMoney(Number(p.price), p.currency), buyer: p.buyerName, id: p.sourceId });
+    }
+    case 'partner-center':
+      return t('orders.rowPartnerCenter', {
+        date: o.order.orderedAt ? formatTimestamp(t, o.order.orderedAt) : '—',
+        items: o.order.lineItems.map((i) => `${i.friendlyName ?? i.offerId ?? '?'} × ${i.quantity ?? 1}`).join(', ') || '—',
+        status: o.order.status,
+        id: o.order.id,
+      });
+  }
+}
+
+/** R-P9: the order history, the customer's own purchases (reservations and SaaS) beside the partner's, newest first, a page at a time. */
+export async function ordersView(env: OrgEnv, customerId: string, page: number): Promise<View> {
   const { t } = env;
   const customer = await customerById(env.db, env.org.id, customerId);
-  const [reserved, saas, synced] = await Promise.all([
-    customerReservations(env.db, env.org.id, customer.id),
-    customerSaasPurchases(env.db, env.org.id, customer.id),
-    customerPartnerCenterOrders(env.db, env.org.id, customer.id),
-  ]);
-  const rows = [
-    ...reserved.map((r) => ({ at: r.purchasedAt, line: t('orders.row', terms(env, r)) })),
-    ...saas.map((p) => ({
-      at: p.purchasedAt,
-      line: t('orders.rowSaas', { date: formatTimestamp(t, p.purchasedAt), item: purchaseItem(t, p), price: formatMoney(Number(p.price), p.currency), buyer: p.buyerName, id: p.sourceId }),
-    })),
-    ...synced.map((o) => ({
-      at: o.orderedAt ?? o.syncedAt,
-      line: t('orders.rowPartnerCenter', {
-        date: o.orderedAt ? formatTimestamp(t, o.orderedAt) : '—',
-        items: o.lineItems.map((i) => `${i.friendlyName ?? i.offerId ?? '?'} × ${i.quantity ?? 1}`).join(', ') || '—',
-        status: o.status,
-        id: o.id,
-      }),
-    })),
-  ].sort((a, b) => b.at.getTime() - a.at.getTime());
+  const list = await customerOrders(env.db, env.org.id, customer.id, page);
+  const footer = pageFooter(env, list, { name: 'orders', customer: customer.tenantId, page });
   return {
     title: t('orders.title', { customer: customer.name }),
-    lines: rows.length ? rows.map((r) => `• ${r.line}`) : [t('orders.none', { customer: customer.name })],
+    lines: list.total ? [...list.rows.map((o) => `• ${orderLine(env, o)}`), footer.line] : [t('orders.none', { customer: customer.name })],
+    actions: footer.actions,
   };
 }

@@ -1,4 +1,5 @@
-import { and, asc, eq, inArray, isNotNull } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, isNotNull, isNull, like, not, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import { union } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../../db/client.js';
 import {
   audienceSupportRequests, offerAudiencePartners, offerAudiences, offers, organizations, partnerDirectory, subscriptions, type AudienceOption,
@@ -7,7 +8,8 @@ import { recordActivity } from './activity.js';
 import type { Actor, CoreContext } from './context.js';
 import { DomainError } from './errors.js';
 import type { Offer } from './marketplace.js';
-import { normalizeKey } from './text.js';
+import { listPageSize, readPage, type Page } from './paging.js';
+import { likeEscape, normalizeKey } from './text.js';
 
 export interface AudiencePartner {
   tenantId: string;
@@ -80,14 +82,123 @@ export interface OfferAudience {
   pending: (typeof audienceSupportRequests.$inferSelect)[];
 }
 
-/** An offer of this publisher by ID or name, with its audience. */
-export async function offerAudience(db: Queryable, ctx: Pick<CoreContext, 'org'>, text: string): Promise<OfferAudience> {
-  const rows = await db.select().from(offers).where(eq(offers.publisherOrgId, ctx.org.id)).orderBy(asc(offers.nameKey));
+/** An offer of this publisher by its ID, or by a name that matches one of its offers only. */
+export async function publisherOffer(db: Queryable, ctx: Pick<CoreContext, 'org'>, text: string): Promise<Offer> {
+  const mine = eq(offers.publisherOrgId, ctx.org.id);
+  const [byId] = await db.select().from(offers).where(and(mine, eq(offers.id, text.trim())));
+  if (byId) return byId;
   const key = normalizeKey(text);
-  const matches = rows.filter((o) => o.id === text.trim()).concat(rows.filter((o) => o.id !== text.trim() && key && o.nameKey.includes(key)));
-  if (!matches.length) throw new DomainError('audience.unknownOffer', { text });
-  if (matches.length > 1 && matches[0]!.id !== text.trim()) throw new DomainError('offer.ambiguous', { text, offers: matches.map((o) => `${o.name} (${o.id})`).join(', ') });
-  return loadAudience(db, matches[0]!);
+  const named = key ? await db.select().from(offers).where(and(mine, like(offers.nameKey, `%${likeEscape(key)}%`))).orderBy(asc(offers.nameKey)).limit(6) : [];
+  if (!named.length) throw new DomainError('audience.unknownOffer', { text });
+  if (named.length > 1) throw new DomainError('offer.ambiguous', { text, offers: named.map((o) => `${o.name} (${o.id})`).join(', ') });
+  return named[0]!;
+}
+
+/** An offer of this publisher by ID or name, with its whole audience (what the rules of a change need). */
+export async function offerAudience(db: Queryable, ctx: Pick<CoreContext, 'org'>, text: string): Promise<OfferAudience> {
+  return loadAudience(db, await publisherOffer(db, ctx, text));
+}
+
+export interface AudienceListedPartner {
+  tenantId: string;
+  name: string | null;
+  regions: string[];
+  inPublished: boolean;
+  inDraft: boolean;
+  resold: boolean;
+}
+
+/** One page of an offer's audience, as `audience <offer>` shows it: every list that can grow is read a page at a time. */
+export interface AudienceListing {
+  offer: Offer;
+  published: { option: AudienceOption; partners: number } | null;
+  draft: { option: AudienceOption; partners: number };
+  /** The page's slice of each list, and each list's length. */
+  partners: AudienceListedPartner[];
+  partnerCount: number;
+  resold: { tenantId: string; name: string | null }[];
+  resoldCount: number;
+  pending: (typeof audienceSupportRequests.$inferSelect)[];
+  pendingCount: number;
+  page: number;
+  /** Enough pages for the longest of the three lists. */
+  pages: number;
+}
+
+/**
+ * R-I2, R-I3, R-I6: the options as published and drafted, and page N of the partner
+ * table, of the partners that resold, and of the pending support requests.
+ */
+export async function audienceListing(db: Queryable, offer: Offer, page: number): Promise<AudienceListing> {
+  const [audience] = await db.select().from(offerAudiences).where(eq(offerAudiences.offerId, offer.id));
+  const fixed = !isAudienceType(offer);
+  const draftOption = fixed ? 'any' : (audience?.draftOption ?? 'none');
+  const publishedOption = fixed ? 'any' : (audience?.publishedOption ?? null);
+  const showPublished = offer.published && publishedOption === 'specific';
+  const showDraft = draftOption === 'specific';
+  const ofOffer = eq(offerAudiencePartners.offerId, offer.id);
+  const listed = or(showPublished ? eq(offerAudiencePartners.published, true) : sql`false`, showDraft ? eq(offerAudiencePartners.draft, true) : sql`false`);
+  // R-I6: recorded as resold, or seen in a subscription of the partner's organization.
+  const soldBy = (among?: string[]) =>
+    db
+      .selectDistinct({ tenantId: sql<string>`${organizations.cspTenantId}`.as('tenant_id') })
+      .from(subscriptions)
+      .innerJoin(organizations, eq(organizations.id, subscriptions.orgId))
+      .where(and(eq(subscriptions.offerId, offer.id), among ? inArray(organizations.cspTenantId, among) : isNotNull(organizations.cspTenantId)));
+  const resoldIds = union(db.select({ tenantId: offerAudiencePartners.tenantId }).from(offerAudiencePartners).where(and(ofOffer, eq(offerAudiencePartners.hasResold, true))), soldBy());
+  const pendingOf = and(eq(audienceSupportRequests.offerId, offer.id), eq(audienceSupportRequests.status, 'pending'));
+  const counted = async (query: Promise<{ n: number }[]>) => (await query)[0]!.n;
+  const [publishedCount, draftCount, partnerCount, resoldCount, pendingCount] = await Promise.all([
+    counted(db.select({ n: count() }).from(offerAudiencePartners).where(and(ofOffer, eq(offerAudiencePartners.published, true)))),
+    counted(db.select({ n: count() }).from(offerAudiencePartners).where(and(ofOffer, eq(offerAudiencePartners.draft, true)))),
+    counted(db.select({ n: count() }).from(offerAudiencePartners).where(and(ofOffer, listed))),
+    counted(db.select({ n: count() }).from(resoldIds.as('resold'))),
+    counted(db.select({ n: count() }).from(audienceSupportRequests).where(pendingOf)),
+  ]);
+  const pages = Math.max(1, ...[partnerCount, resoldCount, pendingCount].map((n) => Math.ceil(n / listPageSize)));
+  if (page > pages) throw new DomainError('list.pageOutOfRange', { page, pages });
+  const offset = (page - 1) * listPageSize;
+  const [partnerRows, resoldRows, pending] = await Promise.all([
+    db
+      .select({ partner: offerAudiencePartners, name: partnerDirectory.name })
+      .from(offerAudiencePartners)
+      .leftJoin(partnerDirectory, eq(partnerDirectory.tenantId, offerAudiencePartners.tenantId))
+      .where(and(ofOffer, listed))
+      .orderBy(asc(offerAudiencePartners.tenantId))
+      .limit(listPageSize)
+      .offset(offset),
+    resoldIds.orderBy(asc(sql`tenant_id`)).limit(listPageSize).offset(offset),
+    db.select().from(audienceSupportRequests).where(pendingOf).orderBy(asc(audienceSupportRequests.createdAt), asc(audienceSupportRequests.id)).limit(listPageSize).offset(offset),
+  ]);
+  const shown = [...new Set([...partnerRows.map((r) => r.partner.tenantId), ...resoldRows.map((r) => r.tenantId)])];
+  const [soldOnPage, names] = shown.length
+    ? await Promise.all([
+        soldBy(shown),
+        db.select({ tenantId: partnerDirectory.tenantId, name: partnerDirectory.name }).from(partnerDirectory).where(inArray(partnerDirectory.tenantId, shown)),
+      ])
+    : [[], []];
+  const sold = new Set(soldOnPage.map((r) => r.tenantId));
+  const nameOf = new Map(names.map((n) => [n.tenantId, n.name]));
+  return {
+    offer,
+    published: offer.published && publishedOption ? { option: publishedOption, partners: showPublished ? publishedCount : 0 } : null,
+    draft: { option: draftOption, partners: showDraft ? draftCount : 0 },
+    partners: partnerRows.map(({ partner: p, name }) => ({
+      tenantId: p.tenantId,
+      name,
+      regions: p.regions,
+      inPublished: showPublished && p.published,
+      inDraft: showDraft && p.draft,
+      resold: p.hasResold || sold.has(p.tenantId),
+    })),
+    partnerCount,
+    resold: resoldRows.map((r) => ({ tenantId: r.tenantId, name: nameOf.get(r.tenantId) ?? null })),
+    resoldCount,
+    pending,
+    pendingCount,
+    page,
+    pages,
+  };
 }
 
 export async function loadAudience(db: Queryable, offer: Offer): Promise<OfferAudience> {
@@ -133,34 +244,34 @@ export function isAudienceType(offer: Pick<Offer, 'type' | 'plans'>): boolean {
  * the published audience only, and in which regions (undefined: anywhere).
  */
 export async function resellerAccess(db: Queryable, offer: Offer, partnerTenantId: string | null): Promise<{ allowed: boolean; regions?: string[] }> {
-  return (await resellerAccessAll(db, [offer], partnerTenantId)).get(offer.id)!;
+  const [allowed] = await db.select({ id: offers.id }).from(offers).where(and(eq(offers.id, offer.id), resellableBy(partnerTenantId)));
+  if (!allowed) return { allowed: false };
+  // Only a partner on a published "specific" list has regions; none listed means everywhere.
+  const [partner] =
+    partnerTenantId && offer.publisherOrgId && isAudienceType(offer)
+      ? await db
+          .select({ regions: offerAudiencePartners.regions })
+          .from(offerAudiencePartners)
+          .where(and(eq(offerAudiencePartners.offerId, offer.id), eq(offerAudiencePartners.tenantId, partnerTenantId), eq(offerAudiencePartners.published, true)))
+      : [];
+  return partner?.regions.length ? { allowed: true, regions: partner.regions } : { allowed: true };
 }
 
-/** The same for many offers in two queries, for the catalog and the price list. */
-export async function resellerAccessAll(db: Queryable, list: Offer[], partnerTenantId: string | null): Promise<Map<string, { allowed: boolean; regions?: string[] }>> {
-  const managed = list.filter((o) => o.publisherOrgId && isAudienceType(o) && o.published).map((o) => o.id);
-  const [audiences, partners] = managed.length
-    ? await Promise.all([
-        db.select().from(offerAudiences).where(inArray(offerAudiences.offerId, managed)),
-        partnerTenantId
-          ? db
-              .select()
-              .from(offerAudiencePartners)
-              .where(and(inArray(offerAudiencePartners.offerId, managed), eq(offerAudiencePartners.tenantId, partnerTenantId), eq(offerAudiencePartners.published, true)))
-          : [],
-      ])
-    : [[], []];
-  const access = new Map<string, { allowed: boolean; regions?: string[] }>();
-  for (const offer of list) {
-    if (!offer.publisherOrgId || !isAudienceType(offer)) access.set(offer.id, { allowed: true });
-    else if (!offer.published) access.set(offer.id, { allowed: false });
-    else {
-      const option = audiences.find((a) => a.offerId === offer.id)?.publishedOption ?? 'none';
-      const partner = option === 'specific' ? partners.find((p) => p.offerId === offer.id) : undefined;
-      access.set(offer.id, option === 'any' ? { allowed: true } : partner ? { allowed: true, regions: partner.regions.length ? partner.regions : undefined } : { allowed: false });
-    }
-  }
-  return access;
+/**
+ * R-M2 as a condition on `offers`, so the catalog is filtered and paged in SQL: an offer
+ * no publisher manages, of a type that does not choose its audience (R-I1), or published
+ * with the option "any", or "specific" with this partner on the published list.
+ */
+export function resellableBy(partnerTenantId: string | null): SQL {
+  const choosesAudience = or(
+    inArray(offers.type, audienceTypes.filter((t) => t !== 'vm')),
+    and(eq(offers.type, 'vm'), sql`exists (select 1 from jsonb_array_elements(${offers.plans}) as plan where coalesce(plan->'byol' <> 'true'::jsonb, true))`),
+  );
+  const onPublishedList = partnerTenantId
+    ? sql`exists (select 1 from ${offerAudiencePartners} where ${offerAudiencePartners.offerId} = ${offers.id} and ${offerAudiencePartners.tenantId} = ${partnerTenantId} and ${offerAudiencePartners.published})`
+    : sql`false`;
+  const audienceAllows = sql`exists (select 1 from ${offerAudiences} where ${offerAudiences.offerId} = ${offers.id} and (${offerAudiences.publishedOption} = 'any' or (${offerAudiences.publishedOption} = 'specific' and ${onPublishedList})))`;
+  return or(isNull(offers.publisherOrgId), not(choosesAudience!), and(eq(offers.published, true), audienceAllows))!;
 }
 
 /** Writes a state as the published or the draft list (the other list's rows stay). */
@@ -184,11 +295,13 @@ export async function findPartner(db: Queryable, text: string) {
   const [byId] = await db.select().from(partnerDirectory).where(eq(partnerDirectory.tenantId, value.toLowerCase()));
   if (byId) return byId;
   const key = normalizeKey(value);
-  const all = key ? (await db.select().from(partnerDirectory)).filter((p) => p.nameKey.includes(key)) : [];
-  const exact = all.filter((p) => p.nameKey === key);
-  if (exact.length === 1 || all.length === 1) return (exact[0] ?? all[0])!;
-  if (!all.length) throw new DomainError('partners.unknown', { text: value });
-  throw new DomainError('partners.ambiguous', { text: value, partners: all.slice(0, 5).map((p) => `${p.name} (${p.tenantId})`).join(', ') });
+  if (!key) throw new DomainError('partners.unknown', { text: value });
+  const exact = await db.select().from(partnerDirectory).where(eq(partnerDirectory.nameKey, key)).limit(2);
+  if (exact.length === 1) return exact[0]!;
+  const named = await db.select().from(partnerDirectory).where(like(partnerDirectory.nameKey, `%${likeEscape(key)}%`)).orderBy(asc(partnerDirectory.nameKey)).limit(5);
+  if (named.length === 1) return named[0]!;
+  if (!named.length) throw new DomainError('partners.unknown', { text: value });
+  throw new DomainError('partners.ambiguous', { text: value, partners: named.map((p) => `${p.name} (${p.tenantId})`).join(', ') });
 }
 
 export interface DirectoryFilter {
@@ -198,16 +311,23 @@ export interface DirectoryFilter {
   skill?: string;
 }
 
-/** R-I3: the partner directory by name or tenant ID, country, competency and skill. */
-export async function searchDirectory(db: Queryable, filter: DirectoryFilter) {
+/** Whether a directory list (competencies, skills) has an entry containing the text, in SQL. */
+const listHas = (list: SQLWrapper, wanted: string) =>
+  sql`exists (select 1 from jsonb_array_elements_text(${list}) as x where lower(x) like ${`%${likeEscape(normalizeKey(wanted))}%`})`;
+
+/** R-I3: one page of the partner directory by name or tenant ID, country, competency and skill, by name. */
+export async function searchDirectory(db: Queryable, filter: DirectoryFilter, page: number): Promise<Page<typeof partnerDirectory.$inferSelect>> {
   const key = normalizeKey(filter.text ?? '');
-  const has = (list: string[], wanted?: string) => !wanted || list.some((x) => normalizeKey(x).includes(normalizeKey(wanted)));
-  return (await db.select().from(partnerDirectory).orderBy(asc(partnerDirectory.nameKey))).filter(
-    (p) =>
-      (!key || p.nameKey.includes(key) || p.tenantId === key) &&
-      (!filter.country || p.country === filter.country.toUpperCase()) &&
-      has(p.competencies, filter.competency) &&
-      has(p.skills, filter.skill),
+  const where = and(
+    key ? or(like(partnerDirectory.nameKey, `%${likeEscape(key)}%`), eq(partnerDirectory.tenantId, key)) : undefined,
+    filter.country ? eq(partnerDirectory.country, filter.country.toUpperCase()) : undefined,
+    filter.competency ? listHas(partnerDirectory.competencies, filter.competency) : undefined,
+    filter.skill ? listHas(partnerDirectory.skills, filter.skill) : undefined,
+  );
+  return readPage(
+    page,
+    async () => (await db.select({ total: count() }).from(partnerDirectory).where(where))[0]!.total,
+    (limit, offset) => db.select().from(partnerDirectory).where(where).orderBy(asc(partnerDirectory.nameKey), asc(partnerDirectory.tenantId)).limit(limit).offset(offset),
   );
 }
 

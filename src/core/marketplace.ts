@@ -1,16 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { tz } from '@date-fns/tz';
 import { addDays, addHours, format, subDays } from 'date-fns';
-import { and, asc, eq, gte, isNotNull, isNull, like, lte, or } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, isNotNull, isNull, like, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
 import { activityLog, customers, offers, organizations, subscriptions, type BillingTerm, type OfferPlan, type OfferType } from '../../db/schema.js';
 import { recordActivity } from './activity.js';
 import { requireAdmin } from './access.js';
-import { resellerAccess, resellerAccessAll } from './audience.js';
+import { resellableBy, resellerAccess } from './audience.js';
 import { enqueue, notify, organizationChannel } from './announcements.js';
 import type { CoreContext, Organization } from './context.js';
 import { customerById, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
+import { readPage, type Page } from './paging.js';
 import { likeEscape, normalizeKey } from './text.js';
 
 export type Offer = typeof offers.$inferSelect;
@@ -59,31 +60,43 @@ export interface CatalogFilter {
 /** The organization looking at the catalog: a partner is known to publishers' audiences by its CSP tenant ID. */
 export type CatalogViewer = Pick<Organization, 'cspTenantId'>;
 
-/** R-M2: the offers among these that the viewer may resell, by each publisher's published CSP audience (never the draft). */
-async function resellable(db: Queryable, viewer: CatalogViewer, rows: Offer[]): Promise<Offer[]> {
-  const access = await resellerAccessAll(db, rows, viewer.cspTenantId ?? null);
-  return rows.filter((o) => access.get(o.id)!.allowed);
-}
-
 /**
  * R-M1: the catalog, all types and categories unless filtered; words match the
  * offer's name, ID, publisher or categories. R-M2: only offers this partner may
- * resell, by the publishers' published CSP audiences.
+ * resell, by the publishers' published CSP audiences. All of it in SQL.
  */
-export async function searchCatalog(db: Queryable, viewer: CatalogViewer, filter: CatalogFilter): Promise<Offer[]> {
-  const rows = await db.select().from(offers).orderBy(asc(offers.nameKey));
+function catalogCondition(viewer: CatalogViewer, filter: CatalogFilter): SQL {
   const words = normalizeKey(filter.words ?? '').split(' ').filter(Boolean);
-  const category = filter.category && normalizeKey(filter.category);
-  const matching = rows.filter((o) => {
-    const text = normalizeKey([o.name, o.id, o.publisherName, ...o.categories].join(' '));
-    return (
-      words.every((w) => text.includes(w)) &&
-      (!filter.type || o.type === filter.type) &&
-      (!category || o.categories.some((c) => normalizeKey(c).includes(category))) &&
-      (!filter.publisher || (filter.publisher === 'microsoft') === isMicrosoftOffer(o))
-    );
-  });
-  return resellable(db, viewer, matching);
+  const searched = sql`lower(${offers.nameKey} || ' ' || ${offers.id} || ' ' || ${offers.publisherName} || ' ' || array_to_string(array(select jsonb_array_elements_text(${offers.categories})), ' '))`;
+  const category = filter.category && `%${likeEscape(normalizeKey(filter.category))}%`;
+  return and(
+    ...words.map((w) => sql`${searched} like ${`%${likeEscape(w)}%`}`),
+    filter.type ? eq(offers.type, filter.type) : undefined,
+    category ? sql`exists (select 1 from jsonb_array_elements_text(${offers.categories}) as c where lower(c) like ${category})` : undefined,
+    // isMicrosoftOffer, in SQL.
+    filter.publisher ? sql`(${offers.publisherName} ~* '^[[:space:]]*microsoft([^a-z0-9_]|$)') = ${filter.publisher === 'microsoft'}` : undefined,
+    resellableBy(viewer.cspTenantId ?? null),
+  )!;
+}
+
+/** One page of the catalog (R-M1, R-M2), by name. */
+export async function searchCatalog(db: Queryable, viewer: CatalogViewer, filter: CatalogFilter, page: number): Promise<Page<Offer>> {
+  const where = catalogCondition(viewer, filter);
+  return readPage(
+    page,
+    async () => (await db.select({ total: count() }).from(offers).where(where))[0]!.total,
+    (limit, offset) => db.select().from(offers).where(where).orderBy(asc(offers.nameKey), asc(offers.id)).limit(limit).offset(offset),
+  );
+}
+
+/** Every matching offer (the price list, R-M3), read in batches so no query returns the whole table. */
+export async function* catalogBatches(db: Queryable, viewer: CatalogViewer, filter: CatalogFilter, size = 200): AsyncGenerator<Offer[]> {
+  const where = catalogCondition(viewer, filter);
+  for (let offset = 0; ; offset += size) {
+    const batch = await db.select().from(offers).where(where).orderBy(asc(offers.nameKey), asc(offers.id)).limit(size).offset(offset);
+    if (batch.length) yield batch;
+    if (batch.length < size) return;
+  }
 }
 
 /**
@@ -94,8 +107,14 @@ export async function findOffer(db: Queryable, viewer: CatalogViewer, text: stri
   const [byId] = await db.select().from(offers).where(eq(offers.id, text.trim()));
   if (byId && (await resellerAccess(db, byId, viewer.cspTenantId ?? null)).allowed) return byId;
   const key = normalizeKey(text);
-  const candidates = key ? await db.select().from(offers).where(like(offers.nameKey, `%${likeEscape(key)}%`)).orderBy(asc(offers.nameKey)) : [];
-  const named = (await resellable(db, viewer, candidates)).slice(0, 6);
+  const named = key
+    ? await db
+        .select()
+        .from(offers)
+        .where(and(like(offers.nameKey, `%${likeEscape(key)}%`), resellableBy(viewer.cspTenantId ?? null)))
+        .orderBy(asc(offers.nameKey), asc(offers.id))
+        .limit(6)
+    : [];
   const exact = named.filter((o) => o.nameKey === key);
   if (exact.length === 1 || named.length === 1) return (exact[0] ?? named[0])!;
   if (!named.length) throw new DomainError('offer.unknown', { text });
@@ -203,10 +222,31 @@ export interface SubscriptionWithOffer {
   customer: Pick<Customer, 'id' | 'name' | 'billingCountry'>;
 }
 
-/** R-M6: a customer's subscriptions, newest first, with their offers. */
+const subscriptionWithOffer = { subscription: subscriptions, offer: offers, customer: { id: customers.id, name: customers.name, billingCountry: customers.billingCountry } };
+
+/** R-M6: one page of a customer's subscriptions, newest first, with their offers. */
+export async function customerSubscriptionsPage(db: Queryable, orgId: string, customerId: string, page: number): Promise<Page<SubscriptionWithOffer>> {
+  const where = and(eq(subscriptions.orgId, orgId), eq(subscriptions.customerId, customerId));
+  return readPage(
+    page,
+    async () => (await db.select({ total: count() }).from(subscriptions).where(where))[0]!.total,
+    (limit, offset) =>
+      db
+        .select(subscriptionWithOffer)
+        .from(subscriptions)
+        .leftJoin(offers, eq(offers.id, subscriptions.offerId))
+        .innerJoin(customers, eq(customers.id, subscriptions.customerId))
+        .where(where)
+        .orderBy(desc(sql`coalesce(${subscriptions.purchasedAt}, ${subscriptions.createdAt})`), asc(subscriptions.id))
+        .limit(limit)
+        .offset(offset),
+  );
+}
+
+/** All of a customer's subscriptions with their offers, newest first (a month's charges need every one). */
 export async function customerSubscriptions(db: Queryable, orgId: string, customerId: string): Promise<SubscriptionWithOffer[]> {
   const rows = await db
-    .select({ subscription: subscriptions, offer: offers, customer: { id: customers.id, name: customers.name, billingCountry: customers.billingCountry } })
+    .select(subscriptionWithOffer)
     .from(subscriptions)
     .leftJoin(offers, eq(offers.id, subscriptions.offerId))
     .innerJoin(customers, eq(customers.id, subscriptions.customerId))
@@ -222,7 +262,7 @@ export async function findSaasSubscription(db: Queryable, ctx: Pick<CoreContext,
   const value = text.trim().toLowerCase();
   if (value.length < 4) throw new DomainError('subscription.unknown', { text });
   const rows = await db
-    .select({ subscription: subscriptions, offer: offers, customer: { id: customers.id, name: customers.name, billingCountry: customers.billingCountry } })
+    .select(subscriptionWithOffer)
     .from(subscriptions)
     .leftJoin(offers, eq(offers.id, subscriptions.offerId))
     .innerJoin(customers, eq(customers.id, subscriptions.customerId))

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
-import { and, asc, desc, eq, inArray, or } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, or, sql } from 'drizzle-orm';
+import { unionAll } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import type { Database, Queryable } from '../../db/client.js';
 import { activityLog, customers, purchaseKinds, partnerCenterOrders, purchases, reservations } from '../../db/schema.js';
@@ -7,6 +8,7 @@ import { formatMoney } from '../i18n/index.js';
 import { notify } from './announcements.js';
 import type { Organization } from './context.js';
 import { DomainError } from './errors.js';
+import { readPage, type Page } from './paging.js';
 import { currency, dateTime, email, name, price, reservationFields, singleScopeNeedsSubscription } from './import-schema.js';
 
 /** A source's clock may run a little ahead of ours; further ahead is a mistake. */
@@ -172,20 +174,55 @@ export async function purchasesByIds(db: Queryable, ids: string[]): Promise<Purc
   return ids.map((id) => byId.get(id)).filter((p): p is PurchaseWithCustomer => Boolean(p));
 }
 
-/** A customer's SaaS purchases, newest first, for the order history beside its reservations (R-P9). */
-export async function customerSaasPurchases(db: Queryable, orgId: string, customerId: string): Promise<Purchase[]> {
-  return db
-    .select()
-    .from(purchases)
-    .where(and(eq(purchases.orgId, orgId), eq(purchases.customerId, customerId), eq(purchases.kind, 'saas')))
-    .orderBy(desc(purchases.purchasedAt));
-}
+export type Order =
+  | { kind: 'reservation'; at: Date; reservation: typeof reservations.$inferSelect }
+  | { kind: 'saas'; at: Date; purchase: Purchase }
+  | { kind: 'partner-center'; at: Date; order: typeof partnerCenterOrders.$inferSelect };
 
-/** Orders a Partner Center sync read for the customer, newest first. */
-export async function customerPartnerCenterOrders(db: Queryable, orgId: string, customerId: string) {
-  return db
-    .select()
-    .from(partnerCenterOrders)
-    .where(and(eq(partnerCenterOrders.orgId, orgId), eq(partnerCenterOrders.customerId, customerId)))
-    .orderBy(desc(partnerCenterOrders.orderedAt));
+/**
+ * R-P9: one page of a customer's order history, newest first: its reservations (the
+ * partner's and its own), its SaaS purchases and the orders a Partner Center sync read.
+ * The three are merged and paged in SQL; only the page's rows are read whole.
+ */
+export async function customerOrders(db: Queryable, orgId: string, customerId: string, page: number): Promise<Page<Order>> {
+  const ofReservations = and(eq(reservations.orgId, orgId), eq(reservations.customerId, customerId));
+  const ofSaas = and(eq(purchases.orgId, orgId), eq(purchases.customerId, customerId), eq(purchases.kind, 'saas'));
+  const ofSynced = and(eq(partnerCenterOrders.orgId, orgId), eq(partnerCenterOrders.customerId, customerId));
+  const syncedAt = sql`coalesce(${partnerCenterOrders.orderedAt}, ${partnerCenterOrders.syncedAt})`;
+  return readPage(
+    page,
+    async () => {
+      const [[a], [b], [c]] = await Promise.all([
+        db.select({ n: count() }).from(reservations).where(ofReservations),
+        db.select({ n: count() }).from(purchases).where(ofSaas),
+        db.select({ n: count() }).from(partnerCenterOrders).where(ofSynced),
+      ]);
+      return a!.n + b!.n + c!.n;
+    },
+    async (limit, offset) => {
+      const keys = await unionAll(
+        db.select({ kind: sql<Order['kind']>`'reservation'`.as('kind'), id: reservations.id, at: sql`${reservations.purchasedAt}`.as('at') }).from(reservations).where(ofReservations),
+        db.select({ kind: sql<Order['kind']>`'saas'`.as('kind'), id: sql<string>`${purchases.id}::text`.as('id'), at: sql`${purchases.purchasedAt}`.as('at') }).from(purchases).where(ofSaas),
+        db.select({ kind: sql<Order['kind']>`'partner-center'`.as('kind'), id: partnerCenterOrders.id, at: syncedAt.as('at') }).from(partnerCenterOrders).where(ofSynced),
+      )
+        .orderBy(desc(sql`at`), desc(sql`kind`), desc(sql`id`))
+        .limit(limit)
+        .offset(offset);
+      const ids = (kind: Order['kind']) => keys.filter((k) => k.kind === kind).map((k) => k.id);
+      const none = Promise.resolve([]);
+      const [reserved, saas, synced] = await Promise.all([
+        ids('reservation').length ? db.select().from(reservations).where(and(ofReservations, inArray(reservations.id, ids('reservation')))) : none,
+        ids('saas').length ? db.select().from(purchases).where(and(ofSaas, inArray(purchases.id, ids('saas')))) : none,
+        ids('partner-center').length ? db.select().from(partnerCenterOrders).where(and(ofSynced, inArray(partnerCenterOrders.id, ids('partner-center')))) : none,
+      ]);
+      const orders: Order[] = [
+        ...reserved.map((reservation) => ({ kind: 'reservation' as const, at: reservation.purchasedAt, reservation })),
+        ...saas.map((purchase) => ({ kind: 'saas' as const, at: purchase.purchasedAt, purchase })),
+        ...synced.map((order) => ({ kind: 'partner-center' as const, at: order.orderedAt ?? order.syncedAt, order })),
+      ];
+      const key = (o: Order) => `${o.kind}:${o.kind === 'reservation' ? o.reservation.id : o.kind === 'saas' ? o.purchase.id : o.order.id}`;
+      const position = new Map(keys.map((k, i) => [`${k.kind}:${k.id}`, i]));
+      return orders.sort((a, b) => position.get(key(a))! - position.get(key(b))!);
+    },
+  );
 }

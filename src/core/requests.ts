@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, isNull, like, lte, or, sql } from 'drizzle-orm';
+import { and, count, desc, eq, isNull, like, lte, or, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
 import { customerContacts, customers, organizations, reservationRequests, reservations, subscriptions, type requestKinds } from '../../db/schema.js';
 import { recordActivity, type ActivityAction } from './activity.js';
@@ -8,6 +8,7 @@ import { requireAdmin } from './access.js';
 import type { CoreContext } from './context.js';
 import { customerById, customerMatches, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
+import { readPage } from './paging.js';
 import { cancellationWindowCloses, findSaasSubscription, insideCancellationWindow, utcTime, type Subscription } from './marketplace.js';
 import { applySubscriptionChange, changeInPartnerCenter } from './subscription-edits.js';
 import { refundEstimate } from './refunds.js';
@@ -420,18 +421,24 @@ export async function requestById(db: Database, orgId: string, id: string): Prom
   return request;
 }
 
-export async function listRequests(db: Database, orgId: string, filter: { pendingOnly: boolean; customerId?: string }) {
-  return db
-    .select({ request: reservationRequests, customerName: customers.name })
-    .from(reservationRequests)
-    .innerJoin(customers, eq(customers.id, reservationRequests.customerId))
-    .where(
-      and(
-        eq(reservationRequests.orgId, orgId),
-        filter.pendingOnly ? eq(reservationRequests.status, 'pending') : undefined,
-        filter.customerId ? eq(reservationRequests.customerId, filter.customerId) : undefined,
-      ),
-    )
-    .orderBy(desc(reservationRequests.createdAt))
-    .limit(50);
+/** One page of requests, newest first, pending only or all, of one customer or all. */
+export async function listRequests(db: Database, orgId: string, filter: { pendingOnly: boolean; customerId?: string; page: number }) {
+  const where = and(
+    eq(reservationRequests.orgId, orgId),
+    filter.pendingOnly ? eq(reservationRequests.status, 'pending') : undefined,
+    filter.customerId ? eq(reservationRequests.customerId, filter.customerId) : undefined,
+  );
+  return readPage(
+    filter.page,
+    async () => (await db.select({ total: count() }).from(reservationRequests).where(where))[0]!.total,
+    (limit, offset) =>
+      db
+        .select({ request: reservationRequests, customerName: customers.name })
+        .from(reservationRequests)
+        .innerJoin(customers, eq(customers.id, reservationRequests.customerId))
+        .where(where)
+        .orderBy(desc(reservationRequests.createdAt), desc(reservationRequests.id))
+        .limit(limit)
+        .offset(offset),
+  );
 }
