@@ -144,6 +144,8 @@ function slackProblems(raw: unknown): string[] {
   const problems: string[] = [];
   walk(raw, (n) => {
     if (n.type === 'mrkdwn' && holdsData(String(n.text))) problems.push(`user text in mrkdwn: ${String(n.text)}`);
+    // plain_text turns :shortcodes: into emoji unless told not to.
+    if (n.type === 'plain_text' && holdsData(String(n.text)) && n.emoji !== false) problems.push(`user text in plain_text with emoji: ${String(n.text)}`);
     if (n.type === 'link' && String(n.url).includes('evil.example') && n.text !== undefined && n.text !== n.url) problems.push(`a link labelled ${String(n.text)} goes to ${String(n.url)}`);
   });
   const message = raw as { text?: unknown; mrkdwn?: unknown; blocks?: unknown };

@@ -5,7 +5,8 @@ import { fitting, textPieces, truncate, type View } from './model.js';
 /*
  * Slack's mrkdwn has no escape for `*`, `_`, `~`, `` ` `` or `>`, so no text of a view goes into mrkdwn:
  * titles are plain_text headers, facts and lines rich_text blocks, whose text elements Slack never
- * parses. The renderer alone adds formatting (bold labels) as rich text styles.
+ * parses. The renderer alone adds formatting (bold labels) as rich text styles. plain_text is sent
+ * with `emoji: false`, so `:shortcode:` in a name stays text too.
  */
 export const slackLimits = {
   messageBlocks: 50,
@@ -84,7 +85,7 @@ function buttonBlocks(view: View): ActionsBlock[] {
   const elements: Button[] = (view.actions ?? []).slice(0, slackLimits.buttonsPerMessage).map((a, i) => ({
     type: 'button',
     action_id: `csp:${a.id}:${i}`,
-    text: { type: 'plain_text', text: truncate(a.label, slackLimits.button), emoji: true },
+    text: { type: 'plain_text', text: truncate(a.label, slackLimits.button), emoji: false },
     value: a.value,
     ...(a.style ? { style: a.style } : {}),
   }));
@@ -104,7 +105,7 @@ function bodyBlocks(view: View, t: Translate, options: { maxBlocks: number; rese
   const title = view.title ? truncate(view.title, slackLimits.richTextBlock) : '';
   const asHeader = options.header && title.length > 0 && title.length <= slackLimits.header;
   const titleBlocks: KnownBlock[] = asHeader
-    ? [{ type: 'header', text: { type: 'plain_text', text: title, emoji: true } }]
+    ? [{ type: 'header', text: { type: 'plain_text', text: title, emoji: false } }]
     : richTextBlocks(title ? [paragraph([{ text: title, bold: true }])] : []);
   const facts = (view.facts ?? []).map((f) => paragraph([{ text: truncate(f.label, 200), bold: true }, { text: `\n${truncate(f.value, 2000)}` }]));
   const lines = (view.lines ?? []).map((line) => paragraph([{ text: truncate(line, slackLimits.richTextBlock) }]));
@@ -166,7 +167,7 @@ export function renderSlackModal(view: View, privateMetadata: string, t: Transla
     type: 'modal' as const,
     callback_id: 'csp:input',
     private_metadata: privateMetadata,
-    title: { type: 'plain_text' as const, text: truncate(view.title ?? 'csp-ops', maxModalTitle) },
+    title: { type: 'plain_text' as const, text: truncate(view.title ?? 'csp-ops', maxModalTitle), emoji: false },
     submit: { type: 'plain_text' as const, text: truncate(submit.label, maxModalTitle) },
     blocks: [
       ...blocks,
