@@ -24,6 +24,7 @@ const holdsData = (text: string) => fragments.some((f) => text.includes(f));
 
 const names = {
   customer: `고객 ${hostile}`,
+  secondCustomer: `고객 둘 ${hostile}`,
   subscription: `구독 ${hostile}`,
   product: `제품 ${hostile}`,
   offer: `오퍼 ${hostile}`,
@@ -73,6 +74,8 @@ const hostileOrganization = {
         },
       ],
     },
+    // A second match for 고객: choosing between them shows both names on buttons.
+    { name: names.secondCustomer, domain: 'hostile-two.example', tenantId: 'eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee', billingCountry: 'TW', subscriptions: [] },
   ],
 };
 
@@ -323,7 +326,10 @@ describe.each([
 
   it('help and lists of customers, one customer and its subscriptions', async () => {
     expectLiteral(await p.command('salesAgent', 'help'));
-    expectLiteral(await p.command('salesAgent', 'customers 고객'), names.customer);
+    expectLiteral(await p.command('salesAgent', 'customers 고객'), names.customer, names.secondCustomer);
+    const choice = await p.command('salesAgent', 'customer 고객');
+    expectLiteral(choice);
+    expect(choice.buttons).toHaveLength(2);
     expectLiteral(await p.command('salesAgent', 'customer hostile.example'), names.customer, names.subscription);
     expectLiteral(await p.command('salesAgent', 'subscriptions hostile.example'), names.subscription, names.offer);
     expectLiteral(await p.command('salesAgent', 'billing hostile.example 2026-11'), names.subscription);
@@ -398,6 +404,7 @@ describe('the terminal: user text stays text', () => {
     ['reservations', ['reservations', 'hostile.example'], [names.product]],
     ['offer', ['offer', 'hostile-offer'], [names.offer, names.publisher, names.support, names.plan]],
     ['an unknown customer', ['customer', `없는 ${hostile}`], [`없는 ${hostile}`]],
+    ['a choice between customers', ['customer', '고객'], [names.customer, names.secondCustomer]],
   ])('%s prints the names with control characters made visible', async (_, args, expected) => {
     const { output } = await runCli(bot.db, [...args, '--as', 'jihoon.park@partner.example', '--org', testOrganization.organization.name]);
     expect(output).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);

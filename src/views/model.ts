@@ -71,17 +71,14 @@ export function textPieces(text: string): TextPiece[] {
   return pieces;
 }
 
-/**
- * Keeps the parts of a list that fit a size budget, in order: the prefix whose sizes add up to at
- * most `budget`. `cut` says whether anything was left out.
- */
-export function fitting<T>(items: readonly T[], sizeOf: (item: T) => number, budget: number): { kept: T[]; cut: boolean } {
+/** The longest prefix of `items` whose sizes add up to at most `budget`: what fits in a message, in order. */
+export function fitting<T>(items: readonly T[], sizeOf: (item: T) => number, budget: number): T[] {
   let used = 0;
   for (const [i, item] of items.entries()) {
     used += sizeOf(item);
-    if (used > budget) return { kept: items.slice(0, i), cut: true };
+    if (used > budget) return items.slice(0, i);
   }
-  return { kept: [...items], cut: false };
+  return [...items];
 }
 
 // C0 controls but tab and newline, DEL and C1 controls: a terminal would act on them (ESC starts colour and cursor codes).

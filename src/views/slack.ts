@@ -122,7 +122,7 @@ function bodyBlocks(view: View, t: Translate, options: { maxBlocks: number; rese
   const withNotice = { blocks: 1, characters: notice.length };
   // The longest prefix of facts, then lines, that fits beside the notice; the character budget bounds it first.
   const budget = slackLimits.blocksText - options.reserved.characters - notice.length - characters(0, 0);
-  let kept = fitting([...facts, ...lines], (p) => p.length + 1, budget).kept.length;
+  let kept = fitting([...facts, ...lines], (p) => p.length + 1, budget).length;
   while (kept > 0 && !fits(Math.min(kept, facts.length), Math.max(kept - facts.length, 0), withNotice)) kept--;
   return [...render(Math.min(kept, facts.length), Math.max(kept - facts.length, 0)), ...richTextBlocks([notice])];
 }

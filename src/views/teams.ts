@@ -107,7 +107,7 @@ export function renderAdaptiveCard(view: View, t: Translate = translator()): Ada
   if (bytes(whole) <= maxCardBytes) return whole;
   const notice = richText(runs(t('view.cut')));
   const budget = maxCardBytes - bytes(card([...title, notice, ...inputs]));
-  const kept = fitting([...facts, ...lines], (block) => bytes(block) + 1, budget).kept;
+  const kept = fitting([...facts, ...lines], (block) => bytes(block) + 1, budget);
   return card([...title, ...kept, notice, ...inputs]);
 }
 
