@@ -106,6 +106,8 @@ interface Shown {
   raw: unknown;
   /** Teams: the activity the buttons belong to. */
   message?: string;
+  /** Slack: the notification text as Slack shows it, its entities decoded. */
+  fallback?: string;
 }
 
 interface Driver {
@@ -186,7 +188,7 @@ async function slackDriver(): Promise<Driver> {
   const show = (reply: SlackReply | undefined): Shown => {
     slackMessageSchema.parse(reply);
     const visible = slackVisible(reply?.blocks);
-    return { visible, raw: reply, buttons: buttons(reply).map((b) => ({ label: b.text.text, id: b.action_id, value: b.value })) };
+    return { visible, fallback: decodeSlackEntities(reply?.text ?? ''), raw: reply, buttons: buttons(reply).map((b) => ({ label: b.text.text, id: b.action_id, value: b.value })) };
   };
   const pick = (shown: Shown, label: string) => {
     const button = shown.buttons.find((b) => b.label === label);
@@ -322,6 +324,9 @@ describe.each([
   function expectLiteral(shown: Shown, ...expected: string[]) {
     expect(p.problems(shown.raw)).toEqual([]);
     for (const text of expected) expect(shown.visible).toContain(text);
+    // The notification text holds it too, unless the text was cut at its limit.
+    const fallbackCut = shown.fallback?.length === slackLimits.fallbackText;
+    if (shown.fallback !== undefined && !fallbackCut) for (const text of expected) expect(shown.fallback).toContain(text);
   }
 
   it('help and lists of customers, one customer and its subscriptions', async () => {
