@@ -12,6 +12,7 @@ import { startBot } from '../src/bot.js';
 import { priceListColumns, priceListCsv, priceListRows, type PriceListText } from '../src/core/price-list.js';
 import type { ImportFileInput } from '../src/core/import-schema.js';
 import type { Offer } from '../src/core/marketplace.js';
+import { slackRichTextSchema } from './helpers/block-kit.js';
 import { aadUsers, otherOrganization, testOrganization, users } from './helpers/fixture.js';
 import { replyText, silentLog, startTestBot, type SlackReply, type TestBot } from './helpers/slack.js';
 import { cardLinks, cardText, startTeamsTestBot, type TeamsTestBot } from './helpers/teams.js';
@@ -142,6 +143,7 @@ describe('R-M3 price list through Slack', () => {
     expect(xlsx!.channel).toBe('C0OPS00001');
     // The comment is rich text: mrkdwn, which initial_comment is, cannot keep names as text.
     expect(csv!.initialComment).toBeUndefined();
+    slackRichTextSchema.parse(csv!.blocks);
     expect(replyText({ blocks: csv!.blocks as SlackReply['blocks'] })).toContain('*Price list*\n*Offers*\n3\n*Rows*\n7');
     // The length announced to files.getUploadURLExternal is the length uploaded.
     expect(csv!.data!.length).toBe(csv!.length);
