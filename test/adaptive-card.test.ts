@@ -1,7 +1,7 @@
 import type { IAdaptiveCard } from '@microsoft/teams.cards';
 import { describe, expect, it } from 'vitest';
 import type { View } from '../src/views/model.js';
-import { actionFromInvoke, renderAdaptiveCard, type AdaptiveCard } from '../src/views/teams.js';
+import { actionFromInvoke, renderAdaptiveCard, type AdaptiveCard, type RichTextBlock, type TextRun } from '../src/views/teams.js';
 import { validateAdaptiveCard } from './helpers/adaptive-card.js';
 
 const customerId = '6f1c2a1e-8d0b-4a53-9c1e-2b7f0c9d4e11';
@@ -58,16 +58,17 @@ describe('renderAdaptiveCard', () => {
     expect(forTheSdk.version).toBe('1.5');
   });
 
-  it('renders a confirmation: bold colored title, one FactSet, wrapped lines, Turn on (positive) and Cancel', () => {
+  it('renders a confirmation: bold colored title, a bold label per fact, one block per line, Turn on (positive) and Cancel', () => {
+    const run = (text: string): TextRun => ({ type: 'TextRun', text });
     expect(renderAdaptiveCard(confirmation)).toEqual({
       type: 'AdaptiveCard',
       $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
       version: '1.5',
       body: [
-        { type: 'TextBlock', text: confirmation.title!, wrap: true, size: 'Medium', weight: 'Bolder', color: 'Warning' },
-        { type: 'FactSet', facts: confirmation.facts!.map((f) => ({ title: f.label, value: f.value })) },
-        { type: 'TextBlock', text: confirmation.lines![0]!, wrap: true },
-        { type: 'TextBlock', text: confirmation.lines![1]!, wrap: true },
+        { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: confirmation.title!, size: 'Medium', weight: 'Bolder', color: 'Warning' }] },
+        ...confirmation.facts!.map((f): RichTextBlock => ({ type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: f.label, weight: 'Bolder' }, run(`: ${f.value}`)] })),
+        { type: 'RichTextBlock', inlines: [run(confirmation.lines![0]!)] },
+        { type: 'RichTextBlock', inlines: [run(confirmation.lines![1]!)] },
       ],
       actions: [
         { type: 'Action.Execute', verb: 'allow-reservations', title: 'Turn on', data: { value: customerId }, style: 'positive' },
@@ -76,20 +77,36 @@ describe('renderAdaptiveCard', () => {
     } satisfies AdaptiveCard);
   });
 
-  it('passes user text through unescaped: Teams reads no HTML, so & and < stay as they are', () => {
+  it('passes user text through unescaped, in TextRuns Teams never reads as Markdown: & and < stay as they are', () => {
     const card = renderAdaptiveCard(confirmation);
-    expect(card.body[1]).toMatchObject({ facts: [{}, { value: '北京示例科技有限公司 *不是粗体* & <b>不是 HTML</b>' }] });
+    expect(card.body[2]).toMatchObject({ inlines: [{}, { text: ': 北京示例科技有限公司 *不是粗体* & <b>不是 HTML</b>' }] });
+    expect(JSON.stringify(card)).not.toMatch(/"type":"(TextBlock|FactSet)"/);
   });
 
   it('colors the first line when there is no title, and drops empty lines', () => {
     const card = renderAdaptiveCard(ambiguous);
-    expect(card.body).toEqual([{ type: 'TextBlock', text: ambiguous.lines![0], wrap: true, color: 'Attention' }]);
+    expect(card.body).toEqual([{ type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: ambiguous.lines![0], color: 'Attention' }] }]);
     expect(card.actions).toHaveLength(10);
-    expect(renderAdaptiveCard(untitled).body.map((b) => b.type === 'TextBlock' ? b.text : 'FactSet')).toEqual([
-      'FactSet', 'Reservations are now allowed for Contoso.', '- not a list on purpose, [not a link](https://example.com)',
+    const texts = (view: View) => renderAdaptiveCard(view).body.map((b) => (b.type === 'RichTextBlock' ? b.inlines.map((r) => r.text).join('') : b.type));
+    expect(texts(untitled)).toEqual([
+      'Domain: contoso.onmicrosoft.com', 'Country: ', 'Reservations are now allowed for Contoso.', '- not a list on purpose, [not a link](https://example.com)',
     ]);
+    expect(renderAdaptiveCard(untitled).body[2]).toEqual({ type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: untitled.lines![0], color: 'Good' }] });
     expect(renderAdaptiveCard(longList).body).toHaveLength(21);
-    expect(renderAdaptiveCard({ tone: 'info', title: 'Help' }).body[0]).not.toHaveProperty('color');
+    expect(renderAdaptiveCard({ tone: 'info', title: 'Help' }).body[0]).toEqual({ type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: 'Help', size: 'Medium', weight: 'Bolder' }] });
+  });
+
+  it('links an address only to itself: the address in Markdown link syntax is a link showing that address, the label stays text', () => {
+    const card = renderAdaptiveCard(untitled);
+    expect(card.body[3]).toEqual({
+      type: 'RichTextBlock',
+      inlines: [
+        { type: 'TextRun', text: '- not a list on purpose, [not a link](' },
+        { type: 'TextRun', text: 'https://example.com', selectAction: { type: 'Action.OpenUrl', url: 'https://example.com' } },
+        { type: 'TextRun', text: ')' },
+      ],
+    });
+    validateAdaptiveCard(card);
   });
 
   it('shortens button labels to 75 characters', () => {
@@ -152,6 +169,7 @@ describe('validateAdaptiveCard', () => {
     ['a 1.6 property', (c) => ({ ...c, actions: [{ ...c.actions![0], role: 'Button' }] }), /UnsupportedProperty: Property "role" is supported in version 1\.6/],
     ['an invalid value', (c) => ({ ...c, body: [{ type: 'TextBlock', text: 'x', size: 'Huge' }] }), /InvalidPropertyValue: Invalid value "Huge" for property "size"/],
     ['a misspelled property', (c) => ({ ...c, body: [{ type: 'TextBlock', text: 'x', wraps: true }] }), /dropped or changed by the 1\.5 parser: card\.body\[0\]\.wraps/],
+    ['a misspelled TextRun property', (c) => ({ ...c, body: [{ type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: 'x', bold: true }] }] }), /dropped or changed by the 1\.5 parser: card\.body\[0\]\.inlines\[0\]\.bold/],
     ['another card type', (c) => ({ ...c, type: 'HeroCard' }), /MissingCardType/],
     ['a button title over 75 characters', (c) => ({ ...c, actions: [{ ...c.actions![0], title: 'x'.repeat(76) }] }), /title of 1–75 characters, not 76/],
     ['a button value over 2,000 characters', (c) => ({ ...c, actions: [{ ...c.actions![0], data: { value: 'x'.repeat(2001) } }] }), /data\.value has 2001 characters, over 2000/],

@@ -12,9 +12,10 @@ import { startBot } from '../src/bot.js';
 import { priceListColumns, priceListCsv, priceListRows, type PriceListText } from '../src/core/price-list.js';
 import type { ImportFileInput } from '../src/core/import-schema.js';
 import type { Offer } from '../src/core/marketplace.js';
+import { slackRichTextSchema } from './helpers/block-kit.js';
 import { aadUsers, otherOrganization, testOrganization, users } from './helpers/fixture.js';
-import { replyText, silentLog, startTestBot, type TestBot } from './helpers/slack.js';
-import { cardText, startTeamsTestBot, type TeamsTestBot } from './helpers/teams.js';
+import { replyText, silentLog, startTestBot, type SlackReply, type TestBot } from './helpers/slack.js';
+import { cardLinks, cardText, startTeamsTestBot, type TeamsTestBot } from './helpers/teams.js';
 import { waitFor } from './helpers/wait.js';
 
 /** Three offers: a partner's SaaS in Korea with a 30-day trial on one plan, one in Taiwan, and a Microsoft VM image. */
@@ -140,7 +141,10 @@ describe('R-M3 price list through Slack', () => {
     expect(xlsx!.filename.endsWith('.xlsx')).toBe(true);
     expect(csv!.channel).toBe('C0OPS00001');
     expect(xlsx!.channel).toBe('C0OPS00001');
-    expect(csv!.initialComment).toContain('Price list\nOffers: 3\nRows: 7');
+    // The comment is rich text: mrkdwn, which initial_comment is, cannot keep names as text.
+    expect(csv!.initialComment).toBeUndefined();
+    slackRichTextSchema.parse(csv!.blocks);
+    expect(replyText({ blocks: csv!.blocks as SlackReply['blocks'] })).toContain('*Price list*\n*Offers*\n3\n*Rows*\n7');
     // The length announced to files.getUploadURLExternal is the length uploaded.
     expect(csv!.data!.length).toBe(csv!.length);
     expect(parseCsv(csv!.data!)).toEqual([header, ...allRows]);
@@ -203,7 +207,12 @@ describe('R-M3 price list through Teams: signed, expiring download links', () =>
 
   async function links(aad: string, text: string) {
     const { card } = await bot.message(aad, text);
-    return { text: cardText(card), urls: [...cardText(card).matchAll(/\[([^\]]+)\]\((http[^)\s]+)\)/g)].map((m) => ({ name: m[1]!, url: m[2]! })) };
+    // Each file is a line "Download <name>: <address> …" whose address is a link showing itself.
+    const links = cardLinks(card);
+    for (const link of links) expect(link.text).toBe(link.url);
+    const named = [...cardText(card).matchAll(/^Download (\S+): (http\S+) /gm)].map((m) => ({ name: m[1]!, url: m[2]! }));
+    expect(named.map((n) => n.url)).toEqual(links.map((l) => l.url));
+    return { text: cardText(card), urls: named };
   }
 
   it('R-M3 the card links to both files; each downloads with its rows', async () => {

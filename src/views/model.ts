@@ -45,11 +45,58 @@ export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** Plain text, for the terminal. */
+/** A run of a view's text: plain text, or an http(s) address that renderers make a link showing the address itself. */
+export type TextPiece = { text: string } | { url: string };
+
+// Stops at characters that cannot be in an address unencoded, so `<https://x|y>` or `[y](https://x)` yields just https://x.
+const addressPattern = /https?:\/\/[^\s<>"'`|\\^{}[\]()]+/g;
+const trailingPunctuation = /[.,;:!?]+$/;
+
+/**
+ * Splits text into plain runs and addresses. Views hold catalog sentences with their parameters
+ * filled in, so nothing in them is markup: renderers show every run as text and only turn
+ * addresses into links, labelled with the address itself, so a link cannot pretend to go elsewhere.
+ */
+export function textPieces(text: string): TextPiece[] {
+  const pieces: TextPiece[] = [];
+  let rest = 0;
+  for (const match of text.matchAll(addressPattern)) {
+    const url = match[0].replace(trailingPunctuation, '');
+    if (!URL.canParse(url)) continue;
+    if (match.index > rest) pieces.push({ text: text.slice(rest, match.index) });
+    pieces.push({ url });
+    rest = match.index + url.length;
+  }
+  if (rest < text.length) pieces.push({ text: text.slice(rest) });
+  return pieces;
+}
+
+/** The longest prefix of `items` whose sizes add up to at most `budget`: what fits in a message, in order. */
+export function fitting<T>(items: readonly T[], sizeOf: (item: T) => number, budget: number): T[] {
+  let used = 0;
+  for (const [i, item] of items.entries()) {
+    used += sizeOf(item);
+    if (used > budget) return items.slice(0, i);
+  }
+  return [...items];
+}
+
+// C0 controls but tab and newline, DEL and C1 controls: a terminal would act on them (ESC starts colour and cursor codes).
+const terminalControls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** Shows control characters as visible symbols (ESC as ␛), so text from outside cannot move the cursor or recolour a terminal. */
+export function visibleControls(text: string): string {
+  return text.replace(terminalControls, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x20 ? String.fromCharCode(0x2400 + code) : code === 0x7f ? '\u2421' : '\ufffd';
+  });
+}
+
+/** Plain text, for the terminal: shown as it is, except for control characters. */
 export function renderText(view: View): string {
   const parts: string[] = [];
   if (view.title) parts.push(view.title);
   for (const fact of view.facts ?? []) parts.push(`${fact.label}: ${fact.value}`);
   parts.push(...(view.lines ?? []));
-  return parts.join('\n');
+  return visibleControls(parts.join('\n'));
 }

@@ -1,73 +1,174 @@
-import type { ActionsBlock, Block, Button, KnownBlock } from '@slack/types';
-import { truncate, type View } from './model.js';
+import type { ActionsBlock, Button, KnownBlock, RichTextBlock, RichTextElement } from '@slack/types';
+import { translator, type Translate } from '../i18n/index.js';
+import { fitting, textPieces, truncate, type View } from './model.js';
 
-const maxSectionText = 3000;
-const maxFieldsPerSection = 10;
+/*
+ * Slack's mrkdwn has no escape for `*`, `_`, `~`, `` ` `` or `>`, so no text of a view goes into mrkdwn:
+ * titles are plain_text headers, facts and lines rich_text blocks, whose text elements Slack never
+ * parses. The renderer alone adds formatting (bold labels) as rich text styles. plain_text is sent
+ * with `emoji: false`, so `:shortcode:` in a name stays text too.
+ */
+export const slackLimits = {
+  messageBlocks: 50,
+  modalBlocks: 100,
+  header: 150,
+  /** Slack documents no limit for one rich_text block; this is a section's, to stay on the safe side. */
+  richTextBlock: 3000,
+  /**
+   * Slack refuses a message whose blocks hold more than about 12,000 characters in all (msg_blocks_too_long,
+   * slackapi/bolt-js#2509 and #2867), below the documented 40,000 for the whole message: this leaves room.
+   */
+  blocksText: 11_000,
+  fallbackText: 3000,
+  button: 75,
+  buttonsPerBlock: 25,
+  buttonsPerMessage: 25,
+} as const;
 
-/** User data in mrkdwn: `&`, `<` and `>` must be escaped or Slack reads them as markup. */
-export function escapeMrkdwn(text: string): string {
+/** `&`, `<` and `>` in text Slack parses for mentions and links (a message's `text`); entities are all it decodes. */
+export function escapeSlackEntities(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 export interface SlackMessage {
+  /** The notification and screen-reader text, escaped and sent with `mrkdwn: false` so nothing in it is formatted. */
   text: string;
-  blocks: (KnownBlock | Block)[];
+  blocks: KnownBlock[];
+  mrkdwn: false;
 }
 
-/** The one Block Kit renderer: header, facts as fields, lines, buttons. */
-export function renderSlack(view: View): SlackMessage {
-  const blocks: KnownBlock[] = [];
-  if (view.title) blocks.push({ type: 'header', text: { type: 'plain_text', text: truncate(view.title, 150), emoji: true } });
-  const facts = view.facts ?? [];
-  for (let i = 0; i < facts.length; i += maxFieldsPerSection) {
-    blocks.push({
-      type: 'section',
-      fields: facts.slice(i, i + maxFieldsPerSection).map((f) => ({
-        type: 'mrkdwn' as const,
-        text: truncate(`*${escapeMrkdwn(f.label)}*\n${escapeMrkdwn(f.value)}`, 2000),
-      })),
-    });
-  }
-  const lines = (view.lines ?? []).map(escapeMrkdwn);
-  let chunk = '';
-  for (const line of lines) {
-    if (chunk && chunk.length + line.length + 1 > maxSectionText) {
-      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: chunk } });
-      chunk = '';
-    }
-    chunk = chunk ? `${chunk}\n${line}` : truncate(line, maxSectionText);
-  }
-  if (chunk) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: chunk } });
-  const actions = view.actions ?? [];
-  if (actions.length) {
-    const elements: Button[] = actions.slice(0, 25).map((a, i) => ({
-      type: 'button',
-      action_id: `csp:${a.id}:${i}`,
-      text: { type: 'plain_text', text: truncate(a.label, 75), emoji: true },
-      value: a.value,
-      ...(a.style ? { style: a.style } : {}),
-    }));
-    blocks.push({ type: 'actions', elements } satisfies ActionsBlock);
-  }
-  const text = truncate([view.title, ...(view.lines ?? [])].filter(Boolean).join('\n'), maxSectionText);
-  return { text: text || ' ', blocks };
+/** One paragraph of rich text: a fact (bold label, value) or a line. */
+interface Paragraph {
+  elements: RichTextElement[];
+  length: number;
 }
+
+function paragraph(runs: { text: string; bold?: boolean }[]): Paragraph {
+  const elements: RichTextElement[] = [];
+  for (const run of runs) {
+    for (const piece of textPieces(run.text)) {
+      if ('url' in piece) elements.push({ type: 'link', url: piece.url, ...(run.bold ? { style: { bold: true } } : {}) });
+      else elements.push({ type: 'text', text: piece.text, ...(run.bold ? { style: { bold: true } } : {}) });
+    }
+  }
+  return { elements, length: runs.reduce((n, r) => n + r.text.length, 0) };
+}
+
+/** Paragraphs into rich_text blocks of at most `richTextBlock` characters, one paragraph a line. */
+function richTextBlocks(paragraphs: Paragraph[]): RichTextBlock[] {
+  const blocks: { elements: RichTextElement[]; length: number }[] = [];
+  for (const p of paragraphs) {
+    const last = blocks.at(-1);
+    if (last && last.length + 1 + p.length <= slackLimits.richTextBlock) {
+      last.elements.push({ type: 'text', text: '\n' }, ...p.elements);
+      last.length += 1 + p.length;
+    } else if (p.elements.length) {
+      blocks.push({ elements: [...p.elements], length: p.length });
+    }
+  }
+  return blocks.map((b) => ({ type: 'rich_text', elements: [{ type: 'rich_text_section', elements: mergeTexts(b.elements) }] }));
+}
+
+/** Neighbouring text elements of the same style become one, keeping blocks small. */
+function mergeTexts(elements: RichTextElement[]): RichTextElement[] {
+  const merged: RichTextElement[] = [];
+  for (const element of elements) {
+    const last = merged.at(-1);
+    if (last?.type === 'text' && element.type === 'text' && JSON.stringify(last.style) === JSON.stringify(element.style)) {
+      merged[merged.length - 1] = { ...last, text: last.text + element.text };
+    } else merged.push(element);
+  }
+  return merged;
+}
+
+function buttonBlocks(view: View): ActionsBlock[] {
+  const elements: Button[] = (view.actions ?? []).slice(0, slackLimits.buttonsPerMessage).map((a, i) => ({
+    type: 'button',
+    action_id: `csp:${a.id}:${i}`,
+    text: { type: 'plain_text', text: truncate(a.label, slackLimits.button), emoji: false },
+    value: a.value,
+    ...(a.style ? { style: a.style } : {}),
+  }));
+  const blocks: ActionsBlock[] = [];
+  for (let i = 0; i < elements.length; i += slackLimits.buttonsPerBlock) {
+    blocks.push({ type: 'actions', elements: elements.slice(i, i + slackLimits.buttonsPerBlock) });
+  }
+  return blocks;
+}
+
+/**
+ * The view's title, facts and lines as blocks within `maxBlocks` and the text budget, beside `reserved`
+ * blocks and characters the caller adds. A title too long for a header is a bold paragraph, so none of
+ * it is lost. What does not fit is cut from the end, and a catalog line says so.
+ */
+function bodyBlocks(view: View, t: Translate, options: { maxBlocks: number; reserved: { blocks: number; characters: number }; header: boolean }): KnownBlock[] {
+  const title = view.title ? truncate(view.title, slackLimits.richTextBlock) : '';
+  const asHeader = options.header && title.length > 0 && title.length <= slackLimits.header;
+  const titleBlocks: KnownBlock[] = asHeader
+    ? [{ type: 'header', text: { type: 'plain_text', text: title, emoji: false } }]
+    : richTextBlocks(title ? [paragraph([{ text: title, bold: true }])] : []);
+  const facts = (view.facts ?? []).map((f) => paragraph([{ text: truncate(f.label, 200), bold: true }, { text: `\n${truncate(f.value, 2000)}` }]));
+  const lines = (view.lines ?? []).map((line) => paragraph([{ text: truncate(line, slackLimits.richTextBlock) }]));
+  // Facts and lines in blocks of their own, so that facts read as one group.
+  const render = (factCount: number, lineCount: number) => [...titleBlocks, ...richTextBlocks(facts.slice(0, factCount)), ...richTextBlocks(lines.slice(0, lineCount))];
+  const characters = (factCount: number, lineCount: number) =>
+    [title, ...facts.slice(0, factCount), ...lines.slice(0, lineCount)].reduce((n, p) => n + (typeof p === 'string' ? p.length : p.length + 1), 0);
+  const fits = (factCount: number, lineCount: number, extra: { blocks: number; characters: number }) =>
+    render(factCount, lineCount).length + options.reserved.blocks + extra.blocks <= options.maxBlocks &&
+    characters(factCount, lineCount) + options.reserved.characters + extra.characters <= slackLimits.blocksText;
+  if (fits(facts.length, lines.length, { blocks: 0, characters: 0 })) return render(facts.length, lines.length);
+
+  const notice = paragraph([{ text: t('view.cut') }]);
+  const withNotice = { blocks: 1, characters: notice.length };
+  // The longest prefix of facts, then lines, that fits beside the notice; the character budget bounds it first.
+  const budget = slackLimits.blocksText - options.reserved.characters - notice.length - characters(0, 0);
+  let kept = fitting([...facts, ...lines], (p) => p.length + 1, budget).length;
+  while (kept > 0 && !fits(Math.min(kept, facts.length), Math.max(kept - facts.length, 0), withNotice)) kept--;
+  return [...render(Math.min(kept, facts.length), Math.max(kept - facts.length, 0)), ...richTextBlocks([notice])];
+}
+
+/** The notification text: the view as plain words, entities escaped. */
+function fallbackText(view: View): string {
+  const words = [view.title, ...(view.facts ?? []).map((f) => `${f.label}: ${f.value}`), ...(view.lines ?? [])].filter(Boolean).join('\n');
+  return escapeSlackEntities(truncate(words, slackLimits.fallbackText)) || ' ';
+}
+
+/** The one Block Kit renderer: header, facts and lines as rich text, buttons; within Slack's limits for a message. */
+export function renderSlack(view: View, t: Translate = translator()): SlackMessage {
+  const actions = buttonBlocks(view);
+  const buttonCharacters = actions.reduce((n, a) => n + a.elements.reduce((m, e) => m + ((e as Button).text.text.length), 0), 0);
+  const blocks = bodyBlocks(view, t, { maxBlocks: slackLimits.messageBlocks, reserved: { blocks: actions.length, characters: buttonCharacters }, header: true });
+  return { text: fallbackText(view), blocks: [...blocks, ...actions], mrkdwn: false };
+}
+
+/** A view as rich text alone (no header, no buttons): the comment that goes with uploaded files. */
+export function renderSlackRichText(view: View, t: Translate = translator()): KnownBlock[] {
+  return bodyBlocks({ ...view, actions: [] }, t, { maxBlocks: slackLimits.messageBlocks, reserved: { blocks: 0, characters: 0 }, header: false });
+}
+
+const maxModalTitle = 24;
 
 /**
  * A view that asks for typed input becomes a modal: Slack messages cannot take
  * text. Its submit button is the view's first action; `privateMetadata` carries
  * what the adapter needs to run that action when the modal is submitted.
  */
-export function renderSlackModal(view: View, privateMetadata: string) {
+export function renderSlackModal(view: View, privateMetadata: string, t: Translate = translator()) {
   const input = view.input!;
   const submit = view.actions![0]!;
-  const { blocks } = renderSlack({ ...view, title: undefined, input: undefined, actions: [] });
+  // A title longer than a modal's is shown whole in the body too.
+  const titleFits = (view.title ?? '').length <= maxModalTitle;
+  const blocks = bodyBlocks({ ...view, title: titleFits ? undefined : view.title, actions: [] }, t, {
+    maxBlocks: slackLimits.modalBlocks,
+    reserved: { blocks: 1, characters: input.label.length },
+    header: false,
+  });
   return {
     type: 'modal' as const,
     callback_id: 'csp:input',
     private_metadata: privateMetadata,
-    title: { type: 'plain_text' as const, text: truncate(view.title ?? 'csp-ops', 24) },
-    submit: { type: 'plain_text' as const, text: truncate(submit.label, 24) },
+    title: { type: 'plain_text' as const, text: truncate(view.title ?? 'csp-ops', maxModalTitle), emoji: false },
+    submit: { type: 'plain_text' as const, text: truncate(submit.label, maxModalTitle) },
     blocks: [
       ...blocks,
       {
@@ -85,4 +186,3 @@ export function renderSlackModal(view: View, privateMetadata: string) {
     ],
   };
 }
-

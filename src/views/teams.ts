@@ -1,4 +1,5 @@
-import { truncate, type View, type ViewAction } from './model.js';
+import { translator, type Translate } from '../i18n/index.js';
+import { fitting, textPieces, truncate, type View, type ViewAction } from './model.js';
 
 /*
  * The part of Adaptive Card 1.5 that csp-ops emits. These are our own types, not
@@ -6,15 +7,17 @@ import { truncate, type View, type ViewAction } from './model.js';
  * extensions (version may be '1.6', actions may have menuActions…), so it cannot say "1.5 only".
  * Ours can be assigned to it (test/adaptive-card.test.ts checks that), so the SDK accepts the card.
  */
-export interface TextBlock {
-  type: 'TextBlock';
+export interface OpenUrlAction { type: 'Action.OpenUrl'; url: string }
+export interface TextRun {
+  type: 'TextRun';
   text: string;
-  wrap: true;
   size?: 'Medium';
   weight?: 'Bolder';
   color?: 'Good' | 'Warning' | 'Attention';
+  /** An address in the text, opened when clicked; the run's text is the address itself. */
+  selectAction?: OpenUrlAction;
 }
-export interface FactSet { type: 'FactSet'; facts: { title: string; value: string }[] }
+export interface RichTextBlock { type: 'RichTextBlock'; inlines: TextRun[] }
 export interface TextInput {
   type: 'Input.Text';
   id: string;
@@ -36,13 +39,17 @@ export interface AdaptiveCard {
   type: 'AdaptiveCard';
   $schema: 'http://adaptivecards.io/schemas/adaptive-card.json';
   version: '1.5';
-  body: (TextBlock | FactSet | TextInput)[];
+  body: (RichTextBlock | TextInput)[];
   actions?: ExecuteAction[];
 }
 
 const colors = { error: 'Attention', warning: 'Warning', success: 'Good' } as const;
 const styles = { primary: 'positive', danger: 'destructive' } as const;
 const maxButtonTitle = 75; // the same as Slack's button text limit
+const maxButtons = 25; // the same as Slack's
+const maxText = 3000; // one title, fact or line, the same as Slack's
+/** Teams refuses a bot message over about 28 KB; the card stays under this, leaving room for the activity around it. */
+export const maxCardBytes = 25_000;
 
 function button(action: ViewAction): ExecuteAction {
   const style = action.style && styles[action.style];
@@ -55,35 +62,53 @@ function button(action: ViewAction): ExecuteAction {
   };
 }
 
+/** Text as TextRuns: addresses become runs that open them. */
+function runs(text: string, style: Omit<TextRun, 'type' | 'text' | 'selectAction'> = {}): TextRun[] {
+  return textPieces(truncate(text, maxText)).map((piece) =>
+    'url' in piece
+      ? { type: 'TextRun', text: piece.url, ...style, selectAction: { type: 'Action.OpenUrl', url: piece.url } }
+      : { type: 'TextRun', text: piece.text, ...style });
+}
+
+const richText = (inlines: TextRun[]): RichTextBlock => ({ type: 'RichTextBlock', inlines });
+const bytes = (json: unknown) => Buffer.byteLength(JSON.stringify(json));
+
 /**
  * The one Adaptive Card renderer: title, facts, lines, buttons. The tone colors the title, or the
  * first line when there is none (error views have no title).
  *
- * Text goes in unescaped. Teams reads TextBlock and Fact text as a Markdown subset, never as HTML,
- * so the `&<>` escaping Slack needs would show literally (`&amp;`). Markdown in user data can
- * restyle that text (`*a*` in italics, a `- ` list) or make `[text](url)` a link. Teams documents
- * no backslash escapes, so escaping could leave stray backslashes in customer names.
+ * Teams reads TextBlock and FactSet text as Markdown (`[Approve](https://evil.example)` becomes a link,
+ * `*a*` italics) and documents no way to escape it; the TextRuns of a RichTextBlock are never parsed.
+ * So every text of a view is a TextRun, and the renderer alone adds styles (a bold title and labels).
+ * A card over `maxCardBytes` is cut from the end, and a catalog line says so.
  */
-export function renderAdaptiveCard(view: View): AdaptiveCard {
-  const body: AdaptiveCard['body'] = [];
-  if (view.title) body.push({ type: 'TextBlock', text: view.title, wrap: true, size: 'Medium', weight: 'Bolder' });
-  if (view.facts?.length) body.push({ type: 'FactSet', facts: view.facts.map((f) => ({ title: f.label, value: f.value })) });
-  for (const text of view.lines ?? []) if (text) body.push({ type: 'TextBlock', text, wrap: true }); // blocks are spaced already
+export function renderAdaptiveCard(view: View, t: Translate = translator()): AdaptiveCard {
+  const color = view.tone && view.tone !== 'info' ? { color: colors[view.tone] } : {};
+  const title = view.title ? [richText(runs(view.title, { size: 'Medium', weight: 'Bolder', ...color }))] : [];
+  const facts = (view.facts ?? []).map((f) => richText([...runs(f.label, { weight: 'Bolder' }), ...runs(`: ${f.value}`)]));
+  // Blocks are spaced already, so empty lines are left out.
+  const lines = (view.lines ?? []).filter(Boolean).map((text, i) => richText(runs(text, !title.length && i === 0 ? color : {})));
   // Teams adds what was typed to the clicked action's data, beside its value.
+  const inputs: TextInput[] = [];
   if (view.input) {
     const { id, label, placeholder } = view.input;
-    body.push({ type: 'Input.Text', id, label, ...(placeholder ? { placeholder } : {}), isMultiline: true, isRequired: true, errorMessage: label, maxLength: 500 });
+    inputs.push({ type: 'Input.Text', id, label, ...(placeholder ? { placeholder } : {}), isMultiline: true, isRequired: true, errorMessage: label, maxLength: 500 });
   }
-  const first = body.find((b): b is TextBlock => b.type === 'TextBlock');
-  if (first && view.tone && view.tone !== 'info') first.color = colors[view.tone];
-  const actions = (view.actions ?? []).map(button);
-  return {
+  const actions = (view.actions ?? []).slice(0, maxButtons).map(button);
+  const card = (body: AdaptiveCard['body']): AdaptiveCard => ({
     type: 'AdaptiveCard',
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
     version: '1.5',
     body,
     ...(actions.length ? { actions } : {}),
-  };
+  });
+
+  const whole = card([...title, ...facts, ...lines, ...inputs]);
+  if (bytes(whole) <= maxCardBytes) return whole;
+  const notice = richText(runs(t('view.cut')));
+  const budget = maxCardBytes - bytes(card([...title, notice, ...inputs]));
+  const kept = fitting([...facts, ...lines], (block) => bytes(block) + 1, budget);
+  return card([...title, ...kept, notice, ...inputs]);
 }
 
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);

@@ -12,6 +12,8 @@ const AC = createRequire(import.meta.url)('adaptivecards/dist/adaptivecards.js')
 // Limits on buttons, the same as Slack's (test/helpers/block-kit.ts).
 const maxButtonTitle = 75;
 const maxButtonValue = 2000;
+/** Teams refuses a bot message over about 28 KB; csp-ops keeps its cards under this (src/views/teams.ts). */
+const maxCardBytes = 25_000;
 
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const isEmpty = (x: unknown) => x === '' || (Array.isArray(x) && x.length === 0);
@@ -70,6 +72,9 @@ export function validateAdaptiveCard(card: unknown): void {
     if (typeof data.value !== 'string') problems.push(`Action.Execute #${i} needs a string data.value`);
     else if (data.value.length > maxButtonValue) problems.push(`Action.Execute #${i}: data.value has ${data.value.length} characters, over ${maxButtonValue}`);
   }
+
+  const size = Buffer.byteLength(JSON.stringify(card));
+  if (size > maxCardBytes) problems.push(`the card is ${size} bytes, over ${maxCardBytes}`);
 
   if (problems.length) throw new Error(`Invalid Adaptive Card 1.5:\n- ${problems.join('\n- ')}\nin ${JSON.stringify(card, null, 2)}`);
 }

@@ -43,6 +43,8 @@ export interface UploadedFile {
   /** Set by files.completeUploadExternal. */
   channel?: string;
   initialComment?: string;
+  /** The rich text comment shared with the file (files.completeUploadExternal `blocks`). */
+  blocks?: unknown[];
 }
 
 /** The bytes posted to an upload URL: the file part of a multipart form, or the raw body. */
@@ -140,7 +142,7 @@ export async function startFakeSlack(
     return { ok: true, upload_url: `${base}/upload/${id}`, file_id: id };
   }
   function completeUpload(body: Record<string, unknown>) {
-    const files = (body.files as { id: string; title?: string }[]).map((f) => Object.assign(uploads.get(f.id)!, { title: f.title, channel: body.channel_id as string, initialComment: body.initial_comment as string | undefined }));
+    const files = (body.files as { id: string; title?: string }[]).map((f) => Object.assign(uploads.get(f.id)!, { title: f.title, channel: body.channel_id as string, initialComment: body.initial_comment as string | undefined, blocks: body.blocks as unknown[] | undefined }));
     return { ok: true, files: files.map((f) => ({ id: f.id, name: f.filename, title: f.title })) };
   }
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));

@@ -67,27 +67,65 @@ export function blockActionBody(user: string, actionId: string, value: string, r
   return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
 }
 
+export interface RichTextElement {
+  type: string;
+  text?: string;
+  url?: string;
+  style?: { bold?: boolean };
+}
+
+export interface SlackBlock {
+  type: string;
+  text?: { type: string; text: string };
+  fields?: { type: string; text: string }[];
+  /** A rich_text block's sections, or an actions block's buttons. */
+  elements?: ({ type: string; elements?: RichTextElement[] } & Partial<SlackButton>)[];
+}
+
+export interface SlackButton {
+  type: string;
+  action_id: string;
+  value: string;
+  text: { type: string; text: string };
+  style?: string;
+}
+
 export interface SlackReply {
   text?: string;
-  blocks?: { type: string; text?: { text: string }; fields?: { text: string }[]; elements?: { action_id: string; value: string; text: { text: string }; style?: string }[] }[];
+  blocks?: SlackBlock[];
   response_type?: string;
   replace_original?: boolean;
+  mrkdwn?: boolean | string;
+}
+
+/** Slack's own decoding of a message's `text`: the three entities it escapes. */
+export function decodeSlackEntities(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+/** A rich text section as it reads: bold runs between asterisks, links as their address. */
+export function richText(elements: RichTextElement[] | undefined): string {
+  return (elements ?? []).map((e) => {
+    const text = e.type === 'link' ? (e.text ?? e.url ?? '') : (e.text ?? '');
+    return e.style?.bold ? `*${text}*` : text;
+  }).join('');
 }
 
 /** Every word a reply shows, for assertions on what the user reads. */
 export function replyText(reply: SlackReply | undefined): string {
   if (!reply) return '';
-  const parts = [reply.text ?? ''];
+  const parts = [decodeSlackEntities(reply.text ?? '')];
   for (const block of reply.blocks ?? []) {
     if (block.text) parts.push(block.text.text);
     for (const field of block.fields ?? []) parts.push(field.text);
-    for (const element of block.elements ?? []) parts.push(element.text.text);
+    if (block.type === 'rich_text') for (const section of block.elements ?? []) parts.push(richText(section.elements));
+    for (const button of buttons({ blocks: [block] })) parts.push(button.text.text);
   }
   return parts.join('\n');
 }
 
-export function buttons(reply: SlackReply | undefined) {
-  return (reply?.blocks ?? []).flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []));
+export function buttons(reply: SlackReply | undefined): SlackButton[] {
+  return (reply?.blocks ?? []).flatMap((b) => (b.type === 'actions' ? ((b.elements ?? []) as SlackButton[]) : []));
 }
 
 /** The csp-ops bot on a fresh database, wired as in production, with Slack faked on loopback. */

@@ -247,9 +247,17 @@ export async function startTeamsTestBot(
 export type TeamsTestBot = Awaited<ReturnType<typeof startTeamsTestBot>>;
 
 export interface AdaptiveCardJson {
-  body?: { type: string; text?: string; facts?: { title: string; value: string }[]; actions?: CardAction[] }[];
+  body?: { type: string; text?: string; facts?: { title: string; value: string }[]; inlines?: CardTextRun[]; actions?: CardAction[] }[];
   actions?: CardAction[];
   refresh?: { action: { verb: string; data: { value: string } }; userIds?: string[] };
+}
+
+export interface CardTextRun {
+  type: string;
+  text: string;
+  weight?: string;
+  color?: string;
+  selectAction?: { type: string; url?: string };
 }
 
 export interface CardAction {
@@ -260,16 +268,22 @@ export interface CardAction {
   style?: string;
 }
 
-/** Every word a card shows, for assertions on what the user reads. */
+/** Every word a card shows, for assertions on what the user reads: a RichTextBlock's runs read as one line. */
 export function cardText(card: AdaptiveCardJson | undefined): string {
   const parts: string[] = [];
   for (const element of card?.body ?? []) {
     if (element.text) parts.push(element.text);
+    if (element.inlines) parts.push(element.inlines.map((run) => run.text).join(''));
     for (const fact of element.facts ?? []) parts.push(`${fact.title}: ${fact.value}`);
     for (const action of element.actions ?? []) parts.push(action.title);
   }
   for (const action of card?.actions ?? []) parts.push(action.title);
   return parts.join('\n');
+}
+
+/** The addresses a card's text links to, with the text each link shows. */
+export function cardLinks(card: AdaptiveCardJson | undefined): { text: string; url: string }[] {
+  return (card?.body ?? []).flatMap((e) => e.inlines ?? []).flatMap((run) => (run.selectAction?.url ? [{ text: run.text, url: run.selectAction.url }] : []));
 }
 
 export function cardActions(card: AdaptiveCardJson | undefined): CardAction[] {

@@ -17,7 +17,7 @@ import { PartnerCenterError } from '../../partner-center/client.js';
 import { syncOrganization } from '../../partner-center/sync.js';
 import { recordActivation, type ActivationStep } from '../../core/marketplace.js';
 import { formatTimestamp, translator, type Translate } from '../../i18n/index.js';
-import { renderText } from '../../views/model.js';
+import { renderText, visibleControls } from '../../views/model.js';
 
 export interface CliResult {
   output: string;
@@ -107,7 +107,8 @@ export async function runCli(db: Database, argv: string[], options: { partnerCen
   const outputs = [renderText(view)];
   // Choices (which customer, next page) are commands to type here.
   const choices = (view.actions ?? []).filter((a) => a.id === 'run');
-  if (choices.length) outputs[0] += `\n${choices.map((a) => t('cli.choice', { label: a.label, command: `${env.prefix}${a.value} --as ${values.as}` })).join('\n')}`;
+  // A choice's label holds a customer name: its control characters are shown, as renderText does.
+  if (choices.length) outputs[0] += `\n${visibleControls(choices.map((a) => t('cli.choice', { label: a.label, command: `${env.prefix}${a.value} --as ${values.as}` })).join('\n'))}`;
   const primary = view.actions?.find((a) => a.style);
   if (primary && values.yes) {
     view = await runAction(env, primary.id, primary.value);

@@ -9,8 +9,8 @@ import { runAction, runCommand } from '../../commands/dispatch.js';
 import { identifyChatUser } from '../../core/access.js';
 import { translator } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
-import { renderText, type View } from '../../views/model.js';
-import { escapeMrkdwn, renderSlack, renderSlackModal } from '../../views/slack.js';
+import type { View } from '../../views/model.js';
+import { renderSlack, renderSlackModal, renderSlackRichText } from '../../views/slack.js';
 
 /** What a modal carries from the click that opened it to its submission. */
 interface ModalMetadata {
@@ -107,7 +107,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     try {
       await client.filesUploadV2({
         channel_id: channelId,
-        initial_comment: escapeMrkdwn(renderText(view)),
+        // Rich text, not initial_comment: a comment is mrkdwn, which cannot escape `*`, `_` or `~` in names.
+        blocks: renderSlackRichText(view, t),
         file_uploads: (view.files ?? []).map((f) => ({ file: f.data, filename: f.name, title: f.name })),
       });
     } catch (error) {
