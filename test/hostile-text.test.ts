@@ -101,7 +101,7 @@ type Person = 'globalAdmin' | 'adminAgent' | 'salesAgent' | 'contact' | 'publish
 /** One message as its reader sees it, and the platform's message it came from. */
 interface Shown {
   visible: string;
-  buttons: { label: string; id: string; value: string }[];
+  buttons: { label: string; id: string; value: string; data?: Record<string, string> }[];
   /** The message itself (Slack) or the card (Teams), for the markup checks. */
   raw: unknown;
   /** Teams: the activity the buttons belong to. */
@@ -239,31 +239,37 @@ async function teamsDriver(): Promise<Driver> {
   const show = (card: AdaptiveCardJson | undefined, message?: string): Shown => ({
     visible: cardText(card),
     raw: card,
-    buttons: cardActions(card).map((a) => ({ label: a.title, id: a.verb ?? '', value: a.data?.value ?? '' })),
+    buttons: cardActions(card).map((a) => {
+      const { value = '', ...data } = a.data ?? {};
+      return { label: a.title, id: a.verb ?? '', value, data };
+    }),
     message,
   });
   const pick = (shown: Shown, label: string) => {
     const button = shown.buttons.find((b) => b.label === label);
     if (!button) throw new Error(`no "${label}" button in: ${shown.visible}`);
-    return { verb: button.id, value: button.value };
+    return { verb: button.id, value: button.value, inputs: button.data };
   };
   const click = async (person: Person, shown: Shown, action: { verb: string; value: string; inputs?: Record<string, string> }) => {
-    const { card, updatedCard } = await bot.click(people[person].aad, action, shown.message ?? 'unknown', { tenantId: people[person].tenantId });
-    answers.push(card, updatedCard);
-    return show(card, shown.message);
+    const { card, updatedCard, message } = await bot.click(people[person].aad, action, shown.message ?? 'unknown', { tenantId: people[person].tenantId });
+    answers.push(...[card, updatedCard].filter(Boolean));
+    // A message shown beside the card is plain text to Teams.
+    return message !== undefined ? { visible: message, raw: { message }, buttons: [], message: shown.message } : show(card, shown.message);
   };
   return {
     db: bot.db,
     port: bot.bot.port,
     async command(person, text, where) {
-      const { card, replyToId } = await bot.message(people[person].aad, text, { tenantId: people[person].tenantId, conversationId: where && conversations[where] });
+      const { card, sharedCard, replyToId } = await bot.message(people[person].aad, text, { tenantId: people[person].tenantId, conversationId: where && conversations[where] });
+      // The asker's own view came from a refresh, not a post: it is checked with everything sent.
+      if (sharedCard) answers.push(card);
       return show(card, replyToId);
     },
     click: (person, shown, label) => click(person, shown, pick(shown, label)),
     async reject(person, shown, reason) {
       const prompt = await click(person, shown, pick(shown, 'Reject'));
       const confirm = prompt.buttons[0]!;
-      return { prompt, result: await click(person, shown, { verb: confirm.id, value: confirm.value, inputs: { reason } }) };
+      return { prompt, result: await click(person, shown, { verb: confirm.id, value: confirm.value, inputs: { ...confirm.data, reason } }) };
     },
     async posted(where, text) {
       const call = await waitFor(`a post in ${where} with "${text}"`, () =>

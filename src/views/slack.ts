@@ -129,8 +129,11 @@ function bodyBlocks(view: View, t: Translate, options: { maxBlocks: number; rese
 
 /** The notification text: the view as plain words, entities escaped. */
 function fallbackText(view: View): string {
-  const words = [view.title, ...(view.facts ?? []).map((f) => `${f.label}: ${f.value}`), ...(view.lines ?? [])].filter(Boolean).join('\n');
-  return escapeSlackEntities(truncate(words, slackLimits.fallbackText)) || ' ';
+  const lines = [view.title, ...(view.facts ?? []).map((f) => `${f.label}: ${f.value}`), ...(view.lines ?? [])].filter((l): l is string => Boolean(l));
+  // Whole lines only, so a cut never leaves half a row behind; a single overlong line is cut itself.
+  const kept = fitting(lines, (l) => l.length + 1, slackLimits.fallbackText);
+  const words = kept.length ? [...kept, ...(kept.length < lines.length ? ['…'] : [])].join('\n') : truncate(lines[0] ?? '', slackLimits.fallbackText);
+  return escapeSlackEntities(words) || ' ';
 }
 
 /** The one Block Kit renderer: header, facts and lines as rich text, buttons; within Slack's limits for a message. */
