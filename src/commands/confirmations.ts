@@ -28,6 +28,7 @@ export function usedView(env: OrgEnv, used: UsedConfirmation): View {
   const { t } = env;
   const params = { name: used.usedByName, date: formatTimestamp(t, used.usedAt) };
   const outcome = used.outcome ? [outcomeText(env, used.outcome)] : [];
+  if (used.outcome?.key === 'common.cancelled') return { tone: 'info', lines: [t('confirmation.cancelled', params)] };
   if (used.failed) return { tone: 'warning', lines: [t('confirmation.failed', params), ...outcome, t('confirmation.runAgain')] };
   return { tone: 'info', lines: [t(used.outcome ? 'confirmation.used' : 'confirmation.underWay', params), ...outcome] };
 }

@@ -2,7 +2,7 @@ import { addDays } from 'date-fns';
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { confirmations, type ConfirmationKind } from '../../db/schema.js';
-import { requireStaff } from './access.js';
+import { requireAdmin, requireStaff } from './access.js';
 import type { CoreContext } from './context.js';
 import { DomainError } from './errors.js';
 import { utcTime } from './marketplace.js';
@@ -28,6 +28,15 @@ export async function offerConfirmation(ctx: CoreContext, kind: ConfirmationKind
 }
 
 type Params = Record<string, unknown>;
+
+/** Every confirmed change is an admin's (R-A3, R-A4); a click is refused by role before anything else. */
+const neededFor: Record<ConfirmationKind, MessageKey> = {
+  buy: 'what.marketplace',
+  'subscription-edit': 'what.marketplace',
+  allow: 'what.togglePermission',
+  disallow: 'what.togglePermission',
+  'owner-assigned': 'what.recordOwner',
+};
 
 /** The click on a confirmation already used: who clicked it, when, and what it did or why it failed. */
 export interface UsedConfirmation {
@@ -64,7 +73,7 @@ export async function confirmOnce<T>(
   act: (ctx: CoreContext, params: Params) => Promise<T>,
   options: ConfirmOptions<T>,
 ): Promise<ConfirmResult<T>> {
-  const actor = requireStaff(ctx.actor, kind);
+  const actor = requireAdmin(ctx.actor, neededFor[kind]);
   const row = await readConfirmation(ctx.db, ctx.org.id, id);
   if (!row || row.kind !== kind) throw new DomainError('error.staleButton');
   if (row.usedAt) return used(row);

@@ -515,6 +515,7 @@ export const en = {
   'confirmation.underWay': 'This was already confirmed by {name} on {date} and is being carried out; nothing more will be changed.',
   'confirmation.failed': '{name} confirmed this on {date}, but the change could not be made:',
   'confirmation.runAgain': 'Nothing was changed. Run the command again to see the current figures and confirm again.',
+  'confirmation.cancelled': 'This was cancelled by {name} on {date}; nothing was changed.',
   'confirmation.notYours': 'Only {name}, who ran the command, can confirm this. Nothing was changed; to make the change yourself, run the command.',
   'confirmation.expired': 'This confirmation expired at {date} UTC. Nothing was changed; run the command again.',
   'confirmation.noChange': 'Nothing was changed for {customer}.',
