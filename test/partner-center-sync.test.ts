@@ -221,9 +221,18 @@ describe('Partner Center sync', () => {
     expect(remote.friendlyName).toBe('한빛 팀');
 
     pc.plan({ method: 'PATCH', path: `/v1/customers/${tenants.hanbit}/subscriptions/`, status: 400, body: { code: 800036, description: 'The quantity exceeds the maximum allowed.', errorName: 'InvalidQuantity' } });
-    const refused = await sayAndConfirm('subscription a1a1a1a1 seats 5000');
+    const asked = (await bot.command(users.adminAgent, 'subscription a1a1a1a1 seats 5000', { channel })).reply;
+    const confirm = buttons(asked).find((b) => b.text.text === 'Confirm')!;
+    const refused = replyText((await bot.click(users.adminAgent, confirm, { channel })).reply);
     expect(refused).toContain('Partner Center refused the change (HTTP 400, code 800036): The quantity exceeds the maximum allowed.');
     expect(refused).toContain('Nothing was changed here.');
+    expect(await subscriptionRow()).toMatchObject({ seats: 15, friendlyName: '한빛 팀' });
+    // The refused confirmation is spent: clicked again it says what happened, and nothing is sent.
+    const patches = pc.requests.filter((r) => r.method === 'PATCH').length;
+    const again = replyText((await bot.click(users.adminAgent, confirm, { channel })).reply);
+    expect(again).toMatch(/王小明 confirmed this on .* UTC, but the change could not be made:\nPartner Center refused the change \(HTTP 400, code 800036\)/);
+    expect(again).toContain('Run the command again to see the current figures and confirm again.');
+    expect(pc.requests.filter((r) => r.method === 'PATCH')).toHaveLength(patches);
     expect(await subscriptionRow()).toMatchObject({ seats: 15, friendlyName: '한빛 팀' });
 
     // A subscription Partner Center gives no cancellation date for cannot be cancelled: refused here, nothing sent.
