@@ -358,21 +358,14 @@ export async function runButton(env: Env, id: Exclude<ActionId, 'run'>, value: s
     case 'subscription-edit':
       return subscriptionChangedView(env, value);
     case 'owner-assigned': {
-      // The Turn on confirmation that follows is for the permission the owner question came from.
-      let resource: PermissionResource = 'azure-reservations';
-      const confirmed = await confirmOnce(
-        ctx,
-        value,
-        'owner-assigned',
-        (c, p) => {
-          const params = p as ConfirmParams;
-          resource = params.resource;
-          return recordOwnerAssigned(c, params.customerId, params.subscriptionId);
-        },
-        { remote: false, outcome: (r) => ({ key: r.state === 'recorded' ? 'owner.recorded' : 'owner.alreadyKnown', params: { customer: r.customer.name, subscription: r.subscription.id } }) },
-      );
+      const confirmed = await confirmOnce(ctx, value, 'owner-assigned', (c, p) => recordOwnerAssigned(c, String(p.customerId), String(p.subscriptionId)), {
+        remote: false,
+        outcome: (r) => ({ key: r.state === 'recorded' ? 'owner.recorded' : 'owner.alreadyKnown', params: { customer: r.customer.name, subscription: r.subscription.id } }),
+      });
       if (confirmed.state === 'used') return usedView(env, confirmed);
-      const result = confirmed.result;
+      const { result, params } = confirmed;
+      // The Turn on confirmation that follows is for the permission the owner question came from.
+      const { resource } = params as ConfirmParams;
       const next = await allowView(env, await checkAllowPermission(ctx, result.customer.id, resource), [ownerLine(env, result)], resource);
       return result.state === 'recorded' ? { ...next, committed: true } : next;
     }

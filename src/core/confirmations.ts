@@ -62,9 +62,9 @@ export interface ConfirmOptions<T> {
 }
 
 /**
- * The click on a confirmation: acts at most once. Checked first: the button is one of this
- * organization's confirmations of this kind (R-A5), not already used, shown to the clicker (it
- * was their own card), and not expired. The change itself re-checks the role and the rules.
+ * The click on a confirmation: acts at most once. Checked first: the clicker's role, then that the
+ * button is one of this organization's confirmations of this kind (R-A5), not already used, shown
+ * to the clicker (it was their own card) and not expired. The change itself checks the rules again.
  */
 export async function confirmOnce<T>(
   ctx: CoreContext,
@@ -127,7 +127,7 @@ export async function closeConfirmations(ctx: CoreContext, ids: string[]): Promi
   if (other) throw new DomainError('confirmation.notYours', { name: other.shownToName });
   await ctx.db.update(confirmations).set({ usedAt: ctx.now(), usedByName: actor.name, outcome: cancelled }).where(and(mine, isNull(confirmations.usedAt)));
   const acted = (await ctx.db.select().from(confirmations).where(mine)).find((r) => r.outcome?.key !== cancelled.key);
-  return acted && (used(acted) as UsedConfirmation);
+  return acted && used(acted);
 }
 
 const cancelled: Outcome = { key: 'common.cancelled', params: {} };
@@ -138,6 +138,6 @@ async function readConfirmation(db: Database, orgId: string, id: string) {
   return row;
 }
 
-function used(row: typeof confirmations.$inferSelect): ConfirmResult<never> {
+function used(row: typeof confirmations.$inferSelect): { state: 'used' } & UsedConfirmation {
   return { state: 'used', usedByName: row.usedByName!, usedAt: row.usedAt!, failed: Boolean(row.failedAt), ...(row.outcome ? { outcome: row.outcome as Outcome } : {}) };
 }
