@@ -505,3 +505,29 @@ export const partnerCenterSyncs = pgTable('partner_center_syncs', {
   lastError: text('last_error'),
   lastErrorAt: timestamp('last_error_at', { withTimezone: true }),
 });
+
+export const confirmationKinds = ['buy', 'allow', 'disallow', 'owner-assigned', 'subscription-edit'] as const;
+export type ConfirmationKind = (typeof confirmationKinds)[number];
+
+/**
+ * A change shown to a staff member for confirmation: its button carries only this row's ID, and the
+ * click claims the row once (used_at set by a compare-and-set), so a change is made at most once
+ * however often and however fast its button is clicked, on any instance.
+ */
+export const confirmations = pgTable('confirmations', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  kind: text('kind', { enum: confirmationKinds }).notNull(),
+  /** What the change applies to and its values, as the confirmation showed them. */
+  params: jsonb('params').$type<Record<string, unknown>>().notNull(),
+  shownToStaffId: uuid('shown_to_staff_id').notNull().references(() => staff.id),
+  shownToName: text('shown_to_name').notNull(),
+  createdAt: createdAt(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  usedAt: timestamp('used_at', { withTimezone: true }),
+  usedByName: text('used_by_name'),
+  /** Set when the change failed after the click claimed it: a new command is needed. */
+  failedAt: timestamp('failed_at', { withTimezone: true }),
+  /** What the click did (or why it failed): a catalog sentence and its parameters. */
+  outcome: jsonb('outcome').$type<{ key: string; params: Record<string, string | number>; terms?: Record<string, string> }>(),
+}, (t) => [index('confirmations_org_created').on(t.orgId, t.createdAt)]);

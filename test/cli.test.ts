@@ -104,6 +104,32 @@ describe('CLI commands: same grammar, same core', () => {
     expect(log.output).toContain('王小明 — Create customer purchase permission — 台灣雲端科技股份有限公司');
   });
 
+  it('R-M7 a subscription edit shows what will change, and --yes clicks its confirm button once', async () => {
+    const asAdmin = ['--as', 'xiaoming.wang@partner.example'];
+    const file = join(dir, 'offers.json');
+    const offer = {
+      id: 'tw-erp', name: '雲端 ERP', publisher: { name: '臺灣雲端軟體', supportContact: 'help@tw-erp.example' }, type: 'saas', categories: ['ERP'], countries: ['TW'],
+      plans: [{ id: 'standard', name: '標準版', prices: [{ term: 'monthly', market: 'TW', currency: 'TWD', price: 900 }] }],
+    };
+    await writeFile(file, JSON.stringify({ ...testOrganization, offers: [offer] }));
+    expect((await runCli(database.db, ['import', file])).exitCode).toBe(0);
+    const bought = await runCli(database.db, ['buy', 'tw-erp', 'standard', 'for', '台灣雲端科技', 'seats', '2', ...asAdmin, '--yes']);
+    expect(bought.output).toContain('Bought 雲端 ERP for 台灣雲端科技股份有限公司');
+    const id = /Subscription: ([0-9a-f-]{36})/.exec(bought.output)![1]!;
+
+    const before = await tables();
+    const asked = await runCli(database.db, ['subscription', id, 'seats', '3', ...asAdmin]);
+    expect(asked.output).toContain('2 → 3');
+    expect(asked.output).toContain('NT$1,800.00 → NT$2,700.00 (+NT$900.00)');
+    expect(asked.output).toContain('To confirm, run the same command again with --yes.');
+    expect(await tables()).toEqual(before);
+    const done = await runCli(database.db, ['subscription', id, 'seats', '3', ...asAdmin, '--yes']);
+    expect(done).toMatchObject({ exitCode: 0 });
+    expect(done.output).toContain('雲端 ERP — 標準版 now has 3 seats.');
+    const cancel = await runCli(database.db, ['subscription', id, 'cancel', ...asAdmin]);
+    expect(cancel.output).toContain('To cancel the subscription, run the same command again with --yes.');
+  });
+
   it('refuses unknown staff, missing --as and bad flags with exit codes', async () => {
     expect(await runCli(database.db, ['customers', '--as', 'nobody@example.com'])).toEqual({ output: 'No staff member has the email nobody@example.com.', exitCode: 1 });
     expect((await runCli(database.db, ['customers'])).output).toContain('Say who is acting with --as <staff email>.');

@@ -132,20 +132,30 @@ describe.each(platforms)('$name: marketplace', ({ start }) => {
     expect((await p.command('helpdeskAgent', 'activity contoso.com')).text).toContain('Bought 한빛 인사이트 Analytics (Pro, 5 seats)');
   });
 
-  it('R-M7 R-M10 an admin renames, changes seats, auto-renew and reseller, and cancels inside the window', async () => {
+  it('R-M7 R-M10 an admin renames, changes seats, auto-renew and reseller, and cancels inside the window, each shown first and made on confirmation', async () => {
     const [s] = await p.db.select().from(subscriptions).where(eq(subscriptions.seats, 5));
     const id = s!.id.slice(0, 8);
-    expect((await p.command('adminAgent', `subscription ${id} rename 콘토소 분석`)).text).toContain('Renamed to 콘토소 분석.');
-    expect((await p.command('adminAgent', `subscription ${id} seats 12`)).text).toContain('콘토소 분석 now has 12 seats.');
-    expect((await p.command('adminAgent', `subscription ${id} auto-renew off`)).text).toContain('Auto-renew of 콘토소 분석 is changed.');
+    const row = async () => (await p.db.select().from(subscriptions).where(eq(subscriptions.id, s!.id)))[0]!;
+    // The command shows what will change and changes nothing (contents compared); its button makes the change.
+    const confirmed = async (text: string, shows: string[], label = 'Confirm') => {
+      const before = await row();
+      const shown = await unchanged(p.db, () => p.command('adminAgent', text));
+      for (const expected of shows) expect(shown.text).toContain(expected);
+      expect(await row()).toEqual(before);
+      return (await p.click('adminAgent', shown, label)).text;
+    };
+    expect(await confirmed(`subscription ${id} rename 콘토소 분석`, ['Change 한빛 인사이트 Analytics — Pro of Contoso Ltd?', '한빛 인사이트 Analytics — Pro → 콘토소 분석'])).toContain('Renamed to 콘토소 분석.');
+    // Not billed yet (no activation): the price per term changes, and billing starts at the new figure.
+    expect(await confirmed(`subscription ${id} seats 12`, ['5 → 12', '$1,250.00 → $3,000.00 (+$1,750.00)', 'Billing has not started: once the publisher activates it, it is billed $3,000.00 per annual term.'])).toContain('콘토소 분석 now has 12 seats.');
+    expect(await confirmed(`subscription ${id} auto-renew off`, ['on → off'])).toContain('Auto-renew of 콘토소 분석 is changed.');
     expect((await unchanged(p.db, () => p.command('adminAgent', `subscription ${id} auto-renew off`))).text).toContain('already is that way. Nothing was changed.');
-    expect((await p.command('adminAgent', `subscription ${id} reseller 4123456`)).text).toContain('Indirect reseller 4123456 is recorded');
+    expect(await confirmed(`subscription ${id} reseller 4123456`, ['— → 4123456'])).toContain('Indirect reseller 4123456 is recorded');
     expect((await unchanged(p.db, () => p.command('adminAgent', `subscription ${id} reseller MPN-12`))).text).toContain('is not a partner (MPN) ID');
     expect((await unchanged(p.db, () => p.command('salesAgent', `subscription ${id} seats 3`))).text).toContain('needs the admin agent or global admin role');
-    expect((await p.command('globalAdmin', `subscription ${id} cancel`)).text).toContain('콘토소 분석 is cancelled');
+    const cancelled = await confirmed(`subscription ${id} cancel`, ['Cancel 콘토소 분석 of Contoso Ltd?', 'No refund: nothing billed so far would be refunded.', 'Cancelling cannot be undone'], 'Cancel the subscription');
+    expect(cancelled).toContain('콘토소 분석 is cancelled');
     expect((await unchanged(p.db, () => p.command('globalAdmin', `subscription ${id} seats 3`))).text).toMatch(/was cancelled on .* UTC, so it cannot be changed/);
-    const [row] = await p.db.select().from(subscriptions).where(eq(subscriptions.id, s!.id));
-    expect(row).toMatchObject({ friendlyName: '콘토소 분석', seats: 12, autoRenew: false, resellerMpnId: '4123456', status: 'cancelled' });
+    expect(await row()).toMatchObject({ friendlyName: '콘토소 분석', seats: 12, autoRenew: false, resellerMpnId: '4123456', status: 'cancelled' });
     const log = await p.db.select().from(activityLog).where(eq(activityLog.action, 'saas_changed'));
     expect(log.map((r) => r.details.change)).toEqual(['rename', 'seats', 'auto-renew', 'reseller']);
   });

@@ -11,7 +11,7 @@ import { maxEventAttempts, processPartnerCenterEvents } from '../src/partner-cen
 import { syncAllOrganizations, syncOrganization } from '../src/partner-center/sync.js';
 import { partnerTenant, startFakePartnerCenter, type FakePartnerCenter, type FakeSubscription } from './helpers/fake-partner-center.js';
 import { otherOrganization, tenants, testOrganization, users } from './helpers/fixture.js';
-import { replyText, startTestBot, type SlackReply, type TestBot } from './helpers/slack.js';
+import { buttons, replyText, startTestBot, type SlackReply, type TestBot } from './helpers/slack.js';
 import { waitFor } from './helpers/wait.js';
 import { startCertificateServer } from './helpers/webhook-certificates.js';
 
@@ -88,6 +88,12 @@ const subscriptionRow = async () => (await bot.db.select().from(subscriptions).w
 const syncState = async () => (await bot.db.select().from(partnerCenterSyncs).where(eq(partnerCenterSyncs.orgId, org.id)))[0]!;
 const channelPosts = () => bot.slack.posts().filter((c) => c.body.channel === channel && c.ts).map((c) => replyText(c.body as SlackReply));
 const say = async (text: string) => replyText((await bot.command(users.adminAgent, text, { channel })).reply);
+/** A subscription edit is confirmed first: the command, then its confirm button when it offers one. */
+const sayAndConfirm = async (text: string) => {
+  const { reply } = await bot.command(users.adminAgent, text, { channel });
+  const confirm = buttons(reply).find((b) => b.style);
+  return replyText(confirm ? (await bot.click(users.adminAgent, confirm, { channel })).reply : reply);
+};
 
 describe('Partner Center sync', () => {
   it('npm run csp -- sync brings customers (billing country from get-by-id), subscriptions, orders and self-serve policies, following links.next', async () => {
@@ -194,7 +200,7 @@ describe('Partner Center sync', () => {
 
   it('R-M7 edits are PATCH calls with If-Match; a conflict re-reads and says what changed; a refusal changes nothing', async () => {
     const etag = (await subscriptionRow()).etag;
-    expect(await say('subscription a1a1a1a1 seats 15')).toContain('15');
+    expect(await sayAndConfirm('subscription a1a1a1a1 seats 15')).toContain('15');
     const [patch] = pc.requests.filter((r) => r.method === 'PATCH');
     expect(patch!.path).toBe(`/v1/customers/${tenants.hanbit}/subscriptions/${subscriptionId}`);
     expect(patch!.headers['if-match']).toBe(etag);
@@ -204,20 +210,29 @@ describe('Partner Center sync', () => {
 
     // Someone changes it in Partner Center: csp-ops' ETag is stale.
     pc.changeSubscription(tenants.hanbit, subscriptionId, { friendlyName: '한빛 M365 본사', autoRenewEnabled: false });
-    const conflict = await say('subscription a1a1a1a1 rename 한빛 팀');
+    const conflict = await sayAndConfirm('subscription a1a1a1a1 rename 한빛 팀');
     expect(conflict).toContain(
       `Subscription ${subscriptionId} was changed in Partner Center since csp-ops last read it: name 한빛 M365 → 한빛 M365 본사, auto-renew on → off. Your change was not made`,
     );
     expect(remote.friendlyName).toBe('한빛 M365 본사');
     expect(await subscriptionRow()).toMatchObject({ friendlyName: '한빛 M365 본사', autoRenew: false, etag: remote.attributes.etag });
     // Asked again, it goes through with the ETag just read.
-    expect(await say('subscription a1a1a1a1 rename 한빛 팀')).toContain('한빛 팀');
+    expect(await sayAndConfirm('subscription a1a1a1a1 rename 한빛 팀')).toContain('한빛 팀');
     expect(remote.friendlyName).toBe('한빛 팀');
 
     pc.plan({ method: 'PATCH', path: `/v1/customers/${tenants.hanbit}/subscriptions/`, status: 400, body: { code: 800036, description: 'The quantity exceeds the maximum allowed.', errorName: 'InvalidQuantity' } });
-    const refused = await say('subscription a1a1a1a1 seats 5000');
+    const asked = (await bot.command(users.adminAgent, 'subscription a1a1a1a1 seats 5000', { channel })).reply;
+    const confirm = buttons(asked).find((b) => b.text.text === 'Confirm')!;
+    const refused = replyText((await bot.click(users.adminAgent, confirm, { channel })).reply);
     expect(refused).toContain('Partner Center refused the change (HTTP 400, code 800036): The quantity exceeds the maximum allowed.');
     expect(refused).toContain('Nothing was changed here.');
+    expect(await subscriptionRow()).toMatchObject({ seats: 15, friendlyName: '한빛 팀' });
+    // The refused confirmation is spent: clicked again it says what happened, and nothing is sent.
+    const patches = pc.requests.filter((r) => r.method === 'PATCH').length;
+    const again = replyText((await bot.click(users.adminAgent, confirm, { channel })).reply);
+    expect(again).toMatch(/王小明 confirmed this on .* UTC, but the change could not be made:\nPartner Center refused the change \(HTTP 400, code 800036\)/);
+    expect(again).toContain('Run the command again to see the current figures and confirm again.');
+    expect(pc.requests.filter((r) => r.method === 'PATCH')).toHaveLength(patches);
     expect(await subscriptionRow()).toMatchObject({ seats: 15, friendlyName: '한빛 팀' });
 
     // A subscription Partner Center gives no cancellation date for cannot be cancelled: refused here, nothing sent.
@@ -225,13 +240,13 @@ describe('Partner Center sync', () => {
     pc.addSubscription(tenants.hanbit, { id: fixedTerm, friendlyName: '한빛 Teams Rooms', cancellationAllowedUntilDate: null });
     await syncOrganization(bot.db, client, org);
     pc.requests.length = 0;
-    expect(await say('subscription a2a2a2a2 cancel')).toContain(
+    expect(await sayAndConfirm('subscription a2a2a2a2 cancel')).toContain(
       `Partner Center does not allow subscription ${fixedTerm} to be cancelled (it gives no date until which it may be). Turn auto-renew off instead`,
     );
     expect(pc.requests.filter((r) => r.method === 'PATCH')).toHaveLength(0);
 
     // Cancel inside Partner Center's own window (cancellationAllowedUntilDate): status "deleted" there, cancelled here.
-    expect(await say('subscription a1a1a1a1 cancel')).toContain('cancelled');
+    expect(await sayAndConfirm('subscription a1a1a1a1 cancel')).toContain('cancelled');
     expect(remote.status).toBe('deleted');
     expect((await subscriptionRow()).status).toBe('cancelled');
     const log = await bot.db.select().from(activityLog).where(eq(activityLog.details, { subscription: subscriptionId, change: 'rename', value: '한빛 팀' }));

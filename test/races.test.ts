@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenants, users } from './helpers/fixture.js';
 import { onPostgres } from './helpers/database.js';
 import { buttons, replyText, startTestBot, type TestBot } from './helpers/slack.js';
-import { activityFor, customerId, permissionFor } from './helpers/tables.js';
+import { activityFor, permissionFor } from './helpers/tables.js';
 
 // PGlite runs one transaction at a time; these races are real on PostgreSQL (TEST_DATABASE_URL), which CI runs too.
 let bot: TestBot;
@@ -12,23 +12,24 @@ beforeAll(async () => {
 afterAll(() => bot?.close());
 
 describe(`races (${onPostgres ? 'PostgreSQL' : 'PGlite'})`, () => {
-  it('R-P10 ten simultaneous Turn on clicks, some retried, write one permission and one activity row', async () => {
-    const id = await customerId(bot.db, tenants.contosoPharma);
-    const clicks = Array.from({ length: 10 }, (_, i) =>
-      bot.click(i % 2 ? users.adminAgent : users.globalAdmin, { action_id: 'csp:allow-reservations:0', value: id }, i > 5 ? { retryNum: 1 } : {}),
-    );
+  it('R-P10 ten simultaneous clicks on one Turn on confirmation, some retried, write one permission and one activity row', async () => {
+    const { reply } = await bot.command(users.adminAgent, `allow-reservations ${tenants.contosoPharma}`);
+    const turnOn = buttons(reply).find((b) => b.text.text === 'Turn on')!;
+    const clicks = Array.from({ length: 10 }, (_, i) => bot.click(users.adminAgent, turnOn, i > 5 ? { retryNum: 1 } : {}));
     const replies = (await Promise.all(clicks)).map((c) => replyText(c.reply));
-    expect(replies.filter((r) => r.includes('are now on for Contoso Pharmaceuticals'))).toHaveLength(1);
-    expect(replies.filter((r) => r.includes('already on for Contoso Pharmaceuticals'))).toHaveLength(9);
+    const already = replies.filter((r) => /This was already confirmed by 王小明 on .* UTC; nothing more was changed\./.test(r));
+    expect(already).toHaveLength(9);
+    expect(replies.filter((r) => !already.includes(r) && r.includes('are now on for Contoso Pharmaceuticals'))).toHaveLength(1);
     expect(await permissionFor(bot.db, tenants.contosoPharma)).toHaveLength(1);
     expect((await activityFor(bot.db, tenants.contosoPharma)).map((r) => r.action)).toEqual(['create_customer_purchase_permission']);
   });
 
-  it('R-P10 simultaneous Turn off clicks write one "Delete" row', async () => {
-    const id = await customerId(bot.db, tenants.contosoPharma);
-    const clicks = Array.from({ length: 8 }, () => bot.click(users.adminAgent, { action_id: 'csp:disallow-reservations:0', value: id }));
+  it('R-P10 simultaneous clicks on one Turn off confirmation write one "Delete" row', async () => {
+    const { reply } = await bot.command(users.adminAgent, `disallow-reservations ${tenants.contosoPharma}`);
+    const turnOff = buttons(reply).find((b) => b.text.text === 'Turn off')!;
+    const clicks = Array.from({ length: 8 }, () => bot.click(users.adminAgent, turnOff));
     const replies = (await Promise.all(clicks)).map((c) => replyText(c.reply));
-    expect(replies.filter((r) => r.includes('are now off'))).toHaveLength(1);
+    expect(replies.filter((r) => r.includes('are now off') && !r.includes('already confirmed'))).toHaveLength(1);
     expect(await permissionFor(bot.db, tenants.contosoPharma)).toHaveLength(0);
     expect((await activityFor(bot.db, tenants.contosoPharma)).map((r) => r.action)).toEqual([
       'create_customer_purchase_permission',

@@ -51,7 +51,7 @@ describe('Slack requests', () => {
     const turnOn = buttons(reply).find((b) => b.text.text === 'Turn on')!;
     await bot.click(users.adminAgent, turnOn);
     const retried = await bot.click(users.adminAgent, turnOn, { retryNum: 1 });
-    expect(replyText(retried.reply)).toContain('already on for Contoso Ltd');
+    expect(replyText(retried.reply)).toMatch(/This was already confirmed by 王小明 on .* UTC; nothing more was changed\./);
     await bot.click(users.globalAdmin, turnOn);
     expect((await activityFor(bot.db, tenants.contoso)).map((r) => r.action)).toEqual(['create_customer_purchase_permission']);
     expect(await permissionFor(bot.db, tenants.contoso)).toHaveLength(1);
@@ -95,12 +95,14 @@ describe('Slack requests', () => {
     const other = await bot.command(users.adminAgent, 'customers', { team: otherTeamId });
     expect(replyText(other.reply)).toContain('Page 1 of 1 (1 customers).');
     expect(replyText(other.reply)).not.toContain('한빛');
-    // The test organization's customer UUID is not found from the other workspace.
+    // A confirmation shown in the test organization is not found from the other workspace.
+    const shown = await bot.command(users.adminAgent, 'allow-reservations Café Lumière');
+    const turnOn = buttons(shown.reply).find((b) => b.text.text === 'Turn on')!;
     const before = await snapshot(bot.db);
-    const id = await customerId(bot.db, tenants.cafe);
-    const click = await bot.click(users.adminAgent, { action_id: 'csp:allow-reservations:0', value: id }, { team: otherTeamId });
-    expect(replyText(click.reply)).toContain(`No customer matches "${id}"`);
+    const click = await bot.click(users.adminAgent, turnOn, { team: otherTeamId });
+    expect(replyText(click.reply)).toContain('This button no longer matches anything; run the command again.');
     expect(await snapshot(bot.db)).toEqual(before);
+    expect(await permissionFor(bot.db, tenants.cafe)).toHaveLength(0);
   });
 
   it('answers a malformed request body with 401 rather than crashing', async () => {

@@ -5,15 +5,17 @@ import { DomainError } from '../core/errors.js';
 import { setChannel } from '../core/organizations.js';
 import {
   allowPermission, checkAllowPermission, checkDisallowPermission, customerAccount, disallowPermission, isAzureSubscription,
-  recordOwnerAssigned, requireOwnerRole, requireToggleRole, subscriptionById, type ActivityEntry, type AllowResult, type OwnerResult, type PermissionGrant,
+  recordOwnerAssigned, requireOwnerRole, requireToggleRole, type ActivityEntry, type AllowResult, type OwnerResult, type PermissionGrant,
   type PermissionResource, type Subscription,
 } from '../core/permissions.js';
+import { confirmOnce } from '../core/confirmations.js';
 import { formatTimestamp, type MessageKey } from '../i18n/index.js';
 import type { ActionId, View } from '../views/model.js';
 import { coreContext, type CommandEnv, type OrgEnv } from './context.js';
 import { decideRequestView, fileRequestView, fileSubscriptionRequestView, rejectPromptView, requestsView } from './requests.js';
 import { audienceCommandView, partnersView } from './audience.js';
-import { billingView, boughtView, buyView, marketplaceView, offerView, subscriptionEditView, subscriptionsView, supportView } from './marketplace.js';
+import { billingView, boughtView, buyView, marketplaceView, offerView, subscriptionChangedView, subscriptionEditView, subscriptionsView, supportView } from './marketplace.js';
+import { cancelledView, confirmationActions, usedView } from './confirmations.js';
 import { notifyFailuresView, notifyHereView, notifyListView, notifyOffView } from './notifications.js';
 import { priceListView } from './price-list.js';
 import { ordersView, reservationsView } from './reservations.js';
@@ -124,12 +126,8 @@ const permissionTexts = {
   },
 } as const satisfies Record<PermissionResource, { allow: ActionId; disallow: ActionId } & Record<string, string>>;
 
-/** An owner-assigned button's value: the subscription, and which permission's confirmation follows it. */
-const ownerButtonValue = (subscriptionId: string, resource: PermissionResource) =>
-  resource === 'azure-reservations' ? subscriptionId : `${subscriptionId} ${resource}`;
-
 /** The answer to `allow-reservations` / `allow-savings-plans` and to each of their buttons, by the state the rules found. */
-function allowView(env: Env, result: AllowResult, extraLines: string[] = [], resource: PermissionResource = 'azure-reservations'): View {
+async function allowView(env: Env, result: AllowResult, extraLines: string[] = [], resource: PermissionResource = 'azure-reservations'): Promise<View> {
   const { t } = env;
   const texts = permissionTexts[resource];
   const { customer } = result;
@@ -151,10 +149,15 @@ function allowView(env: Env, result: AllowResult, extraLines: string[] = [], res
             command: env.prefix + commandText({ name: 'owner-assigned', customer: customer.tenantId, subscription: result.subscriptions[0]!.id }),
           }),
         ],
-        actions: [
-          ...result.subscriptions.map((s) => ({ id: 'owner-assigned' as const, label: t('owner.confirmButton', { subscription: s.friendlyName ?? s.id }), value: ownerButtonValue(s.id, resource) })),
-          { id: 'cancel', label: t('common.cancel'), value: customer.id },
-        ],
+        actions: await confirmationActions(
+          env,
+          result.subscriptions.map((s) => ({
+            id: 'owner-assigned' as const,
+            kind: 'owner-assigned' as const,
+            params: { customerId: customer.id, subscriptionId: s.id, resource },
+            label: t('owner.confirmButton', { subscription: s.friendlyName ?? s.id }),
+          })),
+        ),
       };
     case 'ready':
       return {
@@ -162,10 +165,7 @@ function allowView(env: Env, result: AllowResult, extraLines: string[] = [], res
         title: t(texts.title, { customer: name }),
         facts: [{ label: t('allow.subscription'), value: `${result.subscription.friendlyName ?? t(`offer.${result.subscription.offer}`)} (${result.subscription.id})` }],
         lines: [...extraLines, t(texts.responsibility, { customer: name }), t(texts.noNotice)],
-        actions: [
-          { id: texts.allow, label: t('allow.turnOn'), value: customer.id, style: 'primary' },
-          { id: 'cancel', label: t('common.cancel'), value: customer.id },
-        ],
+        actions: await confirmationActions(env, [{ id: texts.allow, kind: 'allow', params: { customerId: customer.id, resource }, label: t('allow.turnOn'), style: 'primary' }]),
       };
   }
 }
@@ -181,10 +181,7 @@ async function disallowView(env: Env, customerId: string, resource: PermissionRe
     title: t(texts.offTitle, { customer: customer.name }),
     facts: [{ label: t(texts.permission), value: t('customer.permissionOn', { date: formatTimestamp(t, check.grant.grantedAt), name: check.grant.grantedBy }) }],
     lines: [t(texts.effect, { customer: customer.name })],
-    actions: [
-      { id: texts.disallow, label: t('disallow.turnOff'), value: customer.id, style: 'danger' },
-      { id: 'cancel', label: t('common.cancel'), value: customer.id },
-    ],
+    actions: await confirmationActions(env, [{ id: texts.disallow, kind: 'disallow', params: { customerId: customer.id, resource }, label: t('disallow.turnOff'), style: 'danger' }]),
   };
 }
 
@@ -260,7 +257,7 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
     case 'allow-savings-plans': {
       requireToggleRole(env.actor);
       const resource = command.name === 'allow-savings-plans' ? 'azure-savings-plans' : 'azure-reservations';
-      return allowView(env, await checkAllowPermission(ctx, await customerId(command.customer), resource), [], resource);
+      return await allowView(env, await checkAllowPermission(ctx, await customerId(command.customer), resource), [], resource);
     }
     case 'disallow-reservations':
     case 'disallow-savings-plans':
@@ -329,14 +326,27 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
   }
 }
 
-/** A button click: the value names what it applies to; the rules are checked again now. */
+type ConfirmParams = { customerId: string; subscriptionId: string; resource: PermissionResource };
+
+/** A permission confirmation's parameters, when it is the one the clicked button is for. */
+function forResource(params: Record<string, unknown>, resource: PermissionResource): ConfirmParams {
+  if (params.resource !== resource) throw new DomainError('error.staleButton');
+  return params as ConfirmParams;
+}
+
+/**
+ * A button click. A confirmation's button carries the ID of the confirmation shown, which acts
+ * once (core/confirmations.ts); the clicker's role and the rules are checked again now.
+ */
 export async function runButton(env: Env, id: Exclude<ActionId, 'run'>, value: string, inputs: Record<string, string> = {}): Promise<View> {
   const { t } = env;
   const ctx = coreContext(env);
   requireStaff(env.actor, id);
+  // The permission is changed in Partner Center when the connector is set (core/permissions.ts).
+  const remote = Boolean(env.partnerCenter);
   switch (id) {
     case 'cancel':
-      return { tone: 'info', lines: [t('common.cancelled')] };
+      return cancelledView(env, value);
     case 'approve':
       return decideRequestView(env, value, 'approve');
     case 'reject':
@@ -345,26 +355,44 @@ export async function runButton(env: Env, id: Exclude<ActionId, 'run'>, value: s
       return decideRequestView(env, value, 'reject', inputs.reason);
     case 'buy':
       return boughtView(env, value);
+    case 'subscription-edit':
+      return subscriptionChangedView(env, value);
     case 'owner-assigned': {
-      // The value is the subscription, then which permission's confirmation to show again (reservations when absent).
-      const [subscriptionId = '', which] = value.split(' ');
-      const resource: PermissionResource = which === 'azure-savings-plans' ? 'azure-savings-plans' : 'azure-reservations';
-      const subscription = await subscriptionById(env.db, env.org.id, subscriptionId);
-      if (!subscription) throw new DomainError('error.noMatch', { text: subscriptionId });
-      const result = await recordOwnerAssigned(ctx, subscription.customerId, subscription.id);
-      return allowView(env, await checkAllowPermission(ctx, subscription.customerId, resource), [ownerLine(env, result)], resource);
+      const confirmed = await confirmOnce(ctx, value, 'owner-assigned', (c, p) => recordOwnerAssigned(c, String(p.customerId), String(p.subscriptionId)), {
+        remote: false,
+        outcome: (r) => ({ key: r.state === 'recorded' ? 'owner.recorded' : 'owner.alreadyKnown', params: { customer: r.customer.name, subscription: r.subscription.id } }),
+      });
+      if (confirmed.state === 'used') return usedView(env, confirmed);
+      const { result, params } = confirmed;
+      // The Turn on confirmation that follows is for the permission the owner question came from.
+      const { resource } = params as ConfirmParams;
+      const next = await allowView(env, await checkAllowPermission(ctx, result.customer.id, resource), [ownerLine(env, result)], resource);
+      return result.state === 'recorded' ? { ...next, committed: true } : next;
     }
     case 'allow-reservations':
     case 'allow-savings-plans': {
       const resource = id === 'allow-savings-plans' ? 'azure-savings-plans' : 'azure-reservations';
-      return allowView(env, await allowPermission(ctx, value, resource), [], resource);
+      const texts = permissionTexts[resource];
+      const confirmed = await confirmOnce(ctx, value, 'allow', (c, p) => allowPermission(c, forResource(p, resource).customerId, resource), {
+        remote,
+        outcome: (r) => ({ key: r.state === 'turned-on' ? texts.done : 'confirmation.noChange', params: { customer: r.customer.name } }),
+      });
+      if (confirmed.state === 'used') return usedView(env, confirmed);
+      const view = await allowView(env, confirmed.result, [], resource);
+      return confirmed.result.state === 'turned-on' ? { ...view, committed: true } : view;
     }
     case 'disallow-reservations':
     case 'disallow-savings-plans': {
-      const texts = permissionTexts[id === 'disallow-savings-plans' ? 'azure-savings-plans' : 'azure-reservations'];
-      const { state, customer } = await disallowPermission(ctx, value, id === 'disallow-savings-plans' ? 'azure-savings-plans' : 'azure-reservations');
+      const resource = id === 'disallow-savings-plans' ? 'azure-savings-plans' : 'azure-reservations';
+      const texts = permissionTexts[resource];
+      const confirmed = await confirmOnce(ctx, value, 'disallow', (c, p) => disallowPermission(c, forResource(p, resource).customerId, resource), {
+        remote,
+        outcome: (r) => ({ key: r.state === 'turned-off' ? texts.offDone : texts.alreadyOff, params: { customer: r.customer.name } }),
+      });
+      if (confirmed.state === 'used') return usedView(env, confirmed);
+      const { state, customer } = confirmed.result;
       const turnedOff = state === 'turned-off';
-      return { tone: turnedOff ? 'success' : 'info', lines: [t(turnedOff ? texts.offDone : texts.alreadyOff, { customer: customer.name })] };
+      return { tone: turnedOff ? 'success' : 'info', lines: [t(turnedOff ? texts.offDone : texts.alreadyOff, { customer: customer.name })], ...(turnedOff ? { committed: true as const } : {}) };
     }
   }
 }

@@ -1,4 +1,5 @@
-import { billingPeriod, chargeFor } from '../core/billing.js';
+import { billingPeriod, cancellationRefund, chargeFor, nextCharge } from '../core/billing.js';
+import { confirmOnce, type Outcome } from '../core/confirmations.js';
 import { requireStaff } from '../core/access.js';
 import { resolveCustomer } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
@@ -6,9 +7,10 @@ import {
   activationLink, buySubscription, customerSubscriptions, customerSubscriptionsPage, findOffer, findSaasSubscription, isMicrosoftOffer, quotePurchase, searchCatalog,
   utcTime, cancellationWindowCloses, type CatalogFilter, type PurchaseDraft, type PurchaseQuote, type SubscriptionWithOffer,
 } from '../core/marketplace.js';
-import { editSubscription, type SubscriptionChange } from '../core/subscription-edits.js';
+import { changeValue, checkSubscriptionChange, editSubscription, type SubscriptionChange, type SubscriptionEdit } from '../core/subscription-edits.js';
 import { formatMoney, formatTimestamp } from '../i18n/index.js';
 import type { View } from '../views/model.js';
+import { confirmationActions, outcomeText, usedView } from './confirmations.js';
 import { coreContext, type OrgEnv } from './context.js';
 import { formatDay } from './grammar.js';
 import { pageFooter } from './paging.js';
@@ -63,14 +65,6 @@ export async function offerView(env: OrgEnv, text: string): Promise<View> {
   };
 }
 
-const draftValue = (d: Required<PurchaseDraft>) => [d.offerId, d.planId, d.customerId, d.seats, d.term].join('|');
-
-function draftFrom(value: string): PurchaseDraft {
-  const [offerId, planId, customerId, seats, term] = value.split('|');
-  if (!offerId || !planId || !customerId || !/^\d+$/.test(seats ?? '') || (term !== 'monthly' && term !== 'annual')) throw new DomainError('error.staleButton');
-  return { offerId, planId, customerId, seats: Number(seats), term };
-}
-
 function quoteFacts(env: OrgEnv, q: PurchaseQuote) {
   const { t } = env;
   return [
@@ -94,17 +88,24 @@ export async function buyView(env: OrgEnv, command: { offer: string; plan: strin
     title: t('buy.title', { offer: q.offer.name, customer: customer.name }),
     facts: quoteFacts(env, q),
     lines: [t('buy.window', { term: t(`saasTermName.${q.term}`), window: t(`buy.windowLength.${q.term}`), closes: utcTime(q.windowCloses) }), t('buy.activationNote')],
-    actions: [
-      { id: 'buy', label: t('buy.confirm'), value: draftValue({ offerId: q.offer.id, planId: q.plan.id, customerId: customer.id, seats: q.seats, term: q.term }), style: 'primary' },
-      { id: 'cancel', label: t('common.cancel'), value: customer.id },
-    ],
+    actions: await confirmationActions(env, [
+      { id: 'buy', kind: 'buy', params: { offerId: q.offer.id, planId: q.plan.id, customerId: customer.id, seats: q.seats, term: q.term }, label: t('buy.confirm'), style: 'primary' },
+    ]),
   };
 }
 
-/** The Buy click: bought, with the activation link (R-M8) and when the cancellation window closes (R-M10). */
+/**
+ * The Buy click: bought once, however often it is clicked (the purchase and the confirmation's
+ * claim commit together), with the activation link (R-M8) and when the cancellation window closes (R-M10).
+ */
 export async function boughtView(env: OrgEnv, value: string): Promise<View> {
   const { t } = env;
-  const { subscription, quote } = await buySubscription(coreContext(env), draftFrom(value));
+  const confirmed = await confirmOnce(coreContext(env), value, 'buy', (ctx, draft) => buySubscription(ctx, draft as unknown as PurchaseDraft), {
+    remote: false,
+    outcome: ({ subscription, quote }) => ({ key: 'buy.bought', params: { offer: quote.offer.name, customer: quote.customer.name, subscription: subscription.id } }),
+  });
+  if (confirmed.state === 'used') return usedView(env, confirmed);
+  const { subscription, quote } = confirmed.result;
   const link = activationLink(quote.offer, subscription.activationCode!);
   return {
     tone: 'success',
@@ -116,6 +117,7 @@ export async function boughtView(env: OrgEnv, value: string): Promise<View> {
       { label: t('buy.windowCloses'), value: t('date.utc', { date: utcTime(cancellationWindowCloses({ term: subscription.term!, purchasedAt: subscription.purchasedAt! })) }) },
     ],
     lines: [link ? t('buy.activate', { link }) : t('buy.activateCode', { code: subscription.activationCode!, publisher: quote.offer.publisherName })],
+    committed: true,
   };
 }
 
@@ -167,18 +169,119 @@ export async function subscriptionsView(env: OrgEnv, customerText: string, page:
   };
 }
 
-/** R-M7: one edit by an admin; cancel only inside the window (R-M10). */
+/**
+ * R-M7: what an admin's edit will change, with a confirm button; nothing changes yet. The role
+ * (R-A4), the value and the cancellation window (R-M10) are checked now, and again at the click.
+ */
 export async function subscriptionEditView(env: OrgEnv, text: string, change: SubscriptionChange): Promise<View> {
   const { t } = env;
   const found = await findSaasSubscription(env.db, coreContext(env), text);
-  const edit = await editSubscription(coreContext(env), found.subscription.id, change);
-  const { state, subscription } = edit;
-  const name = subscription.friendlyName ?? subscription.id;
-  if (edit.state === 'conflict') {
-    return { tone: 'warning', lines: [t(edit.changes ? 'partnerCenter.editConflict' : 'partnerCenter.editConflictNoFields', { subscription: subscription.id, changes: edit.changes })] };
+  const check = checkSubscriptionChange(coreContext(env), found.subscription, change);
+  const s = found.subscription;
+  const name = s.friendlyName ?? s.id;
+  if (check === 'unchanged') return { tone: 'info', lines: [t('subscription.unchanged', { name })] };
+  const cancel = change.kind === 'cancel';
+  return {
+    tone: 'warning',
+    title: t(cancel ? 'subscription.confirmCancelTitle' : 'subscription.confirmTitle', { name, customer: found.customer.name }),
+    facts: [
+      { label: t('subscriptions.id'), value: s.id },
+      ...changeFacts(env, found, change),
+    ],
+    lines: [...(cancel ? [t('subscription.cannotUndo')] : []), ...(s.etag ? [t('subscription.inPartnerCenter')] : [])],
+    actions: await confirmationActions(env, [
+      {
+        id: 'subscription-edit',
+        kind: 'subscription-edit',
+        params: { subscriptionId: s.id, change },
+        label: t(cancel ? 'subscription.confirmCancel' : 'subscription.confirm'),
+        style: cancel ? 'danger' : 'primary',
+      },
+    ]),
+  };
+}
+
+/** Current → new for the edit; for seats what it does to the price and the next charge; for cancel the refund. */
+function changeFacts(env: OrgEnv, { subscription: s }: SubscriptionWithOffer, change: SubscriptionChange) {
+  const { t } = env;
+  const none = '—';
+  const money = (amount: number) => formatMoney(amount, s.currency!);
+  const priced = Boolean(s.price && s.currency && s.term);
+  switch (change.kind) {
+    case 'rename':
+      return [{ label: t('subscription.name'), value: t('subscription.fromTo', { from: s.friendlyName ?? none, to: change.name }) }];
+    case 'auto-renew':
+      return [{ label: t('subscription.autoRenew'), value: t('subscription.fromTo', { from: t(s.autoRenew ? 'subscription.on' : 'subscription.off'), to: t(change.on ? 'subscription.on' : 'subscription.off') }) }];
+    case 'reseller':
+      return [{ label: t('subscription.reseller'), value: t('subscription.fromTo', { from: s.resellerMpnId ?? none, to: change.mpnId }) }];
+    case 'seats': {
+      const seats = { label: t('buy.seats'), value: t('subscription.fromTo', { from: s.seats ?? none, to: change.seats }) };
+      if (!priced) return [seats, { label: t('buy.price'), value: t('subscription.priceElsewhere') }];
+      const unit = Number(s.price);
+      const term = t(`saasTermName.${s.term!}`);
+      const before = unit * (s.seats ?? 0);
+      const after = unit * change.seats;
+      const next = nextCharge(s, env.now());
+      const nextAfter = next && chargeFor({ ...s, seats: change.seats }, next.period);
+      return [
+        seats,
+        { label: t('subscription.pricePerTerm', { term }), value: t('subscription.priceChange', { from: money(before), to: money(after), difference: signedMoney(after - before, s.currency!) }) },
+        {
+          label: t('subscription.nextCharge'),
+          value: next
+            ? t('subscription.nextChargeValue', { month: formatDay(next.period.start).slice(0, 7), from: money(next.charge.amount), to: money(nextAfter?.amount ?? 0) })
+            : t('subscription.notBilledYet', { price: money(after), term }),
+        },
+      ];
+    }
+    case 'cancel': {
+      const refund = cancellationRefund(s, env.now());
+      const value = s.etag
+        ? t('subscription.refundPartnerCenter', { refundable: s.refundableQuantity ?? 0, seats: s.seats ?? none })
+        : refund
+          ? t('subscription.refundValue', { amount: formatMoney(refund.amount, refund.currency) })
+          : t('subscription.noRefund');
+      return [{ label: t('request.refundEstimate'), value }];
+    }
   }
-  if (state === 'unchanged') return { tone: 'info', lines: [t('subscription.unchanged', { name })] };
-  return { tone: 'success', lines: [t(`subscription.done.${change.kind}`, { name, subscription: subscription.id, value: change.kind === 'seats' ? change.seats : change.kind === 'rename' ? change.name : change.kind === 'reseller' ? change.mpnId : '' })] };
+}
+
+const signedMoney = (amount: number, currency: string) => (amount < 0 ? `−${formatMoney(-amount, currency)}` : `+${formatMoney(amount, currency)}`);
+
+/** What an edit's click did, as a catalog sentence: told to the clicker and to later clicks. */
+function editOutcome(edit: SubscriptionEdit, change: SubscriptionChange): Outcome {
+  const s = edit.subscription;
+  const name = s.friendlyName ?? s.id;
+  switch (edit.state) {
+    case 'conflict':
+      return { key: edit.changes ? 'partnerCenter.editConflict' : 'partnerCenter.editConflictNoFields', params: { subscription: s.id, changes: edit.changes } };
+    case 'unchanged':
+      return { key: 'subscription.unchanged', params: { name } };
+    case 'changed':
+      return { key: `subscription.done.${change.kind}`, params: { name, subscription: s.id, value: changeValue(change) } };
+  }
+}
+
+/**
+ * The click on an edit's confirm button: the edit is made once, by the core edit, which checks the
+ * role and the rules again. An edit made in Partner Center is claimed before the call; a refusal
+ * or a conflict there fails the confirmation, so the edit is confirmed again on fresh figures.
+ */
+export async function subscriptionChangedView(env: OrgEnv, value: string): Promise<View> {
+  const { t } = env;
+  const ctx = coreContext(env);
+  const changeOf = (params: Record<string, unknown>) => params.change as SubscriptionChange;
+  const confirmed = await confirmOnce(ctx, value, 'subscription-edit', (c, p) => editSubscription(c, String(p.subscriptionId), changeOf(p)), {
+    remote: async (p) => Boolean(env.partnerCenter && (await findSaasSubscription(env.db, ctx, String(p.subscriptionId))).subscription.etag),
+    outcome: (edit, p) => editOutcome(edit, changeOf(p)),
+    failed: (edit) => edit.state === 'conflict',
+  });
+  if (confirmed.state === 'used') return usedView(env, confirmed);
+  const { result: edit, params } = confirmed;
+  const line = outcomeText(env, editOutcome(edit, changeOf(params)));
+  if (edit.state === 'conflict') return { tone: 'warning', lines: [line, t('confirmation.runAgain')] };
+  if (edit.state === 'unchanged') return { tone: 'info', lines: [line] };
+  return { tone: 'success', lines: [line], committed: true };
 }
 
 /** R-M11: a customer's charges for one calendar month, and when the invoice comes. */

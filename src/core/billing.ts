@@ -51,4 +51,26 @@ export function chargeFor(subscription: Subscription, period: BillingPeriod): Ch
   return { subscription, days, periodDays, amount: round((Number(price) * seats * days) / periodDays), currency };
 }
 
+/** The first charge after the current period, within a year: the next invoice an edit changes. */
+export function nextCharge(subscription: Subscription, now: Date): { period: BillingPeriod; charge: Charge } | undefined {
+  for (let months = 1; months <= 12; months++) {
+    const period = billingPeriod(addMonths(now, months, utc));
+    const charge = chargeFor(subscription, period);
+    if (charge) return { period, charge };
+  }
+  return undefined;
+}
+
+/**
+ * The refund csp-ops estimates for cancelling now: what the cancellation takes off the current
+ * period's charge, prorated as chargeFor prorates it; undefined when nothing is refundable.
+ */
+export function cancellationRefund(subscription: Subscription, now: Date): { amount: number; currency: string } | undefined {
+  const period = billingPeriod(now);
+  const charged = chargeFor(subscription, period)?.amount ?? 0;
+  const afterCancel = chargeFor({ ...subscription, cancelledAt: now }, period)?.amount ?? 0;
+  const amount = round(charged - afterCancel);
+  return amount > 0 ? { amount, currency: subscription.currency! } : undefined;
+}
+
 const round = (amount: number) => Math.round(amount * 100) / 100;

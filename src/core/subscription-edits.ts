@@ -33,6 +33,16 @@ export async function editSubscription(ctx: CoreContext, subscriptionId: string,
   });
 }
 
+/**
+ * An edit's rules checked without changing anything (what a confirmation shows first): throws
+ * why it is refused (R-A4, R-M10, a cancelled subscription); 'unchanged' when it changes nothing.
+ */
+export function checkSubscriptionChange(ctx: CoreContext, current: Subscription, change: SubscriptionChange): 'changes' | 'unchanged' {
+  requireAdmin(ctx.actor, 'what.marketplace');
+  if (current.status === 'cancelled') throw new DomainError('subscription.cancelled', { subscription: current.id, date: utcTime(current.cancelledAt!) });
+  return changeSet(current, change, ctx.now()) ? 'changes' : 'unchanged';
+}
+
 type PartnerCenterEdit = { state: 'updated'; columns: Partial<Subscription> } | Extract<SubscriptionEdit, { state: 'conflict' }>;
 
 /**
@@ -94,7 +104,7 @@ export async function applySubscriptionChange(
   return { state: 'changed', subscription: updated! };
 }
 
-function changeValue(change: SubscriptionChange): string {
+export function changeValue(change: SubscriptionChange): string {
   switch (change.kind) {
     case 'rename':
       return change.name;

@@ -1,0 +1,143 @@
+import { addDays } from 'date-fns';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
+import type { Database } from '../../db/client.js';
+import { confirmations, type ConfirmationKind } from '../../db/schema.js';
+import { requireAdmin, requireStaff } from './access.js';
+import type { CoreContext } from './context.js';
+import { DomainError } from './errors.js';
+import { utcTime } from './marketplace.js';
+import type { MessageKey, MessageParams } from '../i18n/index.js';
+
+/** A catalog sentence, its parameters and the parameters that are catalog words: what a click did, told again to later clicks. */
+export type Outcome = { key: MessageKey; params: MessageParams; terms?: Record<string, MessageKey> };
+
+/** How long a confirmation can be clicked: long enough to read and decide, short enough that its figures still hold. */
+const lifetime = (shownAt: Date) => addDays(shownAt, 1);
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Records a change shown for confirmation; its button carries the returned ID only. */
+export async function offerConfirmation(ctx: CoreContext, kind: ConfirmationKind, params: Record<string, unknown>): Promise<string> {
+  const actor = requireStaff(ctx.actor, kind);
+  const shownAt = ctx.now();
+  const [row] = await ctx.db
+    .insert(confirmations)
+    .values({ orgId: ctx.org.id, kind, params, shownToStaffId: actor.id, shownToName: actor.name, createdAt: shownAt, expiresAt: lifetime(shownAt) })
+    .returning({ id: confirmations.id });
+  return row!.id;
+}
+
+type Params = Record<string, unknown>;
+
+/** Every confirmed change is an admin's (R-A3, R-A4); a click is refused by role before anything else. */
+const neededFor: Record<ConfirmationKind, MessageKey> = {
+  buy: 'what.marketplace',
+  'subscription-edit': 'what.marketplace',
+  allow: 'what.togglePermission',
+  disallow: 'what.togglePermission',
+  'owner-assigned': 'what.recordOwner',
+};
+
+/** The click on a confirmation already used: who clicked it, when, and what it did or why it failed. */
+export interface UsedConfirmation {
+  usedByName: string;
+  usedAt: Date;
+  failed: boolean;
+  outcome?: Outcome;
+}
+
+export type ConfirmResult<T> = { state: 'done'; result: T; params: Params } | ({ state: 'used' } & UsedConfirmation);
+
+export interface ConfirmOptions<T> {
+  /**
+   * The change calls Partner Center: the click is claimed first, in its own transaction, so no
+   * row stays locked during the call; a change that then fails marks the confirmation failed.
+   * Otherwise the claim and the change commit together, or neither does.
+   */
+  remote: boolean | ((params: Params) => Promise<boolean>);
+  /** What the click did, told to later clicks. */
+  outcome: (result: T, params: Params) => Outcome;
+  /** A result that changed nothing because Partner Center's copy differed (remote only): the confirmation is failed. */
+  failed?: (result: T) => boolean;
+}
+
+/**
+ * The click on a confirmation: acts at most once. Checked first: the clicker's role, then that the
+ * button is one of this organization's confirmations of this kind (R-A5), not already used, shown
+ * to the clicker (it was their own card) and not expired. The change itself checks the rules again.
+ */
+export async function confirmOnce<T>(
+  ctx: CoreContext,
+  id: string,
+  kind: ConfirmationKind,
+  act: (ctx: CoreContext, params: Params) => Promise<T>,
+  options: ConfirmOptions<T>,
+): Promise<ConfirmResult<T>> {
+  const actor = requireAdmin(ctx.actor, neededFor[kind]);
+  const row = await readConfirmation(ctx.db, ctx.org.id, id);
+  if (!row || row.kind !== kind) throw new DomainError('error.staleButton');
+  if (row.usedAt) return used(row);
+  if (row.shownToStaffId !== actor.id) throw new DomainError('confirmation.notYours', { name: row.shownToName });
+  if (row.expiresAt.getTime() <= ctx.now().getTime()) throw new DomainError('confirmation.expired', { date: utcTime(row.expiresAt) });
+
+  const claim = (db: Database) =>
+    db
+      .update(confirmations)
+      .set({ usedAt: ctx.now(), usedByName: actor.name })
+      .where(and(eq(confirmations.id, row.id), eq(confirmations.orgId, ctx.org.id), isNull(confirmations.usedAt)))
+      .returning({ id: confirmations.id });
+  const finish = (db: Database, outcome: Outcome, failed = false) =>
+    db.update(confirmations).set({ outcome, ...(failed ? { failedAt: ctx.now() } : {}) }).where(eq(confirmations.id, row.id));
+
+  const remote = typeof options.remote === 'boolean' ? options.remote : await options.remote(row.params);
+  if (!remote) {
+    return ctx.db.transaction(async (tx) => {
+      const db = tx as unknown as Database;
+      // A click racing this one waits here for its commit, then finds the row used.
+      if (!(await claim(db)).length) return used((await readConfirmation(db, ctx.org.id, row.id))!);
+      const result = await act({ ...ctx, db }, row.params);
+      await finish(db, options.outcome(result, row.params));
+      return { state: 'done', result, params: row.params };
+    });
+  }
+
+  if (!(await claim(ctx.db)).length) return used((await readConfirmation(ctx.db, ctx.org.id, row.id))!);
+  let result: T;
+  try {
+    result = await act(ctx, row.params);
+  } catch (error) {
+    const reason: Outcome = error instanceof DomainError ? { key: error.code, params: error.params, terms: error.terms } : { key: 'confirmation.unexpected', params: {} };
+    await finish(ctx.db, reason, true);
+    throw error;
+  }
+  await finish(ctx.db, options.outcome(result, row.params), Boolean(options.failed?.(result)));
+  return { state: 'done', result, params: row.params };
+}
+
+/**
+ * The Cancel button: closes the shown confirmations still open, so their buttons no longer act.
+ * One that a click used first (also one racing this Cancel) is returned: its change stands.
+ */
+export async function closeConfirmations(ctx: CoreContext, ids: string[]): Promise<UsedConfirmation | undefined> {
+  const actor = requireStaff(ctx.actor, 'cancel');
+  const valid = ids.filter((id) => uuidPattern.test(id));
+  if (!valid.length) return undefined;
+  const mine = and(eq(confirmations.orgId, ctx.org.id), inArray(confirmations.id, valid));
+  const other = (await ctx.db.select().from(confirmations).where(mine)).find((r) => r.shownToStaffId !== actor.id);
+  if (other) throw new DomainError('confirmation.notYours', { name: other.shownToName });
+  await ctx.db.update(confirmations).set({ usedAt: ctx.now(), usedByName: actor.name, outcome: cancelled }).where(and(mine, isNull(confirmations.usedAt)));
+  const acted = (await ctx.db.select().from(confirmations).where(mine)).find((r) => r.outcome?.key !== cancelled.key);
+  return acted && used(acted);
+}
+
+const cancelled: Outcome = { key: 'common.cancelled', params: {} };
+
+async function readConfirmation(db: Database, orgId: string, id: string) {
+  if (!uuidPattern.test(id)) return undefined;
+  const [row] = await db.select().from(confirmations).where(and(eq(confirmations.orgId, orgId), eq(confirmations.id, id)));
+  return row;
+}
+
+function used(row: typeof confirmations.$inferSelect): { state: 'used' } & UsedConfirmation {
+  return { state: 'used', usedByName: row.usedByName!, usedAt: row.usedAt!, failed: Boolean(row.failedAt), ...(row.outcome ? { outcome: row.outcome as Outcome } : {}) };
+}
