@@ -57,9 +57,10 @@ export function createPartnerCenterConnector(settings: PartnerCenterSettings): P
   const client = createPartnerCenterClient(settings);
   let lastError: ConnectorFailure | undefined;
 
-  /** R-A5: the credentials are one partner's; an organization naming another CSP tenant is never acted for. */
+  /** R-A5: the credentials are one partner's; only the organization naming that tenant as its CSP tenant is acted for. */
   function checkOrg(org: Organization) {
-    if (org.cspTenantId && org.cspTenantId.toLowerCase() !== settings.tenantId.toLowerCase()) {
+    if (!org.cspTenantId) throw new DomainError('partnerCenter.noTenant', { org: org.name, tenant: settings.tenantId });
+    if (org.cspTenantId.toLowerCase() !== settings.tenantId.toLowerCase()) {
       throw new DomainError('partnerCenter.otherTenant', { org: org.name, tenant: org.cspTenantId });
     }
   }
