@@ -50,6 +50,14 @@ export async function recordIntent(tx: Queryable, ctx: StaffContext, intent: Int
   throw new Error(`partner_center_intents: no pending intent for ${intent.target} after a conflict`);
 }
 
+export async function hasPendingIntent(db: Queryable, orgId: string, target: string): Promise<boolean> {
+  const [pending] = await db
+    .select({ id: partnerCenterIntents.id })
+    .from(partnerCenterIntents)
+    .where(and(eq(partnerCenterIntents.orgId, orgId), eq(partnerCenterIntents.target, target), eq(partnerCenterIntents.status, 'pending')));
+  return Boolean(pending);
+}
+
 /** Throws when a change of this target is waiting for Partner Center's answer. */
 export async function refusePending(db: Queryable, orgId: string, target: string): Promise<void> {
   const [pending] = await db
@@ -91,11 +99,12 @@ export async function settleIntent(db: Queryable, id: string, status: 'done' | '
 /** The context an intent was recorded in: its outcome is committed as the person who asked. */
 export async function intentContext(db: Database, org: Organization, intent: PartnerCenterIntent): Promise<StaffContext> {
   const [person] = await db.select({ role: staff.role }).from(staff).where(eq(staff.id, intent.actorStaffId));
+  const now = new Date();
   return {
     db,
     org,
     actor: { kind: 'staff', id: intent.actorStaffId, name: intent.actorName, role: person!.role },
     conversation: { platform: intent.actorPlatform as CoreContext['conversation']['platform'], channelId: intent.actorChannelId },
-    now: () => new Date(),
+    now: () => now,
   };
 }
