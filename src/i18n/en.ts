@@ -154,6 +154,7 @@ export const en = {
   'audience.supportRequested': 'This change needs Microsoft support ("Deauthorize CSP"): recorded as support request {id}. Partners keep the published audience until the owner marks it granted.',
   'audience.supportRequestedPartly': 'Added partners take effect now; removing the others needs Microsoft support ("Deauthorize CSP"): recorded as support request {id}.',
   'audience.granted': 'Support request {id} is granted: partners see the new audience now.',
+  'audience.keptResold': 'Kept on {offer}\'s list because they resold it since the request was filed, and a partner that resold an offer can never be deauthorized: {partners}.',
   'audience.refused': 'Support request {id} is refused: the published audience stays as it was.',
   'audience.requestAlready': 'Support request {id} was already {status}. Nothing was changed.',
   'audience.exported': 'The draft partner list of {offer} ({count} partners), as CSV.',
