@@ -77,7 +77,7 @@ export async function askPartnerCenter<T>(db: Database, intent: PartnerCenterInt
     return await call();
   } catch (error) {
     if (error instanceof DomainError && error.code !== 'partnerCenter.unreachable') {
-      await settleIntent(db, intent.id, 'failed', { code: error.code, ...error.params });
+      await settleIntent(db, intent.id, 'failed', { reason: error.code, ...error.params });
     }
     throw error;
   }

@@ -83,7 +83,7 @@ export async function commitSubscriptionChange(
   intent: PartnerCenterIntent,
 ): Promise<SubscriptionEdit> {
   const current = (await lockSubscription(tx, ctx.org.id, subscriptionId))!;
-  const outcome = answer.state === 'conflict' ? { code: 'partnerCenter.editConflict', changes: answer.changes } : undefined;
+  const outcome = answer.state === 'conflict' ? { reason: 'partnerCenter.editConflict', changes: answer.changes } : undefined;
   if (!(await settleIntent(tx, intent.id, answer.state === 'updated' ? 'done' : 'failed', outcome))) return { state: 'changed', subscription: current };
   if (answer.state === 'updated') return applySubscriptionChange(tx, ctx, current, change, answer);
   const [refreshed] = await tx
