@@ -119,7 +119,8 @@ describe.each(platforms)('$name: Partner Center writes record an intent, call wi
     ).toBe(true);
 
     const postsBefore = writes().length;
-    const second = await unchanged(p.db, () => p.click('globalAdmin', card, 'Turn on'));
+    const secondCard = await p.command('globalAdmin', 'allow-reservations twcloud.example');
+    const second = await unchanged(p.db, () => p.click('globalAdmin', secondCard, 'Turn on'));
     expect(second.text).toContain('王小明 asked Partner Center for a change of this at');
     expect(second.text).toContain('its answer is not recorded yet, so yours was not sent');
     expect(writes()).toHaveLength(postsBefore);

@@ -220,7 +220,7 @@ export async function startTeamsTestBot(
       const raw = await response.text();
       const answer = raw ? (JSON.parse(raw) as { statusCode?: number; type?: string; value?: unknown }) : undefined;
       if (answer?.value) validateAdaptiveCard(answer.value);
-      const update = response.status === 200 ? (await waitForCalls(before + 1)).slice(before).find((c) => c.method === 'PUT') : undefined;
+      const update = response.status === 200 ? (await waitForCalls(before + 1)).slice(before).find((c) => c.method === 'PUT' && c.activityId === replyToId) : undefined;
       return { status: response.status, answer, card: answer?.value as AdaptiveCardJson | undefined, update, updatedCard: cardOf(update) };
     },
     async close() {
