@@ -2,7 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/client.js';
-import { activityLog, customerPurchasePermissions, customers, partnerCenterIntents, subscriptions } from '../db/schema.js';
+import { activityLog, customerPurchasePermissions, customers, partnerCenterIntents, reservationRequests, subscriptions } from '../db/schema.js';
 import { organizationNamed } from '../src/core/organizations.js';
 import { createPartnerCenterClient } from '../src/partner-center/client.js';
 import { syncAllOrganizations, syncOrganization } from '../src/partner-center/sync.js';
@@ -23,6 +23,7 @@ let pc: FakePartnerCenter;
 beforeAll(async () => {
   pc = await startFakePartnerCenter();
   pc.addCustomer(tenants.hanbit, '한빛소프트 주식회사', 'hanbitsoft.example', 'KR');
+  pc.addCustomer(tenants.contoso, 'Contoso Ltd', 'contoso.com', 'US');
 });
 afterAll(async () => {
   await pc.close();
@@ -71,6 +72,7 @@ async function lockableNow(db: Database, statements: string[]): Promise<boolean>
 
 describe.each(platforms)('$name: Partner Center writes record an intent, call with nothing locked, then commit', ({ name, start }) => {
   const subscriptionId = name === 'Slack' ? 'e1e1e1e1-0000-4000-8000-00000000e001' : 'e2e2e2e2-0000-4000-8000-00000000e002';
+  const cancelledId = name === 'Slack' ? 'e3e3e3e3-0000-4000-8000-00000000e003' : 'e4e4e4e4-0000-4000-8000-00000000e004';
   const p = usePlatform(
     () => start([connectedOrganization(partnerTenant), otherOrganization], connector()),
     async (driver) => {
@@ -80,7 +82,14 @@ describe.each(platforms)('$name: Partner Center writes record an intent, call wi
         creationDate: new Date(Date.now() - dayMs).toISOString(),
         cancellationAllowedUntilDate: new Date(Date.now() + 6 * dayMs).toISOString(),
       });
+      pc.addSubscription(tenants.contoso, {
+        id: cancelledId,
+        friendlyName: 'Contoso 협업 M365',
+        creationDate: new Date(Date.now() - dayMs).toISOString(),
+        cancellationAllowedUntilDate: new Date(Date.now() + 6 * dayMs).toISOString(),
+      });
       await syncOrganization(driver.db, client(), await organizationNamed(driver.db, testOrganization.organization.name));
+      await driver.command('globalAdmin', 'channel approvals here');
     },
   );
 
@@ -160,6 +169,39 @@ describe.each(platforms)('$name: Partner Center writes record an intent, call wi
     const log = await p.db.select().from(activityLog).where(eq(activityLog.orgId, org.id));
     expect(log.filter((a) => a.details.subscription === subscriptionId && a.action === 'saas_changed').map((a) => a.actorName)).toEqual(['王小明']);
     expect(log.filter((a) => a.action === 'partner_center_subscription_changed' && a.details.subscription === subscriptionId)).toEqual([]);
+  });
+
+  it('R-Q3 R-Q5 an approved cancellation is made in Partner Center with nothing locked; a rejection meanwhile is refused; the decision commits once', async () => {
+    expect((await p.command('contact', `subscription ${cancelledId} cancel 다른 제품으로 바꿈 (改用其他產品)`)).text).toContain('was sent to the partner for approval');
+    const [request] = await p.db.select().from(reservationRequests).where(eq(reservationRequests.subscriptionId, cancelledId));
+    const card = await p.posted(`subscription ${cancelledId}`);
+    const held = pc.hold('PATCH', `/v1/customers/${tenants.contoso}/subscriptions/${cancelledId}`);
+    const approving = p.click('adminAgent', card, 'Approve');
+    await held.arrived;
+    expect(
+      await lockableNow(p.db, [
+        `SELECT 1 FROM reservation_requests WHERE id = '${request!.id}' FOR UPDATE`,
+        `SELECT 1 FROM subscriptions WHERE id = '${cancelledId}' FOR UPDATE`,
+      ]),
+    ).toBe(true);
+    const rejected = await unchanged(p.db, () => p.command('globalAdmin', `reject ${request!.id.slice(0, 8)} 已改變主意`));
+    expect(rejected.text).toContain('王小明 asked Partner Center for a change of this at');
+
+    held.release();
+    expect((await approving).text).toMatch(/Approved by 王小明 at \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    const [decided] = await p.db.select().from(reservationRequests).where(eq(reservationRequests.id, request!.id));
+    expect(decided!.status).toBe('approved');
+    const [row] = await p.db.select().from(subscriptions).where(eq(subscriptions.id, cancelledId));
+    expect(row!.status).toBe('cancelled');
+    expect(pc.subscriptions.get(tenants.contoso)!.get(cancelledId)!.status).toBe('deleted');
+    expect(pc.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(cancelledId))).toHaveLength(1);
+    const log = await p.db.select().from(activityLog).where(eq(activityLog.customerId, request!.customerId));
+    expect(log.filter((a) => a.details.subscription === cancelledId).map((a) => [a.action, a.actorName])).toEqual([
+      ['saas_cancel_requested', 'Dana'],
+      ['saas_cancel_request_approved', '王小明'],
+      ['saas_cancelled', '王小明'],
+    ]);
+    expect(await p.db.select().from(partnerCenterIntents).where(eq(partnerCenterIntents.requestId, request!.id))).toMatchObject([{ status: 'done', change: { change: { kind: 'cancel' } } }]);
   });
 });
 
