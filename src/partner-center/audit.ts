@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
 import { customers, organizations, partnerCenterAuditCursors, staff } from '../../db/schema.js';
 import { orgColumns } from '../core/access.js';
@@ -208,6 +208,17 @@ export async function connectedOrganizations(db: Queryable, tenantId: string): P
     .where(and(eq(organizations.kind, 'partner'), eq(sql`lower(${organizations.cspTenantId})`, tenantId.toLowerCase())));
 }
 
+/** Logs each partner organization the connector does not act for, and why, when a sync or poll passes it by. */
+export async function warnUnconnected(db: Queryable, tenantId: string, job: string, log: Logger): Promise<void> {
+  const others = await db
+    .select({ name: organizations.name, cspTenantId: organizations.cspTenantId })
+    .from(organizations)
+    .where(and(eq(organizations.kind, 'partner'), or(isNull(organizations.cspTenantId), ne(sql`lower(${organizations.cspTenantId})`, tenantId.toLowerCase()))));
+  for (const org of others) {
+    log.warn(`${job}: ${org.name} names ${org.cspTenantId ? `CSP tenant ${org.cspTenantId}` : 'no CSP tenant'}, not PARTNER_CENTER_TENANT_ID ${tenantId}; skipped (set its "cspTenantId" in the import file)`);
+  }
+}
+
 /** R-A5: refuses an organization that does not name the connector's tenant as its CSP tenant. */
 export function checkConnected(org: Organization, tenantId: string) {
   if (!org.cspTenantId) throw new DomainError('partnerCenter.noTenant', { org: org.name, tenant: tenantId });
@@ -219,6 +230,7 @@ export function checkConnected(org: Organization, tenantId: string) {
 /** Every organization the connector acts for, polled in turn. */
 export async function pollAllOrganizations(db: Database, client: PartnerCenterClient, now = new Date(), log: Logger = silent): Promise<AuditPollResult> {
   const total: AuditPollResult = { windows: 0, records: 0, recorded: 0, repeats: 0, skipped: 0 };
+  await warnUnconnected(db, client.tenantId, 'Partner Center audit records', log);
   for (const org of await connectedOrganizations(db, client.tenantId)) {
     const one = await pollAuditRecords(db, client, org, now, log);
     for (const key of Object.keys(total) as (keyof AuditPollResult)[]) total[key] += one[key];

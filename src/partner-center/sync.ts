@@ -9,7 +9,7 @@ import { permissionToggles, type PermissionResource } from '../core/permissions.
 import { normalizeKey } from '../core/text.js';
 import type { Logger } from '../log.js';
 import { allItems, PartnerCenterError, readPage, type NextPage, type PartnerCenterClient } from './client.js';
-import { checkConnected, connectedOrganizations } from './audit.js';
+import { checkConnected, connectedOrganizations, warnUnconnected } from './audit.js';
 import { customerPolicy, grantedResources, resourceNames } from './connector.js';
 import { repairIntents } from './repair.js';
 import { storeRemoteSubscription, type RemoteSubscription } from './subscriptions.js';
@@ -202,6 +202,7 @@ async function keepPermission(db: Database, org: Organization, customer: { id: s
 /** Every organization the connector acts for, synced in turn. */
 export async function syncAllOrganizations(db: Database, client: PartnerCenterClient, log: Logger = silent): Promise<SyncCounts> {
   const total: SyncCounts = { customers: 0, subscriptions: 0, orders: 0, policies: 0, changed: 0, skipped: 0 };
+  await warnUnconnected(db, client.tenantId, 'Partner Center sync', log);
   for (const org of await connectedOrganizations(db, client.tenantId)) {
     let one: SyncCounts;
     try {
