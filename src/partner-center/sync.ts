@@ -54,7 +54,6 @@ export class SyncBusy extends DomainError {
 const firstCustomersPage: NextPage = { path: '/v1/customers?size=100', headers: {} };
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
-
 /**
  * Brings one organization's customers (billing country from get-by-id), their subscriptions,
  * orders and self-serve policies from Partner Center into the database. Progress is kept after
