@@ -635,7 +635,7 @@ export const en = {
   'help.connector': '{prefix}connector status — whether csp-ops reaches Partner Center, its last sync and its last error (staff). Example: {prefix}connector status',
   'partnerCenter.refused': 'Partner Center refused the change (HTTP {status}, code {code}): {description} MS-CorrelationId: {correlationId}. Nothing was changed here.',
   'partnerCenter.unreachable': 'Partner Center could not be reached ({code}: {description}). MS-CorrelationId: {correlationId}. Nothing was changed here; try again later.',
-  'partnerCenter.otherTenant': 'The Partner Center connector signs in for another partner tenant than {org}\'s CSP tenant {tenant}, so it cannot change this permission. Nothing was changed.',
+  'partnerCenter.otherTenant': 'The Partner Center connector signs in for another partner tenant than {org}\'s CSP tenant {tenant}, so it does not act for {org} and nothing was changed. Set {org}'s "cspTenantId" to the connector's tenant (PARTNER_CENTER_TENANT_ID) in its import file, or connect the connector to {tenant}.',
   'partnerCenter.noTenant': '{org} names no CSP tenant, so the Partner Center connector (which signs in for partner tenant {tenant}) does not act for it, and nothing was changed. Set "cspTenantId": "{tenant}" in the organization of its import file and import it again (npm run csp -- import).',
   'partnerCenter.pending': '{actor} asked Partner Center for a change of this at {since} UTC and its answer is not recorded yet, so yours was not sent. Look again in a minute; if it stays, the next Partner Center sync settles it.',
   'partnerCenter.subscriptionChanged': 'Partner Center: subscription {name} of {customer} was changed outside csp-ops ({changes}).',
