@@ -531,3 +531,41 @@ export const confirmations = pgTable('confirmations', {
   /** What the click did (or why it failed): a catalog sentence and its parameters. */
   outcome: jsonb('outcome').$type<{ key: string; params: Record<string, string | number>; terms?: Record<string, string> }>(),
 }, (t) => [index('confirmations_org_created').on(t.orgId, t.createdAt)]);
+export const partnerCenterIntentKinds = ['permission', 'subscription'] as const;
+export const partnerCenterIntentStatuses = ['pending', 'done', 'failed', 'abandoned'] as const;
+
+/** A permission turned on or off, or a subscription edit (a request's cancellation names the request). */
+export type PartnerCenterIntentChange =
+  | { kind: 'permission'; resource: 'azure-reservations' | 'azure-savings-plans'; on: boolean }
+  | { kind: 'subscription'; change: { kind: 'rename'; name: string } | { kind: 'seats'; seats: number } | { kind: 'auto-renew'; on: boolean } | { kind: 'reseller'; mpnId: string } | { kind: 'cancel' }; note?: string };
+
+/**
+ * A change csp-ops asked Partner Center to make: recorded before the call, its outcome committed
+ * after it. One pending intent per target at a time; one left pending by a crash is resolved by
+ * reading Partner Center's state again (src/partner-center/repair.ts).
+ */
+export const partnerCenterIntents = pgTable('partner_center_intents', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  kind: text('kind', { enum: partnerCenterIntentKinds }).notNull(),
+  /** What Partner Center is asked to change: `policy:<customer id>` (one policy holds every permission) or `subscription:<id>`. */
+  target: text('target').notNull(),
+  customerId: uuid('customer_id').notNull().references(() => customers.id),
+  subscriptionId: text('subscription_id'),
+  /** The request an approval carries out, when it is one. */
+  requestId: uuid('request_id').references(() => reservationRequests.id),
+  change: jsonb('change').$type<PartnerCenterIntentChange>().notNull(),
+  actorStaffId: uuid('actor_staff_id').notNull().references(() => staff.id),
+  actorName: text('actor_name').notNull(),
+  actorPlatform: text('actor_platform').notNull(),
+  actorChannelId: text('actor_channel_id'),
+  status: text('status', { enum: partnerCenterIntentStatuses }).notNull().default('pending'),
+  attempts: integer('attempts').notNull().default(1),
+  /** Partner Center's refusal (HTTP status, code, description, correlation ID), or why it was abandoned. */
+  outcome: jsonb('outcome').$type<Record<string, string | number>>(),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  uniqueIndex('partner_center_intents_pending_target').on(t.orgId, t.target).where(sql`${t.status} = 'pending'`),
+  index('partner_center_intents_status').on(t.status, t.createdAt),
+]);

@@ -20,6 +20,7 @@ import type { PartnerCenterSettings } from './partner-center/client.js';
 import { partnerCenterWebhooks, webhookSettings } from './partner-center/webhooks.js';
 import { pollAllOrganizations } from './partner-center/audit.js';
 import { processPartnerCenterEvents } from './partner-center/events.js';
+import { repairAllOrganizations } from './partner-center/repair.js';
 import { syncAllOrganizations } from './partner-center/sync.js';
 
 const stopGraceMs = 5000;
@@ -138,8 +139,19 @@ export async function startBot(options: {
       .catch((error) => log.error('reminders', error));
   }, reminderCheckMs).unref();
   // With the connector: customer purchases from the audit records (R-P8), the periodic sync, and events fetched from the API.
+  // A Partner Center change cut off by a crash is settled once its call can no longer be under way: at start-up, then when the next is due.
+  let repairTimer: NodeJS.Timeout | undefined;
+  const repairWhenDue = (dueAt: Date | undefined) => {
+    clearTimeout(repairTimer);
+    if (dueAt) repairTimer = setTimeout(() => void jobs?.repair(), Math.max(0, dueAt.getTime() - Date.now())).unref();
+  };
   const jobs = partnerCenter
     ? {
+        repair: singleRun(
+          () => repairAllOrganizations(db, partnerCenter.client, log).then((r) => (repairWhenDue(r.nextDueAt), r.done > 0 && wake())),
+          'Partner Center repair',
+          log,
+        ),
         purchases: singleRun(() => pollAllOrganizations(db, partnerCenter.client, new Date(), log).then((r) => r.recorded > 0 && wake()), 'Partner Center audit records', log),
         sync: singleRun(() => syncAllOrganizations(db, partnerCenter.client, log).then((r) => r.changed > 0 && wake()), 'Partner Center sync', log),
         events: singleRun(() => processPartnerCenterEvents(db, partnerCenter.client, log).then((r) => r.processed > 0 && wake()), 'Partner Center events', log),
@@ -148,10 +160,11 @@ export async function startBot(options: {
   onPartnerCenterEvent = () => void jobs?.events();
   const timers = jobs
     ? [
-        setInterval(() => void jobs.purchases().then(jobs.events), (config.PARTNER_CENTER_POLL_SECONDS ?? 300) * 1000).unref(),
+        setInterval(() => void jobs.repair().then(jobs.purchases).then(jobs.events), (config.PARTNER_CENTER_POLL_SECONDS ?? 300) * 1000).unref(),
         setInterval(() => void jobs.sync(), (config.PARTNER_CENTER_SYNC_SECONDS ?? 3600) * 1000).unref(),
       ]
     : [];
+  void jobs?.repair();
   if (socketMode) await slack!.app.start();
   return {
     server,
@@ -171,6 +184,7 @@ export async function startBot(options: {
       });
       clearInterval(reminders);
       for (const timer of timers) clearInterval(timer);
+      clearTimeout(repairTimer);
       if (socketMode) await slack!.app.stop();
       await worker!.stop();
     },

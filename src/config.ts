@@ -47,6 +47,15 @@ const settings = z.object({
     (v) => (v === '' || v === undefined ? 'https://login.microsoftonline.com' : v),
     z.url({ protocol: /^https?$/, error: 'expected the Microsoft Entra sign-in URL, such as https://login.microsoftonline.com' }).transform((u) => u.replace(/\/+$/, '')),
   ),
+  // How long one Partner Center request may take before it is retried, and the longest Retry-After honoured on a 429.
+  PARTNER_CENTER_TIMEOUT_SECONDS: z.preprocess(
+    (v) => (v === '' || v === undefined ? 15 : v),
+    z.coerce.number().int().min(1, 'expected whole seconds, 1–120').max(120, 'expected whole seconds, 1–120'),
+  ),
+  PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS: z.preprocess(
+    (v) => (v === '' || v === undefined ? 60 : v),
+    z.coerce.number().int().min(0, 'expected whole seconds, 0–300').max(300, 'expected whole seconds, 0–300'),
+  ),
   // R-P8: how often Partner Center's audit records are read for customer purchases (only with the connector's credentials).
   PARTNER_CENTER_POLL_SECONDS: z.preprocess(
     (v) => (v === '' || v === undefined ? 300 : v),

@@ -9,7 +9,7 @@ import { pollAuditRecords } from '../src/partner-center/audit.js';
 import { createPartnerCenterClient, type PartnerCenterClient } from '../src/partner-center/client.js';
 import { partnerCenterFromConfig } from '../src/partner-center/connector.js';
 import { startFakePartnerCenter, partnerTenant, type FakePartnerCenter } from './helpers/fake-partner-center.js';
-import { tenants, testOrganization, users } from './helpers/fixture.js';
+import { connectedOrganization, otherOrganization, tenants, testOrganization, users } from './helpers/fixture.js';
 import { replyText, startTestBot, type SlackReply, type TestBot } from './helpers/slack.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -23,7 +23,7 @@ let org: Organization;
 
 beforeAll(async () => {
   pc = await startFakePartnerCenter();
-  bot = await startTestBot({ partnerCenter: pc.config, partnerCenterTuning: { timeoutMs: 2000, retryDelayMs: 10 } });
+  bot = await startTestBot({ organizations: [connectedOrganization(partnerTenant), otherOrganization], partnerCenter: pc.config, partnerCenterTuning: { timeoutMs: 2000, retryDelayMs: 10 } });
   client = createPartnerCenterClient(pc.clientSettings({ timeoutMs: 2000, retryDelayMs: 10 }));
   org = await organizationNamed(bot.db, testOrganization.organization.name);
 });

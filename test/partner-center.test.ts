@@ -3,11 +3,11 @@ import { loadConfig } from '../src/config.js';
 import { createPartnerCenterClient, PartnerCenterError, partnerCenterScope } from '../src/partner-center/client.js';
 import { createPartnerCenterConnector } from '../src/partner-center/connector.js';
 import { startFakePartnerCenter, partnerTenant, type FakePartnerCenter } from './helpers/fake-partner-center.js';
-import { tenants, users } from './helpers/fixture.js';
+import { connectedOrganization, otherOrganization, tenants, users } from './helpers/fixture.js';
 import { buttons, replyText, startTestBot, type TestBot } from './helpers/slack.js';
 import { activityFor, permissionFor, snapshot } from './helpers/tables.js';
 
-const org = { id: 'org', name: 'Test partner', activityChannelPlatform: null, activityChannelId: null, approvalsChannelPlatform: null, approvalsChannelId: null };
+const org = { id: 'org', name: 'Test partner', cspTenantId: partnerTenant, activityChannelPlatform: null, activityChannelId: null, approvalsChannelPlatform: null, approvalsChannelId: null };
 const tuning = { timeoutMs: 300, retryDelayMs: 10 };
 
 let pc: FakePartnerCenter;
@@ -181,7 +181,9 @@ describe('SelfServePolicy connector', () => {
 describe.each(['connector on', 'connector off'] as const)('allow-reservations in Slack, %s', (mode) => {
   let bot: TestBot;
   beforeAll(async () => {
-    bot = await startTestBot(mode === 'connector on' ? { partnerCenter: pc.config, partnerCenterTuning: tuning } : {});
+    bot = await startTestBot(
+      mode === 'connector on' ? { organizations: [connectedOrganization(partnerTenant), otherOrganization], partnerCenter: pc.config, partnerCenterTuning: tuning } : {},
+    );
   });
   afterAll(async () => {
     await bot.close();

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakePartnerCenter, partnerTenant, type FakePartnerCenter } from './helpers/fake-partner-center.js';
-import { tenants, users } from './helpers/fixture.js';
+import { connectedOrganization, otherOrganization, tenants, users } from './helpers/fixture.js';
 import { platforms, usePlatform } from './helpers/platforms.js';
 import { buttons, replyText, startTestBot, type TestBot } from './helpers/slack.js';
 import { activityFor, permissionFor, snapshot, unchanged } from './helpers/tables.js';
@@ -93,7 +93,7 @@ describe('Azure savings plans in Slack, Partner Center connector on', () => {
   let bot: TestBot;
   beforeAll(async () => {
     pc = await startFakePartnerCenter();
-    bot = await startTestBot({ partnerCenter: pc.config, partnerCenterTuning: tuning });
+    bot = await startTestBot({ organizations: [connectedOrganization(partnerTenant), otherOrganization], partnerCenter: pc.config, partnerCenterTuning: tuning });
   });
   afterAll(async () => {
     await bot?.close();

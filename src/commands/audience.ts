@@ -84,8 +84,13 @@ export async function audienceCommandView(env: OrgEnv, offerText: string, action
     }
     case 'grant':
     case 'refuse': {
-      const { state, request, offer } = await decideSupportRequest(ctx, action.request, action.kind);
-      const notice = state === 'already' ? t('audience.requestAlready', { id: request.id.slice(0, 8), status: request.status }) : t(action.kind === 'grant' ? 'audience.granted' : 'audience.refused', { id: request.id.slice(0, 8) });
+      const decided = await decideSupportRequest(ctx, action.request, action.kind);
+      const { state, request, offer } = decided;
+      const kept = decided.state === 'decided' && decided.kept.length ? t('audience.keptResold', { offer: offer.name, partners: decided.kept.map((p) => `${p.name} (${p.tenantId})`).join(', ') }) : '';
+      const notice =
+        state === 'already'
+          ? t('audience.requestAlready', { id: request.id.slice(0, 8), status: request.status })
+          : [t(action.kind === 'grant' ? 'audience.granted' : 'audience.refused', { id: request.id.slice(0, 8) }), kept].filter(Boolean).join(' ');
       return listed(offer, notice);
     }
     case 'export': {

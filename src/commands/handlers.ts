@@ -211,10 +211,15 @@ async function connectorStatusView(env: Env): Promise<View> {
   const [status, sync] = await Promise.all([env.partnerCenter.status(), syncState(env.db, env.org.id)]);
   const e = status.lastError;
   const counts = sync?.lastCounts ?? {};
-  const otherTenant = env.org.cspTenantId && env.org.cspTenantId.toLowerCase() !== status.tenantId.toLowerCase();
+  // R-A5: the connector acts only for the organization naming its tenant.
+  const notActedFor = !env.org.cspTenantId
+    ? t('connector.noTenant', { tenant: status.tenantId })
+    : env.org.cspTenantId.toLowerCase() !== status.tenantId.toLowerCase()
+      ? t('connector.otherTenant', { tenant: env.org.cspTenantId })
+      : undefined;
   return {
     title: t('connector.title'),
-    tone: status.signIn.ok && !otherTenant ? 'success' : 'warning',
+    tone: status.signIn.ok && !notActedFor ? 'success' : 'warning',
     facts: [
       { label: t('connector.tenant'), value: status.tenantId },
       { label: t('connector.api'), value: status.baseUrl },
@@ -234,7 +239,7 @@ async function connectorStatusView(env: Env): Promise<View> {
       ...(sync?.runStartedAt ? [{ label: t('connector.currentSync'), value: t('connector.syncUnderWay', { date: formatTimestamp(t, sync.runStartedAt) }) }] : []),
       ...(sync?.lastError && sync.lastErrorAt ? [{ label: t('connector.syncError'), value: t('connector.syncErrorValue', { date: formatTimestamp(t, sync.lastErrorAt), reason: sync.lastError }) }] : []),
     ],
-    lines: otherTenant ? [t('connector.otherTenant', { tenant: env.org.cspTenantId! })] : [],
+    lines: notActedFor ? [notActedFor] : [],
   };
 }
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, isNotNull, isNull } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { apiTokens, organizations } from '../../db/schema.js';
 import { orgColumns } from './access.js';
@@ -45,11 +45,19 @@ export async function organizationForToken(db: Database, token: string): Promise
   return row.org;
 }
 
+/** A publisher token's publisher, and the organization that issued it. */
+export interface TokenPublisher {
+  name: string;
+  orgId: string;
+  orgKind: 'partner' | 'publisher';
+}
+
 /** The publisher a publisher token acts for (SaaS activations), or undefined. */
-export async function publisherForToken(db: Database, token: string): Promise<string | undefined> {
+export async function publisherForToken(db: Database, token: string): Promise<TokenPublisher | undefined> {
   const [row] = await db
-    .select({ publisherName: apiTokens.publisherName })
+    .select({ name: apiTokens.publisherName, orgId: apiTokens.orgId, orgKind: organizations.kind })
     .from(apiTokens)
-    .where(and(eq(apiTokens.tokenHash, hash(token)), isNull(apiTokens.revokedAt)));
-  return row?.publisherName ?? undefined;
+    .innerJoin(organizations, eq(organizations.id, apiTokens.orgId))
+    .where(and(eq(apiTokens.tokenHash, hash(token)), isNull(apiTokens.revokedAt), isNotNull(apiTokens.publisherName)));
+  return row ? { ...row, name: row.name! } : undefined;
 }

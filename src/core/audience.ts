@@ -407,6 +407,25 @@ export async function publishAudience(ctx: CoreContext, offerText: string, mode:
   });
 }
 
+/**
+ * R-I6: a granted "Deauthorize CSP" request takes effect, except for partners that resold the
+ * offer since it was filed: they are never removed, so they stay on the list (an audience of no
+ * partners becomes those partners). Returns the partners kept, with their names.
+ */
+async function grantSupportRequest(tx: Queryable, offer: Offer, request: typeof audienceSupportRequests.$inferSelect) {
+  const { published, resold, partnerNames } = await loadAudience(tx, offer);
+  const requested: AudienceState = { option: request.toOption, partners: request.partners };
+  const keptIds = requested.option === 'any' ? [] : [...resold].filter((id) => !requested.partners.some((p) => p.tenantId === id)).sort();
+  const kept = keptIds.map((tenantId) => ({ tenantId, name: partnerNames.get(tenantId) ?? tenantId, regions: published?.partners.find((p) => p.tenantId === tenantId)?.regions ?? [] }));
+  const granted: AudienceState = kept.length
+    ? { option: 'specific', partners: [...requested.partners, ...kept.map(({ tenantId, regions }) => ({ tenantId, regions }))] }
+    : requested;
+  await writeAudience(tx, offer.id, 'published', granted);
+  // The draft keeps what was requested, with the partners that must stay.
+  if (kept.length) await writeAudience(tx, offer.id, 'draft', granted);
+  return kept;
+}
+
 /** The publisher's owner records Microsoft support's answer to a "Deauthorize CSP" request; granted, it takes effect. */
 export async function decideSupportRequest(ctx: CoreContext, requestText: string, decision: 'grant' | 'refuse') {
   const actor = requirePublisherRole(ctx.actor, ['owner'], 'what.decideSupport');
@@ -427,8 +446,9 @@ export async function decideSupportRequest(ctx: CoreContext, requestText: string
       .set({ status: decision === 'grant' ? 'granted' : 'refused', decidedByName: actor.name, decidedAt: ctx.now() })
       .where(eq(audienceSupportRequests.id, request.id))
       .returning();
-    if (decision === 'grant') await writeAudience(tx, offer.id, 'published', { option: request.toOption, partners: request.partners });
-    await recordActivity(tx, { ...ctx, actor }, decision === 'grant' ? 'audience_support_granted' : 'audience_support_refused', null, { offer: offer.name, request: request.id.slice(0, 8) });
-    return { state: 'decided' as const, request: decided!, offer };
+    const kept = decision === 'grant' ? await grantSupportRequest(tx, offer, request) : [];
+    const details = { offer: offer.name, request: request.id.slice(0, 8), ...(kept.length ? { kept: kept.map((p) => p.tenantId).join(', ') } : {}) };
+    await recordActivity(tx, { ...ctx, actor }, decision === 'grant' ? 'audience_support_granted' : 'audience_support_refused', null, details);
+    return { state: 'decided' as const, request: decided!, offer, kept };
   });
 }

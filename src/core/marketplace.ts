@@ -10,6 +10,7 @@ import { resellableBy, resellerAccess } from './audience.js';
 import { enqueue, notify, organizationChannel } from './announcements.js';
 import type { CoreContext, Organization } from './context.js';
 import { customerById, type Customer } from './customers.js';
+import type { TokenPublisher } from './api-tokens.js';
 import { DomainError } from './errors.js';
 import { readPage, type Page } from './paging.js';
 import { likeEscape, normalizeKey } from './text.js';
@@ -284,6 +285,17 @@ export async function findSaasSubscription(db: Queryable, ctx: Pick<CoreContext,
 export type ActivationStep = 'licenses' | 'setup';
 
 /**
+ * The subscriptions a publisher token reaches: those of its publisher's own offers only. A token a
+ * publisher organization issued reaches its offers' subscriptions in every partner organization;
+ * one a partner issued for a catalog publisher, that publisher's subscriptions of that partner only.
+ */
+const publishersOwn = (publisher: TokenPublisher) =>
+  and(
+    eq(offers.publisherName, publisher.name),
+    publisher.orgKind === 'publisher' ? eq(offers.publisherOrgId, publisher.orgId) : eq(subscriptions.orgId, publisher.orgId),
+  );
+
+/**
  * The publisher's side (R-M9): licenses assigned, and account setup confirmed
  * through the fulfillment API. Billing starts when both happened, once.
  */
@@ -292,7 +304,7 @@ export async function recordActivation(
   subscriptionId: string,
   step: ActivationStep,
   now: Date,
-  publisherName?: string,
+  publisher?: TokenPublisher,
   expected: { planId?: string; quantity?: number } = {},
 ) {
   return db.transaction(async (tx) => {
@@ -302,9 +314,9 @@ export async function recordActivation(
       .innerJoin(offers, eq(offers.id, subscriptions.offerId))
       .innerJoin(organizations, eq(organizations.id, subscriptions.orgId))
       .innerJoin(customers, eq(customers.id, subscriptions.customerId))
-      .where(eq(subscriptions.id, subscriptionId))
+      .where(and(eq(subscriptions.id, subscriptionId), publisher ? publishersOwn(publisher) : undefined))
       .for('update', { of: subscriptions });
-    if (!row || (publisherName !== undefined && row.offer.publisherName !== publisherName)) throw new DomainError('activation.unknown', { subscription: subscriptionId });
+    if (!row) throw new DomainError('activation.unknown', { subscription: subscriptionId });
     const s = row.subscription;
     if (s.status === 'cancelled') throw new DomainError('subscription.cancelled', { subscription: s.id, date: utcTime(s.cancelledAt!) });
     // As the fulfillment API does: the plan and quantity activated must be the ones bought.

@@ -5,11 +5,13 @@ import { activityLog, customerPurchasePermissions, customers, subscriptions } fr
 import { recordActivity } from './activity.js';
 import { announce, notify } from './announcements.js';
 import { requireAdmin } from './access.js';
-import type { Actor, CoreContext } from './context.js';
+import type { Actor, CoreContext, Organization, PartnerCenterGateway } from './context.js';
+import { askPartnerCenter, policyTarget, recordIntent, settleIntent, type PartnerCenterIntent } from './intents.js';
 import { isUuid, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
 
 export type Subscription = typeof subscriptions.$inferSelect;
+type StaffContext = CoreContext & { actor: Extract<Actor, { kind: 'staff' }> };
 export type ActivityEntry = Pick<typeof activityLog.$inferSelect, 'id' | 'action' | 'actorName' | 'details' | 'createdAt'>;
 
 /** R-P4: an Azure plan or Azure Global subscription is what lets a customer buy reservations. */
@@ -107,8 +109,8 @@ export type AllowResult = AllowCheck | { customer: Customer; state: 'turned-on' 
 /** Per resource: its Partner Center calls, activity actions and announcements (R-P10), also of a change a sync found. */
 export const permissionToggles = {
   'azure-reservations': {
-    allow: (ctx: CoreContext, tenantId: string) => ctx.partnerCenter?.allowReservations(ctx.org, tenantId),
-    disallow: (ctx: CoreContext, tenantId: string) => ctx.partnerCenter?.disallowReservations(ctx.org, tenantId),
+    allow: (pc: PartnerCenterGateway, org: Organization, tenantId: string) => pc.allowReservations(org, tenantId),
+    disallow: (pc: PartnerCenterGateway, org: Organization, tenantId: string) => pc.disallowReservations(org, tenantId),
     created: 'create_customer_purchase_permission',
     deleted: 'delete_customer_purchase_permission',
     onAnnounce: 'allow.announce',
@@ -117,8 +119,8 @@ export const permissionToggles = {
     foundOff: 'partnerCenter.reservationsFoundOff',
   },
   'azure-savings-plans': {
-    allow: (ctx: CoreContext, tenantId: string) => ctx.partnerCenter?.allowSavingsPlans(ctx.org, tenantId),
-    disallow: (ctx: CoreContext, tenantId: string) => ctx.partnerCenter?.disallowSavingsPlans(ctx.org, tenantId),
+    allow: (pc: PartnerCenterGateway, org: Organization, tenantId: string) => pc.allowSavingsPlans(org, tenantId),
+    disallow: (pc: PartnerCenterGateway, org: Organization, tenantId: string) => pc.disallowSavingsPlans(org, tenantId),
     created: 'create_customer_savings_plan_permission',
     deleted: 'delete_customer_savings_plan_permission',
     onAnnounce: 'allowSavingsPlans.announce',
@@ -131,28 +133,62 @@ export const permissionToggles = {
 export const allowReservations = (ctx: CoreContext, customerId: string) => allowPermission(ctx, customerId, 'azure-reservations');
 export const allowSavingsPlans = (ctx: CoreContext, customerId: string) => allowPermission(ctx, customerId, 'azure-savings-plans');
 
-/** R-P3, R-P10: turns it on once, however often it is asked; only the winner writes the log. */
+/**
+ * R-P3, R-P10: turns it on once, however often it is asked; only the winner writes the log.
+ * With the connector, Partner Center is asked between the intent's transaction and the outcome's.
+ */
 export async function allowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource): Promise<AllowResult> {
-  const toggle = permissionToggles[resource];
   const check = await checkAllowPermission(ctx, customerId, resource);
   if (check.state !== 'ready') return check;
   const { customer } = check;
-  const actor = requireToggleRole(ctx.actor);
-  // Partner Center first: a refusal there throws, and nothing changes here.
-  await toggle.allow(ctx, customer.tenantId);
-  const inserted = await ctx.db.transaction(async (tx) => {
-    const rows = await tx
-      .insert(customerPurchasePermissions)
-      .values({ orgId: ctx.org.id, customerId: customer.id, resource, grantedBy: actor.id, grantedAt: ctx.now() })
-      .onConflictDoNothing()
-      .returning();
-    if (rows.length === 0) return false;
-    await recordActivity(tx, { ...ctx, actor }, toggle.created, customer.id);
-    await announce(tx, ctx, 'permissions', customer.id, { key: toggle.onAnnounce, params: { actor: actor.name, customer: customer.name } });
-    return true;
-  });
+  const at = { ...ctx, actor: requireToggleRole(ctx.actor) };
+  const intent = await recordPermissionIntent(at, customer, resource, true);
+  if (intent) await askPartnerCenter(ctx.db, intent, () => permissionToggles[resource].allow(ctx.partnerCenter!, ctx.org, customer.tenantId));
+  const changed = await ctx.db.transaction((tx) => commitPermission(tx, at, customer, resource, true, intent));
   // A lost race: the insert waited for the winner to commit, so the state read now is the winner's.
-  return inserted ? { customer, state: 'turned-on' } : checkAllowPermission(ctx, customer.id, resource);
+  return changed ? { customer, state: 'turned-on' } : checkAllowPermission(ctx, customer.id, resource);
+}
+
+/** Step 1 of a permission change made in Partner Center too; undefined without the connector. */
+async function recordPermissionIntent(ctx: StaffContext, customer: Customer, resource: PermissionResource, on: boolean): Promise<PartnerCenterIntent | undefined> {
+  if (!ctx.partnerCenter) return undefined;
+  return ctx.db.transaction((tx) =>
+    recordIntent(tx, ctx, { kind: 'permission', target: policyTarget(customer.id), customerId: customer.id, change: { kind: 'permission', resource, on } }),
+  );
+}
+
+/**
+ * The permission's row, its activity row (R-P10) and its announcement, committed together; the
+ * intent (when Partner Center was asked) is settled in the same transaction. False when there was
+ * nothing to change, or a repair already committed this intent.
+ */
+export async function commitPermission(
+  tx: Queryable,
+  ctx: StaffContext,
+  customer: Pick<Customer, 'id' | 'name'>,
+  resource: PermissionResource,
+  on: boolean,
+  intent?: PartnerCenterIntent,
+): Promise<boolean> {
+  if (intent && !(await settleIntent(tx, intent.id, 'done'))) return false;
+  const toggle = permissionToggles[resource];
+  const { actor } = ctx;
+  const where = and(
+    eq(customerPurchasePermissions.orgId, ctx.org.id),
+    eq(customerPurchasePermissions.customerId, customer.id),
+    eq(customerPurchasePermissions.resource, resource),
+  );
+  const changed = on
+    ? await tx
+        .insert(customerPurchasePermissions)
+        .values({ orgId: ctx.org.id, customerId: customer.id, resource, grantedBy: actor.id, grantedAt: ctx.now() })
+        .onConflictDoNothing()
+        .returning()
+    : await tx.delete(customerPurchasePermissions).where(where).returning();
+  if (changed.length === 0) return false;
+  await recordActivity(tx, ctx, on ? toggle.created : toggle.deleted, customer.id);
+  await announce(tx, ctx, 'permissions', customer.id, { key: on ? toggle.onAnnounce : toggle.offAnnounce, params: { actor: actor.name, customer: customer.name } });
+  return true;
 }
 
 export type DisallowResult = { customer: Customer } & ({ state: 'already-off' | 'turned-off' } | { state: 'on'; grant: PermissionGrant });
@@ -173,28 +209,14 @@ export const disallowSavingsPlans = (ctx: CoreContext, customerId: string) => di
 
 /** R-P2, R-P10: turns it off once; a repeat finds nothing to delete and writes nothing. */
 export async function disallowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource): Promise<DisallowResult> {
-  const toggle = permissionToggles[resource];
   const check = await checkDisallowPermission(ctx, customerId, resource);
   if (check.state !== 'on') return check;
   const { customer } = check;
-  const actor = requireToggleRole(ctx.actor);
-  await toggle.disallow(ctx, customer.tenantId);
-  return ctx.db.transaction(async (tx): Promise<DisallowResult> => {
-    const deleted = await tx
-      .delete(customerPurchasePermissions)
-      .where(
-        and(
-          eq(customerPurchasePermissions.orgId, ctx.org.id),
-          eq(customerPurchasePermissions.customerId, customer.id),
-          eq(customerPurchasePermissions.resource, resource),
-        ),
-      )
-      .returning();
-    if (deleted.length === 0) return { customer, state: 'already-off' };
-    await recordActivity(tx, { ...ctx, actor }, toggle.deleted, customer.id);
-    await announce(tx, ctx, 'permissions', customer.id, { key: toggle.offAnnounce, params: { actor: actor.name, customer: customer.name } });
-    return { customer, state: 'turned-off' };
-  });
+  const at = { ...ctx, actor: requireToggleRole(ctx.actor) };
+  const intent = await recordPermissionIntent(at, customer, resource, false);
+  if (intent) await askPartnerCenter(ctx.db, intent, () => permissionToggles[resource].disallow(ctx.partnerCenter!, ctx.org, customer.tenantId));
+  const changed = await ctx.db.transaction((tx) => commitPermission(tx, at, customer, resource, false, intent));
+  return { customer, state: changed ? 'turned-off' : 'already-off' };
 }
 
 export type OwnerResult = { state: 'recorded' | 'already-known'; customer: Customer; subscription: Subscription };

@@ -10,7 +10,10 @@ import { customerById, customerMatches, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
 import { readPage } from './paging.js';
 import { cancellationWindowCloses, findSaasSubscription, insideCancellationWindow, utcTime, type Subscription } from './marketplace.js';
-import { applySubscriptionChange, changeInPartnerCenter } from './subscription-edits.js';
+import { refusePending, subscriptionTarget, type PartnerCenterIntent } from './intents.js';
+import {
+  applySubscriptionChange, changeInPartnerCenter, commitSubscriptionChange, keptInPartnerCenter, recordSubscriptionIntent, type PartnerCenterEdit,
+} from './subscription-edits.js';
 import { refundEstimate } from './refunds.js';
 import { termEnds, type Reservation } from './reservations.js';
 import { likeEscape } from './text.js';
@@ -264,6 +267,20 @@ export async function decideRequest(ctx: CoreContext, requestId: string, decisio
   // One moment for the whole decision: the rules are checked and the change made at the same time.
   const now = ctx.now();
   const at = { ...ctx, actor, now: () => now };
+  // Approving the cancellation of a subscription kept in Partner Center: it is cancelled there first, with no lock held.
+  const remote = decision === 'approve' ? await cancelInPartnerCenter(at, requestId, note) : undefined;
+  return commitDecision(at, requestId, decision, note, remote);
+}
+
+/**
+ * The decision's transaction: the request locked and decided, the rules checked again (unless
+ * Partner Center already made the change), the effect, the log and the requester's notice.
+ * A repair commits a decision Partner Center made before a crash through this too.
+ */
+export async function commitDecision(ctx: DecidingContext, requestId: string, decision: 'approve' | 'reject', note: string | undefined, remote?: RemoteCancellation): Promise<DecisionResult> {
+  const { actor } = ctx;
+  const now = ctx.now();
+  const at = ctx;
   return ctx.db.transaction(async (tx): Promise<DecisionResult> => {
     const [request] = await tx
       .select()
@@ -272,7 +289,7 @@ export async function decideRequest(ctx: CoreContext, requestId: string, decisio
       .for('update');
     if (!request) throw new DomainError('request.unknown', { request: requestId });
     if (request.status !== 'pending') return { state: 'already', request };
-    const outcome = request.subscriptionId ? await decideOnSubscription(tx, at, request, decision) : await decideOnReservation(tx, at, request, decision);
+    const outcome = request.subscriptionId ? await decideOnSubscription(tx, at, request, decision, remote) : await decideOnReservation(tx, at, request, decision);
     const status = outcome.problem ? 'refused' : decision === 'approve' ? 'approved' : 'rejected';
     const [decided] = await tx
       .update(reservationRequests)
@@ -331,25 +348,68 @@ async function decideOnReservation(tx: Queryable, ctx: DecidingContext, request:
   return request.kind === 'cancel' ? { refund: refundEstimate(reservation!, ctx.now()) } : {};
 }
 
+/** A cancellation Partner Center was asked to make: the intent and Partner Center's answer. */
+export interface RemoteCancellation {
+  intent: PartnerCenterIntent;
+  answer: PartnerCenterEdit;
+}
+
 /**
- * A marketplace subscription's cancellation: the subscription is locked and
- * its window checked again now (R-M10, R-Q4); inside it, the marketplace
- * core cancels it in this transaction (in Partner Center first when it came
- * from there), with its own log row and announcement.
+ * Steps 1 and 2 of approving a cancellation of a subscription kept in Partner Center: on the
+ * locked request and subscription, the rules are checked and the intent recorded; then Partner
+ * Center is asked with nothing locked. Undefined when there is nothing to ask Partner Center (the
+ * request is decided already, is a reservation's, or the rules refuse it now, R-Q4).
  */
-async function decideOnSubscription(tx: Queryable, ctx: DecidingContext, request: ReservationRequest, decision: 'approve' | 'reject'): Promise<DecisionOutcome> {
+async function cancelInPartnerCenter(ctx: DecidingContext, requestId: string, note?: string): Promise<RemoteCancellation | undefined> {
+  const asked = await ctx.db.transaction(async (tx) => {
+    const [request] = await tx
+      .select()
+      .from(reservationRequests)
+      .where(and(eq(reservationRequests.orgId, ctx.org.id), eq(reservationRequests.id, requestId)))
+      .for('update');
+    if (request?.status !== 'pending' || !request.subscriptionId) return undefined;
+    const [subscription] = await tx
+      .select()
+      .from(subscriptions)
+      .where(and(eq(subscriptions.orgId, ctx.org.id), eq(subscriptions.id, request.subscriptionId)))
+      .for('update');
+    if (!subscription || !keptInPartnerCenter(ctx, subscription) || (await subscriptionProblem(tx, request, subscription, ctx.now()))) return undefined;
+    const change = { kind: 'subscription' as const, change: { kind: 'cancel' as const }, ...(note ? { note } : {}) };
+    return { subscription, intent: await recordSubscriptionIntent(tx, ctx, subscription, change, request.id) };
+  });
+  if (!asked) return undefined;
+  return { intent: asked.intent, answer: await changeInPartnerCenter(ctx, asked.subscription, { kind: 'cancel' }, asked.intent) };
+}
+
+/**
+ * A marketplace subscription's cancellation: the subscription is locked and its window checked
+ * again now (R-M10, R-Q4); inside it, the marketplace core cancels it in this transaction, with
+ * its own log row and announcement. One kept in Partner Center was cancelled there already
+ * (`remote`); a copy changed there since csp-ops read it (another ETag) refuses the request.
+ */
+async function decideOnSubscription(
+  tx: Queryable,
+  ctx: DecidingContext,
+  request: ReservationRequest,
+  decision: 'approve' | 'reject',
+  remote?: RemoteCancellation,
+): Promise<DecisionOutcome> {
   const [subscription] = await tx
     .select()
     .from(subscriptions)
     .where(and(eq(subscriptions.orgId, ctx.org.id), eq(subscriptions.id, request.subscriptionId!)))
     .for('update');
+  // Not while Partner Center is cancelling it on another admin's approval.
+  if (!remote) await refusePending(tx, ctx.org.id, subscriptionTarget(request.subscriptionId!));
   if (decision !== 'approve') return {};
+  if (remote?.answer.state === 'conflict') {
+    await commitSubscriptionChange(tx, ctx, subscription!.id, { kind: 'cancel' }, remote.answer, remote.intent);
+    return { problem: { key: 'partnerCenter.editConflict', params: { subscription: subscription!.id, changes: remote.answer.changes } } };
+  }
+  if (remote) return { effect: () => commitSubscriptionChange(tx, ctx, subscription!.id, { kind: 'cancel' }, remote.answer, remote.intent) };
   const problem = await subscriptionProblem(tx, request, subscription, ctx.now());
   if (problem) return { problem: { key: problem.key, params: { ...problem.params, subscription: request.subscriptionId! } } };
-  // Partner Center first: a copy changed there since csp-ops read it (another ETag) refuses the request.
-  const remote = await changeInPartnerCenter(tx, ctx, subscription!, { kind: 'cancel' });
-  if (remote?.state === 'conflict') return { problem: { key: 'partnerCenter.editConflict', params: { subscription: subscription!.id, changes: remote.changes } } };
-  return { effect: () => applySubscriptionChange(tx, ctx, subscription!, { kind: 'cancel' }, remote) };
+  return { effect: () => applySubscriptionChange(tx, ctx, subscription!, { kind: 'cancel' }) };
 }
 
 const day = 24 * 60 * 60 * 1000;

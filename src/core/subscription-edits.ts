@@ -1,12 +1,15 @@
 import { and, eq } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
-import { customers, subscriptions } from '../../db/schema.js';
+import { customers, subscriptions, type PartnerCenterIntentChange } from '../../db/schema.js';
 import { requireAdmin } from './access.js';
 import { recordActivity } from './activity.js';
 import { notify } from './announcements.js';
 import type { Actor, CoreContext } from './context.js';
 import { DomainError } from './errors.js';
+import { askPartnerCenter, recordIntent, settleIntent, subscriptionTarget, type PartnerCenterIntent } from './intents.js';
 import { cancellationWindowCloses, insideCancellationWindow, utcTime, type Subscription } from './marketplace.js';
+
+type StaffContext = CoreContext & { actor: Extract<Actor, { kind: 'staff' }> };
 
 export type SubscriptionChange =
   | { kind: 'rename'; name: string }
@@ -18,18 +21,42 @@ export type SubscriptionChange =
 /** Partner IDs (formerly MPN IDs) are numbers of 6 to 10 digits. */
 export const mpnIdPattern = /^\d{6,10}$/;
 
-/** R-M7: one edit of a marketplace subscription by an admin (R-A4); cancel only inside its window (R-M10). */
+/**
+ * R-M7: one edit of a marketplace subscription by an admin (R-A4); cancel only inside its window (R-M10).
+ * A subscription read from Partner Center is changed there first, with no row locked meanwhile:
+ * the rules are checked on the locked row and the intent recorded; Partner Center is asked; the
+ * outcome commits (core/intents.ts).
+ */
 export async function editSubscription(ctx: CoreContext, subscriptionId: string, change: SubscriptionChange): Promise<SubscriptionEdit> {
-  const actor = requireAdmin(ctx.actor, 'what.marketplace');
-  return ctx.db.transaction(async (tx) => {
-    const [current] = await tx
-      .select()
-      .from(subscriptions)
-      .where(and(eq(subscriptions.orgId, ctx.org.id), eq(subscriptions.id, subscriptionId)))
-      .for('update');
+  const at = { ...ctx, actor: requireAdmin(ctx.actor, 'what.marketplace') };
+  const first = await ctx.db.transaction(async (tx): Promise<{ edit: SubscriptionEdit } | { current: Subscription; intent: PartnerCenterIntent }> => {
+    const current = await lockSubscription(tx, ctx.org.id, subscriptionId);
     if (!current?.offerId && !current?.etag) throw new DomainError('subscription.unknown', { text: subscriptionId });
     if (current.status === 'cancelled') throw new DomainError('subscription.cancelled', { subscription: current.id, date: utcTime(current.cancelledAt!) });
-    return applySubscriptionChange(tx, { ...ctx, actor }, current, change);
+    if (!keptInPartnerCenter(ctx, current)) return { edit: await applySubscriptionChange(tx, at, current, change) };
+    if (!checkedChange(current, change, ctx.now())) return { edit: { state: 'unchanged', subscription: current } };
+    return { current, intent: await recordSubscriptionIntent(tx, at, current, { kind: 'subscription', change }) };
+  });
+  if ('edit' in first) return first.edit;
+  const answer = await changeInPartnerCenter(at, first.current, change, first.intent);
+  return ctx.db.transaction((tx) => commitSubscriptionChange(tx, at, first.current.id, change, answer, first.intent));
+}
+
+const lockSubscription = async (tx: Queryable, orgId: string, id: string): Promise<Subscription | undefined> =>
+  (await tx.select().from(subscriptions).where(and(eq(subscriptions.orgId, orgId), eq(subscriptions.id, id))).for('update'))[0];
+
+/** A subscription read from Partner Center, with the connector on: its edits are made there first. */
+export const keptInPartnerCenter = (ctx: CoreContext, subscription: Subscription) => Boolean(subscription.etag && ctx.partnerCenter);
+
+/** Step 1 of an edit made in Partner Center, in the caller's transaction on the locked row. */
+export function recordSubscriptionIntent(tx: Queryable, ctx: StaffContext, current: Subscription, change: Extract<PartnerCenterIntentChange, { kind: 'subscription' }>, requestId?: string) {
+  return recordIntent(tx, ctx, {
+    kind: 'subscription',
+    target: subscriptionTarget(current.id),
+    customerId: current.customerId,
+    subscriptionId: current.id,
+    ...(requestId ? { requestId } : {}),
+    change,
   });
 }
 
@@ -43,22 +70,32 @@ export function checkSubscriptionChange(ctx: CoreContext, current: Subscription,
   return changeSet(current, change, ctx.now()) ? 'changes' : 'unchanged';
 }
 
-type PartnerCenterEdit = { state: 'updated'; columns: Partial<Subscription> } | Extract<SubscriptionEdit, { state: 'conflict' }>;
+export type PartnerCenterEdit = { state: 'updated'; columns: Partial<Subscription> } | { state: 'conflict'; columns: Partial<Subscription>; changes: string };
+
+/** Step 2: the PATCH (with the ETag csp-ops last read), with no transaction open. */
+export async function changeInPartnerCenter(ctx: CoreContext, current: Subscription, change: SubscriptionChange, intent: PartnerCenterIntent): Promise<PartnerCenterEdit> {
+  const [customer] = await ctx.db.select({ tenantId: customers.tenantId }).from(customers).where(eq(customers.id, current.customerId));
+  return askPartnerCenter(ctx.db, intent, () => ctx.partnerCenter!.updateSubscription(ctx.org, customer!.tenantId, current, change));
+}
 
 /**
- * An edit of a subscription read from Partner Center is made there first (PATCH with its ETag);
- * undefined for one kept here only. On a conflict the row takes Partner Center's copy.
+ * Step 3: Partner Center's answer committed. Made: the row takes Partner Center's copy and the
+ * change, with its log row and announcement. Its copy had changed (another ETag): the row takes
+ * that copy, the intent fails, nothing else changes. When a repair committed this intent first,
+ * the row is returned as that left it.
  */
-export async function changeInPartnerCenter(
+export async function commitSubscriptionChange(
   tx: Queryable,
-  ctx: CoreContext,
-  current: Subscription,
+  ctx: StaffContext,
+  subscriptionId: string,
   change: SubscriptionChange,
-): Promise<PartnerCenterEdit | undefined> {
-  if (!current.etag || !ctx.partnerCenter) return undefined;
-  const [customer] = await tx.select({ tenantId: customers.tenantId }).from(customers).where(eq(customers.id, current.customerId));
-  const answer = await ctx.partnerCenter.updateSubscription(ctx.org, customer!.tenantId, current, change);
-  if (answer.state === 'updated') return answer;
+  answer: PartnerCenterEdit,
+  intent: PartnerCenterIntent,
+): Promise<SubscriptionEdit> {
+  const current = (await lockSubscription(tx, ctx.org.id, subscriptionId))!;
+  const outcome = answer.state === 'conflict' ? { reason: 'partnerCenter.editConflict', changes: answer.changes } : undefined;
+  if (!(await settleIntent(tx, intent.id, answer.state === 'updated' ? 'done' : 'failed', outcome))) return { state: 'changed', subscription: current };
+  if (answer.state === 'updated') return applySubscriptionChange(tx, ctx, current, change, answer);
   const [refreshed] = await tx
     .update(subscriptions)
     .set(answer.columns)
@@ -73,27 +110,25 @@ export type SubscriptionEdit =
   | { state: 'conflict'; subscription: Subscription; changes: string };
 
 /**
- * An edit's effect inside the caller's transaction, on a row it locked: the
- * change, the log row and the announcement commit together. An approved
- * cancellation request (core/requests.ts) makes its change through this too.
- * A subscription read from Partner Center is changed there first (PATCH with
- * its ETag); a refusal throws and changes nothing here.
+ * An edit's effect inside the caller's transaction, on a row it locked: the change, the log row
+ * and the announcement commit together. An approved cancellation request (core/requests.ts) makes
+ * its change through this too. For a subscription kept in Partner Center the caller made the change
+ * there first and passes its answer: the rules were checked before that call, and are not again.
  */
 export async function applySubscriptionChange(
   tx: Queryable,
-  ctx: CoreContext & { actor: Extract<Actor, { kind: 'staff' }> },
+  ctx: StaffContext,
   current: Subscription,
   change: SubscriptionChange,
   /** Partner Center's answer when the caller already made the change there. */
-  remote?: PartnerCenterEdit,
+  remote?: Extract<PartnerCenterEdit, { state: 'updated' }>,
 ): Promise<SubscriptionEdit> {
   const { actor } = ctx;
-  const set = changeSet(current, change, ctx.now());
+  if (!remote && keptInPartnerCenter(ctx, current)) throw new Error(`subscription ${current.id} is kept in Partner Center: it is changed there first`);
+  const set = remote ? changeSet(current, change, ctx.now()) : checkedChange(current, change, ctx.now());
   if (!set) return { state: 'unchanged', subscription: current };
-  const answer = remote ?? (await changeInPartnerCenter(tx, ctx, current, change));
-  if (answer?.state === 'conflict') return answer;
   const where = and(eq(subscriptions.orgId, ctx.org.id), eq(subscriptions.id, current.id));
-  const [updated] = await tx.update(subscriptions).set({ ...answer?.columns, ...set }).where(where).returning();
+  const [updated] = await tx.update(subscriptions).set({ ...remote?.columns, ...set }).where(where).returning();
   const details = { subscription: current.id, change: change.kind, value: changeValue(change) };
   await recordActivity(tx, ctx, change.kind === 'cancel' ? 'saas_cancelled' : 'saas_changed', current.customerId, details);
   await notify(tx, ctx.org, {
@@ -119,7 +154,7 @@ export function changeValue(change: SubscriptionChange): string {
   }
 }
 
-/** The columns an edit changes, undefined when it changes nothing; throws when the rules refuse it. */
+/** The columns an edit changes, undefined when it changes nothing. */
 function changeSet(s: Subscription, change: SubscriptionChange, now: Date): Partial<Subscription> | undefined {
   switch (change.kind) {
     case 'rename':
@@ -130,18 +165,24 @@ function changeSet(s: Subscription, change: SubscriptionChange, now: Date): Part
       return s.autoRenew === change.on ? undefined : { autoRenew: change.on };
     case 'reseller':
       return s.resellerMpnId === change.mpnId ? undefined : { resellerMpnId: change.mpnId };
-    case 'cancel': {
-      // Partner Center gives no cancellation date for a subscription it does not let be cancelled.
-      if (s.etag && !s.cancellationAllowedUntil) throw new DomainError('partnerCenter.notCancellable', { subscription: s.id });
-      const window = { term: s.term!, purchasedAt: s.purchasedAt!, cancellationAllowedUntil: s.cancellationAllowedUntil };
-      const closes = cancellationWindowCloses(window);
-      if (s.cancellationAllowedUntil && !insideCancellationWindow(window, now)) {
-        throw new DomainError('partnerCenter.windowClosed', { subscription: s.id, closed: utcTime(closes) });
-      }
-      if (!insideCancellationWindow(window, now)) {
-        throw new DomainError('subscription.windowClosed', { subscription: s.id, closed: utcTime(closes) }, { terms: { term: `saasTermName.${s.term!}` } });
-      }
-      return { status: 'cancelled', cancelledAt: now, autoRenew: false };
+    case 'cancel':
+      return s.status === 'cancelled' ? undefined : { status: 'cancelled', cancelledAt: now, autoRenew: false };
+  }
+}
+
+/** The same, after the rules: throws when they refuse it (R-M10). */
+function checkedChange(s: Subscription, change: SubscriptionChange, now: Date): Partial<Subscription> | undefined {
+  if (change.kind === 'cancel') {
+    // Partner Center gives no cancellation date for a subscription it does not let be cancelled.
+    if (s.etag && !s.cancellationAllowedUntil) throw new DomainError('partnerCenter.notCancellable', { subscription: s.id });
+    const window = { term: s.term!, purchasedAt: s.purchasedAt!, cancellationAllowedUntil: s.cancellationAllowedUntil };
+    const closes = cancellationWindowCloses(window);
+    if (s.cancellationAllowedUntil && !insideCancellationWindow(window, now)) {
+      throw new DomainError('partnerCenter.windowClosed', { subscription: s.id, closed: utcTime(closes) });
+    }
+    if (!insideCancellationWindow(window, now)) {
+      throw new DomainError('subscription.windowClosed', { subscription: s.id, closed: utcTime(closes) }, { terms: { term: `saasTermName.${s.term!}` } });
     }
   }
+  return changeSet(s, change, now);
 }

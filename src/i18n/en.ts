@@ -159,6 +159,7 @@ export const en = {
   'audience.supportRequested': 'This change needs Microsoft support ("Deauthorize CSP"): recorded as support request {id}. Partners keep the published audience until the owner marks it granted.',
   'audience.supportRequestedPartly': 'Added partners take effect now; removing the others needs Microsoft support ("Deauthorize CSP"): recorded as support request {id}.',
   'audience.granted': 'Support request {id} is granted: partners see the new audience now.',
+  'audience.keptResold': 'Kept on {offer}\'s list because they resold it since the request was filed, and a partner that resold an offer can never be deauthorized: {partners}.',
   'audience.refused': 'Support request {id} is refused: the published audience stays as it was.',
   'audience.requestAlready': 'Support request {id} was already {status}. Nothing was changed.',
   'audience.exported': 'The draft partner list of {offer} ({count} partners), as CSV.',
@@ -673,7 +674,9 @@ export const en = {
   'help.connector': '{prefix}connector status — whether csp-ops reaches Partner Center, its last sync and its last error (staff). Example: {prefix}connector status',
   'partnerCenter.refused': 'Partner Center refused the change (HTTP {status}, code {code}): {description} MS-CorrelationId: {correlationId}. Nothing was changed here.',
   'partnerCenter.unreachable': 'Partner Center could not be reached ({code}: {description}). MS-CorrelationId: {correlationId}. Nothing was changed here; try again later.',
-  'partnerCenter.otherTenant': 'The Partner Center connector signs in for another partner tenant than {org}\'s CSP tenant {tenant}, so it cannot change this permission. Nothing was changed.',
+  'partnerCenter.otherTenant': 'The Partner Center connector signs in for another partner tenant than {org}\'s CSP tenant {tenant}, so it does not act for {org} and nothing was changed. Set {org}\'s "cspTenantId" to the connector\'s tenant (PARTNER_CENTER_TENANT_ID) in its import file, or connect the connector to {tenant}.',
+  'partnerCenter.noTenant': '{org} names no CSP tenant, so the Partner Center connector (which signs in for partner tenant {tenant}) does not act for it, and nothing was changed. Set "cspTenantId": "{tenant}" in the organization of its import file and import it again (npm run csp -- import).',
+  'partnerCenter.pending': '{actor} asked Partner Center for a change of this at {since} UTC and its answer is not recorded yet, so yours was not sent. Look again in a minute; if it stays, the next Partner Center sync settles it.',
   'partnerCenter.subscriptionChanged': 'Partner Center: subscription {name} of {customer} was changed outside csp-ops ({changes}).',
   'partnerCenter.reservationsFoundOn': 'Partner Center: {customer} may now buy Azure reservations (turned on outside csp-ops).',
   'partnerCenter.reservationsFoundOff': 'Partner Center: {customer} may no longer buy Azure reservations (turned off outside csp-ops).',
@@ -705,6 +708,7 @@ export const en = {
   'connector.syncError': 'Last sync error',
   'connector.syncErrorValue': '{date}: {reason}',
   'connector.otherTenant': 'This organization names another CSP tenant ({tenant}): its permission changes are refused until the settings match.',
+  'connector.noTenant': 'This organization names no CSP tenant: the connector does not act for it (no permission change, subscription edit, sync or purchase poll) until its import file sets "cspTenantId": "{tenant}".',
 } as const;
 
 export type MessageKey = keyof typeof en;

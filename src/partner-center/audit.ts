@@ -1,4 +1,4 @@
-import { and, eq, or, isNull } from 'drizzle-orm';
+import { and, eq, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
 import { customers, organizations, partnerCenterAuditCursors, staff } from '../../db/schema.js';
 import { orgColumns } from '../core/access.js';
@@ -198,21 +198,31 @@ export function purchaseFromOrder(record: AuditRecord, order: Order): unknown {
 }
 
 /**
- * The partner organizations the connector acts for (R-A5): those naming its tenant as their
- * CSP tenant or, when none does, the only partner organization naming no tenant.
+ * The partner organizations the connector acts for (R-A5): those naming its tenant as their CSP
+ * tenant (case-insensitive). An organization naming no tenant, or another, is never acted for.
  */
 export async function connectedOrganizations(db: Queryable, tenantId: string): Promise<Organization[]> {
-  const orgs = await db
+  return db
     .select(orgColumns)
     .from(organizations)
-    .where(and(eq(organizations.kind, 'partner'), or(isNull(organizations.cspTenantId), eq(organizations.cspTenantId, tenantId.toLowerCase()))));
-  const named = orgs.filter((o) => o.cspTenantId);
-  return named.length ? named : orgs.length === 1 ? orgs : [];
+    .where(and(eq(organizations.kind, 'partner'), eq(sql`lower(${organizations.cspTenantId})`, tenantId.toLowerCase())));
 }
 
-/** R-A5: refuses an organization naming another CSP tenant than the connector's. */
+/** Logs each partner organization the connector does not act for, and why, when a sync or poll passes it by. */
+export async function warnUnconnected(db: Queryable, tenantId: string, job: string, log: Logger): Promise<void> {
+  const others = await db
+    .select({ name: organizations.name, cspTenantId: organizations.cspTenantId })
+    .from(organizations)
+    .where(and(eq(organizations.kind, 'partner'), or(isNull(organizations.cspTenantId), ne(sql`lower(${organizations.cspTenantId})`, tenantId.toLowerCase()))));
+  for (const org of others) {
+    log.warn(`${job}: ${org.name} names ${org.cspTenantId ? `CSP tenant ${org.cspTenantId}` : 'no CSP tenant'}, not PARTNER_CENTER_TENANT_ID ${tenantId}; skipped (set its "cspTenantId" in the import file)`);
+  }
+}
+
+/** R-A5: refuses an organization that does not name the connector's tenant as its CSP tenant. */
 export function checkConnected(org: Organization, tenantId: string) {
-  if (org.cspTenantId && org.cspTenantId.toLowerCase() !== tenantId.toLowerCase()) {
+  if (!org.cspTenantId) throw new DomainError('partnerCenter.noTenant', { org: org.name, tenant: tenantId });
+  if (org.cspTenantId.toLowerCase() !== tenantId.toLowerCase()) {
     throw new DomainError('partnerCenter.notConnected', { org: org.name, tenant: org.cspTenantId });
   }
 }
@@ -220,6 +230,7 @@ export function checkConnected(org: Organization, tenantId: string) {
 /** Every organization the connector acts for, polled in turn. */
 export async function pollAllOrganizations(db: Database, client: PartnerCenterClient, now = new Date(), log: Logger = silent): Promise<AuditPollResult> {
   const total: AuditPollResult = { windows: 0, records: 0, recorded: 0, repeats: 0, skipped: 0 };
+  await warnUnconnected(db, client.tenantId, 'Partner Center audit records', log);
   for (const org of await connectedOrganizations(db, client.tenantId)) {
     const one = await pollAuditRecords(db, client, org, now, log);
     for (const key of Object.keys(total) as (keyof AuditPollResult)[]) total[key] += one[key];

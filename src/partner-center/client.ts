@@ -41,6 +41,8 @@ export interface PartnerCenterResponse {
 
 export interface PartnerCenterClient {
   readonly tenantId: string;
+  /** The longest one request can take with its retries and Retry-After waits: past it, no answer is coming. */
+  readonly settleMs: number;
   /** An access token for Partner Center; throws when none can be had. */
   token(): Promise<string>;
   /** One call; resolves on 2xx, throws PartnerCenterError otherwise (after the retries). */
@@ -167,7 +169,8 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
     }
   }
 
-  return { tenantId: settings.tenantId, token, request };
+  const settleMs = (retries + 1) * timeoutMs + retryDelayMs * (2 ** retries - 1) + 3 * maxRetryAfterMs;
+  return { tenantId: settings.tenantId, settleMs, token, request };
 }
 
 function parseJson(text: string): unknown {

@@ -37,6 +37,8 @@ interface PolicyList {
 
 /** The SelfServePolicy resources csp-ops keeps: Azure reservations and Azure savings plans. */
 type SelfServeResource = 'AzureReservedInstances' | 'AzureSavingsPlan';
+/** Partner Center's self-serve resources, as csp-ops names them. */
+export const resourceNames = { AzureReservedInstances: 'azure-reservations', AzureSavingsPlan: 'azure-savings-plans' } as const satisfies Record<SelfServeResource, string>;
 type Policy = NonNullable<PolicyList['items']>[number];
 
 /** A customer has one SelfServePolicy holding all its permissions (Partner Center's id is partner_customer). */
@@ -57,9 +59,10 @@ export function createPartnerCenterConnector(settings: PartnerCenterSettings): P
   const client = createPartnerCenterClient(settings);
   let lastError: ConnectorFailure | undefined;
 
-  /** R-A5: the credentials are one partner's; an organization naming another CSP tenant is never acted for. */
+  /** R-A5: the credentials are one partner's; only the organization naming that tenant as its CSP tenant is acted for. */
   function checkOrg(org: Organization) {
-    if (org.cspTenantId && org.cspTenantId.toLowerCase() !== settings.tenantId.toLowerCase()) {
+    if (!org.cspTenantId) throw new DomainError('partnerCenter.noTenant', { org: org.name, tenant: settings.tenantId });
+    if (org.cspTenantId.toLowerCase() !== settings.tenantId.toLowerCase()) {
       throw new DomainError('partnerCenter.otherTenant', { org: org.name, tenant: org.cspTenantId });
     }
   }
@@ -202,6 +205,8 @@ export type PartnerCenterConfig = {
   PARTNER_CENTER_REFRESH_TOKEN?: string;
   PARTNER_CENTER_BASE_URL?: string;
   PARTNER_CENTER_AUTHORITY_URL?: string;
+  PARTNER_CENTER_TIMEOUT_SECONDS?: number;
+  PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS?: number;
 };
 
 /** The connector when its four credentials are set (loadConfig refuses some without the others); otherwise none. */
@@ -215,6 +220,8 @@ export function partnerCenterFromConfig(config: PartnerCenterConfig, tuning: Par
     refreshToken,
     baseUrl: (config.PARTNER_CENTER_BASE_URL ?? 'https://api.partnercenter.microsoft.com').replace(/\/+$/, ''),
     authorityUrl: (config.PARTNER_CENTER_AUTHORITY_URL ?? 'https://login.microsoftonline.com').replace(/\/+$/, ''),
+    ...(config.PARTNER_CENTER_TIMEOUT_SECONDS ? { timeoutMs: config.PARTNER_CENTER_TIMEOUT_SECONDS * 1000 } : {}),
+    ...(config.PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS !== undefined ? { maxRetryAfterMs: config.PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS * 1000 } : {}),
     ...tuning,
   });
 }

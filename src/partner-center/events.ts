@@ -29,6 +29,8 @@ export interface EventsResult {
 }
 
 type Outcome = { status: 'processed' | 'ignored'; outcome: string };
+/** What an event comes to once its resource was fetched: an outcome, or writes that make one. */
+type Plan = Outcome | { store: (tx: Queryable) => Promise<Outcome> };
 
 const subscriptionPath = /^\/v1\/customers\/([^/]+)\/subscriptions\/([^/]+)$/i;
 const invoicePath = /^\/v1\/invoices\/([^/]+)$/i;
@@ -37,13 +39,15 @@ const invoicePath = /^\/v1\/invoices\/([^/]+)$/i;
  * Partner Center's events name a resource; what it now is, is fetched from the API (the body is
  * not trusted): `subscription-updated` refreshes that subscription, `invoice-ready` is announced
  * to the channels that hear invoices. Only the URI's path is used, against the configured API,
- * so an event cannot make csp-ops call another host. Each event is claimed with SKIP LOCKED.
+ * so an event cannot make csp-ops call another host. Each event is claimed with SKIP LOCKED and
+ * stamped as an attempt, which keeps other processes off it until its retry pause; the resource is
+ * fetched with no transaction open, and what it changes is written in a transaction of its own.
  */
 export async function processPartnerCenterEvents(db: Database, client: PartnerCenterClient, log: Logger, now = () => new Date()): Promise<EventsResult> {
   const result: EventsResult = { processed: 0, ignored: 0, failed: 0, retrying: 0 };
   for (;;) {
-    const done = await db.transaction(async (tx) => {
-      const [event] = await tx
+    const event = await db.transaction(async (tx) => {
+      const [due] = await tx
         .select()
         .from(partnerCenterEvents)
         .where(
@@ -55,56 +59,71 @@ export async function processPartnerCenterEvents(db: Database, client: PartnerCe
         .orderBy(asc(partnerCenterEvents.receivedAt))
         .limit(1)
         .for('update', { skipLocked: true });
-      if (!event) return false;
-      let set: Partial<typeof partnerCenterEvents.$inferInsert>;
-      try {
-        const outcome = await tx.transaction((savepoint) => handleEvent(savepoint, client, event.eventName, event.resourceUri, now()));
-        set = { ...outcome, attempts: event.attempts + 1, processedAt: now() };
-        result[outcome.status]++;
-      } catch (error) {
-        // The savepoint undid the event's own writes; whatever went wrong counts as one attempt.
-        if (error instanceof PartnerCenterError && error.status === 404) {
-          // Gone from Partner Center (or never there): nothing to fetch, now or later.
-          set = { status: 'ignored', outcome: `not found in Partner Center: ${error.message}`, attempts: event.attempts + 1, processedAt: now() };
-          result.ignored++;
-        } else {
-          const failed = event.attempts + 1 >= maxEventAttempts;
-          const reason = error instanceof Error ? error.message : String(error);
-          set = { status: failed ? 'failed' : 'received', outcome: reason, attempts: event.attempts + 1, processedAt: now() };
-          result[failed ? 'failed' : 'retrying']++;
-          log.warn(`Partner Center event ${event.eventName} ${event.resourceUri}: ${reason}${failed ? '; given up' : '; tried again later'}`);
-        }
-      }
-      await tx.update(partnerCenterEvents).set(set).where(eq(partnerCenterEvents.eventKey, event.eventKey));
-      return true;
+      if (!due) return undefined;
+      const [claimed] = await tx
+        .update(partnerCenterEvents)
+        .set({ attempts: due.attempts + 1, processedAt: now() })
+        .where(eq(partnerCenterEvents.eventKey, due.eventKey))
+        .returning();
+      return claimed!;
     });
-    if (!done) return result;
+    if (!event) return result;
+    const save = (set: Partial<typeof partnerCenterEvents.$inferInsert>, tx: Queryable = db) =>
+      tx.update(partnerCenterEvents).set({ ...set, processedAt: now() }).where(eq(partnerCenterEvents.eventKey, event.eventKey));
+    try {
+      const plan = await readEvent(db, client, event.eventName, event.resourceUri, now);
+      const outcome = await db.transaction(async (tx) => {
+        const done = 'store' in plan ? await plan.store(tx) : plan;
+        await save(done, tx);
+        return done;
+      });
+      result[outcome.status]++;
+    } catch (error) {
+      // The outcome's transaction undid the event's own writes; whatever went wrong counts as one attempt.
+      if (error instanceof PartnerCenterError && error.status === 404) {
+        // Gone from Partner Center (or never there): nothing to fetch, now or later.
+        await save({ status: 'ignored', outcome: `not found in Partner Center: ${error.message}` });
+        result.ignored++;
+      } else {
+        const failed = event.attempts >= maxEventAttempts;
+        const reason = error instanceof Error ? error.message : String(error);
+        await save({ status: failed ? 'failed' : 'received', outcome: reason });
+        result[failed ? 'failed' : 'retrying']++;
+        log.warn(`Partner Center event ${event.eventName} ${event.resourceUri}: ${reason}${failed ? '; given up' : '; tried again later'}`);
+      }
+    }
   }
 }
 
-async function handleEvent(tx: Queryable, client: PartnerCenterClient, eventName: string, resourceUri: string, now: Date): Promise<Outcome> {
+/** The event's resource, fetched with no transaction open, and what storing it will do. */
+async function readEvent(db: Database, client: PartnerCenterClient, eventName: string, resourceUri: string, now: () => Date): Promise<Plan> {
   let path: string;
   try {
     path = new URL(resourceUri, 'https://api.partnercenter.microsoft.com').pathname;
   } catch {
     return { status: 'ignored', outcome: 'the resource URI cannot be read' };
   }
-  const orgs = await connectedOrganizations(tx, client.tenantId);
+  const orgs = await connectedOrganizations(db, client.tenantId);
   if (!orgs.length) return { status: 'ignored', outcome: 'no organization here is connected to this partner tenant' };
   switch (eventName.toLowerCase()) {
     case 'subscription-updated': {
       const match = subscriptionPath.exec(path);
       if (!match) return { status: 'ignored', outcome: `not a subscription: ${path}` };
       const [, customerTenantId, subscriptionId] = match.map((part) => decodeURIComponent(part).toLowerCase());
-      const [customer] = await tx
+      const [customer] = await db
         .select({ id: customers.id, name: customers.name, orgId: customers.orgId })
         .from(customers)
         .where(and(eq(customers.tenantId, customerTenantId!), inArray(customers.orgId, orgs.map((o) => o.id))));
       if (!customer) return { status: 'ignored', outcome: `customer ${customerTenantId} is not known here; the next sync brings it` };
       const { body } = await client.request('GET', `/v1/customers/${encodeURIComponent(customerTenantId!)}/subscriptions/${encodeURIComponent(subscriptionId!)}`);
       const remote = { ...(body as RemoteSubscription), id: subscriptionId! };
-      const { state, changes } = await storeRemoteSubscription(tx, orgs.find((o) => o.id === customer.orgId)!, customer, remote, now);
-      return { status: 'processed', outcome: state === 'changed' ? describeChanges(changes) : state };
+      const org = orgs.find((o) => o.id === customer.orgId)!;
+      return {
+        async store(tx) {
+          const { state, changes } = await storeRemoteSubscription(tx, org, customer, remote, now());
+          return { status: 'processed', outcome: state === 'changed' ? describeChanges(changes) : state };
+        },
+      };
     }
     case 'invoice-ready': {
       const match = invoicePath.exec(path);
@@ -116,8 +135,12 @@ async function handleEvent(tx: Queryable, client: PartnerCenterClient, eventName
         amount: typeof invoice.totalCharges === 'number' && invoice.currencyCode ? formatMoney(invoice.totalCharges, invoice.currencyCode) : '—',
         date: invoice.invoiceDate ? invoice.invoiceDate.slice(0, 10) : '—',
       };
-      for (const org of orgs) await notify(tx, org, { kind: 'invoices', customerId: null, message: { key: 'partnerCenter.invoiceReady', params } });
-      return { status: 'processed', outcome: `announced invoice ${params.invoice}` };
+      return {
+        async store(tx) {
+          for (const org of orgs) await notify(tx, org, { kind: 'invoices', customerId: null, message: { key: 'partnerCenter.invoiceReady', params } });
+          return { status: 'processed', outcome: `announced invoice ${params.invoice}` };
+        },
+      };
     }
     default:
       return { status: 'ignored', outcome: `csp-ops does not act on ${eventName}` };

@@ -3,6 +3,7 @@ import type { Queryable } from '../../db/client.js';
 import { activityLog, subscriptions, type BillingTerm, type subscriptionOffers, type subscriptionStatuses } from '../../db/schema.js';
 import { notify } from '../core/announcements.js';
 import type { Organization } from '../core/context.js';
+import { hasPendingIntent, subscriptionTarget } from '../core/intents.js';
 import type { Subscription } from '../core/marketplace.js';
 
 /** A subscription as Partner Center's Subscription resource describes it (the fields csp-ops keeps). */
@@ -111,6 +112,8 @@ export async function storeRemoteSubscription(
   remote: RemoteSubscription,
   now: Date,
 ): Promise<{ state: 'new' | 'changed' | 'unchanged'; changes: FieldChange[] }> {
+  // An edit csp-ops is making right now (a pending intent) is left to that edit's own commit.
+  if (await hasPendingIntent(tx, org.id, subscriptionTarget(remote.id.toLowerCase()))) return { state: 'unchanged', changes: [] };
   const columns = subscriptionColumns(remote, now);
   const [before] = await tx
     .select()

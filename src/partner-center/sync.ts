@@ -4,12 +4,14 @@ import { activityLog, customerPurchasePermissions, customers, partnerCenterOrder
 import { notify } from '../core/announcements.js';
 import type { Organization } from '../core/context.js';
 import { DomainError } from '../core/errors.js';
+import { hasPendingIntent, policyTarget } from '../core/intents.js';
 import { permissionToggles, type PermissionResource } from '../core/permissions.js';
 import { normalizeKey } from '../core/text.js';
 import type { Logger } from '../log.js';
 import { allItems, PartnerCenterError, readPage, type NextPage, type PartnerCenterClient } from './client.js';
-import { checkConnected, connectedOrganizations } from './audit.js';
-import { customerPolicy, grantedResources } from './connector.js';
+import { checkConnected, connectedOrganizations, warnUnconnected } from './audit.js';
+import { customerPolicy, grantedResources, resourceNames } from './connector.js';
+import { repairIntents } from './repair.js';
 import { storeRemoteSubscription, type RemoteSubscription } from './subscriptions.js';
 
 /** A customer as GET /v1/customers and GET /v1/customers/{id} answer (the fields read here). */
@@ -52,9 +54,6 @@ export class SyncBusy extends DomainError {
 const firstCustomersPage: NextPage = { path: '/v1/customers?size=100', headers: {} };
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** Partner Center's self-serve resources, as csp-ops names them. */
-const resourceNames: Record<string, PermissionResource> = { AzureReservedInstances: 'azure-reservations', AzureSavingsPlan: 'azure-savings-plans' };
-
 /**
  * Brings one organization's customers (billing country from get-by-id), their subscriptions,
  * orders and self-serve policies from Partner Center into the database. Progress is kept after
@@ -75,6 +74,8 @@ export async function syncOrganization(db: Database, client: PartnerCenterClient
     .where(and(eq(partnerCenterSyncs.orgId, org.id), or(isNull(partnerCenterSyncs.leaseUntil), lt(partnerCenterSyncs.leaseUntil, new Date()))))
     .returning();
   if (!state) throw new SyncBusy(org);
+  // Changes a crash left between Partner Center's answer and csp-ops' commit are settled first, so they are not taken for changes made outside csp-ops.
+  await repairIntents(db, client, org, log);
   const save = async (set: Partial<typeof partnerCenterSyncs.$inferInsert>) => {
     [state] = await db.update(partnerCenterSyncs).set({ ...set, leaseUntil: set.leaseUntil === null ? null : lease() }).where(eq(partnerCenterSyncs.orgId, org.id)).returning();
   };
@@ -178,9 +179,13 @@ async function syncCustomer(db: Database, client: PartnerCenterClient, org: Orga
   }
 }
 
-/** The permission as Partner Center answered it; a change made outside csp-ops is logged and announced. */
+/**
+ * The permission as Partner Center answered it; a change made outside csp-ops is logged and announced.
+ * One csp-ops is making right now (a pending intent) is left to that change's own commit.
+ */
 async function keepPermission(db: Database, org: Organization, customer: { id: string; name: string }, resource: PermissionResource, on: boolean): Promise<boolean> {
   return db.transaction(async (tx) => {
+    if (await hasPendingIntent(tx, org.id, policyTarget(customer.id))) return false;
     const where = and(eq(customerPurchasePermissions.orgId, org.id), eq(customerPurchasePermissions.customerId, customer.id), eq(customerPurchasePermissions.resource, resource));
     const changed = on
       ? await tx.insert(customerPurchasePermissions).values({ orgId: org.id, customerId: customer.id, resource, grantedBy: null }).onConflictDoNothing().returning()
@@ -196,6 +201,7 @@ async function keepPermission(db: Database, org: Organization, customer: { id: s
 /** Every organization the connector acts for, synced in turn. */
 export async function syncAllOrganizations(db: Database, client: PartnerCenterClient, log: Logger = silent): Promise<SyncCounts> {
   const total: SyncCounts = { customers: 0, subscriptions: 0, orders: 0, policies: 0, changed: 0, skipped: 0 };
+  await warnUnconnected(db, client.tenantId, 'Partner Center sync', log);
   for (const org of await connectedOrganizations(db, client.tenantId)) {
     let one: SyncCounts;
     try {

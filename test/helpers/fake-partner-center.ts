@@ -86,6 +86,7 @@ export async function startFakePartnerCenter() {
   const orders = new Map<string, Record<string, unknown>[]>();
   const invoices = new Map<string, Record<string, unknown>>();
   let customerPageSize = 100;
+  const holds: { method: string; path: string; arrived: () => void; released: Promise<void> }[] = [];
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error) => {
@@ -153,6 +154,17 @@ export async function startFakePartnerCenter() {
     const auth = String(req.headers.authorization ?? '');
     if (!issuedTokens.has(auth.replace(/^Bearer /, ''))) {
       return json(res, 401, { code: 401, description: 'Unauthorized', errorName: 'Unauthorized' }, { 'ms-correlationid': correlationId });
+    }
+    const held = holds.findIndex((h) => h.method === req.method && (url.pathname + url.search).startsWith(h.path));
+    if (held >= 0) {
+      // Handled as usual (the change is made), but the answer waits until the test releases it.
+      const [hold] = holds.splice(held, 1);
+      const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+      res.end = ((...args: unknown[]) => {
+        hold!.arrived();
+        void hold!.released.then(() => !res.destroyed && end(...args));
+        return res;
+      }) as typeof res.end;
     }
     const index = planned.findIndex((p) => p.method === req.method && (url.pathname + url.search).startsWith(p.path));
     if (index >= 0) {
@@ -283,6 +295,17 @@ export async function startFakePartnerCenter() {
     /** Answers the next matching request this way instead. */
     plan(answer: PlannedAnswer) {
       planned.push(answer);
+    },
+    /**
+     * The next request matching method and path start is handled (its change made) but not answered
+     * until release(); `arrived` resolves once it was handled.
+     */
+    hold(method: string, path: string) {
+      let arrived!: () => void;
+      let release!: () => void;
+      const handled = new Promise<void>((done) => (arrived = done));
+      holds.push({ method, path, arrived, released: new Promise<void>((done) => (release = done)) });
+      return { arrived: handled, release };
     },
     /** Audit records GET /v1/auditrecords serves (AuditRecord objects; resourceNewValue a JSON string). */
     auditRecords,

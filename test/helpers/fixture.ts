@@ -107,3 +107,6 @@ export const otherOrganization = {
     },
   ],
 } satisfies ImportFileInput;
+
+/** The test organization naming a CSP tenant: the Partner Center connector signed in for that tenant acts for it (R-A5). */
+export const connectedOrganization = (cspTenantId: string) => ({ ...testOrganization, organization: { ...testOrganization.organization, cspTenantId } });

@@ -6,6 +6,8 @@ import { cardActions, cardText, startTeamsTestBot, type AdaptiveCardJson } from 
 import { waitFor } from './wait.js';
 
 export type Person = keyof typeof users;
+/** The Partner Center connector's settings and timing, for a bot that uses it. */
+export type Connector = Pick<Parameters<typeof startTestBot>[0] & object, 'partnerCenter' | 'partnerCenterTuning'>;
 
 /** What a user sees, the same shape on every platform. */
 export interface Reply {
@@ -35,8 +37,8 @@ function pick(reply: Reply, label: string) {
   return button;
 }
 
-async function slackDriver(organizations?: unknown[]): Promise<PlatformDriver> {
-  const bot = await startTestBot({ organizations });
+async function slackDriver(organizations?: unknown[], connector?: Connector): Promise<PlatformDriver> {
+  const bot = await startTestBot({ organizations, ...connector });
   const toReply = (reply: SlackReply | undefined): Reply => ({
     text: replyText(reply),
     buttons: buttons(reply).map((b) => ({ label: b.text.text, style: b.style as Reply['buttons'][number]['style'], id: b.action_id, value: b.value })),
@@ -63,8 +65,8 @@ async function slackDriver(organizations?: unknown[]): Promise<PlatformDriver> {
   };
 }
 
-async function teamsDriver(organizations?: unknown[]): Promise<PlatformDriver> {
-  const bot = await startTeamsTestBot({ organizations });
+async function teamsDriver(organizations?: unknown[], connector?: Connector): Promise<PlatformDriver> {
+  const bot = await startTeamsTestBot({ organizations, ...connector });
   const styles = { positive: 'primary', destructive: 'danger' } as const;
   const toReply = (card: AdaptiveCardJson | undefined, message?: string): Reply => ({
     text: cardText(card),

@@ -5,6 +5,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import type { DatabaseHandle } from '../../db/client.js';
 import { startBot, type Bot } from '../../src/bot.js';
 import { importOrganization, parseImportFile } from '../../src/core/import.js';
+import type { PartnerCenterConfig } from '../../src/partner-center/connector.js';
 import { validateAdaptiveCard } from './adaptive-card.js';
 import { openTestDatabase } from './database.js';
 import { otherOrganization, teamsTenantId, testOrganization } from './fixture.js';
@@ -120,7 +121,15 @@ export interface ActivityOptions {
 
 /** The csp-ops bot with Teams on, on a fresh database, the Bot Framework faked on loopback. */
 export async function startTeamsTestBot(
-  options: { authenticated?: boolean; /** Slack too, on this fake Web API. */ slackApiUrl?: string; organizations?: unknown[] } = {},
+  options: {
+    authenticated?: boolean;
+    /** Slack too, on this fake Web API. */
+    slackApiUrl?: string;
+    organizations?: unknown[];
+    /** Partner Center connector settings and timing, passed to startBot. */
+    partnerCenter?: PartnerCenterConfig;
+    partnerCenterTuning?: Parameters<typeof startBot>[0]['partnerCenterTuning'];
+  } = {},
 ) {
   const authenticated = options.authenticated ?? true;
   const database: DatabaseHandle = await openTestDatabase();
@@ -138,7 +147,9 @@ export async function startTeamsTestBot(
         ? { MICROSOFT_APP_ID: teamsAppId, MICROSOFT_APP_PASSWORD: 'test-secret', MICROSOFT_APP_TENANT_ID: botTenantId, MICROSOFT_APP_TYPE: 'SingleTenant' as const }
         : { TEAMS_ALLOW_UNAUTHENTICATED: true }),
       TEAMS_OPENID_METADATA_URL: framework.openIdMetadataUrl,
+      ...options.partnerCenter,
     },
+    partnerCenterTuning: options.partnerCenterTuning,
     log: silentLog,
     deliveryIntervalMs: 50,
     // The bot's own token for the connector, as the Microsoft login would issue it.

@@ -1,0 +1,118 @@
+import { and, asc, eq } from 'drizzle-orm';
+import type { Database } from '../../db/client.js';
+import { customers, partnerCenterIntents } from '../../db/schema.js';
+import type { Organization } from '../core/context.js';
+import { intentContext, settleIntent, type PartnerCenterIntent } from '../core/intents.js';
+import { commitPermission } from '../core/permissions.js';
+import { commitDecision } from '../core/requests.js';
+import { commitSubscriptionChange, type SubscriptionChange } from '../core/subscription-edits.js';
+import type { Logger } from '../log.js';
+import { connectedOrganizations } from './audit.js';
+import { PartnerCenterError, type PartnerCenterClient } from './client.js';
+import { customerPolicy, grantedResources, resourceNames } from './connector.js';
+import { subscriptionColumns, type RemoteSubscription } from './subscriptions.js';
+
+/** Requests one intent's call can make: a permission looks its policy up, writes it, and may look again and rewrite it; an edit PATCHes and may read again. */
+const requestsPerIntent: Record<PartnerCenterIntent['kind'], number> = { permission: 4, subscription: 2 };
+/** Time for the outcome's transaction after Partner Center answered. */
+const commitMarginMs = 5000;
+
+/** How long an intent may be waiting for its own call's answer; past it, that call has ended one way or another. */
+export const intentGraceMs = (client: PartnerCenterClient, kind: PartnerCenterIntent['kind']) => requestsPerIntent[kind] * client.settleMs + commitMarginMs;
+
+export interface RepairResult {
+  done: number;
+  abandoned: number;
+  /** When the youngest intent still in flight is due for repair, if any is. */
+  nextDueAt?: Date;
+}
+
+/**
+ * Intents a crash left pending (older than their grace) are resolved from Partner Center's
+ * current state: a change that is there is committed exactly as its own step 3 would have,
+ * as the person who asked; one that is not is abandoned. Each is settled once, however many
+ * processes repair at the same time (settleIntent inside the outcome's transaction).
+ */
+export async function repairIntents(db: Database, client: PartnerCenterClient, org: Organization, log: Logger, now = new Date()): Promise<RepairResult> {
+  const result: RepairResult = { done: 0, abandoned: 0 };
+  const pending = await db
+    .select()
+    .from(partnerCenterIntents)
+    .where(and(eq(partnerCenterIntents.orgId, org.id), eq(partnerCenterIntents.status, 'pending')))
+    .orderBy(asc(partnerCenterIntents.createdAt))
+    .limit(100);
+  for (const intent of pending) {
+    const dueAt = new Date(intent.createdAt.getTime() + intentGraceMs(client, intent.kind));
+    if (dueAt > now) {
+      if (!result.nextDueAt || dueAt < result.nextDueAt) result.nextDueAt = dueAt;
+      continue;
+    }
+    try {
+      const made = await repairIntent(db, client, org, intent);
+      if (made) result.done++;
+      else if (await settleIntent(db, intent.id, 'abandoned', { reason: 'Partner Center does not hold the change' })) {
+        result.abandoned++;
+        log.warn(`Partner Center change ${intent.id} (${intent.target}, asked by ${intent.actorName}) was cut off and is not in Partner Center; abandoned, nothing changed here`);
+      }
+    } catch (error) {
+      // Partner Center cannot be read now: the intent stays pending for the next repair.
+      log.warn(`Partner Center change ${intent.id} (${intent.target}) could not be checked: ${(error as Error).message}`);
+    }
+  }
+  return result;
+}
+
+/** Commits the intent's outcome when Partner Center holds its change; false when it does not. */
+async function repairIntent(db: Database, client: PartnerCenterClient, org: Organization, intent: PartnerCenterIntent): Promise<boolean> {
+  const ctx = await intentContext(db, org, intent);
+  const [customer] = await db.select().from(customers).where(eq(customers.id, intent.customerId));
+  const { change } = intent;
+  if (change.kind === 'permission') {
+    const policy = await customerPolicy(client, customer!.tenantId);
+    const granted = (policy ? grantedResources(policy) : []).map((r) => resourceNames[r]);
+    if (granted.includes(change.resource) !== change.on) return false;
+    await db.transaction((tx) => commitPermission(tx, ctx, customer!, change.resource, change.on, intent));
+    return true;
+  }
+  const path = `/v1/customers/${encodeURIComponent(customer!.tenantId)}/subscriptions/${encodeURIComponent(intent.subscriptionId!)}`;
+  let remote: RemoteSubscription;
+  try {
+    remote = { ...((await client.request('GET', path)).body as RemoteSubscription), id: intent.subscriptionId! };
+  } catch (error) {
+    if (error instanceof PartnerCenterError && error.status === 404) return false;
+    throw error;
+  }
+  if (!holds(remote, change.change)) return false;
+  const answer = { state: 'updated' as const, columns: subscriptionColumns(remote, new Date()) };
+  if (intent.requestId) return (await commitDecision(ctx, intent.requestId, 'approve', change.note, { intent, answer })).state === 'decided';
+  await db.transaction((tx) => commitSubscriptionChange(tx, ctx, intent.subscriptionId!, change.change, answer, intent));
+  return true;
+}
+
+/** Whether Partner Center's copy of the subscription shows the edit made. */
+function holds(remote: RemoteSubscription, change: SubscriptionChange): boolean {
+  switch (change.kind) {
+    case 'rename':
+      return remote.friendlyName === change.name;
+    case 'seats':
+      return remote.quantity === change.seats;
+    case 'auto-renew':
+      return remote.autoRenewEnabled === change.on;
+    case 'reseller':
+      return remote.partnerId === change.mpnId;
+    case 'cancel':
+      return remote.status?.toLowerCase() === 'deleted';
+  }
+}
+
+/** Every organization the connector acts for, repaired in turn. */
+export async function repairAllOrganizations(db: Database, client: PartnerCenterClient, log: Logger): Promise<RepairResult> {
+  const total: RepairResult = { done: 0, abandoned: 0 };
+  for (const org of await connectedOrganizations(db, client.tenantId)) {
+    const one = await repairIntents(db, client, org, log);
+    total.done += one.done;
+    total.abandoned += one.abandoned;
+    if (one.nextDueAt && (!total.nextDueAt || one.nextDueAt < total.nextDueAt)) total.nextDueAt = one.nextDueAt;
+  }
+  return total;
+}
