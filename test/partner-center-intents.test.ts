@@ -147,7 +147,8 @@ describe.each(platforms)('$name: Partner Center writes record an intent, call wi
 
   it('R-M7 a subscription edit Partner Center refuses changes nothing here; the intent is failed with the reason', async () => {
     pc.plan({ method: 'PATCH', path: `/v1/customers/${tenants.hanbit}/subscriptions/`, status: 400, body: { code: 800036, description: '수량 초과 (數量超過上限)', errorName: 'InvalidQuantity' } });
-    const refused = await unchanged(p.db, () => p.command('adminAgent', `subscription ${subscriptionId.slice(0, 8)} seats 5000`));
+    const confirmation = await unchanged(p.db, () => p.command('adminAgent', `subscription ${subscriptionId.slice(0, 8)} seats 5000`));
+    const refused = await unchanged(p.db, () => p.click('adminAgent', confirmation, 'Confirm'));
     expect(refused.text).toContain('Partner Center refused the change (HTTP 400, code 800036): 수량 초과 (數量超過上限)');
     const [row] = await p.db.select().from(subscriptions).where(eq(subscriptions.id, subscriptionId));
     expect(row!.seats).toBe(10);
@@ -157,7 +158,8 @@ describe.each(platforms)('$name: Partner Center writes record an intent, call wi
 
   it('R-M7 a subscription edit is committed after the PATCH answered, with nothing locked during it, and a sync meanwhile does not call it a change made outside csp-ops', async () => {
     const held = pc.hold('PATCH', `/v1/customers/${tenants.hanbit}/subscriptions/${subscriptionId}`);
-    const edit = p.command('adminAgent', `subscription ${subscriptionId.slice(0, 8)} seats 12`);
+    const confirmation = await p.command('adminAgent', `subscription ${subscriptionId.slice(0, 8)} seats 12`);
+    const edit = p.click('adminAgent', confirmation, 'Confirm');
     await held.arrived;
     expect(await lockableNow(p.db, [`SELECT 1 FROM subscriptions WHERE id = '${subscriptionId}' FOR UPDATE`])).toBe(true);
     const org = await organizationNamed(p.db, testOrganization.organization.name);

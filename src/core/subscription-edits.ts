@@ -67,7 +67,7 @@ export function recordSubscriptionIntent(tx: Queryable, ctx: StaffContext, curre
 export function checkSubscriptionChange(ctx: CoreContext, current: Subscription, change: SubscriptionChange): 'changes' | 'unchanged' {
   requireAdmin(ctx.actor, 'what.marketplace');
   if (current.status === 'cancelled') throw new DomainError('subscription.cancelled', { subscription: current.id, date: utcTime(current.cancelledAt!) });
-  return changeSet(current, change, ctx.now()) ? 'changes' : 'unchanged';
+  return checkedChange(current, change, ctx.now()) ? 'changes' : 'unchanged';
 }
 
 export type PartnerCenterEdit = { state: 'updated'; columns: Partial<Subscription> } | { state: 'conflict'; columns: Partial<Subscription>; changes: string };
