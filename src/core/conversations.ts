@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
-import { teamsConversations } from '../../db/schema.js';
+import { organizations, teamsConversations } from '../../db/schema.js';
 
 export interface TeamsConversation {
   conversationId: string;
@@ -23,4 +23,10 @@ export async function teamsConversation(db: Database, orgId: string, conversatio
     .from(teamsConversations)
     .where(and(eq(teamsConversations.orgId, orgId), eq(teamsConversations.conversationId, conversationId)));
   return row;
+}
+
+/** The organization's Microsoft Entra tenant, which a new Teams conversation is created in. */
+export async function teamsTenantOf(db: Database, orgId: string): Promise<string | undefined> {
+  const [row] = await db.select({ tenantId: organizations.teamsTenantId }).from(organizations).where(eq(organizations.id, orgId));
+  return row?.tenantId ?? undefined;
 }

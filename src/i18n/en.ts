@@ -382,6 +382,8 @@ export const en = {
   'failures.row': '{date} — {channel} — {what} — {attempts} attempts — {reason}',
   'failures.more': '…and {count} older ones.',
   'failures.requestCard': 'approval card of request {id}',
+  'failures.refreshRequestCard': 'update of the approval cards of request {id} to show its decision',
+  'failures.decisionNotice': 'the requester\'s notice of the decision on request {id}',
   'failures.purchase': 'purchase {order} by {customer}',
   'failures.retryButton': 'Send them again',
   'failures.retried': '{count} deliveries will be sent again now.',
