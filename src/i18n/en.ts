@@ -281,7 +281,7 @@ export const en = {
   'request.problemScopeUnchanged': 'Reservation {reservation} already has that scope.',
   'request.problemSubscription': 'Subscription {subscription} is not an active subscription of the customer.',
   'request.unknown': 'No request {request} was found.',
-  'request.filed': 'Your request to {change} was sent to the partner for approval (request {id}). You will be told here when it is decided.',
+  'request.filed': 'Your request to {change} was sent to the partner for approval (request {id}). You will be told the decision here, or in a direct message from csp-ops if it cannot post here.',
   'request.cardTitle': 'Request: {change}',
   'request.customer': 'Customer',
   'request.reservation': 'Reservation',

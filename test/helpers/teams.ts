@@ -22,6 +22,9 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return text ? JSON.parse(text) : undefined;
 }
 
+/** Refusals planned for this "conversation" apply to creating conversations (POST /v3/conversations). */
+export const newConversation = '(new conversation)';
+
 interface Refusal {
   status: number;
   retryAfter?: string;
@@ -63,6 +66,8 @@ export async function startFakeBotFramework() {
       return;
     }
     if (path === '/v3/conversations' && req.method === 'POST') {
+      const refused = refusals.get(newConversation)?.shift();
+      if (refused) return void res.writeHead(refused.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'Refused', message: `planned ${refused.status}` } }));
       // Creating a personal chat: the bot and one user.
       const created = body as ConnectorCall['body'] & { members?: { id: string }[] };
       const conversationId = `a:personal-${created.members?.[0]?.id ?? 'nobody'}`;
