@@ -3,8 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outbox, reservationRequests } from '../db/schema.js';
 import { runCli } from '../src/adapters/cli/run.js';
 import { remindPendingRequests } from '../src/core/requests.js';
-import { directMessageChannel, type RecordedCall } from './helpers/fake-slack.js';
-import { aadUsers, teamsTenantId, users } from './helpers/fixture.js';
+import { openDatabase, type DatabaseHandle } from '../db/client.js';
+import { importOrganization, parseImportFile } from '../src/core/import.js';
+import { onPostgres, openTestDatabase } from './helpers/database.js';
+import { directMessageChannel, startFakeSlack, type FakeSlack, type RecordedCall } from './helpers/fake-slack.js';
+import { aadUsers, otherOrganization, teamsTenantId, testOrganization, users } from './helpers/fixture.js';
 import { buttons, replyText, startTestBot, type SlackReply, type TestBot } from './helpers/slack.js';
 import { cardActions, cardText, newConversation, startTeamsTestBot, type AdaptiveCardJson, type ConnectorCall, type TeamsTestBot } from './helpers/teams.js';
 import type { Database } from '../db/client.js';
@@ -280,5 +283,54 @@ describe('Teams: a decision reaches every copy of the card and the requester (R-
     expect([refresh!.status, refresh!.lastError]).toEqual(['failed', 'Teams answered HTTP 404']);
     const failures = cardText((await bot.message(aadUsers.globalAdmin, 'notify failures', { conversationId: approvals })).card);
     expect(failures).toContain(`update of the approval cards of request ${request.id.slice(0, 8)} to show its decision`);
+  });
+});
+
+// Two app instances on one database (each with its own pool on PostgreSQL; PGlite allows one
+// process per database, so there they share the handle) posting to one Slack workspace.
+describe(`R-Q5 a card on its way to Slack while the request is decided (${onPostgres ? 'PostgreSQL, two instances' : 'PGlite, two instances'})`, () => {
+  const approvals = 'C0APPROVAL';
+  let database: DatabaseHandle;
+  let second: DatabaseHandle;
+  let slack: FakeSlack;
+  let instances: TestBot[];
+  beforeAll(async () => {
+    database = await openTestDatabase();
+    for (const file of [testOrganization, otherOrganization]) await importOrganization(database.db, parseImportFile(file));
+    if (onPostgres) {
+      const url = new URL(process.env.TEST_DATABASE_URL!);
+      url.pathname = `/${(database as DatabaseHandle & { name: string }).name}`;
+      second = await openDatabase({ url: url.toString() });
+    } else {
+      second = database;
+    }
+    // Every Web API call takes a while, so the decision commits while the card is being posted.
+    slack = await startFakeSlack({ delayMs: 300 });
+    instances = [await startTestBot({ database, slack }), await startTestBot({ database: second, slack })];
+  });
+  afterAll(async () => {
+    for (const instance of instances ?? []) await instance.close();
+    await slack?.close();
+    if (second !== database) await second?.close();
+    await database?.close();
+  });
+
+  it('R-Q5 the copy rendered with buttons just before the decision committed is updated without them afterwards', async () => {
+    const [one, two] = instances as [TestBot, TestBot];
+    await one.command(users.globalAdmin, 'channel approvals here', { channel: approvals });
+    await one.command(users.contact, `request renew ${partnerBought} because 동시에 게시됨`, { channel: 'C0CUSTOMER' });
+    const request = await lastRequest(database.db);
+    const inFlight = await waitFor('the card on its way to Slack', () =>
+      slack.arrived.find((c) => c.method === 'chat.postMessage' && c.body.channel === approvals && JSON.stringify(c.body).includes(request.id)),
+    );
+    expect(buttons(inFlight.body as SlackReply).map((b) => b.text.text)).toEqual(['Approve', 'Reject']);
+
+    await two.command(users.adminAgent, `approve ${request.id.slice(0, 8)}`, { channel: approvals });
+    const [card] = await settled(database.db, 'requestCard', request.id);
+    const [refresh] = await settled(database.db, 'refreshRequestCard', request.id);
+    expect([card!.status, refresh!.status]).toEqual(['sent', 'sent']);
+    const last = slack.updates().filter((u) => u.body.channel === approvals && u.body.ts === card!.postedMessageId).at(-1);
+    expect(buttons(last?.body as SlackReply)).toEqual([]);
+    expect(replyText(last?.body as SlackReply)).toContain('Approved by 王小明');
   });
 });

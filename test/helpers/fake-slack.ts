@@ -72,6 +72,8 @@ export async function startFakeSlack(
   } = {},
 ) {
   const calls: RecordedCall[] = [];
+  /** Every Web API call as it arrives, before `delayMs` and before it is answered. */
+  const arrived: Pick<RecordedCall, 'method' | 'body'>[] = [];
   const buckets = new Map<string, { tokens: number; at: number }>();
   let rateLimited = 0;
   /** True when this post to the channel is over the limit. */
@@ -111,6 +113,7 @@ export async function startFakeSlack(
     }
     const method = path.replace(/^\/api\//, '').split('?')[0]!;
     const token = (req.headers.authorization ?? '').replace(/^Bearer /, '') || (body.token as string | undefined);
+    arrived.push({ method, body });
     if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
     if (method === 'chat.postMessage' && options.channelLimit && overLimit(String(body.channel))) {
       rateLimited += 1;
@@ -161,6 +164,7 @@ export async function startFakeSlack(
     apiUrl: `${base}/api/`,
     responseUrl: (id: string) => `${base}/response/${id}`,
     calls,
+    arrived,
     responses,
     posts: () => calls.filter((c) => c.method === 'chat.postMessage'),
     /** chat.update calls that changed a posted message. */
