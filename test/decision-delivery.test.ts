@@ -175,6 +175,19 @@ describe('Slack: a decision reaches every copy of the card and the requester (R-
     expect(failures).toContain('Slack error: message_not_found');
   });
 
+  it('R-Q5 R-N3 an update refused with 429 waits for Retry-After and is tried again', async () => {
+    await bot.command(users.contact, `request renew ${partnerBought} because 請稍後再試`, { channel: customerChannel });
+    const request = await lastRequest(bot.db);
+    const [card] = await settled(bot.db, 'requestCard', request.id);
+    bot.slack.plan('chat.update', [{ status: 429, headers: { 'retry-after': '1' }, body: { ok: false, error: 'ratelimited' }, channel: approvals }]);
+    await bot.command(users.adminAgent, `approve ${request.id.slice(0, 8)}`, { channel: approvals });
+    const [update] = await updatedCopies([card!], 'Approved by 王小明');
+    const refused = bot.slack.calls.find((c) => c.method === 'chat.update' && c.body.ts === card!.postedMessageId && !c.ts)!;
+    expect(update!.at - refused.at).toBeGreaterThanOrEqual(1000);
+    const [refresh] = await settled(bot.db, 'refreshRequestCard', request.id);
+    expect([refresh!.status, refresh!.attempts]).toEqual(['sent', 2]);
+  });
+
   it('R-Q5 a request filed and decided in the terminal updates the Slack card and reaches the requester by DM', async () => {
     const asked = await runCli(bot.db, ['request', 'renew', partnerBought, 'for', 'contoso.com', 'because', '터미널에서', '요청', '--as', 'xiaoming.wang@partner.example']);
     expect(asked.exitCode).toBe(0);
