@@ -149,11 +149,14 @@ export function startDeliveryWorker(options: {
       batch = rows.slice(0, 1);
     }
     const ids = batch.map((r) => r.id);
-    const spent = { tokens: Math.max(0, tokens - 1), tokensAt: now };
+    const message = batch[0]!.message as OutboxMessage;
+    // Updating cards posts nothing new: the bucket and the spacing are for new messages in the channel.
+    const updatesOnly = batch.length === 1 && 'refreshRequestCard' in message;
+    const spent = updatesOnly ? {} : { tokens: Math.max(0, tokens - 1), tokensAt: now };
+    const spacingSeconds = updatesOnly ? 0 : pacing.spacingSeconds;
     try {
       const sender = senders[channel.platform]!;
       const target = { orgId: channel.orgId, channelId: channel.channelId };
-      const message = batch[0]!.message as OutboxMessage;
       let posted: { messageId?: string; channelId?: string } = {};
       if (batch.length > 1) {
         posted = await sender.post(target, await render.digest(channel.orgId, batch.map((r) => (r.message as { purchase: string }).purchase)));
@@ -173,7 +176,7 @@ export function startDeliveryWorker(options: {
           postedChannelId: posted.channelId && posted.channelId !== channel.channelId ? posted.channelId : null,
         })
         .where(inArray(outbox.id, ids));
-      await release({ ...spent, nextPostAt: new Date(Date.now() + pacing.spacingSeconds * 1000) });
+      await release({ ...spent, nextPostAt: new Date(Date.now() + spacingSeconds * 1000) });
     } catch (error) {
       const { retryAfterSeconds, permanent } = error instanceof DeliveryError ? error.options : {};
       const reason = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
@@ -188,7 +191,7 @@ export function startDeliveryWorker(options: {
           .set({ status: gaveUp ? 'failed' : 'pending', attempts, lastError: reason, nextAttemptAt: sql`now() + make_interval(secs => ${gaveUp ? 0 : delay})` })
           .where(inArray(outbox.id, group));
       }
-      await release({ ...spent, nextPostAt: new Date(Date.now() + (retryAfterSeconds ?? pacing.spacingSeconds) * 1000) });
+      await release({ ...spent, nextPostAt: new Date(Date.now() + (retryAfterSeconds ?? spacingSeconds) * 1000) });
     }
   }
 
