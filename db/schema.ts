@@ -251,11 +251,15 @@ export const outbox = pgTable('outbox', {
   sentAt: timestamp('sent_at', { withTimezone: true }),
   /** The platform's ID of the posted message (Slack `ts`), so later changes can update it. */
   postedMessageId: text('posted_message_id'),
+  /** Where it was posted when that is not `channelId`: the direct chat a decision notice went to instead. */
+  postedChannelId: text('posted_channel_id'),
   createdAt: createdAt(),
 }, (t) => [
   index('outbox_due').on(t.status, t.nextAttemptAt),
   // A channel's waiting messages, oldest first, for pacing and digests.
   index('outbox_channel_pending').on(t.orgId, t.platform, t.channelId, t.id).where(sql`status = 'pending'`),
+  // Every posted copy of a request's card, to update them all once it is decided (R-Q5).
+  index('outbox_request_card').on(t.orgId, sql`(message->>'requestCard')`).where(sql`message ? 'requestCard'`),
 ]);
 
 /**
@@ -372,6 +376,9 @@ export const reservationRequests = pgTable('reservation_requests', {
   /** Where the requester asked: told the outcome there (R-Q5). */
   requestedPlatform: text('requested_platform').notNull(),
   requestedChannelId: text('requested_channel_id'),
+  /** The requester as the platform names them (Slack user ID; Teams `29:…` ID and Entra object ID): told directly when the conversation cannot be posted to. */
+  requestedByUserId: text('requested_by_user_id'),
+  requestedByAadObjectId: text('requested_by_aad_object_id'),
   status: text('status', { enum: requestStatuses }).notNull().default('pending'),
   decidedByName: text('decided_by_name'),
   decidedAt: timestamp('decided_at', { withTimezone: true }),

@@ -64,6 +64,8 @@ export function outboxRenderer(db: Database): Renderer {
     async message(orgId, message: OutboxMessage) {
       if ('key' in message) return { lines: [t(message.key, message.params)] };
       if ('requestCard' in message) return renderRequestCard({ db, t }, orgId, message.requestCard, message.reminder ?? false);
+      if ('refreshRequestCard' in message) return renderRequestCard({ db, t }, orgId, message.refreshRequestCard);
+      if ('decisionNotice' in message) return renderRequestCard({ db, t }, orgId, message.decisionNotice);
       const [purchase] = await purchasesByIds(db, [message.purchase]);
       return purchaseView(t, purchase!);
     },

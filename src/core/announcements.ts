@@ -2,7 +2,7 @@ import { and, eq, isNull, or } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
 import { notificationSubscriptions, outbox, type NotificationKind } from '../../db/schema.js';
 import type { MessageKey, MessageParams } from '../i18n/index.js';
-import type { CoreContext, Organization } from './context.js';
+import type { ChatPerson, CoreContext, Organization } from './context.js';
 
 /** A catalog sentence, rendered when it is sent. */
 export interface Announcement {
@@ -13,9 +13,17 @@ export interface Announcement {
 /**
  * What the delivery worker posts, rendered when it is sent: a sentence, a
  * request's approval card as it stands then, or a customer purchase (which a
- * busy channel receives folded into a digest).
+ * busy channel receives folded into a digest). `refreshRequestCard` posts
+ * nothing new: it updates the card's copies already posted in that channel.
+ * `decisionNotice` tells the requester the outcome, in a direct chat with
+ * `person` when the channel cannot be posted to.
  */
-export type OutboxMessage = Announcement | { requestCard: string; reminder?: boolean } | { purchase: string };
+export type OutboxMessage =
+  | Announcement
+  | { requestCard: string; reminder?: boolean }
+  | { refreshRequestCard: string }
+  | { decisionNotice: string; person?: ChatPerson }
+  | { purchase: string };
 
 export interface ChatTarget {
   platform: string;

@@ -23,10 +23,18 @@ export interface Organization {
 
 export type Platform = 'slack' | 'teams' | 'cli';
 
+/** A chat user as their platform names them: a Slack user ID, or a Teams `29:…` ID with the Entra object ID. */
+export interface ChatPerson {
+  id: string;
+  aadObjectId?: string;
+}
+
 /** Where a command ran: announcements go back there unless the organization set an activity channel. */
 export interface Conversation {
   platform: Platform;
   channelId: string | null;
+  /** Who typed it, from the platform's signed request; absent in the terminal. */
+  person?: ChatPerson;
 }
 
 /**

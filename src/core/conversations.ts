@@ -1,6 +1,6 @@
 import { and, eq, lt, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
-import { teamsConversations, teamsPrivateViews } from '../../db/schema.js';
+import { organizations, teamsConversations, teamsPrivateViews } from '../../db/schema.js';
 import { isUuid } from './customers.js';
 
 export interface TeamsConversation {
@@ -52,4 +52,10 @@ export async function replacePrivateView(db: Database, orgId: string, id: string
     .update(teamsPrivateViews)
     .set({ card, updatedAt: sql`now()` })
     .where(and(eq(teamsPrivateViews.id, id), eq(teamsPrivateViews.orgId, orgId), eq(teamsPrivateViews.userAadObjectId, userAadObjectId)));
+}
+
+/** The organization's Microsoft Entra tenant, which a new Teams conversation is created in. */
+export async function teamsTenantOf(db: Database, orgId: string): Promise<string | undefined> {
+  const [row] = await db.select({ tenantId: organizations.teamsTenantId }).from(organizations).where(eq(organizations.id, orgId));
+  return row?.tenantId ?? undefined;
 }

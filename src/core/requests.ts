@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { and, count, desc, eq, isNull, like, lte, or, sql } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNull, like, lte, or, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
-import { customerContacts, customers, organizations, reservationRequests, reservations, subscriptions, type requestKinds } from '../../db/schema.js';
+import { customerContacts, customers, organizations, outbox, reservationRequests, reservations, staff, subscriptions, type requestKinds } from '../../db/schema.js';
 import { recordActivity, type ActivityAction } from './activity.js';
-import { enqueue, notify, organizationChannel, type Announcement } from './announcements.js';
+import { enqueue, notify, organizationChannel, type Announcement, type ChatTarget } from './announcements.js';
 import { requireAdmin } from './access.js';
-import type { CoreContext } from './context.js';
+import type { ChatPerson, CoreContext } from './context.js';
 import { customerById, customerMatches, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
 import { readPage } from './paging.js';
@@ -204,6 +204,8 @@ async function saveRequest(
         requestedByName: actor.name,
         requestedPlatform: ctx.conversation.platform,
         requestedChannelId: ctx.conversation.channelId,
+        requestedByUserId: ctx.conversation.person?.id ?? null,
+        requestedByAadObjectId: ctx.conversation.person?.aadObjectId ?? null,
         createdAt: ctx.now(),
       })
       .returning();
@@ -309,9 +311,7 @@ export async function commitDecision(ctx: DecidingContext, requestId: string, de
       : { kind: request.kind, reservation: request.reservationId! };
     await recordActivity(tx, at, request.subscriptionId ? `saas_cancel_request_${status}` : `request_${status}`, request.customerId, subject);
     await outcome.effect?.();
-    // R-Q5: the requester is told where they asked.
-    const requester = request.requestedChannelId ? { platform: request.requestedPlatform, channelId: request.requestedChannelId } : undefined;
-    if (requester) await enqueue(tx, ctx.org.id, requester, { requestCard: request.id });
+    const requester = await tellDecision(tx, request);
     await notify(tx, ctx.org, {
       kind: 'requests',
       customerId: request.customerId,
@@ -323,6 +323,43 @@ export async function commitDecision(ctx: DecidingContext, requestId: string, de
     });
     return { state: 'decided', request: decided! };
   });
+}
+
+/**
+ * R-Q5, whatever decided the request: every channel holding a copy of its card
+ * (posted or still waiting) gets the copies there updated, after any copy still
+ * queued before; the requester is told where they asked, else in a direct chat.
+ * Returns where the requester is told.
+ */
+async function tellDecision(tx: Queryable, request: ReservationRequest): Promise<ChatTarget | undefined> {
+  const copies = await tx
+    .selectDistinct({ platform: outbox.platform, channelId: outbox.channelId })
+    .from(outbox)
+    .where(
+      and(
+        eq(outbox.orgId, request.orgId),
+        sql`${outbox.message} ? 'requestCard'`,
+        sql`${outbox.message}->>'requestCard' = ${request.id}`,
+        inArray(outbox.status, ['pending', 'sent']),
+      ),
+    );
+  for (const copy of copies) await enqueue(tx, request.orgId, copy, { refreshRequestCard: request.id });
+  const requester = await requesterRoute(tx, request);
+  if (requester) await enqueue(tx, request.orgId, requester.target, { decisionNotice: request.id, ...(requester.person ? { person: requester.person } : {}) });
+  return requester?.target;
+}
+
+/**
+ * The conversation where the request was typed, with the person to reach
+ * directly if the bot cannot post there; from the terminal, the staff
+ * member's Slack direct chat when their Slack user is known.
+ */
+async function requesterRoute(tx: Queryable, request: ReservationRequest): Promise<{ target: ChatTarget; person?: ChatPerson } | undefined> {
+  const person = request.requestedByUserId ? { id: request.requestedByUserId, ...(request.requestedByAadObjectId ? { aadObjectId: request.requestedByAadObjectId } : {}) } : undefined;
+  if (request.requestedChannelId) return { target: { platform: request.requestedPlatform, channelId: request.requestedChannelId }, person };
+  if (!request.requestedByStaffId) return undefined;
+  const [member] = await tx.select({ slackUserId: staff.slackUserId }).from(staff).where(eq(staff.id, request.requestedByStaffId));
+  return member?.slackUserId ? { target: { platform: 'slack', channelId: member.slackUserId }, person: { id: member.slackUserId } } : undefined;
 }
 
 type DecidingContext = CoreContext & { actor: Extract<CoreContext['actor'], { kind: 'staff' }> };

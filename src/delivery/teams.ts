@@ -1,29 +1,65 @@
 import type { Database } from '../../db/client.js';
 import type { TeamsAdapter } from '../adapters/teams/app.js';
-import { teamsConversation } from '../core/conversations.js';
+import { teamsConversation, teamsTenantOf } from '../core/conversations.js';
 import { DeliveryError, type Sender } from './worker.js';
+
+/** The connector's answer to a failed call as the outbox understands it: when to try again, or that trying again cannot help. */
+function deliveryError(error: unknown): unknown {
+  const response = (error as { response?: { status?: number; headers?: Record<string, string> } }).response;
+  if (response?.status === 429) {
+    const retryAfter = Number.parseInt(response.headers?.['retry-after'] ?? '', 10);
+    return new DeliveryError('Teams rate limit (429)', { retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : undefined });
+  }
+  // 400, 403 (the bot was removed or blocked) and 404 (no such conversation or activity) will not succeed later; 401 may be a token being renewed.
+  const status = response?.status;
+  if (status) return new DeliveryError(`Teams answered HTTP ${status}`, { permanent: status === 400 || status === 403 || status === 404 });
+  return error;
+}
+
+const unreachable = (error: unknown) => [403, 404].includes((error as { response?: { status?: number } }).response?.status ?? 0);
 
 /**
  * Posts into a Teams conversation at the service URL learned from an
- * authenticated inbound activity; a conversation never seen that way is not posted to.
+ * authenticated inbound activity; a conversation never seen that way is not
+ * posted to. A message for a person goes to the bot's personal chat with them
+ * when the conversation refuses it (403, 404).
  */
 export function teamsSender(db: Database, teams: TeamsAdapter): Sender {
-  return async ({ orgId, channelId }, view) => {
+  async function known(orgId: string, channelId: string) {
     const conversation = await teamsConversation(db, orgId, channelId);
     if (!conversation) throw new DeliveryError(`Teams conversation ${channelId} is unknown: add the bot there or write to it first`, { permanent: true });
-    try {
-      const { id } = await teams.post(conversation, view);
-      return { messageId: id };
-    } catch (error) {
-      const response = (error as { response?: { status?: number; headers?: Record<string, string> } }).response;
-      if (response?.status === 429) {
-        const retryAfter = Number.parseInt(response.headers?.['retry-after'] ?? '', 10);
-        throw new DeliveryError('Teams rate limit (429)', { retryAfterSeconds: Number.isFinite(retryAfter) ? retryAfter : undefined });
+    return conversation;
+  }
+  return {
+    async post({ orgId, channelId }, view, person) {
+      const conversation = await known(orgId, channelId);
+      try {
+        const { id } = await teams.post(conversation, view);
+        return { messageId: id };
+      } catch (error) {
+        if (!person || !unreachable(error)) throw deliveryError(error);
+        const refused = (deliveryError(error) as Error).message;
+        const tenantId = await teamsTenantOf(db, orgId);
+        if (!tenantId) throw new DeliveryError(`${refused} in ${channelId}; no Teams tenant is linked to open a personal chat`, { permanent: true });
+        try {
+          const chat = { conversationId: await teams.openPersonalChat(conversation.serviceUrl, person, tenantId), serviceUrl: conversation.serviceUrl };
+          const { id } = await teams.post(chat, view);
+          return { messageId: id, channelId: chat.conversationId };
+        } catch (direct) {
+          const failure = deliveryError(direct);
+          // Both routes are named, so `notify failures` shows why neither worked.
+          if (failure instanceof DeliveryError) throw new DeliveryError(`${refused} in ${channelId}; personal chat: ${failure.message}`, failure.options);
+          throw failure;
+        }
       }
-      // 400, 403 (the bot was removed or blocked) and 404 (no such conversation) will not succeed later; 401 may be a token being renewed.
-      const status = response?.status;
-      if (status) throw new DeliveryError(`Teams answered HTTP ${status}`, { permanent: status === 400 || status === 403 || status === 404 });
-      throw error;
-    }
+    },
+    async update({ orgId, channelId }, activityId, view) {
+      const conversation = await known(orgId, channelId);
+      try {
+        await teams.update(conversation, activityId, view);
+      } catch (error) {
+        throw deliveryError(error);
+      }
+    },
   };
 }

@@ -1,12 +1,26 @@
-import { and, asc, count, eq, exists, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, count, eq, exists, inArray, isNotNull, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { deliveryChannels, outbox } from '../../db/schema.js';
 import type { OutboxMessage } from '../core/announcements.js';
+import type { ChatPerson } from '../core/context.js';
 import type { Logger } from '../log.js';
 import type { View } from '../views/model.js';
 
-/** Posts one message; throws DeliveryError (or anything) when it did not go out. */
-export type Sender = (target: { orgId: string; channelId: string }, view: View) => Promise<{ messageId?: string }>;
+export interface DeliveryTarget {
+  orgId: string;
+  channelId: string;
+}
+
+/** One platform's side of delivery; each call throws DeliveryError (or anything) when it did not go through. */
+export interface Sender {
+  /**
+   * Posts one message. With `person`, a conversation the bot cannot post to is
+   * replaced by a direct chat with them, and `channelId` says where it went.
+   */
+  post(target: DeliveryTarget, view: View, person?: ChatPerson): Promise<{ messageId?: string; channelId?: string }>;
+  /** Replaces a message the bot posted in the target channel. */
+  update(target: DeliveryTarget, messageId: string, view: View): Promise<void>;
+}
 
 export class DeliveryError extends Error {
   constructor(
@@ -135,18 +149,34 @@ export function startDeliveryWorker(options: {
       batch = rows.slice(0, 1);
     }
     const ids = batch.map((r) => r.id);
-    const spent = { tokens: Math.max(0, tokens - 1), tokensAt: now };
+    const message = batch[0]!.message as OutboxMessage;
+    // Updating cards posts nothing new: the bucket and the spacing are for new messages in the channel.
+    const updatesOnly = batch.length === 1 && 'refreshRequestCard' in message;
+    const spent = updatesOnly ? {} : { tokens: Math.max(0, tokens - 1), tokensAt: now };
+    const spacingSeconds = updatesOnly ? 0 : pacing.spacingSeconds;
     try {
-      const view =
-        batch.length > 1
-          ? await render.digest(channel.orgId, batch.map((r) => (r.message as { purchase: string }).purchase))
-          : await render.message(channel.orgId, batch[0]!.message as OutboxMessage);
-      const { messageId } = await senders[channel.platform]!({ orgId: channel.orgId, channelId: channel.channelId }, view);
+      const sender = senders[channel.platform]!;
+      const target = { orgId: channel.orgId, channelId: channel.channelId };
+      let posted: { messageId?: string; channelId?: string } = {};
+      if (batch.length > 1) {
+        posted = await sender.post(target, await render.digest(channel.orgId, batch.map((r) => (r.message as { purchase: string }).purchase)));
+      } else if ('refreshRequestCard' in message) {
+        await refreshRequestCard(channel, sender, message.refreshRequestCard);
+      } else {
+        posted = await sender.post(target, await render.message(channel.orgId, message), 'decisionNotice' in message ? message.person : undefined);
+      }
       await db
         .update(outbox)
-        .set({ status: 'sent', sentAt: sql`now()`, attempts: sql`${outbox.attempts} + 1`, lastError: null, postedMessageId: messageId ?? null })
+        .set({
+          status: 'sent',
+          sentAt: sql`now()`,
+          attempts: sql`${outbox.attempts} + 1`,
+          lastError: null,
+          postedMessageId: posted.messageId ?? null,
+          postedChannelId: posted.channelId && posted.channelId !== channel.channelId ? posted.channelId : null,
+        })
         .where(inArray(outbox.id, ids));
-      await release({ ...spent, nextPostAt: new Date(Date.now() + pacing.spacingSeconds * 1000) });
+      await release({ ...spent, nextPostAt: new Date(Date.now() + spacingSeconds * 1000) });
     } catch (error) {
       const { retryAfterSeconds, permanent } = error instanceof DeliveryError ? error.options : {};
       const reason = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
@@ -161,8 +191,43 @@ export function startDeliveryWorker(options: {
           .set({ status: gaveUp ? 'failed' : 'pending', attempts, lastError: reason, nextAttemptAt: sql`now() + make_interval(secs => ${gaveUp ? 0 : delay})` })
           .where(inArray(outbox.id, group));
       }
-      await release({ ...spent, nextPostAt: new Date(Date.now() + (retryAfterSeconds ?? pacing.spacingSeconds) * 1000) });
+      await release({ ...spent, nextPostAt: new Date(Date.now() + (retryAfterSeconds ?? spacingSeconds) * 1000) });
     }
+  }
+
+  /**
+   * R-Q5: every copy of a request's card posted in this channel shows it as it
+   * stands now. Each copy is tried; a rate limit stops at once, and otherwise the
+   * first failure a retry may get past wins over one that cannot (a deleted message).
+   */
+  async function refreshRequestCard(channel: Channel, sender: Sender, requestId: string): Promise<void> {
+    const copies = await db
+      .select({ messageId: outbox.postedMessageId })
+      .from(outbox)
+      .where(
+        and(
+          sameChannel(channel),
+          eq(outbox.status, 'sent'),
+          isNotNull(outbox.postedMessageId),
+          isNull(outbox.postedChannelId),
+          sql`${outbox.message} ? 'requestCard'`,
+          sql`${outbox.message}->>'requestCard' = ${requestId}`,
+        ),
+      )
+      .orderBy(asc(outbox.id));
+    if (!copies.length) return;
+    const view = await render.message(channel.orgId, { requestCard: requestId });
+    const failures: unknown[] = [];
+    for (const { messageId } of copies) {
+      try {
+        await sender.update({ orgId: channel.orgId, channelId: channel.channelId }, messageId!, view);
+      } catch (error) {
+        if (error instanceof DeliveryError && error.options.retryAfterSeconds !== undefined) throw error;
+        failures.push(error);
+      }
+    }
+    const retryable = failures.find((e) => !(e instanceof DeliveryError && e.options.permanent));
+    if (failures.length) throw retryable ?? failures[0];
   }
 
   async function deliverDue(): Promise<number> {

@@ -6,7 +6,7 @@ export interface RecordedCall {
   body: Record<string, unknown>;
   /** The token the call carried (bearer header, else body.token): the app token for apps.connections.open, the bot token otherwise. */
   token?: string;
-  /** The `ts` answered to a chat.postMessage that succeeded. */
+  /** The `ts` answered to a chat.postMessage or chat.update that succeeded. */
   ts?: string;
   /** When the call arrived (ms since the epoch). */
   at: number;
@@ -74,6 +74,8 @@ export async function startFakeSlack(
   } = {},
 ) {
   const calls: RecordedCall[] = [];
+  /** Every Web API call as it arrives, before `delayMs` and before it is answered. */
+  const arrived: Pick<RecordedCall, 'method' | 'body'>[] = [];
   const buckets = new Map<string, { tokens: number; at: number }>();
   let rateLimited = 0;
   /** True when this post to the channel is over the limit. */
@@ -92,6 +94,8 @@ export async function startFakeSlack(
   /** files.uploadV2: each file asked for an upload URL, got its bytes there, and was shared by files.completeUploadExternal. */
   const uploads = new Map<string, UploadedFile>();
   const plans = new Map<string, PlannedAnswer[]>();
+  /** `channel ts` of every message posted, which chat.update can change. */
+  const posted = new Set<string>();
   let ts = 1000;
   const server = createServer(async (req, res) => {
     if ((req.url ?? '').startsWith('/upload/')) {
@@ -111,6 +115,7 @@ export async function startFakeSlack(
     }
     const method = path.replace(/^\/api\//, '').split('?')[0]!;
     const token = (req.headers.authorization ?? '').replace(/^Bearer /, '') || (body.token as string | undefined);
+    arrived.push({ method, body });
     if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
     if (method === 'chat.postMessage' && options.channelLimit && overLimit(String(body.channel))) {
       rateLimited += 1;
@@ -132,10 +137,18 @@ export async function startFakeSlack(
       : method === 'auth.test' ? { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T0TEST' }
       : method === 'files.getUploadURLExternal' ? uploadUrl(body)
       : method === 'files.completeUploadExternal' ? completeUpload(body)
+      : method === 'conversations.open' ? { ok: true, channel: { id: directMessageChannel(String(body.users)) } }
+      : method === 'chat.update' ? update(body)
       : { ok: true, channel: body.channel, ts: `${++ts}.000100` };
     call.ts = (answer as { ts?: string }).ts;
+    if (method === 'chat.postMessage' && call.ts) posted.add(`${String(body.channel)} ${call.ts}`);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
   });
+  /** chat.update finds only a message posted in that channel, as Slack does. */
+  function update(body: Record<string, unknown>) {
+    if (!posted.has(`${String(body.channel)} ${String(body.ts)}`)) return { ok: false, error: 'message_not_found' };
+    return { ok: true, channel: body.channel, ts: body.ts };
+  }
   function uploadUrl(body: Record<string, unknown>) {
     const id = `F0UPLOAD${uploads.size + 1}`;
     uploads.set(id, { id, filename: String(body.filename), length: Number(body.length) });
@@ -153,8 +166,11 @@ export async function startFakeSlack(
     apiUrl: `${base}/api/`,
     responseUrl: (id: string) => `${base}/response/${id}`,
     calls,
+    arrived,
     responses,
     posts: () => calls.filter((c) => c.method === 'chat.postMessage'),
+    /** chat.update calls that changed a posted message. */
+    updates: () => calls.filter((c) => c.method === 'chat.update' && c.ts),
     /** Files shared in a channel through files.uploadV2, with the bytes that were uploaded. */
     files: () => [...uploads.values()].filter((u) => u.channel !== undefined),
     /** Posts refused with 429 by `channelLimit`. */
@@ -169,5 +185,8 @@ export async function startFakeSlack(
     }),
   };
 }
+
+/** The DM channel conversations.open gives for a user. */
+export const directMessageChannel = (user: string) => `D${user.slice(1)}`;
 
 export type FakeSlack = Awaited<ReturnType<typeof startFakeSlack>>;

@@ -134,6 +134,8 @@ export async function startTestBot(
     organizations?: unknown[];
     database?: DatabaseHandle;
     fakeSlack?: Parameters<typeof startFakeSlack>[0];
+    /** Another instance's fake Slack, so both post to one workspace; closed by its owner. */
+    slack?: FakeSlack;
     deliveryTimeoutSeconds?: number;
     /** Partner Center connector (and webhook) settings, and timing, passed to startBot. */
     partnerCenter?: PartnerCenterConfig & Partial<Parameters<typeof startBot>[0]['config']>;
@@ -147,7 +149,7 @@ export async function startTestBot(
       await importOrganization(database.db, parseImportFile(file));
     }
   }
-  const slack: FakeSlack = await startFakeSlack(options.fakeSlack);
+  const slack: FakeSlack = options.slack ?? (await startFakeSlack(options.fakeSlack));
   const bot: Bot = await startBot({
     db: database.db,
     config: {
@@ -241,7 +243,7 @@ export async function startTestBot(
     },
     async close() {
       await bot.stop();
-      await slack.close();
+      if (!options.slack) await slack.close();
       if (!options.database) await database.close();
     },
   };

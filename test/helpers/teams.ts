@@ -23,6 +23,15 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return text ? JSON.parse(text) : undefined;
 }
 
+/** Refusals planned for this "conversation" apply to creating conversations (POST /v3/conversations). */
+export const newConversation = '(new conversation)';
+
+interface Refusal {
+  status: number;
+  retryAfter?: string;
+  method?: 'POST' | 'PUT';
+}
+
 export interface ConnectorCall {
   method: string;
   path: string;
@@ -41,8 +50,8 @@ export interface ConnectorCall {
  */
 export async function startFakeBotFramework() {
   const calls: ConnectorCall[] = [];
-  /** Planned refusals of posts to a conversation, used in order: the connector's own status and Retry-After. */
-  const refusals = new Map<string, { status: number; retryAfter?: string }[]>();
+  /** Planned refusals of posts (or, with `method: 'PUT'`, updates) in a conversation, used in order: the connector's own status and Retry-After. */
+  const refusals = new Map<string, Refusal[]>();
   const { publicKey, privateKey } = await generateKeyPair('RS256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'test-key', use: 'sig', alg: 'RS256' };
   let nextId = 1;
@@ -57,8 +66,20 @@ export async function startFakeBotFramework() {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
       return;
     }
+    if (path === '/v3/conversations' && req.method === 'POST') {
+      const refused = refusals.get(newConversation)?.shift();
+      if (refused) return void res.writeHead(refused.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'Refused', message: `planned ${refused.status}` } }));
+      // Creating a personal chat: the bot and one user.
+      const created = body as ConnectorCall['body'] & { members?: { id: string }[] };
+      const conversationId = `a:personal-${created.members?.[0]?.id ?? 'nobody'}`;
+      calls.push({ postedId: conversationId, method: 'POST', path, conversationId, body: created, authorization: req.headers.authorization });
+      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: conversationId }));
+      return;
+    }
     const match = /^\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(path);
-    const refusal = match && req.method === 'POST' ? refusals.get(decodeURIComponent(match[1]!))?.shift() : undefined;
+    const queue = match ? refusals.get(decodeURIComponent(match[1]!)) : undefined;
+    const at = queue?.findIndex((r) => (r.method ?? 'POST') === req.method) ?? -1;
+    const refusal = at === -1 ? undefined : queue!.splice(at, 1)[0];
     if (refusal) {
       const headers: Record<string, string> = { 'content-type': 'application/json', ...(refusal.retryAfter ? { 'retry-after': refusal.retryAfter } : {}) };
       res.writeHead(refusal.status, headers).end(JSON.stringify({ error: { code: 'Refused', message: `planned ${refusal.status}` } }));
@@ -86,8 +107,8 @@ export async function startFakeBotFramework() {
     serviceUrl: `${base}/`,
     openIdMetadataUrl: `${base}/v1/.well-known/openidconfiguration`,
     calls,
-    /** The next posts to this conversation are refused with these statuses. */
-    refuse(conversationId: string, answers: { status: number; retryAfter?: string }[]) {
+    /** The next posts (or updates, with `method: 'PUT'`) in this conversation are refused with these statuses. */
+    refuse(conversationId: string, answers: Refusal[]) {
       refusals.set(conversationId, [...(refusals.get(conversationId) ?? []), ...answers]);
     },
     /** A Bot Framework token as the service signs it; each claim can be spoiled for a refusal test. */

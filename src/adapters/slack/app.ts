@@ -83,7 +83,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       db,
       org,
       actor,
-      conversation: { platform: 'slack', channelId: channelId ?? null },
+      conversation: { platform: 'slack', channelId: channelId ?? null, person: { id: userId } },
       t,
       prefix: '/csp ',
       workspaceId: teamId,

@@ -8,6 +8,7 @@ import type { PartnerCenterConnector } from '../../partner-center/connector.js';
 import { runAction, runCommand } from '../../commands/dispatch.js';
 import { identifyChatUser } from '../../core/access.js';
 import { randomUUID } from 'node:crypto';
+import type { ChatPerson } from '../../core/context.js';
 import { keepPrivateView, privateView, rememberTeamsConversation, replacePrivateView, type TeamsConversation } from '../../core/conversations.js';
 import { formatTimestamp, translator } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
@@ -40,6 +41,10 @@ export interface TeamsAdapter {
   handle(request: IHttpServerRequest): Promise<IHttpServerResponse>;
   /** Posts a card into a conversation learned from an authenticated activity. */
   post(conversation: TeamsConversation, view: View): Promise<{ id?: string }>;
+  /** Replaces a card the bot posted, for everyone in the conversation. */
+  update(conversation: TeamsConversation, activityId: string, view: View): Promise<void>;
+  /** Opens (or finds) the bot's personal chat with a user, served at `serviceUrl`; resolves with its conversation ID. */
+  openPersonalChat(serviceUrl: string, person: ChatPerson, tenantId: string): Promise<string>;
 }
 
 const cardType = 'application/vnd.microsoft.card.adaptive' as const;
@@ -115,7 +120,7 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
 
   async function envFor(activity: {
     conversation: { id: string; tenantId?: string; conversationType?: unknown };
-    from: { aadObjectId?: string };
+    from: { id: string; aadObjectId?: string };
     channelData?: { tenant?: { id?: string } };
   }): Promise<CommandEnv> {
     const tenantId = activity.conversation.tenantId ?? activity.channelData?.tenant?.id;
@@ -125,7 +130,7 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
       db,
       org,
       actor,
-      conversation: { platform: 'teams', channelId: activity.conversation.id },
+      conversation: { platform: 'teams', channelId: activity.conversation.id, person: { id: activity.from.id, aadObjectId: activity.from.aadObjectId } },
       t,
       // In a personal chat commands are typed as they are; elsewhere the bot is @mentioned.
       prefix: activity.conversation.conversationType === 'personal' ? '' : '@csp-ops ',
@@ -219,13 +224,25 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
   await app.initialize();
   if (!route) throw new Error('The Teams SDK registered no /api/messages handler');
   const handler = route;
+  // Service URLs end with a slash; the client appends `/v3/…` to what it is given.
+  const connector = (serviceUrl: string) => new Client(serviceUrl.replace(/\/+$/, ''), app.api.http);
   return {
     handle: (request) => handler(request),
     async post(conversation, view) {
-      // Service URLs end with a slash; the client appends `/v3/…` to what it is given.
-      const client = new Client(conversation.serviceUrl.replace(/\/+$/, ''), app.api.http);
-      const sent = await client.conversations.createActivity(conversation.conversationId, { type: 'message', attachments: [cardAttachment(view)] });
+      const sent = await connector(conversation.serviceUrl).conversations.createActivity(conversation.conversationId, { type: 'message', attachments: [cardAttachment(view)] });
       return { id: sent.id };
+    },
+    async update(conversation, activityId, view) {
+      await connector(conversation.serviceUrl).conversations.updateActivity(conversation.conversationId, activityId, { type: 'message', attachments: [cardAttachment(view)] });
+    },
+    async openPersonalChat(serviceUrl, person, tenantId) {
+      const created = await connector(serviceUrl).conversations.create({
+        isGroup: false,
+        ...(options.appId ? { bot: { id: `28:${options.appId}` } } : {}),
+        members: [{ id: person.id, aadObjectId: person.aadObjectId, role: 'user' }],
+        tenantId,
+      });
+      return created.id;
     },
   };
 }
