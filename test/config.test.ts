@@ -17,6 +17,8 @@ describe('settings from the environment', () => {
       PARTNER_CENTER_AUTHORITY_URL: 'https://login.microsoftonline.com',
       PARTNER_CENTER_POLL_SECONDS: 300,
       PARTNER_CENTER_SYNC_SECONDS: 3600,
+      PARTNER_CENTER_TIMEOUT_SECONDS: 15,
+      PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS: 60,
       LOG_LEVEL: 'info',
       PUBLIC_URL: 'http://localhost:3000',
     });

@@ -5,8 +5,8 @@ import { outboxRenderer } from '../src/commands/purchases.js';
 import { slackSender } from '../src/delivery/slack.js';
 import { backoffSeconds, maxAttempts, startDeliveryWorker } from '../src/delivery/worker.js';
 import { tenants, users } from './helpers/fixture.js';
-import { silentLog, startTestBot, type TestBot } from './helpers/slack.js';
-import { customerId, testOrgId } from './helpers/tables.js';
+import { buttons, silentLog, startTestBot, type TestBot } from './helpers/slack.js';
+import { testOrgId } from './helpers/tables.js';
 import { waitFor } from './helpers/wait.js';
 
 let bot: TestBot;
@@ -21,9 +21,9 @@ describe('outbox delivery (R-N3)', () => {
       { status: 500, body: { ok: false } },
       { status: 429, headers: { 'retry-after': '1' }, body: { ok: false, error: 'ratelimited' } },
     ]);
-    const id = await customerId(bot.db, tenants.taiwanCloud);
+    const { reply } = await bot.command(users.adminAgent, `allow-reservations ${tenants.taiwanCloud}`, { channel: 'C0RETRY001' });
     const started = Date.now();
-    await bot.click(users.adminAgent, { action_id: 'csp:allow-reservations:0', value: id }, { channel: 'C0RETRY001' });
+    await bot.click(users.adminAgent, buttons(reply).find((b) => b.text.text === 'Turn on')!, { channel: 'C0RETRY001' });
     // The announcement row committed with the change, before any delivery.
     const [row] = await bot.db.select().from(outbox).where(eq(outbox.channelId, 'C0RETRY001'));
     expect(row?.message).toEqual({ key: 'allow.announce', params: { actor: '王小明', customer: '台灣雲端科技股份有限公司' } });
