@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outbox, reservationRequests } from '../db/schema.js';
 import { runCli } from '../src/adapters/cli/run.js';
 import { remindPendingRequests } from '../src/core/requests.js';
-import { openDatabase, type DatabaseHandle } from '../db/client.js';
+import type { DatabaseHandle } from '../db/client.js';
 import { importOrganization, parseImportFile } from '../src/core/import.js';
-import { onPostgres, openTestDatabase } from './helpers/database.js';
+import { onPostgres, openTestDatabase, secondConnection } from './helpers/database.js';
 import { directMessageChannel, startFakeSlack, type FakeSlack, type RecordedCall } from './helpers/fake-slack.js';
 import { aadUsers, otherOrganization, teamsTenantId, testOrganization, users } from './helpers/fixture.js';
 import { buttons, replyText, startTestBot, type SlackReply, type TestBot } from './helpers/slack.js';
@@ -310,13 +310,7 @@ describe(`R-Q5 a card on its way to Slack while the request is decided (${onPost
   beforeAll(async () => {
     database = await openTestDatabase();
     for (const file of [testOrganization, otherOrganization]) await importOrganization(database.db, parseImportFile(file));
-    if (onPostgres) {
-      const url = new URL(process.env.TEST_DATABASE_URL!);
-      url.pathname = `/${(database as DatabaseHandle & { name: string }).name}`;
-      second = await openDatabase({ url: url.toString() });
-    } else {
-      second = database;
-    }
+    second = await secondConnection(database);
     // Every Web API call takes a while, so the decision commits while the card is being posted.
     slack = await startFakeSlack({ delayMs: 300 });
     instances = [await startTestBot({ database, slack }), await startTestBot({ database: second, slack })];

@@ -17,7 +17,7 @@ import { connectedOrganization, otherOrganization, tenants, users } from './help
 import { blockActionBody, buttons, signedHeaders, signingSecret, slashCommandBody, type SlackReply } from './helpers/slack.js';
 import { waitFor } from './helpers/wait.js';
 
-// Point 8 with a real crash: the bot runs as a child process (src/main.ts); the fake Partner
+// A Partner Center write survives a real crash: the bot runs as a child process (src/main.ts); the fake Partner
 // Center makes the change it is asked for and holds its answer while the test SIGKILLs the
 // child. The restarted bot finds the intent pending and Partner Center holding the change, and
 // commits the outcome once, as the admin who asked.

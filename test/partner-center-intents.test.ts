@@ -13,8 +13,8 @@ import { connectedOrganization, otherOrganization, tenants, testOrganization } f
 import { platforms, usePlatform } from './helpers/platforms.js';
 import { unchanged } from './helpers/tables.js';
 
-// Point 8: every Partner Center write is (1) an intent recorded in a short transaction, (2) the
-// call with no transaction open, (3) the outcome committed. Point 9 (R-A5): the connector acts only
+// Every Partner Center write is (1) an intent recorded in a short transaction, (2) the
+// call with no transaction open, (3) the outcome committed. R-A5: the connector acts only
 // for the organization naming its tenant.
 
 const tuning = { timeoutMs: 2000, retryDelayMs: 10 };

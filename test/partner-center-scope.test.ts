@@ -8,7 +8,7 @@ import { replyText, startTestBot, type TestBot } from './helpers/slack.js';
 import { cardText, startTeamsTestBot } from './helpers/teams.js';
 import { unchanged } from './helpers/tables.js';
 
-// Point 9: each organization acts only for itself — the SaaS fulfillment endpoint reaches its
+// R-A5: each organization acts only for itself — the SaaS fulfillment endpoint reaches its
 // publisher's own subscriptions only, and a granted "Deauthorize CSP" request never removes a
 // partner that resold the offer since it was filed (R-I6).
 

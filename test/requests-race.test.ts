@@ -1,9 +1,9 @@
 import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type DatabaseHandle } from '../db/client.js';
+import type { DatabaseHandle } from '../db/client.js';
 import { activityLog, reservationRequests, reservations } from '../db/schema.js';
 import { importOrganization, parseImportFile } from '../src/core/import.js';
-import { onPostgres, openTestDatabase } from './helpers/database.js';
+import { onPostgres, openTestDatabase, secondConnection } from './helpers/database.js';
 import { otherOrganization, testOrganization, users } from './helpers/fixture.js';
 import { replyText, startTestBot, type TestBot } from './helpers/slack.js';
 
@@ -16,13 +16,7 @@ let instances: TestBot[];
 beforeAll(async () => {
   database = await openTestDatabase();
   for (const file of [testOrganization, otherOrganization]) await importOrganization(database.db, parseImportFile(file));
-  if (onPostgres) {
-    const url = new URL(process.env.TEST_DATABASE_URL!);
-    url.pathname = `/${(database as DatabaseHandle & { name: string }).name}`;
-    second = await openDatabase({ url: url.toString() });
-  } else {
-    second = database;
-  }
+  second = await secondConnection(database);
   instances = [await startTestBot({ database }), await startTestBot({ database: second })];
 });
 

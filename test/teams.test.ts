@@ -77,7 +77,7 @@ describe('Teams: conversations', () => {
     }, {});
     const before = bot.framework.calls.length;
     expect((await bot.post(mention, {})).status).toBe(200);
-    // In a channel everyone sees who asked what; the answer itself is the asker's (point 6 below).
+    // In a channel everyone sees who asked what; the answer itself is the asker's (see test/shared-cards.test.ts).
     const shared = JSON.stringify((await waitFor('the answer', () => bot.framework.calls[before])).body);
     expect(shared).toContain('asked csp-ops: customer contoso.com');
     expect(shared).not.toContain('Contoso Ltd');

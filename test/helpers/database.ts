@@ -40,3 +40,14 @@ export async function openTestDatabase(): Promise<DatabaseHandle> {
 }
 
 export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
+
+/**
+ * Another connection to the same test database, as a second app instance has: its own pool on
+ * PostgreSQL; on PGlite (one process per database) the same handle.
+ */
+export async function secondConnection(database: DatabaseHandle): Promise<DatabaseHandle> {
+  if (!onPostgres) return database;
+  const url = new URL(process.env.TEST_DATABASE_URL!);
+  url.pathname = `/${(database as DatabaseHandle & { name: string }).name}`;
+  return openDatabase({ url: url.toString() });
+}
