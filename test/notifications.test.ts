@@ -8,7 +8,7 @@ import { startFakeSlack, type FakeSlack } from './helpers/fake-slack.js';
 import { aadUsers, tenants, users } from './helpers/fixture.js';
 import { platforms, usePlatform, type PlatformDriver } from './helpers/platforms.js';
 import { replyText, signedHeaders, slashCommandBody, type SlackReply } from './helpers/slack.js';
-import { testOrgId, unchanged } from './helpers/tables.js';
+import { outboxSettled, testOrgId, unchanged } from './helpers/tables.js';
 import { cardText, startTeamsTestBot, type AdaptiveCardJson, type TeamsTestBot } from './helpers/teams.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -153,7 +153,7 @@ describe('R-N2 R-P9 purchase intake to Slack and Teams channels', () => {
     const repeat = await send(body);
     expect(repeat.status).toBe(200);
     expect(((await repeat.json()) as { purchase: { id: string } }).purchase.id).toBe(body.id);
-    await new Promise((r) => setTimeout(r, 1500));
+    await outboxSettled(bot.db);
     expect(slackPosts()).toHaveLength(1);
     expect(teamsPosts()).toHaveLength(1);
     expect(await bot.db.select().from(purchases)).toHaveLength(1);
@@ -179,7 +179,7 @@ describe('R-N2 R-P9 purchase intake to Slack and Teams channels', () => {
     const announced = await waitFor('the Slack announcement', () => slackPosts().length > before.slack && slackPosts().at(-1));
     expect(announced).toContain('SaaS contoso-analytics, plan pro, 25 seats, annual');
     expect(announced).toContain('€900.00');
-    await new Promise((r) => setTimeout(r, 1200));
+    await outboxSettled(bot.db);
     expect(teamsPosts()).toHaveLength(before.teams);
     expect(await slackCommand(users.salesAgent, 'orders contoso.com')).toContain(`SaaS contoso-analytics, plan pro, 25 seats, annual — €900.00 — bought by Dana — ${saas.id}`);
   });
@@ -202,7 +202,7 @@ describe('R-N2 R-P9 purchase intake to Slack and Teams channels', () => {
     expect(await waitFor('the request announcement', () => posted().find((t) => t.includes('asked to')))).toMatch(
       /^Dana asked to cancel reservation r1000000-0000-4000-8000-000000000001 of Contoso Ltd \(request [0-9a-f]{8}\)\.$/,
     );
-    await new Promise((r) => setTimeout(r, 1200));
+    await outboxSettled(bot.db);
     expect(posted().filter((t) => t.includes('台灣雲端'))).toEqual([]);
   });
 

@@ -6,7 +6,7 @@ import { slackSender } from '../src/delivery/slack.js';
 import { backoffSeconds, maxAttempts, startDeliveryWorker } from '../src/delivery/worker.js';
 import { tenants, users } from './helpers/fixture.js';
 import { buttons, silentLog, startTestBot, type TestBot } from './helpers/slack.js';
-import { testOrgId } from './helpers/tables.js';
+import { outboxSettled, testOrgId } from './helpers/tables.js';
 import { waitFor } from './helpers/wait.js';
 
 let bot: TestBot;
@@ -39,7 +39,7 @@ describe('outbox delivery (R-N3)', () => {
     expect(attempts).toHaveLength(3);
     // 1 s backoff after the 500, then the 1 s Slack asked for.
     expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
-    await new Promise((r) => setTimeout(r, 300));
+    await outboxSettled(bot.db);
     expect(bot.slack.posts().filter((p) => p.body.channel === 'C0RETRY001')).toHaveLength(3);
   });
 
@@ -63,7 +63,7 @@ describe('outbox delivery (R-N3)', () => {
     bot.bot.worker.wake();
     const shared = () => bot.slack.posts().filter((p) => String(p.body.channel).startsWith('C0SHARED0'));
     await waitFor('30 posts', () => shared().length >= 30, 10_000);
-    await new Promise((r) => setTimeout(r, 300));
+    await outboxSettled(bot.db);
     await second.stop();
     const texts = shared().map((p) => p.body.text);
     expect(texts).toHaveLength(30);
@@ -96,10 +96,11 @@ describe('outbox delivery (R-N3)', () => {
     await bot.db.update(deliveryChannels).set({ lockedUntil: new Date(Date.now() + 60_000) }).where(eq(deliveryChannels.channelId, 'C0LEASED01'));
     await bot.db.update(deliveryChannels).set({ lockedUntil: new Date(Date.now() - 1000) }).where(eq(deliveryChannels.channelId, 'C0EXPIRED1'));
     bot.bot.worker.wake();
-    await waitFor('the expired lease to be delivered', () => bot.slack.posts().some((p) => p.body.channel === 'C0EXPIRED1'));
-    await new Promise((r) => setTimeout(r, 200));
+    const expiredNow = await waitFor('the expired lease to be delivered', async () => {
+      const [row] = await bot.db.select().from(outbox).where(eq(outbox.id, expired!.id));
+      return row?.status === 'sent' && row;
+    });
     const [leasedNow] = await bot.db.select().from(outbox).where(eq(outbox.id, stillLeased!.id));
-    const [expiredNow] = await bot.db.select().from(outbox).where(eq(outbox.id, expired!.id));
     expect(expiredNow).toMatchObject({ status: 'sent', attempts: 2 });
     expect(leasedNow).toMatchObject({ status: 'pending', attempts: 1 });
     expect(bot.slack.posts().filter((p) => p.body.channel === 'C0EXPIRED1')).toHaveLength(1);

@@ -11,6 +11,7 @@ import { partnerCenterFromConfig } from '../src/partner-center/connector.js';
 import { startFakePartnerCenter, partnerTenant, type FakePartnerCenter } from './helpers/fake-partner-center.js';
 import { connectedOrganization, otherOrganization, tenants, testOrganization, users } from './helpers/fixture.js';
 import { replyText, startTestBot, type SlackReply, type TestBot } from './helpers/slack.js';
+import { outboxSettled } from './helpers/tables.js';
 import { waitFor } from './helpers/wait.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
@@ -111,7 +112,7 @@ describe('Partner Center audit records', () => {
     await bot.db.update(partnerCenterAuditCursors).set({ polledUntil: new Date(Date.now() - dayMs) }).where(eq(partnerCenterAuditCursors.orgId, org.id));
     const second = await pollAuditRecords(bot.db, client, org, new Date());
     expect(second).toMatchObject({ recorded: 0, repeats: 1, skipped: 1 });
-    await new Promise((r) => setTimeout(r, 1000));
+    await outboxSettled(bot.db);
     expect(channelPosts()).toHaveLength(1);
     const rows = await bot.db.select().from(purchases).where(eq(purchases.sourceId, purchase.id));
     expect(rows).toHaveLength(1);

@@ -175,7 +175,8 @@ describe('R-M3 price list through Slack', () => {
     const before = bot.slack.calls.length;
     const { reply } = await bot.command(users.salesAgent, 'price-list type:container');
     expect(replyText(reply)).toContain('No offer matches type:container, so there is no price list.');
-    await new Promise((r) => setTimeout(r, 100));
+    // Files are uploaded only with an answer that says so, after it.
+    expect(replyText(reply)).not.toContain('Uploading');
     expect(bot.slack.calls.slice(before).map((c) => c.method)).not.toContain('files.getUploadURLExternal');
   });
 
@@ -183,7 +184,8 @@ describe('R-M3 price list through Slack', () => {
     const before = bot.slack.calls.length;
     const { reply } = await bot.command(users.contact, 'price-list');
     expect(replyText(reply)).toContain('Only partner staff can run price-list.');
-    await new Promise((r) => setTimeout(r, 100));
+    // Files are uploaded only with an answer that says so, after it.
+    expect(replyText(reply)).not.toContain('Uploading');
     expect(bot.slack.calls.slice(before).map((c) => c.method)).not.toContain('files.getUploadURLExternal');
   });
 

@@ -115,11 +115,14 @@ describe('Slack requests', () => {
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
     // Hold a lock on the organizations table, so the lookup of who is asking waits.
+    let locked!: () => void;
+    const lockHeld = new Promise<void>((r) => (locked = r));
     const holding = bot.db.transaction(async (tx) => {
       await tx.execute(sql`LOCK TABLE organizations IN ACCESS EXCLUSIVE MODE`);
+      locked();
       await released;
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await lockHeld;
     const responseId = 'slow-command';
     const started = Date.now();
     const body = slashCommandBody(users.salesAgent, 'customer contoso.com', bot.slack.responseUrl(responseId));

@@ -5,6 +5,7 @@ import {
   activityLog, apiTokens, customerPurchasePermissions, customers, notificationSubscriptions, organizations, outbox, purchases, reservationRequests, reservations, subscriptions,
 } from '../../db/schema.js';
 import { teamId } from './fixture.js';
+import { waitFor } from './wait.js';
 
 /**
  * The contents of every table a command can change, each table's rows in a stable order: equal
@@ -20,6 +21,14 @@ export async function snapshot(db: Database) {
     await db.select({ id: outbox.id, orgId: outbox.orgId, platform: outbox.platform, channelId: outbox.channelId, message: outbox.message }).from(outbox),
   );
   return contents;
+}
+
+/**
+ * Waits until no outbox message is pending: the delivery worker posts only pending messages, so
+ * from then on nothing more is posted for what was sent before.
+ */
+export async function outboxSettled(db: Database): Promise<void> {
+  await waitFor('the outbox to settle', async () => (await db.select({ id: outbox.id }).from(outbox).where(eq(outbox.status, 'pending')).limit(1)).length === 0, 10_000);
 }
 
 /** Runs the action and proves it changed no table. */
