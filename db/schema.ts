@@ -567,7 +567,6 @@ export const partnerCenterIntents = pgTable('partner_center_intents', {
   actorPlatform: text('actor_platform').notNull(),
   actorChannelId: text('actor_channel_id'),
   status: text('status', { enum: partnerCenterIntentStatuses }).notNull().default('pending'),
-  attempts: integer('attempts').notNull().default(1),
   /** Partner Center's refusal (HTTP status, code, description, correlation ID), or why it was abandoned. */
   outcome: jsonb('outcome').$type<Record<string, string | number>>(),
   createdAt: createdAt(),

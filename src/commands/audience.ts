@@ -62,7 +62,7 @@ export function audienceView(env: OrgEnv, audience: AudienceListing, notice?: st
 export async function audienceCommandView(env: OrgEnv, offerText: string, action: AudienceAction | undefined, page: number): Promise<View> {
   const { t } = env;
   const ctx = coreContext(env);
-  // After a change, the audience's first page.
+  // A change's notice goes with the first page, where a changed list starts.
   const listed = async (offer: Offer, notice: string) => audienceView(env, await audienceListing(env.db, offer, 1), notice);
   if (!action) {
     requirePublisherRole(env.actor, ['owner', 'manager', 'developer'], 'what.viewAudience');

@@ -37,5 +37,6 @@ export function usedView(env: OrgEnv, used: UsedConfirmation): View {
 export async function cancelledView(env: OrgEnv, value: string): Promise<View> {
   const acted = await closeConfirmations(coreContext(env), value.split(' ').filter(Boolean));
   if (acted) return usedView(env, acted);
-  return { tone: 'info', lines: [env.t('common.cancelled')], committed: true };
+  // Not 'committed': a confirmation is its asker's own card, which a click replaces anyway; a Cancel forged onto a shared card changes nothing others see.
+  return { tone: 'info', lines: [env.t('common.cancelled')] };
 }

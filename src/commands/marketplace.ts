@@ -272,7 +272,8 @@ export async function subscriptionChangedView(env: OrgEnv, value: string): Promi
   const ctx = coreContext(env);
   const changeOf = (params: Record<string, unknown>) => params.change as SubscriptionChange;
   const confirmed = await confirmOnce(ctx, value, 'subscription-edit', (c, p) => editSubscription(c, String(p.subscriptionId), changeOf(p)), {
-    remote: async (p) => Boolean(env.partnerCenter && (await findSaasSubscription(env.db, ctx, String(p.subscriptionId))).subscription.etag),
+    // With the connector any edit may go to Partner Center (a sync may give the subscription its ETag meanwhile): never inside the claim's transaction.
+    remote: Boolean(env.partnerCenter),
     outcome: (edit, p) => editOutcome(edit, changeOf(p)),
     failed: (edit) => edit.state === 'conflict',
   });

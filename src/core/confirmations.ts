@@ -87,7 +87,7 @@ export async function confirmOnce<T>(
       .where(and(eq(confirmations.id, row.id), eq(confirmations.orgId, ctx.org.id), isNull(confirmations.usedAt)))
       .returning({ id: confirmations.id });
   const finish = (db: Database, outcome: Outcome, failed = false) =>
-    db.update(confirmations).set({ outcome, ...(failed ? { failedAt: ctx.now() } : {}) }).where(eq(confirmations.id, row.id));
+    db.update(confirmations).set({ outcome, ...(failed ? { failedAt: ctx.now() } : {}) }).where(and(eq(confirmations.orgId, ctx.org.id), eq(confirmations.id, row.id)));
 
   const remote = typeof options.remote === 'boolean' ? options.remote : await options.remote(row.params);
   if (!remote) {

@@ -31,7 +31,7 @@ const privateViewDays = 30;
 
 /** Keeps a card shown only to its asker (a Teams user-specific view), and the card everyone else sees. */
 export async function keepPrivateView(db: Database, view: { id: string; orgId: string; userAadObjectId: string; card: unknown; sharedCard: unknown }): Promise<void> {
-  await db.delete(teamsPrivateViews).where(lt(teamsPrivateViews.createdAt, sql`now() - make_interval(days => ${privateViewDays})`));
+  await db.delete(teamsPrivateViews).where(and(eq(teamsPrivateViews.orgId, view.orgId), lt(teamsPrivateViews.createdAt, sql`now() - make_interval(days => ${privateViewDays})`)));
   await db.insert(teamsPrivateViews).values(view);
 }
 

@@ -50,20 +50,21 @@ export async function recordIntent(tx: Queryable, ctx: StaffContext, intent: Int
   throw new Error(`partner_center_intents: no pending intent for ${intent.target} after a conflict`);
 }
 
-export async function hasPendingIntent(db: Queryable, orgId: string, target: string): Promise<boolean> {
-  const [pending] = await db
-    .select({ id: partnerCenterIntents.id })
-    .from(partnerCenterIntents)
-    .where(and(eq(partnerCenterIntents.orgId, orgId), eq(partnerCenterIntents.target, target), eq(partnerCenterIntents.status, 'pending')));
-  return Boolean(pending);
-}
-
-/** Throws when a change of this target is waiting for Partner Center's answer. */
-export async function refusePending(db: Queryable, orgId: string, target: string): Promise<void> {
+async function pendingIntent(db: Queryable, orgId: string, target: string): Promise<PartnerCenterIntent | undefined> {
   const [pending] = await db
     .select()
     .from(partnerCenterIntents)
     .where(and(eq(partnerCenterIntents.orgId, orgId), eq(partnerCenterIntents.target, target), eq(partnerCenterIntents.status, 'pending')));
+  return pending;
+}
+
+export async function hasPendingIntent(db: Queryable, orgId: string, target: string): Promise<boolean> {
+  return Boolean(await pendingIntent(db, orgId, target));
+}
+
+/** Throws when a change of this target is waiting for Partner Center's answer. */
+export async function refusePending(db: Queryable, orgId: string, target: string): Promise<void> {
+  const pending = await pendingIntent(db, orgId, target);
   if (pending) throw new DomainError('partnerCenter.pending', { actor: pending.actorName, since: utcTime(pending.createdAt) });
 }
 
@@ -76,8 +77,10 @@ export async function askPartnerCenter<T>(db: Database, intent: PartnerCenterInt
   try {
     return await call();
   } catch (error) {
-    if (error instanceof DomainError && error.code !== 'partnerCenter.unreachable') {
-      await settleIntent(db, intent.id, 'failed', { reason: error.code, ...error.params });
+    // Only a call that left without an answer may have been made; a refusal, or a sign-in that failed before any call, was not.
+    const answerUnknown = error instanceof DomainError && error.code === 'partnerCenter.unreachable' && error.params.code === 'unreachable';
+    if (error instanceof DomainError && !answerUnknown) {
+      await settleIntent(db, intent, 'failed', { reason: error.code, ...error.params });
     }
     throw error;
   }
@@ -87,18 +90,18 @@ export async function askPartnerCenter<T>(db: Database, intent: PartnerCenterInt
  * Settles a pending intent; false when it was settled already. Step 3 settles it first in the
  * outcome's transaction, so of the request's own commit and a repair only one commits the outcome.
  */
-export async function settleIntent(db: Queryable, id: string, status: 'done' | 'failed' | 'abandoned', outcome?: Record<string, string | number>): Promise<boolean> {
+export async function settleIntent(db: Queryable, intent: Pick<PartnerCenterIntent, 'id' | 'orgId'>, status: 'done' | 'failed' | 'abandoned', outcome?: Record<string, string | number>): Promise<boolean> {
   const settled = await db
     .update(partnerCenterIntents)
     .set({ status, updatedAt: new Date(), ...(outcome ? { outcome } : {}) })
-    .where(and(eq(partnerCenterIntents.id, id), eq(partnerCenterIntents.status, 'pending')))
+    .where(and(eq(partnerCenterIntents.orgId, intent.orgId), eq(partnerCenterIntents.id, intent.id), eq(partnerCenterIntents.status, 'pending')))
     .returning({ id: partnerCenterIntents.id });
   return settled.length > 0;
 }
 
 /** The context an intent was recorded in: its outcome is committed as the person who asked. */
 export async function intentContext(db: Database, org: Organization, intent: PartnerCenterIntent): Promise<StaffContext> {
-  const [person] = await db.select({ role: staff.role }).from(staff).where(eq(staff.id, intent.actorStaffId));
+  const [person] = await db.select({ role: staff.role }).from(staff).where(and(eq(staff.orgId, org.id), eq(staff.id, intent.actorStaffId)));
   const now = new Date();
   return {
     db,

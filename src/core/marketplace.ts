@@ -74,7 +74,7 @@ function catalogCondition(viewer: CatalogViewer, filter: CatalogFilter): SQL {
     ...words.map((w) => sql`${searched} like ${`%${likeEscape(w)}%`}`),
     filter.type ? eq(offers.type, filter.type) : undefined,
     category ? sql`exists (select 1 from jsonb_array_elements_text(${offers.categories}) as c where lower(c) like ${category})` : undefined,
-    // isMicrosoftOffer, in SQL.
+    // Kept in step with isMicrosoftOffer, so the filter and the offer's own label agree.
     filter.publisher ? sql`(${offers.publisherName} ~* '^[[:space:]]*microsoft([^a-z0-9_]|$)') = ${filter.publisher === 'microsoft'}` : undefined,
     resellableBy(viewer.cspTenantId ?? null),
   )!;

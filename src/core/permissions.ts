@@ -170,7 +170,7 @@ export async function commitPermission(
   on: boolean,
   intent?: PartnerCenterIntent,
 ): Promise<boolean> {
-  if (intent && !(await settleIntent(tx, intent.id, 'done'))) return false;
+  if (intent && !(await settleIntent(tx, intent, 'done'))) return false;
   const toggle = permissionToggles[resource];
   const { actor } = ctx;
   const where = and(

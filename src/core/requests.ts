@@ -282,7 +282,6 @@ export async function decideRequest(ctx: CoreContext, requestId: string, decisio
 export async function commitDecision(ctx: DecidingContext, requestId: string, decision: 'approve' | 'reject', note: string | undefined, remote?: RemoteCancellation): Promise<DecisionResult> {
   const { actor } = ctx;
   const now = ctx.now();
-  const at = ctx;
   return ctx.db.transaction(async (tx): Promise<DecisionResult> => {
     const [request] = await tx
       .select()
@@ -291,7 +290,7 @@ export async function commitDecision(ctx: DecidingContext, requestId: string, de
       .for('update');
     if (!request) throw new DomainError('request.unknown', { request: requestId });
     if (request.status !== 'pending') return { state: 'already', request };
-    const outcome = request.subscriptionId ? await decideOnSubscription(tx, at, request, decision, remote) : await decideOnReservation(tx, at, request, decision);
+    const outcome = request.subscriptionId ? await decideOnSubscription(tx, ctx, request, decision, remote) : await decideOnReservation(tx, ctx, request, decision);
     const status = outcome.problem ? 'refused' : decision === 'approve' ? 'approved' : 'rejected';
     const [decided] = await tx
       .update(reservationRequests)
@@ -309,7 +308,7 @@ export async function commitDecision(ctx: DecidingContext, requestId: string, de
     const subject: Record<string, string> = request.subscriptionId
       ? { subscription: request.subscriptionId, offer: request.details.offer ?? '', plan: request.details.plan ?? '' }
       : { kind: request.kind, reservation: request.reservationId! };
-    await recordActivity(tx, at, request.subscriptionId ? `saas_cancel_request_${status}` : `request_${status}`, request.customerId, subject);
+    await recordActivity(tx, ctx, request.subscriptionId ? `saas_cancel_request_${status}` : `request_${status}`, request.customerId, subject);
     await outcome.effect?.();
     const requester = await tellDecision(tx, request);
     await notify(tx, ctx.org, {

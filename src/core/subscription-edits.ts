@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
-import { customers, subscriptions, type PartnerCenterIntentChange } from '../../db/schema.js';
+import { customers, partnerCenterIntents, subscriptions, type PartnerCenterIntentChange } from '../../db/schema.js';
 import { requireAdmin } from './access.js';
 import { recordActivity } from './activity.js';
 import { notify } from './announcements.js';
@@ -74,7 +74,7 @@ export type PartnerCenterEdit = { state: 'updated'; columns: Partial<Subscriptio
 
 /** Step 2: the PATCH (with the ETag csp-ops last read), with no transaction open. */
 export async function changeInPartnerCenter(ctx: CoreContext, current: Subscription, change: SubscriptionChange, intent: PartnerCenterIntent): Promise<PartnerCenterEdit> {
-  const [customer] = await ctx.db.select({ tenantId: customers.tenantId }).from(customers).where(eq(customers.id, current.customerId));
+  const [customer] = await ctx.db.select({ tenantId: customers.tenantId }).from(customers).where(and(eq(customers.orgId, ctx.org.id), eq(customers.id, current.customerId)));
   return askPartnerCenter(ctx.db, intent, () => ctx.partnerCenter!.updateSubscription(ctx.org, customer!.tenantId, current, change));
 }
 
@@ -94,7 +94,11 @@ export async function commitSubscriptionChange(
 ): Promise<SubscriptionEdit> {
   const current = (await lockSubscription(tx, ctx.org.id, subscriptionId))!;
   const outcome = answer.state === 'conflict' ? { reason: 'partnerCenter.editConflict', changes: answer.changes } : undefined;
-  if (!(await settleIntent(tx, intent.id, answer.state === 'updated' ? 'done' : 'failed', outcome))) return { state: 'changed', subscription: current };
+  if (!(await settleIntent(tx, intent, answer.state === 'updated' ? 'done' : 'failed', outcome))) {
+    // A repair settled it first: say what that found, not what this answer hoped for.
+    const [settled] = await tx.select({ status: partnerCenterIntents.status }).from(partnerCenterIntents).where(and(eq(partnerCenterIntents.orgId, ctx.org.id), eq(partnerCenterIntents.id, intent.id)));
+    return { state: settled?.status === 'done' ? 'changed' : 'unchanged', subscription: current };
+  }
   if (answer.state === 'updated') return applySubscriptionChange(tx, ctx, current, change, answer);
   const [refreshed] = await tx
     .update(subscriptions)

@@ -10,7 +10,7 @@ import { describeChanges, storeRemoteSubscription, type RemoteSubscription } fro
 
 /** Attempts at an event whose resource cannot be fetched before it is given up as failed. */
 export const maxEventAttempts = 5;
-/** Pause before the next attempt, per attempt already made. */
+/** Pause before the next attempt, per attempt already made (at least as long as one fetch may take). */
 const retryAfterMs = 60_000;
 
 interface Invoice {
@@ -45,6 +45,8 @@ const invoicePath = /^\/v1\/invoices\/([^/]+)$/i;
  */
 export async function processPartnerCenterEvents(db: Database, client: PartnerCenterClient, log: Logger, now = () => new Date()): Promise<EventsResult> {
   const result: EventsResult = { processed: 0, ignored: 0, failed: 0, retrying: 0 };
+  // A claimed event is not claimed again while its fetch (with every retry) may still be running elsewhere.
+  const pauseSeconds = Math.max(retryAfterMs, client.settleMs) / 1000;
   for (;;) {
     const event = await db.transaction(async (tx) => {
       const [due] = await tx
@@ -53,7 +55,7 @@ export async function processPartnerCenterEvents(db: Database, client: PartnerCe
         .where(
           and(
             eq(partnerCenterEvents.status, 'received'),
-            or(isNull(partnerCenterEvents.processedAt), lt(partnerCenterEvents.processedAt, sql`now() - make_interval(secs => ${retryAfterMs / 1000} * ${partnerCenterEvents.attempts})`)),
+            or(isNull(partnerCenterEvents.processedAt), lt(partnerCenterEvents.processedAt, sql`now() - make_interval(secs => ${pauseSeconds} * ${partnerCenterEvents.attempts})`)),
           ),
         )
         .orderBy(asc(partnerCenterEvents.receivedAt))
@@ -79,7 +81,7 @@ export async function processPartnerCenterEvents(db: Database, client: PartnerCe
       });
       result[outcome.status]++;
     } catch (error) {
-      // The outcome's transaction undid the event's own writes; whatever went wrong counts as one attempt.
+      // The outcome's transaction undid the event's own writes; the attempt was counted when the event was claimed.
       if (error instanceof PartnerCenterError && error.status === 404) {
         // Gone from Partner Center (or never there): nothing to fetch, now or later.
         await save({ status: 'ignored', outcome: `not found in Partner Center: ${error.message}` });

@@ -18,7 +18,7 @@ const requestsPerIntent: Record<PartnerCenterIntent['kind'], number> = { permiss
 const commitMarginMs = 5000;
 
 /** How long an intent may be waiting for its own call's answer; past it, that call has ended one way or another. */
-export const intentGraceMs = (client: PartnerCenterClient, kind: PartnerCenterIntent['kind']) => requestsPerIntent[kind] * client.settleMs + commitMarginMs;
+const intentGraceMs = (client: PartnerCenterClient, kind: PartnerCenterIntent['kind']) => requestsPerIntent[kind] * client.settleMs + commitMarginMs;
 
 export interface RepairResult {
   done: number;
@@ -50,7 +50,7 @@ export async function repairIntents(db: Database, client: PartnerCenterClient, o
     try {
       const made = await repairIntent(db, client, org, intent);
       if (made) result.done++;
-      else if (await settleIntent(db, intent.id, 'abandoned', { reason: 'Partner Center does not hold the change' })) {
+      else if (await settleIntent(db, intent, 'abandoned', { reason: 'Partner Center does not hold the change' })) {
         result.abandoned++;
         log.warn(`Partner Center change ${intent.id} (${intent.target}, asked by ${intent.actorName}) was cut off and is not in Partner Center; abandoned, nothing changed here`);
       }
@@ -65,7 +65,7 @@ export async function repairIntents(db: Database, client: PartnerCenterClient, o
 /** Commits the intent's outcome when Partner Center holds its change; false when it does not. */
 async function repairIntent(db: Database, client: PartnerCenterClient, org: Organization, intent: PartnerCenterIntent): Promise<boolean> {
   const ctx = await intentContext(db, org, intent);
-  const [customer] = await db.select().from(customers).where(eq(customers.id, intent.customerId));
+  const [customer] = await db.select().from(customers).where(and(eq(customers.orgId, org.id), eq(customers.id, intent.customerId)));
   const { change } = intent;
   if (change.kind === 'permission') {
     const policy = await customerPolicy(client, customer!.tenantId);

@@ -46,7 +46,7 @@ export function truncate(text: string, max: number): string {
 }
 
 /** A run of a view's text: plain text, or an http(s) address that renderers make a link showing the address itself. */
-export type TextPiece = { text: string } | { url: string };
+type TextPiece = { text: string } | { url: string };
 
 // Stops at characters that cannot be in an address unencoded, so `<https://x|y>` or `[y](https://x)` yields just https://x.
 const addressPattern = /https?:\/\/[^\s<>"'`|\\^{}[\]()]+/g;

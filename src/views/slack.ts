@@ -26,7 +26,7 @@ export const slackLimits = {
 } as const;
 
 /** `&`, `<` and `>` in text Slack parses for mentions and links (a message's `text`); entities are all it decodes. */
-export function escapeSlackEntities(text: string): string {
+function escapeSlackEntities(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
