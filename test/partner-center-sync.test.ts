@@ -339,11 +339,12 @@ describe('Partner Center events', () => {
     // An attempt is stamped when the event is claimed, before its resource is fetched: the first one has ended once its outcome is kept.
     const first = await waitFor('a first attempt', async () => ((await eventRow(resourceUri))?.outcome ? eventRow(resourceUri) : undefined));
     expect(first).toMatchObject({ status: 'received', attempts: 1, outcome: 'Partner Center 503 503: Service unavailable (MS-CorrelationId ' + first!.outcome!.split('MS-CorrelationId ')[1] });
-    // Not again before its pause (a minute per attempt made)…
+    // Not again before its pause (per attempt made, a minute or as long as one fetch may take)…
     expect(await processPartnerCenterEvents(bot.db, client, silent)).toMatchObject({ retrying: 0, failed: 0 });
     // …then each later attempt fails the same way, and the fifth gives it up.
     for (let attempt = 2; attempt <= maxEventAttempts; attempt++) {
-      await bot.db.update(partnerCenterEvents).set({ processedAt: new Date(Date.now() - 10 * 60_000) }).where(eq(partnerCenterEvents.resourceUri, resourceUri));
+      const pauseMs = Math.ceil(Math.max(60_000, client.settleMs) / 1000) * 1000 * (attempt - 1);
+      await bot.db.update(partnerCenterEvents).set({ processedAt: new Date(Date.now() - pauseMs - 1000) }).where(eq(partnerCenterEvents.resourceUri, resourceUri));
       unavailable();
       expect(await processPartnerCenterEvents(bot.db, client, silent)).toMatchObject(attempt < maxEventAttempts ? { retrying: 1 } : { failed: 1 });
     }

@@ -46,7 +46,7 @@ const invoicePath = /^\/v1\/invoices\/([^/]+)$/i;
 export async function processPartnerCenterEvents(db: Database, client: PartnerCenterClient, log: Logger, now = () => new Date()): Promise<EventsResult> {
   const result: EventsResult = { processed: 0, ignored: 0, failed: 0, retrying: 0 };
   // A claimed event is not claimed again while its fetch (with every retry) may still be running elsewhere.
-  const pauseSeconds = Math.max(retryAfterMs, client.settleMs) / 1000;
+  const pauseSeconds = Math.ceil(Math.max(retryAfterMs, client.settleMs) / 1000);
   for (;;) {
     const event = await db.transaction(async (tx) => {
       const [due] = await tx
