@@ -1,10 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database, type DatabaseHandle } from '../db/client.js';
 import { customers, notificationSubscriptions, outbox, purchases } from '../db/schema.js';
@@ -15,6 +13,7 @@ import type { Logger } from '../src/log.js';
 import { onPostgres, openFreshPostgres } from './helpers/database.js';
 import { startFakeSlack, type FakeSlack, type RecordedCall } from './helpers/fake-slack.js';
 import { testOrganization } from './helpers/fixture.js';
+import { killBotProcesses, startBotProcess } from './helpers/processes.js';
 
 // R-N3 with real processes: the app (src/main.ts) runs as child processes against
 // one database while a fake Slack records every chat.postMessage it answered. The
@@ -22,16 +21,14 @@ import { testOrganization } from './helpers/fixture.js';
 // outbox row must be 'sent' and carried by a post Slack answered (else it is lost);
 // an answered post that no row points at is a duplicate (posted, never recorded).
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const engine = onPostgres ? 'PostgreSQL' : 'PGlite';
 const allChannel = 'C0ALLPURCH';
 const signingSecret = 'test-signing-secret-delivery';
 
-const children = new Set<ChildProcess>();
 const cleanups: (() => Promise<void> | void)[] = [];
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  killBotProcesses();
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
@@ -45,14 +42,6 @@ async function until<T>(what: string, find: () => Promise<T | undefined | false>
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
 }
 
 interface Health {
@@ -78,46 +67,11 @@ interface App {
   exited?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** `node --import tsx src/main.ts`, ready once /healthz answers. */
+/** The app as a child process on this database, posting to this Slack. */
 async function startProcess(label: string, token: string, database: { DATABASE_URL: string } | { DATA_DIR: string }, slackApiUrl: string): Promise<App> {
-  const port = await freePort();
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATABASE_URL: '',
-    DATA_DIR: '',
-    SLACK_APP_TOKEN: '',
-    MICROSOFT_APP_ID: '',
-    MICROSOFT_APP_PASSWORD: '',
-    MICROSOFT_APP_TENANT_ID: '',
-    TEAMS_ALLOW_UNAUTHENTICATED: '',
-    ...database,
-    PORT: String(port),
-    SLACK_SIGNING_SECRET: signingSecret,
-    SLACK_BOT_TOKEN: token,
-    SLACK_API_URL: slackApiUrl,
-    DELIVERY_TIMEOUT_SECONDS: '2',
-    LOG_LEVEL: 'warn',
-  };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.once('exit', (code, signal) => done({ code, signal })));
-  const app: App = { label, token, port, child, output: () => output, exited };
-  await until(
-    `${label} to answer /healthz`,
-    async () => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${label} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`);
-      return health(port).then(
-        () => true,
-        () => false,
-      );
-    },
-    45_000,
-    50,
-  );
-  return app;
+  const env = { ...database, SLACK_SIGNING_SECRET: signingSecret, SLACK_BOT_TOKEN: token, SLACK_API_URL: slackApiUrl, DELIVERY_TIMEOUT_SECONDS: '2', LOG_LEVEL: 'warn' };
+  const { port, child, exited, output } = await startBotProcess(label, env, 45_000);
+  return { label, token, port, child, output, exited };
 }
 
 async function stopProcess(app: App, signal: NodeJS.Signals) {

@@ -1,10 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../db/client.js';
@@ -14,6 +11,7 @@ import { onPostgres, openFreshPostgres } from './helpers/database.js';
 import { partnerTenant, startFakePartnerCenter } from './helpers/fake-partner-center.js';
 import { startFakeSlack } from './helpers/fake-slack.js';
 import { connectedOrganization, otherOrganization, tenants, users } from './helpers/fixture.js';
+import { startBotProcess, killBotProcesses } from './helpers/processes.js';
 import { blockActionBody, buttons, signedHeaders, signingSecret, slashCommandBody, type SlackReply } from './helpers/slack.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -22,44 +20,19 @@ import { waitFor } from './helpers/wait.js';
 // child. The restarted bot finds the intent pending and Partner Center holding the change, and
 // commits the outcome once, as the admin who asked.
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const engine = onPostgres ? 'PostgreSQL' : 'PGlite';
 const channel = 'C0CRASH001';
-const children = new Set<ChildProcess>();
 const cleanups: (() => Promise<unknown> | void)[] = [];
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  killBotProcesses();
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
-
-/** `node --import tsx src/main.ts`, ready once /healthz answers. */
 async function startChild(env: NodeJS.ProcessEnv) {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  await waitFor(
-    'the bot to answer /healthz',
-    async () => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the bot exited before it was ready:\n${output}`);
-      return fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
-    },
-    60_000,
-  );
-  const post = (body: string) => fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: signedHeaders(body), body });
-  return { child, exited, post, output: () => output };
+  const bot = await startBotProcess('the bot', env);
+  const post = (body: string) => fetch(`http://127.0.0.1:${bot.port}/slack/events`, { method: 'POST', headers: signedHeaders(body), body });
+  return { ...bot, post };
 }
 
 describe(`R-P10 a crash between Partner Center's answer and the commit is repaired on restart (${engine}, child process)`, () => {
@@ -90,11 +63,6 @@ describe(`R-P10 a crash between Partner Center's answer and the commit is repair
     await setup.close();
 
     const env: NodeJS.ProcessEnv = {
-      DATABASE_URL: '',
-      DATA_DIR: '',
-      SLACK_APP_TOKEN: '',
-      MICROSOFT_APP_ID: '',
-      TEAMS_ALLOW_UNAUTHENTICATED: '',
       ...database,
       SLACK_SIGNING_SECRET: signingSecret,
       SLACK_BOT_TOKEN: 'xoxb-crash-test',
