@@ -6,7 +6,7 @@ import type { Config } from './config.js';
 import { createTeamsAdapter, type TeamsAdapter, type TeamsAdapterOptions } from './adapters/teams/app.js';
 import { outboxRenderer } from './commands/purchases.js';
 import { slackSender } from './delivery/slack.js';
-import { remindPendingRequests } from './core/requests.js';
+import { remindPendingRequests } from './core/request-messages.js';
 import { teamsSender } from './delivery/teams.js';
 import { deliveryBacklog, startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
 import type { Logger } from './log.js';

@@ -2,7 +2,7 @@ import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outbox, reservationRequests } from '../db/schema.js';
 import { runCli } from '../src/adapters/cli/run.js';
-import { remindPendingRequests } from '../src/core/requests.js';
+import { remindPendingRequests } from '../src/core/request-messages.js';
 import type { DatabaseHandle } from '../db/client.js';
 import { importOrganization, parseImportFile } from '../src/core/import.js';
 import { onPostgres, openTestDatabase, secondConnection } from './helpers/database.js';

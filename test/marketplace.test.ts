@@ -8,7 +8,7 @@ import { createApiToken } from '../src/core/api-tokens.js';
 import { billingPeriod, chargeFor } from '../src/core/billing.js';
 import { cancellationWindowCloses, insideCancellationWindow, type Subscription } from '../src/core/marketplace.js';
 import { otherOrganization, testOrganization } from './helpers/fixture.js';
-import { platforms, usePlatform, type PlatformDriver } from './helpers/platforms.js';
+import { platforms, usePlatform } from './helpers/platforms.js';
 import { testOrgId, unchanged } from './helpers/tables.js';
 
 export const marketplaceOffers = [

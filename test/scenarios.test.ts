@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { customers, organizations, reservationRequests, reservations } from '../db/schema.js';
 import { teamId, tenants } from './helpers/fixture.js';
 import { platforms, usePlatform, type PlatformDriver } from './helpers/platforms.js';
-import { remindPendingRequests } from '../src/core/requests.js';
+import { remindPendingRequests } from '../src/core/request-messages.js';
 import { activityFor, permissionFor, unchanged } from './helpers/tables.js';
 
 const approvalsHere = (p: PlatformDriver) => p.command('globalAdmin', 'channel approvals here');

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { reservationRequests, subscriptions } from '../db/schema.js';
 import { importOrganization, parseImportFile } from '../src/core/import.js';
 import type { ImportFileInput } from '../src/core/import-schema.js';
-import { remindPendingRequests } from '../src/core/requests.js';
+import { remindPendingRequests } from '../src/core/request-messages.js';
 import { tenants, testOrganization } from './helpers/fixture.js';
 import { platforms, usePlatform, type PlatformDriver } from './helpers/platforms.js';
 import { activityFor, customerId, testOrgId, unchanged } from './helpers/tables.js';

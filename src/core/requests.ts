@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { and, count, desc, eq, inArray, isNull, like, lte, or, sql } from 'drizzle-orm';
+import { and, count, desc, eq, like, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
-import { customerContacts, customers, organizations, outbox, reservationRequests, reservations, staff, subscriptions, type requestKinds } from '../../db/schema.js';
+import { customerContacts, customers, reservationRequests, reservations, subscriptions, type requestKinds } from '../../db/schema.js';
 import { recordActivity, type ActivityAction } from './activity.js';
-import { enqueue, notify, organizationChannel, type Announcement, type ChatTarget } from './announcements.js';
+import { enqueue, notify, organizationChannel, type Announcement } from './announcements.js';
 import { requireAdmin } from './access.js';
-import type { ChatPerson, CoreContext } from './context.js';
+import type { CoreContext } from './context.js';
+import { tellDecision } from './request-messages.js';
 import { customerById, customerMatches, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
 import { readPage } from './paging.js';
@@ -324,43 +325,6 @@ export async function commitDecision(ctx: DecidingContext, requestId: string, de
   });
 }
 
-/**
- * R-Q5, whatever decided the request: every channel holding a copy of its card
- * (posted or still waiting) gets the copies there updated, after any copy still
- * queued before; the requester is told where they asked, else in a direct chat.
- * Returns where the requester is told.
- */
-async function tellDecision(tx: Queryable, request: ReservationRequest): Promise<ChatTarget | undefined> {
-  const copies = await tx
-    .selectDistinct({ platform: outbox.platform, channelId: outbox.channelId })
-    .from(outbox)
-    .where(
-      and(
-        eq(outbox.orgId, request.orgId),
-        sql`${outbox.message} ? 'requestCard'`,
-        sql`${outbox.message}->>'requestCard' = ${request.id}`,
-        inArray(outbox.status, ['pending', 'sent']),
-      ),
-    );
-  for (const copy of copies) await enqueue(tx, request.orgId, copy, { refreshRequestCard: request.id });
-  const requester = await requesterRoute(tx, request);
-  if (requester) await enqueue(tx, request.orgId, requester.target, { decisionNotice: request.id, ...(requester.person ? { person: requester.person } : {}) });
-  return requester?.target;
-}
-
-/**
- * The conversation where the request was typed, with the person to reach
- * directly if the bot cannot post there; from the terminal, the staff
- * member's Slack direct chat when their Slack user is known.
- */
-async function requesterRoute(tx: Queryable, request: ReservationRequest): Promise<{ target: ChatTarget; person?: ChatPerson } | undefined> {
-  const person = request.requestedByUserId ? { id: request.requestedByUserId, ...(request.requestedByAadObjectId ? { aadObjectId: request.requestedByAadObjectId } : {}) } : undefined;
-  if (request.requestedChannelId) return { target: { platform: request.requestedPlatform, channelId: request.requestedChannelId }, person };
-  if (!request.requestedByStaffId) return undefined;
-  const [member] = await tx.select({ slackUserId: staff.slackUserId }).from(staff).where(eq(staff.id, request.requestedByStaffId));
-  return member?.slackUserId ? { target: { platform: 'slack', channelId: member.slackUserId }, person: { id: member.slackUserId } } : undefined;
-}
-
 type DecidingContext = CoreContext & { actor: Extract<CoreContext['actor'], { kind: 'staff' }> };
 interface DecisionOutcome {
   /** Why the rules refused it now (R-Q4), stored with the request. */
@@ -446,37 +410,6 @@ async function decideOnSubscription(
   const problem = await subscriptionProblem(tx, request, subscription, ctx.now());
   if (problem) return { problem: { key: problem.key, params: { ...problem.params, subscription: request.subscriptionId! } } };
   return { effect: () => applySubscriptionChange(tx, ctx, subscription!, { kind: 'cancel' }) };
-}
-
-const day = 24 * 60 * 60 * 1000;
-
-/**
- * A request pending for more than 24 hours is reminded in the approvals channel
- * once a day until decided. Rows are claimed with SKIP LOCKED and stamped in the
- * same transaction as the reminder, so several instances never remind twice.
- */
-export async function remindPendingRequests(db: Database, now: Date): Promise<number> {
-  return db.transaction(async (tx) => {
-    const due = await tx
-      .select({ request: reservationRequests, org: organizations })
-      .from(reservationRequests)
-      .innerJoin(organizations, eq(organizations.id, reservationRequests.orgId))
-      .where(
-        and(
-          eq(reservationRequests.status, 'pending'),
-          lte(reservationRequests.createdAt, new Date(now.getTime() - day)),
-          or(isNull(reservationRequests.lastRemindedAt), lte(reservationRequests.lastRemindedAt, new Date(now.getTime() - day))),
-        ),
-      )
-      .limit(100)
-      .for('update', { of: reservationRequests, skipLocked: true });
-    for (const { request, org } of due) {
-      await tx.update(reservationRequests).set({ lastRemindedAt: now }).where(eq(reservationRequests.id, request.id));
-      const target = organizationChannel(org, 'approvals') ?? organizationChannel(org, 'activity');
-      if (target) await enqueue(tx, org.id, target, { requestCard: request.id, reminder: true });
-    }
-    return due.length;
-  });
 }
 
 export async function reservationOf(db: Database, request: ReservationRequest): Promise<Reservation | undefined> {

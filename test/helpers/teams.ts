@@ -201,11 +201,6 @@ export async function startTeamsTestBot(
     return fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
   }
 
-  async function waitForCalls(count: number) {
-    await waitFor(`${count} connector calls`, () => framework.calls.length >= count);
-    return framework.calls;
-  }
-
   function cardOf(call: ConnectorCall | undefined) {
     const card = call?.body.attachments?.[0]?.content;
     if (card) validateAdaptiveCard(card);
