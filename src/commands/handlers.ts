@@ -4,18 +4,17 @@ import { resolveCustomer, searchCustomers } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
 import { setChannel } from '../core/organizations.js';
 import {
-  allowPermission, checkAllowPermission, checkDisallowPermission, customerAccount, disallowPermission, isAzureSubscription,
-  recordOwnerAssigned, requireOwnerRole, requireToggleRole, type ActivityEntry, type AllowResult, type OwnerResult, type PermissionGrant,
-  type PermissionResource, type Subscription,
+  checkAllowPermission, customerAccount, isAzureSubscription, recordOwnerAssigned, requireOwnerRole, requireToggleRole, type ActivityEntry, type PermissionGrant,
+  type Subscription,
 } from '../core/permissions.js';
-import { confirmOnce } from '../core/confirmations.js';
 import { formatTimestamp, type MessageKey } from '../i18n/index.js';
 import type { ActionId, View } from '../views/model.js';
 import { coreContext, type CommandEnv, type OrgEnv } from './context.js';
 import { decideRequestView, fileRequestView, fileSubscriptionRequestView, rejectPromptView, requestsView } from './requests.js';
 import { audienceCommandView, partnersView } from './audience.js';
 import { billingView, boughtView, buyView, marketplaceView, offerView, subscriptionChangedView, subscriptionEditView, subscriptionsView, supportView } from './marketplace.js';
-import { cancelledView, confirmationActions, usedView } from './confirmations.js';
+import { cancelledView } from './confirmations.js';
+import { allowView, disallowView, ownerConfirmedView, ownerLine, permissionConfirmedView } from './permissions.js';
 import { notifyFailuresView, notifyHereView, notifyListView, notifyOffView } from './notifications.js';
 import { priceListView } from './price-list.js';
 import { ordersView, reservationsView } from './reservations.js';
@@ -94,102 +93,6 @@ async function customerView(env: Env, customerId: string): Promise<View> {
   };
 }
 
-/** Per resource: its sentences and buttons; the rules are the same (R-P2, R-P5, R-P6). */
-const permissionTexts = {
-  'azure-reservations': {
-    allow: 'allow-reservations',
-    disallow: 'disallow-reservations',
-    permission: 'customer.permission',
-    title: 'allow.title',
-    responsibility: 'allow.responsibility',
-    noNotice: 'allow.noNotice',
-    alreadyOn: 'allow.alreadyOn',
-    done: 'allow.done',
-    offTitle: 'disallow.title',
-    effect: 'disallow.effect',
-    alreadyOff: 'disallow.alreadyOff',
-    offDone: 'disallow.done',
-  },
-  'azure-savings-plans': {
-    allow: 'allow-savings-plans',
-    disallow: 'disallow-savings-plans',
-    permission: 'customer.permissionSavingsPlans',
-    title: 'allowSavingsPlans.title',
-    responsibility: 'allowSavingsPlans.responsibility',
-    noNotice: 'allowSavingsPlans.noNotice',
-    alreadyOn: 'allowSavingsPlans.alreadyOn',
-    done: 'allowSavingsPlans.done',
-    offTitle: 'disallowSavingsPlans.title',
-    effect: 'disallowSavingsPlans.effect',
-    alreadyOff: 'disallowSavingsPlans.alreadyOff',
-    offDone: 'disallowSavingsPlans.done',
-  },
-} as const satisfies Record<PermissionResource, { allow: ActionId; disallow: ActionId } & Record<string, string>>;
-
-/** The answer to `allow-reservations` / `allow-savings-plans` and to each of their buttons, by the state the rules found. */
-async function allowView(env: Env, result: AllowResult, extraLines: string[] = [], resource: PermissionResource = 'azure-reservations'): Promise<View> {
-  const { t } = env;
-  const texts = permissionTexts[resource];
-  const { customer } = result;
-  const name = customer.name;
-  switch (result.state) {
-    case 'already-on':
-      return { tone: 'info', lines: [...extraLines, t(texts.alreadyOn, { customer: name, date: formatTimestamp(t, result.grant.grantedAt), name: result.grant.grantedBy })] };
-    case 'turned-on':
-      return { tone: 'success', lines: [...extraLines, t(texts.done, { customer: name })] };
-    case 'owner-unknown':
-      return {
-        tone: 'warning',
-        title: t('owner.unknownTitle', { customer: name }),
-        lines: [
-          ...extraLines,
-          t('owner.unknown', { customer: name }),
-          t('owner.howTo'),
-          t('owner.confirmCommand', {
-            command: env.prefix + commandText({ name: 'owner-assigned', customer: customer.tenantId, subscription: result.subscriptions[0]!.id }),
-          }),
-        ],
-        actions: await confirmationActions(
-          env,
-          result.subscriptions.map((s) => ({
-            id: 'owner-assigned' as const,
-            kind: 'owner-assigned' as const,
-            params: { customerId: customer.id, subscriptionId: s.id, resource },
-            label: t('owner.confirmButton', { subscription: s.friendlyName ?? s.id }),
-          })),
-        ),
-      };
-    case 'ready':
-      return {
-        tone: 'warning',
-        title: t(texts.title, { customer: name }),
-        facts: [{ label: t('allow.subscription'), value: `${result.subscription.friendlyName ?? t(`offer.${result.subscription.offer}`)} (${result.subscription.id})` }],
-        lines: [...extraLines, t(texts.responsibility, { customer: name }), t(texts.noNotice)],
-        actions: await confirmationActions(env, [{ id: texts.allow, kind: 'allow', params: { customerId: customer.id, resource }, label: t('allow.turnOn'), style: 'primary' }]),
-      };
-  }
-}
-
-async function disallowView(env: Env, customerId: string, resource: PermissionResource): Promise<View> {
-  const { t } = env;
-  const texts = permissionTexts[resource];
-  const check = await checkDisallowPermission(coreContext(env), customerId, resource);
-  const { customer } = check;
-  if (check.state !== 'on') return { tone: 'info', lines: [t(texts.alreadyOff, { customer: customer.name })] };
-  return {
-    tone: 'warning',
-    title: t(texts.offTitle, { customer: customer.name }),
-    facts: [{ label: t(texts.permission), value: t('customer.permissionOn', { date: formatTimestamp(t, check.grant.grantedAt), name: check.grant.grantedBy }) }],
-    lines: [t(texts.effect, { customer: customer.name })],
-    actions: await confirmationActions(env, [{ id: texts.disallow, kind: 'disallow', params: { customerId: customer.id, resource }, label: t('disallow.turnOff'), style: 'danger' }]),
-  };
-}
-
-function ownerLine(env: Env, result: OwnerResult): string {
-  const params = { customer: result.customer.name, subscription: result.subscription.id };
-  return env.t(result.state === 'recorded' ? 'owner.recorded' : 'owner.alreadyKnown', params);
-}
-
 async function activityView(env: Env, command: Extract<Command, { name: 'activity' }>): Promise<View> {
   const { t } = env;
   const found = command.customer ? await resolveCustomer(env.db, env.org.id, command.customer) : undefined;
@@ -262,7 +165,7 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
     case 'allow-savings-plans': {
       requireToggleRole(env.actor);
       const resource = command.name === 'allow-savings-plans' ? 'azure-savings-plans' : 'azure-reservations';
-      return await allowView(env, await checkAllowPermission(ctx, await customerId(command.customer), resource), [], resource);
+      return allowView(env, await checkAllowPermission(ctx, await customerId(command.customer), resource), [], resource);
     }
     case 'disallow-reservations':
     case 'disallow-savings-plans':
@@ -331,24 +234,12 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
   }
 }
 
-type ConfirmParams = { customerId: string; subscriptionId: string; resource: PermissionResource };
-
-/** A permission confirmation's parameters, when it is the one the clicked button is for. */
-function forResource(params: Record<string, unknown>, resource: PermissionResource): ConfirmParams {
-  if (params.resource !== resource) throw new DomainError('error.staleButton');
-  return params as ConfirmParams;
-}
-
 /**
  * A button click. A confirmation's button carries the ID of the confirmation shown, which acts
  * once (core/confirmations.ts); the clicker's role and the rules are checked again now.
  */
 export async function runButton(env: Env, id: Exclude<ActionId, 'run'>, value: string, inputs: Record<string, string> = {}): Promise<View> {
-  const { t } = env;
-  const ctx = coreContext(env);
   requireStaff(env.actor, id);
-  // The permission is changed in Partner Center when the connector is set (core/permissions.ts).
-  const remote = Boolean(env.partnerCenter);
   switch (id) {
     case 'cancel':
       return cancelledView(env, value);
@@ -362,42 +253,12 @@ export async function runButton(env: Env, id: Exclude<ActionId, 'run'>, value: s
       return boughtView(env, value);
     case 'subscription-edit':
       return subscriptionChangedView(env, value);
-    case 'owner-assigned': {
-      const confirmed = await confirmOnce(ctx, value, 'owner-assigned', (c, p) => recordOwnerAssigned(c, String(p.customerId), String(p.subscriptionId)), {
-        remote: false,
-        outcome: (r) => ({ key: r.state === 'recorded' ? 'owner.recorded' : 'owner.alreadyKnown', params: { customer: r.customer.name, subscription: r.subscription.id } }),
-      });
-      if (confirmed.state === 'used') return usedView(env, confirmed);
-      const { result, params } = confirmed;
-      // The Turn on confirmation that follows is for the permission the owner question came from.
-      const { resource } = params as ConfirmParams;
-      const next = await allowView(env, await checkAllowPermission(ctx, result.customer.id, resource), [ownerLine(env, result)], resource);
-      return result.state === 'recorded' ? { ...next, committed: true } : next;
-    }
+    case 'owner-assigned':
+      return ownerConfirmedView(env, value);
     case 'allow-reservations':
-    case 'allow-savings-plans': {
-      const resource = id === 'allow-savings-plans' ? 'azure-savings-plans' : 'azure-reservations';
-      const texts = permissionTexts[resource];
-      const confirmed = await confirmOnce(ctx, value, 'allow', (c, p) => allowPermission(c, forResource(p, resource).customerId, resource), {
-        remote,
-        outcome: (r) => ({ key: r.state === 'turned-on' ? texts.done : 'confirmation.noChange', params: { customer: r.customer.name } }),
-      });
-      if (confirmed.state === 'used') return usedView(env, confirmed);
-      const view = await allowView(env, confirmed.result, [], resource);
-      return confirmed.result.state === 'turned-on' ? { ...view, committed: true } : view;
-    }
+    case 'allow-savings-plans':
     case 'disallow-reservations':
-    case 'disallow-savings-plans': {
-      const resource = id === 'disallow-savings-plans' ? 'azure-savings-plans' : 'azure-reservations';
-      const texts = permissionTexts[resource];
-      const confirmed = await confirmOnce(ctx, value, 'disallow', (c, p) => disallowPermission(c, forResource(p, resource).customerId, resource), {
-        remote,
-        outcome: (r) => ({ key: r.state === 'turned-off' ? texts.offDone : texts.alreadyOff, params: { customer: r.customer.name } }),
-      });
-      if (confirmed.state === 'used') return usedView(env, confirmed);
-      const { state, customer } = confirmed.result;
-      const turnedOff = state === 'turned-off';
-      return { tone: turnedOff ? 'success' : 'info', lines: [t(turnedOff ? texts.offDone : texts.alreadyOff, { customer: customer.name })], ...(turnedOff ? { committed: true as const } : {}) };
-    }
+    case 'disallow-savings-plans':
+      return permissionConfirmedView(env, id, value);
   }
 }
