@@ -4,6 +4,13 @@ import { z } from 'zod';
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
+/** Whole seconds within a range, with a default when unset or empty. */
+const seconds = (fallback: number, min: number, max: number) =>
+  z.preprocess(
+    (v) => (v === '' || v === undefined ? fallback : v),
+    z.coerce.number().int().min(min, `expected whole seconds, ${min}–${max}`).max(max, `expected whole seconds, ${min}–${max}`),
+  );
+
 const settings = z.object({
   PORT: z.preprocess((v) => (v === '' || v === undefined ? 3000 : v), z.coerce.number({ error: 'expected a port number 0–65535' }).int('expected a port number 0–65535').min(0, 'expected a port number 0–65535').max(65535, 'expected a port number 0–65535')),
   DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'expected a postgres:// URL, or leave it unset for the embedded database')),
@@ -30,10 +37,7 @@ const settings = z.object({
     (v) => (v === '' || v === undefined ? 'https://login.botframework.com/v1/.well-known/openidconfiguration' : v),
     z.url({ error: 'expected the Bot Framework OpenID metadata URL' }),
   ),
-  DELIVERY_TIMEOUT_SECONDS: z.preprocess(
-    (v) => (v === '' || v === undefined ? 10 : v),
-    z.coerce.number().int().min(1, 'expected whole seconds, 1–120').max(120, 'expected whole seconds, 1–120'),
-  ),
+  DELIVERY_TIMEOUT_SECONDS: seconds(10, 1, 120),
   // Partner Center API connector (src/partner-center/client.ts): all four credentials or none.
   PARTNER_CENTER_TENANT_ID: optional(z.uuid({ error: 'expected the partner\'s Microsoft Entra tenant ID (a GUID)' })),
   PARTNER_CENTER_CLIENT_ID: optional(z.uuid({ error: 'expected the Partner Center app\'s client (application) ID (a GUID)' })),
@@ -48,24 +52,12 @@ const settings = z.object({
     z.url({ protocol: /^https?$/, error: 'expected the Microsoft Entra sign-in URL, such as https://login.microsoftonline.com' }).transform((u) => u.replace(/\/+$/, '')),
   ),
   // How long one Partner Center request may take before it is retried, and the longest Retry-After honoured on a 429.
-  PARTNER_CENTER_TIMEOUT_SECONDS: z.preprocess(
-    (v) => (v === '' || v === undefined ? 15 : v),
-    z.coerce.number().int().min(1, 'expected whole seconds, 1–120').max(120, 'expected whole seconds, 1–120'),
-  ),
-  PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS: z.preprocess(
-    (v) => (v === '' || v === undefined ? 60 : v),
-    z.coerce.number().int().min(0, 'expected whole seconds, 0–300').max(300, 'expected whole seconds, 0–300'),
-  ),
+  PARTNER_CENTER_TIMEOUT_SECONDS: seconds(15, 1, 120),
+  PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS: seconds(60, 0, 300),
   // R-P8: how often Partner Center's audit records are read for customer purchases (only with the connector's credentials).
-  PARTNER_CENTER_POLL_SECONDS: z.preprocess(
-    (v) => (v === '' || v === undefined ? 300 : v),
-    z.coerce.number().int().min(30, 'expected whole seconds, 30–86400').max(86400, 'expected whole seconds, 30–86400'),
-  ),
+  PARTNER_CENTER_POLL_SECONDS: seconds(300, 30, 86400),
   // How often customers, subscriptions, orders and self-serve policies are synced from Partner Center (with the connector only).
-  PARTNER_CENTER_SYNC_SECONDS: z.preprocess(
-    (v) => (v === '' || v === undefined ? 3600 : v),
-    z.coerce.number().int().min(60, 'expected whole seconds, 60–604800').max(604800, 'expected whole seconds, 60–604800'),
-  ),
+  PARTNER_CENTER_SYNC_SECONDS: seconds(3600, 60, 604800),
   // Partner Center webhooks (src/partner-center/webhooks.ts); unset lists take the defaults documented there and in README.
   PARTNER_CENTER_WEBHOOKS: optional(z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true')),
   PARTNER_CENTER_WEBHOOK_CERT_HOSTS: optional(
