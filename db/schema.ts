@@ -1,4 +1,5 @@
 import { relations, sql } from 'drizzle-orm';
+import type { StoredParams } from '../src/i18n/index.js';
 import {
   bigserial, boolean, check, doublePrecision, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid,
 } from 'drizzle-orm/pg-core';
@@ -227,7 +228,7 @@ export const activityLog = pgTable('activity_log', {
   actorStaffId: uuid('actor_staff_id').references(() => staff.id),
   actorName: text('actor_name').notNull(),
   action: text('action').notNull(),
-  details: jsonb('details').$type<Record<string, string>>().notNull().default({}),
+  details: jsonb('details').$type<StoredParams>().notNull().default({}),
   createdAt: createdAt(),
 }, (t) => [
   index('activity_org_created').on(t.orgId, t.createdAt),
@@ -385,7 +386,7 @@ export const reservationRequests = pgTable('reservation_requests', {
   /** The approver's reason for a rejection. */
   decisionNote: text('decision_note'),
   /** Why the rules refused it at decision time (R-Q4): a catalog sentence and its parameters. */
-  refusal: jsonb('refusal').$type<{ key: string; params: Record<string, string> }>(),
+  refusal: jsonb('refusal').$type<{ key: string; params: StoredParams }>(),
   /** An approved cancellation's refund, counted against the rolling 12-month cap. */
   refundAmount: numeric('refund_amount', { precision: 14, scale: 2 }),
   refundCurrency: text('refund_currency'),
@@ -536,7 +537,7 @@ export const confirmations = pgTable('confirmations', {
   /** Set when the change failed after the click claimed it: a new command is needed. */
   failedAt: timestamp('failed_at', { withTimezone: true }),
   /** What the click did (or why it failed): a catalog sentence and its parameters. */
-  outcome: jsonb('outcome').$type<{ key: string; params: Record<string, string | number>; terms?: Record<string, string> }>(),
+  outcome: jsonb('outcome').$type<{ key: string; params: StoredParams; terms?: Record<string, string> }>(),
 }, (t) => [index('confirmations_org_created').on(t.orgId, t.createdAt)]);
 export const partnerCenterIntentKinds = ['permission', 'subscription'] as const;
 export const partnerCenterIntentStatuses = ['pending', 'done', 'failed', 'abandoned'] as const;

@@ -5,7 +5,7 @@ import { and, eq, isNotNull } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../db/client.js';
 import { activityLog, confirmations, customerPurchasePermissions, subscriptions } from '../db/schema.js';
-import { formatMoney } from '../src/i18n/index.js';
+import { formatMoney, translator } from '../src/i18n/index.js';
 import { otherOrganization, testOrganization } from './helpers/fixture.js';
 import { platforms, usePlatform, type Reply } from './helpers/platforms.js';
 import { unchanged } from './helpers/tables.js';
@@ -107,7 +107,7 @@ describe.each(platforms)('$name: every change is confirmed, and a confirmation a
     const now = new Date();
     const daysLeft = differenceInCalendarDays(endOfMonth(now, utc), now, utc) + 1;
     expect(shown.text).toContain('Cancel 분석 팀 月付 of 한빛소프트 주식회사?');
-    expect(shown.text).toContain(`${formatMoney(Math.round(((12_000 * 12 * daysLeft) / getDaysInMonth(now, utc)) * 100) / 100, 'KRW')}, for the part of this billing period after the cancellation`);
+    expect(shown.text).toContain(`${formatMoney(translator(), Math.round(((12_000 * 12 * daysLeft) / getDaysInMonth(now, utc)) * 100) / 100, 'KRW')}, for the part of this billing period after the cancellation`);
     expect(shown.text).toContain('Cancelling cannot be undone');
     expect(shown.buttons.map((b) => [b.label, b.style])).toEqual([['Cancel the subscription', 'danger'], ['Cancel', undefined]]);
 

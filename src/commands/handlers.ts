@@ -7,7 +7,7 @@ import {
   checkAllowPermission, customerAccount, isAzureSubscription, recordOwnerAssigned, requireOwnerRole, requireToggleRole, type ActivityEntry, type PermissionGrant,
   type Subscription,
 } from '../core/permissions.js';
-import { formatTimestamp, type MessageKey } from '../i18n/index.js';
+import { formatDay, formatTimestamp, type MessageKey } from '../i18n/index.js';
 import type { ActionId, View } from '../views/model.js';
 import { coreContext, type CommandEnv, type OrgEnv } from './context.js';
 import { decideRequestView, fileRequestView, fileSubscriptionRequestView, rejectPromptView, requestsView } from './requests.js';
@@ -18,7 +18,7 @@ import { allowView, disallowView, ownerConfirmedView, ownerLine, permissionConfi
 import { notifyFailuresView, notifyHereView, notifyListView, notifyOffView } from './notifications.js';
 import { priceListView } from './price-list.js';
 import { ordersView, reservationsView } from './reservations.js';
-import { commandText, formatDay, type Command } from './grammar.js';
+import { commandText, type Command } from './grammar.js';
 import { syncState } from '../partner-center/sync.js';
 
 type Env = OrgEnv;
@@ -98,7 +98,7 @@ async function activityView(env: Env, command: Extract<Command, { name: 'activit
   const found = command.customer ? await resolveCustomer(env.db, env.org.id, command.customer) : undefined;
   const rows = await listActivity(env.db, env.org.id, { customerId: found?.id, since: command.since, page: command.page });
   const lines = rows.slice(0, activityPageSize).map((row) => activityLine(env, row, found ? null : row.customerName));
-  const since = command.since ? t('activity.since', { date: formatDay(command.since) }) : '';
+  const since = command.since ? t('activity.since', { date: formatDay(t, command.since) }) : '';
   const next = commandText({ ...command, customer: found?.tenantId, page: command.page + 1 });
   return {
     title: (found ? t('activity.titleCustomer', { customer: found.name }) : t('activity.title')) + since,

@@ -5,14 +5,13 @@ import { resolveCustomer } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
 import {
   activationLink, buySubscription, customerSubscriptions, customerSubscriptionsPage, findOffer, findSaasSubscription, isMicrosoftOffer, quotePurchase, searchCatalog,
-  utcTime, cancellationWindowCloses, type CatalogFilter, type PurchaseDraft, type PurchaseQuote, type SubscriptionWithOffer,
+  cancellationWindowCloses, type CatalogFilter, type PurchaseDraft, type PurchaseQuote, type SubscriptionWithOffer,
 } from '../core/marketplace.js';
 import { changeValue, checkSubscriptionChange, editSubscription, type SubscriptionChange, type SubscriptionEdit } from '../core/subscription-edits.js';
-import { formatMoney, formatTimestamp } from '../i18n/index.js';
+import { formatDay, formatMoney, formatMonth, formatTimestamp, type Translate } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 import { confirmationActions, outcomeText, usedView } from './confirmations.js';
 import { coreContext, type OrgEnv } from './context.js';
-import { formatDay } from './grammar.js';
 import { pageFooter } from './paging.js';
 
 /** R-M1, R-M2: the catalog, filtered and paged. */
@@ -46,7 +45,7 @@ export async function offerView(env: OrgEnv, text: string): Promise<View> {
       name: p.name,
       id: p.id,
       trial: p.freeTrialDays ? t('offer.trial', { days: p.freeTrialDays }) : t('offer.noTrial'),
-      prices: p.prices.map((x) => t('offer.price', { market: x.market, term: t(`saasTermName.${x.term}`), price: formatMoney(x.price, x.currency) })).join('; '),
+      prices: p.prices.map((x) => t('offer.price', { market: x.market, term: t(`saasTermName.${x.term}`), price: formatMoney(t, x.price, x.currency) })).join('; '),
     })}`,
   );
   return {
@@ -72,7 +71,7 @@ function quoteFacts(env: OrgEnv, q: PurchaseQuote) {
     { label: t('buy.plan'), value: `${q.offer.name} — ${q.plan.name}` },
     { label: t('buy.seats'), value: String(q.seats) },
     { label: t('buy.term'), value: t(`saasTermName.${q.term}`) },
-    { label: t('buy.price'), value: t('buy.priceValue', { unit: formatMoney(q.unitPrice, q.currency), total: formatMoney(q.unitPrice * q.seats, q.currency), term: t(`saasTermName.${q.term}`) }) },
+    { label: t('buy.price'), value: t('buy.priceValue', { unit: formatMoney(t, q.unitPrice, q.currency), total: formatMoney(t, q.unitPrice * q.seats, q.currency), term: t(`saasTermName.${q.term}`) }) },
     ...(q.plan.freeTrialDays ? [{ label: t('buy.trial'), value: t('offer.trial', { days: q.plan.freeTrialDays }) }] : []),
   ];
 }
@@ -87,7 +86,7 @@ export async function buyView(env: OrgEnv, command: { offer: string; plan: strin
     tone: 'warning',
     title: t('buy.title', { offer: q.offer.name, customer: customer.name }),
     facts: quoteFacts(env, q),
-    lines: [t('buy.window', { term: t(`saasTermName.${q.term}`), window: t(`buy.windowLength.${q.term}`), closes: utcTime(q.windowCloses) }), t('buy.activationNote')],
+    lines: [t('buy.window', { term: t(`saasTermName.${q.term}`), window: t(`buy.windowLength.${q.term}`), closes: q.windowCloses }), t('buy.activationNote')],
     actions: await confirmationActions(env, [
       { id: 'buy', kind: 'buy', params: { offerId: q.offer.id, planId: q.plan.id, customerId: customer.id, seats: q.seats, term: q.term }, label: t('buy.confirm'), style: 'primary' },
     ]),
@@ -114,7 +113,7 @@ export async function boughtView(env: OrgEnv, value: string): Promise<View> {
       ...quoteFacts(env, quote),
       { label: t('subscriptions.status'), value: t('status.action-needed') },
       { label: t('subscriptions.id'), value: subscription.id },
-      { label: t('buy.windowCloses'), value: t('date.utc', { date: utcTime(cancellationWindowCloses({ term: subscription.term!, purchasedAt: subscription.purchasedAt! })) }) },
+      { label: t('buy.windowCloses'), value: formatTimestamp(t, cancellationWindowCloses({ term: subscription.term!, purchasedAt: subscription.purchasedAt! })) },
     ],
     lines: [link ? t('buy.activate', { link }) : t('buy.activateCode', { code: subscription.activationCode!, publisher: quote.offer.publisherName })],
     committed: true,
@@ -131,8 +130,8 @@ function subscriptionLine(env: OrgEnv, { subscription: s, offer }: SubscriptionW
       seats: s.seats ?? '—',
       term: s.term ? t(`saasTermName.${s.term}`) : '—',
       autoRenew: t(s.autoRenew ? 'subscriptions.autoRenewOn' : 'subscriptions.autoRenewOff'),
-      ends: s.commitmentEndsAt ? formatDay(s.commitmentEndsAt) : '—',
-      cancellable: s.cancellationAllowedUntil ? t('date.utc', { date: utcTime(s.cancellationAllowedUntil) }) : '—',
+      ends: s.commitmentEndsAt ? formatDay(t, s.commitmentEndsAt) : '—',
+      cancellable: s.cancellationAllowedUntil ? formatTimestamp(t, s.cancellationAllowedUntil) : '—',
       refundable: s.refundableQuantity ?? 0,
       commerce: t(s.commerceModel === 'new-commerce' ? 'subscriptions.newCommerce' : 'subscriptions.legacy'),
       id: s.id,
@@ -149,7 +148,7 @@ function subscriptionLine(env: OrgEnv, { subscription: s, offer }: SubscriptionW
     term: t(`saasTermName.${s.term}`),
     autoRenew: t(s.autoRenew ? 'subscriptions.autoRenewOn' : 'subscriptions.autoRenewOff'),
     bought: formatTimestamp(t, s.purchasedAt),
-    billing: s.billingStartedAt ? t('subscriptions.billingSince', { date: formatDay(s.billingStartedAt) }) : t('subscriptions.notBilled'),
+    billing: s.billingStartedAt ? t('subscriptions.billingSince', { date: formatDay(t, s.billingStartedAt) }) : t('subscriptions.notBilled'),
     id: s.id,
     link: s.status === 'action-needed' ? (link ? t('subscriptions.activateLink', { link }) : t('subscriptions.activateCode', { code: s.activationCode! })) : '',
   });
@@ -205,7 +204,7 @@ export async function subscriptionEditView(env: OrgEnv, text: string, change: Su
 function changeFacts(env: OrgEnv, { subscription: s }: SubscriptionWithOffer, change: SubscriptionChange) {
   const { t } = env;
   const none = '—';
-  const money = (amount: number) => formatMoney(amount, s.currency!);
+  const money = (amount: number) => formatMoney(t, amount, s.currency!);
   const priced = Boolean(s.price && s.currency && s.term);
   switch (change.kind) {
     case 'rename':
@@ -225,11 +224,11 @@ function changeFacts(env: OrgEnv, { subscription: s }: SubscriptionWithOffer, ch
       const nextAfter = next && chargeFor({ ...s, seats: change.seats }, next.period);
       return [
         seats,
-        { label: t('subscription.pricePerTerm', { term }), value: t('subscription.priceChange', { from: money(before), to: money(after), difference: signedMoney(after - before, s.currency!) }) },
+        { label: t('subscription.pricePerTerm', { term }), value: t('subscription.priceChange', { from: money(before), to: money(after), difference: signedMoney(t, after - before, s.currency!) }) },
         {
           label: t('subscription.nextCharge'),
           value: next
-            ? t('subscription.nextChargeValue', { month: formatDay(next.period.start).slice(0, 7), from: money(next.charge.amount), to: money(nextAfter?.amount ?? 0) })
+            ? t('subscription.nextChargeValue', { month: formatMonth(t, next.period.start), from: money(next.charge.amount), to: money(nextAfter?.amount ?? 0) })
             : t('subscription.notBilledYet', { price: money(after), term }),
         },
       ];
@@ -239,14 +238,14 @@ function changeFacts(env: OrgEnv, { subscription: s }: SubscriptionWithOffer, ch
       const value = s.etag
         ? t('subscription.refundPartnerCenter', { refundable: s.refundableQuantity ?? 0, seats: s.seats ?? none })
         : refund
-          ? t('subscription.refundValue', { amount: formatMoney(refund.amount, refund.currency) })
+          ? t('subscription.refundValue', { amount: formatMoney(t, refund.amount, refund.currency) })
           : t('subscription.noRefund');
       return [{ label: t('request.refundEstimate'), value }];
     }
   }
 }
 
-const signedMoney = (amount: number, currency: string) => (amount < 0 ? `−${formatMoney(-amount, currency)}` : `+${formatMoney(amount, currency)}`);
+const signedMoney = (t: Translate, amount: number, currency: string) => (amount < 0 ? `−${formatMoney(t, -amount, currency)}` : `+${formatMoney(t, amount, currency)}`);
 
 /** What an edit's click did, as a catalog sentence: told to the clicker and to later clicks. */
 function editOutcome(edit: SubscriptionEdit, change: SubscriptionChange): Outcome {
@@ -297,11 +296,11 @@ export async function billingView(env: OrgEnv, customerText: string, month: stri
   const totals = new Map<string, number>();
   for (const { charge } of charges) totals.set(charge.currency, (totals.get(charge.currency) ?? 0) + charge.amount);
   return {
-    title: t('billing.title', { customer: customer.name, month: formatDay(period.start).slice(0, 7) }),
+    title: t('billing.title', { customer: customer.name, month: formatMonth(t, period.start) }),
     facts: [
-      { label: t('billing.period'), value: t('billing.periodValue', { start: formatDay(period.start), end: formatDay(period.end) }) },
-      { label: t('billing.invoice'), value: formatDay(period.invoiceDate) },
-      { label: t('billing.total'), value: [...totals].map(([c, a]) => formatMoney(a, c)).join(' + ') || formatMoney(0, 'USD') },
+      { label: t('billing.period'), value: t('billing.periodValue', { start: formatDay(t, period.start), end: formatDay(t, period.end) }) },
+      { label: t('billing.invoice'), value: formatDay(t, period.invoiceDate) },
+      { label: t('billing.total'), value: [...totals].map(([c, a]) => formatMoney(t, a, c)).join(' + ') || formatMoney(t, 0, 'USD') },
     ],
     lines: charges.length
       ? charges.map(({ charge: c, offer }) =>
@@ -309,7 +308,7 @@ export async function billingView(env: OrgEnv, customerText: string, month: stri
             name: c.subscription.friendlyName ?? c.subscription.id,
             offer: offer?.name ?? '',
             seats: c.subscription.seats!,
-            amount: formatMoney(c.amount, c.currency),
+            amount: formatMoney(t, c.amount, c.currency),
             days: c.days === c.periodDays ? t('billing.fullMonth') : t('billing.prorated', { days: c.days, periodDays: c.periodDays }),
           })}`,
         )

@@ -30,7 +30,7 @@ export function purchaseView(t: Translate, p: PurchaseWithCustomer): View {
     title: t('purchase.title', { customer: p.customerName }),
     facts: [
       { label: t('purchase.what'), value: purchaseItem(t, p) },
-      { label: t('purchase.price'), value: formatMoney(Number(p.price), p.currency) },
+      { label: t('purchase.price'), value: formatMoney(t, Number(p.price), p.currency) },
       { label: t('purchase.buyer'), value: t('purchase.buyerValue', { name: p.buyerName, email: p.buyerEmail }) },
       { label: t('purchase.when'), value: formatTimestamp(t, p.purchasedAt) },
       { label: t('purchase.order'), value: p.sourceId },
@@ -43,14 +43,14 @@ export function digestView(t: Translate, purchases: PurchaseWithCustomer[]): Vie
   const totals = new Map<string, number>();
   for (const p of purchases) totals.set(p.currency, (totals.get(p.currency) ?? 0) + Number(p.price));
   const lines = purchases.slice(0, digestListed).map((p) =>
-    t('digest.row', { date: formatTimestamp(t, p.purchasedAt), customer: p.customerName, item: purchaseItem(t, p), price: formatMoney(Number(p.price), p.currency), buyer: p.buyerName }),
+    t('digest.row', { date: formatTimestamp(t, p.purchasedAt), customer: p.customerName, item: purchaseItem(t, p), price: formatMoney(t, Number(p.price), p.currency), buyer: p.buyerName }),
   );
   const more = purchases.length - digestListed;
   if (more > 0) lines.push(t('digest.more', { count: more }));
   return {
     title: t('digest.title', { count: purchases.length }),
     facts: [
-      { label: t('digest.total'), value: [...totals].map(([currency, amount]) => formatMoney(amount, currency)).join(' + ') },
+      { label: t('digest.total'), value: [...totals].map(([currency, amount]) => formatMoney(t, amount, currency)).join(' + ') },
       { label: t('digest.customers'), value: String(new Set(purchases.map((p) => p.customerId)).size) },
     ],
     lines: lines.map((line) => `• ${line}`),

@@ -2,7 +2,7 @@ import { requireAdmin, requireStaff } from '../core/access.js';
 import { customerById, resolveCustomer } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
 import { refundCap, refundEstimate, refundsInLastYear, type RefundEstimate } from '../core/refunds.js';
-import { cancellationWindowCloses, insideCancellationWindow, utcTime, type Subscription } from '../core/marketplace.js';
+import { cancellationWindowCloses, insideCancellationWindow, type Subscription } from '../core/marketplace.js';
 import {
   decideRequest, fileRequest, fileSubscriptionRequest, findRequest, listRequests, requestById, reservationOf, subscriptionOf, type RequestDraft, type ReservationRequest,
   type SubscriptionRequestDraft,
@@ -47,12 +47,12 @@ function refundLines(t: Translate, refund: RefundFacts | undefined) {
   if (!refund) return { facts: [], lines: [] };
   const { estimate, lastYear } = refund;
   const facts = [
-    { label: t('request.refundEstimate'), value: t('request.refundValue', { amount: formatMoney(estimate.amount, estimate.currency), remaining: estimate.remainingDays, term: estimate.termDays }) },
-    { label: t('request.refundsLastYear'), value: t('request.refundCapValue', { amount: formatMoney(lastYear, refundCap.currency), cap: formatMoney(refundCap.amount, refundCap.currency) }) },
+    { label: t('request.refundEstimate'), value: t('request.refundValue', { amount: formatMoney(t, estimate.amount, estimate.currency), remaining: estimate.remainingDays, term: estimate.termDays }) },
+    { label: t('request.refundsLastYear'), value: t('request.refundCapValue', { amount: formatMoney(t, lastYear, refundCap.currency), cap: formatMoney(t, refundCap.amount, refundCap.currency) }) },
   ];
   const counted = estimate.currency === refundCap.currency;
   const over = counted && lastYear + estimate.amount > refundCap.amount;
-  const lines = over ? [t('request.refundOverCap', { total: formatMoney(lastYear + estimate.amount, refundCap.currency), cap: formatMoney(refundCap.amount, refundCap.currency) })] : [];
+  const lines = over ? [t('request.refundOverCap', { total: formatMoney(t, lastYear + estimate.amount, refundCap.currency), cap: formatMoney(t, refundCap.amount, refundCap.currency) })] : [];
   return { facts, lines: counted ? lines : [t('request.refundOtherCurrency', { currency: estimate.currency })] };
 }
 
@@ -63,7 +63,7 @@ function refundLines(t: Translate, refund: RefundFacts | undefined) {
 function subscriptionFacts(t: Translate, r: ReservationRequest, subscription: Subscription | undefined, now: Date) {
   if (!subscription?.term || !subscription.purchasedAt) return [];
   const window = { term: subscription.term, purchasedAt: subscription.purchasedAt };
-  const closes = utcTime(cancellationWindowCloses(window));
+  const closes = cancellationWindowCloses(window);
   return [
     {
       label: t('request.subscription'),

@@ -30,7 +30,7 @@ function terms(env: OrgEnv, r: Reservation) {
     term: t(`term.${r.term}`),
     billing: t(`billing.${r.billingPlan}`),
     scope: r.scope === 'single' ? t('scope.single', { subscription: r.subscriptionId ?? '' }) : t('scope.shared'),
-    price: formatMoney(Number(r.price), r.currency),
+    price: formatMoney(t, Number(r.price), r.currency),
     buyer: t(`buyer.${r.purchasedBy}`),
     date: formatTimestamp(t, r.purchasedAt),
     end: formatTimestamp(t, termEnds(r)),
@@ -59,7 +59,7 @@ function orderLine(env: OrgEnv, o: Order): string {
       return t('orders.row', terms(env, o.reservation));
     case 'saas': {
       const p = o.purchase;
-      return t('orders.rowSaas', { date: formatTimestamp(t, p.purchasedAt), item: purchaseItem(t, p), price: formatMoney(Number(p.price), p.currency), buyer: p.buyerName, id: p.sourceId });
+      return t('orders.rowSaas', { date: formatTimestamp(t, p.purchasedAt), item: purchaseItem(t, p), price: formatMoney(t, Number(p.price), p.currency), buyer: p.buyerName, id: p.sourceId });
     }
     case 'partner-center':
       return t('orders.rowPartnerCenter', {

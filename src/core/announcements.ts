@@ -1,7 +1,7 @@
 import { and, eq, isNull, or } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
 import { notificationSubscriptions, outbox, type NotificationKind } from '../../db/schema.js';
-import type { MessageKey, MessageParams } from '../i18n/index.js';
+import { storedParams, type MessageKey, type MessageParams } from '../i18n/index.js';
 import type { ChatPerson, CoreContext, Organization } from './context.js';
 
 /** A catalog sentence, rendered when it is sent. */
@@ -33,9 +33,12 @@ export interface ChatTarget {
 type PostTarget = { platform: 'slack' | 'teams'; channelId: string };
 const postable = (target: ChatTarget | undefined): target is PostTarget => target?.platform === 'slack' || target?.platform === 'teams';
 
+// Kept as JSON: a sentence's times are stored so they are rendered in each reader's zone when sent.
+const storable = (message: OutboxMessage): OutboxMessage => ('key' in message ? { key: message.key, params: storedParams(message.params) } : message);
+
 /** Queues a message to one chat channel in the caller's transaction (R-N3). */
 export async function enqueue(tx: Queryable, orgId: string, target: ChatTarget, message: OutboxMessage): Promise<void> {
-  if (postable(target)) await tx.insert(outbox).values({ orgId, platform: target.platform, channelId: target.channelId, message });
+  if (postable(target)) await tx.insert(outbox).values({ orgId, platform: target.platform, channelId: target.channelId, message: storable(message) });
 }
 
 /** The organization's channel for a purpose, if it set one. */
@@ -74,7 +77,7 @@ export async function notify(
     if (postable(target) && !(event.except && key(event.except) === key(target))) targets.set(key(target), target);
   }
   if (targets.size) {
-    await tx.insert(outbox).values([...targets.values()].map((t) => ({ orgId: org.id, platform: t.platform, channelId: t.channelId, message: event.message })));
+    await tx.insert(outbox).values([...targets.values()].map((t) => ({ orgId: org.id, platform: t.platform, channelId: t.channelId, message: storable(event.message) })));
   }
   return targets.size;
 }

@@ -5,8 +5,7 @@ import { confirmations, type ConfirmationKind } from '../../db/schema.js';
 import { requireAdmin, requireStaff } from './access.js';
 import type { CoreContext } from './context.js';
 import { DomainError } from './errors.js';
-import { utcTime } from './marketplace.js';
-import type { MessageKey, MessageParams } from '../i18n/index.js';
+import { storedParams, type MessageKey, type MessageParams } from '../i18n/index.js';
 
 /** A catalog sentence, its parameters and the parameters that are catalog words: what a click did, told again to later clicks. */
 export type Outcome = { key: MessageKey; params: MessageParams; terms?: Record<string, MessageKey> };
@@ -78,7 +77,7 @@ export async function confirmOnce<T>(
   if (!row || row.kind !== kind) throw new DomainError('error.staleButton');
   if (row.usedAt) return used(row);
   if (row.shownToStaffId !== actor.id) throw new DomainError('confirmation.notYours', { name: row.shownToName });
-  if (row.expiresAt.getTime() <= ctx.now().getTime()) throw new DomainError('confirmation.expired', { date: utcTime(row.expiresAt) });
+  if (row.expiresAt.getTime() <= ctx.now().getTime()) throw new DomainError('confirmation.expired', { date: row.expiresAt });
 
   const claim = (db: Database) =>
     db
@@ -87,7 +86,7 @@ export async function confirmOnce<T>(
       .where(and(eq(confirmations.id, row.id), eq(confirmations.orgId, ctx.org.id), isNull(confirmations.usedAt)))
       .returning({ id: confirmations.id });
   const finish = (db: Database, outcome: Outcome, failed = false) =>
-    db.update(confirmations).set({ outcome, ...(failed ? { failedAt: ctx.now() } : {}) }).where(and(eq(confirmations.orgId, ctx.org.id), eq(confirmations.id, row.id)));
+    db.update(confirmations).set({ outcome: { ...outcome, params: storedParams(outcome.params) }, ...(failed ? { failedAt: ctx.now() } : {}) }).where(and(eq(confirmations.orgId, ctx.org.id), eq(confirmations.id, row.id)));
 
   const remote = typeof options.remote === 'boolean' ? options.remote : await options.remote(row.params);
   if (!remote) {
@@ -125,7 +124,7 @@ export async function closeConfirmations(ctx: CoreContext, ids: string[]): Promi
   const mine = and(eq(confirmations.orgId, ctx.org.id), inArray(confirmations.id, valid));
   const other = (await ctx.db.select().from(confirmations).where(mine)).find((r) => r.shownToStaffId !== actor.id);
   if (other) throw new DomainError('confirmation.notYours', { name: other.shownToName });
-  await ctx.db.update(confirmations).set({ usedAt: ctx.now(), usedByName: actor.name, outcome: cancelled }).where(and(mine, isNull(confirmations.usedAt)));
+  await ctx.db.update(confirmations).set({ usedAt: ctx.now(), usedByName: actor.name, outcome: { ...cancelled, params: {} } }).where(and(mine, isNull(confirmations.usedAt)));
   const acted = (await ctx.db.select().from(confirmations).where(mine)).find((r) => r.outcome?.key !== cancelled.key);
   return acted && used(acted);
 }

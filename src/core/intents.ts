@@ -3,7 +3,6 @@ import type { Database, Queryable } from '../../db/client.js';
 import { partnerCenterIntents, staff, type PartnerCenterIntentChange } from '../../db/schema.js';
 import type { Actor, CoreContext, Organization } from './context.js';
 import { DomainError } from './errors.js';
-import { utcTime } from './marketplace.js';
 
 /**
  * Every change csp-ops asks of Partner Center goes in three steps, so no row lock is held while
@@ -65,7 +64,7 @@ export async function hasPendingIntent(db: Queryable, orgId: string, target: str
 /** Throws when a change of this target is waiting for Partner Center's answer. */
 export async function refusePending(db: Queryable, orgId: string, target: string): Promise<void> {
   const pending = await pendingIntent(db, orgId, target);
-  if (pending) throw new DomainError('partnerCenter.pending', { actor: pending.actorName, since: utcTime(pending.createdAt) });
+  if (pending) throw new DomainError('partnerCenter.pending', { actor: pending.actorName, since: pending.createdAt });
 }
 
 /**

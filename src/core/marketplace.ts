@@ -33,7 +33,6 @@ export function activationLink(offer: Pick<Offer, 'landingPageUrl'>, code: strin
 const utc = { in: tz('UTC') };
 
 /** A moment as messages show it, to the second (windows are exact): the catalog adds "UTC". */
-export const utcTime = (date: Date) => format(date, 'yyyy-MM-dd HH:mm:ss', utc);
 
 /**
  * R-M10: a monthly subscription can be cancelled for 24 hours after its purchase, an annual one
@@ -318,7 +317,7 @@ export async function recordActivation(
       .for('update', { of: subscriptions });
     if (!row) throw new DomainError('activation.unknown', { subscription: subscriptionId });
     const s = row.subscription;
-    if (s.status === 'cancelled') throw new DomainError('subscription.cancelled', { subscription: s.id, date: utcTime(s.cancelledAt!) });
+    if (s.status === 'cancelled') throw new DomainError('subscription.cancelled', { subscription: s.id, date: s.cancelledAt! });
     // As the fulfillment API does: the plan and quantity activated must be the ones bought.
     if ((expected.planId !== undefined && expected.planId !== s.planId) || (expected.quantity !== undefined && expected.quantity !== s.seats)) {
       throw new DomainError('activation.mismatch', { subscription: s.id, planId: s.planId!, quantity: s.seats! });
@@ -379,7 +378,7 @@ export async function remindClosingWindows(db: Database, now: Date): Promise<num
       if (closes.getTime() <= now.getTime() || closes.getTime() > addHours(now, lead).getTime()) continue;
       await tx.update(subscriptions).set({ windowRemindedAt: now }).where(and(eq(subscriptions.orgId, s.orgId), eq(subscriptions.id, s.id)));
       const target = organizationChannel(org, 'activity');
-      const params = { customer: customerName, name: s.friendlyName ?? s.id, subscription: s.id, closes: utcTime(closes) };
+      const params = { customer: customerName, name: s.friendlyName ?? s.id, subscription: s.id, closes: closes };
       if (target) await enqueue(tx, org.id, target, { key: 'subscription.windowClosing', params });
       flagged++;
     }

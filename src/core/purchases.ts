@@ -4,7 +4,7 @@ import { unionAll } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import type { Database, Queryable } from '../../db/client.js';
 import { activityLog, customers, purchaseKinds, partnerCenterOrders, purchases, reservations } from '../../db/schema.js';
-import { formatMoney } from '../i18n/index.js';
+import type { StoredParams } from '../i18n/index.js';
 import { notify } from './announcements.js';
 import type { Organization } from './context.js';
 import { DomainError } from './errors.js';
@@ -140,9 +140,9 @@ function purchaseDetails(input: PurchaseInput): Record<string, string | number> 
 }
 
 /** The parameters of the `action.customer_purchase_*` and purchase announcement sentences. */
-export function activityDetails(p: Pick<Purchase, 'sourceId' | 'details' | 'price' | 'currency'>): Record<string, string> {
+export function activityDetails(p: Pick<Purchase, 'sourceId' | 'details' | 'price' | 'currency'>): StoredParams {
   const params = Object.fromEntries(Object.entries(p.details).map(([k, v]) => [k, String(v)]));
-  return { ...params, order: p.sourceId, price: formatMoney(Number(p.price), p.currency) };
+  return { ...params, order: p.sourceId, price: { amount: Number(p.price), currency: p.currency } };
 }
 
 /** The stored purchase as the intake answers it. */

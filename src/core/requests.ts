@@ -10,7 +10,7 @@ import { tellDecision } from './request-messages.js';
 import { customerById, customerMatches, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
 import { readPage } from './paging.js';
-import { cancellationWindowCloses, findSaasSubscription, insideCancellationWindow, utcTime, type Subscription } from './marketplace.js';
+import { cancellationWindowCloses, findSaasSubscription, insideCancellationWindow, type Subscription } from './marketplace.js';
 import { refusePending, subscriptionTarget, type PartnerCenterIntent } from './intents.js';
 import {
   applySubscriptionChange, changeInPartnerCenter, commitSubscriptionChange, keptInPartnerCenter, recordSubscriptionIntent, type PartnerCenterEdit,
@@ -18,7 +18,7 @@ import {
 import { refundEstimate } from './refunds.js';
 import { termEnds, type Reservation } from './reservations.js';
 import { likeEscape } from './text.js';
-import type { MessageKey } from '../i18n/index.js';
+import { storedParams, type MessageKey, type MessageParams } from '../i18n/index.js';
 
 export type RequestKind = (typeof requestKinds)[number];
 /** The kinds that change a reservation; `cancel-subscription` names a marketplace subscription instead. */
@@ -59,7 +59,7 @@ async function findReservation(db: Queryable, ctx: CoreContext, ref: string): Pr
 /** Why a request cannot go ahead on this reservation now, or undefined (R-Q4: asked again when deciding). */
 export interface RequestProblem {
   key: MessageKey;
-  params: Record<string, string>;
+  params: MessageParams;
 }
 
 async function requestProblem(
@@ -106,12 +106,12 @@ async function subscriptionProblem(
   now: Date,
 ): Promise<RequestProblem | undefined> {
   if (!subscription?.offerId && !subscription?.etag) return { key: 'request.problemSubscriptionGone', params: {} };
-  if (subscription.status === 'cancelled') return { key: 'subscription.cancelled', params: { date: utcTime(subscription.cancelledAt ?? now) } };
+  if (subscription.status === 'cancelled') return { key: 'subscription.cancelled', params: { date: subscription.cancelledAt ?? now } };
   const requester = await requesterProblem(db, request);
   if (requester) return requester;
   if (subscription.etag && !subscription.cancellationAllowedUntil) return { key: 'partnerCenter.notCancellable', params: {} };
   const window = { term: subscription.term!, purchasedAt: subscription.purchasedAt!, cancellationAllowedUntil: subscription.cancellationAllowedUntil };
-  if (!insideCancellationWindow(window, now)) return { key: `request.problemWindowClosed.${window.term}`, params: { closed: utcTime(cancellationWindowCloses(window)) } };
+  if (!insideCancellationWindow(window, now)) return { key: `request.problemWindowClosed.${window.term}`, params: { closed: cancellationWindowCloses(window) } };
   return undefined;
 }
 
@@ -300,7 +300,7 @@ export async function commitDecision(ctx: DecidingContext, requestId: string, de
         decidedByName: actor.name,
         decidedAt: now,
         decisionNote: note ?? null,
-        refusal: outcome.problem ?? null,
+        refusal: outcome.problem ? { key: outcome.problem.key, params: storedParams(outcome.problem.params) } : null,
         refundAmount: outcome.refund ? outcome.refund.amount.toFixed(2) : null,
         refundCurrency: outcome.refund?.currency ?? null,
       })

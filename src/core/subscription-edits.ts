@@ -7,7 +7,7 @@ import { notify } from './announcements.js';
 import type { Actor, CoreContext } from './context.js';
 import { DomainError } from './errors.js';
 import { askPartnerCenter, recordIntent, settleIntent, subscriptionTarget, type PartnerCenterIntent } from './intents.js';
-import { cancellationWindowCloses, insideCancellationWindow, utcTime, type Subscription } from './marketplace.js';
+import { cancellationWindowCloses, insideCancellationWindow, type Subscription } from './marketplace.js';
 
 type StaffContext = CoreContext & { actor: Extract<Actor, { kind: 'staff' }> };
 
@@ -32,7 +32,7 @@ export async function editSubscription(ctx: CoreContext, subscriptionId: string,
   const first = await ctx.db.transaction(async (tx): Promise<{ edit: SubscriptionEdit } | { current: Subscription; intent: PartnerCenterIntent }> => {
     const current = await lockSubscription(tx, ctx.org.id, subscriptionId);
     if (!current?.offerId && !current?.etag) throw new DomainError('subscription.unknown', { text: subscriptionId });
-    if (current.status === 'cancelled') throw new DomainError('subscription.cancelled', { subscription: current.id, date: utcTime(current.cancelledAt!) });
+    if (current.status === 'cancelled') throw new DomainError('subscription.cancelled', { subscription: current.id, date: current.cancelledAt! });
     if (!keptInPartnerCenter(ctx, current)) return { edit: await applySubscriptionChange(tx, at, current, change) };
     if (!checkedChange(current, change, ctx.now())) return { edit: { state: 'unchanged', subscription: current } };
     return { current, intent: await recordSubscriptionIntent(tx, at, current, { kind: 'subscription', change }) };
@@ -66,7 +66,7 @@ export function recordSubscriptionIntent(tx: Queryable, ctx: StaffContext, curre
  */
 export function checkSubscriptionChange(ctx: CoreContext, current: Subscription, change: SubscriptionChange): 'changes' | 'unchanged' {
   requireAdmin(ctx.actor, 'what.marketplace');
-  if (current.status === 'cancelled') throw new DomainError('subscription.cancelled', { subscription: current.id, date: utcTime(current.cancelledAt!) });
+  if (current.status === 'cancelled') throw new DomainError('subscription.cancelled', { subscription: current.id, date: current.cancelledAt! });
   return checkedChange(current, change, ctx.now()) ? 'changes' : 'unchanged';
 }
 
@@ -182,10 +182,10 @@ function checkedChange(s: Subscription, change: SubscriptionChange, now: Date): 
     const window = { term: s.term!, purchasedAt: s.purchasedAt!, cancellationAllowedUntil: s.cancellationAllowedUntil };
     const closes = cancellationWindowCloses(window);
     if (s.cancellationAllowedUntil && !insideCancellationWindow(window, now)) {
-      throw new DomainError('partnerCenter.windowClosed', { subscription: s.id, closed: utcTime(closes) });
+      throw new DomainError('partnerCenter.windowClosed', { subscription: s.id, closed: closes });
     }
     if (!insideCancellationWindow(window, now)) {
-      throw new DomainError('subscription.windowClosed', { subscription: s.id, closed: utcTime(closes) }, { terms: { term: `saasTermName.${s.term!}` } });
+      throw new DomainError('subscription.windowClosed', { subscription: s.id, closed: closes }, { terms: { term: `saasTermName.${s.term!}` } });
     }
   }
   return changeSet(s, change, now);

@@ -1,26 +1,132 @@
+import { IntlMessageFormat } from 'intl-messageformat';
 import { format } from 'date-fns';
 import { tz } from '@date-fns/tz';
+import { ko as koDates, zhTW as zhTWDates } from 'date-fns/locale';
 import { en, type MessageKey } from './en.js';
+import { ko } from './ko.js';
+import { zhTW } from './zh-TW.js';
 
 export type { MessageKey };
-export type MessageParams = Record<string, string | number>;
-export type Translate = (key: MessageKey, params?: MessageParams) => string;
+/** An amount of money, written the reader's way when the sentence is rendered. */
+export interface Money {
+  amount: number;
+  currency: string;
+}
+/** A moment as JSON keeps it (in the outbox, the activity log, a confirmation's outcome). */
+export interface StoredTime {
+  time: string;
+}
+/** A calendar day, YYYY-MM-DD (an invoice's date): written the reader's way. */
+export interface CalendarDay {
+  day: string;
+}
+/** A Date or a stored time is shown in the reader's language and the organization's time zone; money in the reader's format. */
+export type MessageParams = Record<string, string | number | Date | StoredTime | CalendarDay | Money>;
+/** Parameters that survive JSON: Dates become stored times. */
+export type StoredParams = Record<string, string | number | StoredTime | CalendarDay | Money>;
 
-const catalogs: Record<string, Record<MessageKey, string>> = { en };
-export const locales = Object.keys(catalogs);
-
-export function translator(locale = 'en'): Translate {
-  const catalog = catalogs[locale] ?? en;
-  return (key, params = {}) =>
-    catalog[key].replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
+export function storedParams(params: MessageParams): StoredParams {
+  return Object.fromEntries(Object.entries(params).map(([name, value]) => [name, value instanceof Date ? { time: value.toISOString() } : value]));
 }
 
-/** An amount in its currency, such as $3,120.50. */
-export function formatMoney(amount: number, currency: string): string {
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).format(amount);
+function paramText(t: Translate, value: MessageParams[string]): string | number {
+  if (value instanceof Date) return formatTimestamp(t, value);
+  if (typeof value !== 'object') return value;
+  if ('time' in value) return formatTimestamp(t, new Date(value.time));
+  if ('day' in value) return formatDay(t, new Date(`${value.day}T00:00:00Z`));
+  return formatMoney(t, value.amount, value.currency);
 }
 
-/** Dates are shown in UTC, to the minute: the activity log and Partner Center both use UTC. */
+export const locales = ['en', 'ko-KR', 'zh-TW'] as const;
+export type Locale = (typeof locales)[number];
+export type Catalog = Record<MessageKey, string>;
+export const catalogs: Record<Locale, Catalog> = { en, 'ko-KR': ko, 'zh-TW': zhTW };
+
+/** A translation function that also knows whom it speaks to: their language and their organization's time zone. */
+export interface Translate {
+  (key: MessageKey, params?: MessageParams): string;
+  readonly locale: Locale;
+  readonly timeZone: string;
+}
+
+/**
+ * The catalog language for a locale tag as people and platforms write it: `ko`, `ko-KR`, `ko_kr`
+ * (Slack, Teams), `zh-TW`, `zh-Hant`, `zh-HK`, `en-US`… Undefined for a language csp-ops does not speak.
+ */
+export function catalogLocale(tag: string | null | undefined): Locale | undefined {
+  const [language, ...rest] = (tag ?? '').trim().replace(/_/g, '-').toLowerCase().split('-');
+  if (language === 'en') return 'en';
+  if (language === 'ko') return 'ko-KR';
+  if (language === 'zh' && rest.some((part) => ['tw', 'hk', 'mo', 'hant'].includes(part))) return 'zh-TW';
+  return undefined;
+}
+
+const compiled = new Map<string, IntlMessageFormat>();
+
+function message(locale: Locale, key: MessageKey): IntlMessageFormat {
+  const id = `${locale}\u0000${key}`;
+  let formatter = compiled.get(id);
+  if (!formatter) {
+    // Tags are off: a sentence's <offer> or <file.json> is text, never markup.
+    formatter = new IntlMessageFormat(catalogs[locale][key] ?? en[key], locale, undefined, { ignoreTag: true });
+    compiled.set(id, formatter);
+  }
+  return formatter;
+}
+
+export function translator(locale: Locale = 'en', timeZone = 'UTC'): Translate {
+  const t = (key: MessageKey, params: MessageParams = {}): string => {
+    const values: Record<string, string | number> = {};
+    for (const [name, value] of Object.entries(params)) values[name] = paramText(t as Translate, value);
+    return String(message(locale, key).format(values));
+  };
+  return Object.assign(t, { locale, timeZone });
+}
+
+/** IANA zones whose usual abbreviation the platform's time zone data leaves out (it writes GMT+9). */
+const zoneAbbreviations: Record<string, string> = { 'Asia/Seoul': 'KST', 'Asia/Tokyo': 'JST', 'Asia/Hong_Kong': 'HKT' };
+
+const zoneNames = new Map<string, Intl.DateTimeFormat>();
+function zoneLabel(timeZone: string, date: Date): string {
+  if (zoneAbbreviations[timeZone]) return zoneAbbreviations[timeZone];
+  let names = zoneNames.get(timeZone);
+  if (!names) zoneNames.set(timeZone, (names = new Intl.DateTimeFormat('en', { timeZone, timeZoneName: 'short' })));
+  return names.formatToParts(date).find((part) => part.type === 'timeZoneName')?.value ?? timeZone;
+}
+
+const timestampPatterns: Record<Locale, string> = { en: 'yyyy-MM-dd HH:mm', 'ko-KR': 'yyyy년 M월 d일 HH:mm', 'zh-TW': 'yyyy/MM/dd a h:mm' };
+const dayPatterns: Record<Locale, string> = { en: 'yyyy-MM-dd', 'ko-KR': 'yyyy년 M월 d일', 'zh-TW': 'yyyy/MM/dd' };
+const monthPatterns: Record<Locale, string> = { en: 'yyyy-MM', 'ko-KR': 'yyyy년 M월', 'zh-TW': 'yyyy/MM' };
+const dateLocales = { en: undefined, 'ko-KR': koDates, 'zh-TW': zhTWDates };
+
+/** A moment, to the minute, in the reader's language and the organization's time zone, with the zone named. */
 export function formatTimestamp(t: Translate, date: Date): string {
-  return t('date.utc', { date: format(date, 'yyyy-MM-dd HH:mm', { in: tz('UTC') }) });
+  const local = format(date, timestampPatterns[t.locale], { in: tz(t.timeZone), locale: dateLocales[t.locale] });
+  return t('date.zoned', { date: local, zone: zoneLabel(t.timeZone, date) });
+}
+
+/** A calendar day (a billing period's, a search's): business days are UTC days (R-B rules), written the reader's way. */
+export function formatDay(t: Translate, date: Date): string {
+  return format(date, dayPatterns[t.locale], { in: tz('UTC'), locale: dateLocales[t.locale] });
+}
+
+/** A billing month, written the reader's way. */
+export function formatMonth(t: Translate, date: Date): string {
+  return format(date, monthPatterns[t.locale], { in: tz('UTC') });
+}
+
+// Intl gives TWD two decimals, but New Taiwan dollars are billed whole, like won.
+const wholeCurrencies = new Set(['KRW', 'TWD', 'JPY']);
+const moneyFormats = new Map<string, Intl.NumberFormat>();
+
+/** An amount in its currency, written the reader's way: $3,120.50, ₩1,234,567, NT$1,000. */
+export function formatMoney(t: Pick<Translate, 'locale'>, amount: number, currency: string): string {
+  const id = `${t.locale}\u0000${currency}`;
+  let money = moneyFormats.get(id);
+  if (!money) {
+    const whole = wholeCurrencies.has(currency.toUpperCase());
+    money = new Intl.NumberFormat(t.locale, { style: 'currency', currency, ...(whole ? { minimumFractionDigits: 0, maximumFractionDigits: 0 } : {}) });
+    moneyFormats.set(id, money);
+  }
+  return money.format(amount);
 }

@@ -2,7 +2,6 @@ import { and, asc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
 import { customers, partnerCenterEvents } from '../../db/schema.js';
 import { notify } from '../core/announcements.js';
-import { formatMoney } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import { connectedOrganizations } from './audit.js';
 import { PartnerCenterError, type PartnerCenterClient } from './client.js';
@@ -134,8 +133,8 @@ async function readEvent(db: Database, client: PartnerCenterClient, eventName: s
       const invoice = (body ?? {}) as Invoice;
       const params = {
         invoice: invoice.id ?? decodeURIComponent(match[1]!),
-        amount: typeof invoice.totalCharges === 'number' && invoice.currencyCode ? formatMoney(invoice.totalCharges, invoice.currencyCode) : '—',
-        date: invoice.invoiceDate ? invoice.invoiceDate.slice(0, 10) : '—',
+        amount: typeof invoice.totalCharges === 'number' && invoice.currencyCode ? { amount: invoice.totalCharges, currency: invoice.currencyCode } : '—',
+        date: invoice.invoiceDate ? { day: invoice.invoiceDate.slice(0, 10) } : '—',
       };
       return {
         async store(tx) {
