@@ -2,13 +2,14 @@
  * Builds the Teams app package an admin uploads: `npm run teams:package [-- --out <file.zip>]`.
  *
  * The zip holds manifest.json (manifest/teams/manifest.template.json with the bot's app ID
- * and package.json's version filled in) and the two icons, all at the root as Teams requires.
+ * and package.json's version filled in), the two icons and the localization files the template's
+ * localizationInfo names (manifest/teams/ko-KR.json, zh-TW.json), all at the root as Teams requires.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { strToU8, zipSync } from 'fflate';
+import { strFromU8, strToU8, zipSync } from 'fflate';
 import { ConfigError, loadConfig } from '../src/config.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,6 +36,39 @@ function fill(value: unknown, values: Record<string, string>): unknown {
   return value;
 }
 
+/**
+ * The files localizationInfo.additionalLanguages names, read from manifest/teams/. Each must be a
+ * JSON object whose $schema is the localization schema of the manifest's own version, as Teams
+ * requires the two to match.
+ */
+function localizationFiles(template: unknown): Record<string, Uint8Array> {
+  const { manifestVersion, localizationInfo } = template as {
+    manifestVersion?: unknown;
+    localizationInfo?: { additionalLanguages?: { languageTag?: unknown; file?: unknown }[] };
+  };
+  const schema = `https://developer.microsoft.com/json-schemas/teams/v${String(manifestVersion)}/MicrosoftTeams.Localization.schema.json`;
+  const files: Record<string, Uint8Array> = {};
+  for (const language of localizationInfo?.additionalLanguages ?? []) {
+    const file = language.file;
+    if (typeof file !== 'string' || !/^[\w.-]+\.json$/.test(file) || file === 'manifest.json') {
+      fail(`manifest/teams/manifest.template.json names the localization file ${JSON.stringify(file)}: expected the name of a .json file in manifest/teams/ other than manifest.json.`);
+    }
+    let bytes: Uint8Array;
+    let strings: unknown;
+    try {
+      bytes = readFileSync(join(teamsDir, file));
+      strings = JSON.parse(strFromU8(bytes));
+    } catch (error) {
+      fail(`manifest/teams/${file} (for ${String(language.languageTag)}) cannot be read as JSON: ${(error as Error).message}`);
+    }
+    if (!strings || typeof strings !== 'object' || (strings as { $schema?: unknown }).$schema !== schema) {
+      fail(`manifest/teams/${file} must be a JSON object whose $schema is ${schema}.`);
+    }
+    files[file] = bytes;
+  }
+  return files;
+}
+
 const { values: args } = parseArgs({ options: { out: { type: 'string' } } });
 const out = args.out ? resolve(args.out) : join(root, 'dist', 'csp-ops-teams.zip');
 
@@ -56,11 +90,13 @@ if (typeof version !== 'string' || !/^\d+\.\d+\.\d+/.test(version)) {
 
 const template: unknown = JSON.parse(readFileSync(join(teamsDir, 'manifest.template.json'), 'utf8'));
 const manifest = fill(template, { MICROSOFT_APP_ID: appId, VERSION: version });
+const localizations = localizationFiles(template);
 
 const zip = zipSync({
   'manifest.json': strToU8(`${JSON.stringify(manifest, null, 2)}\n`),
   'color.png': readFileSync(join(teamsDir, 'color.png')),
   'outline.png': readFileSync(join(teamsDir, 'outline.png')),
+  ...localizations,
 }, { level: 9 });
 
 mkdirSync(dirname(out), { recursive: true });

@@ -34,7 +34,7 @@ function pngSize(bytes: Uint8Array): { width: number; height: number } {
 }
 
 describe('npm run teams:package', () => {
-  it('writes a zip with manifest.json (app ID, version, bot scopes, commands) and both icons at the root', async () => {
+  it('writes a zip with manifest.json (app ID, version, bot scopes, commands), both icons and the ko-KR and zh-TW localization files at the root', async () => {
     const out = join(outDir, 'csp-ops-teams.zip');
     const run = await runPackage({ MICROSOFT_APP_ID: APP_ID, MICROSOFT_APP_PASSWORD: 'x', MICROSOFT_APP_TENANT_ID: TENANT_ID }, out);
     expect(run.stderr).toBe('');
@@ -43,7 +43,7 @@ describe('npm run teams:package', () => {
     expect(run.stdout).toContain(APP_ID);
 
     const files = unzipSync(readFileSync(out));
-    expect(Object.keys(files).sort()).toEqual(['color.png', 'manifest.json', 'outline.png']);
+    expect(Object.keys(files).sort()).toEqual(['color.png', 'ko-KR.json', 'manifest.json', 'outline.png', 'zh-TW.json']);
 
     const manifest = JSON.parse(strFromU8(files['manifest.json']!));
     const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
@@ -68,6 +68,28 @@ describe('npm run teams:package', () => {
       expect(titles).toContain('help');
       expect(titles).toContain('allow-reservations');
       for (const command of list.commands) expect(command.description).not.toBe('');
+    }
+
+    // Localization: English by default, ko-KR and zh-TW from files in the package, each the file in
+    // manifest/teams/ and translating every command of every command list (titles stay English).
+    expect(manifest.localizationInfo.defaultLanguageTag).toBe('en');
+    const languages = manifest.localizationInfo.additionalLanguages as { languageTag: string; file: string }[];
+    expect(languages.map((language) => language.languageTag)).toEqual(['ko-KR', 'zh-TW']);
+    for (const { languageTag, file } of languages) {
+      expect(files[file], file).toBeDefined();
+      expect(Buffer.from(files[file]!).equals(readFileSync(join(root, 'manifest', 'teams', file))), file).toBe(true);
+      const strings = JSON.parse(strFromU8(files[file]!)) as Record<string, string>;
+      expect(strings.$schema).toBe(`https://developer.microsoft.com/json-schemas/teams/v${manifest.manifestVersion}/MicrosoftTeams.Localization.schema.json`);
+      for (const key of ['name.short', 'name.full', 'description.short', 'description.full']) {
+        expect(strings[key], `${languageTag} ${key}`).toBeTypeOf('string');
+      }
+      expect(strings['description.full']).not.toBe(manifest.description.full);
+      lists.forEach((list, l) => list.commands.forEach((command, c) => {
+        const key = `bots[0].commandLists[${l}].commands[${c}]`;
+        expect(strings[`${key}.title`], `${languageTag} ${key}.title`).toBe(command.title);
+        expect(strings[`${key}.description`], `${languageTag} ${key}.description`).toBeTypeOf('string');
+        expect(strings[`${key}.description`], `${languageTag} ${key}.description`).not.toBe(command.description);
+      }));
     }
 
     expect(pngSize(files['color.png']!)).toEqual({ width: 192, height: 192 });
