@@ -21,6 +21,10 @@ export const organizations = pgTable('organizations', {
   activityChannelId: text('activity_channel_id'),
   approvalsChannelPlatform: text('approvals_channel_platform'),
   approvalsChannelId: text('approvals_channel_id'),
+  /** The language people and channels that chose none are answered in: en, ko-KR or zh-TW. */
+  locale: text('locale').notNull().default('en'),
+  /** The IANA zone times are shown in; business rules still count in UTC. */
+  timeZone: text('time_zone').notNull().default('UTC'),
   createdAt: createdAt(),
 });
 
@@ -36,6 +40,8 @@ export const staff = pgTable('staff', {
   role: text('role', { enum: staffRoles }).notNull(),
   slackUserId: text('slack_user_id'),
   teamsAadObjectId: text('teams_aad_object_id'),
+  /** The language this person chose (`language …`); null: their platform's, then the organization's. */
+  language: text('language'),
   createdAt: createdAt(),
 }, (t) => [
   uniqueIndex('staff_org_email').on(t.orgId, t.email),
@@ -69,6 +75,8 @@ export const customerContacts = pgTable('customer_contacts', {
   email: text('email').notNull(),
   slackUserId: text('slack_user_id'),
   teamsAadObjectId: text('teams_aad_object_id'),
+  /** As for staff: the contact's own language choice. */
+  language: text('language'),
   createdAt: createdAt(),
 }, (t) => [
   uniqueIndex('contacts_org_email').on(t.orgId, t.email),
@@ -276,6 +284,22 @@ export const deliveryChannels = pgTable('delivery_channels', {
   nextPostAt: timestamp('next_post_at', { withTimezone: true }).notNull().defaultNow(),
   lockedUntil: timestamp('locked_until', { withTimezone: true }),
 }, (t) => [primaryKey({ columns: [t.orgId, t.platform, t.channelId] })]);
+
+/** A channel's language for what csp-ops posts there (`channel language …`); without a row, the organization's. */
+export const channelLanguages = pgTable('channel_languages', {
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  platform: text('platform', { enum: ['slack', 'teams'] }).notNull(),
+  channelId: text('channel_id').notNull(),
+  locale: text('locale').notNull(),
+}, (t) => [primaryKey({ columns: [t.orgId, t.platform, t.channelId] })]);
+
+/** A Slack user's language as users.info gave it (include_locale), read again at most daily. */
+export const slackUserLocales = pgTable('slack_user_locales', {
+  userId: text('user_id').primaryKey(),
+  /** Null: Slack gave none. */
+  locale: text('locale'),
+  fetchedAt: timestamp('fetched_at', { withTimezone: true }).notNull(),
+});
 
 export const notificationKinds = ['purchases', 'permissions', 'requests', 'subscriptions', 'invoices'] as const;
 export type NotificationKind = (typeof notificationKinds)[number];

@@ -43,7 +43,10 @@ export type Command =
   | { name: 'billing'; customer: string; month?: string }
   | { name: 'support'; about: string }
   | { name: 'partners'; filter: DirectoryFilter; page: number }
-  | { name: 'audience'; offer: string; action?: AudienceAction; page: number };
+  | { name: 'audience'; offer: string; action?: AudienceAction; page: number }
+  | { name: 'language'; language?: string }
+  | { name: 'channel-language'; language: string }
+  | { name: 'settings'; change?: { setting: 'locale' | 'time-zone'; value: string } };
 
 const examples: Record<string, string> = {
   customer: 'customer contoso',
@@ -270,7 +273,20 @@ export function parseCommand(input: string): Command {
         throw new DomainError('error.missingArgument', { command: name, argument: 'status', example: 'connector status' });
       }
       return { name: 'connector-status' };
+    case 'language':
+      if (words.length > 1) throw new DomainError('language.usage', { value: words.join(' ').slice(0, 40) });
+      return words.length ? { name, language: words[0]! } : { name };
+    case 'settings': {
+      if (!words.length) return { name };
+      const setting = words.shift()!.toLowerCase();
+      if ((setting !== 'locale' && setting !== 'time-zone') || words.length !== 1) throw new DomainError('settings.usage');
+      return { name, change: { setting, value: words[0]! } };
+    }
     case 'channel': {
+      if (words[0]?.toLowerCase() === 'language') {
+        if (words.length !== 2) throw new DomainError('channel.languageUsage', { value: words.slice(1).join(' ').slice(0, 40) });
+        return { name: 'channel-language', language: words[1]! };
+      }
       const purpose = words.map((w) => w.toLowerCase()).join(' ').replace(/ here$/, '');
       if (!words.length || words[words.length - 1]!.toLowerCase() !== 'here' || (purpose !== 'activity' && purpose !== 'approvals')) {
         throw new DomainError('channel.usage');
@@ -377,6 +393,12 @@ export function commandText(command: Command): string {
                     : [a.kind];
         return ['audience', command.offer, ...tail, page(command.page)];
       }
+      case 'language':
+        return ['language', command.language];
+      case 'channel-language':
+        return ['channel', 'language', command.language];
+      case 'settings':
+        return ['settings', command.change?.setting, command.change?.value];
     }
   })();
   return words.filter(Boolean).join(' ');

@@ -20,6 +20,7 @@ import { priceListView } from './price-list.js';
 import { ordersView, reservationsView } from './reservations.js';
 import { commandText, type Command } from './grammar.js';
 import { syncState } from '../partner-center/sync.js';
+import { channelLanguageView, languageView, settingsView } from './languages.js';
 
 type Env = OrgEnv;
 
@@ -27,7 +28,7 @@ export function helpView(env: CommandEnv): View {
   const { t, prefix } = env;
   const keys: MessageKey[] = [
     'help.help', 'help.customers', 'help.customer', 'help.allow', 'help.disallow', 'help.allowSavingsPlans', 'help.disallowSavingsPlans', 'help.reservations', 'help.orders',
-    'help.request', 'help.requests', 'help.decide', 'help.activity', 'help.owner', 'help.channel', 'help.notify', 'help.notifyFailures', 'help.marketplace', 'help.offer', 'help.buy', 'help.subscriptions', 'help.subscription', 'help.billing', 'help.support', 'help.audience', 'help.partners', 'help.priceList', 'help.connector',
+    'help.request', 'help.requests', 'help.decide', 'help.activity', 'help.owner', 'help.channel', 'help.notify', 'help.notifyFailures', 'help.marketplace', 'help.offer', 'help.buy', 'help.subscriptions', 'help.subscription', 'help.billing', 'help.support', 'help.audience', 'help.partners', 'help.priceList', 'help.connector', 'help.language', 'help.settings',
   ];
   const notice = !env.org
     ? [t(env.conversation.platform === 'teams' ? 'help.unknownTenant' : 'help.unknownWorkspace', { teamId: env.workspaceId ?? '?' })]
@@ -146,7 +147,7 @@ async function connectorStatusView(env: Env): Promise<View> {
   };
 }
 
-const openToContacts = new Set<Command['name']>(['help', 'reservations', 'request', 'subscription']);
+const openToContacts = new Set<Command['name']>(['help', 'reservations', 'request', 'subscription', 'language']);
 
 export async function runParsedCommand(env: Env, command: Command): Promise<View> {
   const { t } = env;
@@ -231,6 +232,12 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
       const key = command.purpose === 'activity' ? (outcome === 'set' ? 'channel.set' : 'channel.already') : outcome === 'set' ? 'channel.approvalsSet' : 'channel.approvalsAlready';
       return { tone: 'success', lines: [t(key)] };
     }
+    case 'language':
+      return languageView(env, command.language);
+    case 'channel-language':
+      return channelLanguageView(env, command.language);
+    case 'settings':
+      return settingsView(env, command.change);
   }
 }
 

@@ -2,7 +2,8 @@ import type { Database } from '../../db/client.js';
 import type { OutboxMessage } from '../core/announcements.js';
 import { purchasesByIds, type Purchase, type PurchaseWithCustomer } from '../core/purchases.js';
 import type { Renderer } from '../delivery/worker.js';
-import { formatMoney, formatTimestamp, translator, type Translate } from '../i18n/index.js';
+import { channelTranslator } from '../core/languages.js';
+import { formatMoney, formatTimestamp, type Translate } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 import { renderRequestCard } from './requests.js';
 
@@ -59,9 +60,9 @@ export function digestView(t: Translate, purchases: PurchaseWithCustomer[]): Vie
 
 /** Renders what the delivery worker posts, as things stand when it is sent. */
 export function outboxRenderer(db: Database): Renderer {
-  const t = translator('en');
   return {
-    async message(orgId, message: OutboxMessage) {
+    translator: (orgId, platform, channelId) => channelTranslator(db, orgId, platform, channelId),
+    async message(orgId, message: OutboxMessage, t) {
       if ('key' in message) return { lines: [t(message.key, message.params)] };
       if ('requestCard' in message) return renderRequestCard({ db, t }, orgId, message.requestCard, message.reminder ?? false);
       if ('refreshRequestCard' in message) return renderRequestCard({ db, t }, orgId, message.refreshRequestCard);
@@ -69,7 +70,7 @@ export function outboxRenderer(db: Database): Renderer {
       const [purchase] = await purchasesByIds(db, [message.purchase]);
       return purchaseView(t, purchase!);
     },
-    async digest(_orgId, purchaseIds) {
+    async digest(_orgId, purchaseIds, t) {
       return digestView(t, await purchasesByIds(db, purchaseIds));
     },
   };

@@ -31,6 +31,8 @@ export const orgColumns = {
   activityChannelId: organizations.activityChannelId,
   approvalsChannelPlatform: organizations.approvalsChannelPlatform,
   approvalsChannelId: organizations.approvalsChannelId,
+  locale: organizations.locale,
+  timeZone: organizations.timeZone,
 };
 
 /** Builds the identity lookup for one platform: its workspace column and its user columns. */
@@ -41,8 +43,8 @@ function identifyQuery(db: Database, platform: ChatPlatform) {
   return db
     .select({
       org: orgColumns,
-      staff: { id: staff.id, name: staff.name, role: staff.role },
-      contact: { id: customerContacts.id, name: customerContacts.name, customerId: customerContacts.customerId },
+      staff: { id: staff.id, name: staff.name, role: staff.role, language: staff.language },
+      contact: { id: customerContacts.id, name: customerContacts.name, customerId: customerContacts.customerId, language: customerContacts.language },
     })
     .from(organizations)
     .leftJoin(staff, and(eq(staff.orgId, organizations.id), eq(staffUser, sql.placeholder('userId'))))
@@ -83,7 +85,7 @@ export async function staffByEmail(
   orgName?: string,
 ): Promise<{ org: Organization; actor: Actor }> {
   const rows = await db
-    .select({ org: orgColumns, id: staff.id, name: staff.name, role: staff.role })
+    .select({ org: orgColumns, id: staff.id, name: staff.name, role: staff.role, language: staff.language })
     .from(staff)
     .innerJoin(organizations, eq(staff.orgId, organizations.id))
     .where(eq(staff.email, email.trim().toLowerCase()));

@@ -5,6 +5,7 @@ import type { CoreContext } from './context.js';
 
 /** Activity actions; each has an `action.<name>` sentence in the catalog. */
 export type ActivityAction =
+  | 'settings_changed'
   | 'create_customer_purchase_permission'
   | 'delete_customer_purchase_permission'
   | 'create_customer_savings_plan_permission'

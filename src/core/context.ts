@@ -3,9 +3,10 @@ import type { StaffRole } from '../../db/schema.js';
 import type { Subscription } from './marketplace.js';
 import type { SubscriptionChange } from './subscription-edits.js';
 
+/** `language` is the person's own choice of language (`language …`), if they made one. */
 export type Actor =
-  | { kind: 'staff'; id: string; name: string; role: StaffRole }
-  | { kind: 'contact'; id: string; name: string; customerId: string }
+  | { kind: 'staff'; id: string; name: string; role: StaffRole; language?: string | null }
+  | { kind: 'contact'; id: string; name: string; customerId: string; language?: string | null }
   | { kind: 'unknown' };
 
 export interface Organization {
@@ -19,6 +20,9 @@ export interface Organization {
   activityChannelId: string | null;
   approvalsChannelPlatform: string | null;
   approvalsChannelId: string | null;
+  /** Its default language (en, ko-KR, zh-TW) and the IANA zone times are shown in; absent: en and UTC. */
+  locale?: string;
+  timeZone?: string;
 }
 
 export type Platform = 'slack' | 'teams' | 'cli';

@@ -39,8 +39,8 @@ export function slackSender(token: string, slackApiUrl: string, timeoutSeconds =
     return { messageId: result.ts, channelId: result.channel ?? channel };
   }
   return {
-    async post({ channelId }, view, person) {
-      const message = renderSlack(view);
+    async post({ channelId, t }, view, person) {
+      const message = renderSlack(view, t);
       let refused: unknown;
       if (channelId !== person?.id) {
         try {
@@ -62,9 +62,9 @@ export function slackSender(token: string, slackApiUrl: string, timeoutSeconds =
         throw failure;
       }
     },
-    async update({ channelId }, ts, view) {
+    async update({ channelId, t }, ts, view) {
       try {
-        await client.chat.update({ channel: channelId, ts, ...renderSlack(view) });
+        await client.chat.update({ channel: channelId, ts, ...renderSlack(view, t) });
       } catch (error) {
         throw deliveryError(error);
       }

@@ -31,10 +31,10 @@ export function teamsSender(db: Database, teams: TeamsAdapter): Sender {
     return conversation;
   }
   return {
-    async post({ orgId, channelId }, view, person) {
+    async post({ orgId, channelId, t }, view, person) {
       const conversation = await known(orgId, channelId);
       try {
-        const { id } = await teams.post(conversation, view);
+        const { id } = await teams.post(conversation, view, t);
         return { messageId: id };
       } catch (error) {
         if (!person || !unreachable(error)) throw deliveryError(error);
@@ -43,7 +43,7 @@ export function teamsSender(db: Database, teams: TeamsAdapter): Sender {
         if (!tenantId) throw new DeliveryError(`${refused} in ${channelId}; no Teams tenant is linked to open a personal chat`, { permanent: true });
         try {
           const chat = { conversationId: await teams.openPersonalChat(conversation.serviceUrl, person, tenantId), serviceUrl: conversation.serviceUrl };
-          const { id } = await teams.post(chat, view);
+          const { id } = await teams.post(chat, view, t);
           return { messageId: id, channelId: chat.conversationId };
         } catch (direct) {
           const failure = deliveryError(direct);
@@ -53,10 +53,10 @@ export function teamsSender(db: Database, teams: TeamsAdapter): Sender {
         }
       }
     },
-    async update({ orgId, channelId }, activityId, view) {
+    async update({ orgId, channelId, t }, activityId, view) {
       const conversation = await known(orgId, channelId);
       try {
-        await teams.update(conversation, activityId, view);
+        await teams.update(conversation, activityId, view, t);
       } catch (error) {
         throw deliveryError(error);
       }

@@ -4,11 +4,14 @@ import { deliveryChannels, outbox } from '../../db/schema.js';
 import type { OutboxMessage } from '../core/announcements.js';
 import type { ChatPerson } from '../core/context.js';
 import type { Logger } from '../log.js';
+import type { Translate } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 
 export interface DeliveryTarget {
   orgId: string;
   channelId: string;
+  /** The channel's language and the organization's time zone, for what the platform's renderer adds (a cut notice). */
+  t: Translate;
 }
 
 /** One platform's side of delivery; each call throws DeliveryError (or anything) when it did not go through. */
@@ -33,9 +36,11 @@ export class DeliveryError extends Error {
 
 /** Turns outbox messages into views when they are sent, so they show the state of that moment. */
 export interface Renderer {
-  message(orgId: string, message: OutboxMessage): Promise<View>;
+  /** How a channel is written to: its own language or the organization's. */
+  translator(orgId: string, platform: 'slack' | 'teams', channelId: string): Promise<Translate>;
+  message(orgId: string, message: OutboxMessage, t: Translate): Promise<View>;
   /** Several customer purchases in one message. */
-  digest(orgId: string, purchaseIds: string[]): Promise<View>;
+  digest(orgId: string, purchaseIds: string[], t: Translate): Promise<View>;
 }
 
 /** About 67 minutes of retries before a message counts as failed (1 s, 2 s, … capped at 10 min, plus jitter). */
@@ -156,14 +161,15 @@ export function startDeliveryWorker(options: {
     const spacingSeconds = updatesOnly ? 0 : pacing.spacingSeconds;
     try {
       const sender = senders[channel.platform]!;
-      const target = { orgId: channel.orgId, channelId: channel.channelId };
+      const t = await render.translator(channel.orgId, channel.platform, channel.channelId);
+      const target = { orgId: channel.orgId, channelId: channel.channelId, t };
       let posted: { messageId?: string; channelId?: string } = {};
       if (batch.length > 1) {
-        posted = await sender.post(target, await render.digest(channel.orgId, batch.map((r) => (r.message as { purchase: string }).purchase)));
+        posted = await sender.post(target, await render.digest(channel.orgId, batch.map((r) => (r.message as { purchase: string }).purchase), t));
       } else if ('refreshRequestCard' in message) {
-        await refreshRequestCard(channel, sender, message.refreshRequestCard);
+        await refreshRequestCard(channel, sender, message.refreshRequestCard, t);
       } else {
-        posted = await sender.post(target, await render.message(channel.orgId, message), 'decisionNotice' in message ? message.person : undefined);
+        posted = await sender.post(target, await render.message(channel.orgId, message, t), 'decisionNotice' in message ? message.person : undefined);
       }
       await db
         .update(outbox)
@@ -200,7 +206,7 @@ export function startDeliveryWorker(options: {
    * stands now. Each copy is tried; a rate limit stops at once, and otherwise the
    * first failure a retry may get past wins over one that cannot (a deleted message).
    */
-  async function refreshRequestCard(channel: Channel, sender: Sender, requestId: string): Promise<void> {
+  async function refreshRequestCard(channel: Channel, sender: Sender, requestId: string, t: Translate): Promise<void> {
     const copies = await db
       .select({ messageId: outbox.postedMessageId })
       .from(outbox)
@@ -216,11 +222,11 @@ export function startDeliveryWorker(options: {
       )
       .orderBy(asc(outbox.id));
     if (!copies.length) return;
-    const view = await render.message(channel.orgId, { requestCard: requestId });
+    const view = await render.message(channel.orgId, { requestCard: requestId }, t);
     const failures: unknown[] = [];
     for (const { messageId } of copies) {
       try {
-        await sender.update({ orgId: channel.orgId, channelId: channel.channelId }, messageId!, view);
+        await sender.update({ orgId: channel.orgId, channelId: channel.channelId, t }, messageId!, view);
       } catch (error) {
         if (error instanceof DeliveryError && error.options.retryAfterSeconds !== undefined) throw error;
         failures.push(error);

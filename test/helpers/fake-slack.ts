@@ -91,6 +91,8 @@ export async function startFakeSlack(
     return false;
   };
   const responses: { id: string; body: Record<string, unknown> }[] = [];
+  /** What users.info (include_locale) answers as each user's Slack language; others use en-US. */
+  const userLocales = new Map<string, string>();
   /** files.uploadV2: each file asked for an upload URL, got its bytes there, and was shared by files.completeUploadExternal. */
   const uploads = new Map<string, UploadedFile>();
   const plans = new Map<string, PlannedAnswer[]>();
@@ -137,6 +139,7 @@ export async function startFakeSlack(
       : method === 'auth.test' ? { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T0TEST' }
       : method === 'files.getUploadURLExternal' ? uploadUrl(body)
       : method === 'files.completeUploadExternal' ? completeUpload(body)
+      : method === 'users.info' ? { ok: true, user: { id: body.user, ...(body.include_locale ? { locale: userLocales.get(String(body.user)) ?? 'en-US' } : {}) } }
       : method === 'conversations.open' ? { ok: true, channel: { id: directMessageChannel(String(body.users)) } }
       : method === 'chat.update' ? update(body)
       : { ok: true, channel: body.channel, ts: `${++ts}.000100` };
@@ -175,6 +178,8 @@ export async function startFakeSlack(
     files: () => [...uploads.values()].filter((u) => u.channel !== undefined),
     /** Posts refused with 429 by `channelLimit`. */
     rateLimited: () => rateLimited,
+    /** Sets the language users.info gives for a user. */
+    setLocale: (user: string, locale: string) => void userLocales.set(user, locale),
     /** Answers the next calls of `method` with these, in order, then as usual. */
     plan(method: string, answers: PlannedAnswer[]) {
       plans.set(method, [...(plans.get(method) ?? []), ...answers]);

@@ -16,6 +16,7 @@ import { pollAuditRecords } from '../../partner-center/audit.js';
 import { PartnerCenterError } from '../../partner-center/client.js';
 import { syncOrganization } from '../../partner-center/sync.js';
 import { recordActivation, type ActivationStep } from '../../core/marketplace.js';
+import { readerTranslator } from '../../core/languages.js';
 import { formatTimestamp, translator, type Translate } from '../../i18n/index.js';
 import { renderText, visibleControls } from '../../views/model.js';
 
@@ -97,7 +98,8 @@ export async function runCli(db: Database, argv: string[], options: { partnerCen
     db,
     ...identity,
     conversation: { platform: 'cli', channelId: null },
-    t,
+    // The terminal has no language of its own to go by: the person's choice, else the organization's.
+    t: readerTranslator(identity.org, identity.actor),
     prefix: 'npm run csp -- ',
     now: () => new Date(),
     logError: (id, error) => console.error(`error ${id}`, error),
@@ -108,13 +110,13 @@ export async function runCli(db: Database, argv: string[], options: { partnerCen
   // Choices (which customer, next page) are commands to type here.
   const choices = (view.actions ?? []).filter((a) => a.id === 'run');
   // A choice's label holds a customer name: its control characters are shown, as renderText does.
-  if (choices.length) outputs[0] += `\n${visibleControls(choices.map((a) => t('cli.choice', { label: a.label, command: `${env.prefix}${a.value} --as ${values.as}` })).join('\n'))}`;
+  if (choices.length) outputs[0] += `\n${visibleControls(choices.map((a) => env.t('cli.choice', { label: a.label, command: `${env.prefix}${a.value} --as ${values.as}` })).join('\n'))}`;
   const primary = view.actions?.find((a) => a.style);
   if (primary && values.yes) {
     view = await runAction(env, primary.id, primary.value);
     outputs.push(renderText(view));
   } else if (primary) {
-    outputs.push(t('cli.confirmWithYes', { action: primary.label.toLowerCase() }));
+    outputs.push(env.t('cli.confirmWithYes', { action: primary.label.toLowerCase() }));
   }
   const files = view.files?.map((f) => ({ name: f.name, base64: f.data.toString('base64') }));
   return { output: outputs.join('\n\n'), exitCode: view.tone === 'error' ? 1 : 0, ...(files?.length ? { files } : {}) };

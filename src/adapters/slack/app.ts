@@ -7,7 +7,8 @@ import type { CommandEnv } from '../../commands/context.js';
 import type { PartnerCenterConnector } from '../../partner-center/connector.js';
 import { runAction, runCommand } from '../../commands/dispatch.js';
 import { identifyChatUser } from '../../core/access.js';
-import { translator } from '../../i18n/index.js';
+import { readerTranslator, slackUserLocale } from '../../core/languages.js';
+import { translator, type Translate } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
 import type { View } from '../../views/model.js';
 import { renderSlack, renderSlackModal, renderSlackRichText } from '../../views/slack.js';
@@ -58,8 +59,8 @@ function boltLogger(log: Logger): BoltLogger {
  * it, or when the change committed; anything else (a refusal, a repeat click, an error) goes to the
  * clicker alone as an ephemeral message and the shared card keeps its buttons.
  */
-function clickAnswer(view: View, shared: boolean) {
-  const message = renderSlack(view);
+function clickAnswer(view: View, shared: boolean, t: Translate) {
+  const message = renderSlack(view, t);
   return !shared || view.committed ? { replace_original: true, ...message } : { response_type: 'ephemeral' as const, replace_original: false, ...message };
 }
 
@@ -68,7 +69,6 @@ const ackDeadlineMs = 2500;
 
 export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const { db, log } = options;
-  const t = translator('en');
   const logger = boltLogger(log);
   // Each client gets its own options object: the Socket Mode client writes its retry policy into the one it is given.
   const clientOptions = () => ({ slackApiUrl: options.slackApiUrl });
@@ -77,14 +77,19 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     : new HTTPReceiver({ signingSecret: options.signingSecret!, endpoints: '/slack/events', logger });
   const app = new App({ token: options.botToken, receiver, clientOptions: clientOptions(), logger });
 
+  const usersLocale = async (user: string) => (await app.client.users.info({ user, include_locale: true })).user?.locale ?? null;
+
   async function envFor(teamId: string | undefined, userId: string, channelId: string | undefined): Promise<CommandEnv> {
     const { org, actor } = teamId ? await identifyChatUser(db, 'slack', teamId, userId) : { org: undefined, actor: { kind: 'unknown' as const } };
+    // The person's Slack language matters only when they chose none themselves.
+    const platformLocale = actor.kind !== 'unknown' && !actor.language ? await slackUserLocale(db, userId, usersLocale) : null;
     return {
       db,
       org,
       actor,
       conversation: { platform: 'slack', channelId: channelId ?? null, person: { id: userId } },
-      t,
+      t: readerTranslator(org, actor, platformLocale),
+      platformLocale,
       prefix: '/csp ',
       workspaceId: teamId,
       now: () => new Date(),
@@ -94,7 +99,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   }
 
   /** The reply says which files are on their way to the channel. */
-  function withUploadNote(view: View): View {
+  function withUploadNote(view: View, t: Translate): View {
     if (!view.files?.length) return view;
     return { ...view, lines: [...(view.lines ?? []), t('files.slackUploading', { files: view.files.map((f) => f.name).join(', ') })] };
   }
@@ -103,7 +108,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
    * A reply's files go to the channel through files.uploadV2 (files.getUploadURLExternal,
    * the bytes to the URL it gives, files.completeUploadExternal); a failure is told to the asker alone.
    */
-  async function uploadFiles(client: WebClient, channelId: string, view: View, respond: RespondFn) {
+  async function uploadFiles(client: WebClient, channelId: string, view: View, respond: RespondFn, t: Translate) {
     try {
       await client.filesUploadV2({
         channel_id: channelId,
@@ -115,19 +120,20 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       const code = (error as { data?: { error?: string } }).data?.error;
       log.warn(`slack: could not upload files to ${channelId}`, error);
       const key = code === 'not_in_channel' || code === 'channel_not_found' ? 'files.slackNotInChannel' : 'files.slackUploadFailed';
-      await respond({ response_type: 'ephemeral', ...renderSlack({ tone: 'error', lines: [t(key, { reason: code ?? (error as Error).message })] }) });
+      await respond({ response_type: 'ephemeral', ...renderSlack({ tone: 'error', lines: [t(key, { reason: code ?? (error as Error).message })] }, t) });
     }
   }
 
   app.command('/csp', async ({ command, ack, respond, client }) => {
-    const work = envFor(command.team_id, command.user_id, command.channel_id).then((env) => runCommand(env, command.text));
+    let t = translator();
+    const work = envFor(command.team_id, command.user_id, command.channel_id).then((env) => ((t = env.t), runCommand(env, command.text)));
     const early = await Promise.race([work, sleep(ackDeadlineMs, undefined, { ref: false })]);
     if (!early) await ack({ response_type: 'ephemeral', text: t('common.working') });
     const view = early ?? (await work);
-    const reply = { response_type: 'ephemeral' as const, ...renderSlack(withUploadNote(view)) };
+    const reply = { response_type: 'ephemeral' as const, ...renderSlack(withUploadNote(view, t), t) };
     if (early) await ack(reply);
     else await respond(reply);
-    if (view.files?.length) await uploadFiles(client, command.channel_id, view, respond);
+    if (view.files?.length) await uploadFiles(client, command.channel_id, view, respond, t);
   });
 
   app.action({ type: 'block_actions', action_id: /^csp:/ }, async ({ ack, body, action, respond, client }) => {
@@ -142,10 +148,10 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       // Typed input (a rejection's reason) is asked in a modal; its outcome answers this click.
       const submit = view.actions[0]!;
       const metadata: ModalMetadata = { action: submit.id, value: submit.value, responseUrl: body.response_url, channelId: body.channel?.id, shared };
-      await client.views.open({ trigger_id: body.trigger_id, view: renderSlackModal(view, JSON.stringify(metadata)) });
+      await client.views.open({ trigger_id: body.trigger_id, view: renderSlackModal(view, JSON.stringify(metadata), env.t) });
       return;
     }
-    await respond(clickAnswer(view, shared) as Parameters<RespondFn>[0]);
+    await respond(clickAnswer(view, shared, env.t) as Parameters<RespondFn>[0]);
     options.onChange?.();
   });
 
@@ -159,7 +165,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       await fetch(metadata.responseUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(clickAnswer(result, metadata.shared !== false)),
+        body: JSON.stringify(clickAnswer(result, metadata.shared !== false, env.t)),
       });
     }
     options.onChange?.();

@@ -10,7 +10,8 @@ import { identifyChatUser } from '../../core/access.js';
 import { randomUUID } from 'node:crypto';
 import type { ChatPerson } from '../../core/context.js';
 import { keepPrivateView, privateView, rememberTeamsConversation, replacePrivateView, type TeamsConversation } from '../../core/conversations.js';
-import { formatTimestamp, translator } from '../../i18n/index.js';
+import { readerTranslator } from '../../core/languages.js';
+import { formatTimestamp, type Translate } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
 import { renderText, type View } from '../../views/model.js';
 import type { Downloads } from '../downloads.js';
@@ -40,15 +41,15 @@ export interface TeamsAdapter {
   /** Serves POST /api/messages: validates the token, then routes the activity. */
   handle(request: IHttpServerRequest): Promise<IHttpServerResponse>;
   /** Posts a card into a conversation learned from an authenticated activity. */
-  post(conversation: TeamsConversation, view: View): Promise<{ id?: string }>;
+  post(conversation: TeamsConversation, view: View, t: Translate): Promise<{ id?: string }>;
   /** Replaces a card the bot posted, for everyone in the conversation. */
-  update(conversation: TeamsConversation, activityId: string, view: View): Promise<void>;
+  update(conversation: TeamsConversation, activityId: string, view: View, t: Translate): Promise<void>;
   /** Opens (or finds) the bot's personal chat with a user, served at `serviceUrl`; resolves with its conversation ID. */
   openPersonalChat(serviceUrl: string, person: ChatPerson, tenantId: string): Promise<string>;
 }
 
 const cardType = 'application/vnd.microsoft.card.adaptive' as const;
-const cardAttachment = (view: View) => ({ contentType: cardType, content: renderAdaptiveCard(view) });
+const cardAttachment = (view: View, t: Translate) => ({ contentType: cardType, content: renderAdaptiveCard(view, t) });
 
 /** The refresh verb of a user-specific view: the asker's Teams client fetches their card with it. */
 const privateViewVerb = 'private-view';
@@ -101,7 +102,6 @@ function sdkLogger(log: Logger): ILogger {
  */
 export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<TeamsAdapter> {
   const { db, log } = options;
-  const t = translator('en');
   let route: HttpRouteHandler | undefined;
   // Every option is explicit: the SDK otherwise reads CLIENT_ID, TENANT_ID, … from the environment.
   const app = new App({
@@ -122,6 +122,8 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
     conversation: { id: string; tenantId?: string; conversationType?: unknown };
     from: { id: string; aadObjectId?: string };
     channelData?: { tenant?: { id?: string } };
+    /** The user's Teams client language, sent with each activity. */
+    locale?: string;
   }): Promise<CommandEnv> {
     const tenantId = activity.conversation.tenantId ?? activity.channelData?.tenant?.id;
     const userId = activity.from.aadObjectId;
@@ -131,7 +133,8 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
       org,
       actor,
       conversation: { platform: 'teams', channelId: activity.conversation.id, person: { id: activity.from.id, aadObjectId: activity.from.aadObjectId } },
-      t,
+      t: readerTranslator(org, actor, activity.locale),
+      platformLocale: activity.locale ?? null,
       // In a personal chat commands are typed as they are; elsewhere the bot is @mentioned.
       prefix: activity.conversation.conversationType === 'personal' ? '' : '@csp-ops ',
       workspaceId: tenantId,
@@ -152,7 +155,7 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
   }
 
   /** A card cannot carry files: each becomes a download link served by this bot, signed and expiring. */
-  function withDownloadLinks(view: View): View {
+  function withDownloadLinks(view: View, t: Translate): View {
     const { files, ...rest } = view;
     if (!files?.length || !options.downloads) return rest;
     const { store, publicUrl } = options.downloads;
@@ -167,17 +170,18 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
     const env = await envFor(activity);
     await remember(env, activity);
     const text = commandTextFromMessage(activity.text ?? '');
-    const view = withDownloadLinks(await runCommand(env, text));
+    const { t } = env;
+    const view = withDownloadLinks(await runCommand(env, text), t);
     const askerAad = activity.from.aadObjectId;
     if (activity.conversation.conversationType === 'personal' || !env.org || !askerAad) {
-      await send({ type: 'message', replyToId: activity.id, attachments: [cardAttachment(view)] });
+      await send({ type: 'message', replyToId: activity.id, attachments: [cardAttachment(view, t)] });
       return;
     }
     // In a channel or group chat the answer is the asker's alone: the others see who asked what.
     const id = randomUUID();
     const asker = env.actor.kind === 'unknown' ? (activity.from.name ?? '') : env.actor.name;
-    const card = userSpecificCard(renderAdaptiveCard(view), id, activity.from.id, t('teams.refresh'));
-    const sharedCard = userSpecificCard(renderAdaptiveCard({ lines: [t('teams.privateAnswer', { name: asker, command: text })] }), id, activity.from.id, t('teams.refresh'));
+    const card = userSpecificCard(renderAdaptiveCard(view, t), id, activity.from.id, t('teams.refresh'));
+    const sharedCard = userSpecificCard(renderAdaptiveCard({ lines: [t('teams.privateAnswer', { name: asker, command: text })] }, t), id, activity.from.id, t('teams.refresh'));
     await keepPrivateView(db, { id, orgId: env.org.id, userAadObjectId: askerAad, card, sharedCard });
     await send({ type: 'message', replyToId: activity.id, attachments: [{ contentType: cardType, content: sharedCard }] });
   });
@@ -187,11 +191,12 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
     if (!botAdded) return;
     const env = await envFor(activity);
     await remember(env, activity);
-    await send({ type: 'message', attachments: [cardAttachment(await runCommand(env, 'help'))] });
+    await send({ type: 'message', attachments: [cardAttachment(await runCommand(env, 'help'), env.t)] });
   });
 
   app.on('card.action', async ({ activity, api }) => {
     const env = await envFor(activity);
+    const { t } = env;
     const action = actionFromInvoke(activity.value);
     const userAad = activity.from.aadObjectId ?? '';
     if (action?.id === privateViewVerb) {
@@ -202,7 +207,7 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
     const { view: viewId, ...inputs } = action?.inputs ?? {};
     const view = action ? await runAction(env, action.id, action.value, inputs) : await runCommand(env, 'help');
     options.onChange?.();
-    const card = renderAdaptiveCard(view);
+    const card = renderAdaptiveCard(view, t);
     if (viewId && env.org) {
       // A click on the asker's own card: the outcome stays theirs, and their card shows it from now on.
       const own = userSpecificCard(card, viewId, activity.from.id, t('teams.refresh'));
@@ -228,12 +233,12 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
   const connector = (serviceUrl: string) => new Client(serviceUrl.replace(/\/+$/, ''), app.api.http);
   return {
     handle: (request) => handler(request),
-    async post(conversation, view) {
-      const sent = await connector(conversation.serviceUrl).conversations.createActivity(conversation.conversationId, { type: 'message', attachments: [cardAttachment(view)] });
+    async post(conversation, view, t) {
+      const sent = await connector(conversation.serviceUrl).conversations.createActivity(conversation.conversationId, { type: 'message', attachments: [cardAttachment(view, t)] });
       return { id: sent.id };
     },
-    async update(conversation, activityId, view) {
-      await connector(conversation.serviceUrl).conversations.updateActivity(conversation.conversationId, activityId, { type: 'message', attachments: [cardAttachment(view)] });
+    async update(conversation, activityId, view, t) {
+      await connector(conversation.serviceUrl).conversations.updateActivity(conversation.conversationId, activityId, { type: 'message', attachments: [cardAttachment(view, t)] });
     },
     async openPersonalChat(serviceUrl, person, tenantId) {
       const created = await connector(serviceUrl).conversations.create({
