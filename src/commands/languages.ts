@@ -1,6 +1,6 @@
-import { catalogLocale, formatTimestamp, translator, type Locale } from '../i18n/index.js';
+import { canonicalTimeZone, catalogLocale, formatTimestamp, translator, type Locale } from '../i18n/index.js';
 import {
-  canonicalTimeZone, changeSetting, organizationLocale, organizationTimeZone, readerLanguage, setChannelLanguage, setOwnLanguage,
+  changeSetting, organizationLocale, organizationTimeZone, readerLanguage, setChannelLanguage, setOwnLanguage,
 } from '../core/languages.js';
 import type { View } from '../views/model.js';
 import { coreContext, type OrgEnv } from './context.js';

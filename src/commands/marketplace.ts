@@ -127,7 +127,7 @@ function subscriptionLine(env: OrgEnv, { subscription: s, offer }: SubscriptionW
       name: s.friendlyName ?? s.id,
       offer: s.offerName ?? t(`offer.${s.offer}`),
       status: t(`status.${s.status}`),
-      seats: s.seats ?? '—',
+      seats: s.seats ?? 0,
       term: s.term ? t(`saasTermName.${s.term}`) : '—',
       autoRenew: t(s.autoRenew ? 'subscriptions.autoRenewOn' : 'subscriptions.autoRenewOff'),
       ends: s.commitmentEndsAt ? formatDay(t, s.commitmentEndsAt) : '—',

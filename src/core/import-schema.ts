@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { canonicalTimeZone, catalogLocale } from '../i18n/index.js';
 import {
   audienceOptions, billingTerms, offerTypes, organizationKinds, reservationTerms, staffRoles, subscriptionOffers, subscriptionStatuses, type OfferType,
 } from '../../db/schema.js';
@@ -11,7 +12,19 @@ export const name = z.string().trim().min(1).max(200);
 export const email = z.email().max(254).transform((e) => e.toLowerCase());
 const optionalId = z.string().trim().min(1).max(100).optional();
 
-const contact = z.object({ name, email, slackUserId: optionalId, teamsAadObjectId: optionalId });
+/** A language csp-ops speaks, as people write it (ko-KR, ko, zh-TW, en-US…), stored as its catalog's tag. */
+const locale = z.string().trim().transform((value, ctx) => {
+  const found = catalogLocale(value);
+  if (!found) ctx.addIssue({ code: 'custom', message: 'expected a language csp-ops speaks: en, ko-KR or zh-TW' });
+  return found ?? z.NEVER;
+});
+const timeZone = z.string().trim().transform((value, ctx) => {
+  const found = canonicalTimeZone(value);
+  if (!found) ctx.addIssue({ code: 'custom', message: 'expected an IANA time zone such as Asia/Seoul, Asia/Taipei or UTC' });
+  return found ?? z.NEVER;
+});
+/** `locale`: the person's own language; omitted, their Slack or Teams language, then the organization's. */
+const contact = z.object({ name, email, slackUserId: optionalId, teamsAadObjectId: optionalId, locale: locale.optional() });
 
 export const price = z.number().min(0).max(1e11);
 export const country = z.string().trim().toUpperCase().regex(/^[A-Z]{2}$/, 'expected a two-letter country code such as KR');
@@ -121,6 +134,9 @@ export const importFileSchema = z.object({
     cspTenantId: cspTenantId.optional(),
     slackTeamId: optionalId,
     teamsTenantId: optionalId,
+    /** The default language and time zone; omitted, a new organization gets en and UTC and a stored one keeps its own. */
+    locale: locale.optional(),
+    timeZone: timeZone.optional(),
   }),
   offers: z.array(offerSchema).default([]),
   staff: z.array(contact.extend({ role: z.enum(staffRoles) })).default([]),

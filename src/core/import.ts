@@ -84,13 +84,20 @@ async function importInTransaction(db: Database, file: ImportFile) {
             )
           : eq(organizations.name, o.name),
       );
-    const values = { name: o.name, kind: o.kind, cspTenantId: o.cspTenantId ?? null, slackTeamId: o.slackTeamId ?? null, teamsTenantId: o.teamsTenantId ?? null };
+    const values = {
+      name: o.name, kind: o.kind, cspTenantId: o.cspTenantId ?? null, slackTeamId: o.slackTeamId ?? null, teamsTenantId: o.teamsTenantId ?? null,
+      ...(o.locale ? { locale: o.locale } : {}),
+      ...(o.timeZone ? { timeZone: o.timeZone } : {}),
+    };
     const orgId = existing
       ? (await tx.update(organizations).set(values).where(eq(organizations.id, existing.id)).returning())[0]!.id
       : (await tx.insert(organizations).values(values).returning())[0]!.id;
 
     for (const member of file.staff) {
-      const row = { orgId, name: member.name, email: member.email, role: member.role, slackUserId: member.slackUserId ?? null, teamsAadObjectId: member.teamsAadObjectId ?? null };
+      const row = {
+        orgId, name: member.name, email: member.email, role: member.role, slackUserId: member.slackUserId ?? null, teamsAadObjectId: member.teamsAadObjectId ?? null,
+        ...(member.locale ? { language: member.locale } : {}),
+      };
       await tx.insert(staff).values(row).onConflictDoUpdate({ target: [staff.orgId, staff.email], set: row });
     }
     // An offer whose CSP audience another publisher organization manages is that publisher's to change.
@@ -156,7 +163,10 @@ async function importInTransaction(db: Database, file: ImportFile) {
         .onConflictDoUpdate({ target: [customers.orgId, customers.tenantId], set: row })
         .returning({ id: customers.id });
       for (const k of c.contacts) {
-        const contactRow = { orgId, customerId: customer!.id, name: k.name, email: k.email, slackUserId: k.slackUserId ?? null, teamsAadObjectId: k.teamsAadObjectId ?? null };
+        const contactRow = {
+          orgId, customerId: customer!.id, name: k.name, email: k.email, slackUserId: k.slackUserId ?? null, teamsAadObjectId: k.teamsAadObjectId ?? null,
+          ...(k.locale ? { language: k.locale } : {}),
+        };
         await tx.insert(customerContacts).values(contactRow).onConflictDoUpdate({ target: [customerContacts.orgId, customerContacts.email], set: contactRow });
         contactCount++;
       }

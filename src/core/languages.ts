@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { channelLanguages, customerContacts, organizations, slackUserLocales, staff } from '../../db/schema.js';
-import { catalogLocale, translator, type Locale, type Translate } from '../i18n/index.js';
+import { canonicalTimeZone, catalogLocale, translator, type Locale, type Translate } from '../i18n/index.js';
 import { requireAdmin } from './access.js';
 import { recordActivity } from './activity.js';
 import type { Actor, CoreContext, Organization } from './context.js';
@@ -63,15 +63,6 @@ export async function channelTranslator(db: Database, orgId: string, platform: s
     .leftJoin(channelLanguages, and(eq(channelLanguages.orgId, organizations.id), sql`${channelLanguages.platform} = ${platform}`, eq(channelLanguages.channelId, channelId)))
     .where(eq(organizations.id, orgId));
   return translator(catalogLocale(row?.channel) ?? catalogLocale(row?.locale) ?? 'en', row?.timeZone ?? 'UTC');
-}
-
-/** An IANA zone as Intl spells it (asia/seoul → Asia/Seoul), or undefined for a name that is not one. */
-export function canonicalTimeZone(value: string): string | undefined {
-  try {
-    return new Intl.DateTimeFormat('en', { timeZone: value }).resolvedOptions().timeZone;
-  } catch {
-    return undefined;
-  }
 }
 
 /** `settings locale …` / `settings time-zone …`: a global admin (a publisher's owner) changes the organization's defaults. */

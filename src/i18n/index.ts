@@ -1,3 +1,4 @@
+import { TYPE, type MessageFormatElement } from '@formatjs/icu-messageformat-parser';
 import { IntlMessageFormat } from 'intl-messageformat';
 import { format } from 'date-fns';
 import { tz } from '@date-fns/tz';
@@ -61,24 +62,49 @@ export function catalogLocale(tag: string | null | undefined): Locale | undefine
   return undefined;
 }
 
-const compiled = new Map<string, IntlMessageFormat>();
-
-function message(locale: Locale, key: MessageKey): IntlMessageFormat {
-  const id = `${locale}\u0000${key}`;
-  let formatter = compiled.get(id);
-  if (!formatter) {
-    // Tags are off: a sentence's <offer> or <file.json> is text, never markup.
-    formatter = new IntlMessageFormat(catalogs[locale][key] ?? en[key], locale, undefined, { ignoreTag: true });
-    compiled.set(id, formatter);
+/** An IANA zone as Intl spells it (asia/seoul → Asia/Seoul), or undefined for a name that is not one. */
+export function canonicalTimeZone(value: string): string | undefined {
+  try {
+    return new Intl.DateTimeFormat('en', { timeZone: value }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
   }
-  return formatter;
+}
+
+interface Compiled {
+  format: IntlMessageFormat;
+  /** Its plain arguments: one a caller left out shows as {name}, rather than failing the whole reply. */
+  names: string[];
+}
+const compiled = new Map<string, Compiled>();
+
+function message(locale: Locale, key: MessageKey): Compiled {
+  const id = `${locale}\u0000${key}`;
+  let found = compiled.get(id);
+  if (!found) {
+    // Tags are off: a sentence's <offer> or <file.json> is text, never markup.
+    const format = new IntlMessageFormat(catalogs[locale][key] ?? en[key], locale, undefined, { ignoreTag: true });
+    const names = new Set<string>();
+    const walk = (elements: MessageFormatElement[]): void => {
+      for (const e of elements) {
+        if (e.type === TYPE.argument) names.add(e.value);
+        if (e.type === TYPE.plural || e.type === TYPE.select) Object.values(e.options).forEach((option) => walk(option.value));
+      }
+    };
+    walk(format.getAst());
+    found = { format, names: [...names] };
+    compiled.set(id, found);
+  }
+  return found;
 }
 
 export function translator(locale: Locale = 'en', timeZone = 'UTC'): Translate {
   const t = (key: MessageKey, params: MessageParams = {}): string => {
+    const { format, names } = message(locale, key);
     const values: Record<string, string | number> = {};
+    for (const name of names) values[name] = `{${name}}`;
     for (const [name, value] of Object.entries(params)) values[name] = paramText(t as Translate, value);
-    return String(message(locale, key).format(values));
+    return String(format.format(values));
   };
   return Object.assign(t, { locale, timeZone });
 }

@@ -71,6 +71,8 @@ export async function startFakeSlack(
     channelLimit?: { perSecond: number; burst: number };
     /** How long each Web API call takes. */
     delayMs?: number;
+    /** Each user's Slack language, as users.info gives it; others have en-US. */
+    locales?: Record<string, string>;
   } = {},
 ) {
   const calls: RecordedCall[] = [];
@@ -92,7 +94,7 @@ export async function startFakeSlack(
   };
   const responses: { id: string; body: Record<string, unknown> }[] = [];
   /** What users.info (include_locale) answers as each user's Slack language; others use en-US. */
-  const userLocales = new Map<string, string>();
+  const userLocales = new Map<string, string>(Object.entries(options.locales ?? {}));
   /** files.uploadV2: each file asked for an upload URL, got its bytes there, and was shared by files.completeUploadExternal. */
   const uploads = new Map<string, UploadedFile>();
   const plans = new Map<string, PlannedAnswer[]>();

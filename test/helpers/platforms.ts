@@ -37,8 +37,12 @@ function pick(reply: Reply, label: string) {
   return button;
 }
 
-async function slackDriver(organizations?: unknown[], connector?: Connector): Promise<PlatformDriver> {
-  const bot = await startTestBot({ organizations, ...connector });
+/** Each person's Slack or Teams client language. */
+export type Locales = Partial<Record<Person, string>>;
+const byId = (ids: Record<Person, string>, locales: Locales = {}) => Object.fromEntries(Object.entries(locales).map(([person, locale]) => [ids[person as Person], locale]));
+
+async function slackDriver(organizations?: unknown[], connector?: Connector, locales?: Locales): Promise<PlatformDriver> {
+  const bot = await startTestBot({ organizations, ...connector, fakeSlack: { locales: byId(users, locales) } });
   const toReply = (reply: SlackReply | undefined): Reply => ({
     text: replyText(reply),
     buttons: buttons(reply).map((b) => ({ label: b.text.text, style: b.style as Reply['buttons'][number]['style'], id: b.action_id, value: b.value })),
@@ -65,8 +69,8 @@ async function slackDriver(organizations?: unknown[], connector?: Connector): Pr
   };
 }
 
-async function teamsDriver(organizations?: unknown[], connector?: Connector): Promise<PlatformDriver> {
-  const bot = await startTeamsTestBot({ organizations, ...connector });
+async function teamsDriver(organizations?: unknown[], connector?: Connector, locales?: Locales): Promise<PlatformDriver> {
+  const bot = await startTeamsTestBot({ organizations, ...connector, locales: byId(aadUsers, locales) });
   const styles = { positive: 'primary', destructive: 'danger' } as const;
   const toReply = (card: AdaptiveCardJson | undefined, message?: string): Reply => ({
     text: cardText(card),

@@ -138,6 +138,8 @@ export interface ActivityOptions {
   serviceUrl?: string;
   /** Bearer token to send; undefined sends a valid one when the bot checks tokens. */
   token?: string | null;
+  /** The user's Teams client language (activity.locale). */
+  locale?: string;
 }
 
 /** The csp-ops bot with Teams on, on a fresh database, the Bot Framework faked on loopback. */
@@ -150,6 +152,8 @@ export async function startTeamsTestBot(
     /** Partner Center connector settings and timing, passed to startBot. */
     partnerCenter?: PartnerCenterConfig;
     partnerCenterTuning?: Parameters<typeof startBot>[0]['partnerCenterTuning'];
+    /** Each user's Teams client language, sent as activity.locale unless an activity names its own. */
+    locales?: Record<string, string>;
   } = {},
 ) {
   const authenticated = options.authenticated ?? true;
@@ -190,6 +194,7 @@ export async function startTeamsTestBot(
       recipient: { id: `28:${teamsAppId}`, name: 'csp-ops' },
       conversation: { id: conversationId, conversationType: o.conversationType ?? 'channel', tenantId: o.tenantId ?? teamsTenantId },
       channelData: { tenant: { id: o.tenantId ?? teamsTenantId } },
+      ...((o.locale ?? options.locales?.[fromAad]) ? { locale: o.locale ?? options.locales?.[fromAad] } : {}),
       ...extra,
     };
   }
