@@ -48,7 +48,7 @@ describe('bad input gets a clear reply and changes nothing', () => {
 
   it('a 5,000-character argument', async () => {
     const { text } = await refused(`allow-reservations ${'가'.repeat(5000)}`);
-    expect(text).toContain('That is 5000 characters; a customer is at most 200. Nothing was changed.');
+    expect(text).toContain('That is 5,000 characters; a customer is at most 200. Nothing was changed.');
     expect((await refused(`customers ${'x'.repeat(5000)}`)).text).toContain('at most 200');
   });
 

@@ -42,7 +42,7 @@ describe('import', () => {
     const file = join(dir, 'org.json');
     await writeFile(file, JSON.stringify(testOrganization));
     const first = await runCli(database.db, ['import', file]);
-    expect(first).toEqual({ output: 'Imported 4 staff, 7 customers, 1 contacts, 7 subscriptions and 3 reservations.', exitCode: 0 });
+    expect(first).toEqual({ output: 'Imported 4 staff members, 7 customers, 1 contact, 7 subscriptions and 3 reservations.', exitCode: 0 });
     const after = await tables();
     expect(after.customers.map((c) => c.name)).toContain('台灣雲端科技股份有限公司');
     expect((await runCli(database.db, ['import', file])).exitCode).toBe(0);
@@ -120,7 +120,7 @@ describe('CLI commands: same grammar, same core', () => {
     const before = await tables();
     const asked = await runCli(database.db, ['subscription', id, 'seats', '3', ...asAdmin]);
     expect(asked.output).toContain('2 → 3');
-    expect(asked.output).toContain('NT$1,800.00 → NT$2,700.00 (+NT$900.00)');
+    expect(asked.output).toContain('NT$1,800 → NT$2,700 (+NT$900)');
     expect(asked.output).toContain('To confirm, run the same command again with --yes.');
     expect(await tables()).toEqual(before);
     const done = await runCli(database.db, ['subscription', id, 'seats', '3', ...asAdmin, '--yes']);

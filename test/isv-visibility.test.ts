@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { offerAudiencePartners, offerAudiences, offers, organizations, partnerDirectory, staff, subscriptions } from '../db/schema.js';
 import { seedDemoIfEmpty } from '../db/seed/demo.js';
 import { runCli } from '../src/adapters/cli/run.js';
+import { translator } from '../src/i18n/index.js';
 import { writeAudience } from '../src/core/audience.js';
 import { ImportError, importOrganization, parseImportFile } from '../src/core/import.js';
 import type { ImportFileInput } from '../src/core/import-schema.js';
@@ -122,7 +123,7 @@ describe('R-I2 R-I3 importing a publisher', () => {
       const file = join(dir, 'publisher.json');
       await writeFile(file, JSON.stringify(publisherOrganization));
       expect(await runCli(bot.db, ['import', file])).toEqual({
-        output: 'Imported publisher 누리소프트 주식회사: 3 staff, 7 offers and 3 partners of the CSP partner directory.',
+        output: 'Imported publisher 누리소프트 주식회사: 3 staff members, 7 offers and 3 partners of the CSP partner directory.',
         exitCode: 0,
       });
     } finally {
@@ -372,14 +373,16 @@ describe('the demo data: a partner and a publisher with every audience option', 
     const database = await openTestDatabase();
     try {
       expect(await seedDemoIfEmpty(database.db)).toBe(true);
-      const as = ['--as', 'yijun.chen@fabrikam.example'];
+      const as = ['--as', 'helpdesk@fabrikam.example'];
       const catalog = (await runCli(database.db, ['marketplace', 'nuri', ...as])).output;
       expect(catalog).toContain('Marketplace: 3 offers');
+      // The demo's Taiwanese and Korean staff read their own language.
+      expect((await runCli(database.db, ['marketplace', 'nuri', '--as', 'yijun.chen@fabrikam.example'])).output).toContain('商業市集：3 個供應項目');
       for (const id of ['nuri-sign', 'nuri-hr', 'nuri-edge-gateway']) expect(catalog).toContain(`(${id})`);
       for (const id of ['nuri-vault', 'nuri-ledger', 'nuri-ai-studio']) expect(catalog).not.toContain(`(${id})`);
       expect((await runCli(database.db, ['marketplace', ...as])).output).toContain('Marketplace: 8 offers');
       const usCustomer = await runCli(database.db, ['buy', 'nuri-hr', 'standard', 'for', 'contoso.com', 'seats', '3', '--as', 'minjun.kim@fabrikam.example']);
-      expect(usCustomer.output).toContain('only to customers billed in KR, TW');
+      expect(usCustomer.output).toContain(translator('ko-KR')('buy.region', { offer: '누리 HR 클라우드', regions: 'KR, TW', customer: 'Contoso Ltd', country: 'US' }));
       const [publisherOrg] = await database.db.select().from(organizations).where(eq(organizations.kind, 'publisher'));
       expect((await database.db.select({ role: staff.role }).from(staff).where(eq(staff.orgId, publisherOrg!.id))).map((r) => r.role).sort()).toEqual(['developer', 'manager', 'owner']);
       const directory = await database.db.select().from(partnerDirectory);

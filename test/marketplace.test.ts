@@ -85,12 +85,12 @@ describe.each(platforms)('$name: marketplace', ({ start }) => {
   it('R-M1 R-M2 lists the catalog (every ISV offer, while no CSP audience limits it), filters by type, category, publisher and words, and shows an offer', async () => {
     const all = await p.command('salesAgent', 'marketplace');
     expect(all.text).toContain('Marketplace: 3 offers');
-    expect(all.text).toContain('雲端 ERP (tw-erp) — 臺灣雲端軟體 — SaaS — 1 plans');
+    expect(all.text).toContain('雲端 ERP (tw-erp) — 臺灣雲端軟體 — SaaS — 1 plan');
     expect(all.text).toContain('한빛 인사이트 Analytics (hanbit-insight) — 한빛 애널리틱스 — SaaS, free trial — 2 plans');
-    expect((await p.command('salesAgent', 'marketplace type:vm')).text).toMatch(/Marketplace: 1 offers[\s\S]*Defender Appliance VM/);
-    expect((await p.command('salesAgent', 'marketplace publisher:microsoft')).text).toContain('Marketplace: 1 offers');
-    expect((await p.command('salesAgent', 'marketplace publisher:partner category:erp')).text).toMatch(/Marketplace: 1 offers[\s\S]*雲端 ERP/);
-    expect((await p.command('salesAgent', 'marketplace 인사이트')).text).toContain('Marketplace: 1 offers');
+    expect((await p.command('salesAgent', 'marketplace type:vm')).text).toMatch(/Marketplace: 1 offer[\s\S]*Defender Appliance VM/);
+    expect((await p.command('salesAgent', 'marketplace publisher:microsoft')).text).toContain('Marketplace: 1 offer');
+    expect((await p.command('salesAgent', 'marketplace publisher:partner category:erp')).text).toMatch(/Marketplace: 1 offer[\s\S]*雲端 ERP/);
+    expect((await p.command('salesAgent', 'marketplace 인사이트')).text).toContain('Marketplace: 1 offer');
     const offer = await p.command('helpdeskAgent', 'offer hanbit-insight');
     for (const text of ['한빛 애널리틱스 (partner)', 'support@hanbit-insight.example', 'Basic (basic) — 30-day free trial — KR monthly ₩12,000; KR annual ₩120,000; US monthly $10.00', 'Pro (pro) — no free trial', 'KR, TW, US']) {
       expect(offer.text).toContain(text);
@@ -163,7 +163,7 @@ describe.each(platforms)('$name: marketplace', ({ start }) => {
   it('R-M10 a cancel after the window is refused with when it closed, and suggests turning auto-renew off', async () => {
     const imported = 'saas0000-0000-4000-8000-000000000001';
     const refused = await unchanged(p.db, () => p.command('adminAgent', `subscription ${imported} cancel`));
-    expect(refused.text).toContain(`Subscription ${imported} can no longer be cancelled: its monthly cancellation window closed on 2026-10-11 00:00:00 UTC.`);
+    expect(refused.text).toContain(`Subscription ${imported} can no longer be cancelled: its monthly cancellation window closed on 2026-10-11 00:00 UTC.`);
     expect(refused.text).toContain(`subscription ${imported} auto-renew off`);
   });
 

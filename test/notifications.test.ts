@@ -29,8 +29,8 @@ describe.each(platforms)('$name: notify', ({ start }) => {
   });
 
   it('R-N1 notify off removes this channel\'s subscriptions, by kind or all', async () => {
-    expect((await p.command('adminAgent', 'notify off requests')).text).toContain('will no longer hear about that (1 subscriptions removed)');
-    expect((await p.command('adminAgent', 'notify off purchases contoso.com')).text).toContain('(1 subscriptions removed)');
+    expect((await p.command('adminAgent', 'notify off requests')).text).toContain('will no longer hear about that (1 subscription removed)');
+    expect((await p.command('adminAgent', 'notify off purchases contoso.com')).text).toContain('(1 subscription removed)');
     expect((await p.command('salesAgent', 'notify list')).text).toContain('this channel: customer purchases (한빛소프트 주식회사); permission changes (all customers)');
     expect((await p.command('adminAgent', 'notify off')).text).toContain('(2 subscriptions removed)');
     expect((await unchanged(p.db, () => p.command('adminAgent', 'notify off'))).text).toContain('had no such subscription. Nothing was changed.');
@@ -359,12 +359,12 @@ describe('R-N3 pacing, digests and failures (Slack)', () => {
     expect(failed).toMatchObject({ attempts: 1, lastError: 'Slack error: not_in_channel' });
 
     const listed = await slackCommand(users.salesAgent, 'notify failures');
-    expect(listed).toContain('1 deliveries gave up');
+    expect(listed).toContain('1 delivery gave up');
     expect(listed).toContain(`Slack channel C0NOTIN001 — purchase ${body.id} by 台灣雲端科技股份有限公司 — 1 attempts — Slack error: not_in_channel`);
     const refused = await unchanged(bot.db, () => slackCommand(users.salesAgent, 'notify failures retry'));
     expect(refused).toContain('needs the admin agent or global admin role');
 
-    expect(await slackCommand(users.globalAdmin, 'notify failures retry')).toContain('1 deliveries will be sent again now.');
+    expect(await slackCommand(users.globalAdmin, 'notify failures retry')).toContain('1 delivery will be sent again now.');
     const sent = await waitFor('the retried delivery', async () => {
       const [current] = await bot.db.select().from(outbox).where(eq(outbox.id, failed.id));
       return current?.status === 'sent' && current;

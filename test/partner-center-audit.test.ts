@@ -178,7 +178,7 @@ describe('Partner Center audit records', () => {
     const partnerCenter = partnerCenterFromConfig(pc.config, { timeoutMs: 2000, retryDelayMs: 10 });
     const ran = await runCli(bot.db, ['poll-purchases', '--org', testOrganization.organization.name], { partnerCenter });
     expect(ran.exitCode).toBe(0);
-    expect(ran.output).toMatch(/1 new customer purchases recorded/);
+    expect(ran.output).toMatch(/1 new customer purchase recorded/);
     const off = await runCli(bot.db, ['poll-purchases']);
     expect(off.exitCode).toBe(1);
     expect(off.output).toContain('Partner Center is not connected');

@@ -101,7 +101,7 @@ describe('Partner Center sync', () => {
     const partnerCenter = partnerCenterFromConfig(pc.config, tuning);
     const ran = await runCli(bot.db, ['sync', '--org', testOrganization.organization.name], { partnerCenter });
     expect(ran.output).toBe(
-      'Synced from Partner Center: 2 customers, 1 subscriptions, 1 orders, 1 self-serve policies; 1 changes made outside csp-ops found, 2 customers skipped.',
+      'Synced from Partner Center: 2 customers, 1 subscription, 1 order, 1 self-serve policy; 1 change made outside csp-ops found, 2 customers skipped.',
     );
     expect(ran.exitCode).toBe(0);
 
@@ -152,7 +152,7 @@ describe('Partner Center sync', () => {
     expect(await say('orders 한빛소프트')).toContain('Microsoft 365 Business Basic × 10 — completed in Partner Center — order pc-order-0001');
     expect(await say('customer 高雄雲端')).toContain('Partner Center');
     const status = await say('connector status');
-    expect(status).toMatch(/Last sync\*\n\d{4}-\d\d-\d\d \d\d:\d\d UTC: 2 customers, 1 subscriptions, 1 orders, 1 self-serve policies, 1 changes found/);
+    expect(status).toMatch(/Last sync\*\n\d{4}-\d\d-\d\d \d\d:\d\d UTC: 2 customers, 1 subscription, 1 order, 1 self-serve policy, 1 change found/);
   });
 
   it('a sync cut off halfway resumes after the last customer it finished; a 429 waits for Retry-After', async () => {

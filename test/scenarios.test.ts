@@ -75,7 +75,7 @@ describe.each(platforms)('$name', ({ start }) => {
     const cases: [string, string][] = [
       ['allow-reservations Contosso', 'No customer matches "Contosso". Closest names: Contoso Ltd, Contoso Pharmaceuticals'],
       ['allow-reservations', 'allow-reservations needs <customer>.'],
-      [`allow-reservations ${'가'.repeat(5000)}`, 'That is 5000 characters; a customer is at most 200.'],
+      [`allow-reservations ${'가'.repeat(5000)}`, 'That is 5,000 characters; a customer is at most 200.'],
       ["allow-reservations '; DROP TABLE customers; --", 'No customer matches'],
       ['allow-everything contoso', 'There is no command "allow-everything".'],
     ];
@@ -147,7 +147,7 @@ describe.each(platforms)('$name: requests and approvals', ({ start }) => {
     expect(card.text).toContain('Dana (customer)');
     expect(card.text).toContain('we moved to another region');
     expect(card.buttons.map((b) => [b.label, b.style])).toEqual([['Approve', 'primary'], ['Reject', 'danger']]);
-    expect(card.text).toMatch(/Refund estimate[\s\S]{0,5}\$[\d,]+\.\d\d \(\d+ of 1096 days of the term left\)/);
+    expect(card.text).toMatch(/Refund estimate[\s\S]{0,5}\$[\d,]+\.\d\d \(\d+ of 1,096 days of the term left\)/);
     expect(card.text).toMatch(/Refunds approved in the last 12 months[\s\S]{0,5}\$0\.00 of the \$50,000\.00 cap/);
 
     const refused = await unchanged(p.db, () => p.click('salesAgent', card, 'Approve'));

@@ -93,7 +93,7 @@ describe('Slack requests', () => {
   it('R-A5 the same Slack user ID in another organization sees only that organization', async () => {
     // users.adminAgent is also the other partner's global admin, in its own workspace.
     const other = await bot.command(users.adminAgent, 'customers', { team: otherTeamId });
-    expect(replyText(other.reply)).toContain('Page 1 of 1 (1 customers).');
+    expect(replyText(other.reply)).toContain('Page 1 of 1 (1 customer).');
     expect(replyText(other.reply)).not.toContain('한빛');
     // A confirmation shown in the test organization is not found from the other workspace.
     const shown = await bot.command(users.adminAgent, 'allow-reservations Café Lumière');

@@ -14,7 +14,7 @@ const day = 24 * hour;
 const now = Math.floor(Date.now() / 1000) * 1000;
 const iso = (ms: number) => new Date(ms).toISOString();
 /** A moment as the bot writes it: 2026-11-20 09:00:00. */
-const utc = (ms: number) => iso(ms).replace('T', ' ').slice(0, 19);
+const utc = (ms: number) => iso(ms).replace('T', ' ').slice(0, 16);
 
 const subs = {
   /** Contoso's, monthly, bought an hour ago: its window is open for 23 more hours. */

@@ -11,8 +11,8 @@ export interface CommandEnv {
   actor: Actor;
   conversation: Conversation;
   t: Translate;
-  /** The language the person's Slack or Teams client uses, when the platform says. */
-  platformLocale?: string | null;
+  /** The language the person's Slack or Teams client uses, when the platform says (Slack is asked only when needed). */
+  platformLocale?: () => Promise<string | null>;
   /** How commands are typed where the user is: `/csp ` in Slack, `npm run csp -- ` in a terminal. */
   prefix: string;
   /** The platform's workspace ID, named in the reply when it is not linked. */

@@ -10,12 +10,12 @@ const languageName = (locale: Locale) => `language.name.${locale}` as const;
 /** `language [ko-KR|zh-TW|en|auto]`: which language the person is answered in and why, or their new choice, told in it. */
 export async function languageView(env: OrgEnv, value: string | undefined): Promise<View> {
   if (value === undefined) {
-    const { locale, source } = readerLanguage(env.org, env.actor, env.platformLocale);
+    const { locale, source } = readerLanguage(env.org, env.actor, await env.platformLocale?.());
     return { lines: [env.t('language.current', { language: env.t(languageName(locale)), source: env.t(`language.source.${source}`, { prefix: env.prefix }) })] };
   }
   const chosen = await setOwnLanguage(coreContext(env), value);
   const actor = env.actor.kind === 'unknown' ? env.actor : { ...env.actor, language: chosen };
-  const now = readerLanguage(env.org, actor, env.platformLocale).locale;
+  const now = readerLanguage(env.org, actor, await env.platformLocale?.()).locale;
   const t = translator(now, env.t.timeZone);
   return { tone: 'success', lines: [t(chosen ? 'language.set' : 'language.auto', { language: t(languageName(now)) })] };
 }

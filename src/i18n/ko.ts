@@ -636,7 +636,7 @@ export const ko: Record<MessageKey, string> = {
   'files.linkExpired': '이 다운로드 링크는 {expired}에 만료되었습니다. 채팅에서 명령을 다시 실행하여 새 링크를 받으세요.',
   'files.linkGone': '이 파일은 더 이상 보관되지 않습니다(링크는 1시간 동안 유효하며, 봇이 다시 시작되면 사라집니다). 채팅에서 명령을 다시 실행하여 새 링크를 받으세요.',
 
-  'date.zoned': '{date} {zone}',
+  'date.zoned': '{date} ({zone})',
 
   'cli.usage': '사용법:\n  npm run csp -- <명령 텍스트> --as <직원 이메일> [--org <조직 이름>] [--yes] [--out <파일 저장 폴더>]\n  npm run csp -- import <file.json>\n  npm run csp -- api-token create [이름] | list | revoke <id> [--org <조직 이름>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <조직 이름>]\n  npm run csp -- poll-purchases [--org <조직 이름>]\n  npm run csp -- sync [--org <조직 이름>]\n  npm run csp -- saas activate <구독> [--licenses] | saas licenses <구독>\n예: npm run csp -- customers --as admin@fabrikam.example\n명령 목록: npm run csp -- help --as <직원 이메일>',
   'cli.choice': '  {label}: {command}',

@@ -636,7 +636,7 @@ export const zhTW: Record<MessageKey, string> = {
   'files.linkExpired': '此下載連結已於 {expired} 過期。請在聊天中重新執行指令，以取得新連結。',
   'files.linkGone': '此檔案已不再保留（連結的有效期為一小時，機器人重新啟動後也會失效）。請在聊天中重新執行指令，以取得新連結。',
 
-  'date.zoned': '{date} {zone}',
+  'date.zoned': '{date} ({zone})',
 
   'cli.usage': '用法：\n  npm run csp -- <指令文字> --as <員工電子郵件> [--org <組織名稱>] [--yes] [--out <檔案輸出資料夾>]\n  npm run csp -- import <file.json>\n  npm run csp -- api-token create [名稱] | list | revoke <id> [--org <組織名稱>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <組織名稱>]\n  npm run csp -- poll-purchases [--org <組織名稱>]\n  npm run csp -- sync [--org <組織名稱>]\n  npm run csp -- saas activate <訂用帳戶> [--licenses] | saas licenses <訂用帳戶>\n範例：npm run csp -- customers --as admin@fabrikam.example\n指令清單：npm run csp -- help --as <員工電子郵件>',
   'cli.choice': '  {label}：{command}',

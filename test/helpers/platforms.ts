@@ -27,7 +27,7 @@ export interface PlatformDriver {
   /** Clicks a button that asks for typed input, types it, and confirms (a Slack modal; a Teams card input). */
   clickWithInput(person: Person, reply: Reply, label: string, inputs: Record<string, string>): Promise<Reply>;
   /** Waits for a message the bot posted on its own (announcements, request cards) that contains the text. */
-  posted(text: string): Promise<Reply>;
+  posted(text: string, timeoutMs?: number): Promise<Reply>;
   close(): Promise<void>;
 }
 
@@ -61,8 +61,8 @@ async function slackDriver(organizations?: unknown[], connector?: Connector, loc
       const { reply: replaced } = await bot.clickAndSubmit(users[person], { action_id: button.id, value: button.value }, inputs, { messageTs: reply.message });
       return toReply(replaced);
     },
-    async posted(text) {
-      const post = await waitFor(`a post with "${text}"`, () => bot.slack.posts().reverse().find((p) => replyText(p.body as SlackReply).includes(text)));
+    async posted(text, timeoutMs) {
+      const post = await waitFor(`a post with "${text}"`, () => bot.slack.posts().reverse().find((p) => replyText(p.body as SlackReply).includes(text)), timeoutMs);
       return { ...toReply(post.body as SlackReply), message: post.ts };
     },
     close: () => bot.close(),
@@ -105,9 +105,10 @@ async function teamsDriver(organizations?: unknown[], connector?: Connector, loc
       const result = await bot.click(aadUsers[person], { verb: confirm.id, value: confirm.value, inputs: { ...confirm.data, ...inputs } }, reply.message ?? 'unknown');
       return answered(reply, result);
     },
-    async posted(text) {
+    async posted(text, timeoutMs) {
       const call = await waitFor(`a post with "${text}"`, () =>
         [...bot.framework.calls].reverse().find((c) => c.method === 'POST' && !c.body.replyToId && cardText(c.body.attachments?.[0]?.content as AdaptiveCardJson).includes(text)),
+        timeoutMs,
       );
       return toReply(call.body.attachments?.[0]?.content as AdaptiveCardJson, call.postedId);
     },

@@ -82,13 +82,14 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   async function envFor(teamId: string | undefined, userId: string, channelId: string | undefined): Promise<CommandEnv> {
     const { org, actor } = teamId ? await identifyChatUser(db, 'slack', teamId, userId) : { org: undefined, actor: { kind: 'unknown' as const } };
     // The person's Slack language matters only when they chose none themselves.
-    const platformLocale = actor.kind !== 'unknown' && !actor.language ? await slackUserLocale(db, userId, usersLocale) : null;
+    const platformLocale = () => slackUserLocale(db, userId, usersLocale);
+    const locale = actor.kind !== 'unknown' && !actor.language ? await platformLocale() : null;
     return {
       db,
       org,
       actor,
       conversation: { platform: 'slack', channelId: channelId ?? null, person: { id: userId } },
-      t: readerTranslator(org, actor, platformLocale),
+      t: readerTranslator(org, actor, locale),
       platformLocale,
       prefix: '/csp ',
       workspaceId: teamId,

@@ -134,7 +134,7 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
       actor,
       conversation: { platform: 'teams', channelId: activity.conversation.id, person: { id: activity.from.id, aadObjectId: activity.from.aadObjectId } },
       t: readerTranslator(org, actor, activity.locale),
-      platformLocale: activity.locale ?? null,
+      platformLocale: async () => activity.locale ?? null,
       // In a personal chat commands are typed as they are; elsewhere the bot is @mentioned.
       prefix: activity.conversation.conversationType === 'personal' ? '' : '@csp-ops ',
       workspaceId: tenantId,
