@@ -160,6 +160,12 @@ describe('R-I5: the authorized partner list as CSV', () => {
     // The exported file, with CRLF and its BOM, parses to offer A's list.
     const crlf = `\uFEFFTenant ID,Name,Regions,Has resold\r\n${partners.formula.tenantId},"a, ""b""",TW;KR,yes\r\n`;
     expect(parseAudienceCsv(crlf)).toEqual({ partners: [{ tenantId: partners.formula.tenantId, regions: ['TW', 'KR'] }] });
+    // A file exported in Korean or Chinese reads back for an English reader too.
+    for (const locale of ['ko-KR', 'zh-TW'] as const) {
+      const { headers } = audienceCsvText(translator(locale));
+      const exported = `\uFEFF${[headers.tenantId, headers.name, headers.regions, headers.hasResold].join(',')}\r\n${partners.formula.tenantId},한빛,KR,\r\n`;
+      expect(parseAudienceCsv(exported, translator('en'))).toEqual({ partners: [{ tenantId: partners.formula.tenantId, regions: ['KR'] }] });
+    }
   });
 
   it('R-I5: a bad file is refused whole, every problem with its line number, and nothing changes', async () => {

@@ -7,7 +7,7 @@ import { format } from 'date-fns';
 import { eq, inArray } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { offers, partnerDirectory } from '../../db/schema.js';
-import { translator, type MessageKey, type MessageParams, type Translate } from '../i18n/index.js';
+import { catalogs, locales, translator, type MessageKey, type MessageParams, type Translate } from '../i18n/index.js';
 import { recordActivity } from './activity.js';
 import { isAudienceType, loadAudience, offerAudience, requirePublisherRole, writeAudience, type AudiencePartner, type AudienceState, type OfferAudience } from './audience.js';
 import type { CoreContext } from './context.js';
@@ -142,7 +142,8 @@ function readAudienceCsv(text: string, t: Translate): { rows: ReadRow[]; problem
   const index = {} as Partial<Record<AudienceCsvColumn, number>>;
   header.cells.forEach((cell, i) => {
     const key = headerKey(cell);
-    const column = audienceCsvColumns.find((c) => key && (key === headerKey(c) || key === headerKey(words[c])));
+    // A file exported in one language is read back in any: a Korean header names the same column.
+    const column = audienceCsvColumns.find((c) => key && (key === headerKey(c) || locales.some((l) => key === headerKey(catalogs[l][`audienceCsv.column.${c}`]))));
     if (!column) return; // Other columns are the user's own notes.
     if (index[column] !== undefined) problems.push({ line: header.line, key: 'audienceCsv.problem.repeatedColumn', params: { line: header.line, column: words[column] } });
     else index[column] = i;
