@@ -128,7 +128,7 @@ export async function startBot(options: {
     saas: saasFulfillment(db, wake),
     partnerCenterWebhook,
     deliveries: () => deliveryBacklog(db),
-    downloads: teams ? (token) => downloads.serve(token) : undefined,
+    downloads: teams ? (token, acceptLanguage) => downloads.serve(token, acceptLanguage) : undefined,
     cli: options.cliToken ? { token: options.cliToken, run: (argv) => runCli(db, argv, { partnerCenter }) } : undefined,
   });
   await new Promise<void>((done) => server.listen(config.PORT, done));

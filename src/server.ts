@@ -23,7 +23,7 @@ export interface ServerOptions {
   /** Lets `npm run csp` run through this process while it holds the embedded data folder. */
   cli?: { token: string; run: (argv: string[]) => Promise<CliResult> };
   /** GET /files/<signed token>: files the Teams adapter linked to (src/adapters/downloads.ts). */
-  downloads?: (token: string) => DownloadAnswer;
+  downloads?: (token: string, acceptLanguage?: string) => DownloadAnswer;
 }
 
 function send(res: ServerResponse, status: number, body: unknown) {
@@ -141,7 +141,7 @@ export function createHttpServer(options: ServerOptions): Server {
       return;
     }
     if (path?.startsWith('/files/') && (req.method === 'GET' || req.method === 'HEAD') && options.downloads) {
-      const answer = options.downloads(path.slice('/files/'.length));
+      const answer = options.downloads(path.slice('/files/'.length), req.headers['accept-language']);
       res.writeHead(answer.status, answer.headers).end(answer.body);
       return;
     }

@@ -10,6 +10,7 @@ import { runCli, saveCliFiles } from '../src/adapters/cli/run.js';
 import { createDownloads } from '../src/adapters/downloads.js';
 import { startBot } from '../src/bot.js';
 import { priceListColumns, priceListCsv, priceListRows, type PriceListText } from '../src/core/price-list.js';
+import { translator } from '../src/i18n/index.js';
 import type { ImportFileInput } from '../src/core/import-schema.js';
 import type { Offer } from '../src/core/marketplace.js';
 import { slackRichTextSchema } from './helpers/block-kit.js';
@@ -249,6 +250,9 @@ describe('R-M3 price list through Teams: signed, expiring download links', () =>
       expect([forged, answer.status]).toEqual([forged, 403]);
       expect(await answer.text()).toBe('This download link is not valid. Run the command again in chat for a new one.\n');
     }
+    // The browser's language chooses the sentence.
+    const korean = await fetch(`${base}not-a-token`, { headers: { 'accept-language': 'fr-FR,ko-KR;q=0.9,en;q=0.8' } });
+    expect(await korean.text()).toBe(`${translator('ko-KR')('files.linkInvalid')}\n`);
     expect((await fetch(url)).status).toBe(200);
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(Date.now() + 60 * 60 * 1000 + 1000);

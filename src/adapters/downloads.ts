@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { formatTimestamp, translator } from '../i18n/index.js';
+import { formatTimestamp, preferredLocale, translator } from '../i18n/index.js';
 import type { ViewFile } from '../views/model.js';
 
 export interface DownloadAnswer {
@@ -12,7 +12,8 @@ export interface Downloads {
   /** Keeps the file and returns the path of a link to it, signed and valid until `expiresAt`. */
   offer(file: ViewFile): { path: string; expiresAt: Date };
   /** Answers `GET /files/<token>`. */
-  serve(token: string): DownloadAnswer;
+  /** `acceptLanguage`: the browser's Accept-Language, for the sentence a refused link answers with. */
+  serve(token: string, acceptLanguage?: string): DownloadAnswer;
 }
 
 const tokenPattern = /^([A-Za-z0-9_-]{22})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$/;
@@ -31,7 +32,6 @@ export function createDownloads(options: { ttlMs?: number; maxFiles?: number; ma
   const key = randomBytes(32);
   const files = new Map<string, ViewFile & { expiresAt: number }>();
   let bytes = 0;
-  const t = translator('en');
 
   const sign = (payload: string) => createHmac('sha256', key).update(payload).digest('base64url');
   const drop = (id: string) => {
@@ -63,7 +63,8 @@ export function createDownloads(options: { ttlMs?: number; maxFiles?: number; ma
       const payload = `${id}.${expiresAt}`;
       return { path: `/files/${payload}.${sign(payload)}`, expiresAt: new Date(expiresAt * 1000) };
     },
-    serve(token) {
+    serve(token, acceptLanguage) {
+      const t = translator(preferredLocale(acceptLanguage));
       const match = tokenPattern.exec(token);
       const given = Buffer.from(match?.[3] ?? '');
       const expected = Buffer.from(sign(`${match?.[1]}.${match?.[2]}`));

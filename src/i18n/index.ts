@@ -62,6 +62,15 @@ export function catalogLocale(tag: string | null | undefined): Locale | undefine
   return undefined;
 }
 
+/** The first language of an Accept-Language header csp-ops speaks ("ko-KR,ko;q=0.9,en;q=0.8" → ko-KR), else English. */
+export function preferredLocale(acceptLanguage: string | undefined): Locale {
+  for (const tag of (acceptLanguage ?? '').split(',')) {
+    const found = catalogLocale(tag.split(';')[0]);
+    if (found) return found;
+  }
+  return 'en';
+}
+
 /** An IANA zone as Intl spells it (asia/seoul → Asia/Seoul), or undefined for a name that is not one. */
 export function canonicalTimeZone(value: string): string | undefined {
   try {
