@@ -18,6 +18,9 @@ import { likeEscape, normalizeKey } from './text.js';
 export type Offer = typeof offers.$inferSelect;
 export type Subscription = typeof subscriptions.$inferSelect;
 
+/** The terms a market offers, as the catalog's select names them. */
+const offeredTerms = (terms: string[]) => (terms.includes('monthly') && terms.includes('annual') ? 'both' : (terms[0] ?? 'none'));
+
 /** R-M8: the token in the publisher's activation link; it identifies one purchase and cannot be guessed. */
 export function newActivationCode(): string {
   return randomBytes(24).toString('base64url');
@@ -172,7 +175,7 @@ export async function quotePurchase(ctx: CoreContext, draft: PurchaseDraft): Pro
   const inMarket = plan.prices.filter((p) => p.market === customer.billingCountry);
   const term = draft.term ?? (inMarket.some((p) => p.term === 'monthly') ? 'monthly' : 'annual');
   const price = inMarket.find((p) => p.term === term);
-  if (!price) throw new DomainError('buy.noPrice', { plan: plan.name, term, country: customer.billingCountry, terms: inMarket.map((p) => p.term).join(', ') || '—' });
+  if (!price) throw new DomainError('buy.noPrice', { plan: plan.name, term, country: customer.billingCountry, terms: offeredTerms(inMarket.map((p) => p.term)) });
   const now = ctx.now();
   return { offer, plan, customer, seats: draft.seats, term, unitPrice: price.price, currency: price.currency, windowCloses: cancellationWindowCloses({ term, purchasedAt: now }) };
 }
