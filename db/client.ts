@@ -6,7 +6,9 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
+import { refreshNameKeys } from '../src/core/name-keys.js';
 import * as schema from './schema.js';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -22,6 +24,23 @@ export interface DatabaseHandle {
 
 const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
 
+/** How many migrations the database has had (none before the first run). postgres.js answers rows, PGlite { rows }. */
+const appliedMigrations = (db: Database) =>
+  db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`).then(
+    (result) => Number(((result as { rows?: { n: number }[] }).rows ?? (result as unknown as { n: number }[]))[0]?.n ?? 0),
+    () => 0,
+  );
+
+/**
+ * Applies the migrations; when some were new (an upgrade), also recomputes the name keys an
+ * older normalizeKey wrote, which SQL cannot. A change to normalizeKey ships with a migration.
+ */
+async function upgraded(db: Database, migrate: () => Promise<void>) {
+  const before = await appliedMigrations(db);
+  await migrate();
+  if ((await appliedMigrations(db)) > before) await refreshNameKeys(db);
+}
+
 /**
  * With a URL, postgres.js against a real server; without one, embedded PGlite
  * stored in `dataDir` (or in memory when `dataDir` is undefined). Migrations run
@@ -31,13 +50,13 @@ export async function openDatabase(options: { url?: string; dataDir?: string }):
   if (options.url) {
     const client = postgres(options.url, { max: 10, onnotice: () => {} });
     const db = drizzlePostgres(client, { schema });
-    await migratePostgres(db, { migrationsFolder });
+    await upgraded(db as unknown as Database, () => migratePostgres(db, { migrationsFolder }));
     return { db: db as unknown as Database, kind: 'postgres', close: () => client.end({ timeout: 5 }) };
   }
   const client = new PGlite({ dataDir: options.dataDir, extensions: { pg_trgm } });
   const db = drizzlePglite(client, { schema });
   try {
-    await migratePglite(db, { migrationsFolder });
+    await upgraded(db as unknown as Database, () => migratePglite(db, { migrationsFolder }));
   } catch (error) {
     await client.close();
     throw error;

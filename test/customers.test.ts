@@ -16,11 +16,11 @@ async function title(text: string) {
 }
 
 describe('customer resolution', () => {
-  it('normalises width, case and accents, and keeps Hangul and Han intact', () => {
+  it('normalises width, case and accents, keeps Hangul intact and folds Han to its Traditional form', () => {
     expect(normalizeKey('  ＣＯＮＴＯＳＯ   Ｌｔｄ ')).toBe('contoso ltd');
     expect(normalizeKey('CAFÉ Lumière')).toBe('cafe lumiere');
     expect(normalizeKey('한빛소프트')).toBe('한빛소프트');
-    expect(normalizeKey('台灣雲端')).toBe('台灣雲端');
+    expect(normalizeKey('台灣雲端')).toBe('臺灣雲端');
   });
 
   it('finds a customer by exact tenant ID or domain before names', async () => {

@@ -18,7 +18,8 @@ function errorView(env: CommandEnv, error: unknown, command?: Command): View {
       return value ? [{ id: 'run' as const, label: t('customers.choice', { name: c.name, domain: c.domain }), value }] : [];
     });
     const terms = Object.fromEntries(Object.entries(error.terms).map(([name, key]) => [name, t(key)]));
-    return { tone: 'error', lines: [t(error.code, { prefix: env.prefix, ...error.params, ...terms })], actions };
+    const commands = Object.fromEntries(error.commands.map((name) => [name, `${env.prefix}${error.params[name]}`]));
+    return { tone: 'error', lines: [t(error.code, { prefix: env.prefix, ...error.params, ...terms, ...commands })], actions };
   }
   const errorId = randomUUID().slice(0, 8);
   env.logError(errorId, error);

@@ -9,6 +9,7 @@ import type { SubscriptionChange } from '../core/subscription-edits.js';
 import type { DirectoryFilter } from '../core/audience.js';
 import { catalogFilterText, parseAudience, parseBuy, parseCatalogFilter, parsePartners, parseSubscriptionEdit, type AudienceAction } from './grammar-marketplace.js';
 import { maxReasonLength } from '../core/requests.js';
+import { unknownCommand } from './suggest.js';
 
 export type { AudienceAction };
 
@@ -294,7 +295,7 @@ export function parseCommand(input: string): Command {
       return { name: 'channel-here', purpose };
     }
     default:
-      throw new DomainError('error.unknownCommand', { name: name.slice(0, 60) });
+      throw unknownCommand(name);
   }
 }
 

@@ -253,7 +253,7 @@ function editOutcome(edit: SubscriptionEdit, change: SubscriptionChange): Outcom
   const name = s.friendlyName ?? s.id;
   switch (edit.state) {
     case 'conflict':
-      return { key: edit.changes ? 'partnerCenter.editConflict' : 'partnerCenter.editConflictNoFields', params: { subscription: s.id, changes: edit.changes } };
+      return { key: edit.changes.length ? 'partnerCenter.editConflict' : 'partnerCenter.editConflictNoFields', params: { subscription: s.id, changes: { fieldChanges: edit.changes } } };
     case 'unchanged':
       return { key: 'subscription.unchanged', params: { name } };
     case 'changed':

@@ -9,7 +9,7 @@ import type { Actor, CoreContext } from './context.js';
 import { DomainError } from './errors.js';
 import type { Offer } from './marketplace.js';
 import { listPageSize, readPage, type Page } from './paging.js';
-import { likeEscape, normalizeKey } from './text.js';
+import { likeEscape, normalizeKey, searchForms } from './text.js';
 
 export interface AudiencePartner {
   tenantId: string;
@@ -311,9 +311,9 @@ export interface DirectoryFilter {
   skill?: string;
 }
 
-/** Whether a directory list (competencies, skills) has an entry containing the text, in SQL. */
+/** Whether a directory list (competencies, skills) has an entry containing the text, in SQL; entries are stored as written (see searchForms). */
 const listHas = (list: SQLWrapper, wanted: string) =>
-  sql`exists (select 1 from jsonb_array_elements_text(${list}) as x where lower(x) like ${`%${likeEscape(normalizeKey(wanted))}%`})`;
+  sql`exists (select 1 from jsonb_array_elements_text(${list}) as x where ${or(...searchForms(wanted).map((form) => sql`lower(x) like ${`%${likeEscape(form)}%`}`))})`;
 
 /** R-I3: one page of the partner directory by name or tenant ID, country, competency and skill, by name. */
 export async function searchDirectory(db: Queryable, filter: DirectoryFilter, page: number): Promise<Page<typeof partnerDirectory.$inferSelect>> {

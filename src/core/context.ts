@@ -2,6 +2,7 @@ import type { Database, Queryable } from '../../db/client.js';
 import type { StaffRole } from '../../db/schema.js';
 import type { Subscription } from './marketplace.js';
 import type { SubscriptionChange } from './subscription-edits.js';
+import type { FieldChange } from '../i18n/index.js';
 
 /** `language` is the person's own choice of language (`language …`), if they made one. */
 export type Actor =
@@ -61,7 +62,7 @@ export interface PartnerCenterGateway {
     customerTenantId: string,
     subscription: Subscription,
     change: SubscriptionChange,
-  ): Promise<{ state: 'updated'; columns: Partial<Subscription> } | { state: 'conflict'; columns: Partial<Subscription>; changes: string }>;
+  ): Promise<{ state: 'updated'; columns: Partial<Subscription> } | { state: 'conflict'; columns: Partial<Subscription>; changes: FieldChange[] }>;
 }
 
 export interface CoreContext {

@@ -5,12 +5,15 @@ export interface DomainErrorOptions {
   terms?: Record<string, MessageKey>;
   /** Customers the user may have meant, offered as choices (ambiguous input). */
   candidates?: { id: string; name: string; domain: string; tenantId: string }[];
+  /** Parameters that are commands to type, shown after the prefix of where the user is (`/csp `, `npm run csp -- `). */
+  commands?: string[];
 }
 
 /** Something the user can fix: the views turn `code` and `params` into a sentence. */
 export class DomainError extends Error {
   readonly terms: Record<string, MessageKey>;
   readonly candidates: NonNullable<DomainErrorOptions['candidates']>;
+  readonly commands: string[];
 
   constructor(
     readonly code: MessageKey,
@@ -20,5 +23,6 @@ export class DomainError extends Error {
     super(code);
     this.terms = options.terms ?? {};
     this.candidates = options.candidates ?? [];
+    this.commands = options.commands ?? [];
   }
 }

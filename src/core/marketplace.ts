@@ -13,7 +13,7 @@ import { customerById, type Customer } from './customers.js';
 import type { TokenPublisher } from './api-tokens.js';
 import { DomainError } from './errors.js';
 import { readPage, type Page } from './paging.js';
-import { likeEscape, normalizeKey } from './text.js';
+import { likeEscape, normalizeKey, plainText, searchForms, searchWords } from './text.js';
 
 export type Offer = typeof offers.$inferSelect;
 export type Subscription = typeof subscriptions.$inferSelect;
@@ -69,13 +69,13 @@ export type CatalogViewer = Pick<Organization, 'cspTenantId'>;
  * resell, by the publishers' published CSP audiences. All of it in SQL.
  */
 function catalogCondition(viewer: CatalogViewer, filter: CatalogFilter): SQL {
-  const words = normalizeKey(filter.words ?? '').split(' ').filter(Boolean);
   const searched = sql`lower(${offers.nameKey} || ' ' || ${offers.id} || ' ' || ${offers.publisherName} || ' ' || array_to_string(array(select jsonb_array_elements_text(${offers.categories})), ' '))`;
-  const category = filter.category && `%${likeEscape(normalizeKey(filter.category))}%`;
+  // The name is keyed, the rest stored as written: a word matches in either form (see searchForms).
+  const contains = (text: SQL, word: string) => or(...searchForms(word).map((form) => sql`${text} like ${`%${likeEscape(form)}%`}`));
   return and(
-    ...words.map((w) => sql`${searched} like ${`%${likeEscape(w)}%`}`),
+    ...searchWords(filter.words ?? '').map((w) => contains(searched, w)),
     filter.type ? eq(offers.type, filter.type) : undefined,
-    category ? sql`exists (select 1 from jsonb_array_elements_text(${offers.categories}) as c where lower(c) like ${category})` : undefined,
+    filter.category ? sql`exists (select 1 from jsonb_array_elements_text(${offers.categories}) as c where ${contains(sql`lower(c)`, filter.category)})` : undefined,
     // Kept in step with isMicrosoftOffer, so the filter and the offer's own label agree.
     filter.publisher ? sql`(${offers.publisherName} ~* '^[[:space:]]*microsoft([^a-z0-9_]|$)') = ${filter.publisher === 'microsoft'}` : undefined,
     resellableBy(viewer.cspTenantId ?? null),
@@ -107,7 +107,7 @@ export async function* catalogBatches(db: Queryable, viewer: CatalogViewer, filt
  * one such offer only; an offer outside its audience is answered as unknown.
  */
 export async function findOffer(db: Queryable, viewer: CatalogViewer, text: string): Promise<Offer> {
-  const [byId] = await db.select().from(offers).where(eq(offers.id, text.trim()));
+  const [byId] = await db.select().from(offers).where(eq(offers.id, plainText(text)));
   if (byId && (await resellerAccess(db, byId, viewer.cspTenantId ?? null)).allowed) return byId;
   const key = normalizeKey(text);
   const named = key
@@ -126,7 +126,7 @@ export async function findOffer(db: Queryable, viewer: CatalogViewer, text: stri
 
 export function findPlan(offer: Offer, text: string): OfferPlan {
   const key = normalizeKey(text);
-  const plan = offer.plans.find((p) => p.id === text.trim()) ?? offer.plans.find((p) => normalizeKey(p.name) === key);
+  const plan = offer.plans.find((p) => p.id === plainText(text)) ?? offer.plans.find((p) => normalizeKey(p.name) === key);
   if (!plan) throw new DomainError('offer.unknownPlan', { plan: text, offer: offer.name, plans: offer.plans.map((p) => p.id).join(', ') });
   return plan;
 }

@@ -404,7 +404,7 @@ async function decideOnSubscription(
   if (decision !== 'approve') return {};
   if (remote?.answer.state === 'conflict') {
     await commitSubscriptionChange(tx, ctx, subscription!.id, { kind: 'cancel' }, remote.answer, remote.intent);
-    return { problem: { key: 'partnerCenter.editConflict', params: { subscription: subscription!.id, changes: remote.answer.changes } } };
+    return { problem: { key: 'partnerCenter.editConflict', params: { subscription: subscription!.id, changes: { fieldChanges: remote.answer.changes } } } };
   }
   if (remote) return { effect: () => commitSubscriptionChange(tx, ctx, subscription!.id, { kind: 'cancel' }, remote.answer, remote.intent) };
   const problem = await subscriptionProblem(tx, request, subscription, ctx.now());

@@ -8,6 +8,8 @@ import type { Actor, CoreContext } from './context.js';
 import { DomainError } from './errors.js';
 import { askPartnerCenter, recordIntent, settleIntent, subscriptionTarget, type PartnerCenterIntent } from './intents.js';
 import { cancellationWindowCloses, insideCancellationWindow, type Subscription } from './marketplace.js';
+import type { FieldChange } from '../i18n/index.js';
+import { describeChanges } from '../partner-center/subscriptions.js';
 
 type StaffContext = CoreContext & { actor: Extract<Actor, { kind: 'staff' }> };
 
@@ -70,7 +72,7 @@ export function checkSubscriptionChange(ctx: CoreContext, current: Subscription,
   return checkedChange(current, change, ctx.now()) ? 'changes' : 'unchanged';
 }
 
-export type PartnerCenterEdit = { state: 'updated'; columns: Partial<Subscription> } | { state: 'conflict'; columns: Partial<Subscription>; changes: string };
+export type PartnerCenterEdit = { state: 'updated'; columns: Partial<Subscription> } | { state: 'conflict'; columns: Partial<Subscription>; changes: FieldChange[] };
 
 /** Step 2: the PATCH (with the ETag csp-ops last read), with no transaction open. */
 export async function changeInPartnerCenter(ctx: CoreContext, current: Subscription, change: SubscriptionChange, intent: PartnerCenterIntent): Promise<PartnerCenterEdit> {
@@ -93,7 +95,7 @@ export async function commitSubscriptionChange(
   intent: PartnerCenterIntent,
 ): Promise<SubscriptionEdit> {
   const current = (await lockSubscription(tx, ctx.org.id, subscriptionId))!;
-  const outcome = answer.state === 'conflict' ? { reason: 'partnerCenter.editConflict', changes: answer.changes } : undefined;
+  const outcome = answer.state === 'conflict' ? { reason: 'partnerCenter.editConflict', changes: describeChanges(answer.changes) } : undefined;
   if (!(await settleIntent(tx, intent, answer.state === 'updated' ? 'done' : 'failed', outcome))) {
     // A repair settled it first: say what that found, not what this answer hoped for.
     const [settled] = await tx.select({ status: partnerCenterIntents.status }).from(partnerCenterIntents).where(and(eq(partnerCenterIntents.orgId, ctx.org.id), eq(partnerCenterIntents.id, intent.id)));
@@ -111,7 +113,7 @@ export async function commitSubscriptionChange(
 export type SubscriptionEdit =
   | { state: 'changed' | 'unchanged'; subscription: Subscription }
   /** Partner Center's copy changed since csp-ops read it: nothing was changed there; here the row now holds its copy. */
-  | { state: 'conflict'; subscription: Subscription; changes: string };
+  | { state: 'conflict'; subscription: Subscription; changes: FieldChange[] };
 
 /**
  * An edit's effect inside the caller's transaction, on a row it locked: the change, the log row

@@ -1,16 +1,70 @@
+import { ConverterFactory } from 'opencc-js/core';
+import simplifiedToTraditional from 'opencc-js/dict/STCharacters';
+import traditionalToSimplified from 'opencc-js/dict/TSCharacters';
+
+// Quotes people wrap a name in: ASCII, typographic (phones and chat clients turn " into “ ”), CJK corner brackets, Slack's backticks.
+const quoted = /^["'`“”‘’«»「」『』〝〞]+(.+?)["'`“”‘’«»「」『』〝〞]+$/su;
+
+/** Text as typed, without the width, outer quotes and outer spaces that do not change what was meant: how IDs are looked up. */
+export function plainText(text: string): string {
+  const trimmed = text.normalize('NFKC').trim();
+  return trimmed.replace(quoted, '$1').trim();
+}
+
 /**
- * The one normalisation of text users type, applied to stored names and to input
- * alike: width-folded (NFKC), accents dropped, case-folded, spaces collapsed.
+ * Width-folded (NFKC), accents dropped, case-folded, spaces collapsed, outer quotes removed:
+ * how text stored as it was written (publisher names, categories, skills) is compared.
  * Hangul survives because its syllables recompose after the marks are removed.
  */
-export function normalizeKey(text: string): string {
-  return text
+export function normalizeText(text: string): string {
+  return plainText(text)
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')
     .normalize('NFKC')
     .toLowerCase()
     .replace(/\s+/g, ' ')
     .trim();
+}
+
+// Korean names are spaced loosely (한빛소프트 주식회사, 한빛소프트주식회사, LG 전자) and Chinese ones not at all.
+const spaceBesideHangulOrHan = /(?<=[\p{Script=Hangul}\p{Script=Han}]) | (?=[\p{Script=Hangul}\p{Script=Han}])/gu;
+const han = /\p{Script=Han}/u;
+
+let foldHan: ((text: string) => string) | undefined;
+/**
+ * Simplified and Traditional characters as one: through Simplified and back, so variants fold
+ * together too (臺/台, 髮/發, 裡/裏) and the key reads as Traditional. Character tables only
+ * (about 60 KB, 2 MB of heap, built once on first use), not opencc-js's 1 MB phrase dictionaries:
+ * matching needs each character folded, not fluent conversion.
+ */
+function foldChinese(text: string): string {
+  foldHan ??= (() => {
+    const toSimplified = ConverterFactory([traditionalToSimplified]);
+    const toTraditional = ConverterFactory([simplifiedToTraditional]);
+    return (t: string) => toTraditional(toSimplified(t));
+  })();
+  return han.test(text) ? foldHan(text) : text;
+}
+
+/**
+ * The one key text users type is matched by, applied to stored names (their name_key) and to
+ * input alike: normalizeText, then no space beside Hangul or Han characters, and Chinese
+ * characters folded to one form. Latin words keep their single spaces ("contoso ltd").
+ * Changing it leaves stored keys old: src/core/name-keys.ts recomputes them at start-up.
+ */
+export function normalizeKey(text: string): string {
+  return foldChinese(normalizeText(text).replace(spaceBesideHangulOrHan, ''));
+}
+
+/** The forms text stored as written may contain a typed word in: as folded (what was stored) and as keyed (Traditional for Simplified input). */
+export function searchForms(word: string): string[] {
+  const forms = [normalizeText(word), normalizeKey(word)];
+  return forms[0] === forms[1] ? [forms[0]!] : forms;
+}
+
+/** The words of a search as the user spaced them: each must match somewhere. */
+export function searchWords(text: string): string[] {
+  return normalizeText(text).split(' ').filter(Boolean);
 }
 
 /** Escapes LIKE wildcards so user text matches literally. */

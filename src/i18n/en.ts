@@ -741,6 +741,11 @@ export const en = {
   'settings.unchanged': 'That is already the setting. Nothing was changed.',
   'action.settings_changed': 'Changed the organization\'s {setting, select, locale {language} other {time zone}} to {value}',
   'error.unknownCommandSuggest': 'There is no command "{name}". Did you mean {suggestion}? Type {prefix}help for the list.',
+  'change.name': 'name {from} → {to}',
+  'change.seats': 'seats {from} → {to}',
+  'change.auto-renew': 'auto-renew {from} → {to}',
+  'change.status': 'status {from} → {to}',
+  'list.separator': ', ',
 } as const;
 
 export type MessageKey = keyof typeof en;

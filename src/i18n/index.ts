@@ -21,13 +21,34 @@ export interface StoredTime {
 export interface CalendarDay {
   day: string;
 }
+/** One field of a subscription that differs between csp-ops and Partner Center, as users read it. */
+export interface FieldChange {
+  field: 'name' | 'seats' | 'auto-renew' | 'status';
+  from: string;
+  to: string;
+}
+/** Several such fields, written as a list of "field before → after" in the reader's language. */
+export interface FieldChanges {
+  fieldChanges: FieldChange[];
+}
 /** A Date or a stored time is shown in the reader's language and the organization's time zone; money in the reader's format. */
-export type MessageParams = Record<string, string | number | Date | StoredTime | CalendarDay | Money>;
+export type MessageParams = Record<string, string | number | Date | StoredTime | CalendarDay | Money | FieldChanges>;
 /** Parameters that survive JSON: Dates become stored times. */
-export type StoredParams = Record<string, string | number | StoredTime | CalendarDay | Money>;
+export type StoredParams = Record<string, string | number | StoredTime | CalendarDay | Money | FieldChanges>;
 
 export function storedParams(params: MessageParams): StoredParams {
   return Object.fromEntries(Object.entries(params).map(([name, value]) => [name, value instanceof Date ? { time: value.toISOString() } : value]));
+}
+
+/** A changed field's value: a status or on/off in the reader's words, anything else (a name, a count) as it is. */
+function fieldValue(t: Translate, value: string): string {
+  if (value === 'on' || value === 'off') return t(`subscription.${value}`);
+  return `status.${value}` in en ? t(`status.${value}` as MessageKey) : value;
+}
+
+/** "seats 15 → 20, status cancelled → active", in the reader's words. */
+export function fieldChangesText(t: Translate, changes: FieldChange[]): string {
+  return changes.map((c) => t(`change.${c.field}`, { from: fieldValue(t, c.from), to: fieldValue(t, c.to) })).join(t('list.separator'));
 }
 
 function paramText(t: Translate, value: MessageParams[string]): string | number {
@@ -35,6 +56,7 @@ function paramText(t: Translate, value: MessageParams[string]): string | number 
   if (typeof value !== 'object') return value;
   if ('time' in value) return formatTimestamp(t, new Date(value.time));
   if ('day' in value) return formatDay(t, new Date(`${value.day}T00:00:00Z`));
+  if ('fieldChanges' in value) return fieldChangesText(t, value.fieldChanges);
   return formatMoney(t, value.amount, value.currency);
 }
 

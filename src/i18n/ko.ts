@@ -743,4 +743,9 @@ export const ko: Record<MessageKey, string> = {
   'settings.unchanged': '이미 해당 설정입니다. 변경된 내용은 없습니다.',
   'action.settings_changed': '조직 설정 변경: {setting, select, locale {언어} other {시간대}} → {value}',
   'error.unknownCommandSuggest': '"{name}" 명령은 없습니다. {suggestion} 명령을 찾으셨나요? 명령 목록을 보려면 {prefix}help를 입력하세요.',
+  'change.name': '이름 {from} → {to}',
+  'change.seats': '라이선스 수 {from} → {to}',
+  'change.auto-renew': '자동 갱신 {from} → {to}',
+  'change.status': '상태 {from} → {to}',
+  'list.separator': ', ',
 };

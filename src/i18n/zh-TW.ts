@@ -743,4 +743,9 @@ export const zhTW: Record<MessageKey, string> = {
   'settings.unchanged': '已經是這個設定。未做任何變更。',
   'action.settings_changed': '已將組織的{setting, select, locale {語言} other {時區}}變更為 {value}',
   'error.unknownCommandSuggest': '沒有「{name}」這個指令。您是指 {suggestion} 嗎？輸入 {prefix}help 查看清單。',
+  'change.name': '名稱 {from} → {to}',
+  'change.seats': '授權數 {from} → {to}',
+  'change.auto-renew': '自動續約 {from} → {to}',
+  'change.status': '狀態 {from} → {to}',
+  'list.separator': '、',
 };

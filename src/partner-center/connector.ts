@@ -172,7 +172,7 @@ export function createPartnerCenterConnector(settings: PartnerCenterSettings): P
         if (!(error instanceof PartnerCenterError && error.status === 412)) throw error;
         const { body } = await client.request('GET', path);
         const columns = subscriptionColumns({ ...(body as RemoteSubscription), id: subscription.id }, now);
-        return { state: 'conflict' as const, columns, changes: describeChanges(fieldChanges(subscription, columns)) };
+        return { state: 'conflict' as const, columns, changes: fieldChanges(subscription, columns) };
       }
     });
   }

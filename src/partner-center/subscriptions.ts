@@ -5,6 +5,7 @@ import { notify } from '../core/announcements.js';
 import type { Organization } from '../core/context.js';
 import { hasPendingIntent, subscriptionTarget } from '../core/intents.js';
 import type { Subscription } from '../core/marketplace.js';
+import { fieldChangesText, translator, type FieldChange } from '../i18n/index.js';
 
 /** A subscription as Partner Center's Subscription resource describes it (the fields csp-ops keeps). */
 export interface RemoteSubscription {
@@ -26,12 +27,7 @@ export interface RemoteSubscription {
   attributes?: { etag?: string; objectType?: string };
 }
 
-/** One field whose value differs between csp-ops and Partner Center, as users read it. */
-export interface FieldChange {
-  field: 'name' | 'seats' | 'auto-renew' | 'status';
-  from: string;
-  to: string;
-}
+export type { FieldChange };
 
 const statusOf = (status: string | undefined): (typeof subscriptionStatuses)[number] => {
   switch (status?.toLowerCase()) {
@@ -98,7 +94,8 @@ export function fieldChanges(before: Pick<Subscription, 'friendlyName' | 'seats'
   return pairs.filter(([, a, b]) => shown(a) !== shown(b)).map(([field, a, b]) => ({ field, from: shown(a), to: shown(b) }));
 }
 
-export const describeChanges = (changes: FieldChange[]) => changes.map((c) => `${c.field} ${c.from} → ${c.to}`).join(', ');
+/** The changes as a record keeps them (an event's outcome), in English. */
+export const describeChanges = (changes: FieldChange[]) => fieldChangesText(translator(), changes);
 
 /**
  * Keeps Partner Center's copy of a subscription. A subscription csp-ops had already read and
@@ -128,7 +125,7 @@ export async function storeRemoteSubscription(
   if (!before) return { state: 'new', changes: [] };
   const changes = fieldChanges(before, columns);
   if (!changes.length) return { state: 'unchanged', changes };
-  const details = { subscription: before.id, changes: describeChanges(changes) };
+  const details = { subscription: before.id, changes: { fieldChanges: changes } };
   await tx.insert(activityLog).values({ orgId: org.id, customerId: customer.id, actorName: 'Partner Center', action: 'partner_center_subscription_changed', details, createdAt: now });
   await notify(tx, org, {
     kind: 'subscriptions',
