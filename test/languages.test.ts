@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { activityLog, organizations, slackUserLocales, staff } from '../db/schema.js';
 import { runCli } from '../src/adapters/cli/run.js';
 import { createApiToken } from '../src/core/api-tokens.js';
-import { formatMoney, formatTimestamp, translator, type Locale, type MessageKey, type MessageParams, type Translate } from '../src/i18n/index.js';
+import { fieldChangesText, formatMoney, formatTimestamp, translator, type Locale, type MessageKey, type MessageParams, type Translate } from '../src/i18n/index.js';
 import { openTestDatabase } from './helpers/database.js';
 import { aadUsers, testOrganization, users } from './helpers/fixture.js';
 import { platforms, usePlatform, type Locales, type PlatformDriver } from './helpers/platforms.js';
@@ -268,6 +268,14 @@ describe('dates, times and money as each reader writes them', () => {
     expect(formatMoney(translator('zh-TW'), 1000, 'TWD')).toBe('$1,000');
     expect(formatMoney(translator('zh-TW'), 3120.5, 'USD')).toBe('US$3,120.50');
     expect(formatMoney(translator('en'), 3120.5, 'USD')).toBe('$3,120.50');
+  });
+
+  it('what Partner Center changed in a subscription, field by field, in the reader\'s words', () => {
+    const changes = { fieldChanges: [{ field: 'seats' as const, from: '15', to: '20' }, { field: 'status' as const, from: 'cancelled', to: 'active' }, { field: 'auto-renew' as const, from: 'on', to: 'off' }] };
+    expect(translator('en')('action.partner_center_subscription_changed', { subscription: 'a1', changes })).toBe('Subscription a1 changed in Partner Center: seats 15 → 20, status cancelled → active, auto-renew on → off');
+    expect(translator('ko-KR')('partnerCenter.editConflictNoFields', { subscription: 'a1' })).not.toContain('{');
+    expect(fieldChangesText(translator('ko-KR'), changes.fieldChanges)).toBe('라이선스 수 15 → 20, 상태 취소됨 → 활성, 자동 갱신 켜짐 → 꺼짐');
+    expect(fieldChangesText(translator('zh-TW'), changes.fieldChanges)).toBe('授權數 15 → 20、狀態 已取消 → 使用中、自動續約 開啟 → 關閉');
   });
 
   it('plurals come from the catalog, not from concatenation', () => {
