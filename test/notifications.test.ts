@@ -360,7 +360,7 @@ describe('R-N3 pacing, digests and failures (Slack)', () => {
 
     const listed = await slackCommand(users.salesAgent, 'notify failures');
     expect(listed).toContain('1 delivery gave up');
-    expect(listed).toContain(`Slack channel C0NOTIN001 — purchase ${body.id} by 台灣雲端科技股份有限公司 — 1 attempts — Slack error: not_in_channel`);
+    expect(listed).toContain(`Slack channel C0NOTIN001 — purchase ${body.id} by 台灣雲端科技股份有限公司 — 1 attempt — Slack error: not_in_channel`);
     const refused = await unchanged(bot.db, () => slackCommand(users.salesAgent, 'notify failures retry'));
     expect(refused).toContain('needs the admin agent or global admin role');
 
