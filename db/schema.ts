@@ -128,6 +128,8 @@ export const subscriptions = pgTable('subscriptions', {
   commerceModel: text('commerce_model', { enum: ['legacy', 'new-commerce'] }),
   etag: text('etag'),
   syncedAt: timestamp('synced_at', { withTimezone: true }),
+  /** R-M8: the activation link Partner Center gave for a SaaS subscription bought there (its order line's activationlinks). */
+  activationLink: text('activation_link'),
   createdAt: createdAt(),
 }, (t) => [primaryKey({ columns: [t.orgId, t.id] }), index('subscriptions_customer').on(t.customerId)]);
 
@@ -140,7 +142,10 @@ export interface OfferPlan {
   freeTrialDays?: number;
   /** A bring-your-own-license VM plan: opted in to CSP by default (R-I1). */
   byol?: boolean;
-  prices: { term: BillingTerm; market: string; currency: string; price: number }[];
+  /** catalogItemId: Partner Center's availability for that market and term, which a cart line names (set by the catalog refresh). */
+  prices: { term: BillingTerm; market: string; currency: string; price: number; catalogItemId?: string }[];
+  /** The free trial's own availability in Partner Center, by market. */
+  trialCatalogItemIds?: Record<string, string>;
 }
 
 /** The commercial marketplace catalog (R-M1), shared by every organization; an import replaces an offer's plans and prices. */
@@ -165,6 +170,8 @@ export const offers = pgTable('offers', {
   salesMaterialsUrl: text('sales_materials_url'),
   channelContact: text('channel_contact'),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  /** When Partner Center's product catalog refresh last read this offer; null for an offer from the import file. */
+  partnerCenterRefreshedAt: timestamp('partner_center_refreshed_at', { withTimezone: true }),
 });
 
 export const audienceOptions = ['any', 'specific', 'none'] as const;
@@ -563,13 +570,27 @@ export const confirmations = pgTable('confirmations', {
   /** What the click did (or why it failed): a catalog sentence and its parameters. */
   outcome: jsonb('outcome').$type<{ key: string; params: StoredParams; terms?: Record<string, string> }>(),
 }, (t) => [index('confirmations_org_created').on(t.orgId, t.createdAt)]);
-export const partnerCenterIntentKinds = ['permission', 'subscription'] as const;
+export const partnerCenterIntentKinds = ['permission', 'subscription', 'purchase'] as const;
 export const partnerCenterIntentStatuses = ['pending', 'done', 'failed', 'abandoned'] as const;
 
 /** A permission turned on or off, or a subscription edit (a request's cancellation names the request). */
 export type PartnerCenterIntentChange =
   | { kind: 'permission'; resource: 'azure-reservations' | 'azure-savings-plans'; on: boolean }
-  | { kind: 'subscription'; change: { kind: 'rename'; name: string } | { kind: 'seats'; seats: number } | { kind: 'auto-renew'; on: boolean } | { kind: 'reseller'; mpnId: string } | { kind: 'cancel' }; note?: string };
+  | { kind: 'subscription'; change: { kind: 'rename'; name: string } | { kind: 'seats'; seats: number } | { kind: 'auto-renew'; on: boolean } | { kind: 'reseller'; mpnId: string } | { kind: 'cancel' }; note?: string }
+  | { kind: 'purchase'; purchase: PartnerCenterPurchase };
+
+/** A Buy confirmed with the connector on: the cart line sent, the figures shown, and the cart once Partner Center created it. */
+export interface PartnerCenterPurchase {
+  confirmationId: string;
+  offerId: string;
+  planId: string;
+  seats: number;
+  term: BillingTerm;
+  unitPrice: number;
+  currency: string;
+  line: { catalogItemId: string; quantity: number; billingCycle: string; termDuration: string; renewsTo?: { termDuration: string } };
+  cartId?: string;
+}
 
 /**
  * A change csp-ops asked Partner Center to make: recorded before the call, its outcome committed

@@ -7,6 +7,7 @@ import {
   activationLink, buySubscription, customerSubscriptions, customerSubscriptionsPage, findOffer, findSaasSubscription, isMicrosoftOffer, quotePurchase, searchCatalog,
   cancellationWindowCloses, type CatalogFilter, type PurchaseDraft, type PurchaseQuote, type SubscriptionWithOffer,
 } from '../core/marketplace.js';
+import { buyInPartnerCenter } from '../core/partner-center-purchases.js';
 import { changeValue, checkSubscriptionChange, editSubscription, type SubscriptionChange, type SubscriptionEdit } from '../core/subscription-edits.js';
 import { formatDay, formatMoney, formatMonth, formatTimestamp, type Translate } from '../i18n/index.js';
 import type { View } from '../views/model.js';
@@ -99,23 +100,33 @@ export async function buyView(env: OrgEnv, command: { offer: string; plan: strin
  */
 export async function boughtView(env: OrgEnv, value: string): Promise<View> {
   const { t } = env;
-  const confirmed = await confirmOnce(coreContext(env), value, 'buy', (ctx, draft) => buySubscription(ctx, draft as unknown as PurchaseDraft), {
-    remote: false,
-    outcome: ({ subscription, quote }) => ({ key: 'buy.bought', params: { offer: quote.offer.name, customer: quote.customer.name, subscription: subscription.id } }),
-  });
+  // With the connector the Buy is made in Partner Center: the click is claimed first, so no row stays locked during the call.
+  const confirmed = await confirmOnce(
+    coreContext(env),
+    value,
+    'buy',
+    (ctx, draft) => (ctx.partnerCenter ? buyInPartnerCenter(ctx, draft as unknown as PurchaseDraft, value) : buySubscription(ctx, draft as unknown as PurchaseDraft)),
+    {
+      remote: Boolean(env.partnerCenter),
+      outcome: ({ subscription, quote }) => ({ key: 'buy.bought', params: { offer: quote.offer.name, customer: quote.customer.name, subscription: subscription.id } }),
+    },
+  );
   if (confirmed.state === 'used') return usedView(env, confirmed);
   const { subscription, quote } = confirmed.result;
-  const link = activationLink(quote.offer, subscription.activationCode!);
+  const link = subscription.activationLink ?? activationLink(quote.offer, subscription.activationCode ?? '');
   return {
     tone: 'success',
     title: t('buy.done', { offer: quote.offer.name, customer: quote.customer.name }),
     facts: [
       ...quoteFacts(env, quote),
-      { label: t('subscriptions.status'), value: t('status.action-needed') },
+      { label: t('subscriptions.status'), value: t(`status.${subscription.status}`) },
       { label: t('subscriptions.id'), value: subscription.id },
-      { label: t('buy.windowCloses'), value: formatTimestamp(t, cancellationWindowCloses({ term: subscription.term!, purchasedAt: subscription.purchasedAt! })) },
+      { label: t('buy.windowCloses'), value: formatTimestamp(t, cancellationWindowCloses({ term: subscription.term!, purchasedAt: subscription.purchasedAt!, cancellationAllowedUntil: subscription.cancellationAllowedUntil })) },
     ],
-    lines: [link ? t('buy.activate', { link }) : t('buy.activateCode', { code: subscription.activationCode!, publisher: quote.offer.publisherName })],
+    lines: [
+      link ? t('buy.activate', { link }) : t('buy.activateCode', { code: subscription.activationCode ?? '—', publisher: quote.offer.publisherName }),
+      ...(subscription.etag ? [t('buy.inPartnerCenter')] : []),
+    ],
     committed: true,
   };
 }
@@ -138,7 +149,9 @@ function subscriptionLine(env: OrgEnv, { subscription: s, offer }: SubscriptionW
     });
   }
   if (!offer || !s.term || !s.purchasedAt) return t('subscriptions.otherRow', { name: s.friendlyName ?? s.id, offer: t(`offer.${s.offer}`), status: t(`status.${s.status}`), id: s.id });
-  const link = s.status === 'action-needed' ? activationLink(offer, s.activationCode!) : undefined;
+  // R-M8: a SaaS subscription awaiting setup shows its link: Partner Center's, or the publisher's page with this purchase's code.
+  const awaiting = s.status === 'action-needed' || (s.status === 'pending' && Boolean(s.activationLink));
+  const link = awaiting ? (s.activationLink ?? activationLink(offer, s.activationCode!)) : undefined;
   return t('subscriptions.row', {
     name: s.friendlyName ?? s.id,
     offer: offer.name,
@@ -150,7 +163,7 @@ function subscriptionLine(env: OrgEnv, { subscription: s, offer }: SubscriptionW
     bought: formatTimestamp(t, s.purchasedAt),
     billing: s.billingStartedAt ? t('subscriptions.billingSince', { date: formatDay(t, s.billingStartedAt) }) : t('subscriptions.notBilled'),
     id: s.id,
-    link: s.status === 'action-needed' ? (link ? t('subscriptions.activateLink', { link }) : t('subscriptions.activateCode', { code: s.activationCode! })) : '',
+    link: awaiting ? (link ? t('subscriptions.activateLink', { link }) : t('subscriptions.activateCode', { code: s.activationCode! })) : '',
   });
 }
 

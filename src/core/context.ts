@@ -1,5 +1,6 @@
 import type { Database, Queryable } from '../../db/client.js';
-import type { StaffRole } from '../../db/schema.js';
+import type { PartnerCenterPurchase, StaffRole } from '../../db/schema.js';
+import type { PartnerCenterPurchaseAnswer } from '../partner-center/purchase.js';
 import type { Subscription } from './marketplace.js';
 import type { SubscriptionChange } from './subscription-edits.js';
 import type { FieldChange } from '../i18n/index.js';
@@ -63,6 +64,11 @@ export interface PartnerCenterGateway {
     subscription: Subscription,
     change: SubscriptionChange,
   ): Promise<{ state: 'updated'; columns: Partial<Subscription> } | { state: 'conflict'; columns: Partial<Subscription>; changes: FieldChange[] }>;
+  /**
+   * A SaaS purchase made in Partner Center: cart, checkout at most once, then the order's
+   * subscription and activation link. onCart keeps the cart's ID before the checkout.
+   */
+  buy(org: Organization, customerTenantId: string, purchase: PartnerCenterPurchase, since: Date, onCart: (cartId: string) => Promise<void>): Promise<PartnerCenterPurchaseAnswer>;
 }
 
 export interface CoreContext {

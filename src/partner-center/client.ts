@@ -39,6 +39,13 @@ export interface PartnerCenterResponse {
   body: unknown;
 }
 
+export interface RequestOptions {
+  correlationId?: string;
+  headers?: Record<string, string>;
+  /** Retries after a timeout or a 5xx; 0 for a call that must not be sent twice unseen (a cart checkout). */
+  retries?: number;
+}
+
 export interface PartnerCenterClient {
   readonly tenantId: string;
   /** The longest one request can take with its retries and Retry-After waits: past it, no answer is coming. */
@@ -46,7 +53,7 @@ export interface PartnerCenterClient {
   /** An access token for Partner Center; throws when none can be had. */
   token(): Promise<string>;
   /** One call; resolves on 2xx, throws PartnerCenterError otherwise (after the retries). */
-  request(method: string, path: string, body?: unknown, options?: { correlationId?: string; headers?: Record<string, string> }): Promise<PartnerCenterResponse>;
+  request(method: string, path: string, body?: unknown, options?: RequestOptions): Promise<PartnerCenterResponse>;
 }
 
 /** One limiter per partner tenant: a 429 holds every request to that tenant until Retry-After passes. */
@@ -106,7 +113,8 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
     return result.accessToken;
   }
 
-  async function request(method: string, path: string, body?: unknown, options: { correlationId?: string; headers?: Record<string, string> } = {}): Promise<PartnerCenterResponse> {
+  async function request(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<PartnerCenterResponse> {
+    const { retries: allowed = retries } = options;
     const requestId = randomUUID();
     const correlationId = options.correlationId ?? randomUUID();
     let failures = 0;
@@ -139,7 +147,7 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
         });
       } catch (error) {
         // A timeout or a dropped connection: retried with the same MS-RequestId, so Partner Center can tell it is the same call.
-        if (failures++ < retries) {
+        if (failures++ < allowed) {
           await sleep(retryDelayMs * 2 ** (failures - 1));
           continue;
         }
@@ -155,7 +163,7 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
           heldUntil.set(settings.tenantId, Math.max(heldUntil.get(settings.tenantId) ?? 0, Date.now() + retryAfterMs));
           continue;
         }
-      } else if (response.status >= 500 && failures++ < retries) {
+      } else if (response.status >= 500 && failures++ < allowed) {
         await sleep(retryDelayMs * 2 ** (failures - 1));
         continue;
       }

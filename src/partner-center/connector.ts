@@ -3,6 +3,7 @@ import type { Subscription } from '../core/marketplace.js';
 import type { SubscriptionChange } from '../core/subscription-edits.js';
 import { describeChanges, fieldChanges, subscriptionColumns, type RemoteSubscription } from './subscriptions.js';
 import { DomainError } from '../core/errors.js';
+import { buyInPartnerCenter } from './purchase.js';
 import { createPartnerCenterClient, PartnerCenterError, type PartnerCenterClient, type PartnerCenterSettings } from './client.js';
 
 /** Partner Center's codes for "the policy already exists" (create) and "no such policy" (delete). */
@@ -180,6 +181,10 @@ export function createPartnerCenterConnector(settings: PartnerCenterSettings): P
   return {
     client,
     updateSubscription,
+    buy(org, customerTenantId, purchase, since, onCart) {
+      checkOrg(org);
+      return guarded('buy in Partner Center', () => buyInPartnerCenter(client, customerTenantId, purchase, since, onCart));
+    },
     allowReservations: (org, customerTenantId) => allow(org, customerTenantId, 'AzureReservedInstances'),
     disallowReservations: (org, customerTenantId) => disallow(org, customerTenantId, 'AzureReservedInstances'),
     allowSavingsPlans: (org, customerTenantId) => allow(org, customerTenantId, 'AzureSavingsPlan'),

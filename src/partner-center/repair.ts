@@ -4,16 +4,18 @@ import { customers, partnerCenterIntents } from '../../db/schema.js';
 import type { Organization } from '../core/context.js';
 import { intentContext, settleIntent, type PartnerCenterIntent } from '../core/intents.js';
 import { commitPermission } from '../core/permissions.js';
+import { commitPurchase } from '../core/partner-center-purchases.js';
 import { commitDecision } from '../core/requests.js';
 import { commitSubscriptionChange, type SubscriptionChange } from '../core/subscription-edits.js';
 import type { Logger } from '../log.js';
 import { connectedOrganizations } from './audit.js';
 import { PartnerCenterError, type PartnerCenterClient } from './client.js';
 import { customerPolicy, grantedResources, resourceNames } from './connector.js';
+import { findPurchase } from './purchase.js';
 import { subscriptionColumns, type RemoteSubscription } from './subscriptions.js';
 
-/** Requests one intent's call can make: a permission looks its policy up, writes it, and may look again and rewrite it; an edit PATCHes and may read again. */
-const requestsPerIntent: Record<PartnerCenterIntent['kind'], number> = { permission: 4, subscription: 2 };
+/** Requests one intent's call can make: a permission looks its policy up, writes it, and may look again and rewrite it; an edit PATCHes and may read again; a purchase creates a cart, checks out (twice at most, reading the cart and orders between), and reads the order, its activation link and subscription. */
+const requestsPerIntent: Record<PartnerCenterIntent['kind'], number> = { permission: 4, subscription: 2, purchase: 8 };
 /** Time for the outcome's transaction after Partner Center answered. */
 const commitMarginMs = 5000;
 
@@ -72,6 +74,13 @@ async function repairIntent(db: Database, client: PartnerCenterClient, org: Orga
     const granted = (policy ? grantedResources(policy) : []).map((r) => resourceNames[r]);
     if (granted.includes(change.resource) !== change.on) return false;
     await db.transaction((tx) => commitPermission(tx, ctx, customer!, change.resource, change.on, intent));
+    return true;
+  }
+  if (change.kind === 'purchase') {
+    // Checked out before the crash: its subscription is committed as the Buy's own step 3 would have; never checked out: abandoned.
+    const answer = await findPurchase(client, customer!.tenantId, change.purchase, intent.createdAt);
+    if (!answer) return false;
+    await db.transaction((tx) => commitPurchase(tx, ctx, intent, change.purchase, answer));
     return true;
   }
   const path = `/v1/customers/${encodeURIComponent(customer!.tenantId)}/subscriptions/${encodeURIComponent(intent.subscriptionId!)}`;
