@@ -22,6 +22,7 @@ import { pollAllOrganizations } from './partner-center/audit.js';
 import { processPartnerCenterEvents } from './partner-center/events.js';
 import { repairAllOrganizations } from './partner-center/repair.js';
 import { syncAllOrganizations } from './partner-center/sync.js';
+import { refreshPartnerCatalog } from './partner-center/catalog.js';
 
 const stopGraceMs = 5000;
 const reminderCheckMs = 10 * 60 * 1000;
@@ -154,6 +155,7 @@ export async function startBot(options: {
         ),
         purchases: singleRun(() => pollAllOrganizations(db, partnerCenter.client, new Date(), log).then((r) => r.recorded > 0 && wake()), 'Partner Center audit records', log),
         sync: singleRun(() => syncAllOrganizations(db, partnerCenter.client, log).then((r) => r.changed > 0 && wake()), 'Partner Center sync', log),
+        catalog: singleRun(() => refreshPartnerCatalog(db, partnerCenter.client, partnerCenter.pricingUrl, log), 'Partner Center catalog', log),
         events: singleRun(() => processPartnerCenterEvents(db, partnerCenter.client, log).then((r) => r.processed > 0 && wake()), 'Partner Center events', log),
       }
     : undefined;
@@ -161,7 +163,8 @@ export async function startBot(options: {
   const timers = jobs
     ? [
         setInterval(() => void jobs.repair().then(jobs.purchases).then(jobs.events), (config.PARTNER_CENTER_POLL_SECONDS ?? 300) * 1000).unref(),
-        setInterval(() => void jobs.sync(), (config.PARTNER_CENTER_SYNC_SECONDS ?? 3600) * 1000).unref(),
+        // With each sync, the marketplace catalog once it is a day old.
+        setInterval(() => void jobs.sync().then(jobs.catalog), (config.PARTNER_CENTER_SYNC_SECONDS ?? 3600) * 1000).unref(),
       ]
     : [];
   void jobs?.repair();

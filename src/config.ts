@@ -51,6 +51,11 @@ const settings = z.object({
     (v) => (v === '' || v === undefined ? 'https://login.microsoftonline.com' : v),
     z.url({ protocol: /^https?$/, error: 'expected the Microsoft Entra sign-in URL, such as https://login.microsoftonline.com' }).transform((u) => u.replace(/\/+$/, '')),
   ),
+  // The marketplace price sheets the daily catalog refresh reads (src/partner-center/catalog.ts).
+  PARTNER_CENTER_PRICING_URL: z.preprocess(
+    (v) => (v === '' || v === undefined ? 'https://api.partner.microsoft.com' : v),
+    z.url({ protocol: /^https?$/, error: 'expected the Partner Center pricing API URL, such as https://api.partner.microsoft.com' }).transform((u) => u.replace(/\/+$/, '')),
+  ),
   // How long one Partner Center request may take before it is retried, and the longest Retry-After honoured on a 429.
   PARTNER_CENTER_TIMEOUT_SECONDS: seconds(15, 1, 120),
   PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS: seconds(60, 0, 300),

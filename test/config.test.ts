@@ -15,6 +15,7 @@ describe('settings from the environment', () => {
       DELIVERY_TIMEOUT_SECONDS: 10,
       PARTNER_CENTER_BASE_URL: 'https://api.partnercenter.microsoft.com',
       PARTNER_CENTER_AUTHORITY_URL: 'https://login.microsoftonline.com',
+      PARTNER_CENTER_PRICING_URL: 'https://api.partner.microsoft.com',
       PARTNER_CENTER_POLL_SECONDS: 300,
       PARTNER_CENTER_SYNC_SECONDS: 3600,
       PARTNER_CENTER_TIMEOUT_SECONDS: 15,

@@ -60,6 +60,8 @@ export async function offerView(env: OrgEnv, text: string): Promise<View> {
       // R-I8: the publisher's material for partners; staff only see this view, customers never do.
       ...(offer.salesMaterialsUrl ? [{ label: t('offer.salesMaterials'), value: offer.salesMaterialsUrl }] : []),
       ...(offer.channelContact ? [{ label: t('offer.channelContact'), value: offer.channelContact }] : []),
+      // Prices change often: an offer read from Partner Center says when.
+      ...(offer.partnerCenterRefreshedAt ? [{ label: t('offer.refreshed'), value: formatTimestamp(t, offer.partnerCenterRefreshedAt) }] : []),
     ],
     lines: [t('offer.plans'), ...plans, ...(offer.type === 'saas' ? [] : [t('offer.azurePortal')])],
   };

@@ -131,7 +131,8 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
       }
       let response: Response;
       try {
-        response = await fetch(`${settings.baseUrl}${path}`, {
+        // An absolute URL is another Partner Center host (the price sheets' API).
+        response = await fetch(/^https?:\/\//.test(path) ? path : `${settings.baseUrl}${path}`, {
           method,
           headers: {
             authorization: `Bearer ${accessToken}`,

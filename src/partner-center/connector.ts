@@ -29,6 +29,8 @@ export interface ConnectorStatus {
 
 export interface PartnerCenterConnector extends PartnerCenterGateway {
   client: PartnerCenterClient;
+  /** Where the price sheets are read (get-a-price-sheet: https://api.partner.microsoft.com). */
+  pricingUrl: string;
   status(): Promise<ConnectorStatus>;
 }
 
@@ -56,7 +58,7 @@ export const grantedResources = (policy: Policy): SelfServeResource[] =>
   );
 
 /** The customer purchase permissions for Azure reservations and savings plans kept as Partner Center SelfServePolicies. */
-export function createPartnerCenterConnector(settings: PartnerCenterSettings): PartnerCenterConnector {
+export function createPartnerCenterConnector(settings: PartnerCenterSettings, pricingUrl = 'https://api.partner.microsoft.com'): PartnerCenterConnector {
   const client = createPartnerCenterClient(settings);
   let lastError: ConnectorFailure | undefined;
 
@@ -180,6 +182,7 @@ export function createPartnerCenterConnector(settings: PartnerCenterSettings): P
 
   return {
     client,
+    pricingUrl,
     updateSubscription,
     buy(org, customerTenantId, purchase, since, onCart) {
       checkOrg(org);
@@ -212,6 +215,7 @@ export type PartnerCenterConfig = {
   PARTNER_CENTER_AUTHORITY_URL?: string;
   PARTNER_CENTER_TIMEOUT_SECONDS?: number;
   PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS?: number;
+  PARTNER_CENTER_PRICING_URL?: string;
 };
 
 /** The connector when its four credentials are set (loadConfig refuses some without the others); otherwise none. */
@@ -228,5 +232,5 @@ export function partnerCenterFromConfig(config: PartnerCenterConfig, tuning: Par
     ...(config.PARTNER_CENTER_TIMEOUT_SECONDS ? { timeoutMs: config.PARTNER_CENTER_TIMEOUT_SECONDS * 1000 } : {}),
     ...(config.PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS !== undefined ? { maxRetryAfterMs: config.PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS * 1000 } : {}),
     ...tuning,
-  });
+  }, (config.PARTNER_CENTER_PRICING_URL ?? 'https://api.partner.microsoft.com').replace(/\/+$/, ''));
 }

@@ -87,6 +87,7 @@ export async function startFakePartnerCenter() {
   const invoices = new Map<string, Record<string, unknown>>();
   let customerPageSize = 100;
   const holds: { method: string; path: string; arrived: () => void; released: Promise<void> }[] = [];
+  const commerce = fakeCommerce({ customers, orders, addSubscription: (tenant, fields) => api.addSubscription(tenant, fields) });
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error) => {
@@ -235,6 +236,12 @@ export async function startFakePartnerCenter() {
       if (!items) return ok(400, { code: 400, description: 'Invalid continuation token.', errorName: 'InvalidInput' });
       return collection(...paged(items, customerPageSize, '/customers?size=100&seekOperation=Next'));
     }
+    // Catalog, price sheets, carts, checkout and activation links (commerce below).
+    const csv = (status: number, value: string) => {
+      res.writeHead(status, { 'content-type': 'text/csv; charset=utf-8', 'ms-correlationid': correlationId });
+      res.end(value);
+    };
+    if (commerce.handle(req.method ?? '', url, body, ok, csv)) return;
     const customerMatch = /^\/v1\/customers\/([^/]+)(\/(subscriptions|orders)(\/([^/]+))?)?$/.exec(url.pathname);
     if (customerMatch) {
       const tenant = decodeURIComponent(customerMatch[1]!);
@@ -287,9 +294,11 @@ export async function startFakePartnerCenter() {
     return json(res, 404, { code: 404, description: 'Not found', errorName: 'NotFound' }, { 'ms-correlationid': correlationId });
   }
 
-  return {
+  const api = {
     origin,
     requests,
+    /** The product catalog, price sheets, carts and orders (fakeCommerce). */
+    commerce,
     tokenRequests,
     policies,
     /** Answers the next matching request this way instead. */
@@ -365,6 +374,7 @@ export async function startFakePartnerCenter() {
     },
     /** The settings that point csp-ops here. */
     config: {
+      PARTNER_CENTER_PRICING_URL: origin,
       PARTNER_CENTER_TENANT_ID: partnerTenant,
       PARTNER_CENTER_CLIENT_ID: clientId,
       PARTNER_CENTER_CLIENT_SECRET: clientSecret,
@@ -381,6 +391,180 @@ export async function startFakePartnerCenter() {
       await new Promise<void>((done) => server.close(() => done()));
     },
   };
+  return api;
 }
 
 export type FakePartnerCenter = Awaited<ReturnType<typeof startFakePartnerCenter>>;
+
+/** A SaaS product as the fake catalog serves it: per SKU, its terms and prices by market. */
+export interface FakeProduct {
+  id: string;
+  title: string;
+  publisherName: string;
+  skus: { id: string; title: string; isTrial?: boolean; markets: Record<string, { currency: string; terms: { duration: 'P1M' | 'P1Y'; billingCycle: string; price: number }[] }> }[];
+}
+
+/**
+ * Commercial marketplace purchases in Partner Center's documented shapes: products / SKUs /
+ * availabilities (get-a-list-of-products, -skus-for-a-product, -availabilities-for-a-sku), the
+ * marketplace price sheet (get-a-price-sheet, CSV), carts (create-a-cart, get a cart, checkout-a-cart
+ * with CartCheckoutResult), orders by ID and activation links (get-activation-link-by-order-line-item).
+ * A checkout that makes an order is counted in `checkouts`.
+ */
+function fakeCommerce(store: {
+  customers: Map<string, unknown>;
+  orders: Map<string, Record<string, unknown>[]>;
+  addSubscription: (tenant: string, fields: Partial<FakeSubscription> & { id: string }) => FakeSubscription;
+}) {
+  const products = new Map<string, FakeProduct>();
+  const carts = new Map<string, { tenant: string; cart: Record<string, unknown> & { status: string; lineItems: Record<string, unknown>[] } }>();
+  const activationLinks = new Map<string, string>();
+  const checkouts: { tenant: string; cartId: string; orderId: string }[] = [];
+  const availabilityId = (sku: string, market: string, trial?: boolean) => `AV${trial ? 'T' : ''}${market}${sku}`.toUpperCase();
+  const catalogItemId = (product: string, sku: string, market: string, trial?: boolean) => `${product}:${sku}:${availabilityId(sku, market, trial)}`;
+  const item = (id: string) => {
+    for (const p of products.values()) {
+      for (const sku of p.skus) {
+        for (const market of Object.keys(sku.markets)) if (catalogItemId(p.id, sku.id, market, sku.isTrial) === id) return { product: p, sku, market };
+      }
+    }
+    return undefined;
+  };
+  const list = (items: unknown[], self: string) => ({ totalCount: items.length, items, links: { self: { uri: self, method: 'GET', headers: [] } }, attributes: { objectType: 'Collection' } });
+  const quoteCsv = (v: string | number) => `"${String(v).replace(/"/g, '""')}"`;
+
+  function handle(method: string, url: URL, body: any, ok: (status: number, value: unknown) => void, csv: (status: number, text: string) => void): boolean {
+    const path = decodeURIComponent(url.pathname);
+    const country = url.searchParams.get('country') ?? '';
+    if (method === 'GET' && path === '/v1/products') {
+      if (url.searchParams.get('targetView') !== 'MarketplaceSaaS') return ok(200, list([], url.pathname + url.search)), true;
+      const items = [...products.values()]
+        .filter((p) => p.skus.some((s) => s.markets[country]))
+        .map((p) => ({
+          id: p.id,
+          title: p.title,
+          description: p.title,
+          productType: { id: 'Azure', displayName: 'Azure', subType: { id: 'SaaS', displayName: 'SaaS' } },
+          isMicrosoftProduct: false,
+          publisherName: p.publisherName,
+          links: { skus: { uri: `/products/${p.id}/skus?country=${country}`, method: 'GET', headers: [] } },
+        }));
+      return ok(200, list(items, url.pathname + url.search)), true;
+    }
+    const skus = /^\/v1\/products\/([^/]+)\/skus(?:\/([^/]+)\/availabilities)?$/.exec(path);
+    if (method === 'GET' && skus) {
+      const product = products.get(skus[1]!);
+      if (!product) return ok(404, { code: 400013, description: 'Product not found.', errorName: 'ProductNotFound' }), true;
+      if (!skus[2]) {
+        const items = product.skus.filter((s) => s.markets[country]).map((s) => ({
+          id: s.id, productId: product.id, title: s.title, description: s.title, minimumQuantity: 1, maximumQuantity: 10000, isTrial: Boolean(s.isTrial),
+          supportedBillingCycles: s.isTrial ? ['none'] : [...new Set(s.markets[country]!.terms.map((t) => t.billingCycle))],
+          purchasePrerequisites: [], inventoryVariables: [], provisioningVariables: [], dynamicAttributes: {},
+          links: { availabilities: { uri: `/products/${product.id}/skus/${s.id}/availabilities?country=${country}`, method: 'GET', headers: [] } },
+        }));
+        return ok(200, list(items, url.pathname + url.search)), true;
+      }
+      const sku = product.skus.find((s) => s.id === skus[2]);
+      const market = sku?.markets[country];
+      const items = market
+        ? [{
+            id: availabilityId(sku!.id, country, sku!.isTrial), productId: product.id, skuId: sku!.id, catalogItemId: catalogItemId(product.id, sku!.id, country, sku!.isTrial),
+            defaultCurrency: { code: market.currency, symbol: market.currency }, segment: 'commercial', country, isPurchasable: true, isRenewable: !sku!.isTrial,
+            terms: market.terms.map((t) => ({ duration: t.duration, description: t.duration === 'P1M' ? 'One-Month commitment' : 'One-Year commitment', billingCycle: t.billingCycle })),
+            links: { self: { uri: `/products/${product.id}/skus/${sku!.id}/availabilities/${availabilityId(sku!.id, country)}?country=${country}`, method: 'GET', headers: [] } },
+          }]
+        : [];
+      return ok(200, list(items, url.pathname + url.search)), true;
+    }
+    const sheet = /^\/v1\.0\/sales\/pricesheets\(Market='([^']+)',PricesheetView='marketplace'\)\/\$value$/.exec(path);
+    if (method === 'GET' && sheet) {
+      const market = sheet[1]!.toUpperCase();
+      const header = ['ProductTitle', 'ProductId', 'SkuId', 'SkuTitle', 'Publisher', 'SkuDescription', 'UnitOfMeasure', 'TermDuration', 'BillingPlan', 'Market', 'Currency', 'UnitPrice', 'PricingTierRangeMin', 'PricingTierRangeMax', 'EffectiveStartDate', 'EffectiveEndDate', 'Tags', 'ERP Price'];
+      const rows = [...products.values()].flatMap((p) =>
+        p.skus.flatMap((s) => (s.isTrial ? [] : (s.markets[market]?.terms ?? []).map((t) =>
+          [p.title, p.id, s.id, s.title, p.publisherName, s.title, '1 User', t.duration, t.billingCycle === 'monthly' ? 'Monthly' : 'Annual', market, s.markets[market]!.currency, t.price, '', '', '2026-01-01', '', 'SaaS', t.price].map(quoteCsv).join(','),
+        ))),
+      );
+      return csv(200, [header.map(quoteCsv).join(','), ...rows].join('\r\n') + '\r\n'), true;
+    }
+    const cartMatch = /^\/v1\/customers\/([^/]+)\/carts(?:\/([^/]+)(\/checkout)?)?$/.exec(path);
+    if (cartMatch) {
+      const tenant = cartMatch[1]!;
+      if (!store.customers.has(tenant)) return ok(404, { code: 600008, description: 'The requested customer was not found.', errorName: 'CustomerNotFound' }), true;
+      if (method === 'POST' && !cartMatch[2]) {
+        const id = randomUUID();
+        const lineItems = (body?.lineItems ?? []) as Record<string, unknown>[];
+        if (!lineItems.length || lineItems.some((l) => !item(String(l.catalogItemId)))) {
+          return ok(400, { code: 800002, description: 'Invalid request input: unknown catalog item.', errorName: 'InvalidInput' }), true;
+        }
+        const cart = {
+          id, creationTimestamp: new Date().toISOString(), lastModifiedTimestamp: new Date().toISOString(), expirationTimestamp: new Date(Date.now() + 15 * 60_000).toISOString(),
+          lastModifiedUser: randomUUID(), status: 'Active',
+          lineItems: lineItems.map((l, i) => ({ ...l, id: i, currencyCode: item(String(l.catalogItemId))!.sku.markets[item(String(l.catalogItemId))!.market]!.currency, orderGroup: '0' })),
+          links: { self: { uri: `/customers/${tenant}/carts/${id}`, method: 'GET', headers: [] } },
+          attributes: { objectType: 'Cart' },
+        };
+        carts.set(id, { tenant, cart });
+        return ok(201, cart), true;
+      }
+      const entry = cartMatch[2] ? carts.get(cartMatch[2]) : undefined;
+      if (!entry || entry.tenant !== tenant) return ok(404, { code: 800008, description: 'Cart not found.', errorName: 'CartIdNotFound' }), true;
+      if (method === 'GET' && !cartMatch[3]) return ok(200, entry.cart), true;
+      if (method === 'POST' && cartMatch[3]) {
+        if (entry.cart.status === 'Ordered') {
+          return ok(400, { code: 800065, description: `Cannot checkout an already submitted cart ${entry.cart.id}.`, errorName: 'CartCheckOutNotAllowedWhenStatusIsOrdered' }), true;
+        }
+        entry.cart.status = 'Ordered';
+        const orderId = randomUUID();
+        const now = new Date();
+        const lineItems = entry.cart.lineItems.map((l, n) => {
+          const found = item(String(l.catalogItemId))!;
+          const subscriptionId = randomUUID();
+          const monthly = l.termDuration === 'P1M' && l.billingCycle !== 'none';
+          store.addSubscription(tenant, {
+            id: subscriptionId, offerId: String(l.catalogItemId), offerName: `${found.product.title} ${found.sku.title}`, friendlyName: `${found.product.title} ${found.sku.title}`,
+            quantity: Number(l.quantity), status: 'pending', billingCycle: String(l.billingCycle), termDuration: String(l.termDuration), isMicrosoftProduct: false,
+            creationDate: now.toISOString(), commitmentEndDate: new Date(now.getTime() + (monthly ? 30 : 365) * 86_400_000).toISOString(),
+            cancellationAllowedUntilDate: new Date(now.getTime() + (monthly ? 1 : 14) * 86_400_000).toISOString(),
+            refundableQuantity: { totalQuantity: Number(l.quantity), details: [] },
+          });
+          activationLinks.set(`${orderId}/${n}`, `https://publisher.example/activate?token=${randomUUID()}`);
+          return { lineItemNumber: n, offerId: l.catalogItemId, subscriptionId, termDuration: l.termDuration, transactionType: 'New', friendlyName: found.sku.title, quantity: l.quantity, links: {} };
+        });
+        const order = {
+          id: orderId, alternateId: orderId.slice(0, 12), referenceCustomerId: tenant, billingCycle: entry.cart.lineItems[0]?.billingCycle, currencyCode: entry.cart.lineItems[0]?.currencyCode,
+          lineItems, creationDate: now.toISOString(), status: 'completed', transactionType: 'UserPurchase', links: {}, attributes: { objectType: 'Order' },
+        };
+        store.orders.set(tenant, [...(store.orders.get(tenant) ?? []), order]);
+        checkouts.push({ tenant, cartId: String(entry.cart.id), orderId });
+        return ok(201, { orders: [order], attributes: { objectType: 'CartCheckoutResult' } }), true;
+      }
+    }
+    const orderMatch = /^\/v1\/customers\/([^/]+)\/orders\/([^/]+)(?:\/lineitems\/(\d+)\/activationlinks)?$/.exec(path);
+    if (method === 'GET' && orderMatch) {
+      const order = (store.orders.get(orderMatch[1]!) ?? []).find((o) => o.id === orderMatch[2]);
+      if (!order) return ok(404, { code: 800008, description: 'Order not found.', errorName: 'NotFound' }), true;
+      if (orderMatch[3] === undefined) return ok(200, order), true;
+      const link = activationLinks.get(`${orderMatch[2]}/${orderMatch[3]}`);
+      return ok(200, list(link ? [{ lineItemNumber: Number(orderMatch[3]), link: { uri: link, method: 'GET', headers: [] } }] : [], url.pathname)), true;
+    }
+    return false;
+  }
+
+  return {
+    handle,
+    products,
+    carts,
+    checkouts,
+    activationLinks,
+    /** The catalog item ID a market's availability of the SKU has. */
+    catalogItemId,
+    addProduct(product: FakeProduct) {
+      products.set(product.id, product);
+    },
+    /** Partner Center's price for a term changes (prices change often). */
+    setPrice(productId: string, skuId: string, market: string, duration: 'P1M' | 'P1Y', price: number) {
+      products.get(productId)!.skus.find((s) => s.id === skuId)!.markets[market]!.terms.find((t) => t.duration === duration)!.price = price;
+    },
+  };
+}
