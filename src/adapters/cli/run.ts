@@ -74,7 +74,8 @@ export async function runCli(db: Database, argv: string[], options: { partnerCen
     if (!options.partnerCenter) return { output: t('cli.pollNoConnector'), exitCode: 1 };
     const { client } = options.partnerCenter;
     try {
-      const org = await organizationNamed(db, values.org);
+      // R-A5: without --org, the organization whose CSP tenant is the connector's.
+      const org = await organizationNamed(db, values.org, client.tenantId);
       if (positionals[0] === 'sync') return { output: t('cli.syncDone', { ...(await syncOrganization(db, client, org)) }), exitCode: 0 };
       return { output: t('cli.pollDone', { ...(await pollAuditRecords(db, client, org, new Date())) }), exitCode: 0 };
     } catch (error) {
