@@ -47,8 +47,8 @@ export interface PartnerCenterClient {
   readonly tenantId: string;
   /** The longest one request can take with its retries and Retry-After waits: past it, no answer is coming. */
   readonly settleMs: number;
-  /** An access token for Partner Center; throws when none can be had. */
-  token(): Promise<string>;
+  /** An access token for Partner Center; throws when none can be had. `fresh` asks Microsoft Entra even when one is held. */
+  token(fresh?: boolean): Promise<string>;
   /** One call; resolves on 2xx, throws PartnerCenterError otherwise (after the retries). */
   request(method: string, path: string, body?: unknown, options?: { correlationId?: string; headers?: Record<string, string> }): Promise<PartnerCenterResponse>;
 }
@@ -103,8 +103,8 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
   const refreshTokens = settings.refreshTokens ?? memoryTokenStore();
   // acquireTokenByRefreshToken always asks Microsoft Entra: the access token is kept until five minutes before it expires.
   let cached: { accessToken: string; expiresAt: number } | undefined;
-  async function token(): Promise<string> {
-    if (cached && cached.expiresAt - 5 * 60_000 > Date.now()) return cached.accessToken;
+  async function token(fresh = false): Promise<string> {
+    if (!fresh && cached && cached.expiresAt - 5 * 60_000 > Date.now()) return cached.accessToken;
     const refreshToken = await refreshTokens.newest(settings.refreshToken);
     const before = newestRefreshToken(msal.getTokenCache().serialize(), settings.clientId);
     let result;

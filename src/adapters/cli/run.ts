@@ -15,6 +15,7 @@ import { purchaseInputSchema, recordPurchase } from '../../core/purchases.js';
 import { pollAuditRecords } from '../../partner-center/audit.js';
 import { PartnerCenterError } from '../../partner-center/client.js';
 import { syncOrganization } from '../../partner-center/sync.js';
+import { checkConnector, type CheckSettings } from '../../partner-center/check.js';
 import { recordActivation, type ActivationStep } from '../../core/marketplace.js';
 import { readerTranslator } from '../../core/languages.js';
 import { formatTimestamp, translator, type Translate } from '../../i18n/index.js';
@@ -31,7 +32,7 @@ export interface CliResult {
  * The terminal adapter: the same grammar and core as chat, acting as the staff
  * member named by --as. A confirmation's primary button is clicked by --yes.
  */
-export async function runCli(db: Database, argv: string[], options: { partnerCenter?: PartnerCenterConnector } = {}): Promise<CliResult> {
+export async function runCli(db: Database, argv: string[], options: { partnerCenter?: PartnerCenterConnector; config?: CheckSettings } = {}): Promise<CliResult> {
   const t = translator('en');
   let parsed;
   try {
@@ -84,6 +85,13 @@ export async function runCli(db: Database, argv: string[], options: { partnerCen
       if (error instanceof PartnerCenterError) return { output: `${error.message}\n${t('cli.resumes')}`, exitCode: 1 };
       throw error;
     }
+  }
+  if (positionals[0] === 'connector' && positionals[1] === 'check' && positionals.length === 2) {
+    if (!options.partnerCenter) return { output: t('cli.pollNoConnector'), exitCode: 1 };
+    const lines = await checkConnector(options.partnerCenter, options.config ?? {});
+    const failures = lines.filter((l) => l.failed).length;
+    const output = [t('check.title'), ...lines.map((l) => t(l.key, l.params ?? {})), failures ? t('check.toFix', { count: failures }) : t('check.allOk')];
+    return { output: output.join('\n'), exitCode: failures ? 1 : 0 };
   }
   if (positionals[0] === 'saas') return saasActivation(db, t, positionals.slice(1), values.licenses ?? false);
   if (!values.as) return { output: `${t('cli.asMissing')}\n${t('cli.usage')}`, exitCode: 2 };
