@@ -131,7 +131,7 @@ export async function startBot(options: {
     partnerCenterWebhook,
     deliveries: () => deliveryBacklog(db),
     downloads: teams ? (token, acceptLanguage) => downloads.serve(token, acceptLanguage) : undefined,
-    cli: options.cliToken ? { token: options.cliToken, run: (argv) => runCli(db, argv, { partnerCenter, config }) } : undefined,
+    cli: options.cliToken ? { token: options.cliToken, run: (argv) => runCli(db, argv, { partnerCenter, config, log }) } : undefined,
   });
   await new Promise<void>((done) => server.listen(config.PORT, done));
   // Request reminders are due at most once a day, window reminders hours ahead; looking every ten minutes is plenty.

@@ -49,7 +49,7 @@ async function withDatabase(url: string | undefined, dataDir: string | undefined
     if (dataDir) await seedDemoIfEmpty(database.db);
     const config = loadConfig();
     const log = createLogger(config.LOG_LEVEL);
-    return await runCli(database.db, argv, { partnerCenter: partnerCenterFromConfig(config, {}, { db: database.db, log }), config });
+    return await runCli(database.db, argv, { partnerCenter: partnerCenterFromConfig(config, {}, { db: database.db, log }), config, log });
   } finally {
     await database.close();
   }

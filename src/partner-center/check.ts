@@ -1,10 +1,10 @@
-import { ServerError } from '@azure/msal-node';
+import { AuthError } from '@azure/msal-node';
 import type { Config } from '../config.js';
 import type { MessageKey, MessageParams } from '../i18n/index.js';
 import { PartnerCenterError } from './client.js';
 import type { PartnerCenterConnector } from './connector.js';
 
-export type CheckSettings = Partial<Pick<Config, 'PARTNER_CENTER_AUTHORITY_URL' | 'PARTNER_CENTER_TOKEN_KEY' | 'PARTNER_CENTER_WEBHOOK_CERT_HOSTS' | 'PARTNER_CENTER_WEBHOOK_ALLOW_HTTP'>>;
+export type CheckSettings = Partial<Pick<Config, 'PARTNER_CENTER_AUTHORITY_URL' | 'PARTNER_CENTER_BASE_URL' | 'PARTNER_CENTER_TOKEN_KEY' | 'PARTNER_CENTER_WEBHOOK_CERT_HOSTS' | 'PARTNER_CENTER_WEBHOOK_ALLOW_HTTP'>>;
 
 /** One line of `connector check`: a catalog sentence; `failed` lines count as things to fix. */
 export interface CheckLine {
@@ -35,11 +35,11 @@ export async function checkConnector(connector: PartnerCenterConnector, settings
     const e = error as { errorCode?: string; errorMessage?: string; message?: string };
     const reason = [e.errorCode, (e.errorMessage || e.message || String(error)).split('\n')[0]].filter(Boolean).join(': ');
     const fix: MessageKey =
-      error instanceof ServerError && e.errorCode === 'invalid_grant' ? 'check.fixConsent' : error instanceof ServerError && clientErrors.has(e.errorCode ?? '') ? 'check.fixClient' : 'check.fixAuthority';
+      error instanceof AuthError && e.errorCode === 'invalid_grant' ? 'check.fixConsent' : error instanceof AuthError && clientErrors.has(e.errorCode ?? '') ? 'check.fixClient' : 'check.fixAuthority';
     lines.push({ key: 'check.signInFailed', params: { url: authority, reason }, failed: true }, { key: fix });
   }
 
-  const { baseUrl } = await connector.status().then((s) => ({ baseUrl: s.baseUrl }));
+  const baseUrl = settings.PARTNER_CENTER_BASE_URL ?? 'https://api.partnercenter.microsoft.com';
   if (!signedIn) {
     lines.push({ key: 'check.apiSkipped', params: { url: baseUrl } });
   } else {

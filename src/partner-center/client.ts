@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfidentialClientApplication, ServerError, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
+import { AuthError, ConfidentialClientApplication, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
 import { memoryTokenStore, type RefreshTokenStore } from './tokens.js';
 
 /** Partner Center's scope for app + user (secure application model) tokens. */
@@ -112,7 +112,7 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
       result = await msal.acquireTokenByRefreshToken({ refreshToken, scopes: [partnerCenterScope] });
     } catch (error) {
       // Revoked, lapsed, or the consenting user's password or MFA was reset: only a new consent helps.
-      if (error instanceof ServerError && error.errorCode === 'invalid_grant') await refreshTokens.refused(error.errorCode, error.errorMessage);
+      if (error instanceof AuthError && error.errorCode === 'invalid_grant') await refreshTokens.refused(error.errorCode, error.errorMessage);
       throw error;
     }
     if (!result?.accessToken) throw new Error('Microsoft Entra returned no access token');

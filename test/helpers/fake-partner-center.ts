@@ -409,9 +409,11 @@ function refreshTokenRotation() {
   const issued: string[] = [refreshToken];
   const presented: string[] = [];
   let revoked: { code: number; description: string } | undefined;
+  let withheld = false;
   return {
     valid: (token: string | undefined) => Boolean(token && issued.includes(token)),
     issue() {
+      if (withheld) return undefined;
       const token = `rt-${issued.length}-${randomUUID()}`;
       issued.push(token);
       return token;
@@ -440,6 +442,10 @@ function refreshTokenRotation() {
       },
       restore() {
         revoked = undefined;
+      },
+      /** Answer grants without a new refresh token (the token held then ages). */
+      withhold(on = true) {
+        withheld = on;
       },
     },
   };

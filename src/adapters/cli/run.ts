@@ -16,6 +16,7 @@ import { pollAuditRecords } from '../../partner-center/audit.js';
 import { PartnerCenterError } from '../../partner-center/client.js';
 import { syncOrganization } from '../../partner-center/sync.js';
 import { checkConnector, type CheckSettings } from '../../partner-center/check.js';
+import type { Logger } from '../../log.js';
 import { recordActivation, type ActivationStep } from '../../core/marketplace.js';
 import { readerTranslator } from '../../core/languages.js';
 import { formatTimestamp, translator, type Translate } from '../../i18n/index.js';
@@ -32,7 +33,7 @@ export interface CliResult {
  * The terminal adapter: the same grammar and core as chat, acting as the staff
  * member named by --as. A confirmation's primary button is clicked by --yes.
  */
-export async function runCli(db: Database, argv: string[], options: { partnerCenter?: PartnerCenterConnector; config?: CheckSettings } = {}): Promise<CliResult> {
+export async function runCli(db: Database, argv: string[], options: { partnerCenter?: PartnerCenterConnector; config?: CheckSettings; log?: Logger } = {}): Promise<CliResult> {
   const t = translator('en');
   let parsed;
   try {
@@ -77,8 +78,8 @@ export async function runCli(db: Database, argv: string[], options: { partnerCen
     try {
       // R-A5: without --org, the organization whose CSP tenant is the connector's.
       const org = await organizationNamed(db, values.org, client.tenantId);
-      if (positionals[0] === 'sync') return { output: t('cli.syncDone', { ...(await syncOrganization(db, client, org)) }), exitCode: 0 };
-      return { output: t('cli.pollDone', { ...(await pollAuditRecords(db, client, org, new Date())) }), exitCode: 0 };
+      if (positionals[0] === 'sync') return { output: t('cli.syncDone', { ...(await syncOrganization(db, client, org, options.log)) }), exitCode: 0 };
+      return { output: t('cli.pollDone', { ...(await pollAuditRecords(db, client, org, new Date(), options.log)) }), exitCode: 0 };
     } catch (error) {
       if (error instanceof DomainError) return { output: t(error.code, error.params), exitCode: 1 };
       // What was read stays read: running it again resumes from there.
