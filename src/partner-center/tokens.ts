@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, lte } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { partnerCenterConnections } from '../../db/schema.js';
 import { enqueue, organizationChannel } from '../core/announcements.js';
@@ -143,7 +143,7 @@ export async function warnExpiringRefreshToken(db: Database, tenantId: string, n
           eq(partnerCenterConnections.tenantId, tenantId),
           isNull(partnerCenterConnections.expiryWarnedAt),
           isNull(partnerCenterConnections.refusedAt),
-          sql`${partnerCenterConnections.receivedAt} <= ${new Date(now.getTime() - refreshTokenLifetimeMs + expiryWarningMs)}`,
+          lte(partnerCenterConnections.receivedAt, new Date(now.getTime() - refreshTokenLifetimeMs + expiryWarningMs)),
         ),
       )
       .returning({ receivedAt: partnerCenterConnections.receivedAt });
