@@ -621,3 +621,32 @@ export const partnerCenterIntents = pgTable('partner_center_intents', {
   uniqueIndex('partner_center_intents_pending_target').on(t.orgId, t.target).where(sql`${t.status} = 'pending'`),
   index('partner_center_intents_status').on(t.status, t.createdAt),
 ]);
+
+/**
+ * The connector's newest refresh token (each token request returns a new one), sealed with
+ * PARTNER_CENTER_TOKEN_KEY (AES-256-GCM), and what Microsoft Entra last said about it.
+ * One row per partner tenant: src/partner-center/tokens.ts.
+ */
+export const partnerCenterConnections = pgTable('partner_center_connections', {
+  tenantId: text('tenant_id').primaryKey(),
+  /** `v1.<iv>.<tag>.<ciphertext>` (base64url): never the plain token. */
+  sealedRefreshToken: text('sealed_refresh_token').notNull(),
+  /** sha256 of the PARTNER_CENTER_REFRESH_TOKEN this chain started from: a new one in the settings (after re-consent) replaces the chain. */
+  seedHash: text('seed_hash').notNull(),
+  /** When the token held was received (or first seen, for the settings' one): it lapses 90 days later unless renewed. */
+  receivedAt: timestamp('received_at', { withTimezone: true }).notNull(),
+  /** Microsoft Entra refused the token (invalid_grant): its error and when. */
+  refusedAt: timestamp('refused_at', { withTimezone: true }),
+  refusal: text('refusal'),
+  /** When the 14-day warning was announced for the token held. */
+  expiryWarnedAt: timestamp('expiry_warned_at', { withTimezone: true }),
+});
+
+/** R-P8: audit records that could not be read as a purchase, once each, with why (counted in connector status). */
+export const partnerCenterUnreadableRecords = pgTable('partner_center_unreadable_records', {
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  recordId: text('record_id').notNull(),
+  reason: text('reason').notNull(),
+  operationDate: text('operation_date'),
+  loggedAt: createdAt(),
+}, (t) => [primaryKey({ columns: [t.orgId, t.recordId] })]);

@@ -23,6 +23,7 @@ import { processPartnerCenterEvents } from './partner-center/events.js';
 import { repairAllOrganizations } from './partner-center/repair.js';
 import { syncAllOrganizations } from './partner-center/sync.js';
 import { refreshPartnerCatalog } from './partner-center/catalog.js';
+import { warnExpiringRefreshToken } from './partner-center/tokens.js';
 
 const stopGraceMs = 5000;
 const reminderCheckMs = 10 * 60 * 1000;
@@ -67,7 +68,8 @@ export async function startBot(options: {
   const botToken = config.SLACK_BOT_TOKEN;
   const downloads = createDownloads();
   // Partner Center connector: only with its settings; without them the permission is kept here alone, as before.
-  const partnerCenter = partnerCenterFromConfig(config, options.partnerCenterTuning);
+  // Its newest refresh token is kept in the database (sealed with PARTNER_CENTER_TOKEN_KEY); a refusal is announced.
+  const partnerCenter = partnerCenterFromConfig(config, options.partnerCenterTuning, { db, log, onAnnounce: () => wake() });
   // Unset (tests), links name the port the server got.
   const publicUrl = () => config.PUBLIC_URL ?? `http://localhost:${(server.address() as { port: number }).port}`;
   const teams =
@@ -130,7 +132,7 @@ export async function startBot(options: {
     partnerCenterWebhook,
     deliveries: () => deliveryBacklog(db),
     downloads: teams ? (token, acceptLanguage) => downloads.serve(token, acceptLanguage) : undefined,
-    cli: options.cliToken ? { token: options.cliToken, run: (argv) => runCli(db, argv, { partnerCenter }) } : undefined,
+    cli: options.cliToken ? { token: options.cliToken, run: (argv) => runCli(db, argv, { partnerCenter, config, log }) } : undefined,
   });
   await new Promise<void>((done) => server.listen(config.PORT, done));
   // Request reminders are due at most once a day, window reminders hours ahead; looking every ten minutes is plenty.
@@ -154,6 +156,8 @@ export async function startBot(options: {
           log,
         ),
         purchases: singleRun(() => pollAllOrganizations(db, partnerCenter.client, new Date(), log).then((r) => r.recorded > 0 && wake()), 'Partner Center audit records', log),
+        // A refresh token 14 days from lapsing (no token request succeeded for 76 days) is announced once.
+        tokenExpiry: singleRun(() => warnExpiringRefreshToken(db, partnerCenter.client.tenantId).then((warned) => warned && wake()), 'Partner Center refresh token', log),
         sync: singleRun(() => syncAllOrganizations(db, partnerCenter.client, log).then((r) => r.changed > 0 && wake()), 'Partner Center sync', log),
         catalog: singleRun(() => refreshPartnerCatalog(db, partnerCenter.client, partnerCenter.pricingUrl, log), 'Partner Center catalog', log),
         events: singleRun(() => processPartnerCenterEvents(db, partnerCenter.client, log).then((r) => r.processed > 0 && wake()), 'Partner Center events', log),
@@ -162,12 +166,12 @@ export async function startBot(options: {
   onPartnerCenterEvent = () => void jobs?.events();
   const timers = jobs
     ? [
-        setInterval(() => void jobs.repair().then(jobs.purchases).then(jobs.events), (config.PARTNER_CENTER_POLL_SECONDS ?? 300) * 1000).unref(),
+        setInterval(() => void jobs.repair().then(jobs.purchases).then(jobs.events).then(jobs.tokenExpiry), (config.PARTNER_CENTER_POLL_SECONDS ?? 300) * 1000).unref(),
         // With each sync, the marketplace catalog once it is a day old.
         setInterval(() => void jobs.sync().then(jobs.catalog), (config.PARTNER_CENTER_SYNC_SECONDS ?? 3600) * 1000).unref(),
       ]
     : [];
-  void jobs?.repair();
+  void jobs?.repair().then(jobs.tokenExpiry);
   if (socketMode) await slack!.app.start();
   return {
     server,

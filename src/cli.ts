@@ -7,6 +7,7 @@ import { runCli, saveCliFiles, type CliResult } from './adapters/cli/run.js';
 import { ConfigError, loadConfig } from './config.js';
 import { partnerCenterFromConfig } from './partner-center/connector.js';
 import { translator } from './i18n/index.js';
+import { createLogger } from './log.js';
 
 /**
  * `npm run csp -- …`. With DATABASE_URL it opens the server directly. On the
@@ -46,7 +47,9 @@ async function withDatabase(url: string | undefined, dataDir: string | undefined
   const database = await openDatabase({ url, dataDir });
   try {
     if (dataDir) await seedDemoIfEmpty(database.db);
-    return await runCli(database.db, argv, { partnerCenter: partnerCenterFromConfig(loadConfig()) });
+    const config = loadConfig();
+    const log = createLogger(config.LOG_LEVEL);
+    return await runCli(database.db, argv, { partnerCenter: partnerCenterFromConfig(config, {}, { db: database.db, log }), config, log });
   } finally {
     await database.close();
   }

@@ -43,6 +43,10 @@ const settings = z.object({
   PARTNER_CENTER_CLIENT_ID: optional(z.uuid({ error: 'expected the Partner Center app\'s client (application) ID (a GUID)' })),
   PARTNER_CENTER_CLIENT_SECRET: optional(z.string().min(1)),
   PARTNER_CENTER_REFRESH_TOKEN: optional(z.string().min(1)),
+  // AES-256-GCM key sealing the connector's newest refresh token in the database (src/partner-center/tokens.ts).
+  PARTNER_CENTER_TOKEN_KEY: optional(
+    z.string().refine((v) => /^[0-9a-f]{64}$/i.test(v) || Buffer.from(v, 'base64').length === 32, 'expected 32 random bytes as base64 or hex, such as the output of openssl rand -base64 32'),
+  ),
   PARTNER_CENTER_BASE_URL: z.preprocess(
     (v) => (v === '' || v === undefined ? 'https://api.partnercenter.microsoft.com' : v),
     z.url({ protocol: /^https?$/, error: 'expected the Partner Center API base URL, such as https://api.partnercenter.microsoft.com' }).transform((u) => u.replace(/\/+$/, '')),

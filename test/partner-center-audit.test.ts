@@ -120,42 +120,42 @@ describe('Partner Center audit records', () => {
     expect(await bot.db.select().from(purchases)).toHaveLength(1);
   });
 
-  it('R-P8 queries one UTC day at a time from the cursor, never more than 90 days back, and resumes from the cursor', async () => {
+  it('R-P8 queries one UTC day at a time in the documented yyyy-mm-dd form, from the cursor, never more than 90 days back, and resumes from the cursor', async () => {
     const now = new Date();
+    const dayOf = (ms: number) => new Date(Math.floor(ms / dayMs) * dayMs).toISOString().slice(0, 10);
     await pollAuditRecords(bot.db, client, org, now);
     const queries = auditQueries();
-    const windows = queries.map((u) => ({ start: Date.parse(u.searchParams.get('startDate')!), end: Date.parse(u.searchParams.get('endDate')!) }));
-    expect(windows.length).toBeGreaterThanOrEqual(90);
-    expect(windows.length).toBeLessThanOrEqual(91);
-    // The first query starts within 90 days (Partner Center refuses older), the last ends now.
-    expect(windows[0]!.start).toBeGreaterThan(now.getTime() - 90 * dayMs);
-    expect(windows.at(-1)!.end).toBe(now.getTime());
-    for (const [i, w] of windows.entries()) {
-      expect(w.end - w.start).toBeGreaterThan(0);
-      expect(w.end - w.start).toBeLessThanOrEqual(dayMs);
-      // Each window lies inside one UTC day and follows the one before without a gap.
-      expect(Math.floor(w.start / dayMs)).toBe(Math.floor((w.end - 1) / dayMs));
-      if (i > 0) expect(w.start).toBe(windows[i - 1]!.end);
-    }
+    // startDate and endDate are the same day (the documented form: yyyy-mm-dd, the end day included).
+    const days = queries.map((u) => {
+      expect(u.searchParams.get('startDate')).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      expect(u.searchParams.get('endDate')).toBe(u.searchParams.get('startDate'));
+      return Date.parse(u.searchParams.get('startDate')!);
+    });
+    expect(days).toHaveLength(90);
+    // The first day lies wholly within 90 days (Partner Center refuses older); the last is today; no day is skipped.
+    expect(days[0]!).toBeGreaterThanOrEqual(now.getTime() - 90 * dayMs);
+    expect(days[0]! - dayMs).toBeLessThan(now.getTime() - 90 * dayMs);
+    expect(dayOf(days.at(-1)!)).toBe(dayOf(now.getTime()));
+    for (const [i, day] of days.entries()) if (i > 0) expect(day - days[i - 1]!).toBe(dayMs);
     const [cursor] = await bot.db.select().from(partnerCenterAuditCursors).where(eq(partnerCenterAuditCursors.orgId, org.id));
     expect(cursor!.polledUntil.getTime()).toBe(now.getTime());
 
-    // The next poll starts where this one stopped: one query, from the cursor to its now.
+    // The next poll starts where this one stopped: one query, today's (read again: records added late are caught too).
     pc.requests.length = 0;
     const later = new Date(now.getTime() + 1000);
     await pollAuditRecords(bot.db, client, org, later);
-    expect(auditQueries().map((u) => [u.searchParams.get('startDate'), u.searchParams.get('endDate')])).toEqual([[now.toISOString(), later.toISOString()]]);
+    expect(auditQueries().map((u) => [u.searchParams.get('startDate'), u.searchParams.get('endDate')])).toEqual([[dayOf(later.getTime()), dayOf(later.getTime())]]);
 
     // An interrupted poll (Partner Center failing mid-way) keeps the days it finished and resumes after them.
     await bot.db.update(partnerCenterAuditCursors).set({ polledUntil: new Date(now.getTime() - 3 * dayMs) }).where(eq(partnerCenterAuditCursors.orgId, org.id));
     const secondDay = new Date(Math.floor((now.getTime() - 3 * dayMs) / dayMs) * dayMs + dayMs);
-    pc.plan({ method: 'GET', path: `/v1/auditrecords?startDate=${encodeURIComponent(secondDay.toISOString())}`, status: 400, body: { code: 400, description: 'Bad request', errorName: 'InvalidInput' } });
+    pc.plan({ method: 'GET', path: `/v1/auditrecords?startDate=${dayOf(secondDay.getTime())}`, status: 400, body: { code: 400, description: 'Bad request', errorName: 'InvalidInput' } });
     await expect(pollAuditRecords(bot.db, client, org, now)).rejects.toThrow('Partner Center 400');
     const [kept] = await bot.db.select().from(partnerCenterAuditCursors).where(eq(partnerCenterAuditCursors.orgId, org.id));
     expect(kept!.polledUntil.toISOString()).toBe(secondDay.toISOString());
     pc.requests.length = 0;
     await pollAuditRecords(bot.db, client, org, now);
-    expect(auditQueries()[0]!.searchParams.get('startDate')).toBe(secondDay.toISOString());
+    expect(auditQueries()[0]!.searchParams.get('startDate')).toBe(dayOf(secondDay.getTime()));
   });
 
   it('R-P8 follows the documented paging (links.next with its MS-ContinuationToken) through a window', async () => {

@@ -20,6 +20,8 @@ import { priceListView } from './price-list.js';
 import { ordersView, reservationsView } from './reservations.js';
 import { commandText, type Command } from './grammar.js';
 import { syncState } from '../partner-center/sync.js';
+import { unreadableRecords } from '../partner-center/audit.js';
+import { expiryWarningMs, refreshTokenState } from '../partner-center/tokens.js';
 import { channelLanguageView, languageView, settingsView } from './languages.js';
 
 type Env = OrgEnv;
@@ -113,6 +115,9 @@ async function connectorStatusView(env: Env): Promise<View> {
   const { t } = env;
   if (!env.partnerCenter) return { title: t('connector.title'), tone: 'info', lines: [t('connector.off')] };
   const [status, sync] = await Promise.all([env.partnerCenter.status(), syncState(env.db, env.org.id)]);
+  // Read after the sign-in just tried: a refusal it met is already recorded.
+  const [token, unreadable] = await Promise.all([refreshTokenState(env.db, status.tenantId), unreadableRecords(env.db, env.org.id)]);
+  const tokenExpiring = token && !token.refusedAt && token.expiresAt.getTime() - expiryWarningMs <= env.now().getTime();
   const e = status.lastError;
   const counts = sync?.lastCounts ?? {};
   // R-A5: the connector acts only for the organization naming its tenant.
@@ -123,11 +128,26 @@ async function connectorStatusView(env: Env): Promise<View> {
       : undefined;
   return {
     title: t('connector.title'),
-    tone: status.signIn.ok && !notActedFor ? 'success' : 'warning',
+    tone: status.signIn.ok && !notActedFor && !token?.refusedAt && !tokenExpiring ? 'success' : 'warning',
     facts: [
       { label: t('connector.tenant'), value: status.tenantId },
       { label: t('connector.api'), value: status.baseUrl },
       { label: t('connector.signIn'), value: status.signIn.ok ? t('connector.signInOk') : t('connector.signInFailed', { reason: status.signIn.reason }) },
+      {
+        label: t('connector.refreshToken'),
+        value:
+          status.tokenStorage === 'memory' || !token
+            ? t('connector.refreshTokenMemory')
+            : token.refusedAt
+              ? t('connector.refreshTokenRefused', { date: formatTimestamp(t, token.refusedAt), reason: token.refusal ?? '' })
+              : t(tokenExpiring ? 'connector.refreshTokenExpiring' : 'connector.refreshTokenValue', { received: formatTimestamp(t, token.receivedAt), expires: formatTimestamp(t, token.expiresAt) }),
+      },
+      {
+        label: t('connector.unreadable'),
+        value: unreadable.latest
+          ? t('connector.unreadableValue', { count: unreadable.count, date: formatTimestamp(t, unreadable.latest.loggedAt), id: unreadable.latest.recordId, reason: unreadable.latest.reason })
+          : t('connector.unreadableNone'),
+      },
       {
         label: t('connector.lastError'),
         value: e

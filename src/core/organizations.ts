@@ -29,10 +29,16 @@ export async function setChannel(ctx: CoreContext, purpose: ChannelPurpose): Pro
   return 'set';
 }
 
-/** The organization a terminal command means: the one named, or the only partner organization there is (publishers take no purchases). */
-export async function organizationNamed(db: Database, name: string | undefined): Promise<Organization> {
+/**
+ * The organization a terminal command means: the one named; else, for the Partner Center connector's
+ * commands, the partner organization naming its tenant as CSP tenant (R-A5), however many demo or
+ * publisher organizations are stored; else the only partner organization there is (publishers take no purchases).
+ */
+export async function organizationNamed(db: Database, name: string | undefined, connectedTenant?: string): Promise<Organization> {
   const all = await db.select(orgColumns).from(organizations).orderBy(asc(organizations.name));
-  const matching = name === undefined ? all.filter((o) => o.kind === 'partner') : all.filter((o) => o.name === name);
+  const partners = all.filter((o) => o.kind === 'partner');
+  const connected = connectedTenant ? partners.filter((o) => o.cspTenantId?.toLowerCase() === connectedTenant.toLowerCase()) : [];
+  const matching = name !== undefined ? all.filter((o) => o.name === name) : connected.length ? connected : partners;
   if (matching.length === 1) return matching[0]!;
   const names = all.map((o) => o.name).join(', ') || '—';
   throw new DomainError(name === undefined && all.length ? 'error.cliWhichOrg' : 'error.cliUnknownOrg', { name: name ?? '', names });

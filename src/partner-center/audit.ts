@@ -1,6 +1,6 @@
-import { and, eq, isNull, ne, or, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
-import { customers, organizations, partnerCenterAuditCursors, staff } from '../../db/schema.js';
+import { customers, organizations, partnerCenterAuditCursors, partnerCenterUnreadableRecords, staff } from '../../db/schema.js';
 import { orgColumns } from '../core/access.js';
 import type { Organization } from '../core/context.js';
 import { DomainError } from '../core/errors.js';
@@ -10,8 +10,8 @@ import type { Logger } from '../log.js';
 import { allItems, type PartnerCenterClient } from './client.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
-/** Partner Center answers 400 to a start date more than 90 days back; a little margin keeps clear of that edge. */
-export const auditRetentionMs = 90 * dayMs - 60 * 60 * 1000;
+/** Partner Center answers 400 to a start date more than 90 days back: the first whole UTC day within them is read first. */
+export const auditRetentionMs = 89 * dayMs;
 
 /** An audit record as `GET /v1/auditrecords` answers it (the fields read here). */
 export interface AuditRecord {
@@ -55,6 +55,8 @@ export interface AuditPollResult {
   repeats: number;
   /** Customer create_order records that could not become purchases (unknown customer, unreadable order). */
   skipped: number;
+  /** Of those, orders that could not be read: logged with why and kept (partner_center_unreadable_records). */
+  unreadable: number;
 }
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -63,43 +65,48 @@ const domainOf = (address: string | undefined) => (address && address.includes('
 
 /**
  * R-P8: Partner Center sends no event when a customer buys, so its audit records are read:
- * one UTC day per query, from where the last poll stopped (at most 90 days back) up to `now`.
- * Each `create_order` record made by a customer's own user becomes a purchase keyed by the
- * audit record ID, which recordPurchase records and announces once however often it is read.
- * The cursor moves after each day is handled: an interrupted poll resumes from the day it was in.
+ * one UTC day per query (the documented yyyy-mm-dd startDate and endDate, the same day), from
+ * the day where the last poll stopped (at most 90 days back) up to today. Each `create_order`
+ * record made by a customer's own user becomes a purchase keyed by the audit record ID, which
+ * recordPurchase records and announces once however often it is read: the day of the cursor is
+ * read again, which also catches records Partner Center adds late. The cursor moves after each
+ * day is handled: an interrupted poll resumes from the day it was in.
  */
 export async function pollAuditRecords(db: Database, client: PartnerCenterClient, org: Organization, now = new Date(), log: Logger = silent): Promise<AuditPollResult> {
   checkConnected(org, client.tenantId);
-  const result: AuditPollResult = { windows: 0, records: 0, recorded: 0, repeats: 0, skipped: 0 };
-  const earliest = new Date(now.getTime() - auditRetentionMs);
+  const result: AuditPollResult = { windows: 0, records: 0, recorded: 0, repeats: 0, skipped: 0, unreadable: 0 };
+  const earliest = new Date(Math.ceil((now.getTime() - auditRetentionMs - dayMs) / dayMs) * dayMs);
   const [cursor] = await db.select().from(partnerCenterAuditCursors).where(eq(partnerCenterAuditCursors.orgId, org.id));
-  let start = cursor && cursor.polledUntil > earliest ? cursor.polledUntil : earliest;
+  let day = new Date(Math.floor((cursor && cursor.polledUntil > earliest ? cursor.polledUntil : earliest).getTime() / dayMs) * dayMs);
   // The partner's own people: records made by them (or by an app, with no user) are not customer purchases.
   const partnerDomains = new Set(
     (await db.select({ email: staff.email }).from(staff).where(eq(staff.orgId, org.id))).map((s) => domainOf(s.email)).filter(Boolean),
   );
-  while (start < now) {
-    const nextDay = new Date(Math.floor(start.getTime() / dayMs) * dayMs + dayMs);
-    const end = nextDay < now ? nextDay : now;
+  while (day < now) {
+    const nextDay = new Date(day.getTime() + dayMs);
     result.windows++;
-    for await (const record of auditRecords(client, start, end)) {
+    for await (const record of auditRecords(client, day)) {
       result.records++;
       if (!isCustomerOrder(record, partnerDomains)) continue;
       const outcome = await recordFromAudit(db, org, record, log);
+      if (outcome === 'unreadable') result.skipped++;
       result[outcome]++;
     }
+    const polledUntil = nextDay < now ? nextDay : now;
     await db
       .insert(partnerCenterAuditCursors)
-      .values({ orgId: org.id, polledUntil: end })
-      .onConflictDoUpdate({ target: partnerCenterAuditCursors.orgId, set: { polledUntil: end } });
-    start = end;
+      .values({ orgId: org.id, polledUntil })
+      .onConflictDoUpdate({ target: partnerCenterAuditCursors.orgId, set: { polledUntil } });
+    day = nextDay;
   }
   return result;
 }
 
-/** One window's records, following the documented paging (links.next with its MS-ContinuationToken header). */
-const auditRecords = (client: PartnerCenterClient, start: Date, end: Date) =>
-  allItems<AuditRecord>(client, `/v1/auditrecords?startDate=${encodeURIComponent(start.toISOString())}&endDate=${encodeURIComponent(end.toISOString())}`);
+/** One UTC day's records in the documented date form, following the documented paging (links.next with its MS-ContinuationToken header). */
+const auditRecords = (client: PartnerCenterClient, day: Date) => {
+  const date = day.toISOString().slice(0, 10);
+  return allItems<AuditRecord>(client, `/v1/auditrecords?startDate=${date}&endDate=${date}`);
+};
 
 /**
  * A succeeded create_order made by a customer user: it names a customer and a user whose
@@ -113,7 +120,7 @@ function isCustomerOrder(record: AuditRecord, partnerDomains: Set<string | undef
   return Boolean(record.id && record.customerId && domain && !partnerDomains.has(domain));
 }
 
-async function recordFromAudit(db: Database, org: Organization, record: AuditRecord, log: Logger): Promise<'recorded' | 'repeats' | 'skipped'> {
+async function recordFromAudit(db: Database, org: Organization, record: AuditRecord, log: Logger): Promise<'recorded' | 'repeats' | 'skipped' | 'unreadable'> {
   const [customer] = await db
     .select({ id: customers.id })
     .from(customers)
@@ -124,16 +131,12 @@ async function recordFromAudit(db: Database, org: Organization, record: AuditRec
   }
   let order: Order;
   try {
-    order = JSON.parse(record.resourceNewValue ?? '') as Order;
+    order = readOrder(JSON.parse(record.resourceNewValue ?? ''));
   } catch {
-    log.warn(`Partner Center audit record ${record.id}: the order (resourceNewValue) is not JSON; skipped`);
-    return 'skipped';
+    return unreadable(db, org, record, 'the order (resourceNewValue) is not JSON', log);
   }
   const parsed = purchaseInputSchema.safeParse(purchaseFromOrder(record, order));
-  if (!parsed.success) {
-    log.warn(`Partner Center audit record ${record.id}: the order cannot be read as a purchase (${describeIssues(parsed.error).join('; ')}); skipped`);
-    return 'skipped';
-  }
+  if (!parsed.success) return unreadable(db, org, record, `the order cannot be read as a purchase: ${describeIssues(parsed.error).join('; ')}`, log);
   try {
     const { state } = await recordPurchase(db, org, parsed.data);
     return state === 'recorded' ? 'recorded' : 'repeats';
@@ -142,6 +145,43 @@ async function recordFromAudit(db: Database, org: Organization, record: AuditRec
     log.warn(`Partner Center audit record ${record.id}: not recorded (${error.code}); skipped`);
     return 'skipped';
   }
+}
+
+/** An order that could not be read is never passed over silently: logged with why, and kept once for `connector status`. */
+async function unreadable(db: Database, org: Organization, record: AuditRecord, reason: string, log: Logger): Promise<'unreadable'> {
+  log.warn(`Partner Center audit record ${record.id} (${record.operationDate ?? 'no date'}, customer ${record.customerId}): ${reason}; not recorded as a purchase`);
+  await db
+    .insert(partnerCenterUnreadableRecords)
+    .values({ orgId: org.id, recordId: record.id!, reason, operationDate: record.operationDate ?? null })
+    .onConflictDoNothing();
+  return 'unreadable';
+}
+
+/** Orders unreadable so far, and the latest one, for `connector status`. */
+export async function unreadableRecords(db: Queryable, orgId: string): Promise<{ count: number; latest?: { recordId: string; reason: string; loggedAt: Date } }> {
+  const rows = await db
+    .select({ recordId: partnerCenterUnreadableRecords.recordId, reason: partnerCenterUnreadableRecords.reason, loggedAt: partnerCenterUnreadableRecords.loggedAt })
+    .from(partnerCenterUnreadableRecords)
+    .where(eq(partnerCenterUnreadableRecords.orgId, orgId))
+    .orderBy(desc(partnerCenterUnreadableRecords.loggedAt));
+  return { count: rows.length, ...(rows[0] ? { latest: rows[0] } : {}) };
+}
+
+/** The order fields read here, by their names as documented (Id, LineItems, OfferId, TotalPrice…): keys in any case. */
+const orderKeys = ['id', 'billingCycle', 'currencyCode', 'totalPrice', 'lineItems', 'offerId', 'productId', 'skuId', 'friendlyName', 'quantity', 'termDuration', 'provisioningContext', 'scope', 'duration', 'region', 'location', 'subscriptionId'];
+const canonicalKey = new Map(orderKeys.map((k) => [k.toLowerCase(), k]));
+
+/** Partner Center writes the order with capitalised keys (`{"Id":…,"LineItems":[{"OfferId":…}]}`): each key is read case-insensitively. */
+function readOrder(value: unknown): Order {
+  const fold = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(fold)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(Object.entries(v).map(([k, inner]) => [canonicalKey.get(k.toLowerCase()) ?? k, fold(inner)]))
+        : v;
+  const order = fold(value);
+  if (!order || typeof order !== 'object' || Array.isArray(order)) throw new Error('not an object');
+  return order as Order;
 }
 
 const reservationTerm = (item: OrderLineItem) => {
@@ -229,7 +269,7 @@ export function checkConnected(org: Organization, tenantId: string) {
 
 /** Every organization the connector acts for, polled in turn. */
 export async function pollAllOrganizations(db: Database, client: PartnerCenterClient, now = new Date(), log: Logger = silent): Promise<AuditPollResult> {
-  const total: AuditPollResult = { windows: 0, records: 0, recorded: 0, repeats: 0, skipped: 0 };
+  const total: AuditPollResult = { windows: 0, records: 0, recorded: 0, repeats: 0, skipped: 0, unreadable: 0 };
   await warnUnconnected(db, client.tenantId, 'Partner Center audit records', log);
   for (const org of await connectedOrganizations(db, client.tenantId)) {
     const one = await pollAuditRecords(db, client, org, now, log);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfidentialClientApplication, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
+import { AuthError, ConfidentialClientApplication, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
+import { memoryTokenStore, type RefreshTokenStore } from './tokens.js';
 
 /** Partner Center's scope for app + user (secure application model) tokens. */
 export const partnerCenterScope = 'https://api.partnercenter.microsoft.com/user_impersonation';
@@ -9,7 +10,10 @@ export interface PartnerCenterSettings {
   tenantId: string;
   clientId: string;
   clientSecret: string;
+  /** The first refresh token (PARTNER_CENTER_REFRESH_TOKEN); the newest one is kept by `refreshTokens`. */
   refreshToken: string;
+  /** Where each token request's new refresh token is kept (default: in memory, for this process only). */
+  refreshTokens?: RefreshTokenStore;
   baseUrl: string;
   authorityUrl: string;
   /** How long one request may take before it is retried (default 15 s). */
@@ -50,8 +54,8 @@ export interface PartnerCenterClient {
   readonly tenantId: string;
   /** The longest one request can take with its retries and Retry-After waits: past it, no answer is coming. */
   readonly settleMs: number;
-  /** An access token for Partner Center; throws when none can be had. */
-  token(): Promise<string>;
+  /** An access token for Partner Center; throws when none can be had. `fresh` asks Microsoft Entra even when one is held. */
+  token(fresh?: boolean): Promise<string>;
   /** One call; resolves on 2xx, throws PartnerCenterError otherwise (after the retries). */
   request(method: string, path: string, body?: unknown, options?: RequestOptions): Promise<PartnerCenterResponse>;
 }
@@ -103,12 +107,25 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
   const retryDelayMs = settings.retryDelayMs ?? 500;
   const maxRetryAfterMs = settings.maxRetryAfterMs ?? 60_000;
 
+  const refreshTokens = settings.refreshTokens ?? memoryTokenStore();
   // acquireTokenByRefreshToken always asks Microsoft Entra: the access token is kept until five minutes before it expires.
   let cached: { accessToken: string; expiresAt: number } | undefined;
-  async function token(): Promise<string> {
-    if (cached && cached.expiresAt - 5 * 60_000 > Date.now()) return cached.accessToken;
-    const result = await msal.acquireTokenByRefreshToken({ refreshToken: settings.refreshToken, scopes: [partnerCenterScope] });
+  async function token(fresh = false): Promise<string> {
+    if (!fresh && cached && cached.expiresAt - 5 * 60_000 > Date.now()) return cached.accessToken;
+    const refreshToken = await refreshTokens.newest(settings.refreshToken);
+    const before = newestRefreshToken(msal.getTokenCache().serialize(), settings.clientId);
+    let result;
+    try {
+      result = await msal.acquireTokenByRefreshToken({ refreshToken, scopes: [partnerCenterScope] });
+    } catch (error) {
+      // Revoked, lapsed, or the consenting user's password or MFA was reset: only a new consent helps.
+      if (error instanceof AuthError && error.errorCode === 'invalid_grant') await refreshTokens.refused(error.errorCode, error.errorMessage);
+      throw error;
+    }
     if (!result?.accessToken) throw new Error('Microsoft Entra returned no access token');
+    // Entra answers with a new refresh token each time; MSAL keeps it in its token cache (the documented serialized form).
+    const rotated = newestRefreshToken(msal.getTokenCache().serialize(), settings.clientId);
+    if (rotated && rotated !== before && rotated !== refreshToken) await refreshTokens.rotated(rotated);
     cached = { accessToken: result.accessToken, expiresAt: result.expiresOn?.getTime() ?? Date.now() };
     return result.accessToken;
   }
@@ -180,6 +197,12 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
 
   const settleMs = (retries + 1) * timeoutMs + retryDelayMs * (2 ** retries - 1) + 3 * maxRetryAfterMs;
   return { tenantId: settings.tenantId, settleMs, token, request };
+}
+
+/** The refresh token MSAL's serialized cache holds for this app (its RefreshToken entries: { client_id, secret }). */
+function newestRefreshToken(serialized: string, clientId: string): string | undefined {
+  const cache = JSON.parse(serialized) as { RefreshToken?: Record<string, { client_id?: string; secret?: string }> };
+  return Object.values(cache.RefreshToken ?? {}).find((entry) => entry.client_id === clientId)?.secret;
 }
 
 function parseJson(text: string): unknown {

@@ -5,6 +5,9 @@ import { describeChanges, fieldChanges, subscriptionColumns, type RemoteSubscrip
 import { DomainError } from '../core/errors.js';
 import { buyInPartnerCenter } from './purchase.js';
 import { createPartnerCenterClient, PartnerCenterError, type PartnerCenterClient, type PartnerCenterSettings } from './client.js';
+import type { Database } from '../../db/client.js';
+import type { Logger } from '../log.js';
+import { databaseTokenStore, tokenCipher, tokenKeyBytes } from './tokens.js';
 
 /** Partner Center's codes for "the policy already exists" (create) and "no such policy" (delete). */
 export const policyExistsCode = '600041';
@@ -24,6 +27,8 @@ export interface ConnectorStatus {
   baseUrl: string;
   /** Whether a token could be had just now, and why not. */
   signIn: { ok: true } | { ok: false; reason: string };
+  /** Where the newest refresh token is kept: sealed in the database, or in this process only (no PARTNER_CENTER_TOKEN_KEY). */
+  tokenStorage: 'database' | 'memory';
   lastError?: ConnectorFailure;
 }
 
@@ -195,13 +200,14 @@ export function createPartnerCenterConnector(settings: PartnerCenterSettings, pr
     async status() {
       let signIn: ConnectorStatus['signIn'];
       try {
-        await client.token();
+        // Asked of Microsoft Entra now, not answered from the access token held: a revoked consent shows at once.
+        await client.token(true);
         signIn = { ok: true };
       } catch (error) {
         const e = error as { errorCode?: string; errorMessage?: string; message?: string };
         signIn = { ok: false, reason: [e.errorCode, (e.errorMessage || e.message || String(error)).split('\n')[0]].filter(Boolean).join(': ') };
       }
-      return { tenantId: settings.tenantId, baseUrl: settings.baseUrl, signIn, ...(lastError ? { lastError } : {}) };
+      return { tenantId: settings.tenantId, baseUrl: settings.baseUrl, signIn, tokenStorage: settings.refreshTokens ? 'database' : 'memory', ...(lastError ? { lastError } : {}) };
     },
   };
 }
@@ -216,12 +222,23 @@ export type PartnerCenterConfig = {
   PARTNER_CENTER_TIMEOUT_SECONDS?: number;
   PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS?: number;
   PARTNER_CENTER_PRICING_URL?: string;
+  PARTNER_CENTER_TOKEN_KEY?: string;
 };
 
+/** What the connector keeps its newest refresh token in: the database, sealed with PARTNER_CENTER_TOKEN_KEY. */
+export interface ConnectorStorage {
+  db: Database;
+  log: Logger;
+  /** Called after an announcement was queued (the delivery worker's wake-up). */
+  onAnnounce?: () => void;
+}
+
 /** The connector when its four credentials are set (loadConfig refuses some without the others); otherwise none. */
-export function partnerCenterFromConfig(config: PartnerCenterConfig, tuning: Partial<PartnerCenterSettings> = {}): PartnerCenterConnector | undefined {
+export function partnerCenterFromConfig(config: PartnerCenterConfig, tuning: Partial<PartnerCenterSettings> = {}, storage?: ConnectorStorage): PartnerCenterConnector | undefined {
   const { PARTNER_CENTER_TENANT_ID: tenantId, PARTNER_CENTER_CLIENT_ID: clientId, PARTNER_CENTER_CLIENT_SECRET: clientSecret, PARTNER_CENTER_REFRESH_TOKEN: refreshToken } = config;
   if (!tenantId || !clientId || !clientSecret || !refreshToken) return undefined;
+  const key = config.PARTNER_CENTER_TOKEN_KEY ? tokenKeyBytes(config.PARTNER_CENTER_TOKEN_KEY) : undefined;
+  if (storage && !key) storage.log.warn('Partner Center: PARTNER_CENTER_TOKEN_KEY is not set, so the newest refresh token is kept in memory only and lost at restart');
   return createPartnerCenterConnector({
     tenantId,
     clientId,
@@ -231,6 +248,7 @@ export function partnerCenterFromConfig(config: PartnerCenterConfig, tuning: Par
     authorityUrl: (config.PARTNER_CENTER_AUTHORITY_URL ?? 'https://login.microsoftonline.com').replace(/\/+$/, ''),
     ...(config.PARTNER_CENTER_TIMEOUT_SECONDS ? { timeoutMs: config.PARTNER_CENTER_TIMEOUT_SECONDS * 1000 } : {}),
     ...(config.PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS !== undefined ? { maxRetryAfterMs: config.PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS * 1000 } : {}),
+    ...(storage && key ? { refreshTokens: databaseTokenStore(storage.db, tenantId, tokenCipher(key), storage.log, storage.onAnnounce) } : {}),
     ...tuning,
   }, (config.PARTNER_CENTER_PRICING_URL ?? 'https://api.partner.microsoft.com').replace(/\/+$/, ''));
 }

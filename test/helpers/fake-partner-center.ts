@@ -76,6 +76,7 @@ export async function startFakePartnerCenter() {
   const policies = new Map<string, Policy>();
   const issuedTokens = new Set<string>();
   let refuseSignIn = false;
+  const rotation = refreshTokenRotation();
   // R-P8: audit records served by GET /v1/auditrecords, a page at a time.
   const auditRecords: Record<string, unknown>[] = [];
   const continuations = new Map<string, unknown[]>();
@@ -127,7 +128,9 @@ export async function startFakePartnerCenter() {
     if (req.method === 'POST' && url.pathname === `/${partnerTenant}/oauth2/v2.0/token`) {
       const form = Object.fromEntries(new URLSearchParams(text));
       tokenRequests.push(form);
-      if (refuseSignIn || form.grant_type !== 'refresh_token' || form.refresh_token !== refreshToken || form.client_id !== clientId || form.client_secret !== clientSecret) {
+      const refusal = rotation.refusal(form.refresh_token);
+      if (refusal) return json(res, 400, refusal);
+      if (refuseSignIn || form.grant_type !== 'refresh_token' || !rotation.valid(form.refresh_token) || form.client_id !== clientId || form.client_secret !== clientSecret) {
         return json(res, 400, {
           error: 'invalid_grant',
           error_description: 'AADSTS70000: The provided value for the refresh token is not valid.',
@@ -144,7 +147,7 @@ export async function startFakePartnerCenter() {
         expires_in: 3599,
         ext_expires_in: 3599,
         access_token: accessToken,
-        refresh_token: refreshToken,
+        refresh_token: rotation.issue(),
       });
     }
 
@@ -278,8 +281,13 @@ export async function startFakePartnerCenter() {
         items = continued(req);
         if (!items) return ok(400, { code: 400, description: 'Invalid continuation token.', errorName: 'InvalidInput' });
       } else {
-        const start = Date.parse(url.searchParams.get('startDate') ?? '');
-        const end = url.searchParams.get('endDate') ? Date.parse(url.searchParams.get('endDate')!) : Date.now();
+        // The documented form: startDate and endDate in yyyy-mm-dd, the end date's whole day included.
+        const dateForm = /^\d{4}-\d{2}-\d{2}$/;
+        const startDate = url.searchParams.get('startDate') ?? '';
+        const endDate = url.searchParams.get('endDate');
+        if (!dateForm.test(startDate) || (endDate !== null && !dateForm.test(endDate))) return ok(400, { code: 400, description: 'Invalid date format: expected yyyy-mm-dd.', errorName: 'InvalidInput' });
+        const start = Date.parse(startDate);
+        const end = endDate ? Date.parse(endDate) + 24 * 60 * 60 * 1000 : Date.now();
         if (Number.isNaN(start) || Number.isNaN(end)) return ok(400, { code: 400, description: 'Invalid date range.', errorName: 'InvalidInput' });
         if (start < Date.now() - 90 * 24 * 60 * 60 * 1000) {
           return ok(400, { code: 400, description: 'Start date cannot be more than 90 days in the past.', errorName: 'InvalidInput' });
@@ -372,6 +380,8 @@ export async function startFakePartnerCenter() {
     refuseSignIn(on = true) {
       refuseSignIn = on;
     },
+    /** Refresh tokens: each grant answers a new one (Entra's rotation); revoke() makes Entra refuse them with invalid_grant. */
+    refreshTokens: rotation.api,
     /** The settings that point csp-ops here. */
     config: {
       PARTNER_CENTER_PRICING_URL: origin,
@@ -381,6 +391,7 @@ export async function startFakePartnerCenter() {
       PARTNER_CENTER_REFRESH_TOKEN: refreshToken,
       PARTNER_CENTER_BASE_URL: origin,
       PARTNER_CENTER_AUTHORITY_URL: origin,
+      PARTNER_CENTER_TOKEN_KEY: tokenKey,
     },
     /** The same settings as the client takes them, with test timings. */
     clientSettings(tuning: { timeoutMs?: number; retryDelayMs?: number } = {}) {
@@ -565,6 +576,61 @@ function fakeCommerce(store: {
     /** Partner Center's price for a term changes (prices change often). */
     setPrice(productId: string, skuId: string, market: string, duration: 'P1M' | 'P1Y', price: number) {
       products.get(productId)!.skus.find((s) => s.id === skuId)!.markets[market]!.terms.find((t) => t.duration === duration)!.price = price;
+      },
+    };
+}
+
+/** A 32-byte PARTNER_CENTER_TOKEN_KEY (base64) for tests. */
+export const tokenKey = Buffer.alloc(32, 7).toString('base64');
+
+/**
+ * Microsoft Entra's refresh-token rotation: each refresh_token grant answers a new refresh token
+ * (older ones stay usable, as in Entra, until revoked). revoke() stands for the token revoked, the
+ * consenting user's password or MFA reset: every grant is then refused with invalid_grant and the
+ * documented AADSTS error body.
+ */
+function refreshTokenRotation() {
+  const issued: string[] = [refreshToken];
+  const presented: string[] = [];
+  let revoked: { code: number; description: string } | undefined;
+  let withheld = false;
+  return {
+    valid: (token: string | undefined) => Boolean(token && issued.includes(token)),
+    issue() {
+      if (withheld) return undefined;
+      const token = `rt-${issued.length}-${randomUUID()}`;
+      issued.push(token);
+      return token;
+    },
+    refusal(token: string | undefined) {
+      if (token) presented.push(token);
+      if (!revoked) return undefined;
+      return {
+        error: 'invalid_grant',
+        error_description: `AADSTS${revoked.code}: ${revoked.description}\r\nTrace ID: ${randomUUID()}\r\nCorrelation ID: ${randomUUID()}\r\nTimestamp: ${new Date().toISOString().replace('T', ' ').slice(0, 19)}Z`,
+        error_codes: [revoked.code],
+        timestamp: new Date().toISOString(),
+        trace_id: randomUUID(),
+        correlation_id: randomUUID(),
+        suberror: 'bad_token',
+      };
+    },
+    api: {
+      /** Every refresh token issued so far, the settings' first one included; the last is the newest. */
+      issued,
+      /** The refresh tokens presented to the token endpoint, in order. */
+      presented,
+      /** Refuse every refresh token from now on (default: AADSTS50173, revoked after a password change). */
+      revoke(code = 50173, description = 'The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.') {
+        revoked = { code, description };
+      },
+      restore() {
+        revoked = undefined;
+      },
+      /** Answer grants without a new refresh token (the token held then ages). */
+      withhold(on = true) {
+        withheld = on;
+      },
     },
   };
 }

@@ -140,6 +140,8 @@ export async function startTestBot(
     /** Partner Center connector (and webhook) settings, and timing, passed to startBot. */
     partnerCenter?: PartnerCenterConfig & Partial<Parameters<typeof startBot>[0]['config']>;
     partnerCenterTuning?: Parameters<typeof startBot>[0]['partnerCenterTuning'];
+    /** Where the bot logs (default: nowhere). */
+    log?: Logger;
   } = {},
 ) {
   // A database handed in is another instance's: already loaded, and closed by its owner.
@@ -162,7 +164,7 @@ export async function startTestBot(
       ...options.partnerCenter,
     },
     partnerCenterTuning: options.partnerCenterTuning,
-    log: silentLog,
+    log: options.log ?? silentLog,
     deliveryIntervalMs: 50,
   });
   const url = `http://127.0.0.1:${bot.port}/slack/events`;

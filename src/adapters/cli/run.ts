@@ -15,6 +15,8 @@ import { purchaseInputSchema, recordPurchase } from '../../core/purchases.js';
 import { pollAuditRecords } from '../../partner-center/audit.js';
 import { PartnerCenterError } from '../../partner-center/client.js';
 import { syncOrganization } from '../../partner-center/sync.js';
+import { checkConnector, type CheckSettings } from '../../partner-center/check.js';
+import type { Logger } from '../../log.js';
 import { recordActivation, type ActivationStep } from '../../core/marketplace.js';
 import { readerTranslator } from '../../core/languages.js';
 import { formatTimestamp, translator, type Translate } from '../../i18n/index.js';
@@ -31,7 +33,7 @@ export interface CliResult {
  * The terminal adapter: the same grammar and core as chat, acting as the staff
  * member named by --as. A confirmation's primary button is clicked by --yes.
  */
-export async function runCli(db: Database, argv: string[], options: { partnerCenter?: PartnerCenterConnector } = {}): Promise<CliResult> {
+export async function runCli(db: Database, argv: string[], options: { partnerCenter?: PartnerCenterConnector; config?: CheckSettings; log?: Logger } = {}): Promise<CliResult> {
   const t = translator('en');
   let parsed;
   try {
@@ -74,15 +76,23 @@ export async function runCli(db: Database, argv: string[], options: { partnerCen
     if (!options.partnerCenter) return { output: t('cli.pollNoConnector'), exitCode: 1 };
     const { client } = options.partnerCenter;
     try {
-      const org = await organizationNamed(db, values.org);
-      if (positionals[0] === 'sync') return { output: t('cli.syncDone', { ...(await syncOrganization(db, client, org)) }), exitCode: 0 };
-      return { output: t('cli.pollDone', { ...(await pollAuditRecords(db, client, org, new Date())) }), exitCode: 0 };
+      // R-A5: without --org, the organization whose CSP tenant is the connector's.
+      const org = await organizationNamed(db, values.org, client.tenantId);
+      if (positionals[0] === 'sync') return { output: t('cli.syncDone', { ...(await syncOrganization(db, client, org, options.log)) }), exitCode: 0 };
+      return { output: t('cli.pollDone', { ...(await pollAuditRecords(db, client, org, new Date(), options.log)) }), exitCode: 0 };
     } catch (error) {
       if (error instanceof DomainError) return { output: t(error.code, error.params), exitCode: 1 };
       // What was read stays read: running it again resumes from there.
       if (error instanceof PartnerCenterError) return { output: `${error.message}\n${t('cli.resumes')}`, exitCode: 1 };
       throw error;
     }
+  }
+  if (positionals[0] === 'connector' && positionals[1] === 'check' && positionals.length === 2) {
+    if (!options.partnerCenter) return { output: t('cli.pollNoConnector'), exitCode: 1 };
+    const lines = await checkConnector(options.partnerCenter, options.config ?? {});
+    const failures = lines.filter((l) => l.failed).length;
+    const output = [t('check.title'), ...lines.map((l) => t(l.key, l.params ?? {})), failures ? t('check.toFix', { count: failures }) : t('check.allOk')];
+    return { output: output.join('\n'), exitCode: failures ? 1 : 0 };
   }
   if (positionals[0] === 'saas') return saasActivation(db, t, positionals.slice(1), values.licenses ?? false);
   if (!values.as) return { output: `${t('cli.asMissing')}\n${t('cli.usage')}`, exitCode: 2 };
