@@ -172,11 +172,13 @@ describe('purchase detection reads what Microsoft sends', () => {
     });
     const notJson = pascalRecord('{"Id":"order-cut');
     const noItems = pascalRecord({ Id: 'order-empty', CurrencyCode: 'USD', LineItems: [] });
-    pc.auditRecords.push(bought, notJson, noItems);
+    // As in the documented example, a record may carry no id of its own: the order's Id names it.
+    const { id: _none, ...unnamed } = pascalRecord({ ...JSON.parse(bought.resourceNewValue), Id: 'order-pascal-2', TotalPrice: 99 });
+    pc.auditRecords.push(bought, notJson, noItems, unnamed as typeof bought);
     const partnerCenter = partnerCenterFromConfig(pc.config, tuning, { db: database.db, log });
 
     const polled = await runCli(database.db, ['poll-purchases'], { partnerCenter, log });
-    expect(polled.output).toMatch(/1 new customer purchase recorded, 0 already recorded, 2 skipped/);
+    expect(polled.output).toMatch(/2 new customer purchases recorded, 0 already recorded, 2 skipped/);
     expect(polled.exitCode).toBe(0);
     const [announcement] = await waitFor('the purchase announcement', () => activityPosts(bought.id).length > 0 && activityPosts(bought.id));
     expect(announcement).toContain('2 × Virtual Machines D4s v5 in westeurope');
@@ -184,10 +186,11 @@ describe('purchase detection reads what Microsoft sends', () => {
 
     // Read again (today is always read again): recognised, not announced twice; the unreadable ones are counted once each.
     const again = await runCli(database.db, ['poll-purchases'], { partnerCenter, log });
-    expect(again.output).toMatch(/0 new customer purchases recorded, 1 already recorded, 2 skipped/);
+    expect(again.output).toMatch(/0 new customer purchases recorded, 2 already recorded, 2 skipped/);
     await outboxSettled(database.db);
     expect(activityPosts(bought.id)).toHaveLength(1);
     expect(await database.db.select().from(purchases).where(eq(purchases.sourceId, bought.id))).toHaveLength(1);
+    expect(await database.db.select().from(purchases).where(eq(purchases.sourceId, 'order-pascal-2'))).toHaveLength(1);
     const kept = await database.db.select().from(partnerCenterUnreadableRecords);
     expect(kept.map((r) => r.recordId).sort()).toEqual([notJson.id, noItems.id].sort());
     expect(logged.some((l) => l.includes(notJson.id) && l.includes('is not JSON'))).toBe(true);

@@ -85,8 +85,9 @@ export async function pollAuditRecords(db: Database, client: PartnerCenterClient
   while (day < now) {
     const nextDay = new Date(day.getTime() + dayMs);
     result.windows++;
-    for await (const record of auditRecords(client, day)) {
+    for await (const listed of auditRecords(client, day)) {
       result.records++;
+      const record = named(listed);
       if (!isCustomerOrder(record, partnerDomains)) continue;
       const outcome = await recordFromAudit(db, org, record, log);
       if (outcome === 'unreadable') result.skipped++;
@@ -107,6 +108,21 @@ const auditRecords = (client: PartnerCenterClient, day: Date) => {
   const date = day.toISOString().slice(0, 10);
   return allItems<AuditRecord>(client, `/v1/auditrecords?startDate=${date}&endDate=${date}`);
 };
+
+/**
+ * The documented example carries no record `id`: the order's own `Id` names it then, or else its
+ * date and customer, so such a record is still recorded once or counted as unreadable, never passed over.
+ */
+function named(record: AuditRecord): AuditRecord {
+  if (record.id) return record;
+  let orderId: unknown;
+  try {
+    orderId = Object.entries(JSON.parse(record.resourceNewValue ?? '') as Record<string, unknown>).find(([key]) => key.toLowerCase() === 'id')?.[1];
+  } catch {
+    // An unreadable order is reported as such by recordFromAudit.
+  }
+  return { ...record, id: typeof orderId === 'string' && orderId ? orderId : `${record.operationDate ?? ''}/${record.customerId ?? ''}` };
+}
 
 /**
  * A succeeded create_order made by a customer user: it names a customer and a user whose
