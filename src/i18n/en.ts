@@ -641,7 +641,7 @@ export const en = {
 
   'date.zoned': '{date} {zone}',
 
-  'cli.usage': 'Usage:\n  npm run csp -- <command text> --as <staff email> [--org <organization name>] [--yes] [--out <folder for files>]\n  npm run csp -- import <file.json>\n  npm run csp -- api-token create [name] | list | revoke <id> [--org <organization name>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <organization name>]\n  npm run csp -- poll-purchases [--org <organization name>]\n  npm run csp -- sync [--org <organization name>]\n  npm run csp -- saas activate <subscription> [--licenses] | saas licenses <subscription>\nExample: npm run csp -- customers --as admin@fabrikam.example\nCommands: npm run csp -- help --as <staff email>',
+  'cli.usage': 'Usage:\n  npm run csp -- <command text> --as <staff email> [--org <organization name>] [--yes] [--out <folder for files>]\n  npm run csp -- import <file.json>\n  npm run csp -- api-token create [name] | list | revoke <id> [--org <organization name>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <organization name>]\n  npm run csp -- poll-purchases [--org <organization name>]\n  npm run csp -- sync [--org <organization name>]\n  npm run csp -- connector check\n  npm run csp -- saas activate <subscription> [--licenses] | saas licenses <subscription>\nExample: npm run csp -- customers --as admin@fabrikam.example\nCommands: npm run csp -- help --as <staff email>',
   'cli.choice': '  {label}: {command}',
   'cli.asMissing': 'Say who is acting with --as <staff email>.',
   'cli.confirmWithYes': 'To {action}, run the same command again with --yes.',
@@ -678,7 +678,7 @@ export const en = {
   'cli.bridgeFailed': 'csp-ops could not run that: {reason}',
   'cli.fileWritten': 'Wrote {path}',
   'cli.fileUnwritable': 'Could not write {path}: {reason}.',
-  'help.connector': '{prefix}connector status — whether csp-ops reaches Partner Center, its last sync and its last error (staff). Example: {prefix}connector status',
+  'help.connector': '{prefix}connector status — whether csp-ops reaches Partner Center, its refresh token, its last sync and its last error (staff); in a terminal, npm run csp -- connector check tries each endpoint once and says what to fix. Example: {prefix}connector status',
   'partnerCenter.refused': 'Partner Center refused the change (HTTP {status}, code {code}): {description} MS-CorrelationId: {correlationId}. Nothing was changed here.',
   'partnerCenter.unreachable': 'Partner Center could not be reached ({code}: {description}). MS-CorrelationId: {correlationId}. Nothing was changed here; try again later.',
   'partnerCenter.otherTenant': 'The Partner Center connector signs in for another partner tenant than {org}\'s CSP tenant {tenant}, so it does not act for {org} and nothing was changed. Set {org}\'s "cspTenantId" to the connector\'s tenant (PARTNER_CENTER_TENANT_ID) in its import file, or connect the connector to {tenant}.',

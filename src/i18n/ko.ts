@@ -643,7 +643,7 @@ export const ko: Record<MessageKey, string> = {
 
   'date.zoned': '{date} ({zone})',
 
-  'cli.usage': '사용법:\n  npm run csp -- <명령 텍스트> --as <직원 이메일> [--org <조직 이름>] [--yes] [--out <파일 저장 폴더>]\n  npm run csp -- import <file.json>\n  npm run csp -- api-token create [이름] | list | revoke <id> [--org <조직 이름>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <조직 이름>]\n  npm run csp -- poll-purchases [--org <조직 이름>]\n  npm run csp -- sync [--org <조직 이름>]\n  npm run csp -- saas activate <구독> [--licenses] | saas licenses <구독>\n예: npm run csp -- customers --as admin@fabrikam.example\n명령 목록: npm run csp -- help --as <직원 이메일>',
+  'cli.usage': '사용법:\n  npm run csp -- <명령 텍스트> --as <직원 이메일> [--org <조직 이름>] [--yes] [--out <파일 저장 폴더>]\n  npm run csp -- import <file.json>\n  npm run csp -- api-token create [이름] | list | revoke <id> [--org <조직 이름>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <조직 이름>]\n  npm run csp -- poll-purchases [--org <조직 이름>]\n  npm run csp -- sync [--org <조직 이름>]\n  npm run csp -- connector check\n  npm run csp -- saas activate <구독> [--licenses] | saas licenses <구독>\n예: npm run csp -- customers --as admin@fabrikam.example\n명령 목록: npm run csp -- help --as <직원 이메일>',
   'cli.choice': '  {label}: {command}',
   'cli.asMissing': '--as <직원 이메일> 옵션으로 실행하는 사람을 지정하세요.',
   'cli.confirmWithYes': '"{action}" 작업을 진행하려면 같은 명령에 --yes를 붙여 다시 실행하세요.',
@@ -680,7 +680,7 @@ export const ko: Record<MessageKey, string> = {
   'cli.bridgeFailed': 'csp-ops가 이 명령을 실행하지 못했습니다: {reason}',
   'cli.fileWritten': '파일 저장: {path}',
   'cli.fileUnwritable': '{path} 파일을 저장하지 못했습니다: {reason}.',
-  'help.connector': '{prefix}connector status — csp-ops의 파트너 센터 연결 여부, 마지막 동기화, 마지막 오류(파트너 직원). 예: {prefix}connector status',
+  'help.connector': '{prefix}connector status — csp-ops의 파트너 센터 연결 여부, 새로 고침 토큰, 마지막 동기화, 마지막 오류(파트너 직원). 터미널에서 npm run csp -- connector check를 실행하면 각 엔드포인트를 한 번씩 시도하고 고칠 점을 알려 줍니다. 예: {prefix}connector status',
   'partnerCenter.refused': '파트너 센터에서 변경을 거부했습니다(HTTP {status}, 코드 {code}): {description} MS-CorrelationId: {correlationId}. 여기에서도 변경된 내용은 없습니다.',
   'partnerCenter.unreachable': '파트너 센터에 연결할 수 없습니다({code}: {description}). MS-CorrelationId: {correlationId}. 여기에서도 변경된 내용은 없습니다. 나중에 다시 시도하세요.',
   'partnerCenter.otherTenant': '파트너 센터 커넥터는 {org} 조직의 CSP 테넌트({tenant})가 아닌 다른 파트너 테넌트로 로그인하므로 {org} 조직을 대신해 작업하지 않으며, 변경된 내용은 없습니다. 가져오기 파일에서 {org} 조직의 "cspTenantId"를 커넥터의 테넌트(PARTNER_CENTER_TENANT_ID)로 설정하거나, 커넥터를 {tenant} 테넌트에 연결하세요.',

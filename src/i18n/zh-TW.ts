@@ -643,7 +643,7 @@ export const zhTW: Record<MessageKey, string> = {
 
   'date.zoned': '{date} ({zone})',
 
-  'cli.usage': '用法：\n  npm run csp -- <指令文字> --as <員工電子郵件> [--org <組織名稱>] [--yes] [--out <檔案輸出資料夾>]\n  npm run csp -- import <file.json>\n  npm run csp -- api-token create [名稱] | list | revoke <id> [--org <組織名稱>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <組織名稱>]\n  npm run csp -- poll-purchases [--org <組織名稱>]\n  npm run csp -- sync [--org <組織名稱>]\n  npm run csp -- saas activate <訂用帳戶> [--licenses] | saas licenses <訂用帳戶>\n範例：npm run csp -- customers --as admin@fabrikam.example\n指令清單：npm run csp -- help --as <員工電子郵件>',
+  'cli.usage': '用法：\n  npm run csp -- <指令文字> --as <員工電子郵件> [--org <組織名稱>] [--yes] [--out <檔案輸出資料夾>]\n  npm run csp -- import <file.json>\n  npm run csp -- api-token create [名稱] | list | revoke <id> [--org <組織名稱>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <組織名稱>]\n  npm run csp -- poll-purchases [--org <組織名稱>]\n  npm run csp -- sync [--org <組織名稱>]\n  npm run csp -- connector check\n  npm run csp -- saas activate <訂用帳戶> [--licenses] | saas licenses <訂用帳戶>\n範例：npm run csp -- customers --as admin@fabrikam.example\n指令清單：npm run csp -- help --as <員工電子郵件>',
   'cli.choice': '  {label}：{command}',
   'cli.asMissing': '請用 --as <員工電子郵件> 指定執行者。',
   'cli.confirmWithYes': '若要{action}，請加上 --yes 重新執行相同的指令。',
@@ -680,7 +680,7 @@ export const zhTW: Record<MessageKey, string> = {
   'cli.bridgeFailed': 'csp-ops 無法執行此操作：{reason}',
   'cli.fileWritten': '已寫入 {path}',
   'cli.fileUnwritable': '無法寫入 {path}：{reason}。',
-  'help.connector': '{prefix}connector status — csp-ops 能否連上合作夥伴中心，以及上次同步與上次錯誤（限員工）。範例：{prefix}connector status',
+  'help.connector': '{prefix}connector status — csp-ops 能否連上合作夥伴中心、重新整理權杖狀態，以及上次同步與上次錯誤（限員工）；在終端機執行 npm run csp -- connector check 會逐一試連各端點並說明如何修正。範例：{prefix}connector status',
   'partnerCenter.refused': '合作夥伴中心拒絕了此變更（HTTP {status}，代碼 {code}）：{description} MS-CorrelationId: {correlationId}。此處未做任何變更。',
   'partnerCenter.unreachable': '無法連線到合作夥伴中心（{code}：{description}）。MS-CorrelationId: {correlationId}。此處未做任何變更；請稍後再試。',
   'partnerCenter.otherTenant': '合作夥伴中心連接器登入的是另一個合作夥伴租用戶，而非 {org} 的 CSP 租用戶 {tenant}，因此不會代表 {org} 執行任何動作，也未做任何變更。請在匯入檔案中將 {org} 的 "cspTenantId" 設為連接器的租用戶（PARTNER_CENTER_TENANT_ID），或將連接器連線到 {tenant}。',
