@@ -1,4 +1,5 @@
-import type { Organization, PartnerCenterGateway } from '../core/context.js';
+import type { AzureReservationsGateway, Organization, PartnerCenterGateway } from '../core/context.js';
+import { createAzureReservations } from './azure.js';
 import type { Subscription } from '../core/marketplace.js';
 import type { SubscriptionChange } from '../core/subscription-edits.js';
 import { describeChanges, fieldChanges, subscriptionColumns, type RemoteSubscription } from './subscriptions.js';
@@ -28,6 +29,8 @@ export interface ConnectorStatus {
 
 export interface PartnerCenterConnector extends PartnerCenterGateway {
   client: PartnerCenterClient;
+  /** Approved reservation requests carried out in Azure, with the same app and refresh token. */
+  azure: AzureReservationsGateway & { settleMs: number };
   status(): Promise<ConnectorStatus>;
 }
 
@@ -55,8 +58,9 @@ export const grantedResources = (policy: Policy): SelfServeResource[] =>
   );
 
 /** The customer purchase permissions for Azure reservations and savings plans kept as Partner Center SelfServePolicies. */
-export function createPartnerCenterConnector(settings: PartnerCenterSettings): PartnerCenterConnector {
+export function createPartnerCenterConnector(settings: PartnerCenterSettings & { armBaseUrl?: string; maxPollDelayMs?: number }): PartnerCenterConnector {
   const client = createPartnerCenterClient(settings);
+  const azure = createAzureReservations({ ...settings, armBaseUrl: settings.armBaseUrl ?? 'https://management.azure.com' });
   let lastError: ConnectorFailure | undefined;
 
   /** R-A5: the credentials are one partner's; only the organization naming that tenant as its CSP tenant is acted for. */
@@ -179,6 +183,7 @@ export function createPartnerCenterConnector(settings: PartnerCenterSettings): P
 
   return {
     client,
+    azure,
     updateSubscription,
     allowReservations: (org, customerTenantId) => allow(org, customerTenantId, 'AzureReservedInstances'),
     disallowReservations: (org, customerTenantId) => disallow(org, customerTenantId, 'AzureReservedInstances'),
@@ -207,10 +212,11 @@ export type PartnerCenterConfig = {
   PARTNER_CENTER_AUTHORITY_URL?: string;
   PARTNER_CENTER_TIMEOUT_SECONDS?: number;
   PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS?: number;
+  AZURE_RESOURCE_MANAGER_URL?: string;
 };
 
 /** The connector when its four credentials are set (loadConfig refuses some without the others); otherwise none. */
-export function partnerCenterFromConfig(config: PartnerCenterConfig, tuning: Partial<PartnerCenterSettings> = {}): PartnerCenterConnector | undefined {
+export function partnerCenterFromConfig(config: PartnerCenterConfig, tuning: Partial<PartnerCenterSettings> & { maxPollDelayMs?: number } = {}): PartnerCenterConnector | undefined {
   const { PARTNER_CENTER_TENANT_ID: tenantId, PARTNER_CENTER_CLIENT_ID: clientId, PARTNER_CENTER_CLIENT_SECRET: clientSecret, PARTNER_CENTER_REFRESH_TOKEN: refreshToken } = config;
   if (!tenantId || !clientId || !clientSecret || !refreshToken) return undefined;
   return createPartnerCenterConnector({
@@ -220,6 +226,7 @@ export function partnerCenterFromConfig(config: PartnerCenterConfig, tuning: Par
     refreshToken,
     baseUrl: (config.PARTNER_CENTER_BASE_URL ?? 'https://api.partnercenter.microsoft.com').replace(/\/+$/, ''),
     authorityUrl: (config.PARTNER_CENTER_AUTHORITY_URL ?? 'https://login.microsoftonline.com').replace(/\/+$/, ''),
+    armBaseUrl: (config.AZURE_RESOURCE_MANAGER_URL ?? 'https://management.azure.com').replace(/\/+$/, ''),
     ...(config.PARTNER_CENTER_TIMEOUT_SECONDS ? { timeoutMs: config.PARTNER_CENTER_TIMEOUT_SECONDS * 1000 } : {}),
     ...(config.PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS !== undefined ? { maxRetryAfterMs: config.PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS * 1000 } : {}),
     ...tuning,
