@@ -134,7 +134,13 @@ export async function fileRequest(ctx: CoreContext, draft: RequestDraft): Promis
   // With the connector, the card's refund is Azure's own quote (calculateRefund), asked with nothing locked.
   const azure = ctx.partnerCenter?.azure;
   if (draft.kind === 'cancel' && azure && reservation.reservationOrderId) {
-    const quote = await azure.refundQuote(customer.tenantId, { reservationOrderId: reservation.reservationOrderId, reservationId: reservation.id, quantity: reservation.quantity });
+    // Azure refusing a quote does not stop the request: the approver sees Azure's answer when approving.
+    const quote = await azure
+      .refundQuote(customer.tenantId, { reservationOrderId: reservation.reservationOrderId, reservationId: reservation.id, quantity: reservation.quantity })
+      .catch((error: unknown) => {
+        if (error instanceof DomainError) return undefined;
+        throw error;
+      });
     if (quote) details.azureRefund = quote;
   }
 

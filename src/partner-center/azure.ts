@@ -15,8 +15,6 @@ const apiVersion = '2022-11-01';
 
 export interface AzureSettings extends PartnerCenterSettings {
   armBaseUrl: string;
-  /** Longest pause between two polls of a long-running operation, whatever Retry-After says (default 60 s). */
-  maxPollDelayMs?: number;
 }
 
 /** Azure's refusal as ARM answers it: `{ error: { code, message } }`, or a policy error of a quote. */

@@ -20,6 +20,8 @@ export interface PartnerCenterSettings {
   retryDelayMs?: number;
   /** Longest Retry-After honoured on a 429 (default 60 s); longer counts as a failure. */
   maxRetryAfterMs?: number;
+  /** Longest pause between two polls of an Azure long-running operation, whatever Retry-After says (default 60 s). */
+  maxPollDelayMs?: number;
 }
 
 /** Partner Center's answer to a refused request, from its error body `{ code, description, errorName }`. */

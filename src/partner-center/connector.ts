@@ -58,7 +58,7 @@ export const grantedResources = (policy: Policy): SelfServeResource[] =>
   );
 
 /** The customer purchase permissions for Azure reservations and savings plans kept as Partner Center SelfServePolicies. */
-export function createPartnerCenterConnector(settings: PartnerCenterSettings & { armBaseUrl?: string; maxPollDelayMs?: number }): PartnerCenterConnector {
+export function createPartnerCenterConnector(settings: PartnerCenterSettings & { armBaseUrl?: string }): PartnerCenterConnector {
   const client = createPartnerCenterClient(settings);
   const azure = createAzureReservations({ ...settings, armBaseUrl: settings.armBaseUrl ?? 'https://management.azure.com' });
   let lastError: ConnectorFailure | undefined;
@@ -216,7 +216,7 @@ export type PartnerCenterConfig = {
 };
 
 /** The connector when its four credentials are set (loadConfig refuses some without the others); otherwise none. */
-export function partnerCenterFromConfig(config: PartnerCenterConfig, tuning: Partial<PartnerCenterSettings> & { maxPollDelayMs?: number } = {}): PartnerCenterConnector | undefined {
+export function partnerCenterFromConfig(config: PartnerCenterConfig, tuning: Partial<PartnerCenterSettings> = {}): PartnerCenterConnector | undefined {
   const { PARTNER_CENTER_TENANT_ID: tenantId, PARTNER_CENTER_CLIENT_ID: clientId, PARTNER_CENTER_CLIENT_SECRET: clientSecret, PARTNER_CENTER_REFRESH_TOKEN: refreshToken } = config;
   if (!tenantId || !clientId || !clientSecret || !refreshToken) return undefined;
   return createPartnerCenterConnector({
