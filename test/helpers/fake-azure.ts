@@ -136,6 +136,13 @@ export async function startFakeAzure(entra: FakePartnerCenter) {
           r.appliedScopes = p.appliedScopeType === 'Single' ? p.appliedScopes : null;
         }
         if (typeof p.renew === 'boolean') r.renew = p.renew;
+        // Held: the change is made and its answer waits (a crash test kills the caller meanwhile).
+        const held = holds.findIndex((h) => h.method === 'PATCH');
+        if (held >= 0) {
+          const [hold] = holds.splice(held, 1);
+          hold!.arrived();
+          await hold!.released;
+        }
         return json(res, 200, details(r));
       }
     }
@@ -206,6 +213,7 @@ export async function startFakeAzure(entra: FakePartnerCenter) {
     return armError(res, 404, 'NotFound', `No route ${req.method} ${url.pathname}`);
   }
   const pendingFinishes: (() => void)[] = [];
+  const holds: { method: string; arrived: () => void; released: Promise<void> }[] = [];
 
   return {
     origin,
@@ -223,6 +231,15 @@ export async function startFakeAzure(entra: FakePartnerCenter) {
     },
     plan(answer: PlannedAnswer) {
       planned.push(answer);
+    },
+    /** The next such request is carried out, and its answer held until released. */
+    hold(method: 'PATCH') {
+      let arrived!: () => void;
+      let release!: () => void;
+      const arrival = new Promise<void>((done) => (arrived = done));
+      const released = new Promise<void>((done) => (release = done));
+      holds.push({ method, arrived, released });
+      return { arrived: arrival, release };
     },
     /** Exchanges stay InProgress until released. */
     holdOperations(on = true) {
