@@ -96,6 +96,7 @@ describe.each(platforms)('$name: approved reservation requests are carried out i
     await p.command('contact', `request exchange ${r.exchange.id} Standard_E4s_v5 because more memory`);
     const card = await p.posted(`Request: exchange reservation ${r.exchange.id}`);
     const before = azure.requests.length;
+    const heldBefore = new Set(azure.reservations.keys());
     azure.holdOperations(true);
     const approving = p.click('adminAgent', card, 'Approve');
     await waitFor('Azure to be polled', () => [...azure.operations.values()].some((o) => o.polls >= 2));
@@ -117,9 +118,10 @@ describe.each(platforms)('$name: approved reservation requests are carried out i
         reservationsToExchange: [{ reservationId: `/providers/Microsoft.Capacity/reservationOrders/${r.exchange.order}/reservations/${r.exchange.id}`, quantity: 4 }],
       },
     });
-    const bought = [...azure.reservations.values()].find((x) => x.sku === 'Standard_E4s_v5' && x.tenant === tenants.contoso && x.id !== r.exchange.id && !Object.values(r).some((v) => v.id === x.id))!;
+    const bought = [...azure.reservations.values()].filter((x) => !heldBefore.has(x.id));
+    expect(bought).toMatchObject([{ sku: 'Standard_E4s_v5', tenant: tenants.contoso }]);
     expect((await reservationRow(p, r.exchange.id))!.status).toBe('exchanged');
-    expect(await reservationRow(p, bought.id)).toMatchObject({ reservationOrderId: bought.orderId, product: 'Standard_E4s_v5', status: 'active' });
+    expect(await reservationRow(p, bought[0]!.id)).toMatchObject({ reservationOrderId: bought[0]!.orderId, product: 'Standard_E4s_v5', status: 'active' });
     expect((await p.db.select().from(partnerCenterIntents).where(eq(partnerCenterIntents.requestId, request.id)))[0]).toMatchObject({ kind: 'reservation', status: 'done' });
   });
 
@@ -163,20 +165,24 @@ describe.each(platforms)('$name: without the connector the change is recorded he
     (driver) => driver.command('globalAdmin', 'channel approvals here'),
   );
 
-  it('R-Q5 the decision says to make it in the Azure portal with the steps; an admin marks it Done in Azure, once', async () => {
+  it('R-Q5 the decision says to make it in the Azure portal; the steps and a Done in Azure button follow in the approvals channel; marked once', async () => {
     await p.command('contact', `request cancel ${r.portal.id}`);
     const card = await p.posted(`Request: cancel reservation ${r.portal.id}`);
     expect(card.text).toContain('Refund estimate');
     const approved = await p.click('adminAgent', card, 'Approve');
     expect(approved.text).toContain('The change is recorded in csp-ops only: make it in the Azure portal, then press Done in Azure.');
-    expect(approved.text).toContain('Billing → Problem type Reservation management → Problem subtype Exchanges and refunds');
-    expect(approved.buttons.map((b) => b.label)).toEqual(['Done in Azure']);
-    expect(await unchanged(p.db, () => p.click('salesAgent', approved, 'Done in Azure')).then((x) => x.text)).not.toContain('made it in the Azure portal');
-    const done = await p.click('globalAdmin', approved, 'Done in Azure');
+    expect(approved.text).not.toContain('the change is made');
+    expect(approved.buttons).toEqual([]);
+    const todo = await p.posted(`To do in the Azure portal: cancel reservation ${r.portal.id}`);
+    expect(todo.text).toContain('Help + support → Create a support request → Issue type Billing → Problem type Reservation management → Problem subtype Exchanges and refunds');
+    expect(todo.buttons.map((b) => b.label)).toEqual(['Done in Azure']);
+    const notAdmin = await unchanged(p.db, () => p.click('salesAgent', todo, 'Done in Azure'));
+    expect(notAdmin.text).not.toContain('made it in the Azure portal');
+    const done = await p.click('globalAdmin', todo, 'Done in Azure');
     expect(done.text).toContain('박지훈 made it in the Azure portal');
     expect(done.buttons).toEqual([]);
     expect(await requestOf(p, r.portal.id)).toMatchObject({ status: 'approved', carriedOut: 'portal', doneInAzureByName: '박지훈' });
-    const again = await unchanged(p.db, () => p.click('adminAgent', approved, 'Done in Azure'));
+    const again = await unchanged(p.db, () => p.click('adminAgent', todo, 'Done in Azure'));
     expect(again.text).toContain('This request was already decided');
     expect(azure.requests.some((q) => q.path.includes(r.portal.order))).toBe(false);
     const [row] = await p.db.select().from(reservationRequests).where(and(eq(reservationRequests.reservationId, r.portal.id)));

@@ -52,7 +52,7 @@ function outcome(t: Translate, r: ReservationRequest, inProgress?: InProgress): 
       if (r.carriedOut === 'azure') return t('request.approvedInAzure', decided);
       if (r.carriedOut !== 'portal') return t('request.approved', decided);
       if (r.doneInAzureAt) return t('request.approvedDoneInAzure', { ...decided, doneBy: r.doneInAzureByName ?? '', doneAt: formatTimestamp(t, r.doneInAzureAt) });
-      return `${t('request.approvedPortal', decided)} ${portalSteps(t, r)}`;
+      return t('request.approvedPortal', decided);
     case 'rejected':
       return r.decisionNote ? t('request.rejectedReason', { ...decided, reason: r.decisionNote }) : t('request.rejected', decided);
     case 'refused':
@@ -109,10 +109,9 @@ function subscriptionFacts(t: Translate, r: ReservationRequest, subscription: Su
 /** R-Q2, R-Q5: the approval card: the facts, who asked, when and why; Approve / Reject while it waits. */
 export function requestCard(t: Translate, r: ReservationRequest, customerName: string, refund?: RefundFacts, subscription?: Subscription, now = new Date(), inProgress?: InProgress): View {
   const refundInfo = refundLines(t, refund);
-  const waitsForPortal = r.status === 'approved' && r.carriedOut === 'portal' && !r.doneInAzureAt;
   return {
     title: t('request.cardTitle', { change: change(t, r) }),
-    tone: r.status === 'pending' || waitsForPortal ? 'warning' : r.status === 'approved' ? 'success' : 'error',
+    tone: r.status === 'pending' ? 'warning' : r.status === 'approved' ? 'success' : 'error',
     facts: [
       { label: t('request.customer'), value: customerName },
       { label: t('request.askedBy'), value: t(r.requestedByContactId ? 'request.byContact' : 'request.byStaff', { name: r.requestedByName }) },
@@ -122,9 +121,8 @@ export function requestCard(t: Translate, r: ReservationRequest, customerName: s
       ...refundInfo.facts,
     ],
     lines: [...refundInfo.lines, outcome(t, r, inProgress)],
-    actions: waitsForPortal
-      ? [{ id: 'done-in-azure', label: t('request.doneInAzure'), value: r.id, style: 'primary' }]
-      : r.status === 'pending' && !inProgress
+    actions:
+      r.status === 'pending' && !inProgress
         ? [
             { id: 'approve', label: t('request.approve'), value: r.id, style: 'primary' },
             { id: 'reject', label: t('request.reject'), value: r.id, style: 'danger' },
@@ -201,8 +199,26 @@ export async function decideRequestView(env: OrgEnv, requestRef: string, decisio
 export async function doneInAzureView(env: OrgEnv, requestRef: string): Promise<View> {
   const found = await findRequest(env.db, env.org.id, requestRef);
   const { state, request } = await markDoneInAzure(coreContext(env), found.id);
-  const card = await currentCard(env, request);
-  return state === 'already' ? { ...card, lines: [env.t('request.alreadyDecided'), ...(card.lines ?? [])] } : { ...card, committed: true };
+  const todo = azureTodoView(env.t, request);
+  return state === 'already' ? { ...todo, lines: [env.t('request.alreadyDecided'), ...(todo.lines ?? [])] } : { ...todo, committed: true };
+}
+
+/** A change approved and recorded here only: what to do in the Azure portal, and the button to say it is done. */
+function azureTodoView(t: Translate, r: ReservationRequest): View {
+  const done = Boolean(r.doneInAzureAt);
+  return {
+    title: t('request.portalTitle', { change: change(t, r) }),
+    tone: done ? 'success' : 'warning',
+    lines: [outcome(t, r), ...(done ? [] : [portalSteps(t, r)])],
+    actions: done ? [] : [{ id: 'done-in-azure', label: t('request.doneInAzure'), value: r.id, style: 'primary' }],
+  };
+}
+
+/** The Azure portal steps of an approved request, for the delivery worker. */
+export async function renderAzureTodo(env: Pick<OrgEnv, 'db' | 't'>, orgId: string, requestId: string): Promise<View> {
+  const request = await requestById(env.db, orgId, requestId);
+  if (!request) throw new DomainError('request.unknown', { request: requestId });
+  return azureTodoView(env.t, request);
 }
 
 /** Requests and their decisions, newest first, a page at a time. */

@@ -422,6 +422,9 @@ export async function commitDecision(
     await recordActivity(tx, ctx, (request.subscriptionId ? `saas_cancel_request_${status}` : `request_${status}`) as ActivityAction, request.customerId, subject);
     await outcome.effect?.();
     const requester = await tellDecision(tx, request);
+    // Recorded here only: the admins get the Azure portal steps and a Done in Azure button where the card is.
+    const approvals = organizationChannel(ctx.org, 'approvals') ?? organizationChannel(ctx.org, 'activity');
+    if (status === 'approved' && outcome.carriedOut === 'portal' && approvals) await enqueue(tx, ctx.org.id, approvals, { azureTodo: request.id });
     await notify(tx, ctx.org, {
       kind: 'requests',
       customerId: request.customerId,

@@ -355,6 +355,7 @@ export const en = {
   'request.approvedPortal': 'Approved by {name} at {date}. The change is recorded in csp-ops only: make it in the Azure portal, then press Done in Azure.',
   'request.approvedDoneInAzure': 'Approved by {name} at {date}; recorded in csp-ops, and {doneBy} made it in the Azure portal ({doneAt}).',
   'request.doneInAzure': 'Done in Azure',
+  'request.portalTitle': 'To do in the Azure portal: {change}',
   'request.portalSteps.refund': 'In the Azure portal, open a support request for the customer\'s tenant: Help + support → Create a support request → Issue type Billing → Problem type Reservation management → Problem subtype Exchanges and refunds, naming reservation {reservation}.',
   'request.portalSteps.scopeShared': 'In the Azure portal: Reservations → reservation {reservation} → Settings → Configuration → Scope: Shared → Save.',
   'request.portalSteps.scopeSingle': 'In the Azure portal: Reservations → reservation {reservation} → Settings → Configuration → Scope: Single subscription {subscription} → Save.',

@@ -357,6 +357,7 @@ export const ko: Record<MessageKey, string> = {
   'request.approvedPortal': '{name} 님이 {date}에 승인했습니다. 변경 내용은 csp-ops에만 기록되었습니다. Azure Portal에서 변경한 다음 Azure에서 완료를 누르세요.',
   'request.approvedDoneInAzure': '{name} 님이 {date}에 승인했습니다. csp-ops에 기록되었고 {doneBy} 님이 Azure Portal에서 변경했습니다({doneAt}).',
   'request.doneInAzure': 'Azure에서 완료',
+  'request.portalTitle': 'Azure Portal에서 할 일: {change}',
   'request.portalSteps.refund': 'Azure Portal에서 고객 테넌트의 지원 요청을 여세요: 도움말 + 지원 → 지원 요청 만들기 → 문제 유형 청구 → 문제 종류 예약 관리 → 문제 하위 유형 교환 및 환불, 예약 {reservation}을(를) 명시하세요.',
   'request.portalSteps.scopeShared': 'Azure Portal에서: 예약 → 예약 {reservation} → 설정 → 구성 → 범위: 공유 → 저장.',
   'request.portalSteps.scopeSingle': 'Azure Portal에서: 예약 → 예약 {reservation} → 설정 → 구성 → 범위: 단일 구독 {subscription} → 저장.',

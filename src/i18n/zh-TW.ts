@@ -357,6 +357,7 @@ export const zhTW: Record<MessageKey, string> = {
   'request.approvedPortal': '{name} 已於 {date} 核准。此變更僅記錄在 csp-ops 中：請在 Azure 入口網站中進行變更，然後按 [已在 Azure 完成]。',
   'request.approvedDoneInAzure': '{name} 已於 {date} 核准；已記錄在 csp-ops 中，{doneBy} 已在 Azure 入口網站中完成變更（{doneAt}）。',
   'request.doneInAzure': '已在 Azure 完成',
+  'request.portalTitle': '需在 Azure 入口網站中完成：{change}',
   'request.portalSteps.refund': '在 Azure 入口網站中為客戶的租用戶建立支援要求：說明 + 支援 → 建立支援要求 → 問題類型 帳單 → 問題類型 保留管理 → 問題子類型 交換與退款，並註明保留 {reservation}。',
   'request.portalSteps.scopeShared': '在 Azure 入口網站中：保留 → 保留 {reservation} → 設定 → 組態 → 範圍：共用 → 儲存。',
   'request.portalSteps.scopeSingle': '在 Azure 入口網站中：保留 → 保留 {reservation} → 設定 → 組態 → 範圍：單一訂用帳戶 {subscription} → 儲存。',
