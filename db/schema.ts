@@ -366,8 +366,10 @@ export const reservationStatuses = ['active', 'cancelled', 'exchanged', 'expired
 /** Azure reservations bought for a customer by the partner or by the customer itself (R-P9). */
 export const reservations = pgTable('reservations', {
   orgId: uuid('org_id').notNull().references(() => organizations.id),
-  /** Partner Center's reservation (order) ID. */
+  /** The reservation's ID (Azure's reservation ID when it came from Azure). */
   id: text('id').notNull(),
+  /** Azure's reservation order holding it: what the Azure Reservations API changes it through; absent: changed in the Azure portal by hand. */
+  reservationOrderId: text('reservation_order_id'),
   customerId: uuid('customer_id').notNull().references(() => customers.id),
   product: text('product').notNull(),
   region: text('region').notNull(),
@@ -388,7 +390,8 @@ export const reservations = pgTable('reservations', {
 
 /** `cancel-subscription`: cancel a marketplace (SaaS) subscription (R-Q1); the others change a reservation. */
 export const requestKinds = ['cancel', 'exchange', 'renew', 'scope', 'cancel-subscription'] as const;
-export const requestStatuses = ['pending', 'approved', 'rejected', 'refused'] as const;
+/** `failed`: approved, but Azure refused to make the change (its code and message are the refusal). */
+export const requestStatuses = ['pending', 'approved', 'rejected', 'refused', 'failed'] as const;
 
 /** A change to a reservation, or a marketplace subscription's cancellation, that only the partner can make (R-P7), asked for and decided once (R-Q1–R-Q5). */
 export const reservationRequests = pgTable('reservation_requests', {
@@ -400,7 +403,7 @@ export const reservationRequests = pgTable('reservation_requests', {
   subscriptionId: text('subscription_id'),
   kind: text('kind', { enum: requestKinds }).notNull(),
   /** exchange: the new product; scope: the new scope and subscription; cancel-subscription: the offer and plan names when asked. */
-  details: jsonb('details').$type<{ product?: string; scope?: 'shared' | 'single'; subscriptionId?: string; offer?: string; plan?: string }>().notNull().default({}),
+  details: jsonb('details').$type<{ product?: string; scope?: 'shared' | 'single'; subscriptionId?: string; offer?: string; plan?: string; azureRefund?: { amount: number; currency: string } }>().notNull().default({}),
   reason: text('reason'),
   requestedByStaffId: uuid('requested_by_staff_id').references(() => staff.id),
   requestedByContactId: uuid('requested_by_contact_id').references(() => customerContacts.id),
@@ -421,6 +424,10 @@ export const reservationRequests = pgTable('reservation_requests', {
   /** An approved cancellation's refund, counted against the rolling 12-month cap. */
   refundAmount: numeric('refund_amount', { precision: 14, scale: 2 }),
   refundCurrency: text('refund_currency'),
+  /** An approved reservation change: made by csp-ops through Azure, or to be made by hand in the Azure portal (then who marked it done, and when). */
+  carriedOut: text('carried_out', { enum: ['azure', 'portal'] }),
+  doneInAzureByName: text('done_in_azure_by_name'),
+  doneInAzureAt: timestamp('done_in_azure_at', { withTimezone: true }),
   lastRemindedAt: timestamp('last_reminded_at', { withTimezone: true }),
   createdAt: createdAt(),
 }, (t) => [
@@ -570,14 +577,16 @@ export const confirmations = pgTable('confirmations', {
   /** What the click did (or why it failed): a catalog sentence and its parameters. */
   outcome: jsonb('outcome').$type<{ key: string; params: StoredParams; terms?: Record<string, string> }>(),
 }, (t) => [index('confirmations_org_created').on(t.orgId, t.createdAt)]);
-export const partnerCenterIntentKinds = ['permission', 'subscription', 'purchase'] as const;
+export const partnerCenterIntentKinds = ['permission', 'subscription', 'purchase', 'reservation'] as const;
 export const partnerCenterIntentStatuses = ['pending', 'done', 'failed', 'abandoned'] as const;
 
 /** A permission turned on or off, or a subscription edit (a request's cancellation names the request). */
 export type PartnerCenterIntentChange =
   | { kind: 'permission'; resource: 'azure-reservations' | 'azure-savings-plans'; on: boolean }
   | { kind: 'subscription'; change: { kind: 'rename'; name: string } | { kind: 'seats'; seats: number } | { kind: 'auto-renew'; on: boolean } | { kind: 'reseller'; mpnId: string } | { kind: 'cancel' }; note?: string }
-  | { kind: 'purchase'; purchase: PartnerCenterPurchase };
+  | { kind: 'purchase'; purchase: PartnerCenterPurchase }
+  /** An approved reservation request carried out through Azure Resource Manager; `operation`: a long-running exchange's status URL once Azure accepted it. */
+  | { kind: 'reservation'; request: 'cancel' | 'exchange' | 'renew' | 'scope'; reservationOrderId: string; reservationId: string; operation?: string };
 
 /** A Buy confirmed with the connector on: the cart line sent, the figures shown, and the cart once Partner Center created it. */
 export interface PartnerCenterPurchase {

@@ -151,7 +151,7 @@ export async function startBot(options: {
   const jobs = partnerCenter
     ? {
         repair: singleRun(
-          () => repairAllOrganizations(db, partnerCenter.client, log).then((r) => (repairWhenDue(r.nextDueAt), r.done > 0 && wake())),
+          () => repairAllOrganizations(db, partnerCenter.client, log, partnerCenter.azure).then((r) => (repairWhenDue(r.nextDueAt), r.done > 0 && wake())),
           'Partner Center repair',
           log,
         ),

@@ -60,6 +60,11 @@ const settings = z.object({
     (v) => (v === '' || v === undefined ? 'https://api.partner.microsoft.com' : v),
     z.url({ protocol: /^https?$/, error: 'expected the Partner Center pricing API URL, such as https://api.partner.microsoft.com' }).transform((u) => u.replace(/\/+$/, '')),
   ),
+  // Azure Resource Manager, where approved reservation requests are carried out with the connector's credentials.
+  AZURE_RESOURCE_MANAGER_URL: z.preprocess(
+    (v) => (v === '' || v === undefined ? 'https://management.azure.com' : v),
+    z.url({ protocol: /^https?$/, error: 'expected the Azure Resource Manager URL, such as https://management.azure.com' }).transform((u) => u.replace(/\/+$/, '')),
+  ),
   // How long one Partner Center request may take before it is retried, and the longest Retry-After honoured on a 429.
   PARTNER_CENTER_TIMEOUT_SECONDS: seconds(15, 1, 120),
   PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS: seconds(60, 0, 300),

@@ -7,6 +7,7 @@ describe('settings from the environment', () => {
   it('has defaults that need no credentials', () => {
     expect(loadConfig({})).toEqual({
       PORT: 3000,
+      AZURE_RESOURCE_MANAGER_URL: 'https://management.azure.com',
       DATA_DIR: '.data',
       SLACK_API_URL: 'https://slack.com/api/',
       MICROSOFT_APP_TYPE: 'SingleTenant',

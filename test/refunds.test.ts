@@ -3,7 +3,7 @@ import { refundEstimate } from '../src/core/refunds.js';
 import type { Reservation } from '../src/core/reservations.js';
 
 const reservation = (changes: Partial<Reservation>): Reservation => ({
-  orgId: 'o', id: 'r', customerId: 'c', product: 'VM', region: 'koreacentral', quantity: 1, term: 'P1Y', billingPlan: 'upfront',
+  orgId: 'o', id: 'r', reservationOrderId: null, customerId: 'c', product: 'VM', region: 'koreacentral', quantity: 1, term: 'P1Y', billingPlan: 'upfront',
   scope: 'shared', subscriptionId: null, price: '3650.00', currency: 'USD', purchasedBy: 'partner',
   purchasedAt: new Date('2026-01-01T00:00:00Z'), status: 'active', createdAt: new Date('2026-01-01T00:00:00Z'), ...changes,
 });

@@ -154,7 +154,7 @@ describe.each(platforms)('$name: requests and approvals', ({ start }) => {
     expect(refused.text).toContain('Your role is sales agent. Deciding a request needs the admin agent or global admin role');
 
     const approved = await p.click('adminAgent', card, 'Approve');
-    expect(approved.text).toMatch(/Approved by 王小明 at \d{4}-\d\d-\d\d \d\d:\d\d UTC; the change is made\./);
+    expect(approved.text).toMatch(/Approved by 王小明 at \d{4}-\d\d-\d\d \d\d:\d\d UTC\. The change is recorded in csp-ops only: make it in the Azure portal, then press Done in Azure\./);
     expect(approved.buttons).toHaveLength(0);
     expect((await reservation(customerOwn))?.status).toBe('cancelled');
 

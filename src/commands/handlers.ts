@@ -10,7 +10,7 @@ import {
 import { formatDay, formatTimestamp, type MessageKey } from '../i18n/index.js';
 import type { ActionId, View } from '../views/model.js';
 import { coreContext, type CommandEnv, type OrgEnv } from './context.js';
-import { decideRequestView, fileRequestView, fileSubscriptionRequestView, rejectPromptView, requestsView } from './requests.js';
+import { decideRequestView, doneInAzureView, fileRequestView, fileSubscriptionRequestView, rejectPromptView, requestsView } from './requests.js';
 import { audienceCommandView, partnersView } from './audience.js';
 import { billingView, boughtView, buyView, marketplaceView, offerView, subscriptionChangedView, subscriptionEditView, subscriptionsView, supportView } from './marketplace.js';
 import { cancelledView } from './confirmations.js';
@@ -276,6 +276,8 @@ export async function runButton(env: Env, id: Exclude<ActionId, 'run'>, value: s
       return rejectPromptView(env, value);
     case 'reject-confirm':
       return decideRequestView(env, value, 'reject', inputs.reason);
+    case 'done-in-azure':
+      return doneInAzureView(env, value);
     case 'buy':
       return boughtView(env, value);
     case 'subscription-edit':

@@ -5,7 +5,7 @@ import type { Renderer } from '../delivery/worker.js';
 import { channelTranslator } from '../core/languages.js';
 import { formatMoney, formatTimestamp, type Translate } from '../i18n/index.js';
 import type { View } from '../views/model.js';
-import { renderRequestCard } from './requests.js';
+import { renderAzureTodo, renderRequestCard } from './requests.js';
 
 /** A digest lists this many purchases; its count and totals cover all of them. */
 export const digestListed = 20;
@@ -67,6 +67,7 @@ export function outboxRenderer(db: Database): Renderer {
       if ('requestCard' in message) return renderRequestCard({ db, t }, orgId, message.requestCard, message.reminder ?? false);
       if ('refreshRequestCard' in message) return renderRequestCard({ db, t }, orgId, message.refreshRequestCard);
       if ('decisionNotice' in message) return renderRequestCard({ db, t }, orgId, message.decisionNotice);
+      if ('azureTodo' in message) return renderAzureTodo({ db, t }, orgId, message.azureTodo);
       const [purchase] = await purchasesByIds(db, [message.purchase]);
       return purchaseView(t, purchase!);
     },

@@ -3,7 +3,9 @@ import { customerById, resolveCustomer } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
 import { refundCap, refundEstimate, refundsInLastYear, type RefundEstimate } from '../core/refunds.js';
 import { cancellationWindowCloses, insideCancellationWindow, type Subscription } from '../core/marketplace.js';
+import { intentFor } from '../core/intents.js';
 import {
+  markDoneInAzure, reservationTarget,
   decideRequest, fileRequest, fileSubscriptionRequest, findRequest, listRequests, requestById, reservationOf, subscriptionOf, type RequestDraft, type ReservationRequest,
   type SubscriptionRequestDraft,
 } from '../core/requests.js';
@@ -22,14 +24,35 @@ function change(t: Translate, r: Pick<ReservationRequest, 'kind' | 'reservationI
   return t(key, params);
 }
 
+/** What an admin does in the Azure portal for a change recorded only here. */
+function portalSteps(t: Translate, r: ReservationRequest): string {
+  const params = { reservation: r.reservationId ?? '', subscription: r.details.subscriptionId ?? '' };
+  switch (r.kind) {
+    case 'scope':
+      return t(r.details.scope === 'single' ? 'request.portalSteps.scopeSingle' : 'request.portalSteps.scopeShared', params);
+    case 'renew':
+      return t('request.portalSteps.renew', params);
+    default:
+      return t('request.portalSteps.refund', params);
+  }
+}
+
+/** While Azure is carrying out an approval: who approved it and since when. */
+type InProgress = { name: string; since: Date } | undefined;
+
 /** The outcome line of a request, or that it waits. */
-function outcome(t: Translate, r: ReservationRequest): string {
+function outcome(t: Translate, r: ReservationRequest, inProgress?: InProgress): string {
   const decided = { name: r.decidedByName ?? '', date: r.decidedAt ? formatTimestamp(t, r.decidedAt) : '' };
   switch (r.status) {
     case 'pending':
-      return t('request.pending');
+      return inProgress ? t('request.inProgress', { name: inProgress.name, date: formatTimestamp(t, inProgress.since) }) : t('request.pending');
+    case 'failed':
+      return t('request.failed', { ...decided, problem: r.refusal ? t(r.refusal.key as MessageKey, r.refusal.params) : '' });
     case 'approved':
-      return t('request.approved', decided);
+      if (r.carriedOut === 'azure') return t('request.approvedInAzure', decided);
+      if (r.carriedOut !== 'portal') return t('request.approved', decided);
+      if (r.doneInAzureAt) return t('request.approvedDoneInAzure', { ...decided, doneBy: r.doneInAzureByName ?? '', doneAt: formatTimestamp(t, r.doneInAzureAt) });
+      return t('request.approvedPortal', decided);
     case 'rejected':
       return r.decisionNote ? t('request.rejectedReason', { ...decided, reason: r.decisionNote }) : t('request.rejected', decided);
     case 'refused':
@@ -40,14 +63,19 @@ function outcome(t: Translate, r: ReservationRequest): string {
 interface RefundFacts {
   estimate: RefundEstimate;
   lastYear: number;
+  /** Azure's calculateRefund quote, when the connector asked for one: shown instead of the local estimate. */
+  azure?: { amount: number; currency: string };
 }
 
 /** A pending cancellation shows what it would refund and where that leaves the customer against the yearly cap. */
 function refundLines(t: Translate, refund: RefundFacts | undefined) {
   if (!refund) return { facts: [], lines: [] };
-  const { estimate, lastYear } = refund;
+  const { lastYear, azure } = refund;
+  const estimate = azure ? { ...refund.estimate, ...azure } : refund.estimate;
   const facts = [
-    { label: t('request.refundEstimate'), value: t('request.refundValue', { amount: formatMoney(t, estimate.amount, estimate.currency), remaining: estimate.remainingDays, term: estimate.termDays }) },
+    azure
+      ? { label: t('request.refundAzure'), value: formatMoney(t, azure.amount, azure.currency) }
+      : { label: t('request.refundEstimate'), value: t('request.refundValue', { amount: formatMoney(t, estimate.amount, estimate.currency), remaining: estimate.remainingDays, term: estimate.termDays }) },
     { label: t('request.refundsLastYear'), value: t('request.refundCapValue', { amount: formatMoney(t, lastYear, refundCap.currency), cap: formatMoney(t, refundCap.amount, refundCap.currency) }) },
   ];
   const counted = estimate.currency === refundCap.currency;
@@ -79,7 +107,7 @@ function subscriptionFacts(t: Translate, r: ReservationRequest, subscription: Su
 }
 
 /** R-Q2, R-Q5: the approval card: the facts, who asked, when and why; Approve / Reject while it waits. */
-export function requestCard(t: Translate, r: ReservationRequest, customerName: string, refund?: RefundFacts, subscription?: Subscription, now = new Date()): View {
+export function requestCard(t: Translate, r: ReservationRequest, customerName: string, refund?: RefundFacts, subscription?: Subscription, now = new Date(), inProgress?: InProgress): View {
   const refundInfo = refundLines(t, refund);
   return {
     title: t('request.cardTitle', { change: change(t, r) }),
@@ -92,9 +120,9 @@ export function requestCard(t: Translate, r: ReservationRequest, customerName: s
       ...(r.reason ? [{ label: t('request.reason'), value: r.reason }] : []),
       ...refundInfo.facts,
     ],
-    lines: [...refundInfo.lines, outcome(t, r)],
+    lines: [...refundInfo.lines, outcome(t, r, inProgress)],
     actions:
-      r.status === 'pending'
+      r.status === 'pending' && !inProgress
         ? [
             { id: 'approve', label: t('request.approve'), value: r.id, style: 'primary' },
             { id: 'reject', label: t('request.reject'), value: r.id, style: 'danger' },
@@ -108,9 +136,14 @@ async function currentCard(env: Pick<OrgEnv, 'db' | 't'>, request: ReservationRe
   const customer = await customerById(env.db, request.orgId, request.customerId);
   const reservation = request.kind === 'cancel' && request.status === 'pending' ? await reservationOf(env.db, request) : undefined;
   const now = new Date();
-  const refund = reservation && { estimate: refundEstimate(reservation, now), lastYear: await refundsInLastYear(env.db, request.orgId, request.customerId, now) };
+  const refund = reservation && {
+    estimate: refundEstimate(reservation, now),
+    lastYear: await refundsInLastYear(env.db, request.orgId, request.customerId, now),
+    ...(request.details.azureRefund ? { azure: request.details.azureRefund } : {}),
+  };
   const subscription = request.kind === 'cancel-subscription' ? await subscriptionOf(env.db, request) : undefined;
-  return requestCard(env.t, request, customer.name, refund, subscription, now);
+  const intent = request.status === 'pending' && request.reservationId ? await intentFor(env.db, request.orgId, reservationTarget(request.reservationId)) : undefined;
+  return requestCard(env.t, request, customer.name, refund, subscription, now, intent && { name: intent.actorName, since: intent.createdAt });
 }
 
 /** The card as it stands, for the delivery worker. */
@@ -160,6 +193,32 @@ export async function decideRequestView(env: OrgEnv, requestRef: string, decisio
   const { state, request } = await decideRequest(coreContext(env), found.id, decision, reason?.trim());
   const card = await currentCard(env, request);
   return state === 'already' ? { ...card, lines: [env.t('request.alreadyDecided'), ...(card.lines ?? [])] } : { ...card, committed: true };
+}
+
+/** "Done in Azure": an admin made the recorded change in the Azure portal; marked once. */
+export async function doneInAzureView(env: OrgEnv, requestRef: string): Promise<View> {
+  const found = await findRequest(env.db, env.org.id, requestRef);
+  const { state, request } = await markDoneInAzure(coreContext(env), found.id);
+  const todo = azureTodoView(env.t, request);
+  return state === 'already' ? { ...todo, lines: [env.t('request.alreadyDecided'), ...(todo.lines ?? [])] } : { ...todo, committed: true };
+}
+
+/** A change approved and recorded here only: what to do in the Azure portal, and the button to say it is done. */
+function azureTodoView(t: Translate, r: ReservationRequest): View {
+  const done = Boolean(r.doneInAzureAt);
+  return {
+    title: t('request.portalTitle', { change: change(t, r) }),
+    tone: done ? 'success' : 'warning',
+    lines: [outcome(t, r), ...(done ? [] : [portalSteps(t, r)])],
+    actions: done ? [] : [{ id: 'done-in-azure', label: t('request.doneInAzure'), value: r.id, style: 'primary' }],
+  };
+}
+
+/** The Azure portal steps of an approved request, for the delivery worker. */
+export async function renderAzureTodo(env: Pick<OrgEnv, 'db' | 't'>, orgId: string, requestId: string): Promise<View> {
+  const request = await requestById(env.db, orgId, requestId);
+  if (!request) throw new DomainError('request.unknown', { request: requestId });
+  return azureTodoView(env.t, request);
 }
 
 /** Requests and their decisions, newest first, a page at a time. */

@@ -17,6 +17,8 @@ export type ActivityAction =
   | 'request_approved'
   | 'request_rejected'
   | 'request_refused'
+  | 'request_failed'
+  | 'request_done_in_azure'
   | 'notifications_subscribed'
   | 'notifications_unsubscribed'
   | 'deliveries_retried'

@@ -23,6 +23,8 @@ export type OutboxMessage =
   | { requestCard: string; reminder?: boolean }
   | { refreshRequestCard: string }
   | { decisionNotice: string; person?: ChatPerson }
+  /** An approved reservation change recorded here only: the steps in the Azure portal and the Done in Azure button. */
+  | { azureTodo: string }
   | { purchase: string };
 
 export interface ChatTarget {

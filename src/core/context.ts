@@ -71,6 +71,38 @@ export interface PartnerCenterGateway {
   buy(org: Organization, customerTenantId: string, purchase: PartnerCenterPurchase, since: Date, onCart: (cartId: string) => Promise<void>): Promise<PartnerCenterPurchaseAnswer>;
 }
 
+/** An approved reservation request, as the Azure Reservations API is asked to carry it out. */
+export type AzureReservationChange = { reservationOrderId: string; reservationId: string; quantity: number } & (
+  | { kind: 'cancel'; reason?: string }
+  | { kind: 'exchange'; product: string; term: string; billingPlan: string }
+  | { kind: 'renew' }
+  | { kind: 'scope'; scope: 'shared' | 'single'; subscriptionId?: string }
+);
+export interface AzureReservationOutcome {
+  refund?: { amount: number; currency: string };
+  /** An exchange: the reservation Azure bought in the old one's place. */
+  successor?: { reservationOrderId: string; reservationId: string };
+}
+/** A reservation as Azure Resource Manager answers GET …/reservationOrders/{o}/reservations/{r}. */
+export interface RemoteReservation {
+  location?: string;
+  properties?: { appliedScopeType?: string; appliedScopes?: string[] | null; renew?: boolean; provisioningState?: string; reservedResourceType?: string; billingScopeId?: string };
+}
+
+/**
+ * Azure reservations changed in the customer's tenant with the partner's delegated admin rights. Each
+ * call throws a DomainError on Azure's refusal (`azure.refused`, with its code and message).
+ */
+export interface AzureReservationsGateway {
+  /** What returning the reservation now refunds (calculateRefund). */
+  refundQuote(customerTenantId: string, reservation: { reservationOrderId: string; reservationId: string; quantity: number }): Promise<{ amount: number; currency: string } | undefined>;
+  /** Makes the change, following a long-running one to its end; `accepted` is told its operation URL once Azure took it. */
+  carryOut(customerTenantId: string, change: AzureReservationChange, accepted: (operation: string) => Promise<void>): Promise<AzureReservationOutcome>;
+  reservation(customerTenantId: string, reservationOrderId: string, reservationId: string): Promise<RemoteReservation | undefined>;
+  /** A long-running exchange Azure accepted, followed to its end. */
+  operation(customerTenantId: string, url: string): Promise<AzureReservationOutcome>;
+}
+
 export interface CoreContext {
   db: Database;
   org: Organization;
@@ -78,7 +110,7 @@ export interface CoreContext {
   conversation: Conversation;
   now: () => Date;
   /** Absent: the permission is only kept here (no Partner Center connector configured). */
-  partnerCenter?: PartnerCenterGateway;
+  partnerCenter?: PartnerCenterGateway & { azure?: AzureReservationsGateway };
 }
 
 export type { Database, Queryable };

@@ -34,6 +34,8 @@ export const dateTime = z.iso.datetime({ offset: true, error: 'expected a date a
 /** A reservation's terms, as the import file and the purchase intake write them. */
 export const reservationFields = z.object({
   id: z.string().trim().min(1).max(100),
+  /** Azure's reservation order ID (a GUID): with it and the connector, approved changes are made through the Azure Reservations API. */
+  reservationOrderId: z.uuid({ error: 'expected Azure\'s reservation order ID, a GUID' }).transform((id) => id.toLowerCase()).optional(),
   product: name,
   region: z.string().trim().min(1).max(100),
   quantity: z.number().int().min(1).max(100_000),

@@ -57,6 +57,9 @@ async function pendingIntent(db: Queryable, orgId: string, target: string): Prom
   return pending;
 }
 
+/** The change of this target waiting for an answer, if any. */
+export const intentFor = (db: Queryable, orgId: string, target: string) => pendingIntent(db, orgId, target);
+
 export async function hasPendingIntent(db: Queryable, orgId: string, target: string): Promise<boolean> {
   return Boolean(await pendingIntent(db, orgId, target));
 }

@@ -99,6 +99,7 @@ export async function recordPurchase(db: Database, org: Organization, input: Pur
         .values({
           orgId: org.id,
           id: input.id,
+          reservationOrderId: r.reservationOrderId ?? null,
           customerId: customer.id,
           product: r.product,
           region: r.region,

@@ -14,6 +14,14 @@ import type { ReservationRequest } from './requests.js';
  * Returns where the requester is told.
  */
 export async function tellDecision(tx: Queryable, request: ReservationRequest): Promise<ChatTarget | undefined> {
+  await refreshRequestCards(tx, request);
+  const requester = await requesterRoute(tx, request);
+  if (requester) await enqueue(tx, request.orgId, requester.target, { decisionNotice: request.id, ...(requester.person ? { person: requester.person } : {}) });
+  return requester?.target;
+}
+
+/** Every copy of the request's card (posted or still waiting) is updated to show it as it stands now. */
+export async function refreshRequestCards(tx: Queryable, request: ReservationRequest): Promise<void> {
   const copies = await tx
     .selectDistinct({ platform: outbox.platform, channelId: outbox.channelId })
     .from(outbox)
@@ -26,9 +34,6 @@ export async function tellDecision(tx: Queryable, request: ReservationRequest): 
       ),
     );
   for (const copy of copies) await enqueue(tx, request.orgId, copy, { refreshRequestCard: request.id });
-  const requester = await requesterRoute(tx, request);
-  if (requester) await enqueue(tx, request.orgId, requester.target, { decisionNotice: request.id, ...(requester.person ? { person: requester.person } : {}) });
-  return requester?.target;
 }
 
 /**

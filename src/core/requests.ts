@@ -6,12 +6,14 @@ import { recordActivity, type ActivityAction } from './activity.js';
 import { enqueue, notify, organizationChannel, type Announcement } from './announcements.js';
 import { requireAdmin } from './access.js';
 import type { CoreContext } from './context.js';
-import { tellDecision } from './request-messages.js';
+import { refreshRequestCards, tellDecision } from './request-messages.js';
 import { customerById, customerMatches, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
 import { readPage } from './paging.js';
 import { cancellationWindowCloses, findSaasSubscription, insideCancellationWindow, type Subscription } from './marketplace.js';
-import { refusePending, subscriptionTarget, type PartnerCenterIntent } from './intents.js';
+import { recordIntent, refusePending, settleIntent, subscriptionTarget, type PartnerCenterIntent } from './intents.js';
+import type { AzureReservationChange, AzureReservationOutcome } from './context.js';
+import { partnerCenterIntents } from '../../db/schema.js';
 import {
   applySubscriptionChange, changeInPartnerCenter, commitSubscriptionChange, keptInPartnerCenter, recordSubscriptionIntent, type PartnerCenterEdit,
 } from './subscription-edits.js';
@@ -124,10 +126,23 @@ export async function fileRequest(ctx: CoreContext, draft: RequestDraft): Promis
   if (actor.kind === 'staff' && draft.customer && !customerMatches(customer, draft.customer)) {
     throw new DomainError('request.notThatCustomer', { reservation: reservation.id, customer: draft.customer });
   }
-  const details = draft.kind === 'exchange' ? { product: draft.product } : draft.kind === 'scope' ? { scope: draft.scope, subscriptionId: draft.subscriptionId } : {};
+  const details: ReservationRequest['details'] =
+    draft.kind === 'exchange' ? { product: draft.product } : draft.kind === 'scope' ? { scope: draft.scope, subscriptionId: draft.subscriptionId } : {};
   const candidate = { kind: draft.kind, details, requestedByContactId: actor.kind === 'contact' ? actor.id : null };
   const problem = await requestProblem(ctx.db, candidate, reservation);
   if (problem) throw new DomainError(problem.key, { ...problem.params, reservation: reservation.id });
+  // With the connector, the card's refund is Azure's own quote (calculateRefund), asked with nothing locked.
+  const azure = ctx.partnerCenter?.azure;
+  if (draft.kind === 'cancel' && azure && reservation.reservationOrderId) {
+    // Azure refusing a quote does not stop the request: the approver sees Azure's answer when approving.
+    const quote = await azure
+      .refundQuote(customer.tenantId, { reservationOrderId: reservation.reservationOrderId, reservationId: reservation.id, quantity: reservation.quantity })
+      .catch((error: unknown) => {
+        if (error instanceof DomainError) return undefined;
+        throw error;
+      });
+    if (quote) details.azureRefund = quote;
+  }
 
   const request = await saveRequest(
     ctx,
@@ -224,12 +239,13 @@ async function saveRequest(
 }
 
 /** The change an approval makes, inside the decision's transaction. */
-async function applyRequest(tx: Queryable, request: ReservationRequest, reservation: Reservation, now: Date) {
+async function applyRequest(tx: Queryable, request: ReservationRequest, reservation: Reservation, now: Date, azure?: AzureReservationOutcome) {
   const where = and(eq(reservations.orgId, reservation.orgId), eq(reservations.id, reservation.id));
   const successor = (changes: Partial<Reservation>) => ({
     ...reservation,
     ...changes,
     id: randomUUID(),
+    reservationOrderId: null,
     status: 'active' as const,
     purchasedBy: 'partner' as const,
     createdAt: now,
@@ -240,10 +256,14 @@ async function applyRequest(tx: Queryable, request: ReservationRequest, reservat
       return;
     case 'exchange':
       await tx.update(reservations).set({ status: 'exchanged' }).where(where);
-      await tx.insert(reservations).values(successor({ product: request.details.product!, purchasedAt: now }));
+      // Azure names the reservation it bought in the old one's place.
+      await tx.insert(reservations).values({
+        ...successor({ product: request.details.product!, purchasedAt: now }),
+        ...(azure?.successor ? { id: azure.successor.reservationId, reservationOrderId: azure.successor.reservationOrderId } : {}),
+      });
       return;
     case 'renew':
-      // The new term starts when the current one ends.
+      // The new term starts when the current one ends; Azure buys it then (renew: true).
       await tx.insert(reservations).values(successor({ purchasedAt: termEnds(reservation) }));
       return;
     case 'scope':
@@ -272,7 +292,88 @@ export async function decideRequest(ctx: CoreContext, requestId: string, decisio
   const at = { ...ctx, actor, now: () => now };
   // Approving the cancellation of a subscription kept in Partner Center: it is cancelled there first, with no lock held.
   const remote = decision === 'approve' ? await cancelInPartnerCenter(at, requestId, note) : undefined;
-  return commitDecision(at, requestId, decision, note, remote);
+  // Approving a reservation's change with the connector: Azure makes it first, with no lock held.
+  const azure = decision === 'approve' && !remote ? await carryOutInAzure(at, requestId) : undefined;
+  return commitDecision(at, requestId, decision, note, remote, azure);
+}
+
+export const reservationTarget = (reservationId: string) => `reservation:${reservationId}`;
+
+/** A reservation change Azure was asked to make: the intent and Azure's answer (its outcome, or its refusal). */
+export interface AzureChange {
+  intent: PartnerCenterIntent;
+  answer: { state: 'done'; outcome: AzureReservationOutcome } | { state: 'refused'; code: string; message: string };
+}
+
+/**
+ * Steps 1 and 2 of approving a reservation's change with the connector on (src/core/intents.ts): on the
+ * locked request and reservation the rules are checked and the intent recorded, and the card copies are
+ * refreshed to show the change in progress; then Azure is asked with nothing locked. Undefined when there
+ * is nothing to ask Azure: no connector, no Azure reservation order known, decided already, or the rules
+ * refuse it now (R-Q4). Azure's refusal is an answer; no answer at all leaves the intent for the repair.
+ */
+async function carryOutInAzure(ctx: DecidingContext, requestId: string): Promise<AzureChange | undefined> {
+  const azure = ctx.partnerCenter?.azure;
+  if (!azure) return undefined;
+  const asked = await ctx.db.transaction(async (tx) => {
+    const [request] = await tx
+      .select()
+      .from(reservationRequests)
+      .where(and(eq(reservationRequests.orgId, ctx.org.id), eq(reservationRequests.id, requestId)))
+      .for('update');
+    if (request?.status !== 'pending' || !request.reservationId) return undefined;
+    const [reservation] = await tx
+      .select()
+      .from(reservations)
+      .where(and(eq(reservations.orgId, ctx.org.id), eq(reservations.id, request.reservationId)))
+      .for('update');
+    if (!reservation?.reservationOrderId || (await requestProblem(tx, request, reservation))) return undefined;
+    const customer = await customerById(tx, ctx.org.id, reservation.customerId);
+    const change = azureChange(request, reservation);
+    const intent = await recordIntent(tx, ctx, {
+      kind: 'reservation',
+      target: reservationTarget(reservation.id),
+      customerId: customer.id,
+      requestId: request.id,
+      change: { kind: 'reservation', request: change.kind, reservationOrderId: change.reservationOrderId, reservationId: change.reservationId },
+    });
+    await refreshRequestCards(tx, request);
+    return { intent, change, tenantId: customer.tenantId };
+  });
+  if (!asked) return undefined;
+  const { intent, change, tenantId } = asked;
+  // A long-running change's operation is kept with the intent, so a repair after a crash can follow it.
+  const accepted = (operation: string) =>
+    ctx.db
+      .update(partnerCenterIntents)
+      .set({ change: { ...intent.change, operation } as PartnerCenterIntent['change'], updatedAt: new Date() })
+      .where(eq(partnerCenterIntents.id, intent.id))
+      .then(() => undefined);
+  try {
+    return { intent, answer: { state: 'done', outcome: await azure.carryOut(tenantId, change, accepted) } };
+  } catch (error) {
+    if (error instanceof DomainError && error.code === 'azure.refused') {
+      return { intent, answer: { state: 'refused', code: String(error.params.code), message: String(error.params.message) } };
+    }
+    // A sign-in refused before any call: nothing was asked of Azure.
+    if (error instanceof DomainError && error.code === 'azure.signIn') await settleIntent(ctx.db, intent, 'failed', { reason: error.code, ...(error.params as Record<string, string>) });
+    throw error;
+  }
+}
+
+/** The Azure Reservations API's form of an approved request. */
+function azureChange(request: ReservationRequest, reservation: Reservation): AzureReservationChange {
+  const target = { reservationOrderId: reservation.reservationOrderId!, reservationId: reservation.id, quantity: reservation.quantity };
+  switch (request.kind) {
+    case 'cancel':
+      return { ...target, kind: 'cancel', ...(request.reason ? { reason: request.reason } : {}) };
+    case 'exchange':
+      return { ...target, kind: 'exchange', product: request.details.product!, term: reservation.term, billingPlan: reservation.billingPlan };
+    case 'scope':
+      return { ...target, kind: 'scope', scope: request.details.scope!, ...(request.details.subscriptionId ? { subscriptionId: request.details.subscriptionId } : {}) };
+    default:
+      return { ...target, kind: 'renew' };
+  }
 }
 
 /**
@@ -280,7 +381,14 @@ export async function decideRequest(ctx: CoreContext, requestId: string, decisio
  * Partner Center already made the change), the effect, the log and the requester's notice.
  * A repair commits a decision Partner Center made before a crash through this too.
  */
-export async function commitDecision(ctx: DecidingContext, requestId: string, decision: 'approve' | 'reject', note: string | undefined, remote?: RemoteCancellation): Promise<DecisionResult> {
+export async function commitDecision(
+  ctx: DecidingContext,
+  requestId: string,
+  decision: 'approve' | 'reject',
+  note: string | undefined,
+  remote?: RemoteCancellation,
+  azure?: AzureChange,
+): Promise<DecisionResult> {
   const { actor } = ctx;
   const now = ctx.now();
   return ctx.db.transaction(async (tx): Promise<DecisionResult> => {
@@ -291,8 +399,8 @@ export async function commitDecision(ctx: DecidingContext, requestId: string, de
       .for('update');
     if (!request) throw new DomainError('request.unknown', { request: requestId });
     if (request.status !== 'pending') return { state: 'already', request };
-    const outcome = request.subscriptionId ? await decideOnSubscription(tx, ctx, request, decision, remote) : await decideOnReservation(tx, ctx, request, decision);
-    const status = outcome.problem ? 'refused' : decision === 'approve' ? 'approved' : 'rejected';
+    const outcome = request.subscriptionId ? await decideOnSubscription(tx, ctx, request, decision, remote) : await decideOnReservation(tx, ctx, request, decision, azure);
+    const status = outcome.failed ? 'failed' : outcome.problem ? 'refused' : decision === 'approve' ? 'approved' : 'rejected';
     const [decided] = await tx
       .update(reservationRequests)
       .set({
@@ -303,20 +411,25 @@ export async function commitDecision(ctx: DecidingContext, requestId: string, de
         refusal: outcome.problem ? { key: outcome.problem.key, params: storedParams(outcome.problem.params) } : null,
         refundAmount: outcome.refund ? outcome.refund.amount.toFixed(2) : null,
         refundCurrency: outcome.refund?.currency ?? null,
+        carriedOut: status === 'approved' ? (outcome.carriedOut ?? null) : null,
       })
       .where(eq(reservationRequests.id, request.id))
       .returning();
     const subject: Record<string, string> = request.subscriptionId
       ? { subscription: request.subscriptionId, offer: request.details.offer ?? '', plan: request.details.plan ?? '' }
       : { kind: request.kind, reservation: request.reservationId! };
-    await recordActivity(tx, ctx, request.subscriptionId ? `saas_cancel_request_${status}` : `request_${status}`, request.customerId, subject);
+    // Only a reservation's change can fail in Azure.
+    await recordActivity(tx, ctx, (request.subscriptionId ? `saas_cancel_request_${status}` : `request_${status}`) as ActivityAction, request.customerId, subject);
     await outcome.effect?.();
     const requester = await tellDecision(tx, request);
+    // Recorded here only: the admins get the Azure portal steps and a Done in Azure button where the card is.
+    const approvals = organizationChannel(ctx.org, 'approvals') ?? organizationChannel(ctx.org, 'activity');
+    if (status === 'approved' && outcome.carriedOut === 'portal' && approvals) await enqueue(tx, ctx.org.id, approvals, { azureTodo: request.id });
     await notify(tx, ctx.org, {
       kind: 'requests',
       customerId: request.customerId,
       message: {
-        key: request.subscriptionId ? `request.announceSubscription_${status}` : `request.announce_${status}`,
+        key: (request.subscriptionId ? `request.announceSubscription_${status}` : `request.announce_${status}`) as MessageKey,
         params: { name: actor.name, ...subject, id: request.id.slice(0, 8) },
       },
       except: requester,
@@ -327,25 +440,70 @@ export async function commitDecision(ctx: DecidingContext, requestId: string, de
 
 type DecidingContext = CoreContext & { actor: Extract<CoreContext['actor'], { kind: 'staff' }> };
 interface DecisionOutcome {
-  /** Why the rules refused it now (R-Q4), stored with the request. */
+  /** Why the rules refused it now (R-Q4), or Azure's refusal (then `failed`), stored with the request. */
   problem?: RequestProblem;
+  failed?: boolean;
+  /** An approved reservation change: made in Azure, or recorded here to be made in the Azure portal. */
+  carriedOut?: 'azure' | 'portal';
   refund?: { amount: number; currency: string };
   /** The approved change, made after the decision's log row, in the same transaction. */
   effect?: () => Promise<unknown>;
 }
 
 /** A reservation's request: the reservation is locked, the rules checked again, and the change made on approval. */
-async function decideOnReservation(tx: Queryable, ctx: DecidingContext, request: ReservationRequest, decision: 'approve' | 'reject'): Promise<DecisionOutcome> {
+async function decideOnReservation(tx: Queryable, ctx: DecidingContext, request: ReservationRequest, decision: 'approve' | 'reject', azure?: AzureChange): Promise<DecisionOutcome> {
   const [reservation] = await tx
     .select()
     .from(reservations)
     .where(and(eq(reservations.orgId, ctx.org.id), eq(reservations.id, request.reservationId!)))
     .for('update');
+  // Not while Azure is making another admin's approval of it.
+  if (!azure) await refusePending(tx, ctx.org.id, reservationTarget(request.reservationId!));
   if (decision !== 'approve') return {};
+  if (azure) {
+    // Settled here first, so of this commit and a repair only one commits Azure's outcome.
+    const { answer } = azure;
+    await settleIntent(tx, azure.intent, answer.state === 'done' ? 'done' : 'failed', answer.state === 'done' ? undefined : { reason: 'azure.refused', code: answer.code, message: answer.message });
+    if (answer.state === 'refused') return { failed: true, problem: { key: 'azure.refused', params: { code: answer.code, message: answer.message } } };
+    await applyRequest(tx, request, reservation!, ctx.now(), answer.outcome);
+    const refund = request.kind === 'cancel' ? (answer.outcome.refund ?? refundEstimate(reservation!, ctx.now())) : undefined;
+    return { carriedOut: 'azure', ...(refund ? { refund } : {}) };
+  }
   const problem = await requestProblem(tx, request, reservation);
   if (problem) return { problem: { key: problem.key, params: { ...problem.params, reservation: request.reservationId! } } };
   await applyRequest(tx, request, reservation!, ctx.now());
-  return request.kind === 'cancel' ? { refund: refundEstimate(reservation!, ctx.now()) } : {};
+  const refund = request.kind === 'cancel' ? { refund: request.details.azureRefund ?? refundEstimate(reservation!, ctx.now()) } : {};
+  return { carriedOut: 'portal', ...refund };
+}
+
+/**
+ * Without the connector (or without Azure's reservation order ID) an approved change is only recorded
+ * here; an admin makes it in the Azure portal and marks it done, once.
+ */
+export async function markDoneInAzure(ctx: CoreContext, requestId: string): Promise<DecisionResult> {
+  const actor = requireAdmin(ctx.actor, 'what.decideRequest');
+  return ctx.db.transaction(async (tx): Promise<DecisionResult> => {
+    const [marked] = await tx
+      .update(reservationRequests)
+      .set({ doneInAzureByName: actor.name, doneInAzureAt: ctx.now() })
+      .where(
+        and(
+          eq(reservationRequests.orgId, ctx.org.id),
+          eq(reservationRequests.id, requestId),
+          eq(reservationRequests.carriedOut, 'portal'),
+          sql`${reservationRequests.doneInAzureAt} is null`,
+        ),
+      )
+      .returning();
+    if (!marked) {
+      const [request] = await tx.select().from(reservationRequests).where(and(eq(reservationRequests.orgId, ctx.org.id), eq(reservationRequests.id, requestId)));
+      if (!request) throw new DomainError('request.unknown', { request: requestId });
+      return { state: 'already', request };
+    }
+    await recordActivity(tx, { ...ctx, actor }, 'request_done_in_azure', marked.customerId, { kind: marked.kind, reservation: marked.reservationId ?? '' });
+    await tellDecision(tx, marked);
+    return { state: 'decided', request: marked };
+  });
 }
 
 /** A cancellation Partner Center was asked to make: the intent and Partner Center's answer. */

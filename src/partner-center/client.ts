@@ -24,6 +24,8 @@ export interface PartnerCenterSettings {
   retryDelayMs?: number;
   /** Longest Retry-After honoured on a 429 (default 60 s); longer counts as a failure. */
   maxRetryAfterMs?: number;
+  /** Longest pause between two polls of an Azure long-running operation, whatever Retry-After says (default 60 s). */
+  maxPollDelayMs?: number;
 }
 
 /** Partner Center's answer to a refused request, from its error body `{ code, description, errorName }`. */
@@ -63,13 +65,13 @@ export interface PartnerCenterClient {
 /** One limiter per partner tenant: a 429 holds every request to that tenant until Retry-After passes. */
 const heldUntil = new Map<string, number>();
 
-const isLoopback = (url: URL) => url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+export const isLoopback = (url: URL) => url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
 
 /**
  * MSAL only accepts https authorities. A plain-http loopback authority (a local stand-in for
  * sign-in, as in tests) is given to MSAL as https and reached over http by this network module.
  */
-function loopbackNetwork(origin: URL): INetworkModule {
+export function loopbackNetwork(origin: URL): INetworkModule {
   const secure = `https://${origin.host}`;
   const send = async <T>(method: string, url: string, options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> => {
     const target = url.startsWith(secure) ? `http://${origin.host}${url.slice(secure.length)}` : url;

@@ -1,4 +1,5 @@
-import type { Organization, PartnerCenterGateway } from '../core/context.js';
+import type { AzureReservationsGateway, Organization, PartnerCenterGateway } from '../core/context.js';
+import { createAzureReservations } from './azure.js';
 import type { Subscription } from '../core/marketplace.js';
 import type { SubscriptionChange } from '../core/subscription-edits.js';
 import { describeChanges, fieldChanges, subscriptionColumns, type RemoteSubscription } from './subscriptions.js';
@@ -7,7 +8,7 @@ import { buyInPartnerCenter } from './purchase.js';
 import { createPartnerCenterClient, PartnerCenterError, type PartnerCenterClient, type PartnerCenterSettings } from './client.js';
 import type { Database } from '../../db/client.js';
 import type { Logger } from '../log.js';
-import { databaseTokenStore, tokenCipher, tokenKeyBytes } from './tokens.js';
+import { databaseTokenStore, memoryTokenStore, tokenCipher, tokenKeyBytes } from './tokens.js';
 
 /** Partner Center's codes for "the policy already exists" (create) and "no such policy" (delete). */
 export const policyExistsCode = '600041';
@@ -36,6 +37,8 @@ export interface PartnerCenterConnector extends PartnerCenterGateway {
   client: PartnerCenterClient;
   /** Where the price sheets are read (get-a-price-sheet: https://api.partner.microsoft.com). */
   pricingUrl: string;
+  /** Approved reservation requests carried out in Azure, with the same app and refresh token. */
+  azure: AzureReservationsGateway & { settleMs: number };
   status(): Promise<ConnectorStatus>;
 }
 
@@ -63,8 +66,11 @@ export const grantedResources = (policy: Policy): SelfServeResource[] =>
   );
 
 /** The customer purchase permissions for Azure reservations and savings plans kept as Partner Center SelfServePolicies. */
-export function createPartnerCenterConnector(settings: PartnerCenterSettings, pricingUrl = 'https://api.partner.microsoft.com'): PartnerCenterConnector {
-  const client = createPartnerCenterClient(settings);
+export function createPartnerCenterConnector(settings: PartnerCenterSettings & { armBaseUrl?: string }, pricingUrl = 'https://api.partner.microsoft.com'): PartnerCenterConnector {
+  // One store of the newest refresh token, for Partner Center's sign-in and Azure's alike.
+  const shared = { ...settings, refreshTokens: settings.refreshTokens ?? memoryTokenStore() };
+  const client = createPartnerCenterClient(shared);
+  const azure = createAzureReservations({ ...shared, armBaseUrl: settings.armBaseUrl ?? 'https://management.azure.com' });
   let lastError: ConnectorFailure | undefined;
 
   /** R-A5: the credentials are one partner's; only the organization naming that tenant as its CSP tenant is acted for. */
@@ -188,6 +194,7 @@ export function createPartnerCenterConnector(settings: PartnerCenterSettings, pr
   return {
     client,
     pricingUrl,
+    azure,
     updateSubscription,
     buy(org, customerTenantId, purchase, since, onCart) {
       checkOrg(org);
@@ -223,6 +230,7 @@ export type PartnerCenterConfig = {
   PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS?: number;
   PARTNER_CENTER_PRICING_URL?: string;
   PARTNER_CENTER_TOKEN_KEY?: string;
+  AZURE_RESOURCE_MANAGER_URL?: string;
 };
 
 /** What the connector keeps its newest refresh token in: the database, sealed with PARTNER_CENTER_TOKEN_KEY. */
@@ -246,6 +254,7 @@ export function partnerCenterFromConfig(config: PartnerCenterConfig, tuning: Par
     refreshToken,
     baseUrl: (config.PARTNER_CENTER_BASE_URL ?? 'https://api.partnercenter.microsoft.com').replace(/\/+$/, ''),
     authorityUrl: (config.PARTNER_CENTER_AUTHORITY_URL ?? 'https://login.microsoftonline.com').replace(/\/+$/, ''),
+    armBaseUrl: (config.AZURE_RESOURCE_MANAGER_URL ?? 'https://management.azure.com').replace(/\/+$/, ''),
     ...(config.PARTNER_CENTER_TIMEOUT_SECONDS ? { timeoutMs: config.PARTNER_CENTER_TIMEOUT_SECONDS * 1000 } : {}),
     ...(config.PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS !== undefined ? { maxRetryAfterMs: config.PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS * 1000 } : {}),
     ...(storage && key ? { refreshTokens: databaseTokenStore(storage.db, tenantId, tokenCipher(key), storage.log, storage.onAnnounce) } : {}),

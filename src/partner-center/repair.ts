@@ -1,7 +1,7 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
-import { customers, partnerCenterIntents } from '../../db/schema.js';
-import type { Organization } from '../core/context.js';
+import { customers, partnerCenterIntents, reservationRequests } from '../../db/schema.js';
+import type { AzureReservationOutcome, AzureReservationsGateway, Organization, RemoteReservation } from '../core/context.js';
 import { intentContext, settleIntent, type PartnerCenterIntent } from '../core/intents.js';
 import { commitPermission } from '../core/permissions.js';
 import { commitPurchase } from '../core/partner-center-purchases.js';
@@ -14,8 +14,13 @@ import { customerPolicy, grantedResources, resourceNames } from './connector.js'
 import { findPurchase } from './purchase.js';
 import { subscriptionColumns, type RemoteSubscription } from './subscriptions.js';
 
-/** Requests one intent's call can make: a permission looks its policy up, writes it, and may look again and rewrite it; an edit PATCHes and may read again; a purchase creates a cart, checks out (twice at most, reading the cart and orders between), and reads the order, its activation link and subscription. */
-const requestsPerIntent: Record<PartnerCenterIntent['kind'], number> = { permission: 4, subscription: 2, purchase: 8 };
+/**
+ * Requests one intent's call can make: a permission looks its policy up, writes it, and may look again and rewrite it;
+ * an edit PATCHes and may read again; a purchase creates a cart, checks out (twice at most, reading the cart and orders
+ * between), and reads the order, its activation link and subscription; a reservation's change asks Azure for a quote and
+ * then for the change (each without retries, so within one Partner Center request's time).
+ */
+const requestsPerIntent: Record<PartnerCenterIntent['kind'], number> = { permission: 4, subscription: 2, purchase: 8, reservation: 2 };
 /** Time for the outcome's transaction after Partner Center answered. */
 const commitMarginMs = 5000;
 
@@ -35,7 +40,7 @@ export interface RepairResult {
  * as the person who asked; one that is not is abandoned. Each is settled once, however many
  * processes repair at the same time (settleIntent inside the outcome's transaction).
  */
-export async function repairIntents(db: Database, client: PartnerCenterClient, org: Organization, log: Logger, now = new Date()): Promise<RepairResult> {
+export async function repairIntents(db: Database, client: PartnerCenterClient, org: Organization, log: Logger, now = new Date(), azure?: AzureReservationsGateway): Promise<RepairResult> {
   const result: RepairResult = { done: 0, abandoned: 0 };
   const pending = await db
     .select()
@@ -44,13 +49,15 @@ export async function repairIntents(db: Database, client: PartnerCenterClient, o
     .orderBy(asc(partnerCenterIntents.createdAt))
     .limit(100);
   for (const intent of pending) {
+    // A reservation's change is checked in Azure, by the repair that was given it.
+    if (intent.kind === 'reservation' && !azure) continue;
     const dueAt = new Date(intent.createdAt.getTime() + intentGraceMs(client, intent.kind));
     if (dueAt > now) {
       if (!result.nextDueAt || dueAt < result.nextDueAt) result.nextDueAt = dueAt;
       continue;
     }
     try {
-      const made = await repairIntent(db, client, org, intent);
+      const made = await repairIntent(db, client, org, intent, azure);
       if (made) result.done++;
       else if (await settleIntent(db, intent, 'abandoned', { reason: 'Partner Center does not hold the change' })) {
         result.abandoned++;
@@ -65,10 +72,20 @@ export async function repairIntents(db: Database, client: PartnerCenterClient, o
 }
 
 /** Commits the intent's outcome when Partner Center holds its change; false when it does not. */
-async function repairIntent(db: Database, client: PartnerCenterClient, org: Organization, intent: PartnerCenterIntent): Promise<boolean> {
+async function repairIntent(db: Database, client: PartnerCenterClient, org: Organization, intent: PartnerCenterIntent, azure?: AzureReservationsGateway): Promise<boolean> {
   const ctx = await intentContext(db, org, intent);
   const [customer] = await db.select().from(customers).where(and(eq(customers.orgId, org.id), eq(customers.id, intent.customerId)));
   const { change } = intent;
+  if (change.kind === 'reservation') {
+    if (!azure) throw new Error('Azure Resource Manager is not configured');
+    const decide = (outcome: AzureReservationOutcome) =>
+      commitDecision(ctx, intent.requestId!, 'approve', undefined, undefined, { intent, answer: { state: 'done', outcome } }).then((r) => r.state === 'decided');
+    // A long-running exchange Azure accepted: followed to its end, which names the reservation bought.
+    if (change.operation) return decide(await azure.operation(customer!.tenantId, change.operation));
+    const remote = await azure.reservation(customer!.tenantId, change.reservationOrderId, change.reservationId);
+    const [request] = await db.select().from(reservationRequests).where(eq(reservationRequests.id, intent.requestId!));
+    return remote && request && azureHolds(remote, change.request, request.details) ? decide({}) : false;
+  }
   if (change.kind === 'permission') {
     const policy = await customerPolicy(client, customer!.tenantId);
     const granted = (policy ? grantedResources(policy) : []).map((r) => resourceNames[r]);
@@ -98,6 +115,21 @@ async function repairIntent(db: Database, client: PartnerCenterClient, org: Orga
   return true;
 }
 
+/** Whether Azure's copy of the reservation shows the request carried out. */
+function azureHolds(remote: RemoteReservation, kind: 'cancel' | 'exchange' | 'renew' | 'scope', details: { scope?: string; subscriptionId?: string }): boolean {
+  const p = remote.properties ?? {};
+  switch (kind) {
+    case 'cancel':
+    case 'exchange':
+      return p.provisioningState?.toLowerCase() === 'cancelled';
+    case 'renew':
+      return p.renew === true;
+    case 'scope':
+      if (p.appliedScopeType?.toLowerCase() !== details.scope) return false;
+      return details.scope === 'shared' || (p.appliedScopes ?? []).some((s) => s.toLowerCase() === `/subscriptions/${details.subscriptionId}`.toLowerCase());
+  }
+}
+
 /** Whether Partner Center's copy of the subscription shows the edit made. */
 function holds(remote: RemoteSubscription, change: SubscriptionChange): boolean {
   switch (change.kind) {
@@ -115,10 +147,10 @@ function holds(remote: RemoteSubscription, change: SubscriptionChange): boolean 
 }
 
 /** Every organization the connector acts for, repaired in turn. */
-export async function repairAllOrganizations(db: Database, client: PartnerCenterClient, log: Logger): Promise<RepairResult> {
+export async function repairAllOrganizations(db: Database, client: PartnerCenterClient, log: Logger, azure?: AzureReservationsGateway): Promise<RepairResult> {
   const total: RepairResult = { done: 0, abandoned: 0 };
   for (const org of await connectedOrganizations(db, client.tenantId)) {
-    const one = await repairIntents(db, client, org, log);
+    const one = await repairIntents(db, client, org, log, new Date(), azure);
     total.done += one.done;
     total.abandoned += one.abandoned;
     if (one.nextDueAt && (!total.nextDueAt || one.nextDueAt < total.nextDueAt)) total.nextDueAt = one.nextDueAt;

@@ -30,8 +30,8 @@ export interface ViewFile {
  * identified from the platform's signed request and checked again then.
  * `run` re-runs a command text (a choice between customers, the next page).
  */
-export type ActionId = 'allow-reservations' | 'disallow-reservations' | 'allow-savings-plans' | 'disallow-savings-plans' | 'owner-assigned' | 'cancel' | 'approve' | 'reject' | 'reject-confirm' | 'buy' | 'subscription-edit' | 'run';
-export const actionIds: readonly ActionId[] = ['allow-reservations', 'disallow-reservations', 'allow-savings-plans', 'disallow-savings-plans', 'owner-assigned', 'cancel', 'approve', 'reject', 'reject-confirm', 'buy', 'subscription-edit', 'run'];
+export type ActionId = 'allow-reservations' | 'disallow-reservations' | 'allow-savings-plans' | 'disallow-savings-plans' | 'owner-assigned' | 'cancel' | 'approve' | 'reject' | 'reject-confirm' | 'buy' | 'subscription-edit' | 'done-in-azure' | 'run';
+export const actionIds: readonly ActionId[] = ['allow-reservations', 'disallow-reservations', 'allow-savings-plans', 'disallow-savings-plans', 'owner-assigned', 'cancel', 'approve', 'reject', 'reject-confirm', 'buy', 'subscription-edit', 'done-in-azure', 'run'];
 
 export interface ViewAction {
   id: ActionId;

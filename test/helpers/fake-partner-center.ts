@@ -75,6 +75,9 @@ export async function startFakePartnerCenter() {
   const planned: PlannedAnswer[] = [];
   const policies = new Map<string, Policy>();
   const issuedTokens = new Set<string>();
+  // Azure Resource Manager tokens and the customer tenant each was issued for.
+  const armTokens = new Map<string, string>();
+  const armTokenRequests: Record<string, string>[] = [];
   let refuseSignIn = false;
   const rotation = refreshTokenRotation();
   // R-P8: audit records served by GET /v1/auditrecords, a page at a time.
@@ -114,20 +117,28 @@ export async function startFakePartnerCenter() {
     const url = new URL(req.url ?? '/', origin);
 
     // Sign-in: OpenID metadata, then the token endpoint.
-    if (req.method === 'GET' && url.pathname === `/${partnerTenant}/v2.0/.well-known/openid-configuration`) {
+    // Any tenant: the partner's own, and (Azure Resource Manager with delegated admin rights) its customers'.
+    const metadata = /^\/([0-9a-f-]{36})\/v2\.0\/\.well-known\/openid-configuration$/.exec(url.pathname);
+    if (req.method === 'GET' && metadata) {
+      const tenant = metadata[1];
       return json(res, 200, {
-        token_endpoint: `${msalOrigin}/${partnerTenant}/oauth2/v2.0/token`,
-        authorization_endpoint: `${msalOrigin}/${partnerTenant}/oauth2/v2.0/authorize`,
-        end_session_endpoint: `${msalOrigin}/${partnerTenant}/oauth2/v2.0/logout`,
-        jwks_uri: `${msalOrigin}/${partnerTenant}/discovery/v2.0/keys`,
-        issuer: `${msalOrigin}/${partnerTenant}/v2.0`,
+        token_endpoint: `${msalOrigin}/${tenant}/oauth2/v2.0/token`,
+        authorization_endpoint: `${msalOrigin}/${tenant}/oauth2/v2.0/authorize`,
+        end_session_endpoint: `${msalOrigin}/${tenant}/oauth2/v2.0/logout`,
+        jwks_uri: `${msalOrigin}/${tenant}/discovery/v2.0/keys`,
+        issuer: `${msalOrigin}/${tenant}/v2.0`,
         response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
         token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
       });
     }
-    if (req.method === 'POST' && url.pathname === `/${partnerTenant}/oauth2/v2.0/token`) {
+    const tokenPath = /^\/([0-9a-f-]{36})\/oauth2\/v2\.0\/token$/.exec(url.pathname);
+    if (req.method === 'POST' && tokenPath) {
       const form = Object.fromEntries(new URLSearchParams(text));
-      tokenRequests.push(form);
+      const armScope = form.scope?.split(' ').includes('https://management.azure.com/.default');
+      // Partner Center tokens come from the partner's tenant; Azure Resource Manager tokens from a customer's.
+      if (armScope) armTokenRequests.push({ ...form, tenant: tokenPath[1]! });
+      else if (tokenPath[1] === partnerTenant) tokenRequests.push(form);
+      else return json(res, 400, { error: 'invalid_request', error_description: `AADSTS90002: Tenant '${tokenPath[1]}' is not the partner's.` });
       const refusal = rotation.refusal(form.refresh_token);
       if (refusal) return json(res, 400, refusal);
       if (refuseSignIn || form.grant_type !== 'refresh_token' || !rotation.valid(form.refresh_token) || form.client_id !== clientId || form.client_secret !== clientSecret) {
@@ -139,11 +150,12 @@ export async function startFakePartnerCenter() {
           correlation_id: randomUUID(),
         });
       }
-      const accessToken = `pc-${randomUUID()}`;
-      issuedTokens.add(accessToken);
+      const accessToken = `${armScope ? 'arm' : 'pc'}-${randomUUID()}`;
+      if (armScope) armTokens.set(accessToken, tokenPath[1]!);
+      else issuedTokens.add(accessToken);
       return json(res, 200, {
         token_type: 'Bearer',
-        scope: 'https://api.partnercenter.microsoft.com/user_impersonation',
+        scope: armScope ? 'https://management.azure.com/user_impersonation' : 'https://api.partnercenter.microsoft.com/user_impersonation',
         expires_in: 3599,
         ext_expires_in: 3599,
         access_token: accessToken,
@@ -377,6 +389,8 @@ export async function startFakePartnerCenter() {
       Object.assign(subscription, fields);
       subscription.attributes.etag = `"${randomUUID()}"`;
     },
+    armTokens,
+    armTokenRequests,
     refuseSignIn(on = true) {
       refuseSignIn = on;
     },

@@ -1,0 +1,243 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfidentialClientApplication } from '@azure/msal-node';
+import type { AzureReservationChange, AzureReservationOutcome, AzureReservationsGateway, RemoteReservation } from '../core/context.js';
+import { DomainError } from '../core/errors.js';
+import { isLoopback, loopbackNetwork, type PartnerCenterSettings } from './client.js';
+
+/*
+ * The Azure Reservations REST API on Azure Resource Manager, api-version 2022-11-01
+ * (github:Azure/azure-rest-api-specs specification/reservations/resource-manager/Microsoft.Capacity/
+ * stable/2022-11-01/reservations.json and its examples). It is called in the customer's tenant with
+ * the partner's delegated admin rights: the Partner Center app and refresh token, scope ARM.
+ */
+export const armScope = 'https://management.azure.com/.default';
+const apiVersion = '2022-11-01';
+
+export interface AzureSettings extends PartnerCenterSettings {
+  armBaseUrl: string;
+}
+
+/** Azure's refusal as ARM answers it: `{ error: { code, message } }`, or a policy error of a quote. */
+export class AzureError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly description: string,
+  ) {
+    super(`Azure Resource Manager ${status} ${code}: ${description}`);
+  }
+}
+
+interface Money {
+  currencyCode?: string;
+  amount?: number;
+}
+interface PolicyErrors {
+  policyErrors?: { code?: string; message?: string }[] | null;
+}
+
+const orderPath = (orderId: string) => `/providers/Microsoft.Capacity/reservationOrders/${encodeURIComponent(orderId)}`;
+const reservationPath = (orderId: string, reservationId: string) => `${orderPath(orderId)}/reservations/${encodeURIComponent(reservationId)}`;
+/** ARM IDs end in the resource's own ID: `/providers/microsoft.capacity/reservationOrders/{o}/reservations/{r}`. */
+const lastSegment = (id: string | undefined) => id?.split('/').filter(Boolean).at(-1);
+
+/** A quote's policy errors (refund limit, not allowed for this product…) refuse the change. */
+function refuseOnPolicy(policy: PolicyErrors | undefined) {
+  const first = policy?.policyErrors?.[0];
+  if (first) throw new AzureError(200, first.code ?? 'PolicyError', first.message ?? '');
+}
+
+export function createAzureReservations(settings: AzureSettings): AzureReservationsGateway & { settleMs: number } {
+  const authority = new URL(settings.authorityUrl);
+  const host = authority.host;
+  const base = `https://${host}${authority.pathname.replace(/\/+$/, '')}`;
+  const msal = new ConfidentialClientApplication({
+    auth: {
+      clientId: settings.clientId,
+      clientSecret: settings.clientSecret,
+      authority: `${base}/${settings.tenantId}`,
+      ...(host === 'login.microsoftonline.com' ? {} : { knownAuthorities: [host] }),
+    },
+    ...(isLoopback(authority) ? { system: { networkClient: loopbackNetwork(authority) } } : {}),
+  });
+  const timeoutMs = settings.timeoutMs ?? 15_000;
+  const maxPollDelayMs = settings.maxPollDelayMs ?? 60_000;
+  const tokens = new Map<string, { accessToken: string; expiresAt: number }>();
+
+  /** A token for ARM in the customer's tenant: the partner acts there through its delegated admin rights. */
+  async function token(customerTenantId: string): Promise<string> {
+    const cached = tokens.get(customerTenantId);
+    if (cached && cached.expiresAt - 5 * 60_000 > Date.now()) return cached.accessToken;
+    // The newest refresh token the Partner Center connector holds (they rotate), else the first one.
+    const refreshToken = (await settings.refreshTokens?.newest(settings.refreshToken)) ?? settings.refreshToken;
+    const result = await msal.acquireTokenByRefreshToken({ refreshToken, scopes: [armScope], authority: `${base}/${customerTenantId}` });
+    if (!result?.accessToken) throw new Error('Microsoft Entra returned no access token');
+    tokens.set(customerTenantId, { accessToken: result.accessToken, expiresAt: result.expiresOn?.getTime() ?? Date.now() });
+    return result.accessToken;
+  }
+
+  /** One ARM call: the answer's status, headers and body; throws AzureError on a refusal (status 0: no answer). */
+  async function call(customerTenantId: string, method: string, pathOrUrl: string, body?: unknown) {
+    let accessToken: string;
+    try {
+      accessToken = await token(customerTenantId);
+    } catch (error) {
+      const e = error as { errorCode?: string; errorMessage?: string; message?: string };
+      throw new AzureError(-1, e.errorCode || 'sign-in failed', (e.errorMessage || e.message || String(error)).split('\n')[0]!);
+    }
+    const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${settings.armBaseUrl}${pathOrUrl}${pathOrUrl.includes('?') ? '&' : '?'}api-version=${apiVersion}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      throw new AzureError(0, 'unreachable', error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : String((error as Error).message ?? error));
+    }
+    const text = await response.text();
+    const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    if (!response.ok) {
+      const error = (parsed.error ?? {}) as { code?: string; message?: string };
+      throw new AzureError(response.status, error.code ?? String(response.status), error.message ?? response.statusText);
+    }
+    return { status: response.status, headers: response.headers, body: parsed };
+  }
+
+  /** A long-running operation followed to its end: Azure-AsyncOperation (else Location), pausing as Retry-After says. */
+  async function finish(customerTenantId: string, first: Awaited<ReturnType<typeof call>>, accepted: (operation: string) => Promise<void>) {
+    const operation = first.headers.get('azure-asyncoperation') ?? first.headers.get('location');
+    if (first.status !== 202 || !operation) return first.body;
+    await accepted(operation);
+    return followOperation(customerTenantId, operation, first.headers.get('retry-after'));
+  }
+
+  async function followOperation(customerTenantId: string, operation: string, retryAfter: string | null = null): Promise<Record<string, unknown>> {
+    for (let polls = 0; polls < 10_000; polls++) {
+      await sleep(Math.min(maxPollDelayMs, Math.max(0, Number(retryAfter ?? 1) * 1000)));
+      const answer = await call(customerTenantId, 'GET', operation);
+      const status = String(answer.body.status ?? '').toLowerCase();
+      if (answer.status === 202 || ['inprogress', 'running', 'accepted', 'pending'].includes(status)) {
+        retryAfter = answer.headers.get('retry-after');
+        continue;
+      }
+      if (['failed', 'canceled', 'cancelled'].includes(status)) {
+        const error = (answer.body.error ?? {}) as { code?: string; message?: string };
+        throw new AzureError(answer.status, error.code ?? status, error.message ?? '');
+      }
+      return answer.body;
+    }
+    throw new AzureError(0, 'unreachable', `operation ${operation} did not end`);
+  }
+
+  /** The calculateRefund quote: its session and the refund in the billing currency. */
+  async function calculateRefund(customerTenantId: string, orderId: string, reservationId: string, quantity: number) {
+    const reservationToReturn = { reservationId: reservationPath(orderId, reservationId), quantity };
+    const { body } = await call(customerTenantId, 'POST', `${orderPath(orderId)}/calculateRefund`, {
+      id: orderPath(orderId),
+      properties: { scope: 'Reservation', reservationToReturn },
+    });
+    const properties = (body.properties ?? {}) as { sessionId?: string; billingRefundAmount?: Money; policyResult?: { properties?: PolicyErrors } };
+    refuseOnPolicy(properties.policyResult?.properties);
+    return { sessionId: properties.sessionId!, refund: money(properties.billingRefundAmount), reservationToReturn };
+  }
+
+  async function carryOut(customerTenantId: string, change: AzureReservationChange, accepted: (operation: string) => Promise<void>): Promise<AzureReservationOutcome> {
+    const { reservationOrderId: orderId, reservationId } = change;
+    switch (change.kind) {
+      case 'cancel': {
+        const quote = await calculateRefund(customerTenantId, orderId, reservationId, change.quantity);
+        const first = await call(customerTenantId, 'POST', `${orderPath(orderId)}/return`, {
+          properties: { sessionId: quote.sessionId, scope: 'Reservation', reservationToReturn: quote.reservationToReturn, returnReason: change.reason ?? 'Requested by the customer' },
+        });
+        const body = await finish(customerTenantId, first, accepted);
+        const properties = (body.properties ?? {}) as { billingRefundAmount?: Money };
+        return { refund: money(properties.billingRefundAmount) ?? quote.refund };
+      }
+      case 'exchange': {
+        const current = await reservation(customerTenantId, orderId, reservationId);
+        const held = current?.properties ?? {};
+        const quote = await call(customerTenantId, 'POST', '/providers/Microsoft.Capacity/calculateExchange', {
+          properties: {
+            reservationsToPurchase: [
+              {
+                sku: { name: change.product },
+                location: current?.location,
+                properties: {
+                  reservedResourceType: held.reservedResourceType,
+                  billingScopeId: held.billingScopeId,
+                  term: change.term,
+                  billingPlan: change.billingPlan === 'monthly' ? 'Monthly' : 'Upfront',
+                  quantity: change.quantity,
+                  displayName: change.product,
+                  appliedScopeType: held.appliedScopeType ?? 'Shared',
+                  appliedScopes: held.appliedScopes ?? null,
+                  renew: false,
+                },
+              },
+            ],
+            reservationsToExchange: [{ reservationId: reservationPath(orderId, reservationId), quantity: change.quantity }],
+          },
+        });
+        // calculateExchange may itself be long-running; its result holds the session.
+        const calculated = await finish(customerTenantId, quote, async () => {});
+        const quoted = (calculated.properties ?? {}) as { sessionId?: string; policyResult?: PolicyErrors };
+        refuseOnPolicy(quoted.policyResult);
+        const first = await call(customerTenantId, 'POST', '/providers/Microsoft.Capacity/exchange', { properties: { sessionId: quoted.sessionId } });
+        return exchangeOutcome(await finish(customerTenantId, first, accepted));
+      }
+      case 'renew':
+        await finish(customerTenantId, await call(customerTenantId, 'PATCH', reservationPath(orderId, reservationId), { properties: { renew: true } }), accepted);
+        return {};
+      case 'scope': {
+        const properties =
+          change.scope === 'single' ? { appliedScopeType: 'Single', appliedScopes: [`/subscriptions/${change.subscriptionId}`] } : { appliedScopeType: 'Shared' };
+        await finish(customerTenantId, await call(customerTenantId, 'PATCH', reservationPath(orderId, reservationId), { properties }), accepted);
+        return {};
+      }
+    }
+  }
+
+  async function reservation(customerTenantId: string, orderId: string, reservationId: string): Promise<RemoteReservation | undefined> {
+    try {
+      return (await call(customerTenantId, 'GET', reservationPath(orderId, reservationId))).body as RemoteReservation;
+    } catch (error) {
+      if (error instanceof AzureError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  return {
+    settleMs: 3 * timeoutMs + 5000,
+    refundQuote: (customerTenantId, r) => guarded(async () => (await calculateRefund(customerTenantId, r.reservationOrderId, r.reservationId, r.quantity)).refund),
+    carryOut: (customerTenantId, change, accepted) => guarded(() => carryOut(customerTenantId, change, accepted)),
+    reservation: (customerTenantId, orderId, reservationId) => guarded(() => reservation(customerTenantId, orderId, reservationId)),
+    operation: (customerTenantId, url) => guarded(async () => exchangeOutcome(await followOperation(customerTenantId, url, '0'))),
+  };
+}
+
+function money(amount: Money | undefined) {
+  return amount?.currencyCode && typeof amount.amount === 'number' ? { amount: amount.amount, currency: amount.currencyCode } : undefined;
+}
+
+/** The exchange's result names the reservation bought in its place (documented Exchange example). */
+function exchangeOutcome(body: Record<string, unknown>): AzureReservationOutcome {
+  const bought = ((body.properties ?? {}) as { reservationsToPurchase?: { reservationOrderId?: string; reservationId?: string }[] }).reservationsToPurchase?.[0];
+  const reservationOrderId = lastSegment(bought?.reservationOrderId);
+  const reservationId = lastSegment(bought?.reservationId);
+  return reservationOrderId && reservationId ? { successor: { reservationOrderId, reservationId } } : {};
+}
+
+/** Azure's answers become DomainErrors the approver and the requester can read: refused (with Azure's code and message) or unreachable. */
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof AzureError)) throw error;
+    if (error.status === 0) throw new DomainError('azure.unreachable', { reason: error.description });
+    if (error.status === -1) throw new DomainError('azure.signIn', { code: error.code, message: error.description });
+    throw new DomainError('azure.refused', { code: error.code, message: error.description });
+  }
+}
