@@ -305,6 +305,12 @@ export interface AzureChange {
   answer: { state: 'done'; outcome: AzureReservationOutcome } | { state: 'refused'; code: string; message: string };
 }
 
+/** The request, locked for the decision, while it is still pending; undefined once decided. */
+async function lockPendingRequest(tx: Queryable, orgId: string, requestId: string) {
+  const [request] = await tx.select().from(reservationRequests).where(and(eq(reservationRequests.orgId, orgId), eq(reservationRequests.id, requestId))).for('update');
+  return request?.status === 'pending' ? request : undefined;
+}
+
 /**
  * Steps 1 and 2 of approving a reservation's change with the connector on (src/core/intents.ts): on the
  * locked request and reservation the rules are checked and the intent recorded, and the card copies are
@@ -316,12 +322,8 @@ async function carryOutInAzure(ctx: DecidingContext, requestId: string): Promise
   const azure = ctx.partnerCenter?.azure;
   if (!azure) return undefined;
   const asked = await ctx.db.transaction(async (tx) => {
-    const [request] = await tx
-      .select()
-      .from(reservationRequests)
-      .where(and(eq(reservationRequests.orgId, ctx.org.id), eq(reservationRequests.id, requestId)))
-      .for('update');
-    if (request?.status !== 'pending' || !request.reservationId) return undefined;
+    const request = await lockPendingRequest(tx, ctx.org.id, requestId);
+    if (!request?.reservationId) return undefined;
     const [reservation] = await tx
       .select()
       .from(reservations)
@@ -520,12 +522,8 @@ export interface RemoteCancellation {
  */
 async function cancelInPartnerCenter(ctx: DecidingContext, requestId: string, note?: string): Promise<RemoteCancellation | undefined> {
   const asked = await ctx.db.transaction(async (tx) => {
-    const [request] = await tx
-      .select()
-      .from(reservationRequests)
-      .where(and(eq(reservationRequests.orgId, ctx.org.id), eq(reservationRequests.id, requestId)))
-      .for('update');
-    if (request?.status !== 'pending' || !request.subscriptionId) return undefined;
+    const request = await lockPendingRequest(tx, ctx.org.id, requestId);
+    if (!request?.subscriptionId) return undefined;
     const [subscription] = await tx
       .select()
       .from(subscriptions)
