@@ -11,6 +11,13 @@ const seconds = (fallback: number, min: number, max: number) =>
     z.coerce.number().int().min(min, `expected whole seconds, ${min}–${max}`).max(max, `expected whole seconds, ${min}–${max}`),
   );
 
+/** An http(s) base URL with a default when unset or empty, kept without a trailing slash. */
+const baseUrl = (fallback: string, what: string) =>
+  z.preprocess(
+    (v) => (v === '' || v === undefined ? fallback : v),
+    z.url({ protocol: /^https?$/, error: `expected ${what}, such as ${fallback}` }).transform((u) => u.replace(/\/+$/, '')),
+  );
+
 const settings = z.object({
   PORT: z.preprocess((v) => (v === '' || v === undefined ? 3000 : v), z.coerce.number({ error: 'expected a port number 0–65535' }).int('expected a port number 0–65535').min(0, 'expected a port number 0–65535').max(65535, 'expected a port number 0–65535')),
   DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'expected a postgres:// URL, or leave it unset for the embedded database')),
@@ -47,24 +54,12 @@ const settings = z.object({
   PARTNER_CENTER_TOKEN_KEY: optional(
     z.string().refine((v) => /^[0-9a-f]{64}$/i.test(v) || Buffer.from(v, 'base64').length === 32, 'expected 32 random bytes as base64 or hex, such as the output of openssl rand -base64 32'),
   ),
-  PARTNER_CENTER_BASE_URL: z.preprocess(
-    (v) => (v === '' || v === undefined ? 'https://api.partnercenter.microsoft.com' : v),
-    z.url({ protocol: /^https?$/, error: 'expected the Partner Center API base URL, such as https://api.partnercenter.microsoft.com' }).transform((u) => u.replace(/\/+$/, '')),
-  ),
-  PARTNER_CENTER_AUTHORITY_URL: z.preprocess(
-    (v) => (v === '' || v === undefined ? 'https://login.microsoftonline.com' : v),
-    z.url({ protocol: /^https?$/, error: 'expected the Microsoft Entra sign-in URL, such as https://login.microsoftonline.com' }).transform((u) => u.replace(/\/+$/, '')),
-  ),
+  PARTNER_CENTER_BASE_URL: baseUrl('https://api.partnercenter.microsoft.com', 'the Partner Center API base URL'),
+  PARTNER_CENTER_AUTHORITY_URL: baseUrl('https://login.microsoftonline.com', 'the Microsoft Entra sign-in URL'),
   // The marketplace price sheets the daily catalog refresh reads (src/partner-center/catalog.ts).
-  PARTNER_CENTER_PRICING_URL: z.preprocess(
-    (v) => (v === '' || v === undefined ? 'https://api.partner.microsoft.com' : v),
-    z.url({ protocol: /^https?$/, error: 'expected the Partner Center pricing API URL, such as https://api.partner.microsoft.com' }).transform((u) => u.replace(/\/+$/, '')),
-  ),
+  PARTNER_CENTER_PRICING_URL: baseUrl('https://api.partner.microsoft.com', 'the Partner Center pricing API URL'),
   // Azure Resource Manager, where approved reservation requests are carried out with the connector's credentials.
-  AZURE_RESOURCE_MANAGER_URL: z.preprocess(
-    (v) => (v === '' || v === undefined ? 'https://management.azure.com' : v),
-    z.url({ protocol: /^https?$/, error: 'expected the Azure Resource Manager URL, such as https://management.azure.com' }).transform((u) => u.replace(/\/+$/, '')),
-  ),
+  AZURE_RESOURCE_MANAGER_URL: baseUrl('https://management.azure.com', 'the Azure Resource Manager URL'),
   // How long one Partner Center request may take before it is retried, and the longest Retry-After honoured on a 429.
   PARTNER_CENTER_TIMEOUT_SECONDS: seconds(15, 1, 120),
   PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS: seconds(60, 0, 300),

@@ -1,19 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDatabase, type DatabaseHandle } from '../db/client.js';
 import { activityLog, partnerCenterIntents, reservationRequests, reservations } from '../db/schema.js';
 import { importOrganization, parseImportFile } from '../src/core/import.js';
-import { onPostgres, openFreshPostgres } from './helpers/database.js';
 import { startFakeAzure } from './helpers/fake-azure.js';
 import { partnerTenant, startFakePartnerCenter } from './helpers/fake-partner-center.js';
 import { startFakeSlack } from './helpers/fake-slack.js';
 import { connectedOrganization, otherOrganization, tenants, users } from './helpers/fixture.js';
-import { killBotProcesses, startBotProcess } from './helpers/processes.js';
-import { blockActionBody, buttons, signedHeaders, signingSecret, slashCommandBody, type SlackReply } from './helpers/slack.js';
+import { onPostgres } from './helpers/database.js';
+import { killBotProcesses, sharedDatabase, startSlackBotProcess } from './helpers/processes.js';
+import { blockActionBody, buttons, signingSecret, slashCommandBody, type SlackReply } from './helpers/slack.js';
 import { waitFor } from './helpers/wait.js';
 
 // An approved reservation change survives a real crash: the bot runs as a child process; the fake
@@ -43,21 +39,7 @@ describe(`R-Q3 R-Q5 a crash between Azure's acceptance and the commit is repaire
     const slack = await startFakeSlack();
     cleanups.push(() => slack.close());
 
-    let database: { DATABASE_URL: string } | { DATA_DIR: string };
-    let open: () => Promise<DatabaseHandle>;
-    if (onPostgres) {
-      const handle = await openFreshPostgres(process.env.TEST_DATABASE_URL!, 'csp_azcrash');
-      cleanups.push(() => handle.close());
-      const url = new URL(process.env.TEST_DATABASE_URL!);
-      url.pathname = `/${handle.name}`;
-      database = { DATABASE_URL: url.toString() };
-      open = async () => ({ ...handle, close: async () => {} });
-    } else {
-      const dataDir = mkdtempSync(join(tmpdir(), 'csp-azcrash-'));
-      cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-      database = { DATA_DIR: dataDir };
-      open = () => openDatabase({ dataDir });
-    }
+    const { settings: database, open } = await sharedDatabase('csp_azcrash', cleanups);
     const base = connectedOrganization(partnerTenant);
     const file = {
       ...base,
@@ -91,11 +73,7 @@ describe(`R-Q3 R-Q5 a crash between Azure's acceptance and the commit is repaire
       PARTNER_CENTER_TIMEOUT_SECONDS: '1',
       PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS: '0',
     };
-    const startChild = async () => {
-      const bot = await startBotProcess('the bot', env);
-      const post = (body: string) => fetch(`http://127.0.0.1:${bot.port}/slack/events`, { method: 'POST', headers: signedHeaders(body), body });
-      return { ...bot, post };
-    };
+    const startChild = () => startSlackBotProcess(env);
 
     const first = await startChild();
     const command = (user: string, text: string) => first.post(slashCommandBody(user, text, slack.responseUrl(randomUUID()), { channel })).then((r) => r.json() as Promise<SlackReply>);

@@ -1,18 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDatabase, type DatabaseHandle } from '../db/client.js';
 import { activityLog, customerPurchasePermissions, customers, outbox, partnerCenterIntents, staff } from '../db/schema.js';
 import { importOrganization, parseImportFile } from '../src/core/import.js';
-import { onPostgres, openFreshPostgres } from './helpers/database.js';
 import { partnerTenant, startFakePartnerCenter } from './helpers/fake-partner-center.js';
 import { startFakeSlack } from './helpers/fake-slack.js';
 import { connectedOrganization, otherOrganization, tenants, users } from './helpers/fixture.js';
-import { startBotProcess, killBotProcesses } from './helpers/processes.js';
-import { blockActionBody, buttons, signedHeaders, signingSecret, slashCommandBody, type SlackReply } from './helpers/slack.js';
+import { onPostgres } from './helpers/database.js';
+import { killBotProcesses, sharedDatabase, startSlackBotProcess } from './helpers/processes.js';
+import { blockActionBody, buttons, signingSecret, slashCommandBody, type SlackReply } from './helpers/slack.js';
 import { waitFor } from './helpers/wait.js';
 
 // A Partner Center write survives a real crash: the bot runs as a child process (src/main.ts); the fake Partner
@@ -29,12 +25,6 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-async function startChild(env: NodeJS.ProcessEnv) {
-  const bot = await startBotProcess('the bot', env);
-  const post = (body: string) => fetch(`http://127.0.0.1:${bot.port}/slack/events`, { method: 'POST', headers: signedHeaders(body), body });
-  return { ...bot, post };
-}
-
 describe(`R-P10 a crash between Partner Center's answer and the commit is repaired on restart (${engine}, child process)`, () => {
   it('R-P3 R-P10 SIGKILL while Partner Center answers: after restart the permission is on, logged once as the admin, announced once, and the intent done', { timeout: 180_000 }, async () => {
     const pc = await startFakePartnerCenter();
@@ -42,22 +32,7 @@ describe(`R-P10 a crash between Partner Center's answer and the commit is repair
     const slack = await startFakeSlack();
     cleanups.push(() => slack.close());
 
-    // The database the child processes share with this test: a PostgreSQL database, or a PGlite folder opened by one process at a time.
-    let database: { DATABASE_URL: string } | { DATA_DIR: string };
-    let open: () => Promise<DatabaseHandle>;
-    if (onPostgres) {
-      const handle = await openFreshPostgres(process.env.TEST_DATABASE_URL!, 'csp_crash');
-      cleanups.push(() => handle.close());
-      const url = new URL(process.env.TEST_DATABASE_URL!);
-      url.pathname = `/${handle.name}`;
-      database = { DATABASE_URL: url.toString() };
-      open = async () => ({ ...handle, close: async () => {} });
-    } else {
-      const dataDir = mkdtempSync(join(tmpdir(), 'csp-crash-'));
-      cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-      database = { DATA_DIR: dataDir };
-      open = () => openDatabase({ dataDir });
-    }
+    const { settings: database, open } = await sharedDatabase('csp_crash', cleanups);
     const setup = await open();
     for (const file of [connectedOrganization(partnerTenant), otherOrganization]) await importOrganization(setup.db, parseImportFile(file));
     await setup.close();
@@ -74,7 +49,7 @@ describe(`R-P10 a crash between Partner Center's answer and the commit is repair
       PARTNER_CENTER_MAX_RETRY_AFTER_SECONDS: '0',
     };
 
-    const first = await startChild(env);
+    const first = await startSlackBotProcess(env);
     const card = (await (await first.post(slashCommandBody(users.adminAgent, 'allow-reservations contoso.com', slack.responseUrl(randomUUID()), { channel }))).json()) as SlackReply;
     const turnOn = buttons(card).find((b) => b.text.text === 'Turn on');
     expect(turnOn, JSON.stringify(card)).toBeDefined();
@@ -92,7 +67,7 @@ describe(`R-P10 a crash between Partner Center's answer and the commit is repair
     expect(await crashed.db.select().from(customerPurchasePermissions)).toEqual([]);
     await crashed.close();
 
-    const second = await startChild(env);
+    const second = await startSlackBotProcess(env);
     const announced = await waitFor(
       'the announcement after the repair',
       () => slack.posts().find((p) => p.body.channel === channel && String(p.body.text ?? '').includes('turned on Azure reservation purchases for Contoso Ltd')),

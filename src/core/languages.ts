@@ -7,7 +7,7 @@ import { recordActivity } from './activity.js';
 import type { Actor, CoreContext, Organization } from './context.js';
 import { DomainError } from './errors.js';
 
-export type LanguageSource = 'user' | 'platform' | 'organization';
+type LanguageSource = 'user' | 'platform' | 'organization';
 
 /** The organization's defaults; a hand-built organization without them speaks English in UTC. */
 export const organizationLocale = (org: Organization | undefined): Locale => catalogLocale(org?.locale) ?? 'en';

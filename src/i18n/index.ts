@@ -62,8 +62,7 @@ function paramText(t: Translate, value: MessageParams[string]): string | number 
 
 export const locales = ['en', 'ko-KR', 'zh-TW'] as const;
 export type Locale = (typeof locales)[number];
-export type Catalog = Record<MessageKey, string>;
-export const catalogs: Record<Locale, Catalog> = { en, 'ko-KR': ko, 'zh-TW': zhTW };
+export const catalogs: Record<Locale, Record<MessageKey, string>> = { en, 'ko-KR': ko, 'zh-TW': zhTW };
 
 /** A translation function that also knows whom it speaks to: their language and their organization's time zone. */
 export interface Translate {

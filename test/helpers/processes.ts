@@ -1,6 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openDatabase, type DatabaseHandle } from '../../db/client.js';
+import { onPostgres, openFreshPostgres } from './database.js';
+import { signedHeaders } from './slack.js';
 import { waitFor } from './wait.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -49,4 +55,31 @@ export async function startBotProcess(label: string, env: NodeJS.ProcessEnv, tim
 /** Every bot process still running is killed (a test's afterAll). */
 export function killBotProcesses(): void {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+/**
+ * The database child processes share with the test: a fresh PostgreSQL database, or a PGlite folder
+ * opened by one process at a time. `settings` go to the child; `open` opens it here between runs.
+ */
+export async function sharedDatabase(
+  prefix: string,
+  cleanups: (() => Promise<unknown> | void)[],
+): Promise<{ settings: { DATABASE_URL: string } | { DATA_DIR: string }; open: () => Promise<DatabaseHandle> }> {
+  if (onPostgres) {
+    const handle = await openFreshPostgres(process.env.TEST_DATABASE_URL!, prefix);
+    cleanups.push(() => handle.close());
+    const url = new URL(process.env.TEST_DATABASE_URL!);
+    url.pathname = `/${handle.name}`;
+    return { settings: { DATABASE_URL: url.toString() }, open: async () => ({ ...handle, close: async () => {} }) };
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  return { settings: { DATA_DIR: dataDir }, open: () => openDatabase({ dataDir }) };
+}
+
+/** A bot child process with Slack on, and signed requests posted to its events endpoint. */
+export async function startSlackBotProcess(env: NodeJS.ProcessEnv) {
+  const bot = await startBotProcess('the bot', env);
+  const post = (body: string) => fetch(`http://127.0.0.1:${bot.port}/slack/events`, { method: 'POST', headers: signedHeaders(body), body });
+  return { ...bot, post };
 }
