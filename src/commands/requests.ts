@@ -6,9 +6,10 @@ import { cancellationWindowCloses, insideCancellationWindow, type Subscription }
 import { intentFor } from '../core/intents.js';
 import {
   markDoneInAzure, reservationTarget,
-  decideRequest, fileRequest, fileSubscriptionRequest, findRequest, listRequests, requestById, reservationOf, subscriptionOf, type RequestDraft, type ReservationRequest,
+  decideRequest, fileRequest, fileSubscriptionRequest, type RequestDraft, type ReservationRequest,
   type SubscriptionRequestDraft,
 } from '../core/requests.js';
+import { findRequest, listRequests, requestById, reservationOf, subscriptionOf } from '../core/request-queries.js';
 import { formatMoney, formatTimestamp, type MessageKey, type Translate } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 import { coreContext, type OrgEnv } from './context.js';

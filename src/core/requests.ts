@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { and, count, desc, eq, like, sql } from 'drizzle-orm';
-import type { Database, Queryable } from '../../db/client.js';
-import { customerContacts, customers, reservationRequests, reservations, subscriptions, type requestKinds } from '../../db/schema.js';
+import { and, eq, like, sql } from 'drizzle-orm';
+import type { Queryable } from '../../db/client.js';
+import { customerContacts, reservationRequests, reservations, subscriptions, type requestKinds } from '../../db/schema.js';
 import { recordActivity, type ActivityAction } from './activity.js';
 import { enqueue, notify, organizationChannel, type Announcement } from './announcements.js';
 import { requireAdmin } from './access.js';
@@ -9,7 +9,6 @@ import type { CoreContext } from './context.js';
 import { refreshRequestCards, tellDecision } from './request-messages.js';
 import { customerById, customerMatches, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
-import { readPage } from './paging.js';
 import { cancellationWindowCloses, findSaasSubscription, insideCancellationWindow, type Subscription } from './marketplace.js';
 import { recordIntent, refusePending, settleIntent, subscriptionTarget, type PartnerCenterIntent } from './intents.js';
 import type { AzureReservationChange, AzureReservationOutcome } from './context.js';
@@ -566,64 +565,4 @@ async function decideOnSubscription(
   const problem = await subscriptionProblem(tx, request, subscription, ctx.now());
   if (problem) return { problem: { key: problem.key, params: { ...problem.params, subscription: request.subscriptionId! } } };
   return { effect: () => applySubscriptionChange(tx, ctx, subscription!, { kind: 'cancel' }) };
-}
-
-export async function reservationOf(db: Database, request: ReservationRequest): Promise<Reservation | undefined> {
-  if (!request.reservationId) return undefined;
-  const [reservation] = await db
-    .select()
-    .from(reservations)
-    .where(and(eq(reservations.orgId, request.orgId), eq(reservations.id, request.reservationId)));
-  return reservation;
-}
-
-/** The marketplace subscription a cancel-subscription request names, as it stands. */
-export async function subscriptionOf(db: Database, request: ReservationRequest): Promise<Subscription | undefined> {
-  if (!request.subscriptionId) return undefined;
-  const [subscription] = await db
-    .select()
-    .from(subscriptions)
-    .where(and(eq(subscriptions.orgId, request.orgId), eq(subscriptions.id, request.subscriptionId)));
-  return subscription;
-}
-
-/** A request by its ID or the first eight characters of it, as lists show it. */
-export async function findRequest(db: Database, orgId: string, ref: string): Promise<ReservationRequest> {
-  const key = ref.trim().toLowerCase();
-  if (/^[0-9a-f]{8}(-[0-9a-f-]{0,28})?$/.test(key)) {
-    const found = await db
-      .select()
-      .from(reservationRequests)
-      .where(and(eq(reservationRequests.orgId, orgId), sql`${reservationRequests.id}::text like ${`${key}%`}`))
-      .limit(2);
-    if (found.length === 1) return found[0]!;
-  }
-  throw new DomainError('request.unknown', { request: ref });
-}
-
-export async function requestById(db: Database, orgId: string, id: string): Promise<ReservationRequest | undefined> {
-  const [request] = await db.select().from(reservationRequests).where(and(eq(reservationRequests.orgId, orgId), eq(reservationRequests.id, id)));
-  return request;
-}
-
-/** One page of requests, newest first, pending only or all, of one customer or all. */
-export async function listRequests(db: Database, orgId: string, filter: { pendingOnly: boolean; customerId?: string; page: number }) {
-  const where = and(
-    eq(reservationRequests.orgId, orgId),
-    filter.pendingOnly ? eq(reservationRequests.status, 'pending') : undefined,
-    filter.customerId ? eq(reservationRequests.customerId, filter.customerId) : undefined,
-  );
-  return readPage(
-    filter.page,
-    async () => (await db.select({ total: count() }).from(reservationRequests).where(where))[0]!.total,
-    (limit, offset) =>
-      db
-        .select({ request: reservationRequests, customerName: customers.name })
-        .from(reservationRequests)
-        .innerJoin(customers, eq(customers.id, reservationRequests.customerId))
-        .where(where)
-        .orderBy(desc(reservationRequests.createdAt), desc(reservationRequests.id))
-        .limit(limit)
-        .offset(offset),
-  );
 }
