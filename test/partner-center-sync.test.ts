@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activityLog, customerPurchasePermissions, organizations, customers, partnerCenterEvents, partnerCenterOrders, partnerCenterSyncs, subscriptions } from '../db/schema.js';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { activityLog, customerPurchasePermissions, organizations, customers, partnerCenterEvents, partnerCenterOrders, partnerCenterSyncs, reservations, subscriptions } from '../db/schema.js';
 import { runCli } from '../src/adapters/cli/run.js';
 import { loadConfig } from '../src/config.js';
 import type { Organization } from '../src/core/context.js';
@@ -101,7 +101,7 @@ describe('Partner Center sync', () => {
     const partnerCenter = partnerCenterFromConfig(pc.config, tuning);
     const ran = await runCli(bot.db, ['sync', '--org', testOrganization.organization.name], { partnerCenter });
     expect(ran.output).toBe(
-      'Synced from Partner Center: 2 customers, 1 subscription, 1 order, 1 self-serve policy; 1 change made outside csp-ops found, 2 customers skipped.',
+      'Synced from Partner Center: 2 customers, 1 subscription, 1 order, 0 reservations, 1 self-serve policy; 1 change made outside csp-ops found, 2 customers skipped.',
     );
     expect(ran.exitCode).toBe(0);
 
@@ -152,7 +152,7 @@ describe('Partner Center sync', () => {
     expect(await say('orders 한빛소프트')).toContain('Microsoft 365 Business Basic × 10 — completed in Partner Center — order pc-order-0001');
     expect(await say('customer 高雄雲端')).toContain('Partner Center');
     const status = await say('connector status');
-    expect(status).toMatch(/Last sync\*\n\d{4}-\d\d-\d\d \d\d:\d\d UTC: 2 customers, 1 subscription, 1 order, 1 self-serve policy, 1 change found/);
+    expect(status).toMatch(/Last sync\*\n\d{4}-\d\d-\d\d \d\d:\d\d UTC: 2 customers, 1 subscription, 1 order, 0 reservations, 1 self-serve policy, 1 change found/);
   });
 
   it('a sync cut off halfway resumes after the last customer it finished; a 429 waits for Retry-After', async () => {
@@ -251,6 +251,71 @@ describe('Partner Center sync', () => {
     expect((await subscriptionRow()).status).toBe('cancelled');
     const log = await bot.db.select().from(activityLog).where(eq(activityLog.details, { subscription: subscriptionId, change: 'rename', value: '한빛 팀' }));
     expect(log).toHaveLength(1);
+  });
+
+  it('R-P7 Azure reservations come from the entitlements: one csp-ops holds gets its reservation order ID and Partner Center\'s quantity and scope, one bought there is added from its order', async () => {
+    expect(await say('notify here requests')).toContain('will now hear about');
+    // Contoso's reservation is in csp-ops from the import file, without its Azure reservation order; Partner Center has it at 3, single scope.
+    pc.addCustomer(tenants.contoso, 'Contoso Ltd', 'contoso.com', 'US');
+    onTestFinished(() => void pc.customers.delete(tenants.contoso));
+    const contosoOrder = 'e1e1e1e1-0000-4000-8000-00000000e001';
+    const contosoReservation = 'r1000000-0000-4000-8000-000000000001';
+    pc.addReservationOrder(tenants.contoso, contosoOrder, 'pc-order-contoso-1', [
+      {
+        reservationId: contosoReservation.toUpperCase(), displayName: 'VM_RI_02-01-2026_09-00', scopeType: 'Single', appliedScopes: ['/subscriptions/c0c0c0c0-0000-4000-8000-000000000001'],
+        quantity: 3, expiryDateTime: '2027-02-01T00:00:00', effectiveDateTime: '2026-02-01T09:00:00Z', provisioningState: 'Succeeded',
+      },
+    ]);
+    // Bought in Partner Center for 한빛소프트: csp-ops learns of it here, from the order that bought it.
+    const hanbitOrder = 'e1e1e1e1-0000-4000-8000-00000000e002';
+    const hanbitReservation = '99f320db-c029-4c1b-a157-dad76e4481b6';
+    pc.orders.get(tenants.hanbit)!.push({
+      id: 'pc-order-0002', referenceCustomerId: tenants.hanbit, billingCycle: 'annual', currencyCode: 'KRW', totalPrice: 3650000, creationDate: '2026-11-20T03:00:00Z', status: 'completed',
+      lineItems: [{ lineItemNumber: 0, offerId: 'DZH318Z0BQ3W:007J', friendlyName: 'Reserved VM Instance, Standard_D4s_v5, Korea Central, 3 Years', quantity: 2, provisioningContext: { scope: 'shared', duration: '3Years', region: 'koreacentral' } }],
+      attributes: { objectType: 'Order' },
+    });
+    pc.addReservationOrder(tenants.hanbit, hanbitOrder, 'pc-order-0002', [
+      { reservationId: hanbitReservation, displayName: '한빛 D4s v5 예약', scopeType: 'Shared', quantity: 2, expiryDateTime: '2029-11-20T00:00:00', effectiveDateTime: '2026-11-20T03:00:00Z', provisioningState: 'Succeeded' },
+    ]);
+    // One bought with other items in the same order: the order's total is not its price, so it is not guessed at.
+    pc.orders.get(tenants.hanbit)!.push({
+      id: 'pc-order-0003', billingCycle: 'monthly', currencyCode: 'KRW', totalPrice: 90000, status: 'completed', attributes: { objectType: 'Order' },
+      lineItems: [{ lineItemNumber: 0, friendlyName: 'Reserved VM Instance, Standard_B2s', quantity: 1 }, { lineItemNumber: 1, friendlyName: 'Microsoft 365 E3', quantity: 5 }],
+    });
+    pc.addReservationOrder(tenants.hanbit, 'e1e1e1e1-0000-4000-8000-00000000e003', 'pc-order-0003', [
+      { reservationId: 'e3e3e3e3-0000-4000-8000-00000000e301', scopeType: 'Shared', quantity: 1, effectiveDateTime: '2026-11-25T00:00:00Z', provisioningState: 'Succeeded' },
+    ]);
+    const warnings: string[] = [];
+    pc.requests.length = 0;
+    const counts = await syncOrganization(bot.db, client, org, { ...silent, warn: (line: string) => warnings.push(line) });
+    expect(counts).toMatchObject({ customers: 3, reservations: 2, changed: 1 });
+    expect(pc.requests.filter((r) => r.path.includes('/entitlements')).map((r) => r.path)).toContain(`/v1/customers/${tenants.contoso}/entitlements?entitlementType=reservedinstance&showExpiry=true`);
+    expect(warnings.filter((w) => w.includes('reservation'))).toEqual([expect.stringContaining('Partner Center reservation e3e3e3e3-0000-4000-8000-00000000e301 of 한빛소프트 주식회사 (order e1e1e1e1-0000-4000-8000-00000000e003): the order that bought it gives no price of its own; not added')]);
+
+    const [contoso] = await bot.db.select().from(reservations).where(eq(reservations.id, contosoReservation));
+    expect(contoso).toMatchObject({ reservationOrderId: contosoOrder, quantity: 3, scope: 'single', subscriptionId: 'c0c0c0c0-0000-4000-8000-000000000001', product: 'Virtual Machines D2s v5', price: '3120.50', status: 'active' });
+    const [hanbit] = await bot.db.select().from(reservations).where(eq(reservations.id, hanbitReservation));
+    expect(hanbit).toMatchObject({
+      reservationOrderId: hanbitOrder, customerId: (await customerRow(tenants.hanbit))!.id, product: '한빛 D4s v5 예약', region: 'koreacentral', quantity: 2, term: 'P3Y',
+      billingPlan: 'upfront', scope: 'shared', subscriptionId: null, price: '3650000.00', currency: 'KRW', purchasedBy: 'partner', purchasedAt: new Date('2026-11-20T03:00:00Z'), status: 'active',
+    });
+    expect(await bot.db.select().from(reservations).where(eq(reservations.id, 'e3e3e3e3-0000-4000-8000-00000000e301'))).toEqual([]);
+
+    // The change made outside csp-ops is logged and announced, in the reader's words.
+    const contosoId = (await customerRow(tenants.contoso))!.id;
+    const logged = await bot.db.select().from(activityLog).where(and(eq(activityLog.customerId, contosoId), eq(activityLog.action, 'partner_center_reservation_changed')));
+    expect(logged.map((r) => [r.actorName, r.details])).toEqual([
+      ['Partner Center', { reservation: contosoReservation, changes: { fieldChanges: [{ field: 'quantity', from: '4', to: '3' }, { field: 'scope', from: 'shared', to: 'c0c0c0c0-0000-4000-8000-000000000001' }] } }],
+    ]);
+    const announced = await waitFor('the reservation change announced', () => channelPosts().find((p) => p.includes(contosoReservation)));
+    expect(announced).toContain(
+      `Partner Center: reservation Virtual Machines D2s v5 (${contosoReservation}) of Contoso Ltd was changed outside csp-ops (quantity 4 → 3, shared scope → single subscription c0c0c0c0-0000-4000-8000-000000000001).`,
+    );
+    expect(await say('reservations 한빛소프트')).toContain('한빛 D4s v5 예약');
+    // The next sync finds nothing new: nothing is added, logged or announced twice.
+    expect(await syncOrganization(bot.db, client, org)).toMatchObject({ reservations: 2, changed: 0 });
+    expect(await bot.db.select().from(activityLog).where(eq(activityLog.action, 'partner_center_reservation_changed'))).toHaveLength(1);
+    expect(await bot.db.select().from(reservations).where(eq(reservations.customerId, (await customerRow(tenants.hanbit))!.id))).toHaveLength(1);
   });
 });
 

@@ -157,7 +157,7 @@ async function connectorStatusView(env: Env): Promise<View> {
       {
         label: t('connector.lastSync'),
         value: sync?.lastFinishedAt
-          ? t('connector.lastSyncValue', { date: formatTimestamp(t, sync.lastFinishedAt), customers: counts.customers ?? 0, subscriptions: counts.subscriptions ?? 0, orders: counts.orders ?? 0, policies: counts.policies ?? 0, changed: counts.changed ?? 0 })
+          ? t('connector.lastSyncValue', { date: formatTimestamp(t, sync.lastFinishedAt), customers: counts.customers ?? 0, subscriptions: counts.subscriptions ?? 0, orders: counts.orders ?? 0, reservations: counts.reservations ?? 0, policies: counts.policies ?? 0, changed: counts.changed ?? 0 })
           : t('connector.neverSynced'),
       },
       ...(sync?.runStartedAt ? [{ label: t('connector.currentSync'), value: t('connector.syncUnderWay', { date: formatTimestamp(t, sync.runStartedAt) }) }] : []),

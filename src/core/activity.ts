@@ -37,7 +37,8 @@ export type ActivityAction =
   | 'saas_cancel_request_approved'
   | 'saas_cancel_request_rejected'
   | 'saas_cancel_request_refused'
-  | 'partner_center_subscription_changed';
+  | 'partner_center_subscription_changed'
+  | 'partner_center_reservation_changed';
 
 export async function recordActivity(
   tx: Queryable,

@@ -21,9 +21,9 @@ export interface StoredTime {
 export interface CalendarDay {
   day: string;
 }
-/** One field of a subscription that differs between csp-ops and Partner Center, as users read it. */
+/** One field of a subscription or reservation that differs between csp-ops and Partner Center, as users read it. */
 export interface FieldChange {
-  field: 'name' | 'seats' | 'auto-renew' | 'status';
+  field: 'name' | 'seats' | 'auto-renew' | 'status' | 'quantity' | 'scope';
   from: string;
   to: string;
 }
@@ -40,15 +40,17 @@ export function storedParams(params: MessageParams): StoredParams {
   return Object.fromEntries(Object.entries(params).map(([name, value]) => [name, value instanceof Date ? { time: value.toISOString() } : value]));
 }
 
-/** A changed field's value: a status or on/off in the reader's words, anything else (a name, a count) as it is. */
-function fieldValue(t: Translate, value: string): string {
+/** A changed field's value: a status, on/off or a scope in the reader's words, anything else (a name, a count) as it is. */
+function fieldValue(t: Translate, field: FieldChange['field'], value: string): string {
   if (value === 'on' || value === 'off') return t(`subscription.${value}`);
+  // A reservation's scope is `shared`, or the one subscription it applies to (R-P12).
+  if (field === 'scope') return value === 'shared' ? t('scope.shared') : t('scope.single', { subscription: value });
   return `status.${value}` in en ? t(`status.${value}` as MessageKey) : value;
 }
 
 /** "seats 15 → 20, status cancelled → active", in the reader's words. */
 export function fieldChangesText(t: Translate, changes: FieldChange[]): string {
-  return changes.map((c) => t(`change.${c.field}`, { from: fieldValue(t, c.from), to: fieldValue(t, c.to) })).join(t('list.separator'));
+  return changes.map((c) => t(`change.${c.field}`, { from: fieldValue(t, c.field, c.from), to: fieldValue(t, c.field, c.to) })).join(t('list.separator'));
 }
 
 function paramText(t: Translate, value: MessageParams[string]): string | number {

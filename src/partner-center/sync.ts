@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import { allItems, PartnerCenterError, readPage, type NextPage, type PartnerCenterClient } from './client.js';
 import { checkConnected, connectedOrganizations, warnUnconnected } from './audit.js';
 import { customerPolicy, grantedResources, resourceNames } from './connector.js';
+import { syncReservations, type RemoteOrderLine } from './entitlements.js';
 import { repairIntents } from './repair.js';
 import { storeRemoteSubscription, type RemoteSubscription } from './subscriptions.js';
 
@@ -21,19 +22,19 @@ interface RemoteCustomer {
   billingProfile?: { companyName?: string; defaultAddress?: { country?: string } };
 }
 
-interface RemoteOrder {
+interface RemoteOrder extends RemoteOrderLine {
   id?: string;
-  billingCycle?: string;
-  currencyCode?: string;
   creationDate?: string;
   status?: string;
-  lineItems?: { offerId?: string; friendlyName?: string; quantity?: number; subscriptionId?: string }[];
+  lineItems?: (NonNullable<RemoteOrderLine['lineItems']>[number] & { subscriptionId?: string })[];
 }
 
 export interface SyncCounts {
   customers: number;
   subscriptions: number;
   orders: number;
+  /** Azure reservations read from the customers' entitlements. */
+  reservations: number;
   policies: number;
   /** Subscriptions and permissions found changed outside csp-ops. */
   changed: number;
@@ -56,14 +57,15 @@ const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
  * Brings one organization's customers (billing country from get-by-id), their subscriptions,
- * orders and self-serve policies from Partner Center into the database. Progress is kept after
- * every page of customers and every customer done, so a sync cut off halfway resumes there.
+ * orders, Azure reservations (from their entitlements) and self-serve policies from Partner
+ * Center into the database. Progress is kept after every page of customers and every customer
+ * done, so a sync cut off halfway resumes there.
  * Nothing is deleted: a customer or subscription Partner Center did not list stays as it was.
  * The only removal is a permission Partner Center was just asked about and answered is off.
  */
 export async function syncOrganization(db: Database, client: PartnerCenterClient, org: Organization, log: Logger = silent): Promise<SyncCounts> {
   checkConnected(org, client.tenantId);
-  const counts: SyncCounts = { customers: 0, subscriptions: 0, orders: 0, policies: 0, changed: 0, skipped: 0 };
+  const counts: SyncCounts = { customers: 0, subscriptions: 0, orders: 0, reservations: 0, policies: 0, changed: 0, skipped: 0 };
   await db.insert(partnerCenterSyncs).values({ orgId: org.id }).onConflictDoNothing();
   // One process syncs an organization at a time: it holds a lease, extended with every step saved.
   // A process that died mid-way loses it after leaseMs, and the next sync resumes where it stopped.
@@ -104,7 +106,7 @@ export async function syncOrganization(db: Database, client: PartnerCenterClient
         .limit(50);
       if (!batch.length) break;
       for (const customer of batch) {
-        await syncCustomer(db, client, org, customer, counts);
+        await syncCustomer(db, client, org, customer, counts, log);
         await save({ doneThrough: customer.tenantId });
       }
     }
@@ -149,7 +151,7 @@ async function storeCustomer(db: Database, client: PartnerCenterClient, org: Org
   return kept.length > 0;
 }
 
-async function syncCustomer(db: Database, client: PartnerCenterClient, org: Organization, customer: { id: string; name: string; tenantId: string }, counts: SyncCounts) {
+async function syncCustomer(db: Database, client: PartnerCenterClient, org: Organization, customer: { id: string; name: string; tenantId: string }, counts: SyncCounts, log: Logger) {
   const base = `/v1/customers/${encodeURIComponent(customer.tenantId)}`;
   for await (const remote of allItems<RemoteSubscription>(client, `${base}/subscriptions`)) {
     if (!remote.id) continue;
@@ -157,8 +159,10 @@ async function syncCustomer(db: Database, client: PartnerCenterClient, org: Orga
     counts.subscriptions++;
     if (state === 'changed') counts.changed++;
   }
+  const orders = new Map<string, RemoteOrder>();
   for await (const order of allItems<RemoteOrder>(client, `${base}/orders`)) {
     if (!order.id) continue;
+    orders.set(order.id, order);
     const row = {
       customerId: customer.id,
       status: order.status ?? 'unknown',
@@ -171,6 +175,9 @@ async function syncCustomer(db: Database, client: PartnerCenterClient, org: Orga
     await db.insert(partnerCenterOrders).values({ orgId: org.id, id: order.id, ...row }).onConflictDoUpdate({ target: [partnerCenterOrders.orgId, partnerCenterOrders.id], set: row });
     counts.orders++;
   }
+  const reserved = await syncReservations(db, client, org, customer, orders, log);
+  counts.reservations += reserved.kept;
+  counts.changed += reserved.changed;
   const policy = await customerPolicy(client, customer.tenantId);
   counts.policies += policy ? 1 : 0;
   const granted = new Set(policy ? grantedResources(policy).map((r) => resourceNames[r]) : []);
@@ -200,7 +207,7 @@ async function keepPermission(db: Database, org: Organization, customer: { id: s
 
 /** Every organization the connector acts for, synced in turn. */
 export async function syncAllOrganizations(db: Database, client: PartnerCenterClient, log: Logger = silent): Promise<SyncCounts> {
-  const total: SyncCounts = { customers: 0, subscriptions: 0, orders: 0, policies: 0, changed: 0, skipped: 0 };
+  const total: SyncCounts = { customers: 0, subscriptions: 0, orders: 0, reservations: 0, policies: 0, changed: 0, skipped: 0 };
   await warnUnconnected(db, client.tenantId, 'Partner Center sync', log);
   for (const org of await connectedOrganizations(db, client.tenantId)) {
     let one: SyncCounts;

@@ -89,6 +89,9 @@ export async function startFakePartnerCenter() {
   const subscriptions = new Map<string, Map<string, FakeSubscription>>();
   const orders = new Map<string, Record<string, unknown>[]>();
   const invoices = new Map<string, Record<string, unknown>>();
+  // Azure reservations as entitlements (get-a-collection-of-entitlements): each artifact's link reads the order's reservations.
+  const entitlements = new Map<string, Record<string, unknown>[]>();
+  const artifacts = new Map<string, Record<string, unknown>>();
   let customerPageSize = 100;
   const holds: { method: string; path: string; arrived: () => void; released: Promise<void> }[] = [];
   const commerce = fakeCommerce({ customers, orders, addSubscription: (tenant, fields) => api.addSubscription(tenant, fields) });
@@ -257,6 +260,15 @@ export async function startFakePartnerCenter() {
       res.end(value);
     };
     if (commerce.handle(req.method ?? '', url, body, ok, csv)) return;
+    const entitlementsMatch = /^\/v1\/customers\/([^/]+)\/entitlements$/.exec(url.pathname);
+    if (entitlementsMatch && req.method === 'GET') {
+      const type = url.searchParams.get('entitlementType')?.toLowerCase();
+      return collection((entitlements.get(decodeURIComponent(entitlementsMatch[1]!)) ?? []).filter((e) => !type || String(e.entitlementType).toLowerCase() === type));
+    }
+    if (req.method === 'GET' && /^\/v1\/customers\/[^/]+\/artifacts\//.test(url.pathname)) {
+      const details = artifacts.get(url.pathname.slice('/v1'.length));
+      return details ? ok(200, details) : ok(404, { code: 404, description: 'Artifact not found.', errorName: 'NotFound' });
+    }
     const customerMatch = /^\/v1\/customers\/([^/]+)(\/(subscriptions|orders)(\/([^/]+))?)?$/.exec(url.pathname);
     if (customerMatch) {
       const tenant = decodeURIComponent(customerMatch[1]!);
@@ -357,6 +369,25 @@ export async function startFakePartnerCenter() {
         billingProfile: { companyName: name, defaultAddress: { country } },
         relationshipToPartner: 'reseller',
       });
+    },
+    /**
+     * An Azure reservation order as the customer's `reservedinstance` entitlement shows it (the documented
+     * response), bought by `order` line item 0; its reservations are what the artifact's link answers.
+     */
+    addReservationOrder(customerTenantId: string, reservationOrderId: string, order: string, reservations: Record<string, unknown>[]) {
+      const uri = `/customers/${customerTenantId}/artifacts/reservedinstance/groups/${randomUUID().replace(/-/g, '')}/lineitems/${randomUUID()}/resource/${reservationOrderId}`;
+      const entitlement = {
+        includedEntitlements: [],
+        referenceOrder: { id: order, lineItemId: '0' },
+        productId: 'DZH318Z0BQ3W',
+        quantity: 1,
+        entitledArtifacts: [{ link: { uri, method: 'GET', headers: [] }, resourceId: reservationOrderId, artifactType: 'reservedinstance' }],
+        skuId: '007J',
+        entitlementType: 'reservedinstance',
+        dynamicAttributes: { reservationType: 'virtualmachines' },
+      };
+      entitlements.set(customerTenantId, [...(entitlements.get(customerTenantId) ?? []), entitlement]);
+      artifacts.set(uri, { type: 'reservedinstance', reservations });
     },
     /** A subscription as Partner Center holds it; later changes made "outside csp-ops" go through change(). */
     addSubscription(customerTenantId: string, fields: Partial<FakeSubscription> & { id: string }): FakeSubscription {
