@@ -116,5 +116,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (missing.length > 0 && missing.length < partnerCenter.length) {
     throw new ConfigError(`Missing setting ${missing[0]}: the Partner Center connector needs all of ${partnerCenter.join(', ')}, or none of them.`);
   }
+  // Each token request returns a new refresh token; only a sealed copy keeps the connector connected across restarts past 90 days.
+  if (!missing.length && !config.PARTNER_CENTER_TOKEN_KEY) {
+    throw new ConfigError('Missing setting PARTNER_CENTER_TOKEN_KEY: the Partner Center connector keeps the newest refresh token sealed with it so it stays connected after a restart; set it to 32 random bytes (openssl rand -base64 32).');
+  }
   return config;
 }

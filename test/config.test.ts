@@ -54,6 +54,10 @@ describe('settings from the environment', () => {
     [{ PARTNER_CENTER_BASE_URL: 'api.partnercenter.microsoft.com' }, 'Invalid setting PARTNER_CENTER_BASE_URL: expected the Partner Center API base URL, such as https://api.partnercenter.microsoft.com.'],
     [{ PARTNER_CENTER_AUTHORITY_URL: 'login' }, 'Invalid setting PARTNER_CENTER_AUTHORITY_URL: expected the Microsoft Entra sign-in URL, such as https://login.microsoftonline.com.'],
     [{ PARTNER_CENTER_REFRESH_TOKEN: 'x' }, 'Missing setting PARTNER_CENTER_TENANT_ID: the Partner Center connector needs all of PARTNER_CENTER_TENANT_ID, PARTNER_CENTER_CLIENT_ID, PARTNER_CENTER_CLIENT_SECRET, PARTNER_CENTER_REFRESH_TOKEN, or none of them.'],
+    [
+      { PARTNER_CENTER_TENANT_ID: '6b5e2a3c-0000-4000-8000-0000000000aa', PARTNER_CENTER_CLIENT_ID: '6b5e2a3c-0000-4000-8000-0000000000bb', PARTNER_CENTER_CLIENT_SECRET: 's', PARTNER_CENTER_REFRESH_TOKEN: 'r' },
+      'Missing setting PARTNER_CENTER_TOKEN_KEY: the Partner Center connector keeps the newest refresh token sealed with it so it stays connected after a restart; set it to 32 random bytes (openssl rand -base64 32).',
+    ],
   ])('refuses %o with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

@@ -6,6 +6,7 @@ import { startBot, type Bot } from '../src/bot.js';
 import { loadConfig } from '../src/config.js';
 import { defaultCertificateHosts, defaultIssuers, webhookSettings } from '../src/partner-center/webhooks.js';
 import { openTestDatabase } from './helpers/database.js';
+import { tokenKey } from './helpers/fake-partner-center.js';
 import { startCertificateServer } from './helpers/webhook-certificates.js';
 
 const silentLog = { debug() {}, info() {}, warn() {}, error() {} };
@@ -155,6 +156,7 @@ describe('POST /webhooks/partner-center', () => {
     PARTNER_CENTER_CLIENT_ID: '6b5e2a3c-0000-4000-8000-0000000000bb',
     PARTNER_CENTER_CLIENT_SECRET: 'secret',
     PARTNER_CENTER_REFRESH_TOKEN: 'refresh',
+    PARTNER_CENTER_TOKEN_KEY: tokenKey,
   };
 
   it('is off (404) without the Partner Center settings, as before; on with the connector\'s, unless PARTNER_CENTER_WEBHOOKS=false', async () => {
