@@ -1,8 +1,9 @@
 /**
  * Builds the Teams app package an admin uploads: `npm run teams:package [-- --out <file.zip>]`.
  *
- * The zip holds manifest.json (manifest/teams/manifest.template.json with the bot's app ID
- * and package.json's version filled in), the two icons and the localization files the template's
+ * It needs only MICROSOFT_APP_ID and PUBLIC_URL. The zip holds manifest.json
+ * (manifest/teams/manifest.template.json with the bot's app ID, its public URL and package.json's
+ * version filled in), the two icons and the localization files the template's
  * localizationInfo names (manifest/teams/ko-KR.json, zh-TW.json), all at the root as Teams requires.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { strFromU8, strToU8, zipSync } from 'fflate';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadSettings } from '../src/config.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const teamsDir = join(root, 'manifest', 'teams');
@@ -72,15 +73,25 @@ function localizationFiles(template: unknown): Record<string, Uint8Array> {
 const { values: args } = parseArgs({ options: { out: { type: 'string' } } });
 const out = args.out ? resolve(args.out) : join(root, 'dist', 'csp-ops-teams.zip');
 
-let appId: string | undefined;
+let settings: { MICROSOFT_APP_ID?: string; PUBLIC_URL?: string };
 try {
-  appId = loadConfig().MICROSOFT_APP_ID;
+  settings = loadSettings(['MICROSOFT_APP_ID', 'PUBLIC_URL']);
 } catch (error) {
   if (error instanceof ConfigError) fail(error.message);
   throw error;
 }
+const { MICROSOFT_APP_ID: appId, PUBLIC_URL: publicUrl } = settings;
 if (!appId) {
   fail('Missing setting MICROSOFT_APP_ID: expected the bot\'s Microsoft app ID (a GUID) to build the Teams app package.');
+}
+if (!publicUrl) {
+  fail('Missing setting PUBLIC_URL: expected the public https URL where Teams reaches this bot, such as https://csp-ops.contoso.com, to build the Teams app package.');
+}
+// The package names the partner's own site: Teams shows it on the app's page, and a placeholder or local address would be wrong there.
+const host = new URL(publicUrl).hostname.toLowerCase();
+const placeholder = /(^|\.)(example\.(com|net|org)|example|test|invalid|localhost)$/.test(host) || ['127.0.0.1', '[::1]', '0.0.0.0'].includes(host);
+if (!publicUrl.startsWith('https://') || placeholder) {
+  fail(`PUBLIC_URL is ${publicUrl}: expected the public https URL where Teams reaches this bot, such as https://csp-ops.contoso.com, not a placeholder or local address.`);
 }
 
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: unknown };
@@ -89,7 +100,7 @@ if (typeof version !== 'string' || !/^\d+\.\d+\.\d+/.test(version)) {
 }
 
 const template: unknown = JSON.parse(readFileSync(join(teamsDir, 'manifest.template.json'), 'utf8'));
-const manifest = fill(template, { MICROSOFT_APP_ID: appId, VERSION: version });
+const manifest = fill(template, { MICROSOFT_APP_ID: appId, PUBLIC_URL: publicUrl, VERSION: version });
 const localizations = localizationFiles(template);
 
 const zip = zipSync({

@@ -18,7 +18,7 @@ const baseUrl = (fallback: string, what: string) =>
     z.url({ protocol: /^https?$/, error: `expected ${what}, such as ${fallback}` }).transform((u) => u.replace(/\/+$/, '')),
   );
 
-const settings = z.object({
+const fields = z.object({
   PORT: z.preprocess((v) => (v === '' || v === undefined ? 3000 : v), z.coerce.number({ error: 'expected a port number 0–65535' }).int('expected a port number 0–65535').min(0, 'expected a port number 0–65535').max(65535, 'expected a port number 0–65535')),
   DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'expected a postgres:// URL, or leave it unset for the embedded database')),
   DATA_DIR: z.preprocess((v) => (v === '' || v === undefined ? '.data' : v), z.string()),
@@ -82,11 +82,23 @@ const settings = z.object({
   PUBLIC_URL: optional(
     z.url({ protocol: /^https?$/, error: 'expected the URL where users reach this bot, such as https://csp-ops.example.com' }).transform((u) => u.replace(/\/+$/, '')),
   ),
-}).transform((c) => ({ ...c, PUBLIC_URL: c.PUBLIC_URL ?? `http://localhost:${c.PORT}` }));
+});
+const settings = fields.transform((c) => ({ ...c, PUBLIC_URL: c.PUBLIC_URL ?? `http://localhost:${c.PORT}` }));
 
 export type Config = z.infer<typeof settings>;
 
 export class ConfigError extends Error {}
+
+/** Only the named settings, each checked as loadConfig checks it (a tool that needs a few, such as the Teams package). */
+export function loadSettings<K extends keyof typeof fields.shape>(names: K[], env: NodeJS.ProcessEnv = process.env): Pick<z.infer<typeof fields>, K> {
+  const picked: Record<string, unknown> = {};
+  for (const name of names) {
+    const parsed = fields.shape[name].safeParse(env[name]);
+    if (!parsed.success) throw new ConfigError(`Invalid setting ${name}: ${parsed.error.issues[0]!.message}.`);
+    picked[name] = parsed.data;
+  }
+  return picked as Pick<z.infer<typeof fields>, K>;
+}
 
 /** Reads every setting from the environment; the first bad one is named in a one-line error. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -13,6 +13,7 @@ afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 const APP_ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
 const TENANT_ID = '9c8d2b1a-6e7f-4a3b-8c2d-1e0f9a8b7c6d';
+const PUBLIC_URL = 'https://csp-ops.hanbit-partners.co.kr';
 
 interface Run { code: number; stdout: string; stderr: string }
 
@@ -34,9 +35,9 @@ function pngSize(bytes: Uint8Array): { width: number; height: number } {
 }
 
 describe('npm run teams:package', () => {
-  it('writes a zip with manifest.json (app ID, version, bot scopes, commands), both icons and the ko-KR and zh-TW localization files at the root', async () => {
+  it('writes a zip with manifest.json (app ID, version, public URL, bot scopes, commands), both icons and the ko-KR and zh-TW localization files at the root, from the app ID and public URL alone', async () => {
     const out = join(outDir, 'csp-ops-teams.zip');
-    const run = await runPackage({ MICROSOFT_APP_ID: APP_ID, MICROSOFT_APP_PASSWORD: 'x', MICROSOFT_APP_TENANT_ID: TENANT_ID }, out);
+    const run = await runPackage({ MICROSOFT_APP_ID: APP_ID, PUBLIC_URL: `${PUBLIC_URL}/` }, out);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(out);
@@ -52,6 +53,7 @@ describe('npm run teams:package', () => {
     expect(manifest.manifestVersion).toMatch(/^1\.\d+$/);
     expect(manifest.$schema).toBe(`https://developer.microsoft.com/json-schemas/teams/v${manifest.manifestVersion}/MicrosoftTeams.schema.json`);
     expect(manifest.icons).toEqual({ color: 'color.png', outline: 'outline.png' });
+    expect(manifest.developer).toEqual({ name: 'csp-ops', websiteUrl: PUBLIC_URL, privacyUrl: PUBLIC_URL, termsOfUseUrl: PUBLIC_URL });
     expect(JSON.stringify(manifest)).not.toContain('{{');
 
     expect(manifest.bots).toHaveLength(1);
@@ -62,12 +64,14 @@ describe('npm run teams:package', () => {
 
     const lists = bot.commandLists as { scopes: string[]; commands: { title: string; description: string }[] }[];
     expect(lists.flatMap((list) => list.scopes).sort()).toEqual(['groupChat', 'personal', 'team']);
-    for (const list of lists) {
-      const titles = list.commands.map((command) => command.title);
-      expect(titles.length).toBeLessThanOrEqual(10);
-      expect(titles).toContain('help');
-      expect(titles).toContain('allow-reservations');
-      for (const command of list.commands) expect(command.description).not.toBe('');
+    // The commands people use most, up to Teams' limit of 10 a list, each with a description (at most 128 characters).
+    expect(lists.map((list) => list.commands.map((command) => command.title))).toEqual([
+      ['help', 'customers', 'customer', 'allow-reservations', 'disallow-reservations', 'reservations', 'request', 'requests', 'subscriptions', 'notify here'],
+      ['help', 'customers', 'customer', 'allow-reservations', 'disallow-reservations', 'reservations', 'requests', 'subscriptions', 'buy', 'activity'],
+    ]);
+    for (const command of lists.flatMap((list) => list.commands)) {
+      expect(command.description.length, command.title).toBeGreaterThan(0);
+      expect(command.description.length, command.title).toBeLessThanOrEqual(128);
     }
 
     // Localization: English by default, ko-KR and zh-TW from files in the package, each the file in
@@ -101,6 +105,20 @@ describe('npm run teams:package', () => {
     const run = await runPackage({}, out);
     expect(run.code).toBe(1);
     expect(run.stderr).toBe('Missing setting MICROSOFT_APP_ID: expected the bot\'s Microsoft app ID (a GUID) to build the Teams app package.\n');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it.each([
+    [{ MICROSOFT_APP_ID: APP_ID }, 'Missing setting PUBLIC_URL: expected the public https URL where Teams reaches this bot, such as https://csp-ops.contoso.com, to build the Teams app package.'],
+    [{ MICROSOFT_APP_ID: APP_ID, PUBLIC_URL: 'https://csp-ops.example.com' }, 'PUBLIC_URL is https://csp-ops.example.com: expected the public https URL where Teams reaches this bot, such as https://csp-ops.contoso.com, not a placeholder or local address.'],
+    [{ MICROSOFT_APP_ID: APP_ID, PUBLIC_URL: 'http://localhost:3000' }, 'PUBLIC_URL is http://localhost:3000: expected the public https URL where Teams reaches this bot, such as https://csp-ops.contoso.com, not a placeholder or local address.'],
+    [{ MICROSOFT_APP_ID: APP_ID, PUBLIC_URL: 'http://csp-ops.hanbit-partners.co.kr' }, 'PUBLIC_URL is http://csp-ops.hanbit-partners.co.kr: expected the public https URL where Teams reaches this bot, such as https://csp-ops.contoso.com, not a placeholder or local address.'],
+    [{ MICROSOFT_APP_ID: APP_ID, PUBLIC_URL: 'csp-ops' }, 'Invalid setting PUBLIC_URL: expected the URL where users reach this bot, such as https://csp-ops.example.com.'],
+  ])('with %o, exits 1 with one line and writes nothing', async (settings, message) => {
+    const out = join(outDir, 'refused.zip');
+    const run = await runPackage(settings, out);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`${message}\n`);
     expect(existsSync(out)).toBe(false);
   });
 
