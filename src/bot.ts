@@ -45,6 +45,8 @@ export interface Bot {
   slack?: SlackAdapter;
   teams?: TeamsAdapter;
   worker: DeliveryWorker;
+  /** The start-up Partner Center jobs (repair, refresh-token expiry, a catalog never read or a day old), settled; failures are logged. */
+  startup: Promise<void>;
   /** Stops taking requests and lets the worker finish; the database stays open. */
   stop(): Promise<void>;
 }
@@ -171,7 +173,8 @@ export async function startBot(options: {
         setInterval(() => void jobs.sync().then(jobs.catalog), (config.PARTNER_CENTER_SYNC_SECONDS ?? 3600) * 1000).unref(),
       ]
     : [];
-  void jobs?.repair().then(jobs.tokenExpiry);
+  // The catalog is read at start-up too when it is stale: the first periodic sync may be PARTNER_CENTER_SYNC_SECONDS away.
+  const startup = jobs ? jobs.repair().then(jobs.tokenExpiry).then(jobs.catalog) : Promise.resolve();
   if (socketMode) await slack!.app.start();
   return {
     server,
@@ -179,6 +182,7 @@ export async function startBot(options: {
     slack,
     teams,
     worker,
+    startup,
     async stop() {
       // Requests under way get a moment to finish; idle keep-alive connections close at once.
       await new Promise<void>((done) => {

@@ -1,11 +1,18 @@
-import { and, eq } from 'drizzle-orm';
+import { and, asc, eq, isNotNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatabaseHandle } from '../db/client.js';
 import { activityLog, customers, offers, partnerCenterIntents, subscriptions } from '../db/schema.js';
-import { createPartnerCenterClient } from '../src/partner-center/client.js';
-import { refreshCatalog } from '../src/partner-center/catalog.js';
-import { startFakePartnerCenter, partnerTenant, type FakePartnerCenter } from './helpers/fake-partner-center.js';
-import { connectedOrganization, tenants } from './helpers/fixture.js';
+import { runCli } from '../src/adapters/cli/run.js';
+import { importOrganization, parseImportFile } from '../src/core/import.js';
+import { createPartnerCenterClient, partnerApiScope } from '../src/partner-center/client.js';
+import { catalogMaxAgeMs, refreshCatalog } from '../src/partner-center/catalog.js';
+import { partnerCenterFromConfig } from '../src/partner-center/connector.js';
+import type { RefreshTokenStore } from '../src/partner-center/tokens.js';
+import { clientId, refreshToken, startFakePartnerCenter, partnerTenant, type FakePartnerCenter, type RecordedRequest } from './helpers/fake-partner-center.js';
+import { openTestDatabase } from './helpers/database.js';
+import { connectedOrganization, otherOrganization, tenants, users } from './helpers/fixture.js';
 import { platforms, usePlatform, type PlatformDriver } from './helpers/platforms.js';
+import { replyText, startTestBot, type TestBot } from './helpers/slack.js';
 import { unchanged } from './helpers/tables.js';
 
 // With the connector on, Buy is made in Partner Center (cart, checkout at most once, activation
@@ -13,6 +20,8 @@ import { unchanged } from './helpers/tables.js';
 
 const tuning = { timeoutMs: 1500, retryDelayMs: 10 };
 const product = 'DZH318Z0BXWC';
+// Sold to customers billed in Taiwan only.
+const taiwanProduct = 'DZH318Z0TWAC';
 
 let pc: FakePartnerCenter;
 beforeAll(async () => {
@@ -36,6 +45,12 @@ beforeAll(async () => {
         },
       },
     ],
+  });
+  pc.commerce.addProduct({
+    id: taiwanProduct,
+    title: '雲端記帳 專業版',
+    publisherName: '臺北雲端軟體股份有限公司',
+    skus: [{ id: '0001', title: '標準方案', markets: { TW: { currency: 'TWD', terms: [{ duration: 'P1M', billingCycle: 'monthly', price: 320 }, { duration: 'P1Y', billingCycle: 'annual', price: 3500 }] } } }],
   });
 });
 afterAll(async () => {
@@ -141,5 +156,164 @@ describe.each(platforms)('$name: buying and the catalog with the Partner Center 
     expect(checkoutsOf(tenants.hanbit)).toHaveLength(before + 1);
     expect(done.text).toContain(pc.commerce.activationLinks.get(`${checkoutsOf(tenants.hanbit).at(-1)!.orderId}/0`)!);
     expect(await boughtRows(p, tenants.hanbit)).toHaveLength(1);
+  });
+});
+
+/** The marketplace price sheet's path for a market (get-a-price-sheet). */
+const sheetPath = (market: string) => `/v1.0/sales/pricesheets(Market='${market}',PricesheetView='marketplace')/$value`;
+const isSheet = (r: RecordedRequest) => r.path.startsWith('/v1.0/sales/pricesheets');
+const isProductCatalog = (r: RecordedRequest) => r.path.startsWith('/v1/products');
+
+describe('the price sheets are read with a Partner API token (partner-api-authentication), Partner Center with its own', () => {
+  /** A refresh token store that records what the client tells it. */
+  function recordingStore() {
+    const told = { rotated: [] as string[], refused: [] as string[] };
+    const store: RefreshTokenStore = {
+      newest: async (initial) => told.rotated.at(-1) ?? initial,
+      rotated: async (token) => void told.rotated.push(token),
+      refused: async (code) => void told.refused.push(code),
+    };
+    return { told, store };
+  }
+
+  it('each API gets a token for its own resource, each cached; the rotated refresh token is kept and used next; the other API refuses it', async () => {
+    const { told, store } = recordingStore();
+    const client = createPartnerCenterClient({ ...pc.clientSettings(tuning), refreshTokens: store });
+    const sheet = `${pc.origin}${sheetPath('KR')}`;
+    const grants = { partnerApi: pc.partnerApiTokenRequests.length, partnerCenter: pc.tokenRequests.length };
+    const from = pc.requests.length;
+
+    const { body } = await client.request('GET', sheet, undefined, { scope: partnerApiScope });
+    expect(String(body)).toContain('"Fabrikam 협업 Suite","DZH318Z0BXWC","0001","Standard"');
+    const [grant] = pc.partnerApiTokenRequests.slice(grants.partnerApi);
+    expect(grant).toMatchObject({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId });
+    expect(grant!.scope!.split(' ')).toContain('https://api.partner.microsoft.com/user_impersonation');
+    // Entra's new refresh token is kept, and Partner Center's own token is asked for with it.
+    expect(told.rotated).toEqual([pc.refreshTokens.issued.at(-1)]);
+    await client.request('GET', '/v1/products?country=KR&targetView=MarketplaceSaaS');
+    const [partnerCenterGrant] = pc.tokenRequests.slice(grants.partnerCenter);
+    expect(partnerCenterGrant).toMatchObject({ refresh_token: told.rotated[0] });
+    expect(partnerCenterGrant!.scope!.split(' ')).toContain('https://api.partnercenter.microsoft.com/user_impersonation');
+    expect(told.rotated).toHaveLength(2);
+
+    // Held tokens are reused, each for its own scope.
+    await client.request('GET', sheet, undefined, { scope: partnerApiScope });
+    await client.request('GET', '/v1/products?country=US&targetView=MarketplaceSaaS');
+    expect(pc.partnerApiTokenRequests).toHaveLength(grants.partnerApi + 1);
+    expect(pc.tokenRequests).toHaveLength(grants.partnerCenter + 1);
+
+    // The stand-in tells the two apart: each API answers 401 to the other's token.
+    await expect(client.request('GET', sheet)).rejects.toMatchObject({ status: 401 });
+    await expect(client.request('GET', '/v1/customers', undefined, { scope: partnerApiScope })).rejects.toMatchObject({ status: 401 });
+    expect(pc.requests.slice(from).map((r) => [r.path, r.token])).toEqual([
+      [sheetPath('KR'), 'partner-api'],
+      ['/v1/products?country=KR&targetView=MarketplaceSaaS', 'partner-center'],
+      [sheetPath('KR'), 'partner-api'],
+      ['/v1/products?country=US&targetView=MarketplaceSaaS', 'partner-center'],
+      [sheetPath('KR'), 'partner-center'],
+      ['/v1/customers', 'partner-api'],
+    ]);
+  });
+
+  it('a refresh token Entra refuses (invalid_grant) for the Partner API is reported as refused, and no price sheet is asked for', async () => {
+    const { told, store } = recordingStore();
+    const client = createPartnerCenterClient({ ...pc.clientSettings(tuning), refreshTokens: store });
+    const from = pc.requests.length;
+    pc.refreshTokens.revoke();
+    try {
+      await expect(client.request('GET', `${pc.origin}${sheetPath('TW')}`, undefined, { scope: partnerApiScope })).rejects.toMatchObject({ status: 0, code: 'invalid_grant' });
+    } finally {
+      pc.refreshTokens.restore();
+    }
+    expect(told).toEqual({ rotated: [], refused: ['invalid_grant'] });
+    expect(pc.requests.slice(from)).toEqual([]);
+  });
+});
+
+describe('R-M3 the catalog is read at start-up when never read or a day old, and by refresh-catalog whenever asked', () => {
+  let database: DatabaseHandle;
+  let bot: TestBot | undefined;
+  /** The bot (re)started on the same database; the helper returns once its start-up jobs settled. */
+  async function restart() {
+    await bot?.close();
+    bot = await startTestBot({ database, partnerCenter: pc.config, partnerCenterTuning: tuning });
+    return bot;
+  }
+  const connector = () => partnerCenterFromConfig(pc.config, tuning);
+  const catalogRows = () => database.db.select().from(offers).where(isNotNull(offers.partnerCenterRefreshedAt)).orderBy(asc(offers.id));
+  const price = async (id: string, market: string) => (await catalogRows()).find((o) => o.id === id)!.plans[0]!.prices.find((p) => p.market === market && p.term === 'monthly')!.price;
+  const markets = ['FR', 'KR', 'TW', 'US'];
+
+  beforeAll(async () => {
+    database = await openTestDatabase();
+  });
+  afterAll(async () => {
+    await bot?.close();
+    await database?.close();
+  });
+
+  it('refresh-catalog without the connector says it is not configured; with it but no customer stored, that there is no market to read', async () => {
+    expect(await runCli(database.db, ['refresh-catalog'])).toEqual({
+      output: 'Partner Center is not connected: set PARTNER_CENTER_TENANT_ID, PARTNER_CENTER_CLIENT_ID, PARTNER_CENTER_CLIENT_SECRET and PARTNER_CENTER_REFRESH_TOKEN first (README, "Connect to Partner Center").',
+      exitCode: 1,
+    });
+    const from = pc.requests.length;
+    expect(await runCli(database.db, ['refresh-catalog'], { partnerCenter: connector() })).toEqual({
+      output: `Nothing was read: no customer of the organization whose CSP tenant is ${partnerTenant} is stored here yet, so there is no market (billing country) to read Partner Center's catalog for. Run npm run csp -- sync first.`,
+      exitCode: 1,
+    });
+    expect(pc.requests.slice(from)).toEqual([]);
+    expect(await catalogRows()).toEqual([]);
+  });
+
+  it('a bot started with the catalog never read reads it at once, price sheets with the Partner API token; restarted within the day it does not; a day old, it does', async () => {
+    for (const file of [connectedOrganization(partnerTenant), otherOrganization]) await importOrganization(database.db, parseImportFile(file));
+    const from = pc.requests.length;
+    await restart();
+    const startup = pc.requests.slice(from);
+    expect(startup.filter(isSheet).map((r) => [r.path, r.token])).toEqual(markets.map((m) => [sheetPath(m), 'partner-api']));
+    expect(startup.filter(isProductCatalog).length).toBeGreaterThan(0);
+    expect(startup.filter(isProductCatalog).every((r) => r.token === 'partner-center')).toBe(true);
+    expect((await catalogRows()).map((o) => [o.id, o.name, o.publisherName, o.countries])).toEqual([
+      [product, 'Fabrikam 협업 Suite', 'Fabrikam ISV', ['FR', 'KR', 'US']],
+      [taiwanProduct, '雲端記帳 專業版', '臺北雲端軟體股份有限公司', ['TW']],
+    ]);
+    const offer = replyText((await bot!.command(users.adminAgent, `offer ${taiwanProduct}`)).reply);
+    expect(offer).toContain('臺北雲端軟體股份有限公司');
+    expect(offer).toContain("Read from Partner Center's catalog");
+    const readAt = (await catalogRows()).map((o) => o.partnerCenterRefreshedAt);
+
+    const again = pc.requests.length;
+    await restart();
+    expect(pc.requests.slice(again).filter((r) => isSheet(r) || isProductCatalog(r))).toEqual([]);
+    expect((await catalogRows()).map((o) => o.partnerCenterRefreshedAt)).toEqual(readAt);
+
+    pc.commerce.setPrice(taiwanProduct, '0001', 'TW', 'P1M', 350);
+    await database.db.update(offers).set({ partnerCenterRefreshedAt: new Date(Date.now() - catalogMaxAgeMs - 60_000) }).where(isNotNull(offers.partnerCenterRefreshedAt));
+    const aged = pc.requests.length;
+    await restart();
+    expect(pc.requests.slice(aged).filter(isSheet).map((r) => [r.path, r.token])).toEqual(markets.map((m) => [sheetPath(m), 'partner-api']));
+    expect(await price(taiwanProduct, 'TW')).toBe(350);
+    expect(replyText((await bot!.command(users.adminAgent, `offer ${taiwanProduct}`)).reply)).toContain('350');
+  });
+
+  it('refresh-catalog reads it now however fresh and prints what it read; a Partner Center refusal stores nothing', async () => {
+    pc.commerce.setPrice(product, '0001', 'KR', 'P1M', 17000);
+    const from = pc.requests.length;
+    expect(await runCli(database.db, ['refresh-catalog'], { partnerCenter: connector() })).toEqual({
+      output: "Read Partner Center's catalog for FR, KR, TW, US: 2 offers with their plans and prices.",
+      exitCode: 0,
+    });
+    expect(pc.requests.slice(from).filter(isSheet).map((r) => [r.path, r.token])).toEqual(markets.map((m) => [sheetPath(m), 'partner-api']));
+    expect(await price(product, 'KR')).toBe(17000);
+
+    pc.commerce.setPrice(product, '0001', 'KR', 'P1M', 16000);
+    pc.plan({ method: 'GET', path: sheetPath('TW'), status: 403, body: { code: 403, description: 'The user is not in the Admin Agent or Sales Agent role.', errorName: 'Forbidden' } });
+    const before = await catalogRows();
+    const refused = await runCli(database.db, ['refresh-catalog'], { partnerCenter: connector() });
+    expect(refused.exitCode).toBe(1);
+    expect(refused.output).toMatch(/^Partner Center 403 403: The user is not in the Admin Agent or Sales Agent role\. \(MS-CorrelationId [0-9a-f-]{36}\)\nThe catalog was not read; csp-ops keeps the one it read last\.$/);
+    expect(await catalogRows()).toEqual(before);
+    pc.commerce.setPrice(taiwanProduct, '0001', 'TW', 'P1M', 320);
   });
 });

@@ -72,10 +72,10 @@ describe('the connector stays connected', () => {
     const row = await storedRow();
     expect(tokenCipher(tokenKeyBytes(tokenKey)!).open(row.sealedRefreshToken)).toBe(first);
 
-    await restart();
     const before = pc.refreshTokens.presented.length;
+    await restart();
     expect(await status()).toContain('connected (a Partner Center token was obtained just now)');
-    // After the restart the newest token is sent, not the settings' first one.
+    // After the restart the newest token is sent (by the first token request, the start-up catalog read's), not the settings' first one.
     expect(pc.refreshTokens.presented[before]).toBe(first);
     const newest = pc.refreshTokens.issued.at(-1)!;
     expect(tokenCipher(tokenKeyBytes(tokenKey)!).open((await storedRow()).sealedRefreshToken)).toBe(newest);

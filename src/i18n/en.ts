@@ -555,6 +555,9 @@ export const en = {
   'buy.notInPartnerCenter': '{offer} plan {plan} has no catalog item in Partner Center for customers billed in {country} (as the catalog was last read), so it cannot be bought there.',
   'buy.inPartnerCenter': 'Bought in Partner Center: the subscription, its status and its activation link are Partner Center\'s.',
   'offer.refreshed': 'Read from Partner Center\'s catalog',
+  'cli.catalogRefreshed': 'Read Partner Center\'s catalog for {markets}: {offers, plural, one {# offer} other {# offers}} with their plans and prices.',
+  'cli.catalogNoMarkets': 'Nothing was read: no customer of the organization whose CSP tenant is {tenant} is stored here yet, so there is no market (billing country) to read Partner Center\'s catalog for. Run npm run csp -- sync first.',
+  'cli.catalogUnchanged': 'The catalog was not read; csp-ops keeps the one it read last.',
   'billing.badMonth': '"{value}" is not a month; write YYYY-MM, such as 2026-11.',
   'billing.title': 'Billing of {customer} for {month}',
   'billing.period': 'Billing period',
@@ -660,7 +663,7 @@ export const en = {
 
   'date.zoned': '{date} {zone}',
 
-  'cli.usage': 'Usage:\n  npm run csp -- <command text> --as <staff email> [--org <organization name>] [--yes] [--out <folder for files>]\n  npm run csp -- import <file.json>\n  npm run csp -- api-token create [name] | list | revoke <id> [--org <organization name>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <organization name>]\n  npm run csp -- poll-purchases [--org <organization name>]\n  npm run csp -- sync [--org <organization name>]\n  npm run csp -- connector check\n  npm run csp -- saas activate <subscription> [--licenses] | saas licenses <subscription>\nExample: npm run csp -- customers --as admin@fabrikam.example\nCommands: npm run csp -- help --as <staff email>',
+  'cli.usage': 'Usage:\n  npm run csp -- <command text> --as <staff email> [--org <organization name>] [--yes] [--out <folder for files>]\n  npm run csp -- import <file.json>\n  npm run csp -- api-token create [name] | list | revoke <id> [--org <organization name>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <organization name>]\n  npm run csp -- poll-purchases [--org <organization name>]\n  npm run csp -- sync [--org <organization name>]\n  npm run csp -- refresh-catalog\n  npm run csp -- connector check\n  npm run csp -- saas activate <subscription> [--licenses] | saas licenses <subscription>\nExample: npm run csp -- customers --as admin@fabrikam.example\nCommands: npm run csp -- help --as <staff email>',
   'cli.choice': '  {label}: {command}',
   'cli.asMissing': 'Say who is acting with --as <staff email>.',
   'cli.confirmWithYes': 'To {action}, run the same command again with --yes.',

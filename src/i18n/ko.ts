@@ -557,6 +557,9 @@ export const ko: Record<MessageKey, string> = {
   'buy.notInPartnerCenter': '{offer}의 {plan} 플랜은 파트너 센터 카탈로그(마지막으로 읽은 기준)에 청구 국가가 {country}인 고객용 카탈로그 항목이 없어 파트너 센터에서 구매할 수 없습니다.',
   'buy.inPartnerCenter': '파트너 센터에서 구매했습니다. 구독, 구독 상태, 활성화 링크는 파트너 센터의 정보입니다.',
   'offer.refreshed': '파트너 센터 카탈로그에서 읽은 시각',
+  'cli.catalogRefreshed': '파트너 센터 카탈로그에서 {markets} 시장의 제품 {offers, plural, other {#개}}를 플랜, 가격과 함께 읽었습니다.',
+  'cli.catalogNoMarkets': '읽은 내용이 없습니다. CSP 테넌트가 {tenant}인 조직의 고객이 아직 여기에 없어 파트너 센터 카탈로그를 읽을 시장(청구 국가)이 없습니다. 먼저 npm run csp -- sync를 실행하세요.',
+  'cli.catalogUnchanged': '카탈로그를 읽지 못했습니다. csp-ops는 마지막으로 읽은 카탈로그를 계속 사용합니다.',
   'billing.badMonth': '"{value}"은(는) 월이 아닙니다. 2026-11처럼 YYYY-MM 형식으로 입력하세요.',
   'billing.title': '{customer} 고객의 {month} 청구 내역',
   'billing.period': '청구 기간',
@@ -662,7 +665,7 @@ export const ko: Record<MessageKey, string> = {
 
   'date.zoned': '{date} ({zone})',
 
-  'cli.usage': '사용법:\n  npm run csp -- <명령 텍스트> --as <직원 이메일> [--org <조직 이름>] [--yes] [--out <파일 저장 폴더>]\n  npm run csp -- import <file.json>\n  npm run csp -- api-token create [이름] | list | revoke <id> [--org <조직 이름>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <조직 이름>]\n  npm run csp -- poll-purchases [--org <조직 이름>]\n  npm run csp -- sync [--org <조직 이름>]\n  npm run csp -- connector check\n  npm run csp -- saas activate <구독> [--licenses] | saas licenses <구독>\n예: npm run csp -- customers --as admin@fabrikam.example\n명령 목록: npm run csp -- help --as <직원 이메일>',
+  'cli.usage': '사용법:\n  npm run csp -- <명령 텍스트> --as <직원 이메일> [--org <조직 이름>] [--yes] [--out <파일 저장 폴더>]\n  npm run csp -- import <file.json>\n  npm run csp -- api-token create [이름] | list | revoke <id> [--org <조직 이름>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <조직 이름>]\n  npm run csp -- poll-purchases [--org <조직 이름>]\n  npm run csp -- sync [--org <조직 이름>]\n  npm run csp -- refresh-catalog\n  npm run csp -- connector check\n  npm run csp -- saas activate <구독> [--licenses] | saas licenses <구독>\n예: npm run csp -- customers --as admin@fabrikam.example\n명령 목록: npm run csp -- help --as <직원 이메일>',
   'cli.choice': '  {label}: {command}',
   'cli.asMissing': '--as <직원 이메일> 옵션으로 실행하는 사람을 지정하세요.',
   'cli.confirmWithYes': '"{action}" 작업을 진행하려면 같은 명령에 --yes를 붙여 다시 실행하세요.',

@@ -557,6 +557,9 @@ export const zhTW: Record<MessageKey, string> = {
   'buy.notInPartnerCenter': '{offer} 的方案 {plan} 在合作夥伴中心的類別目錄中（以最後一次讀取為準）沒有帳單國家/地區為 {country} 的客戶可用的類別目錄項目，因此無法在合作夥伴中心購買。',
   'buy.inPartnerCenter': '已在合作夥伴中心購買：訂用帳戶、其狀態與啟用連結皆來自合作夥伴中心。',
   'offer.refreshed': '從合作夥伴中心類別目錄讀取的時間',
+  'cli.catalogRefreshed': '已從合作夥伴中心類別目錄讀取 {markets} 市場的 {offers, plural, other {# 個供應項目}}及其方案與價格。',
+  'cli.catalogNoMarkets': '未讀取任何內容：此處尚無 CSP 租用戶為 {tenant} 之組織的客戶，因此沒有可讀取合作夥伴中心類別目錄的市場（帳單國家/地區）。請先執行 npm run csp -- sync。',
+  'cli.catalogUnchanged': '未能讀取類別目錄；csp-ops 會繼續使用上次讀取的類別目錄。',
   'billing.badMonth': '「{value}」不是月份；請寫成 YYYY-MM，例如 2026-11。',
   'billing.title': '{customer} 的帳單：{month}',
   'billing.period': '計費期間',
@@ -662,7 +665,7 @@ export const zhTW: Record<MessageKey, string> = {
 
   'date.zoned': '{date} ({zone})',
 
-  'cli.usage': '用法：\n  npm run csp -- <指令文字> --as <員工電子郵件> [--org <組織名稱>] [--yes] [--out <檔案輸出資料夾>]\n  npm run csp -- import <file.json>\n  npm run csp -- api-token create [名稱] | list | revoke <id> [--org <組織名稱>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <組織名稱>]\n  npm run csp -- poll-purchases [--org <組織名稱>]\n  npm run csp -- sync [--org <組織名稱>]\n  npm run csp -- connector check\n  npm run csp -- saas activate <訂用帳戶> [--licenses] | saas licenses <訂用帳戶>\n範例：npm run csp -- customers --as admin@fabrikam.example\n指令清單：npm run csp -- help --as <員工電子郵件>',
+  'cli.usage': '用法：\n  npm run csp -- <指令文字> --as <員工電子郵件> [--org <組織名稱>] [--yes] [--out <檔案輸出資料夾>]\n  npm run csp -- import <file.json>\n  npm run csp -- api-token create [名稱] | list | revoke <id> [--org <組織名稱>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <組織名稱>]\n  npm run csp -- poll-purchases [--org <組織名稱>]\n  npm run csp -- sync [--org <組織名稱>]\n  npm run csp -- refresh-catalog\n  npm run csp -- connector check\n  npm run csp -- saas activate <訂用帳戶> [--licenses] | saas licenses <訂用帳戶>\n範例：npm run csp -- customers --as admin@fabrikam.example\n指令清單：npm run csp -- help --as <員工電子郵件>',
   'cli.choice': '  {label}：{command}',
   'cli.asMissing': '請用 --as <員工電子郵件> 指定執行者。',
   'cli.confirmWithYes': '若要{action}，請加上 --yes 重新執行相同的指令。',

@@ -5,7 +5,7 @@ import { customers, offers, type BillingTerm, type OfferPlan } from '../../db/sc
 import { normalizeKey } from '../core/text.js';
 import type { Logger } from '../log.js';
 import { connectedOrganizations } from './audit.js';
-import { allItems, type PartnerCenterClient } from './client.js';
+import { allItems, partnerApiScope, type PartnerCenterClient } from './client.js';
 
 /** Partner Center's product catalog shapes (product-resources: Product, Sku, Availability, Term). */
 interface Product {
@@ -63,7 +63,8 @@ function parseCsv(text: string): Promise<PriceRow[]> {
 
 /** One market's marketplace prices, keyed product:sku:term. */
 async function marketPrices(client: PartnerCenterClient, pricingUrl: string, market: string): Promise<Map<string, { price: number; currency: string }>> {
-  const { body } = await client.request('GET', `${pricingUrl}/v1.0/sales/pricesheets(Market='${enc(market)}',PricesheetView='marketplace')/$value`);
+  // The price sheets are the Partner API's (another resource than Partner Center's): its own token.
+  const { body } = await client.request('GET', `${pricingUrl}/v1.0/sales/pricesheets(Market='${enc(market)}',PricesheetView='marketplace')/$value`, undefined, { scope: partnerApiScope });
   const prices = new Map<string, { price: number; currency: string }>();
   for (const row of await parseCsv(typeof body === 'string' ? body : '')) {
     const price = Number(row.UnitPrice);
@@ -151,12 +152,17 @@ export async function lastCatalogRefresh(db: Database): Promise<Date | undefined
 /** Prices change often (the seeds): the catalog is read again once it is a day old. */
 export const catalogMaxAgeMs = 24 * 60 * 60 * 1000;
 
-/** The daily job (looked at with each periodic sync): refreshes a catalog a day old for the partner's markets. */
+/** The catalog read now for the partner's markets, whatever its age (`refresh-catalog`). */
+export async function refreshCatalogNow(db: Database, client: PartnerCenterClient, pricingUrl: string, log?: Logger, now = new Date()): Promise<CatalogRefresh> {
+  const markets = await partnerMarkets(db, client.tenantId);
+  const result = markets.length ? await refreshCatalog(db, client, pricingUrl, markets, now) : { offers: 0, markets };
+  log?.info(`Partner Center catalog: ${result.offers} offers read for ${markets.join(', ') || 'no markets'}`);
+  return result;
+}
+
+/** The daily job (at start-up and with each periodic sync): refreshes a catalog never read or a day old. */
 export async function refreshPartnerCatalog(db: Database, client: PartnerCenterClient, pricingUrl: string, log: Logger, now = new Date()): Promise<CatalogRefresh | undefined> {
   const last = await lastCatalogRefresh(db);
   if (last && now.getTime() - last.getTime() < catalogMaxAgeMs) return undefined;
-  const markets = await partnerMarkets(db, client.tenantId);
-  const result = markets.length ? await refreshCatalog(db, client, pricingUrl, markets) : { offers: 0, markets };
-  log.info(`Partner Center catalog: ${result.offers} offers read for ${markets.join(', ') || 'no markets'}`);
-  return result;
+  return refreshCatalogNow(db, client, pricingUrl, log, now);
 }

@@ -5,6 +5,8 @@ import { memoryTokenStore, type RefreshTokenStore } from './tokens.js';
 
 /** Partner Center's scope for app + user (secure application model) tokens. */
 export const partnerCenterScope = 'https://api.partnercenter.microsoft.com/user_impersonation';
+/** The Partner API's (api.partner.microsoft.com: the price sheets): a token of its own resource, also app + user (partner-api-authentication). */
+export const partnerApiScope = 'https://api.partner.microsoft.com/user_impersonation';
 
 export interface PartnerCenterSettings {
   tenantId: string;
@@ -50,14 +52,16 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** Retries after a timeout or a 5xx; 0 for a call that must not be sent twice unseen (a cart checkout). */
   retries?: number;
+  /** The token's scope (default Partner Center's): a call to another API (the price sheets) needs its own resource's token. */
+  scope?: string;
 }
 
 export interface PartnerCenterClient {
   readonly tenantId: string;
   /** The longest one request can take with its retries and Retry-After waits: past it, no answer is coming. */
   readonly settleMs: number;
-  /** An access token for Partner Center; throws when none can be had. `fresh` asks Microsoft Entra even when one is held. */
-  token(fresh?: boolean): Promise<string>;
+  /** An access token for `scope` (default Partner Center's); throws when none can be had. `fresh` asks Microsoft Entra even when one is held. */
+  token(fresh?: boolean, scope?: string): Promise<string>;
   /** One call; resolves on 2xx, throws PartnerCenterError otherwise (after the retries). */
   request(method: string, path: string, body?: unknown, options?: RequestOptions): Promise<PartnerCenterResponse>;
 }
@@ -110,15 +114,16 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
   const maxRetryAfterMs = settings.maxRetryAfterMs ?? 60_000;
 
   const refreshTokens = settings.refreshTokens ?? memoryTokenStore();
-  // acquireTokenByRefreshToken always asks Microsoft Entra: the access token is kept until five minutes before it expires.
-  let cached: { accessToken: string; expiresAt: number } | undefined;
-  async function token(fresh = false): Promise<string> {
-    if (!fresh && cached && cached.expiresAt - 5 * 60_000 > Date.now()) return cached.accessToken;
+  // acquireTokenByRefreshToken always asks Microsoft Entra: each scope's access token is kept until five minutes before it expires.
+  const cached = new Map<string, { accessToken: string; expiresAt: number }>();
+  async function token(fresh = false, scope = partnerCenterScope): Promise<string> {
+    const held = cached.get(scope);
+    if (!fresh && held && held.expiresAt - 5 * 60_000 > Date.now()) return held.accessToken;
     const refreshToken = await refreshTokens.newest(settings.refreshToken);
     const before = newestRefreshToken(msal.getTokenCache().serialize(), settings.clientId);
     let result;
     try {
-      result = await msal.acquireTokenByRefreshToken({ refreshToken, scopes: [partnerCenterScope] });
+      result = await msal.acquireTokenByRefreshToken({ refreshToken, scopes: [scope] });
     } catch (error) {
       // Revoked, lapsed, or the consenting user's password or MFA was reset: only a new consent helps.
       if (error instanceof AuthError && error.errorCode === 'invalid_grant') await refreshTokens.refused(error.errorCode, error.errorMessage);
@@ -128,7 +133,7 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
     // Entra answers with a new refresh token each time; MSAL keeps it in its token cache (the documented serialized form).
     const rotated = newestRefreshToken(msal.getTokenCache().serialize(), settings.clientId);
     if (rotated && rotated !== before && rotated !== refreshToken) await refreshTokens.rotated(rotated);
-    cached = { accessToken: result.accessToken, expiresAt: result.expiresOn?.getTime() ?? Date.now() };
+    cached.set(scope, { accessToken: result.accessToken, expiresAt: result.expiresOn?.getTime() ?? Date.now() });
     return result.accessToken;
   }
 
@@ -143,14 +148,14 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
       if (wait > 0) await sleep(wait);
       let accessToken: string;
       try {
-        accessToken = await token();
+        accessToken = await token(false, options.scope);
       } catch (error) {
         const e = error as { errorCode?: string; errorMessage?: string; message?: string };
         throw new PartnerCenterError(0, e.errorCode || 'sign-in failed', (e.errorMessage || e.message || String(error)).split('\n')[0]!, correlationId);
       }
       let response: Response;
       try {
-        // An absolute URL is another Partner Center host (the price sheets' API).
+        // An absolute URL is another host (the price sheets' Partner API, with options.scope).
         response = await fetch(/^https?:\/\//.test(path) ? path : `${settings.baseUrl}${path}`, {
           method,
           headers: {

@@ -20,7 +20,16 @@ export interface RecordedRequest {
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
   at: number;
+  /** The resource the request's bearer token was issued for here; undefined: not a token issued here. */
+  token?: TokenResource;
 }
+
+/** The resources tokens are issued for: Partner Center (api.partnercenter.microsoft.com) and the Partner API (api.partner.microsoft.com, the price sheets). */
+export type TokenResource = 'partner-center' | 'partner-api';
+const scopeOf: Record<TokenResource, string> = {
+  'partner-center': 'https://api.partnercenter.microsoft.com/user_impersonation',
+  'partner-api': 'https://api.partner.microsoft.com/user_impersonation',
+};
 
 /** An answer given instead of the normal one, to the next request matching method and path start. */
 export interface PlannedAnswer {
@@ -71,10 +80,12 @@ export interface FakeSubscription {
 
 export async function startFakePartnerCenter() {
   const requests: RecordedRequest[] = [];
+  // Refresh-token grants in the partner's tenant, by the resource asked for.
   const tokenRequests: Record<string, string>[] = [];
+  const partnerApiTokenRequests: Record<string, string>[] = [];
   const planned: PlannedAnswer[] = [];
   const policies = new Map<string, Policy>();
-  const issuedTokens = new Set<string>();
+  const issuedTokens = new Map<string, TokenResource>();
   // Azure Resource Manager tokens and the customer tenant each was issued for.
   const armTokens = new Map<string, string>();
   const armTokenRequests: Record<string, string>[] = [];
@@ -137,10 +148,12 @@ export async function startFakePartnerCenter() {
     const tokenPath = /^\/([0-9a-f-]{36})\/oauth2\/v2\.0\/token$/.exec(url.pathname);
     if (req.method === 'POST' && tokenPath) {
       const form = Object.fromEntries(new URLSearchParams(text));
-      const armScope = form.scope?.split(' ').includes('https://management.azure.com/.default');
-      // Partner Center tokens come from the partner's tenant; Azure Resource Manager tokens from a customer's.
+      const scopes = form.scope?.split(' ') ?? [];
+      const armScope = scopes.includes('https://management.azure.com/.default');
+      const resource: TokenResource = scopes.includes(scopeOf['partner-api']) ? 'partner-api' : 'partner-center';
+      // Partner Center and Partner API tokens come from the partner's tenant; Azure Resource Manager tokens from a customer's.
       if (armScope) armTokenRequests.push({ ...form, tenant: tokenPath[1]! });
-      else if (tokenPath[1] === partnerTenant) tokenRequests.push(form);
+      else if (tokenPath[1] === partnerTenant) (resource === 'partner-api' ? partnerApiTokenRequests : tokenRequests).push(form);
       else return json(res, 400, { error: 'invalid_request', error_description: `AADSTS90002: Tenant '${tokenPath[1]}' is not the partner's.` });
       const refusal = rotation.refusal(form.refresh_token);
       if (refusal) return json(res, 400, refusal);
@@ -153,12 +166,12 @@ export async function startFakePartnerCenter() {
           correlation_id: randomUUID(),
         });
       }
-      const accessToken = `${armScope ? 'arm' : 'pc'}-${randomUUID()}`;
+      const accessToken = `${armScope ? 'arm' : resource === 'partner-api' ? 'papi' : 'pc'}-${randomUUID()}`;
       if (armScope) armTokens.set(accessToken, tokenPath[1]!);
-      else issuedTokens.add(accessToken);
+      else issuedTokens.set(accessToken, resource);
       return json(res, 200, {
         token_type: 'Bearer',
-        scope: armScope ? 'https://management.azure.com/user_impersonation' : 'https://api.partnercenter.microsoft.com/user_impersonation',
+        scope: armScope ? 'https://management.azure.com/user_impersonation' : scopeOf[resource],
         expires_in: 3599,
         ext_expires_in: 3599,
         access_token: accessToken,
@@ -166,12 +179,13 @@ export async function startFakePartnerCenter() {
       });
     }
 
-    // Partner Center.
+    // Partner Center, and the Partner API's price sheets (another host in Microsoft's cloud, served here under /v1.0/).
     const body = text ? JSON.parse(text) : undefined;
-    requests.push({ method: req.method ?? '', path: url.pathname + url.search, headers: req.headers, body, at: Date.now() });
+    const token = issuedTokens.get(String(req.headers.authorization ?? '').replace(/^Bearer /, ''));
+    requests.push({ method: req.method ?? '', path: url.pathname + url.search, headers: req.headers, body, at: Date.now(), token });
     const correlationId = String(req.headers['ms-correlationid'] ?? randomUUID());
-    const auth = String(req.headers.authorization ?? '');
-    if (!issuedTokens.has(auth.replace(/^Bearer /, ''))) {
+    // Each API takes only a token issued for its own resource.
+    if (token !== (url.pathname.startsWith('/v1.0/') ? 'partner-api' : 'partner-center')) {
       return json(res, 401, { code: 401, description: 'Unauthorized', errorName: 'Unauthorized' }, { 'ms-correlationid': correlationId });
     }
     const held = holds.findIndex((h) => h.method === req.method && (url.pathname + url.search).startsWith(h.path));
@@ -331,7 +345,9 @@ export async function startFakePartnerCenter() {
     requests,
     /** The product catalog, price sheets, carts and orders (fakeCommerce). */
     commerce,
+    /** Refresh-token grants for Partner Center's scope, and for the Partner API's. */
     tokenRequests,
+    partnerApiTokenRequests,
     policies,
     /** Answers the next matching request this way instead. */
     plan(answer: PlannedAnswer) {

@@ -167,6 +167,8 @@ export async function startTestBot(
     log: options.log ?? silentLog,
     deliveryIntervalMs: 50,
   });
+  // Tests start from a settled bot: its start-up Partner Center calls (repair, a stale catalog) are over.
+  await bot.startup;
   const url = `http://127.0.0.1:${bot.port}/slack/events`;
 
   async function post(body: string, options: RequestOptions = {}) {

@@ -180,6 +180,8 @@ export async function startTeamsTestBot(
     // The bot's own token for the connector, as the Microsoft login would issue it.
     teamsBotToken: () => framework.token({ aud: 'https://api.botframework.com' }),
   });
+  // Tests start from a settled bot: its start-up Partner Center calls (repair, a stale catalog) are over.
+  await bot.startup;
   const url = `http://127.0.0.1:${bot.port}/api/messages`;
 
   function activity(type: string, fromAad: string, extra: Record<string, unknown>, o: ActivityOptions) {

@@ -15,6 +15,7 @@ import { purchaseInputSchema, recordPurchase } from '../../core/purchases.js';
 import { pollAuditRecords } from '../../partner-center/audit.js';
 import { PartnerCenterError } from '../../partner-center/client.js';
 import { syncOrganization } from '../../partner-center/sync.js';
+import { refreshCatalogNow } from '../../partner-center/catalog.js';
 import { checkConnector, type CheckSettings } from '../../partner-center/check.js';
 import type { Logger } from '../../log.js';
 import { recordActivation, type ActivationStep } from '../../core/marketplace.js';
@@ -84,6 +85,20 @@ export async function runCli(db: Database, argv: string[], options: { partnerCen
       if (error instanceof DomainError) return { output: t(error.code, error.params), exitCode: 1 };
       // What was read stays read: running it again resumes from there.
       if (error instanceof PartnerCenterError) return { output: `${error.message}\n${t('cli.resumes')}`, exitCode: 1 };
+      throw error;
+    }
+  }
+  if (positionals[0] === 'refresh-catalog' && positionals.length === 1) {
+    if (!options.partnerCenter) return { output: t('cli.pollNoConnector'), exitCode: 1 };
+    const { client, pricingUrl } = options.partnerCenter;
+    try {
+      const { offers, markets } = await refreshCatalogNow(db, client, pricingUrl, options.log);
+      // No customer billing country stored yet: nothing to read the catalog for until a sync brings the customers.
+      if (!markets.length) return { output: t('cli.catalogNoMarkets', { tenant: client.tenantId }), exitCode: 1 };
+      return { output: t('cli.catalogRefreshed', { offers, markets: markets.join(', ') }), exitCode: 0 };
+    } catch (error) {
+      // The catalog is stored only once every market was read: nothing changed.
+      if (error instanceof PartnerCenterError) return { output: `${error.message}\n${t('cli.catalogUnchanged')}`, exitCode: 1 };
       throw error;
     }
   }
