@@ -588,7 +588,10 @@ export type PartnerCenterIntentChange =
   /** An approved reservation request carried out through Azure Resource Manager; `operation`: a long-running exchange's status URL once Azure accepted it. */
   | { kind: 'reservation'; request: 'cancel' | 'exchange' | 'renew' | 'scope'; reservationOrderId: string; reservationId: string; operation?: string };
 
-/** A Buy confirmed with the connector on: the cart line sent, the figures shown, and the cart once Partner Center created it. */
+/**
+ * A Buy confirmed with the connector on: the cart line sent, the figures shown, the cart once Partner Center created it,
+ * and the order once Partner Center took it without naming its subscription yet (the repair links it later).
+ */
 export interface PartnerCenterPurchase {
   confirmationId: string;
   offerId: string;
@@ -599,6 +602,7 @@ export interface PartnerCenterPurchase {
   currency: string;
   line: { catalogItemId: string; quantity: number; billingCycle: string; termDuration: string; renewsTo?: { termDuration: string } };
   cartId?: string;
+  orderId?: string;
 }
 
 /**

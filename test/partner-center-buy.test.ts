@@ -1,12 +1,13 @@
 import { and, asc, eq, isNotNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../db/client.js';
-import { activityLog, customers, offers, partnerCenterIntents, subscriptions } from '../db/schema.js';
+import { activityLog, confirmations, customers, offers, partnerCenterIntents, subscriptions } from '../db/schema.js';
 import { runCli } from '../src/adapters/cli/run.js';
 import { importOrganization, parseImportFile } from '../src/core/import.js';
 import { createPartnerCenterClient, partnerApiScope } from '../src/partner-center/client.js';
 import { catalogMaxAgeMs, refreshCatalog } from '../src/partner-center/catalog.js';
 import { partnerCenterFromConfig } from '../src/partner-center/connector.js';
+import { syncAllOrganizations } from '../src/partner-center/sync.js';
 import type { RefreshTokenStore } from '../src/partner-center/tokens.js';
 import { clientId, refreshToken, startFakePartnerCenter, partnerTenant, type FakePartnerCenter, type RecordedRequest } from './helpers/fake-partner-center.js';
 import { openTestDatabase } from './helpers/database.js';
@@ -22,6 +23,8 @@ const tuning = { timeoutMs: 1500, retryDelayMs: 10 };
 const product = 'DZH318Z0BXWC';
 // Sold to customers billed in Taiwan only.
 const taiwanProduct = 'DZH318Z0TWAC';
+/** A product with a trial SKU: each of its plans can start as a one-month free trial. */
+const trialProduct = 'DZH318Z0TRL1';
 
 let pc: FakePartnerCenter;
 beforeAll(async () => {
@@ -30,6 +33,9 @@ beforeAll(async () => {
   pc.addCustomer(tenants.contosoPharma, 'Contoso Pharmaceuticals', 'contosopharma.com', 'US');
   pc.addCustomer(tenants.cafe, 'Café Lumière', 'cafe-lumiere.example', 'FR');
   pc.addCustomer(tenants.hanbit, '한빛소프트 주식회사', 'hanbitsoft.example', 'KR');
+  pc.addCustomer(tenants.busan, '부산해운', 'busanshipping.example', 'KR');
+  pc.addCustomer(tenants.taiwanCloud, '台灣雲端科技股份有限公司', 'twcloud.example', 'TW');
+  pc.addCustomer(tenants.kaohsiung, '高雄精密工業', 'kaohsiung-precision.example', 'TW');
   pc.commerce.addProduct({
     id: product,
     title: 'Fabrikam 협업 Suite',
@@ -52,20 +58,31 @@ beforeAll(async () => {
     publisherName: '臺北雲端軟體股份有限公司',
     skus: [{ id: '0001', title: '標準方案', markets: { TW: { currency: 'TWD', terms: [{ duration: 'P1M', billingCycle: 'monthly', price: 320 }, { duration: 'P1Y', billingCycle: 'annual', price: 3500 }] } } }],
   });
+  pc.commerce.addProduct({
+    id: trialProduct,
+    title: '雲端會議 Suite',
+    publisherName: 'Northwind ISV',
+    skus: [
+      { id: '0001', title: 'Team', markets: { TW: { currency: 'TWD', terms: [{ duration: 'P1M', billingCycle: 'monthly', price: 390 }, { duration: 'P1Y', billingCycle: 'annual', price: 4200 }] } } },
+      { id: '0002', title: 'Free trial', isTrial: true, markets: { TW: { currency: 'TWD', terms: [{ duration: 'P1M', billingCycle: 'none', price: 0 }] } } },
+    ],
+  });
 });
 afterAll(async () => {
   await pc.close();
 });
 
 const client = () => createPartnerCenterClient(pc.clientSettings(tuning));
-const refresh = (p: PlatformDriver, now = new Date()) => refreshCatalog(p.db, client(), pc.origin, ['FR', 'KR', 'US'], now);
+const refresh = (p: PlatformDriver, now = new Date()) => refreshCatalog(p.db, client(), pc.origin, ['FR', 'KR', 'TW', 'US'], now);
 const cartPosts = (tenant: string) => pc.requests.filter((r) => r.method === 'POST' && r.path === `/v1/customers/${tenant}/carts`);
 const checkoutsOf = (tenant: string) => pc.commerce.checkouts.filter((c) => c.tenant === tenant);
 
-async function boughtRows(p: PlatformDriver, tenant: string) {
+async function boughtRows(p: PlatformDriver, tenant: string, offerId = product) {
   const [customer] = await p.db.select().from(customers).where(eq(customers.tenantId, tenant));
-  return p.db.select().from(subscriptions).where(and(eq(subscriptions.customerId, customer!.id), eq(subscriptions.offerId, product)));
+  return p.db.select().from(subscriptions).where(and(eq(subscriptions.customerId, customer!.id), eq(subscriptions.offerId, offerId)));
 }
+const purchaseIntents = async (p: PlatformDriver, offerId: string) =>
+  (await p.db.select().from(partnerCenterIntents).where(eq(partnerCenterIntents.kind, 'purchase'))).filter((i) => i.change.kind === 'purchase' && i.change.purchase.offerId === offerId);
 
 describe.each(platforms)('$name: buying and the catalog with the Partner Center connector', ({ start }) => {
   const p = usePlatform(
@@ -156,6 +173,91 @@ describe.each(platforms)('$name: buying and the catalog with the Partner Center 
     expect(checkoutsOf(tenants.hanbit)).toHaveLength(before + 1);
     expect(done.text).toContain(pc.commerce.activationLinks.get(`${checkoutsOf(tenants.hanbit).at(-1)!.orderId}/0`)!);
     expect(await boughtRows(p, tenants.hanbit)).toHaveLength(1);
+  });
+
+  it('R-M1 R-M3 R-M8 a plan whose product offers a free trial is bought in the trial\'s form: the trial\'s catalog item, billing cycle "none" for a month, renewing to the chosen term', async () => {
+    const offer = await p.command('adminAgent', `offer ${trialProduct}`);
+    expect(offer.text).toContain('30-day free trial');
+    const card = await p.command('adminAgent', `buy ${trialProduct} 0001 for 台灣雲端科技股份有限公司 seats 3 annual`);
+    expect(card.text).toContain('Free trial');
+    const done = await p.click('adminAgent', card, 'Buy');
+    // The cart line Partner Center received, exactly (create-a-cart: CartLineItem with renewsTo).
+    expect(cartPosts(tenants.taiwanCloud).at(-1)!.body).toEqual({
+      lineItems: [{ id: 0, catalogItemId: pc.commerce.catalogItemId(trialProduct, '0002', 'TW', true), quantity: 3, billingCycle: 'none', termDuration: 'P1M', renewsTo: { termDuration: 'P1Y' } }],
+    });
+    const { orderId } = checkoutsOf(tenants.taiwanCloud).at(-1)!;
+    const link = pc.commerce.activationLinks.get(`${orderId}/0`)!;
+    expect(done.text).toContain(link);
+    // Bought as the chosen term at that term's price once the trial ends.
+    const [row] = await boughtRows(p, tenants.taiwanCloud, trialProduct);
+    expect(row).toMatchObject({ planId: '0001', seats: 3, term: 'annual', price: '4200.00', currency: 'TWD', activationLink: link, partnerCenterOfferId: pc.commerce.catalogItemId(trialProduct, '0002', 'TW', true) });
+    expect((await purchaseIntents(p, trialProduct)).map((i) => i.status)).toEqual(['done']);
+  });
+
+  it('R-M6 R-M8 an order Partner Center provisions later: the reply says it is placed and pending, nothing is bought twice, and the next sync links its subscription once', async () => {
+    expect((await p.command('adminAgent', 'notify here subscriptions 부산해운')).text).toContain('will now hear about');
+    const before = checkoutsOf(tenants.busan).length;
+    pc.commerce.provisionLater(tenants.busan);
+    const card = await p.command('adminAgent', `buy ${product} 0001 for 부산해운 seats 2 monthly`);
+    const done = await p.click('adminAgent', card, 'Buy');
+    expect(checkoutsOf(tenants.busan)).toHaveLength(before + 1);
+    const { orderId, cartId } = checkoutsOf(tenants.busan).at(-1)!;
+    expect(done.text).toContain(`Partner Center took order ${orderId}, but has not named its subscription yet. It appears in subscriptions after the next Partner Center sync.`);
+    expect(done.buttons).toEqual([]);
+    // Nothing is lost: the order is kept in the pending intent; nothing is recorded as bought yet.
+    expect(await boughtRows(p, tenants.busan)).toEqual([]);
+    const [waiting] = await purchaseIntents(p, product).then((rows) => rows.filter((i) => i.status === 'pending'));
+    expect(waiting!.change).toMatchObject({ kind: 'purchase', purchase: { orderId, cartId } });
+
+    // Nothing is bought twice: a second click on the card, or a new Buy of the plan while it waits, sends nothing.
+    const posts = cartPosts(tenants.busan).length;
+    const again = await p.click('adminAgent', card, 'Buy');
+    expect(again.text).toContain('This was already confirmed by 王小明');
+    expect(again.text).toContain(`Partner Center took order ${orderId}`);
+    const second = await p.click('adminAgent', await p.command('adminAgent', `buy ${product} 0001 for 부산해운 seats 2 monthly`), 'Buy');
+    expect(second.text).toContain('王小明 asked Partner Center for a change of this at');
+    expect(cartPosts(tenants.busan)).toHaveLength(posts);
+
+    // A sync while Partner Center still provisions leaves it waiting.
+    await syncAllOrganizations(p.db, client());
+    expect(await boughtRows(p, tenants.busan)).toEqual([]);
+    expect((await purchaseIntents(p, product)).find((i) => i.id === waiting!.id)!.status).toBe('pending');
+
+    pc.commerce.provision(orderId);
+    await syncAllOrganizations(p.db, client());
+    const order = pc.orders.get(tenants.busan)!.find((o) => o.id === orderId) as { lineItems: { subscriptionId: string }[] };
+    const remote = pc.subscriptions.get(tenants.busan)!.get(order.lineItems[0]!.subscriptionId)!;
+    const link = pc.commerce.activationLinks.get(`${orderId}/0`)!;
+    const rows = await boughtRows(p, tenants.busan);
+    expect(rows).toMatchObject([{ id: remote.id.toLowerCase(), planId: '0001', seats: 2, term: 'monthly', price: '16000.00', currency: 'KRW', activationLink: link, etag: remote.attributes.etag }]);
+    expect((await purchaseIntents(p, product)).find((i) => i.id === waiting!.id)).toMatchObject({ status: 'done', outcome: { order: orderId, subscription: rows[0]!.id } });
+    const [busan] = await p.db.select().from(customers).where(eq(customers.tenantId, tenants.busan));
+    const logged = await p.db.select().from(activityLog).where(and(eq(activityLog.action, 'saas_purchased'), eq(activityLog.customerId, busan!.id)));
+    expect(logged).toMatchObject([{ actorName: '王小明', details: { subscription: rows[0]!.id } }]);
+    await p.posted(`王小明 bought Fabrikam 협업 Suite (Standard, 2 seats) for 부산해운: action needed until the publisher activates it (subscription ${rows[0]!.id}).`);
+    expect((await p.command('adminAgent', 'subscriptions 부산해운')).text).toContain(link);
+    // The card now says it was bought; a later sync links nothing again.
+    const [confirmation] = await p.db.select().from(confirmations).where(eq(confirmations.id, card.buttons.find((b) => b.label === 'Buy')!.value));
+    expect(confirmation).toMatchObject({ failedAt: null, outcome: { key: 'buy.bought', params: { subscription: rows[0]!.id } } });
+    await syncAllOrganizations(p.db, client());
+    expect(await p.db.select().from(activityLog).where(and(eq(activityLog.action, 'saas_purchased'), eq(activityLog.customerId, busan!.id)))).toHaveLength(1);
+    expect(checkoutsOf(tenants.busan)).toHaveLength(before + 1);
+  });
+
+  it('R-M8 an order Partner Center cancels instead of provisioning is abandoned by the next sync: nothing is recorded as bought, and the card says so', async () => {
+    const before = checkoutsOf(tenants.kaohsiung).length;
+    pc.commerce.provisionLater(tenants.kaohsiung);
+    const card = await p.command('adminAgent', `buy ${trialProduct} 0001 for 高雄精密工業 seats 1 monthly`);
+    expect((await p.click('adminAgent', card, 'Buy')).text).toContain('but has not named its subscription yet');
+    const { orderId } = checkoutsOf(tenants.kaohsiung).at(-1)!;
+    pc.commerce.cancelOrder(tenants.kaohsiung, orderId);
+    await syncAllOrganizations(p.db, client());
+    expect(await boughtRows(p, tenants.kaohsiung, trialProduct)).toEqual([]);
+    const [intent] = (await purchaseIntents(p, trialProduct)).filter((i) => i.change.kind === 'purchase' && i.change.purchase.orderId === orderId);
+    expect(intent!.status).toBe('abandoned');
+    const later = await p.click('adminAgent', card, 'Buy');
+    expect(later.text).toContain('Partner Center holds no purchase from this Buy (it was cut off before the checkout, or Partner Center cancelled the order), so nothing was bought.');
+    expect(checkoutsOf(tenants.kaohsiung)).toHaveLength(before + 1);
   });
 });
 
@@ -276,6 +378,7 @@ describe('R-M3 the catalog is read at start-up when never read or a day old, and
     expect(startup.filter(isProductCatalog).every((r) => r.token === 'partner-center')).toBe(true);
     expect((await catalogRows()).map((o) => [o.id, o.name, o.publisherName, o.countries])).toEqual([
       [product, 'Fabrikam 협업 Suite', 'Fabrikam ISV', ['FR', 'KR', 'US']],
+      [trialProduct, '雲端會議 Suite', 'Northwind ISV', ['TW']],
       [taiwanProduct, '雲端記帳 專業版', '臺北雲端軟體股份有限公司', ['TW']],
     ]);
     const offer = replyText((await bot!.command(users.adminAgent, `offer ${taiwanProduct}`)).reply);
@@ -301,7 +404,7 @@ describe('R-M3 the catalog is read at start-up when never read or a day old, and
     pc.commerce.setPrice(product, '0001', 'KR', 'P1M', 17000);
     const from = pc.requests.length;
     expect(await runCli(database.db, ['refresh-catalog'], { partnerCenter: connector() })).toEqual({
-      output: "Read Partner Center's catalog for FR, KR, TW, US: 2 offers with their plans and prices.",
+      output: "Read Partner Center's catalog for FR, KR, TW, US: 3 offers with their plans and prices.",
       exitCode: 0,
     });
     expect(pc.requests.slice(from).filter(isSheet).map((r) => [r.path, r.token])).toEqual(markets.map((m) => [sheetPath(m), 'partner-api']));

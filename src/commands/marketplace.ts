@@ -110,11 +110,25 @@ export async function boughtView(env: OrgEnv, value: string): Promise<View> {
     (ctx, draft) => (ctx.partnerCenter ? buyInPartnerCenter(ctx, draft as unknown as PurchaseDraft, value) : buySubscription(ctx, draft as unknown as PurchaseDraft)),
     {
       remote: Boolean(env.partnerCenter),
-      outcome: ({ subscription, quote }) => ({ key: 'buy.bought', params: { offer: quote.offer.name, customer: quote.customer.name, subscription: subscription.id } }),
+      outcome: (bought): Outcome =>
+        'pendingOrder' in bought
+          ? { key: 'buy.orderPending', params: { order: bought.pendingOrder } }
+          : { key: 'buy.bought', params: { offer: bought.quote.offer.name, customer: bought.quote.customer.name, subscription: bought.subscription.id } },
     },
   );
   if (confirmed.state === 'used') return usedView(env, confirmed);
-  const { subscription, quote } = confirmed.result;
+  const bought = confirmed.result;
+  if ('pendingOrder' in bought) {
+    // Placed in Partner Center, its subscription not provisioned yet: the repair links it later (the intent stays pending).
+    return {
+      tone: 'success',
+      title: t('buy.done', { offer: bought.quote.offer.name, customer: bought.quote.customer.name }),
+      facts: quoteFacts(env, bought.quote),
+      lines: [t('buy.orderPending', { order: bought.pendingOrder })],
+      committed: true,
+    };
+  }
+  const { subscription, quote } = bought;
   const link = subscription.activationLink ?? activationLink(quote.offer, subscription.activationCode ?? '');
   return {
     tone: 'success',

@@ -1,6 +1,6 @@
 import { addDays } from 'date-fns';
 import { and, eq, inArray, isNull } from 'drizzle-orm';
-import type { Database } from '../../db/client.js';
+import type { Database, Queryable } from '../../db/client.js';
 import { confirmations, type ConfirmationKind } from '../../db/schema.js';
 import { requireAdmin, requireStaff } from './access.js';
 import type { CoreContext } from './context.js';
@@ -85,8 +85,7 @@ export async function confirmOnce<T>(
       .set({ usedAt: ctx.now(), usedByName: actor.name })
       .where(and(eq(confirmations.id, row.id), eq(confirmations.orgId, ctx.org.id), isNull(confirmations.usedAt)))
       .returning({ id: confirmations.id });
-  const finish = (db: Database, outcome: Outcome, failed = false) =>
-    db.update(confirmations).set({ outcome: { ...outcome, params: storedParams(outcome.params) }, ...(failed ? { failedAt: ctx.now() } : {}) }).where(and(eq(confirmations.orgId, ctx.org.id), eq(confirmations.id, row.id)));
+  const finish = (db: Database, outcome: Outcome, failed = false) => recordOutcome(db, ctx.org.id, row.id, outcome, failed ? ctx.now() : undefined);
 
   const remote = typeof options.remote === 'boolean' ? options.remote : await options.remote(row.params);
   if (!remote) {
@@ -111,6 +110,17 @@ export async function confirmOnce<T>(
   }
   await finish(ctx.db, options.outcome(result, row.params), Boolean(options.failed?.(result)));
   return { state: 'done', result, params: row.params };
+}
+
+/**
+ * What a confirmed change came to, told to later clicks; also written by a repair that settled a
+ * change whose click was cut off (a crash) or answered before Partner Center finished.
+ */
+export async function recordOutcome(db: Queryable, orgId: string, id: string, outcome: Outcome, failedAt?: Date): Promise<void> {
+  await db
+    .update(confirmations)
+    .set({ outcome: { ...outcome, params: storedParams(outcome.params) }, ...(failedAt ? { failedAt } : {}) })
+    .where(and(eq(confirmations.orgId, orgId), eq(confirmations.id, id)));
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Database, Queryable } from '../../db/client.js';
 import type { PartnerCenterPurchase, StaffRole } from '../../db/schema.js';
-import type { PartnerCenterPurchaseAnswer } from '../partner-center/purchase.js';
+import type { PartnerCenterPurchaseAnswer, PendingOrder } from '../partner-center/purchase.js';
 import type { Subscription } from './marketplace.js';
 import type { SubscriptionChange } from './subscription-edits.js';
 import type { FieldChange } from '../i18n/index.js';
@@ -66,9 +66,10 @@ export interface PartnerCenterGateway {
   ): Promise<{ state: 'updated'; columns: Partial<Subscription> } | { state: 'conflict'; columns: Partial<Subscription>; changes: FieldChange[] }>;
   /**
    * A SaaS purchase made in Partner Center: cart, checkout at most once, then the order's
-   * subscription and activation link. onCart keeps the cart's ID before the checkout.
+   * subscription and activation link (or the order alone while its subscription cannot be read).
+   * onCart keeps the cart's ID before the checkout.
    */
-  buy(org: Organization, customerTenantId: string, purchase: PartnerCenterPurchase, since: Date, onCart: (cartId: string) => Promise<void>): Promise<PartnerCenterPurchaseAnswer>;
+  buy(org: Organization, customerTenantId: string, purchase: PartnerCenterPurchase, since: Date, onCart: (cartId: string) => Promise<void>): Promise<PartnerCenterPurchaseAnswer | PendingOrder>;
 }
 
 /** An approved reservation request, as the Azure Reservations API is asked to carry it out. */

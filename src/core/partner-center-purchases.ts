@@ -6,6 +6,7 @@ import type { PartnerCenterPurchaseAnswer } from '../partner-center/purchase.js'
 import { requireAdmin } from './access.js';
 import { recordActivity } from './activity.js';
 import { notify } from './announcements.js';
+import { recordOutcome } from './confirmations.js';
 import type { Actor, CoreContext } from './context.js';
 import { DomainError } from './errors.js';
 import { askPartnerCenter, recordIntent, settleIntent, type PartnerCenterIntent } from './intents.js';
@@ -37,9 +38,15 @@ function cartLine(q: PurchaseQuote): PartnerCenterPurchase['line'] {
  * R-A4, R-M8 with the connector on: the Buy is made in Partner Center, in the three steps of
  * core/intents.ts. The rules are checked and the intent recorded; the cart is created (its ID
  * kept in the intent at once) and checked out with nothing locked; the subscription Partner
- * Center made, with its activation link, commits with its log row and announcement.
+ * Center made, with its activation link, commits with its log row and announcement. An order
+ * whose subscription Partner Center has not provisioned yet is kept in the intent, which stays
+ * pending until the repair links it.
  */
-export async function buyInPartnerCenter(ctx: CoreContext, draft: PurchaseDraft, confirmationId: string) {
+export async function buyInPartnerCenter(
+  ctx: CoreContext,
+  draft: PurchaseDraft,
+  confirmationId: string,
+): Promise<{ quote: PurchaseQuote; subscription: Subscription } | { quote: PurchaseQuote; pendingOrder: string }> {
   const quote = await quotePurchase(ctx, draft);
   const at: StaffContext = { ...ctx, actor: requireAdmin(ctx.actor, 'what.marketplace') };
   const purchase: PartnerCenterPurchase = {
@@ -55,11 +62,15 @@ export async function buyInPartnerCenter(ctx: CoreContext, draft: PurchaseDraft,
   const intent = await ctx.db.transaction((tx) =>
     recordIntent(tx, at, { kind: 'purchase', target: purchaseTarget(quote.customer.id, quote.offer.id, quote.plan.id), customerId: quote.customer.id, change: { kind: 'purchase', purchase } }),
   );
-  const keepCart = async (cartId: string) => {
-    purchase.cartId = cartId;
+  const keep = async (kept: Pick<PartnerCenterPurchase, 'cartId'> | Pick<PartnerCenterPurchase, 'orderId'>) => {
+    Object.assign(purchase, kept);
     await ctx.db.update(partnerCenterIntents).set({ change: { kind: 'purchase', purchase }, updatedAt: new Date() }).where(and(eq(partnerCenterIntents.orgId, ctx.org.id), eq(partnerCenterIntents.id, intent.id)));
   };
-  const answer = await askPartnerCenter(ctx.db, intent, () => ctx.partnerCenter!.buy(ctx.org, quote.customer.tenantId, purchase, intent.createdAt, keepCart));
+  const answer = await askPartnerCenter(ctx.db, intent, () => ctx.partnerCenter!.buy(ctx.org, quote.customer.tenantId, purchase, intent.createdAt, (cartId) => keep({ cartId })));
+  if ('pending' in answer) {
+    await keep({ orderId: answer.orderId });
+    return { quote, pendingOrder: answer.orderId };
+  }
   const subscription = await ctx.db.transaction((tx) => commitPurchase(tx, at, intent, purchase, answer));
   return { subscription, quote };
 }
@@ -67,7 +78,8 @@ export async function buyInPartnerCenter(ctx: CoreContext, draft: PurchaseDraft,
 /**
  * Step 3 (also the repair's): the subscription as Partner Center holds it, tied to the offer and
  * plan bought, with the price shown and Partner Center's activation link. Settled once: when a
- * repair committed it first, the row it wrote is returned.
+ * repair committed it first, the row it wrote is returned. The Buy's confirmation says it was
+ * bought, also when the repair commits it after a crash or a pending order.
  */
 export async function commitPurchase(tx: Queryable, ctx: StaffContext, intent: Pick<PartnerCenterIntent, 'id' | 'orgId' | 'customerId'>, purchase: PartnerCenterPurchase, answer: PartnerCenterPurchaseAnswer): Promise<Subscription> {
   const id = answer.subscription.id.toLowerCase();
@@ -100,6 +112,7 @@ export async function commitPurchase(tx: Queryable, ctx: StaffContext, intent: P
     .returning();
   const details = { offer: offer!.name, plan: plan?.name ?? purchase.planId, seats: String(row.seats), subscription: id };
   await recordActivity(tx, ctx, 'saas_purchased', intent.customerId, details);
+  await recordOutcome(tx, ctx.org.id, purchase.confirmationId, { key: 'buy.bought', params: { offer: offer!.name, customer: customer!.name, subscription: id } });
   await notify(tx, ctx.org, { kind: 'subscriptions', customerId: intent.customerId, message: { key: 'buy.announce', params: { actor: ctx.actor.name, customer: customer!.name, ...details } } });
   return subscription!;
 }

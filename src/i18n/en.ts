@@ -554,6 +554,7 @@ export const en = {
   'buy.orderPending': 'Partner Center took order {order}, but has not named its subscription yet. It appears in subscriptions after the next Partner Center sync.',
   'buy.notInPartnerCenter': '{offer} plan {plan} has no catalog item in Partner Center for customers billed in {country} (as the catalog was last read), so it cannot be bought there.',
   'buy.inPartnerCenter': 'Bought in Partner Center: the subscription, its status and its activation link are Partner Center\'s.',
+  'buy.notPlaced': 'Partner Center holds no purchase from this Buy (it was cut off before the checkout, or Partner Center cancelled the order), so nothing was bought.',
   'offer.refreshed': 'Read from Partner Center\'s catalog',
   'cli.catalogRefreshed': 'Read Partner Center\'s catalog for {markets}: {offers, plural, one {# offer} other {# offers}} with their plans and prices.',
   'cli.catalogNoMarkets': 'Nothing was read: no customer of the organization whose CSP tenant is {tenant} is stored here yet, so there is no market (billing country) to read Partner Center\'s catalog for. Run npm run csp -- sync first.',

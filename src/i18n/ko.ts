@@ -556,6 +556,7 @@ export const ko: Record<MessageKey, string> = {
   'buy.orderPending': '파트너 센터에서 주문 {order}을(를) 접수했지만 아직 구독이 지정되지 않았습니다. 다음 파트너 센터 동기화 후 구독 목록에 표시됩니다.',
   'buy.notInPartnerCenter': '{offer}의 {plan} 플랜은 파트너 센터 카탈로그(마지막으로 읽은 기준)에 청구 국가가 {country}인 고객용 카탈로그 항목이 없어 파트너 센터에서 구매할 수 없습니다.',
   'buy.inPartnerCenter': '파트너 센터에서 구매했습니다. 구독, 구독 상태, 활성화 링크는 파트너 센터의 정보입니다.',
+  'buy.notPlaced': '파트너 센터에 이 구매 내역이 없습니다(체크아웃 전에 중단되었거나 파트너 센터에서 주문을 취소했습니다). 구매된 것은 없습니다.',
   'offer.refreshed': '파트너 센터 카탈로그에서 읽은 시각',
   'cli.catalogRefreshed': '파트너 센터 카탈로그에서 {markets} 시장의 제품 {offers, plural, other {#개}}를 플랜, 가격과 함께 읽었습니다.',
   'cli.catalogNoMarkets': '읽은 내용이 없습니다. CSP 테넌트가 {tenant}인 조직의 고객이 아직 여기에 없어 파트너 센터 카탈로그를 읽을 시장(청구 국가)이 없습니다. 먼저 npm run csp -- sync를 실행하세요.',

@@ -556,6 +556,7 @@ export const zhTW: Record<MessageKey, string> = {
   'buy.orderPending': '合作夥伴中心已接受訂單 {order}，但尚未指定其訂用帳戶。下次合作夥伴中心同步後，就會顯示在訂用帳戶清單中。',
   'buy.notInPartnerCenter': '{offer} 的方案 {plan} 在合作夥伴中心的類別目錄中（以最後一次讀取為準）沒有帳單國家/地區為 {country} 的客戶可用的類別目錄項目，因此無法在合作夥伴中心購買。',
   'buy.inPartnerCenter': '已在合作夥伴中心購買：訂用帳戶、其狀態與啟用連結皆來自合作夥伴中心。',
+  'buy.notPlaced': '合作夥伴中心沒有此次購買的紀錄（在結帳前中斷，或合作夥伴中心已取消訂單），因此未購買任何項目。',
   'offer.refreshed': '從合作夥伴中心類別目錄讀取的時間',
   'cli.catalogRefreshed': '已從合作夥伴中心類別目錄讀取 {markets} 市場的 {offers, plural, other {# 個供應項目}}及其方案與價格。',
   'cli.catalogNoMarkets': '未讀取任何內容：此處尚無 CSP 租用戶為 {tenant} 之組織的客戶，因此沒有可讀取合作夥伴中心類別目錄的市場（帳單國家/地區）。請先執行 npm run csp -- sync。',

@@ -28,6 +28,12 @@ export interface PartnerCenterPurchaseAnswer {
   activationLink?: string;
 }
 
+/** An order Partner Center took whose subscription could not be read yet (provisioned asynchronously): bought, to be linked later. */
+export interface PendingOrder {
+  orderId: string;
+  pending: true;
+}
+
 /** Orders may reach the customer's list some minutes after the checkout; one placed this long before the intent is not ours. */
 const clockSlackMs = 5 * 60_000;
 
@@ -40,7 +46,8 @@ const alreadyOrdered = (error: unknown) => error instanceof PartnerCenterError &
  * Buys the cart line: creates the cart once (its ID handed to onCart to be kept before anything
  * else), checks it out at most once, and reads the order's subscription and activation link.
  * The checkout is never resent blindly: after a lost answer the cart is read again, and only a
- * cart still "Active" is checked out again.
+ * cart still "Active" is checked out again. Once the order is placed nothing fails the purchase:
+ * an order whose subscription cannot be read yet is answered as pending.
  */
 export async function buyInPartnerCenter(
   client: PartnerCenterClient,
@@ -48,7 +55,7 @@ export async function buyInPartnerCenter(
   purchase: PartnerCenterPurchase,
   since: Date,
   onCart: (cartId: string) => Promise<void>,
-): Promise<PartnerCenterPurchaseAnswer> {
+): Promise<PartnerCenterPurchaseAnswer | PendingOrder> {
   const base = customerPath(customerTenantId);
   let cartId = purchase.cartId;
   if (!cartId) {
@@ -67,16 +74,26 @@ export async function buyInPartnerCenter(
     if (placed === null) throw new PartnerCenterError(0, 'unreachable', `cart ${cartId} was checked out; its order is not listed yet`, '');
     order = placed ?? (await checkout());
   }
-  return purchased(client, base, order);
+  try {
+    return await purchased(client, base, order);
+  } catch {
+    // Bought in Partner Center whatever failed after the checkout: the repair reads the order again and links its subscription.
+    return { orderId: order.id, pending: true };
+  }
 }
 
 /**
- * For the repair: what a purchase cut off by a crash left in Partner Center. Undefined when no
- * cart was kept or the cart was never checked out (nothing was bought).
+ * For the repair: what a purchase cut off by a crash, or answered pending, left in Partner Center.
+ * Undefined when no cart was kept, the cart was never checked out, or Partner Center cancelled
+ * the order (nothing was bought); throws while an order names no subscription yet.
  */
 export async function findPurchase(client: PartnerCenterClient, customerTenantId: string, purchase: PartnerCenterPurchase, since: Date): Promise<PartnerCenterPurchaseAnswer | undefined> {
-  if (!purchase.cartId) return undefined;
   const base = customerPath(customerTenantId);
+  if (purchase.orderId) {
+    const order = (await client.request('GET', `${base}/orders/${encodeURIComponent(purchase.orderId)}`)).body as Order;
+    return order.status?.toLowerCase() === 'cancelled' ? undefined : purchased(client, base, order);
+  }
+  if (!purchase.cartId) return undefined;
   const order = await placedOrder(client, base, purchase.cartId, purchase, since);
   if (order === null) throw new Error(`cart ${purchase.cartId} is ordered but its order is not in the customer's orders yet`);
   return order && purchased(client, base, order);
@@ -121,7 +138,7 @@ async function purchased(client: PartnerCenterClient, base: string, order: Order
     // A pending order names its subscription once provisioned: read the order again.
     line = ((await client.request('GET', `${base}/orders/${encodeURIComponent(order.id)}`)).body as Order).lineItems?.[0];
   }
-  if (!line?.subscriptionId) throw new DomainError('buy.orderPending', { order: order.id });
+  if (!line?.subscriptionId) throw new Error(`order ${order.id} names no subscription yet`);
   const { body: links } = await client.request('GET', `${base}/orders/${encodeURIComponent(order.id)}/lineitems/${line.lineItemNumber}/activationlinks`);
   const activationLink = (links as { items?: { link?: { uri?: string } }[] })?.items?.find((i) => i.link?.uri)?.link?.uri;
   const { body } = await client.request('GET', `${base}/subscriptions/${encodeURIComponent(line.subscriptionId)}`);

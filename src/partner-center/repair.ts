@@ -2,6 +2,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { customers, partnerCenterIntents, reservationRequests } from '../../db/schema.js';
 import type { AzureReservationOutcome, AzureReservationsGateway, Organization, RemoteReservation } from '../core/context.js';
+import { recordOutcome } from '../core/confirmations.js';
 import { intentContext, settleIntent, type PartnerCenterIntent } from '../core/intents.js';
 import { commitPermission } from '../core/permissions.js';
 import { commitPurchase } from '../core/partner-center-purchases.js';
@@ -27,6 +28,12 @@ const commitMarginMs = 5000;
 /** How long an intent may be waiting for its own call's answer; past it, that call has ended one way or another. */
 const intentGraceMs = (client: PartnerCenterClient, kind: PartnerCenterIntent['kind']) => requestsPerIntent[kind] * client.settleMs + commitMarginMs;
 
+/** When the repair may settle the intent: once its call can no longer be under way; an order answered pending ended its call when it was kept. */
+function repairDue(client: PartnerCenterClient, intent: PartnerCenterIntent): Date {
+  if (intent.change.kind === 'purchase' && intent.change.purchase.orderId) return intent.updatedAt;
+  return new Date(intent.createdAt.getTime() + intentGraceMs(client, intent.kind));
+}
+
 export interface RepairResult {
   done: number;
   abandoned: number;
@@ -51,7 +58,7 @@ export async function repairIntents(db: Database, client: PartnerCenterClient, o
   for (const intent of pending) {
     // A reservation's change is checked in Azure, by the repair that was given it.
     if (intent.kind === 'reservation' && !azure) continue;
-    const dueAt = new Date(intent.createdAt.getTime() + intentGraceMs(client, intent.kind));
+    const dueAt = repairDue(client, intent);
     if (dueAt > now) {
       if (!result.nextDueAt || dueAt < result.nextDueAt) result.nextDueAt = dueAt;
       continue;
@@ -59,7 +66,7 @@ export async function repairIntents(db: Database, client: PartnerCenterClient, o
     try {
       const made = await repairIntent(db, client, org, intent, azure);
       if (made) result.done++;
-      else if (await settleIntent(db, intent, 'abandoned', { reason: 'Partner Center does not hold the change' })) {
+      else if (await abandon(db, intent)) {
         result.abandoned++;
         log.warn(`Partner Center change ${intent.id} (${intent.target}, asked by ${intent.actorName}) was cut off and is not in Partner Center; abandoned, nothing changed here`);
       }
@@ -69,6 +76,15 @@ export async function repairIntents(db: Database, client: PartnerCenterClient, o
     }
   }
   return result;
+}
+
+/** Settles an intent whose change Partner Center does not hold; a Buy's confirmation then says nothing was bought. */
+function abandon(db: Database, intent: PartnerCenterIntent): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    if (!(await settleIntent(tx, intent, 'abandoned', { reason: 'Partner Center does not hold the change' }))) return false;
+    if (intent.change.kind === 'purchase') await recordOutcome(tx, intent.orgId, intent.change.purchase.confirmationId, { key: 'buy.notPlaced', params: {} }, new Date());
+    return true;
+  });
 }
 
 /** Commits the intent's outcome when Partner Center holds its change; false when it does not. */
@@ -94,7 +110,7 @@ async function repairIntent(db: Database, client: PartnerCenterClient, org: Orga
     return true;
   }
   if (change.kind === 'purchase') {
-    // Checked out before the crash: its subscription is committed as the Buy's own step 3 would have; never checked out: abandoned.
+    // Checked out before the crash (or answered pending): its subscription is committed as the Buy's own step 3 would have; never checked out: abandoned.
     const answer = await findPurchase(client, customer!.tenantId, change.purchase, intent.createdAt);
     if (!answer) return false;
     await db.transaction((tx) => commitPurchase(tx, ctx, intent, change.purchase, answer));

@@ -492,6 +492,9 @@ function fakeCommerce(store: {
   const carts = new Map<string, { tenant: string; cart: Record<string, unknown> & { status: string; lineItems: Record<string, unknown>[] } }>();
   const activationLinks = new Map<string, string>();
   const checkouts: { tenant: string; cartId: string; orderId: string }[] = [];
+  // Customers whose next order Partner Center provisions later (status "pending", no subscription yet), and those orders.
+  const provisionLater = new Set<string>();
+  const unprovisioned = new Map<string, () => void>();
   const availabilityId = (sku: string, market: string, trial?: boolean) => `AV${trial ? 'T' : ''}${market}${sku}`.toUpperCase();
   const catalogItemId = (product: string, sku: string, market: string, trial?: boolean) => `${product}:${sku}:${availabilityId(sku, market, trial)}`;
   const item = (id: string) => {
@@ -589,24 +592,33 @@ function fakeCommerce(store: {
         entry.cart.status = 'Ordered';
         const orderId = randomUUID();
         const now = new Date();
-        const lineItems = entry.cart.lineItems.map((l, n) => {
-          const found = item(String(l.catalogItemId))!;
-          const subscriptionId = randomUUID();
-          const monthly = l.termDuration === 'P1M' && l.billingCycle !== 'none';
-          store.addSubscription(tenant, {
-            id: subscriptionId, offerId: String(l.catalogItemId), offerName: `${found.product.title} ${found.sku.title}`, friendlyName: `${found.product.title} ${found.sku.title}`,
-            quantity: Number(l.quantity), status: 'pending', billingCycle: String(l.billingCycle), termDuration: String(l.termDuration), isMicrosoftProduct: false,
-            creationDate: now.toISOString(), commitmentEndDate: new Date(now.getTime() + (monthly ? 30 : 365) * 86_400_000).toISOString(),
-            cancellationAllowedUntilDate: new Date(now.getTime() + (monthly ? 1 : 14) * 86_400_000).toISOString(),
-            refundableQuantity: { totalQuantity: Number(l.quantity), details: [] },
-          });
-          activationLinks.set(`${orderId}/${n}`, `https://publisher.example/activate?token=${randomUUID()}`);
-          return { lineItemNumber: n, offerId: l.catalogItemId, subscriptionId, termDuration: l.termDuration, transactionType: 'New', friendlyName: found.sku.title, quantity: l.quantity, links: {} };
-        });
+        const lineItems: Record<string, unknown>[] = entry.cart.lineItems.map((l, n) => ({
+          lineItemNumber: n, offerId: l.catalogItemId, termDuration: l.termDuration, transactionType: 'New', friendlyName: item(String(l.catalogItemId))!.sku.title, quantity: l.quantity, links: {},
+        }));
         const order = {
           id: orderId, alternateId: orderId.slice(0, 12), referenceCustomerId: tenant, billingCycle: entry.cart.lineItems[0]?.billingCycle, currencyCode: entry.cart.lineItems[0]?.currencyCode,
-          lineItems, creationDate: now.toISOString(), status: 'completed', transactionType: 'UserPurchase', links: {}, attributes: { objectType: 'Order' },
+          lineItems, creationDate: now.toISOString(), status: 'pending', transactionType: 'UserPurchase', links: {}, attributes: { objectType: 'Order' },
         };
+        // Provisioning: each line's subscription and activation link, and the order completed.
+        const provision = () => {
+          entry.cart.lineItems.forEach((l, n) => {
+            const found = item(String(l.catalogItemId))!;
+            const subscriptionId = randomUUID();
+            const monthly = l.termDuration === 'P1M' && l.billingCycle !== 'none';
+            store.addSubscription(tenant, {
+              id: subscriptionId, offerId: String(l.catalogItemId), offerName: `${found.product.title} ${found.sku.title}`, friendlyName: `${found.product.title} ${found.sku.title}`,
+              quantity: Number(l.quantity), status: 'pending', billingCycle: String(l.billingCycle), termDuration: String(l.termDuration), isMicrosoftProduct: false,
+              creationDate: now.toISOString(), commitmentEndDate: new Date(now.getTime() + (monthly ? 30 : 365) * 86_400_000).toISOString(),
+              cancellationAllowedUntilDate: new Date(now.getTime() + (monthly ? 1 : 14) * 86_400_000).toISOString(),
+              refundableQuantity: { totalQuantity: Number(l.quantity), details: [] },
+            });
+            activationLinks.set(`${orderId}/${n}`, `https://publisher.example/activate?token=${randomUUID()}`);
+            lineItems[n]!.subscriptionId = subscriptionId;
+          });
+          order.status = 'completed';
+        };
+        if (provisionLater.delete(tenant)) unprovisioned.set(orderId, provision);
+        else provision();
         store.orders.set(tenant, [...(store.orders.get(tenant) ?? []), order]);
         checkouts.push({ tenant, cartId: String(entry.cart.id), orderId });
         return ok(201, { orders: [order], attributes: { objectType: 'CartCheckoutResult' } }), true;
@@ -633,6 +645,20 @@ function fakeCommerce(store: {
     catalogItemId,
     addProduct(product: FakeProduct) {
       products.set(product.id, product);
+    },
+    /** The customer's next order is provisioned asynchronously: it stays "pending", its lines naming no subscription, until provision(). */
+    provisionLater(tenant: string) {
+      provisionLater.add(tenant);
+    },
+    /** Partner Center provisions a pending order: its subscriptions and activation links exist, and the order is completed. */
+    provision(orderId: string) {
+      unprovisioned.get(orderId)!();
+      unprovisioned.delete(orderId);
+    },
+    /** Partner Center cancels a pending order instead: no subscription is ever made. */
+    cancelOrder(tenant: string, orderId: string) {
+      unprovisioned.delete(orderId);
+      store.orders.get(tenant)!.find((o) => o.id === orderId)!.status = 'cancelled';
     },
     /** Partner Center's price for a term changes (prices change often). */
     setPrice(productId: string, skuId: string, market: string, duration: 'P1M' | 'P1Y', price: number) {
