@@ -25,6 +25,8 @@ export const organizations = pgTable('organizations', {
   locale: text('locale').notNull().default('en'),
   /** The IANA zone times are shown in; business rules still count in UTC. */
   timeZone: text('time_zone').notNull().default('UTC'),
+  /** Loaded from db/seed as the demo: never chosen for a command that names no organization, and removed by `demo remove`. */
+  demo: boolean('demo').notNull().default(false),
   createdAt: createdAt(),
 });
 

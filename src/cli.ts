@@ -46,7 +46,8 @@ async function main(): Promise<CliResult> {
 async function withDatabase(url: string | undefined, dataDir: string | undefined, argv: string[]): Promise<CliResult> {
   const database = await openDatabase({ url, dataDir });
   try {
-    if (dataDir) await seedDemoIfEmpty(database.db);
+    // Removing the demo from an empty folder should not load it first.
+    if (dataDir && argv[0] !== 'demo') await seedDemoIfEmpty(database.db);
     const config = loadConfig();
     const log = createLogger(config.LOG_LEVEL);
     return await runCli(database.db, argv, { partnerCenter: partnerCenterFromConfig(config, {}, { db: database.db, log }), config, log });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { openDatabase } from '../db/client.js';
 import { acquireDataDirLock } from '../db/lock.js';
-import { demoAdminEmail, seedDemoIfEmpty } from '../db/seed/demo.js';
+import { demoAdminEmail, demoAtStart } from '../db/seed/demo.js';
 import { startBot } from './bot.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
@@ -29,7 +29,14 @@ async function main() {
   }
 
   const database = await openDatabase({ url: config.DATABASE_URL, dataDir: embedded ? dataDir : undefined });
-  const seeded = embedded && (await seedDemoIfEmpty(database.db));
+  // `npm start -- --demo` loads the demo into an empty PostgreSQL database too.
+  const data = await demoAtStart(database.db, { embedded, asked: process.argv.slice(2).includes('--demo') });
+  if (data.refused) {
+    console.error('--demo loads the demo organizations only into a database with no organizations; this one has some, so nothing was loaded.');
+    await database.close();
+    if (lock?.acquired) lock.release();
+    process.exit(1);
+  }
   const cliToken = embedded ? randomBytes(24).toString('hex') : undefined;
   const bot = await startBot({ db: database.db, config, log, cliToken });
   if (lock?.acquired) lock.update({ pid: process.pid, cliPort: bot.port, cliToken });
@@ -46,9 +53,13 @@ async function main() {
     if (config.MICROSOFT_APP_ID) log.info(`Teams: POST http://localhost:${bot.port}/api/messages (app ${config.MICROSOFT_APP_ID})`);
     else log.warn('TEAMS_ALLOW_UNAUTHENTICATED=true: /api/messages accepts activities WITHOUT any token check. Use this only for local development and tests, never where anyone else can reach the port.');
   }
-  if (seeded) log.info('Loaded the demo partner "Fabrikam Cloud Partners (demo)" and the demo publisher "누리소프트 주식회사 (demo ISV)".');
-  if (embedded) {
-    log.info(`Try it from another terminal while this runs:\n  npm run csp -- customers --as ${demoAdminEmail}\n  npm run csp -- allow-reservations northwind --as ${demoAdminEmail}`);
+  if (data.loaded) log.info('Loaded the demo partner "Fabrikam Cloud Partners (demo)" and the demo publisher "누리소프트 주식회사 (demo ISV)", marked as demo.');
+  if (!data.own && !data.demo) {
+    log.warn('No organization is stored in this database yet. Import yours with `npm run csp -- import <file.json>` (README, "Import format"), or start once with `npm start -- --demo` to load the demo organizations.');
+  } else if (!data.own) {
+    log.info(`Try it from another terminal while this runs:\n  npm run csp -- customers --as ${demoAdminEmail}\n  npm run csp -- allow-reservations northwind --as ${demoAdminEmail}\nImport your own organization with \`npm run csp -- import <file.json>\`; commands that name no organization then act for it.`);
+  } else if (data.demo) {
+    log.info('The demo organizations are stored beside yours (commands that name no organization act for yours); `npm run csp -- demo remove` deletes them.');
   }
 
   let stopping = false;

@@ -35,6 +35,15 @@ export const orgColumns = {
   timeZone: organizations.timeZone,
 };
 
+/**
+ * Demo organizations count only where no real one does: a command that names no organization
+ * means the partner's own even with the demo beside it, and the demo when it is all there is.
+ */
+export function realBeforeDemo<T>(rows: T[], isDemo: (row: T) => boolean): T[] {
+  const real = rows.filter((row) => !isDemo(row));
+  return real.length ? real : rows;
+}
+
 /** Builds the identity lookup for one platform: its workspace column and its user columns. */
 function identifyQuery(db: Database, platform: ChatPlatform) {
   const workspace = platform === 'slack' ? organizations.slackTeamId : organizations.teamsTenantId;
@@ -78,20 +87,20 @@ export async function identifyChatUser(
   return { org: row.org, actor: { kind: 'unknown' } };
 }
 
-/** The CLI acts as a staff member named by email (and organization name when the email is in several). */
+/** The CLI acts as a staff member named by email (and organization name when the email is in several real ones). */
 export async function staffByEmail(
   db: Database,
   email: string,
   orgName?: string,
 ): Promise<{ org: Organization; actor: Actor }> {
   const rows = await db
-    .select({ org: orgColumns, id: staff.id, name: staff.name, role: staff.role, language: staff.language })
+    .select({ org: orgColumns, demo: organizations.demo, id: staff.id, name: staff.name, role: staff.role, language: staff.language })
     .from(staff)
     .innerJoin(organizations, eq(staff.orgId, organizations.id))
     .where(eq(staff.email, email.trim().toLowerCase()));
-  const matching = orgName ? rows.filter((r) => r.org.name === orgName) : rows;
+  const matching = orgName ? rows.filter((r) => r.org.name === orgName) : realBeforeDemo(rows, (r) => r.demo);
   if (matching.length === 0) throw new DomainError('error.cliUnknownStaff', { email });
   if (matching.length > 1) throw new DomainError('error.cliAmbiguousStaff', { email });
-  const { org, ...member } = matching[0]!;
+  const { org, demo: _demo, ...member } = matching[0]!;
   return { org, actor: { kind: 'staff', ...member } };
 }

@@ -57,11 +57,12 @@ export function parseImportFile(json: unknown): ImportFile {
 /**
  * Loads an organization with its people, customers and subscriptions in one
  * transaction. Rows are matched by their natural keys, so importing the same
- * file again changes nothing. Returns the organization's ID.
+ * file again changes nothing. Returns the organization's ID. `demo` marks it as
+ * the demo (db/seed), never a file's own say.
  */
-export async function importOrganization(db: Database, file: ImportFile): Promise<{ orgId: string; counts: Record<string, number> }> {
+export async function importOrganization(db: Database, file: ImportFile, options: { demo?: boolean } = {}): Promise<{ orgId: string; counts: Record<string, number> }> {
   try {
-    return await importInTransaction(db, file);
+    return await importInTransaction(db, file, options.demo ?? false);
   } catch (error) {
     // A key the file does not repeat itself but the stored data already holds (a Slack user ID, a domain).
     const cause = (error as { cause?: { code?: string; detail?: string } }).cause ?? (error as { code?: string; detail?: string });
@@ -70,7 +71,7 @@ export async function importOrganization(db: Database, file: ImportFile): Promis
   }
 }
 
-async function importInTransaction(db: Database, file: ImportFile) {
+async function importInTransaction(db: Database, file: ImportFile, demo: boolean) {
   return db.transaction(async (tx) => {
     const o = file.organization;
     const [existing] = await tx
@@ -88,6 +89,7 @@ async function importInTransaction(db: Database, file: ImportFile) {
       name: o.name, kind: o.kind, cspTenantId: o.cspTenantId ?? null, slackTeamId: o.slackTeamId ?? null, teamsTenantId: o.teamsTenantId ?? null,
       ...(o.locale ? { locale: o.locale } : {}),
       ...(o.timeZone ? { timeZone: o.timeZone } : {}),
+      ...(demo ? { demo } : {}),
     };
     const orgId = existing
       ? (await tx.update(organizations).set(values).where(eq(organizations.id, existing.id)).returning())[0]!.id

@@ -1,9 +1,8 @@
 import { asc, eq } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { organizations } from '../../db/schema.js';
-import { orgColumns } from './access.js';
+import { orgColumns, realBeforeDemo, requireAdmin } from './access.js';
 import { recordActivity } from './activity.js';
-import { requireAdmin } from './access.js';
 import type { CoreContext, Organization } from './context.js';
 import { DomainError } from './errors.js';
 
@@ -30,16 +29,20 @@ export async function setChannel(ctx: CoreContext, purpose: ChannelPurpose): Pro
 }
 
 /**
- * The organization a terminal command means: the one named; else, for the Partner Center connector's
- * commands, the partner organization naming its tenant as CSP tenant (R-A5), however many demo or
- * publisher organizations are stored; else the only partner organization there is (publishers take no purchases).
+ * The organization a terminal command means: the one named (a demo one too); else, for the Partner
+ * Center connector's commands, the partner organization naming its tenant as CSP tenant (R-A5), however
+ * many demo or publisher organizations are stored; else the only real partner organization there is, or
+ * the only demo one when no real one is stored (publishers take no purchases).
  */
 export async function organizationNamed(db: Database, name: string | undefined, connectedTenant?: string): Promise<Organization> {
-  const all = await db.select(orgColumns).from(organizations).orderBy(asc(organizations.name));
+  const all = await db.select({ ...orgColumns, demo: organizations.demo }).from(organizations).orderBy(asc(organizations.name));
   const partners = all.filter((o) => o.kind === 'partner');
   const connected = connectedTenant ? partners.filter((o) => o.cspTenantId?.toLowerCase() === connectedTenant.toLowerCase()) : [];
-  const matching = name !== undefined ? all.filter((o) => o.name === name) : connected.length ? connected : partners;
-  if (matching.length === 1) return matching[0]!;
+  const matching = name !== undefined ? all.filter((o) => o.name === name) : connected.length ? connected : realBeforeDemo(partners, (o) => o.demo);
+  if (matching.length === 1) {
+    const { demo: _demo, ...org } = matching[0]!;
+    return org;
+  }
   const names = all.map((o) => o.name).join(', ') || '—';
   throw new DomainError(name === undefined && all.length ? 'error.cliWhichOrg' : 'error.cliUnknownOrg', { name: name ?? '', names });
 }

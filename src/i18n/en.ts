@@ -664,7 +664,7 @@ export const en = {
 
   'date.zoned': '{date} {zone}',
 
-  'cli.usage': 'Usage:\n  npm run csp -- <command text> --as <staff email> [--org <organization name>] [--yes] [--out <folder for files>]\n  npm run csp -- import <file.json>\n  npm run csp -- api-token create [name] | list | revoke <id> [--org <organization name>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <organization name>]\n  npm run csp -- poll-purchases [--org <organization name>]\n  npm run csp -- sync [--org <organization name>]\n  npm run csp -- refresh-catalog\n  npm run csp -- connector check\n  npm run csp -- saas activate <subscription> [--licenses] | saas licenses <subscription>\nExample: npm run csp -- customers --as admin@fabrikam.example\nCommands: npm run csp -- help --as <staff email>',
+  'cli.usage': 'Usage:\n  npm run csp -- <command text> --as <staff email> [--org <organization name>] [--yes] [--out <folder for files>]\n  npm run csp -- import <file.json>\n  npm run csp -- demo remove\n  npm run csp -- api-token create [name] | list | revoke <id> [--org <organization name>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <organization name>]\n  npm run csp -- poll-purchases [--org <organization name>]\n  npm run csp -- sync [--org <organization name>]\n  npm run csp -- refresh-catalog\n  npm run csp -- connector check\n  npm run csp -- saas activate <subscription> [--licenses] | saas licenses <subscription>\nExample: npm run csp -- customers --as admin@fabrikam.example\nCommands: npm run csp -- help --as <staff email>',
   'cli.choice': '  {label}: {command}',
   'cli.asMissing': 'Say who is acting with --as <staff email>.',
   'cli.confirmWithYes': 'To {action}, run the same command again with --yes.',
@@ -696,6 +696,10 @@ export const en = {
   'cli.purchaseRepeat': 'Purchase {id} by {customer} was already recorded. Nothing was changed.',
   'cli.pollNoConnector': 'Partner Center is not connected: set PARTNER_CENTER_TENANT_ID, PARTNER_CENTER_CLIENT_ID, PARTNER_CENTER_CLIENT_SECRET and PARTNER_CENTER_REFRESH_TOKEN first (README, "Connect to Partner Center").',
   'cli.syncDone': 'Synced from Partner Center: {customers, plural, one {# customer} other {# customers}}, {subscriptions, plural, one {# subscription} other {# subscriptions}}, {orders, plural, one {# order} other {# orders}}, {reservations, plural, one {# reservation} other {# reservations}}, {policies, plural, one {# self-serve policy} other {# self-serve policies}}; {changed, plural, one {# change} other {# changes}} made outside csp-ops found, {skipped, plural, one {# customer} other {# customers}} skipped.',
+  'cli.demoUsage': 'Usage: npm run csp -- demo remove',
+  'cli.demoRemoved': 'Removed the demo {count, plural, one {organization} other {organizations}} {names}: {staff, plural, one {# staff member} other {# staff members}}, {customers, plural, one {# customer} other {# customers}}, {subscriptions, plural, one {# subscription} other {# subscriptions}}, {offers, plural, one {# offer} other {# offers}} and {other, plural, one {# other row} other {# other rows}} (activity, requests, messages and the like).',
+  'cli.demoNothing': 'No demo organization is stored, so there is nothing to remove.',
+  'cli.demoNoneLeft': 'No organization is stored now. Import yours with npm run csp -- import <file.json> (README, "Import format"); an embedded database left empty gets the demo again at its next start.',
   'cli.resumes': 'What was read is kept; running the command again resumes from where it stopped.',
   'cli.pollDone': 'Read {records, plural, one {# Partner Center audit record} other {# Partner Center audit records}} in {windows, plural, one {# one-day query} other {# one-day queries}}: {recorded, plural, one {# new customer purchase} other {# new customer purchases}} recorded, {repeats} already recorded, {skipped} skipped.',
   'cli.bridgeFailed': 'csp-ops could not run that: {reason}',

@@ -666,7 +666,7 @@ export const ko: Record<MessageKey, string> = {
 
   'date.zoned': '{date} ({zone})',
 
-  'cli.usage': '사용법:\n  npm run csp -- <명령 텍스트> --as <직원 이메일> [--org <조직 이름>] [--yes] [--out <파일 저장 폴더>]\n  npm run csp -- import <file.json>\n  npm run csp -- api-token create [이름] | list | revoke <id> [--org <조직 이름>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <조직 이름>]\n  npm run csp -- poll-purchases [--org <조직 이름>]\n  npm run csp -- sync [--org <조직 이름>]\n  npm run csp -- refresh-catalog\n  npm run csp -- connector check\n  npm run csp -- saas activate <구독> [--licenses] | saas licenses <구독>\n예: npm run csp -- customers --as admin@fabrikam.example\n명령 목록: npm run csp -- help --as <직원 이메일>',
+  'cli.usage': '사용법:\n  npm run csp -- <명령 텍스트> --as <직원 이메일> [--org <조직 이름>] [--yes] [--out <파일 저장 폴더>]\n  npm run csp -- import <file.json>\n  npm run csp -- demo remove\n  npm run csp -- api-token create [이름] | list | revoke <id> [--org <조직 이름>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <조직 이름>]\n  npm run csp -- poll-purchases [--org <조직 이름>]\n  npm run csp -- sync [--org <조직 이름>]\n  npm run csp -- refresh-catalog\n  npm run csp -- connector check\n  npm run csp -- saas activate <구독> [--licenses] | saas licenses <구독>\n예: npm run csp -- customers --as admin@fabrikam.example\n명령 목록: npm run csp -- help --as <직원 이메일>',
   'cli.choice': '  {label}: {command}',
   'cli.asMissing': '--as <직원 이메일> 옵션으로 실행하는 사람을 지정하세요.',
   'cli.confirmWithYes': '"{action}" 작업을 진행하려면 같은 명령에 --yes를 붙여 다시 실행하세요.',
@@ -698,6 +698,10 @@ export const ko: Record<MessageKey, string> = {
   'cli.purchaseRepeat': '{customer} 고객의 구매(구매 {id})는 이미 기록되어 있습니다. 변경된 내용은 없습니다.',
   'cli.pollNoConnector': '파트너 센터가 연결되어 있지 않습니다. 먼저 PARTNER_CENTER_TENANT_ID, PARTNER_CENTER_CLIENT_ID, PARTNER_CENTER_CLIENT_SECRET, PARTNER_CENTER_REFRESH_TOKEN을 설정하세요(README의 "Connect to Partner Center" 참조).',
   'cli.syncDone': '파트너 센터에서 동기화했습니다: 고객 {customers, plural, other {#명}}, 구독 {subscriptions, plural, other {#개}}, 주문 {orders, plural, other {#건}}, 예약 {reservations, plural, other {#개}}, 셀프 서비스 정책 {policies, plural, other {#개}}. csp-ops 외부에서 변경된 내용 {changed, plural, other {#건}}을 발견했고, 고객 {skipped, plural, other {#명}}을 건너뛰었습니다.',
+  'cli.demoUsage': '사용법: npm run csp -- demo remove',
+  'cli.demoRemoved': '데모 조직 {count, plural, other {#곳}}({names})을 삭제했습니다: 직원 {staff, plural, other {#명}}, 고객 {customers, plural, other {#명}}, 구독 {subscriptions, plural, other {#개}}, 제품 {offers, plural, other {#개}}, 그 밖의 데이터 {other, plural, other {#건}}(활동 기록, 요청, 메시지 등).',
+  'cli.demoNothing': '저장된 데모 조직이 없어 삭제할 것이 없습니다.',
+  'cli.demoNoneLeft': '이제 저장된 조직이 없습니다. npm run csp -- import <file.json> 명령으로 귀사의 조직을 가져오세요(README의 "Import format" 참조). 내장 데이터베이스가 빈 채로 남으면 다음 시작 때 데모가 다시 로드됩니다.',
   'cli.resumes': '읽어 온 내용은 유지됩니다. 명령을 다시 실행하면 중단된 지점부터 이어서 진행합니다.',
   'cli.pollDone': '일별 조회 {windows, plural, other {#회}}로 파트너 센터 감사 레코드 {records, plural, other {#개}}를 읽었습니다: 새 고객 구매 {recorded, plural, other {#건}} 기록, {repeats}건은 이미 기록됨, {skipped}건 건너뜀.',
   'cli.bridgeFailed': 'csp-ops가 이 명령을 실행하지 못했습니다: {reason}',

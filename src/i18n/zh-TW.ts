@@ -666,7 +666,7 @@ export const zhTW: Record<MessageKey, string> = {
 
   'date.zoned': '{date} ({zone})',
 
-  'cli.usage': '用法：\n  npm run csp -- <指令文字> --as <員工電子郵件> [--org <組織名稱>] [--yes] [--out <檔案輸出資料夾>]\n  npm run csp -- import <file.json>\n  npm run csp -- api-token create [名稱] | list | revoke <id> [--org <組織名稱>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <組織名稱>]\n  npm run csp -- poll-purchases [--org <組織名稱>]\n  npm run csp -- sync [--org <組織名稱>]\n  npm run csp -- refresh-catalog\n  npm run csp -- connector check\n  npm run csp -- saas activate <訂用帳戶> [--licenses] | saas licenses <訂用帳戶>\n範例：npm run csp -- customers --as admin@fabrikam.example\n指令清單：npm run csp -- help --as <員工電子郵件>',
+  'cli.usage': '用法：\n  npm run csp -- <指令文字> --as <員工電子郵件> [--org <組織名稱>] [--yes] [--out <檔案輸出資料夾>]\n  npm run csp -- import <file.json>\n  npm run csp -- demo remove\n  npm run csp -- api-token create [名稱] | list | revoke <id> [--org <組織名稱>]\n  npm run csp -- record-purchase <purchase.json | JSON> [--org <組織名稱>]\n  npm run csp -- poll-purchases [--org <組織名稱>]\n  npm run csp -- sync [--org <組織名稱>]\n  npm run csp -- refresh-catalog\n  npm run csp -- connector check\n  npm run csp -- saas activate <訂用帳戶> [--licenses] | saas licenses <訂用帳戶>\n範例：npm run csp -- customers --as admin@fabrikam.example\n指令清單：npm run csp -- help --as <員工電子郵件>',
   'cli.choice': '  {label}：{command}',
   'cli.asMissing': '請用 --as <員工電子郵件> 指定執行者。',
   'cli.confirmWithYes': '若要{action}，請加上 --yes 重新執行相同的指令。',
@@ -698,6 +698,10 @@ export const zhTW: Record<MessageKey, string> = {
   'cli.purchaseRepeat': '{customer} 的購買 {id} 先前已記錄。未做任何變更。',
   'cli.pollNoConnector': '尚未連線到合作夥伴中心：請先設定 PARTNER_CENTER_TENANT_ID、PARTNER_CENTER_CLIENT_ID、PARTNER_CENTER_CLIENT_SECRET 與 PARTNER_CENTER_REFRESH_TOKEN（請參閱 README 的「Connect to Partner Center」一節）。',
   'cli.syncDone': '已從合作夥伴中心同步：{customers, plural, other {# 位客戶}}、{subscriptions, plural, other {# 個訂用帳戶}}、{orders, plural, other {# 筆訂單}}、{reservations, plural, other {# 項保留}}、{policies, plural, other {# 項自助購買原則}}；發現 {changed, plural, other {# 項}}在 csp-ops 之外所做的變更，略過 {skipped, plural, other {# 位客戶}}。',
+  'cli.demoUsage': '用法：npm run csp -- demo remove',
+  'cli.demoRemoved': '已移除 {count, plural, other {# 個}}示範組織（{names}）：{staff, plural, other {# 位員工}}、{customers, plural, other {# 位客戶}}、{subscriptions, plural, other {# 個訂用帳戶}}、{offers, plural, other {# 個供應項目}}，以及其他 {other, plural, other {# 筆資料}}（活動記錄、要求、訊息等）。',
+  'cli.demoNothing': '未儲存任何示範組織，沒有可移除的內容。',
+  'cli.demoNoneLeft': '目前未儲存任何組織。請用 npm run csp -- import <file.json> 匯入貴公司的組織（請參閱 README 的「Import format」一節）；內建資料庫若維持空白，下次啟動時會再次載入示範資料。',
   'cli.resumes': '已讀取的內容會保留；再次執行指令會從中斷處繼續。',
   'cli.pollDone': '以 {windows, plural, other {# 次單日查詢}}讀取了 {records, plural, other {# 筆合作夥伴中心稽核記錄}}：記錄了 {recorded, plural, other {# 筆新的客戶購買}}，{repeats} 筆先前已記錄，略過 {skipped} 筆。',
   'cli.bridgeFailed': 'csp-ops 無法執行此操作：{reason}',

@@ -28,14 +28,14 @@ async function freePort(): Promise<number> {
 }
 
 /**
- * `node --import tsx src/main.ts` with these settings over this process's environment (its database,
+ * `node --import tsx src/main.ts [args]` with these settings over this process's environment (its database,
  * Slack app token and Teams settings cleared, so only what the test gives counts), ready once
  * /healthz answers.
  */
-export async function startBotProcess(label: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<BotProcess> {
+export async function startBotProcess(label: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000, args: string[] = []): Promise<BotProcess> {
   const port = await freePort();
   const cleared = { DATABASE_URL: '', DATA_DIR: '', SLACK_APP_TOKEN: '', MICROSOFT_APP_ID: '', MICROSOFT_APP_PASSWORD: '', MICROSOFT_APP_TENANT_ID: '', TEAMS_ALLOW_UNAUTHENTICATED: '' };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env: { ...process.env, ...cleared, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: root, env: { ...process.env, ...cleared, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -8,6 +8,7 @@ import { runAction, runCommand } from '../../commands/dispatch.js';
 import { staffByEmail } from '../../core/access.js';
 import { DomainError } from '../../core/errors.js';
 import { createApiToken, listApiTokens, revokeApiToken } from '../../core/api-tokens.js';
+import { removeDemoOrganizations } from '../../core/demo.js';
 import type { Organization } from '../../core/context.js';
 import { describeIssues, ImportError, importOrganization, parseImportFile } from '../../core/import.js';
 import { organizationNamed } from '../../core/organizations.js';
@@ -109,6 +110,7 @@ export async function runCli(db: Database, argv: string[], options: { partnerCen
     const output = [t('check.title'), ...lines.map((l) => t(l.key, l.params ?? {})), failures ? t('check.toFix', { count: failures }) : t('check.allOk')];
     return { output: output.join('\n'), exitCode: failures ? 1 : 0 };
   }
+  if (positionals[0] === 'demo') return positionals[1] === 'remove' && positionals.length === 2 ? demoRemove(db, t) : { output: t('cli.demoUsage'), exitCode: 2 };
   if (positionals[0] === 'saas') return saasActivation(db, t, positionals.slice(1), values.licenses ?? false);
   if (!values.as) return { output: `${t('cli.asMissing')}\n${t('cli.usage')}`, exitCode: 2 };
 
@@ -189,6 +191,17 @@ async function importFile(db: Database, t: Translate, path: string): Promise<Cli
     const problems = error.problems.join('\n');
     return { output: t(error.kind === 'invalid' ? 'cli.invalidFile' : 'cli.importConflict', { problems }), exitCode: 1 };
   }
+}
+
+/** `demo remove`: the demo organizations and all that is theirs; the partner's own data stays as it is. */
+async function demoRemove(db: Database, t: Translate): Promise<CliResult> {
+  const { names, rows, remaining } = await removeDemoOrganizations(db);
+  if (!names.length) return { output: t('cli.demoNothing'), exitCode: 0 };
+  const { staff = 0, customers = 0, subscriptions = 0, offers = 0, organizations: _organizations, ...rest } = rows;
+  const other = Object.values(rest).reduce((sum, n) => sum + n, 0);
+  const lines = [t('cli.demoRemoved', { count: names.length, names: names.join(', '), staff, customers, subscriptions, offers, other })];
+  if (!remaining) lines.push(t('cli.demoNoneLeft'));
+  return { output: lines.join('\n'), exitCode: 0 };
 }
 
 /** `api-token create [name]`, `api-token list`, `api-token revoke <id>`: bearer tokens for the purchase intake. */
