@@ -404,8 +404,11 @@ export const reservationRequests = pgTable('reservation_requests', {
   reservationId: text('reservation_id'),
   subscriptionId: text('subscription_id'),
   kind: text('kind', { enum: requestKinds }).notNull(),
-  /** exchange: the new product; scope: the new scope and subscription; cancel-subscription: the offer and plan names when asked. */
-  details: jsonb('details').$type<{ product?: string; scope?: 'shared' | 'single'; subscriptionId?: string; offer?: string; plan?: string; azureRefund?: { amount: number; currency: string } }>().notNull().default({}),
+  /**
+   * exchange: the new product (and, approved with the connector, the catalog `sku` it matched; `successorUnknown` when Azure
+   * made it and named no new reservation); scope: the new scope and subscription; cancel-subscription: the offer and plan names when asked.
+   */
+  details: jsonb('details').$type<{ product?: string; scope?: 'shared' | 'single'; subscriptionId?: string; offer?: string; plan?: string; azureRefund?: { amount: number; currency: string }; sku?: string; successorUnknown?: boolean }>().notNull().default({}),
   reason: text('reason'),
   requestedByStaffId: uuid('requested_by_staff_id').references(() => staff.id),
   requestedByContactId: uuid('requested_by_contact_id').references(() => customerContacts.id),

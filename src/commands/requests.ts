@@ -50,7 +50,7 @@ function outcome(t: Translate, r: ReservationRequest, inProgress?: InProgress): 
     case 'failed':
       return t('request.failed', { ...decided, problem: r.refusal ? t(r.refusal.key as MessageKey, r.refusal.params) : '' });
     case 'approved':
-      if (r.carriedOut === 'azure') return t('request.approvedInAzure', decided);
+      if (r.carriedOut === 'azure') return t(r.details.successorUnknown ? 'request.approvedInAzureNoSuccessor' : 'request.approvedInAzure', decided);
       if (r.carriedOut !== 'portal') return t('request.approved', decided);
       if (r.doneInAzureAt) return t('request.approvedDoneInAzure', { ...decided, doneBy: r.doneInAzureByName ?? '', doneAt: formatTimestamp(t, r.doneInAzureAt) });
       return t('request.approvedPortal', decided);
@@ -119,6 +119,8 @@ export function requestCard(t: Translate, r: ReservationRequest, customerName: s
       { label: t('request.askedAt'), value: formatTimestamp(t, r.createdAt) },
       ...subscriptionFacts(t, r, subscription, now),
       ...(r.reason ? [{ label: t('request.reason'), value: r.reason }] : []),
+      // The exchange's product as Azure's catalog names it, once matched on approval.
+      ...(r.details.sku ? [{ label: t('request.azureSku'), value: r.details.sku }] : []),
       ...refundInfo.facts,
     ],
     lines: [...refundInfo.lines, outcome(t, r, inProgress)],

@@ -86,8 +86,24 @@ export interface AzureReservationOutcome {
 }
 /** A reservation as Azure Resource Manager answers GET …/reservationOrders/{o}/reservations/{r}. */
 export interface RemoteReservation {
+  id?: string;
   location?: string;
-  properties?: { appliedScopeType?: string; appliedScopes?: string[] | null; renew?: boolean; provisioningState?: string; reservedResourceType?: string; billingScopeId?: string };
+  properties?: {
+    appliedScopeType?: string;
+    appliedScopes?: string[] | null;
+    renew?: boolean;
+    provisioningState?: string;
+    reservedResourceType?: string;
+    billingScopeId?: string;
+    /** An exchange's link: the reservation this one was swapped from, or to. */
+    swapProperties?: { swapSource?: string; swapDestination?: string };
+  };
+}
+/** The SKUs Azure's reservation catalog offers where a reservation is: its resource type, region and billing subscription. */
+export interface ReservationCatalog {
+  reservedResourceType: string;
+  location: string;
+  skus: string[];
 }
 
 /**
@@ -102,6 +118,10 @@ export interface AzureReservationsGateway {
   reservation(customerTenantId: string, reservationOrderId: string, reservationId: string): Promise<RemoteReservation | undefined>;
   /** A long-running exchange Azure accepted, followed to its end. */
   operation(customerTenantId: string, url: string): Promise<AzureReservationOutcome>;
+  /** What the reservation could be exchanged for (GetCatalog for its resource type, region and billing subscription). */
+  catalog(customerTenantId: string, reservationOrderId: string, reservationId: string): Promise<ReservationCatalog>;
+  /** The reservation an exchange bought in place of `exchanged`, found by the exchange's swap link; undefined when Azure names none. */
+  exchangedFor(customerTenantId: string, exchanged: RemoteReservation, sku: string | undefined): Promise<AzureReservationOutcome['successor']>;
 }
 
 export interface CoreContext {

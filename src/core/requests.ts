@@ -11,12 +11,14 @@ import { customerById, customerMatches, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
 import { cancellationWindowCloses, findSaasSubscription, insideCancellationWindow, type Subscription } from './marketplace.js';
 import { recordIntent, refusePending, settleIntent, subscriptionTarget, type PartnerCenterIntent } from './intents.js';
-import type { AzureReservationChange, AzureReservationOutcome } from './context.js';
+import type { AzureReservationChange, AzureReservationOutcome, AzureReservationsGateway } from './context.js';
 import { partnerCenterIntents } from '../../db/schema.js';
 import {
   applySubscriptionChange, changeInPartnerCenter, commitSubscriptionChange, keptInPartnerCenter, recordSubscriptionIntent, type PartnerCenterEdit,
 } from './subscription-edits.js';
 import { refundEstimate } from './refunds.js';
+import { requestById, reservationOf } from './request-queries.js';
+import { catalogSku } from './reservation-skus.js';
 import { termEnds, type Reservation } from './reservations.js';
 import { likeEscape } from './text.js';
 import { storedParams, type MessageKey, type MessageParams } from '../i18n/index.js';
@@ -255,9 +257,10 @@ async function applyRequest(tx: Queryable, request: ReservationRequest, reservat
       return;
     case 'exchange':
       await tx.update(reservations).set({ status: 'exchanged' }).where(where);
-      // Azure names the reservation it bought in the old one's place.
+      // Made in Azure, the new reservation is kept under Azure's IDs, or not at all while they are unknown: none is made up.
+      if (azure && !azure.successor) return;
       await tx.insert(reservations).values({
-        ...successor({ product: request.details.product!, purchasedAt: now }),
+        ...successor({ product: request.details.sku ?? request.details.product!, purchasedAt: now }),
         ...(azure?.successor ? { id: azure.successor.reservationId, reservationOrderId: azure.successor.reservationOrderId } : {}),
       });
       return;
@@ -320,6 +323,7 @@ async function lockPendingRequest(tx: Queryable, orgId: string, requestId: strin
 async function carryOutInAzure(ctx: DecidingContext, requestId: string): Promise<AzureChange | undefined> {
   const azure = ctx.partnerCenter?.azure;
   if (!azure) return undefined;
+  const sku = await exchangeSku(ctx, azure, requestId);
   const asked = await ctx.db.transaction(async (tx) => {
     const request = await lockPendingRequest(tx, ctx.org.id, requestId);
     if (!request?.reservationId) return undefined;
@@ -330,7 +334,9 @@ async function carryOutInAzure(ctx: DecidingContext, requestId: string): Promise
       .for('update');
     if (!reservation?.reservationOrderId || (await requestProblem(tx, request, reservation))) return undefined;
     const customer = await customerById(tx, ctx.org.id, reservation.customerId);
-    const change = azureChange(request, reservation);
+    // The SKU Azure is asked for is shown on the card from now on, and a repair reads it here.
+    if (sku) await tx.update(reservationRequests).set({ details: { ...request.details, sku } }).where(eq(reservationRequests.id, request.id));
+    const change = azureChange(request, reservation, sku);
     const intent = await recordIntent(tx, ctx, {
       kind: 'reservation',
       target: reservationTarget(reservation.id),
@@ -362,14 +368,28 @@ async function carryOutInAzure(ctx: DecidingContext, requestId: string): Promise
   }
 }
 
+/**
+ * The catalog SKU an exchange's words name, matched before anything is recorded or asked of Azure
+ * beyond reading its catalog: no match, or several, refuses the approval and the request stays
+ * pending. Undefined for other requests, or when the rules refuse it anyway (R-Q4).
+ */
+async function exchangeSku(ctx: DecidingContext, azure: AzureReservationsGateway, requestId: string): Promise<string | undefined> {
+  const request = await requestById(ctx.db, ctx.org.id, requestId);
+  if (request?.status !== 'pending' || request.kind !== 'exchange') return undefined;
+  const reservation = await reservationOf(ctx.db, request);
+  if (!reservation?.reservationOrderId || (await requestProblem(ctx.db, request, reservation))) return undefined;
+  const customer = await customerById(ctx.db, ctx.org.id, reservation.customerId);
+  return catalogSku(request.details.product!, await azure.catalog(customer.tenantId, reservation.reservationOrderId, reservation.id));
+}
+
 /** The Azure Reservations API's form of an approved request. */
-function azureChange(request: ReservationRequest, reservation: Reservation): AzureReservationChange {
+function azureChange(request: ReservationRequest, reservation: Reservation, sku: string | undefined): AzureReservationChange {
   const target = { reservationOrderId: reservation.reservationOrderId!, reservationId: reservation.id, quantity: reservation.quantity };
   switch (request.kind) {
     case 'cancel':
       return { ...target, kind: 'cancel', ...(request.reason ? { reason: request.reason } : {}) };
     case 'exchange':
-      return { ...target, kind: 'exchange', product: request.details.product!, term: reservation.term, billingPlan: reservation.billingPlan };
+      return { ...target, kind: 'exchange', product: sku!, term: reservation.term, billingPlan: reservation.billingPlan };
     case 'scope':
       return { ...target, kind: 'scope', scope: request.details.scope!, ...(request.details.subscriptionId ? { subscriptionId: request.details.subscriptionId } : {}) };
     default:
@@ -413,6 +433,7 @@ export async function commitDecision(
         refundAmount: outcome.refund ? outcome.refund.amount.toFixed(2) : null,
         refundCurrency: outcome.refund?.currency ?? null,
         carriedOut: status === 'approved' ? (outcome.carriedOut ?? null) : null,
+        ...(outcome.details ? { details: { ...request.details, ...outcome.details } } : {}),
       })
       .where(eq(reservationRequests.id, request.id))
       .returning();
@@ -449,6 +470,8 @@ interface DecisionOutcome {
   refund?: { amount: number; currency: string };
   /** The approved change, made after the decision's log row, in the same transaction. */
   effect?: () => Promise<unknown>;
+  /** What the decision adds to the request's details. */
+  details?: Partial<ReservationRequest['details']>;
 }
 
 /** A reservation's request: the reservation is locked, the rules checked again, and the change made on approval. */
@@ -468,7 +491,9 @@ async function decideOnReservation(tx: Queryable, ctx: DecidingContext, request:
     if (answer.state === 'refused') return { failed: true, problem: { key: 'azure.refused', params: { code: answer.code, message: answer.message } } };
     await applyRequest(tx, request, reservation!, ctx.now(), answer.outcome);
     const refund = request.kind === 'cancel' ? (answer.outcome.refund ?? refundEstimate(reservation!, ctx.now())) : undefined;
-    return { carriedOut: 'azure', ...(refund ? { refund } : {}) };
+    // Azure made the exchange but named no reservation bought in its place: the card says so.
+    const successorUnknown = request.kind === 'exchange' && !answer.outcome.successor;
+    return { carriedOut: 'azure', ...(refund ? { refund } : {}), ...(successorUnknown ? { details: { successorUnknown } } : {}) };
   }
   const problem = await requestProblem(tx, request, reservation);
   if (problem) return { problem: { key: problem.key, params: { ...problem.params, reservation: request.reservationId! } } };

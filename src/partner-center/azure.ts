@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfidentialClientApplication } from '@azure/msal-node';
-import type { AzureReservationChange, AzureReservationOutcome, AzureReservationsGateway, RemoteReservation } from '../core/context.js';
+import type { AzureReservationChange, AzureReservationOutcome, AzureReservationsGateway, RemoteReservation, ReservationCatalog } from '../core/context.js';
 import { DomainError } from '../core/errors.js';
 import { isLoopback, loopbackNetwork, type PartnerCenterSettings } from './client.js';
 
@@ -38,8 +38,15 @@ interface PolicyErrors {
 
 const orderPath = (orderId: string) => `/providers/Microsoft.Capacity/reservationOrders/${encodeURIComponent(orderId)}`;
 const reservationPath = (orderId: string, reservationId: string) => `${orderPath(orderId)}/reservations/${encodeURIComponent(reservationId)}`;
-/** ARM IDs end in the resource's own ID: `/providers/microsoft.capacity/reservationOrders/{o}/reservations/{r}`. */
-const lastSegment = (id: string | undefined) => id?.split('/').filter(Boolean).at(-1);
+/** The order and reservation a reservation's ARM ID names (`/providers/microsoft.capacity/reservationOrders/{o}/reservations/{r}`), lowercased as IDs are kept here. */
+function reservationIds(id: string | undefined) {
+  const found = /reservationOrders\/([^/]+)\/reservations\/([^/?]+)/i.exec(id ?? '');
+  return found ? { reservationOrderId: found[1]!.toLowerCase(), reservationId: found[2]!.toLowerCase() } : undefined;
+}
+/** A string inside an OData $filter: single quotes doubled. */
+const odataString = (text: string) => `'${text.replace(/'/g, "''")}'`;
+/** Pages of a list followed at most: a runaway nextLink chain stops here. */
+const maxPages = 50;
 
 /** A quote's policy errors (refund limit, not allowed for this product…) refuse the change. */
 function refuseOnPolicy(policy: PolicyErrors | undefined) {
@@ -132,6 +139,50 @@ export function createAzureReservations(settings: AzureSettings): AzureReservati
     throw new AzureError(0, 'unreachable', `operation ${operation} did not end`);
   }
 
+  /** Every page of an ARM list (`value`, `nextLink`). GetCatalog's own example answers a bare array, so that is read too. */
+  async function list<T>(customerTenantId: string, path: string): Promise<T[]> {
+    const items: T[] = [];
+    let next: string | null | undefined = path;
+    for (let page = 0; next && page < maxPages; page++) {
+      const answer = (await call(customerTenantId, 'GET', next)).body as unknown as T[] | { value?: T[]; nextLink?: string | null };
+      if (Array.isArray(answer)) return [...items, ...answer];
+      items.push(...(answer.value ?? []));
+      next = answer.nextLink;
+    }
+    return items;
+  }
+
+  /** GetCatalog where the reservation is: its reservedResourceType, its location, and the subscription of its billingScopeId. */
+  async function catalog(customerTenantId: string, orderId: string, reservationId: string): Promise<ReservationCatalog> {
+    const current = (await call(customerTenantId, 'GET', reservationPath(orderId, reservationId))).body as RemoteReservation;
+    const reservedResourceType = current.properties?.reservedResourceType ?? '';
+    const location = current.location ?? '';
+    const subscription = /\/subscriptions\/([^/]+)/i.exec(current.properties?.billingScopeId ?? '')?.[1];
+    if (!subscription) throw new AzureError(200, 'NoBillingScope', `reservation ${reservationId} names no billing subscription`);
+    const query = new URLSearchParams({ reservedResourceType, location });
+    const skus = await list<{ name?: string }>(customerTenantId, `/subscriptions/${encodeURIComponent(subscription)}/providers/Microsoft.Capacity/catalogs?${query}`);
+    return { reservedResourceType, location, skus: [...new Set(skus.flatMap((sku) => (sku.name ? [sku.name] : [])))] };
+  }
+
+  /**
+   * The exchange's swap link (ReservationSwapProperties): the old reservation's swapDestination, else a reservation
+   * whose swapSource is the old one, among those Reservation_ListAll finds of its resource type and new SKU.
+   */
+  async function exchangedFor(customerTenantId: string, exchanged: RemoteReservation, sku: string | undefined) {
+    const destination = reservationIds(exchanged.properties?.swapProperties?.swapDestination);
+    if (destination) return destination;
+    const source = reservationIds(exchanged.id);
+    if (!source) return undefined;
+    const type = exchanged.properties?.reservedResourceType;
+    const filter = [type && `properties/reservedResourceType eq ${odataString(type)}`, sku && `sku/name eq ${odataString(sku)}`].filter(Boolean).join(' and ');
+    const listed = await list<RemoteReservation>(customerTenantId, `/providers/Microsoft.Capacity/reservations${filter ? `?${new URLSearchParams({ $filter: filter })}` : ''}`);
+    const bought = listed.find((r) => {
+      const from = reservationIds(r.properties?.swapProperties?.swapSource);
+      return from?.reservationOrderId === source.reservationOrderId && from.reservationId === source.reservationId;
+    });
+    return reservationIds(bought?.id);
+  }
+
   /** The calculateRefund quote: its session and the refund in the billing currency. */
   async function calculateRefund(customerTenantId: string, orderId: string, reservationId: string, quantity: number) {
     const reservationToReturn = { reservationId: reservationPath(orderId, reservationId), quantity };
@@ -215,6 +266,8 @@ export function createAzureReservations(settings: AzureSettings): AzureReservati
     carryOut: (customerTenantId, change, accepted) => guarded(() => carryOut(customerTenantId, change, accepted)),
     reservation: (customerTenantId, orderId, reservationId) => guarded(() => reservation(customerTenantId, orderId, reservationId)),
     operation: (customerTenantId, url) => guarded(async () => exchangeOutcome(await followOperation(customerTenantId, url, '0'))),
+    catalog: (customerTenantId, orderId, reservationId) => guarded(() => catalog(customerTenantId, orderId, reservationId)),
+    exchangedFor: (customerTenantId, exchanged, sku) => guarded(() => exchangedFor(customerTenantId, exchanged, sku)),
   };
 }
 
@@ -224,10 +277,9 @@ function money(amount: Money | undefined) {
 
 /** The exchange's result names the reservation bought in its place (documented Exchange example). */
 function exchangeOutcome(body: Record<string, unknown>): AzureReservationOutcome {
-  const bought = ((body.properties ?? {}) as { reservationsToPurchase?: { reservationOrderId?: string; reservationId?: string }[] }).reservationsToPurchase?.[0];
-  const reservationOrderId = lastSegment(bought?.reservationOrderId);
-  const reservationId = lastSegment(bought?.reservationId);
-  return reservationOrderId && reservationId ? { successor: { reservationOrderId, reservationId } } : {};
+  const bought = ((body.properties ?? {}) as { reservationsToPurchase?: { reservationId?: string }[] }).reservationsToPurchase?.[0];
+  const successor = reservationIds(bought?.reservationId);
+  return successor ? { successor } : {};
 }
 
 /** Azure's answers become DomainErrors the approver and the requester can read: refused (with Azure's code and message) or unreachable. */

@@ -64,7 +64,7 @@ export async function repairIntents(db: Database, client: PartnerCenterClient, o
       continue;
     }
     try {
-      const made = await repairIntent(db, client, org, intent, azure);
+      const made = await repairIntent(db, client, org, intent, log, azure);
       if (made) result.done++;
       else if (await abandon(db, intent)) {
         result.abandoned++;
@@ -88,7 +88,7 @@ function abandon(db: Database, intent: PartnerCenterIntent): Promise<boolean> {
 }
 
 /** Commits the intent's outcome when Partner Center holds its change; false when it does not. */
-async function repairIntent(db: Database, client: PartnerCenterClient, org: Organization, intent: PartnerCenterIntent, azure?: AzureReservationsGateway): Promise<boolean> {
+async function repairIntent(db: Database, client: PartnerCenterClient, org: Organization, intent: PartnerCenterIntent, log: Logger, azure?: AzureReservationsGateway): Promise<boolean> {
   const ctx = await intentContext(db, org, intent);
   const [customer] = await db.select().from(customers).where(and(eq(customers.orgId, org.id), eq(customers.id, intent.customerId)));
   const { change } = intent;
@@ -100,7 +100,16 @@ async function repairIntent(db: Database, client: PartnerCenterClient, org: Orga
     if (change.operation) return decide(await azure.operation(customer!.tenantId, change.operation));
     const remote = await azure.reservation(customer!.tenantId, change.reservationOrderId, change.reservationId);
     const [request] = await db.select().from(reservationRequests).where(eq(reservationRequests.id, intent.requestId!));
-    return remote && request && azureHolds(remote, change.request, request.details) ? decide({}) : false;
+    if (!remote || !request || !azureHolds(remote, change.request, request.details)) return false;
+    if (change.request !== 'exchange') return decide({});
+    // Cut off before the exchange's operation was kept: the reservation bought in its place is found by the exchange's swap link.
+    const successor = await azure.exchangedFor(customer!.tenantId, remote, request.details.sku);
+    if (!successor) {
+      log.warn(
+        `Azure exchanged reservation ${change.reservationId} (request ${request.id}), but neither it nor any reservation Azure lists links the reservation bought in its place (swapProperties), and the exchange's operation was not kept; committed without the new reservation`,
+      );
+    }
+    return decide(successor ? { successor } : {});
   }
   if (change.kind === 'permission') {
     const policy = await customerPolicy(client, customer!.tenantId);

@@ -8,8 +8,9 @@ import type { FakePartnerCenter, PlannedAnswer, RecordedRequest } from './fake-p
  * loopback server, answering in the shapes of github:Azure/azure-rest-api-specs
  * specification/reservations/resource-manager/Microsoft.Capacity/stable/2022-11-01/reservations.json
  * and its examples (Return.json, CalculateExchange.json, Exchange.json, UpdateReservation.json,
- * GetReservationDetails.json). Tokens are the ones the fake Entra of fake-partner-center.ts issued
- * for the ARM scope, each good only in the customer tenant it was issued for.
+ * GetReservationDetails.json, GetCatalog.json, GetReservations.json). Tokens are the ones the fake
+ * Entra of fake-partner-center.ts issued for the ARM scope, each good only in the customer tenant
+ * it was issued for.
  */
 export interface FakeReservation {
   tenant: string;
@@ -22,7 +23,20 @@ export interface FakeReservation {
   appliedScopes: string[] | null;
   renew: boolean;
   provisioningState: string;
+  /** The exchange's link (ReservationSwapProperties), as full reservation IDs. */
+  swapSource?: string;
+  swapDestination?: string;
+  /**
+   * How an exchange of this reservation is linked: swapSource on the one bought (as GetReservationDetails.json
+   * shows it, the default), also swapDestination on this one (`both`), or not at all (`none`).
+   */
+  exchangeLinks?: 'source' | 'both' | 'none';
 }
+
+/** SKU names GetCatalog answers for a region not given its own catalog. */
+export const defaultCatalog = ['Standard_D1', 'Standard_D2s_v5', 'Standard_D4s_v3', 'Standard_D4s_v5', 'Standard_D8s_v5', 'Standard_DS5_v2', 'Standard_E4s_v5', 'Standard_E8s_v5', 'Standard_F2'];
+/** GetCatalog's page size here, so its nextLink is followed. */
+const catalogPage = 4;
 
 const money = (amount: number, currencyCode = 'USD') => ({ currencyCode, amount });
 
@@ -32,6 +46,8 @@ export async function startFakeAzure(entra: FakePartnerCenter) {
   const reservations = new Map<string, FakeReservation>();
   const sessions = new Map<string, { kind: 'refund' | 'exchange'; reservation: FakeReservation; product?: string }>();
   const operations = new Map<string, { done: boolean; body?: Record<string, unknown>; polls: number }>();
+  /** GetCatalog's SKU names by location (else defaultCatalog). */
+  const catalogs = new Map<string, string[]>();
   let holdOperations = false;
   /** Policy errors the next quote (calculateRefund or calculateExchange) answers with. */
   let policyErrors: { code: string; message: string }[] | null = null;
@@ -64,6 +80,7 @@ export async function startFakeAzure(entra: FakePartnerCenter) {
       reservedResourceType: 'VirtualMachines',
       displayName: r.sku,
       billingPlan: 'Upfront',
+      ...(r.swapSource || r.swapDestination ? { swapProperties: { ...(r.swapSource ? { swapSource: r.swapSource } : {}), ...(r.swapDestination ? { swapDestination: r.swapDestination } : {}) } } : {}),
     },
   });
   const byId = (id: string | undefined) => [...reservations.values()].find((r) => id && fullId(r).toLowerCase() === id.toLowerCase());
@@ -85,6 +102,40 @@ export async function startFakeAzure(entra: FakePartnerCenter) {
       return json(res, answer!.status, answer!.body, answer!.headers);
     }
     const inTenant = (r: FakeReservation | undefined) => (r && r.tenant === tenant ? r : undefined);
+
+    const catalog = /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.Capacity\/catalogs$/i.exec(url.pathname);
+    if (req.method === 'GET' && catalog) {
+      const location = url.searchParams.get('location') ?? '';
+      const type = url.searchParams.get('reservedResourceType') ?? '';
+      const skip = Number(url.searchParams.get('$skip') ?? 0);
+      const names = catalogs.get(location) ?? defaultCatalog;
+      const page = names.slice(skip, skip + catalogPage).map((name) => ({
+        resourceType: type,
+        name,
+        terms: ['P1Y', 'P3Y'],
+        billingPlans: { P1Y: ['Upfront', 'Monthly'], P3Y: ['Upfront', 'Monthly'] },
+        locations: [location],
+        skuProperties: [{ name: 'SKUName', value: name.replace(/^Standard_/, '').replace(/_/g, ' ') }],
+        restrictions: [],
+      }));
+      const next = new URL(url);
+      next.searchParams.set('$skip', String(skip + catalogPage));
+      return json(res, 200, { value: page, ...(skip + catalogPage < names.length ? { nextLink: next.href } : {}), totalItems: names.length });
+    }
+
+    if (req.method === 'GET' && url.pathname === '/providers/Microsoft.Capacity/reservations') {
+      // $filter: `eq` terms joined by `and`, on the documented sku/name and properties/reservedResourceType.
+      const terms = (url.searchParams.get('$filter') ?? '').split(/\s+and\s+/i).filter(Boolean).map((term) => /^(sku\/name|properties\/reservedResourceType) eq '((?:[^']|'')*)'$/i.exec(term.trim()));
+      if (terms.some((t) => !t)) return armError(res, 400, 'BadRequest', `Unsupported $filter: ${url.searchParams.get('$filter')}`);
+      const field = (r: FakeReservation, name: string) => (name.toLowerCase() === 'sku/name' ? r.sku : 'VirtualMachines');
+      const listed = [...reservations.values()].filter((r) => r.tenant === tenant && terms.every((t) => field(r, t![1]!).toLowerCase() === t![2]!.replace(/''/g, "'").toLowerCase()));
+      const count = (state: string) => listed.filter((r) => r.provisioningState === state).length;
+      return json(res, 200, {
+        value: listed.map(details),
+        summary: { succeededCount: count('Succeeded'), failedCount: count('Failed'), expiringCount: 0, expiredCount: 0, pendingCount: 0, cancelledCount: count('Cancelled') },
+        nextLink: null,
+      });
+    }
 
     const operation = /^\/providers\/Microsoft\.Capacity\/operationResults\/([^/]+)$/i.exec(url.pathname);
     if (req.method === 'GET' && operation) {
@@ -136,13 +187,7 @@ export async function startFakeAzure(entra: FakePartnerCenter) {
           r.appliedScopes = p.appliedScopeType === 'Single' ? p.appliedScopes : null;
         }
         if (typeof p.renew === 'boolean') r.renew = p.renew;
-        // Held: the change is made and its answer waits (a crash test kills the caller meanwhile).
-        const held = holds.findIndex((h) => h.method === 'PATCH');
-        if (held >= 0) {
-          const [hold] = holds.splice(held, 1);
-          hold!.arrived();
-          await hold!.released;
-        }
+        await held('PATCH');
         return json(res, 200, details(r));
       }
     }
@@ -175,9 +220,12 @@ export async function startFakeAzure(entra: FakePartnerCenter) {
       sessions.delete(body!.properties.sessionId);
       const operationId = randomUUID();
       const old = session.reservation;
-      const bought: FakeReservation = { ...old, orderId: randomUUID(), id: randomUUID(), sku: session.product!, provisioningState: 'Succeeded' };
+      const links = old.exchangeLinks ?? 'source';
+      const bought: FakeReservation = { ...old, orderId: randomUUID(), id: randomUUID(), sku: session.product!, provisioningState: 'Succeeded', swapDestination: undefined, exchangeLinks: undefined };
+      bought.swapSource = links === 'none' ? undefined : fullId(old);
       const finish = () => {
         old.provisioningState = 'Cancelled';
+        if (links === 'both') old.swapDestination = fullId(bought);
         reservations.set(bought.id, bought);
         const op = operations.get(operationId)!;
         op.done = true;
@@ -205,15 +253,26 @@ export async function startFakeAzure(entra: FakePartnerCenter) {
         };
       };
       operations.set(operationId, { done: false, polls: 0 });
-      if (!holdOperations) finish();
+      const answerHeld = holds.some((h) => h.what === 'POST /exchange');
+      if (!holdOperations || answerHeld) finish();
       else pendingFinishes.push(finish);
+      await held('POST /exchange');
       const status = `${origin}/providers/Microsoft.Capacity/operationResults/${operationId}?api-version=2022-11-01`;
       return json(res, 202, undefined, { 'Azure-AsyncOperation': status, Location: status, 'Retry-After': '5' });
     }
     return armError(res, 404, 'NotFound', `No route ${req.method} ${url.pathname}`);
   }
   const pendingFinishes: (() => void)[] = [];
-  const holds: { method: string; arrived: () => void; released: Promise<void> }[] = [];
+  type Held = 'PATCH' | 'POST /exchange';
+  const holds: { what: Held; arrived: () => void; released: Promise<void> }[] = [];
+  /** Held: the change is made and its answer waits (a crash test kills the caller meanwhile). */
+  async function held(what: Held) {
+    const index = holds.findIndex((h) => h.what === what);
+    if (index < 0) return;
+    const [hold] = holds.splice(index, 1);
+    hold!.arrived();
+    await hold!.released;
+  }
 
   return {
     origin,
@@ -232,13 +291,17 @@ export async function startFakeAzure(entra: FakePartnerCenter) {
     plan(answer: PlannedAnswer) {
       planned.push(answer);
     },
-    /** The next such request is carried out, and its answer held until released. */
-    hold(method: 'PATCH') {
+    /** GetCatalog's SKU names in this location. */
+    catalog(location: string, names: string[]) {
+      catalogs.set(location, names);
+    },
+    /** The next such request is carried out (an exchange to its end), and its answer held until released. */
+    hold(what: Held) {
       let arrived!: () => void;
       let release!: () => void;
       const arrival = new Promise<void>((done) => (arrived = done));
       const released = new Promise<void>((done) => (release = done));
-      holds.push({ method, arrived, released });
+      holds.push({ what, arrived, released });
       return { arrived: arrival, release };
     },
     /** Exchanges stay InProgress until released. */
