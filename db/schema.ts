@@ -668,3 +668,32 @@ export const partnerCenterUnreadableRecords = pgTable('partner_center_unreadable
   operationDate: text('operation_date'),
   loggedAt: createdAt(),
 }, (t) => [primaryKey({ columns: [t.orgId, t.recordId] })]);
+
+/**
+ * A Slack workspace csp-ops was installed in through the OAuth install (src/adapters/slack/install.ts):
+ * Bolt's installation, bot token included, sealed with SLACK_TOKEN_KEY (AES-256-GCM). Deleted on uninstall.
+ */
+export const slackInstallations = pgTable('slack_installations', {
+  teamId: text('team_id').primaryKey(),
+  /** The organization the install linked the workspace to (its slack_team_id). */
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  teamName: text('team_name'),
+  /** The bot scopes the workspace granted: a manifest with more needs a new install. */
+  scopes: text('scopes').notNull(),
+  /** The Slack user who installed. */
+  installedBy: text('installed_by').notNull(),
+  /** `v1.<iv>.<tag>.<ciphertext>` (base64url) of the installation as JSON: never the plain token. */
+  sealedInstallation: text('sealed_installation').notNull(),
+  installedAt: timestamp('installed_at', { withTimezone: true }).notNull(),
+});
+
+/** One-time codes (`slack link-code`) that link the workspace installing csp-ops to an organization; only a hash is kept. */
+export const slackLinkCodes = pgTable('slack_link_codes', {
+  codeHash: text('code_hash').primaryKey(),
+  orgId: uuid('org_id').notNull().references(() => organizations.id),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  /** Set once, by the install that used the code. */
+  usedAt: timestamp('used_at', { withTimezone: true }),
+  usedByTeamId: text('used_by_team_id'),
+  createdAt: createdAt(),
+});

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Database } from '../db/client.js';
 import { runCli } from './adapters/cli/run.js';
 import { createSlackAdapter, type SlackAdapter } from './adapters/slack/app.js';
+import { slackInstallationStore } from './adapters/slack/install.js';
 import type { Config } from './config.js';
 import { createTeamsAdapter, type TeamsAdapter, type TeamsAdapterOptions } from './adapters/teams/app.js';
 import { outboxRenderer } from './commands/purchases.js';
@@ -34,6 +35,8 @@ type PartnerCenterWebhookSettings = Pick<
   | 'PARTNER_CENTER_WEBHOOKS' | 'PARTNER_CENTER_WEBHOOK_CERT_HOSTS' | 'PARTNER_CENTER_WEBHOOK_ISSUERS' | 'PARTNER_CENTER_WEBHOOK_CA' | 'PARTNER_CENTER_WEBHOOK_ALLOW_HTTP'
 >;
 
+type SlackOAuthSettings = Pick<Config, 'SLACK_CLIENT_ID' | 'SLACK_CLIENT_SECRET' | 'SLACK_STATE_SECRET' | 'SLACK_TOKEN_KEY'>;
+
 type TeamsSettings = Pick<
   Config,
   'MICROSOFT_APP_ID' | 'MICROSOFT_APP_PASSWORD' | 'MICROSOFT_APP_TENANT_ID' | 'MICROSOFT_APP_TYPE' | 'TEAMS_ALLOW_UNAUTHENTICATED' | 'TEAMS_OPENID_METADATA_URL'
@@ -54,7 +57,7 @@ export interface Bot {
 /** Wires adapters, the HTTP server and the delivery worker onto an open, migrated database. */
 export async function startBot(options: {
   db: Database;
-  config: Pick<Config, 'PORT' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'> & Partial<TeamsSettings> & Partial<Pick<Config, 'DELIVERY_TIMEOUT_SECONDS' | 'PUBLIC_URL' | 'PARTNER_CENTER_POLL_SECONDS' | 'PARTNER_CENTER_SYNC_SECONDS'>> & Partial<PartnerCenterWebhookSettings> & PartnerCenterConfig;
+  config: Pick<Config, 'PORT' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'> & Partial<TeamsSettings> & Partial<Pick<Config, 'DELIVERY_TIMEOUT_SECONDS' | 'PUBLIC_URL' | 'PARTNER_CENTER_POLL_SECONDS' | 'PARTNER_CENTER_SYNC_SECONDS'>> & Partial<PartnerCenterWebhookSettings> & Partial<SlackOAuthSettings> & PartnerCenterConfig;
   /** Replaces the Partner Center connector's timing (tests: short timeouts and retry pauses). */
   partnerCenterTuning?: Partial<PartnerCenterSettings>;
   log: Logger;
@@ -68,6 +71,9 @@ export async function startBot(options: {
   let worker: DeliveryWorker | undefined;
   const wake = () => worker?.wake();
   const botToken = config.SLACK_BOT_TOKEN;
+  // The OAuth install (many workspaces): each workspace's token is kept, sealed, in the database.
+  const slackInstallations = config.SLACK_CLIENT_ID ? slackInstallationStore(db, config.SLACK_TOKEN_KEY!, log) : undefined;
+  const slackToken = botToken ?? slackInstallations?.botTokenFor;
   const downloads = createDownloads();
   // Partner Center connector: only with its settings; without them the permission is kept here alone, as before.
   // Its newest refresh token is kept in the database (sealed with PARTNER_CENTER_TOKEN_KEY); a refusal is announced.
@@ -95,19 +101,26 @@ export async function startBot(options: {
     db,
     render: outboxRenderer(db),
     senders: {
-      ...(botToken ? { slack: slackSender(botToken, config.SLACK_API_URL, config.DELIVERY_TIMEOUT_SECONDS) } : {}),
+      ...(slackToken ? { slack: slackSender(slackToken, config.SLACK_API_URL, config.DELIVERY_TIMEOUT_SECONDS) } : {}),
       ...(teams ? { teams: teamsSender(db, teams) } : {}),
     },
     log,
     intervalMs: options.deliveryIntervalMs,
     postTimeoutSeconds: config.DELIVERY_TIMEOUT_SECONDS,
   });
-  const slack = botToken
+  const slack = slackToken
     ? createSlackAdapter({
         db,
         log,
         signingSecret: config.SLACK_SIGNING_SECRET,
         botToken,
+        install: slackInstallations && {
+          clientId: config.SLACK_CLIENT_ID!,
+          clientSecret: config.SLACK_CLIENT_SECRET!,
+          stateSecret: config.SLACK_STATE_SECRET!,
+          installations: slackInstallations,
+          publicUrl,
+        },
         appToken: config.SLACK_APP_TOKEN,
         slackApiUrl: config.SLACK_API_URL,
         onChange: wake,
@@ -127,6 +140,7 @@ export async function startBot(options: {
   const server = createHttpServer({
     log,
     slack: slack?.requestListener,
+    slackInstall: slack?.installListener,
     socketMode,
     teams: teams?.handle,
     purchases: purchaseIntake(db, wake),

@@ -18,6 +18,10 @@ const baseUrl = (fallback: string, what: string) =>
     z.url({ protocol: /^https?$/, error: `expected ${what}, such as ${fallback}` }).transform((u) => u.replace(/\/+$/, '')),
   );
 
+/** 32 random bytes as base64 or hex: an AES-256-GCM key sealing tokens in the database (src/partner-center/tokens.ts). */
+const tokenKey = () =>
+  optional(z.string().refine((v) => /^[0-9a-f]{64}$/i.test(v) || Buffer.from(v, 'base64').length === 32, 'expected 32 random bytes as base64 or hex, such as the output of openssl rand -base64 32'));
+
 const fields = z.object({
   PORT: z.preprocess((v) => (v === '' || v === undefined ? 3000 : v), z.coerce.number({ error: 'expected a port number 0–65535' }).int('expected a port number 0–65535').min(0, 'expected a port number 0–65535').max(65535, 'expected a port number 0–65535')),
   DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'expected a postgres:// URL, or leave it unset for the embedded database')),
@@ -25,6 +29,11 @@ const fields = z.object({
   SLACK_SIGNING_SECRET: optional(z.string().min(8, 'expected the signing secret from the Slack app\'s Basic Information page')),
   SLACK_BOT_TOKEN: optional(z.string().regex(/^xoxb-\S+$/, 'expected a bot token starting with xoxb-')),
   SLACK_APP_TOKEN: optional(z.string().regex(/^xapp-\S+$/, 'expected an app-level token starting with xapp-')),
+  // Slack OAuth install for many workspaces (src/adapters/slack/install.ts): all four or none, never with SLACK_BOT_TOKEN.
+  SLACK_CLIENT_ID: optional(z.string().regex(/^\d+\.\d+$/, 'expected the Client ID from the Slack app\'s Basic Information page, such as 2141029472.691202649728')),
+  SLACK_CLIENT_SECRET: optional(z.string().min(8, 'expected the Client Secret from the Slack app\'s Basic Information page')),
+  SLACK_STATE_SECRET: optional(z.string().min(16, 'expected at least 16 random characters, such as the output of openssl rand -base64 32')),
+  SLACK_TOKEN_KEY: tokenKey(),
   SLACK_API_URL: z.preprocess(
     (v) => (v === '' || v === undefined ? 'https://slack.com/api/' : v),
     z.url({ error: 'expected the base URL of the Slack Web API, such as https://slack.com/api/' }).transform((u) => (u.endsWith('/') ? u : `${u}/`)),
@@ -51,9 +60,7 @@ const fields = z.object({
   PARTNER_CENTER_CLIENT_SECRET: optional(z.string().min(1)),
   PARTNER_CENTER_REFRESH_TOKEN: optional(z.string().min(1)),
   // AES-256-GCM key sealing the connector's newest refresh token in the database (src/partner-center/tokens.ts).
-  PARTNER_CENTER_TOKEN_KEY: optional(
-    z.string().refine((v) => /^[0-9a-f]{64}$/i.test(v) || Buffer.from(v, 'base64').length === 32, 'expected 32 random bytes as base64 or hex, such as the output of openssl rand -base64 32'),
-  ),
+  PARTNER_CENTER_TOKEN_KEY: tokenKey(),
   PARTNER_CENTER_BASE_URL: baseUrl('https://api.partnercenter.microsoft.com', 'the Partner Center API base URL'),
   PARTNER_CENTER_AUTHORITY_URL: baseUrl('https://login.microsoftonline.com', 'the Microsoft Entra sign-in URL'),
   // The marketplace price sheets the daily catalog refresh reads (src/partner-center/catalog.ts).
@@ -108,11 +115,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid setting ${String(issue.path[0])}: ${issue.message}.`);
   }
   const config = parsed.data;
+  // One workspace's token, or the OAuth install for many: a bot token would answer for every workspace at once.
+  const singleToken = config.SLACK_BOT_TOKEN ? 'SLACK_BOT_TOKEN' : config.SLACK_APP_TOKEN ? 'SLACK_APP_TOKEN' : undefined;
+  if (singleToken && config.SLACK_CLIENT_ID) {
+    throw new ConfigError(`Conflicting settings ${singleToken} and SLACK_CLIENT_ID: use one workspace's bot token or the OAuth install for many workspaces, not both.`);
+  }
+  const slackOAuth = ['SLACK_CLIENT_ID', 'SLACK_CLIENT_SECRET', 'SLACK_STATE_SECRET', 'SLACK_TOKEN_KEY'] as const;
+  const oauthMissing = slackOAuth.filter((name) => !config[name]);
+  if (oauthMissing.length > 0 && oauthMissing.length < slackOAuth.length) {
+    throw new ConfigError(`Missing setting ${oauthMissing[0]}: the Slack OAuth install needs all of ${slackOAuth.join(', ')}, or none of them.`);
+  }
+  if (config.SLACK_CLIENT_ID && !config.SLACK_SIGNING_SECRET) {
+    throw new ConfigError('Missing setting SLACK_SIGNING_SECRET: expected it with SLACK_CLIENT_ID, to check that requests come from Slack.');
+  }
+  // Slack sends the installer back to PUBLIC_URL/slack/oauth_redirect, which must be the app's Redirect URL.
+  if (config.SLACK_CLIENT_ID && !env.PUBLIC_URL) {
+    throw new ConfigError('Missing setting PUBLIC_URL: expected it with SLACK_CLIENT_ID; Slack sends installers back to PUBLIC_URL/slack/oauth_redirect.');
+  }
   if (config.SLACK_BOT_TOKEN && !config.SLACK_SIGNING_SECRET && !config.SLACK_APP_TOKEN) {
     throw new ConfigError('Missing setting SLACK_SIGNING_SECRET: expected it with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode).');
   }
-  if ((config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN) && !config.SLACK_BOT_TOKEN) {
-    throw new ConfigError('Missing setting SLACK_BOT_TOKEN: expected a bot token starting with xoxb- to use Slack.');
+  if ((config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN) && !config.SLACK_BOT_TOKEN && !config.SLACK_CLIENT_ID) {
+    throw new ConfigError('Missing setting SLACK_BOT_TOKEN: expected a bot token starting with xoxb- to use Slack in one workspace, or set SLACK_CLIENT_ID for the OAuth install.');
   }
   if (config.MICROSOFT_APP_ID && config.MICROSOFT_APP_TYPE !== 'UserAssignedMSI' && !config.MICROSOFT_APP_PASSWORD) {
     throw new ConfigError(`Missing setting MICROSOFT_APP_PASSWORD: expected the bot's client secret with MICROSOFT_APP_ID (${config.MICROSOFT_APP_TYPE}).`);

@@ -44,10 +44,12 @@ async function main() {
   log.info(`csp-ops listening on port ${bot.port} (${embedded ? `embedded database in ${dataDir}` : 'PostgreSQL'})`);
   log.info(
     !bot.slack
-      ? 'Slack: not configured (set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN; see README).'
+      ? 'Slack: not configured (set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN, or the OAuth install settings; see README).'
       : config.SLACK_APP_TOKEN
         ? 'Slack: connected over Socket Mode.'
-        : `Slack: POST http://localhost:${bot.port}/slack/events`,
+        : config.SLACK_CLIENT_ID
+          ? `Slack: POST http://localhost:${bot.port}/slack/events; workspaces install at ${config.PUBLIC_URL}/slack/install with a code from npm run csp -- slack link-code`
+          : `Slack: POST http://localhost:${bot.port}/slack/events`,
   );
   if (bot.teams) {
     if (config.MICROSOFT_APP_ID) log.info(`Teams: POST http://localhost:${bot.port}/api/messages (app ${config.MICROSOFT_APP_ID})`);

@@ -12,6 +12,8 @@ export interface ServerOptions {
   /** Bolt's listener for POST /slack/events; undefined when Slack is not configured or uses Socket Mode. */
   slack?: RequestListener;
   socketMode?: boolean;
+  /** GET /slack/install and /slack/oauth_redirect: the Slack OAuth install, when configured. */
+  slackInstall?: RequestListener;
   /** The Teams adapter's handler for POST /api/messages; undefined when Teams is off. */
   teams?: (request: { headers: Record<string, string | string[]>; body: unknown }) => Promise<{ status: number; body?: unknown }>;
   /** POST /api/v1/purchases (src/adapters/api/purchases.ts). */
@@ -80,6 +82,10 @@ export function createHttpServer(options: ServerOptions): Server {
         ? 'Slack events arrive over Socket Mode (SLACK_APP_TOKEN is set), not at this URL.'
         : 'Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN.';
       return send(res, 503, { error });
+    }
+    if ((path === '/slack/install' || path === '/slack/oauth_redirect') && req.method === 'GET') {
+      if (options.slackInstall) return options.slackInstall(req, res);
+      return send(res, 404, { error: 'The Slack OAuth install is not configured: set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET and SLACK_TOKEN_KEY (see README).' });
     }
     if (path === '/api/messages' && req.method === 'POST') {
       const teams = options.teams;

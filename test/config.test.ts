@@ -3,6 +3,16 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 
+/** A complete Slack OAuth install. */
+const slackOAuth = {
+  SLACK_CLIENT_ID: '2141029472.691202649728',
+  SLACK_CLIENT_SECRET: 'client-secret-from-slack',
+  SLACK_STATE_SECRET: 'random-state-secret-0123456789',
+  SLACK_TOKEN_KEY: 'a'.repeat(64),
+  SLACK_SIGNING_SECRET: 'signing-secret-from-slack',
+  PUBLIC_URL: 'https://csp-ops.example.com',
+};
+
 describe('settings from the environment', () => {
   it('has defaults that need no credentials', () => {
     expect(loadConfig({})).toEqual({
@@ -43,7 +53,7 @@ describe('settings from the environment', () => {
     [{ PUBLIC_URL: 'csp-ops.example.com' }, 'Invalid setting PUBLIC_URL: expected the URL where users reach this bot, such as https://csp-ops.example.com.'],
     [{ PUBLIC_URL: 'ftp://csp-ops.example.com' }, 'Invalid setting PUBLIC_URL: expected the URL where users reach this bot, such as https://csp-ops.example.com.'],
     [{ SLACK_BOT_TOKEN: 'xoxb-1' }, 'Missing setting SLACK_SIGNING_SECRET: expected it with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode).'],
-    [{ SLACK_SIGNING_SECRET: 'abcdefgh12' }, 'Missing setting SLACK_BOT_TOKEN: expected a bot token starting with xoxb- to use Slack.'],
+    [{ SLACK_SIGNING_SECRET: 'abcdefgh12' }, 'Missing setting SLACK_BOT_TOKEN: expected a bot token starting with xoxb- to use Slack in one workspace, or set SLACK_CLIENT_ID for the OAuth install.'],
     [{ MICROSOFT_APP_ID: 'my-bot' }, "Invalid setting MICROSOFT_APP_ID: expected the bot's Microsoft app ID (a GUID)."],
     [{ MICROSOFT_APP_TYPE: 'Single' }, 'Invalid setting MICROSOFT_APP_TYPE: expected SingleTenant, MultiTenant or UserAssignedMSI.'],
     [{ TEAMS_ALLOW_UNAUTHENTICATED: 'yes' }, 'Invalid setting TEAMS_ALLOW_UNAUTHENTICATED: expected true or false.'],
@@ -58,8 +68,19 @@ describe('settings from the environment', () => {
       { PARTNER_CENTER_TENANT_ID: '6b5e2a3c-0000-4000-8000-0000000000aa', PARTNER_CENTER_CLIENT_ID: '6b5e2a3c-0000-4000-8000-0000000000bb', PARTNER_CENTER_CLIENT_SECRET: 's', PARTNER_CENTER_REFRESH_TOKEN: 'r' },
       'Missing setting PARTNER_CENTER_TOKEN_KEY: the Partner Center connector keeps the newest refresh token sealed with it so it stays connected after a restart; set it to 32 random bytes (openssl rand -base64 32).',
     ],
+    [{ SLACK_CLIENT_ID: 'abc' }, "Invalid setting SLACK_CLIENT_ID: expected the Client ID from the Slack app's Basic Information page, such as 2141029472.691202649728."],
+    [{ SLACK_TOKEN_KEY: 'short' }, 'Invalid setting SLACK_TOKEN_KEY: expected 32 random bytes as base64 or hex, such as the output of openssl rand -base64 32.'],
+    [{ ...slackOAuth, SLACK_STATE_SECRET: undefined }, 'Missing setting SLACK_STATE_SECRET: the Slack OAuth install needs all of SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_STATE_SECRET, SLACK_TOKEN_KEY, or none of them.'],
+    [{ ...slackOAuth, SLACK_BOT_TOKEN: 'xoxb-1' }, "Conflicting settings SLACK_BOT_TOKEN and SLACK_CLIENT_ID: use one workspace's bot token or the OAuth install for many workspaces, not both."],
+    [{ ...slackOAuth, SLACK_APP_TOKEN: 'xapp-1' }, "Conflicting settings SLACK_APP_TOKEN and SLACK_CLIENT_ID: use one workspace's bot token or the OAuth install for many workspaces, not both."],
+    [{ ...slackOAuth, SLACK_SIGNING_SECRET: undefined }, 'Missing setting SLACK_SIGNING_SECRET: expected it with SLACK_CLIENT_ID, to check that requests come from Slack.'],
+    [{ ...slackOAuth, PUBLIC_URL: undefined }, 'Missing setting PUBLIC_URL: expected it with SLACK_CLIENT_ID; Slack sends installers back to PUBLIC_URL/slack/oauth_redirect.'],
   ])('refuses %o with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('takes the Slack OAuth install for many workspaces instead of a bot token', () => {
+    expect(loadConfig(slackOAuth)).toMatchObject(slackOAuth);
   });
 
   it('stops start-up with that one line and a non-zero exit', async () => {

@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { slackBotScopes } from '../src/adapters/slack/install.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
@@ -194,6 +195,31 @@ describe('Slack manifests', () => {
     expect(fields.get('oauth_config.scopes.bot[1]')).toBe('chat:write');
     expect(fields.get('settings.socket_mode_enabled')).toBe('false');
     for (const path of TRANSLATED) expect(fields.has(path), path).toBe(true);
+  });
+
+  it('ask for exactly the scopes of the Web API methods csp-ops calls, and name the OAuth redirect URL and the uninstall events', () => {
+    const list = (prefix: string) => english.filter(([path]) => path.startsWith(prefix)).map(([, value]) => value);
+    const scopes = list('oauth_config.scopes.bot[');
+    expect(scopes).toEqual(slackBotScopes);
+    // Every Slack Web API method src/ calls, with the scope Slack's method reference names for a bot token (null: none).
+    const methodScopes: Record<string, string | null> = {
+      'chat.postMessage': 'chat:write',
+      'chat.update': 'chat:write',
+      'conversations.open': 'im:write',
+      'users.info': 'users:read',
+      // files.getUploadURLExternal and files.completeUploadExternal.
+      filesUploadV2: 'files:write',
+      'views.open': null,
+    };
+    const sources = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => read(join('src', f)));
+    const slackCall = /\bclient\.((?:admin|apps|auth|bookmarks|chat|conversations|dnd|emoji|files|pins|reactions|reminders|search|team|usergroups|users|views)\.\w+|filesUploadV2)\(/g;
+    const called = new Set(sources.flatMap((text) => [...text.matchAll(slackCall)].map((m) => m[1]!)));
+    expect([...called].sort()).toEqual(Object.keys(methodScopes).sort());
+    // commands: the /csp slash command itself.
+    expect(new Set(scopes)).toEqual(new Set(['commands', ...Object.values(methodScopes).filter((s) => s !== null)]));
+    expect(list('oauth_config.redirect_urls[')).toEqual(['https://csp-ops.example.com/slack/oauth_redirect']);
+    expect(list('settings.event_subscriptions.bot_events[')).toEqual(['app_uninstalled', 'tokens_revoked']);
+    expect(new Map(english).get('settings.event_subscriptions.request_url')).toBe('https://csp-ops.example.com/slack/events');
   });
 
   for (const tag of TAGS) {

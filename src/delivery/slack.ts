@@ -26,33 +26,43 @@ function deliveryError(error: unknown): unknown {
 
 const unreachable = (error: unknown) => (error as { code?: string }).code === ErrorCode.PlatformError && unreachableErrors.has((error as WebAPIPlatformError).data.error);
 
+/** One workspace's bot token, or (OAuth install) the token installed in the organization's workspace, if any. */
+export type SlackToken = string | ((orgId: string) => Promise<string | undefined>);
+
 /**
  * chat.postMessage and chat.update with one HTTP call per attempt: retries and
  * Retry-After are the outbox's job, so they survive a restart. A message for a
  * person goes to a DM opened with conversations.open when the bot cannot post
  * where they asked (or they asked from the terminal: the channel is their user ID).
  */
-export function slackSender(token: string, slackApiUrl: string, timeoutSeconds = 10): Sender {
-  const client = new WebClient(token, { slackApiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, timeout: timeoutSeconds * 1000 });
-  async function postTo(channel: string, message: ReturnType<typeof renderSlack>) {
-    const result = await client.chat.postMessage({ channel, ...message });
-    return { messageId: result.ts, channelId: result.channel ?? channel };
+export function slackSender(token: SlackToken, slackApiUrl: string, timeoutSeconds = 10): Sender {
+  // Each call names its token, so one client serves every workspace.
+  const client = new WebClient(undefined, { slackApiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, timeout: timeoutSeconds * 1000 });
+  async function tokenFor(orgId: string): Promise<string> {
+    const found = typeof token === 'string' ? token : await token(orgId);
+    if (!found) throw new DeliveryError('csp-ops is not installed in the organization\'s Slack workspace (install it again with a link code)', { permanent: true });
+    return found;
   }
   return {
-    async post({ channelId, t }, view, person) {
+    async post({ orgId, channelId, t }, view, person) {
       const message = renderSlack(view, t);
+      const auth = { token: await tokenFor(orgId) };
+      const postTo = async (channel: string) => {
+        const result = await client.chat.postMessage({ ...auth, channel, ...message });
+        return { messageId: result.ts, channelId: result.channel ?? channel };
+      };
       let refused: unknown;
       if (channelId !== person?.id) {
         try {
-          return await postTo(channelId, message);
+          return await postTo(channelId);
         } catch (error) {
           if (!person || !unreachable(error)) throw deliveryError(error);
           refused = error;
         }
       }
       try {
-        const opened = await client.conversations.open({ users: person!.id });
-        return await postTo(opened.channel!.id!, message);
+        const opened = await client.conversations.open({ ...auth, users: person!.id });
+        return await postTo(opened.channel!.id!);
       } catch (error) {
         const failure = deliveryError(error);
         // Both routes are named, so `notify failures` shows why neither worked.
@@ -62,9 +72,10 @@ export function slackSender(token: string, slackApiUrl: string, timeoutSeconds =
         throw failure;
       }
     },
-    async update({ channelId, t }, ts, view) {
+    async update({ orgId, channelId, t }, ts, view) {
+      const auth = { token: await tokenFor(orgId) };
       try {
-        await client.chat.update({ channel: channelId, ts, ...renderSlack(view, t) });
+        await client.chat.update({ ...auth, channel: channelId, ts, ...renderSlack(view, t) });
       } catch (error) {
         throw deliveryError(error);
       }

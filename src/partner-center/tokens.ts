@@ -22,9 +22,9 @@ export interface RefreshTokenStore {
   refused(code: string, description: string): Promise<void>;
 }
 
-/** AES-256-GCM with the PARTNER_CENTER_TOKEN_KEY setting (32 bytes, base64 or hex). */
+/** AES-256-GCM with a key setting (PARTNER_CENTER_TOKEN_KEY, SLACK_TOKEN_KEY: 32 bytes, base64 or hex). */
 export function tokenCipher(key: Buffer) {
-  if (key.length !== 32) throw new Error('PARTNER_CENTER_TOKEN_KEY must be 32 bytes');
+  if (key.length !== 32) throw new Error('a token key must be 32 bytes');
   return {
     seal(plain: string): string {
       const iv = randomBytes(12);

@@ -47,6 +47,16 @@ export interface UploadedFile {
   blocks?: unknown[];
 }
 
+/** A workspace the app can be installed in through the OAuth install: who installs, and the bot token Slack grants there. */
+export interface FakeWorkspace {
+  teamId: string;
+  teamName: string;
+  botToken: string;
+  botUserId: string;
+  /** The Slack user who installs. */
+  installer: string;
+}
+
 /** The bytes posted to an upload URL: the file part of a multipart form, or the raw body. */
 async function readUpload(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -62,7 +72,8 @@ async function readUpload(req: IncomingMessage): Promise<Buffer> {
 /**
  * A Slack Web API on loopback: answers auth.test, records chat.* calls (answering
  * from a plan when one is queued, else from `answers` for that method) and serves
- * response_url endpoints.
+ * response_url endpoints. For the OAuth install it also plays Slack's authorize page
+ * (`/oauth/v2/authorize`, signed in to the workspace `signInTo` named) and oauth.v2.access.
  */
 export async function startFakeSlack(
   options: {
@@ -101,7 +112,27 @@ export async function startFakeSlack(
   /** `channel ts` of every message posted, which chat.update can change. */
   const posted = new Set<string>();
   let ts = 1000;
+  /** The workspace the browser is signed in to on the authorize page. */
+  let signedIn: FakeWorkspace | undefined;
+  /** Each authorize page visit's query: client_id, scope, state, redirect_uri. */
+  const authorizations: URLSearchParams[] = [];
+  /** Authorization codes given on the authorize page, each exchangeable once by oauth.v2.access. */
+  const grants = new Map<string, { workspace: FakeWorkspace; scope: string; redirectUri: string | null; used?: boolean }>();
+  /** Workspaces by the bot token granted there, for auth.test. */
+  const installed = new Map<string, FakeWorkspace>();
   const server = createServer(async (req, res) => {
+    if ((req.url ?? '').startsWith('/oauth/v2/authorize')) {
+      const query = new URL(req.url!, base).searchParams;
+      authorizations.push(query);
+      const redirect = query.get('redirect_uri');
+      if (!signedIn || !redirect) return void res.writeHead(400, { 'content-type': 'text/plain' }).end('not signed in, or no redirect_uri');
+      const code = `grant-${grants.size + 1}`;
+      grants.set(code, { workspace: signedIn, scope: query.get('scope') ?? '', redirectUri: redirect });
+      const back = new URL(redirect);
+      back.searchParams.set('code', code);
+      back.searchParams.set('state', query.get('state') ?? '');
+      return void res.writeHead(302, { location: back.toString() }).end();
+    }
     if ((req.url ?? '').startsWith('/upload/')) {
       const upload = uploads.get((req.url ?? '').slice('/upload/'.length));
       const data = await readUpload(req);
@@ -138,7 +169,8 @@ export async function startFakeSlack(
     }
     const answer =
       options.answers?.[method] ? options.answers[method](body)
-      : method === 'auth.test' ? { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T0TEST' }
+      : method === 'auth.test' ? authTest(token)
+      : method === 'oauth.v2.access' ? exchange(body)
       : method === 'files.getUploadURLExternal' ? uploadUrl(body)
       : method === 'files.completeUploadExternal' ? completeUpload(body)
       : method === 'users.info' ? { ok: true, user: { id: body.user, ...(body.include_locale ? { locale: userLocales.get(String(body.user)) ?? 'en-US' } : {}) } }
@@ -149,6 +181,32 @@ export async function startFakeSlack(
     if (method === 'chat.postMessage' && call.ts) posted.add(`${String(body.channel)} ${call.ts}`);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
   });
+  function authTest(token: string | undefined) {
+    const workspace = installed.get(token ?? '');
+    if (!workspace) return { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T0TEST' };
+    return { ok: true, url: `https://${workspace.teamId.toLowerCase()}.slack.com/`, team: workspace.teamName, user: 'csp-ops', team_id: workspace.teamId, user_id: workspace.botUserId, bot_id: `B${workspace.botUserId.slice(1)}` };
+  }
+  /** oauth.v2.access as documented: the bot token with its scopes, the workspace, and who installed (no user token: no user scopes). */
+  function exchange(body: Record<string, unknown>) {
+    const grant = grants.get(String(body.code));
+    if (!grant || grant.used) return { ok: false, error: 'invalid_code' };
+    if (grant.redirectUri !== null && body.redirect_uri !== grant.redirectUri) return { ok: false, error: 'bad_redirect_uri' };
+    grant.used = true;
+    const { workspace } = grant;
+    installed.set(workspace.botToken, workspace);
+    return {
+      ok: true,
+      access_token: workspace.botToken,
+      token_type: 'bot',
+      scope: grant.scope,
+      bot_user_id: workspace.botUserId,
+      app_id: 'A0CSPOPS01',
+      team: { name: workspace.teamName, id: workspace.teamId },
+      enterprise: null,
+      authed_user: { id: workspace.installer },
+      is_enterprise_install: false,
+    };
+  }
   /** chat.update finds only a message posted in that channel, as Slack does. */
   function update(body: Record<string, unknown>) {
     if (!posted.has(`${String(body.channel)} ${String(body.ts)}`)) return { ok: false, error: 'message_not_found' };
@@ -182,6 +240,10 @@ export async function startFakeSlack(
     rateLimited: () => rateLimited,
     /** Sets the language users.info gives for a user. */
     setLocale: (user: string, locale: string) => void userLocales.set(user, locale),
+    /** The authorize page's visits, each with its query (client_id, scope, state, redirect_uri). */
+    authorizations,
+    /** The browser on Slack's authorize page is signed in to this workspace from now on. */
+    signInTo: (workspace: FakeWorkspace) => void (signedIn = workspace),
     /** Answers the next calls of `method` with these, in order, then as usual. */
     plan(method: string, answers: PlannedAnswer[]) {
       plans.set(method, [...(plans.get(method) ?? []), ...answers]);

@@ -142,6 +142,8 @@ export async function startTestBot(
     partnerCenterTuning?: Parameters<typeof startBot>[0]['partnerCenterTuning'];
     /** Where the bot logs (default: nowhere). */
     log?: Logger;
+    /** Settings over the defaults (the OAuth install's, without SLACK_BOT_TOKEN). */
+    config?: Partial<Parameters<typeof startBot>[0]['config']>;
   } = {},
 ) {
   // A database handed in is another instance's: already loaded, and closed by its owner.
@@ -162,6 +164,7 @@ export async function startTestBot(
       SLACK_API_URL: slack.apiUrl,
       DELIVERY_TIMEOUT_SECONDS: options.deliveryTimeoutSeconds,
       ...options.partnerCenter,
+      ...options.config,
     },
     partnerCenterTuning: options.partnerCenterTuning,
     log: options.log ?? silentLog,

@@ -12,12 +12,14 @@ import { removeDemoOrganizations } from '../../core/demo.js';
 import type { Organization } from '../../core/context.js';
 import { describeIssues, ImportError, importOrganization, parseImportFile } from '../../core/import.js';
 import { organizationNamed } from '../../core/organizations.js';
+import { createSlackLinkCode } from '../../core/slack-workspaces.js';
 import { purchaseInputSchema, recordPurchase } from '../../core/purchases.js';
 import { pollAuditRecords } from '../../partner-center/audit.js';
 import { PartnerCenterError } from '../../partner-center/client.js';
 import { syncOrganization } from '../../partner-center/sync.js';
 import { refreshCatalogNow } from '../../partner-center/catalog.js';
 import { checkConnector, type CheckSettings } from '../../partner-center/check.js';
+import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
 import { recordActivation, type ActivationStep } from '../../core/marketplace.js';
 import { readerTranslator } from '../../core/languages.js';
@@ -35,7 +37,7 @@ export interface CliResult {
  * The terminal adapter: the same grammar and core as chat, acting as the staff
  * member named by --as. A confirmation's primary button is clicked by --yes.
  */
-export async function runCli(db: Database, argv: string[], options: { partnerCenter?: PartnerCenterConnector; config?: CheckSettings; log?: Logger } = {}): Promise<CliResult> {
+export async function runCli(db: Database, argv: string[], options: { partnerCenter?: PartnerCenterConnector; config?: CheckSettings & Partial<Pick<Config, 'PUBLIC_URL'>>; log?: Logger } = {}): Promise<CliResult> {
   const t = translator('en');
   let parsed;
   try {
@@ -69,6 +71,15 @@ export async function runCli(db: Database, argv: string[], options: { partnerCen
       return positionals[0] === 'api-token'
         ? await apiToken(db, t, org, positionals.slice(1), values.publisher)
         : await purchaseFromCli(db, t, org, positionals.slice(1));
+    } catch (error) {
+      if (error instanceof DomainError) return { output: t(error.code, error.params), exitCode: 1 };
+      throw error;
+    }
+  }
+  if (positionals[0] === 'slack') {
+    if (positionals[1] !== 'link-code' || positionals.length !== 2) return { output: t('cli.slackUsage'), exitCode: 2 };
+    try {
+      return await slackLinkCode(db, t, await organizationNamed(db, values.org), options.config?.PUBLIC_URL ?? '');
     } catch (error) {
       if (error instanceof DomainError) return { output: t(error.code, error.params), exitCode: 1 };
       throw error;
@@ -231,6 +242,12 @@ async function apiToken(db: Database, t: Translate, org: Organization, args: str
     return { output: t('cli.tokenRevokedNow', { id: rest[0]! }), exitCode: 0 };
   }
   return { output: t('cli.tokenUsage'), exitCode: 2 };
+}
+
+/** `slack link-code [--org …]`: a one-time code, and the install link carrying it, that links the installing Slack workspace to the organization. */
+async function slackLinkCode(db: Database, t: Translate, org: Organization, publicUrl: string): Promise<CliResult> {
+  const { code, expiresAt } = await createSlackLinkCode(db, org.id);
+  return { output: t('cli.slackLinkCode', { org: org.name, code, expires: expiresAt, url: `${publicUrl}/slack/install?code=${code}` }), exitCode: 0 };
 }
 
 /** `record-purchase <file.json | JSON>`: the same purchase body and rules as the HTTP intake. */

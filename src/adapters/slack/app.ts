@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger, type RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Database } from '../../../db/client.js';
+import { removeSlackInstallation } from '../../core/slack-workspaces.js';
 import type { CommandEnv } from '../../commands/context.js';
 import type { PartnerCenterConnector } from '../../partner-center/connector.js';
 import { runAction, runCommand } from '../../commands/dispatch.js';
@@ -12,6 +13,7 @@ import { translator, type Translate } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
 import type { View } from '../../views/model.js';
 import { renderSlack, renderSlackModal, renderSlackRichText } from '../../views/slack.js';
+import { slackBotScopes, slackInstallListener, type SlackInstallations } from './install.js';
 
 /** What a modal carries from the click that opened it to its submission. */
 interface ModalMetadata {
@@ -27,8 +29,10 @@ export interface SlackAdapterOptions {
   db: Database;
   log: Logger;
   signingSecret?: string;
-  botToken: string;
+  /** One workspace's bot token; without it, `install` (the OAuth install for many workspaces). */
+  botToken?: string;
   appToken?: string;
+  install?: { clientId: string; clientSecret: string; stateSecret: string; installations: SlackInstallations; publicUrl: () => string };
   slackApiUrl: string;
   /** Called after a button's change committed, so its announcement goes out at once. */
   onChange?: () => void;
@@ -39,6 +43,8 @@ export interface SlackAdapter {
   app: App;
   /** Serves POST /slack/events; undefined in Socket Mode. */
   requestListener?: RequestListener;
+  /** Serves GET /slack/install and GET /slack/oauth_redirect with the OAuth install. */
+  installListener?: RequestListener;
 }
 
 /** Bolt logs through ours, so LOG_LEVEL governs it too. */
@@ -72,16 +78,35 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const logger = boltLogger(log);
   // Each client gets its own options object: the Socket Mode client writes its retry policy into the one it is given.
   const clientOptions = () => ({ slackApiUrl: options.slackApiUrl });
+  const { install } = options;
   const receiver = options.appToken
     ? new SocketModeReceiver({ appToken: options.appToken, logger, installerOptions: { clientOptions: clientOptions() } })
-    : new HTTPReceiver({ signingSecret: options.signingSecret!, endpoints: '/slack/events', logger });
-  const app = new App({ token: options.botToken, receiver, clientOptions: clientOptions(), logger });
+    : new HTTPReceiver({
+        signingSecret: options.signingSecret!,
+        endpoints: '/slack/events',
+        logger,
+        // With the OAuth install, Bolt finds each request's bot token in the installation store.
+        ...(install && {
+          clientId: install.clientId,
+          clientSecret: install.clientSecret,
+          stateSecret: install.stateSecret,
+          scopes: slackBotScopes,
+          installationStore: install.installations,
+          installerOptions: {
+            directInstall: true,
+            clientOptions: clientOptions(),
+            // Slack's authorize page lives beside its Web API (https://slack.com/oauth/v2/authorize), a stand-in's too.
+            authorizationUrl: new URL('../oauth/v2/authorize', options.slackApiUrl).toString(),
+          },
+        }),
+      });
+  const app = new App({ ...(options.botToken && { token: options.botToken }), receiver, clientOptions: clientOptions(), logger });
+  const installer = receiver instanceof HTTPReceiver ? receiver.installer : undefined;
 
-  const usersLocale = async (user: string) => (await app.client.users.info({ user, include_locale: true })).user?.locale ?? null;
-
-  async function envFor(teamId: string | undefined, userId: string, channelId: string | undefined): Promise<CommandEnv> {
+  async function envFor(client: WebClient, teamId: string | undefined, userId: string, channelId: string | undefined): Promise<CommandEnv> {
     const { org, actor } = teamId ? await identifyChatUser(db, 'slack', teamId, userId) : { org: undefined, actor: { kind: 'unknown' as const } };
-    // The person's Slack language matters only when they chose none themselves.
+    // The person's Slack language matters only when they chose none themselves; asked with their workspace's token.
+    const usersLocale = async (user: string) => (await client.users.info({ user, include_locale: true })).user?.locale ?? null;
     const platformLocale = () => slackUserLocale(db, userId, usersLocale);
     const locale = actor.kind !== 'unknown' && !actor.language ? await platformLocale() : null;
     return {
@@ -127,7 +152,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
 
   app.command('/csp', async ({ command, ack, respond, client }) => {
     let t = translator();
-    const work = envFor(command.team_id, command.user_id, command.channel_id).then((env) => ((t = env.t), runCommand(env, command.text)));
+    const work = envFor(client, command.team_id, command.user_id, command.channel_id).then((env) => ((t = env.t), runCommand(env, command.text)));
     const early = await Promise.race([work, sleep(ackDeadlineMs, undefined, { ref: false })]);
     if (!early) await ack({ response_type: 'ephemeral', text: t('common.working') });
     const view = early ?? (await work);
@@ -141,7 +166,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     await ack();
     if (action.type !== 'button') return;
     const [, id = ''] = action.action_id.split(':');
-    const env = await envFor(body.team?.id, body.user.id, body.channel?.id);
+    const env = await envFor(client, body.team?.id, body.user.id, body.channel?.id);
     const view: View = await runAction(env, id, action.value ?? '');
     // Only an ephemeral message (a command's answer) is the clicker's own; a message in a channel is everyone's.
     const shared = (body.container as { is_ephemeral?: boolean } | undefined)?.is_ephemeral !== true;
@@ -156,11 +181,11 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     options.onChange?.();
   });
 
-  app.view('csp:input', async ({ ack, body, view }) => {
+  app.view('csp:input', async ({ ack, body, view, client }) => {
     await ack();
     const metadata = JSON.parse(view.private_metadata) as ModalMetadata;
     const inputs = Object.fromEntries(Object.entries(view.state.values).map(([blockId, values]) => [blockId, values[blockId]?.value ?? '']));
-    const env = await envFor(body.team?.id, body.user.id, metadata.channelId);
+    const env = await envFor(client, body.team?.id, body.user.id, metadata.channelId);
     const result = await runAction(env, metadata.action, metadata.value, inputs);
     if (metadata.responseUrl) {
       await fetch(metadata.responseUrl, {
@@ -172,7 +197,21 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     options.onChange?.();
   });
 
+  // Uninstalled, or the bot token revoked: the workspace's tokens are useless from now on, so they go.
+  const forget = async (teamId: string, what: string) => {
+    const removed = await removeSlackInstallation(db, teamId);
+    log.info(`Slack: workspace ${teamId}${removed?.teamName ? ` (${removed.teamName})` : ''} ${what}; ${removed ? 'its tokens were deleted' : 'no tokens were kept for it'}`);
+  };
+  app.event('app_uninstalled', async ({ body }) => forget(body.team_id, 'uninstalled csp-ops'));
+  app.event('tokens_revoked', async ({ body, event }) => {
+    if (event.tokens.bot?.length) await forget(body.team_id, 'revoked the bot token');
+  });
+
   app.error(async (error) => log.error('slack', error));
 
-  return { app, requestListener: receiver instanceof HTTPReceiver ? receiver.requestListener : undefined };
+  return {
+    app,
+    requestListener: receiver instanceof HTTPReceiver ? receiver.requestListener : undefined,
+    installListener: install && installer ? slackInstallListener({ db, log, installer, publicUrl: install.publicUrl }) : undefined,
+  };
 }
