@@ -4,8 +4,8 @@ import type { Database, Transaction } from '../../db/client.js';
 import {
   activityLog, apiTokens, audienceSupportRequests, channelLanguages, confirmations, customerContacts, customerPurchasePermissions, customers,
   deliveryChannels, notificationSubscriptions, offerAudiencePartners, offerAudiences, offers, organizations, outbox, partnerCenterAuditCursors,
-  partnerCenterIntents, partnerCenterOrders, partnerCenterSyncs, partnerCenterUnreadableRecords, purchases, reservationRequests, reservations, staff,
-  subscriptions, teamsConversations, teamsPrivateViews,
+  partnerCenterIntents, partnerCenterOrders, partnerCenterSyncs, partnerCenterUnreadableRecords, purchases, reservationRequests, reservations,
+  slackInstallations, slackLinkCodes, staff, subscriptions, teamsConversations, teamsPrivateViews,
 } from '../../db/schema.js';
 
 /** Every table with an org_id, each before the tables its rows refer to (foreign keys without cascade). */
@@ -32,6 +32,8 @@ export const orgTables: [string, PgTable & { orgId: PgColumn }][] = [
   ['partner_center_audit_cursors', partnerCenterAuditCursors],
   ['partner_center_syncs', partnerCenterSyncs],
   ['partner_center_unreadable_records', partnerCenterUnreadableRecords],
+  ['slack_installations', slackInstallations],
+  ['slack_link_codes', slackLinkCodes],
 ];
 
 export interface DemoRemoval {
