@@ -33,7 +33,11 @@ export interface CliResult {
  * The terminal adapter: the same grammar and core as chat, acting as the staff
  * member named by --as. A confirmation's primary button is clicked by --yes.
  */
-export async function runCli(db: Database, argv: string[], options: { partnerCenter?: PartnerCenterConnector; config?: CheckSettings; log?: Logger } = {}): Promise<CliResult> {
+export async function runCli(
+  db: Database,
+  argv: string[],
+  options: { partnerCenter?: PartnerCenterConnector; config?: CheckSettings; log?: Logger; telemetry?: CommandEnv['telemetry'] } = {},
+): Promise<CliResult> {
   const t = translator('en');
   let parsed;
   try {
@@ -113,6 +117,7 @@ export async function runCli(db: Database, argv: string[], options: { partnerCen
     prefix: 'npm run csp -- ',
     now: () => new Date(),
     logError: (id, error) => console.error(`error ${id}`, error),
+    telemetry: options.telemetry,
     ...(options.partnerCenter ? { partnerCenter: options.partnerCenter } : {}),
   };
   let view = await runCommand(env, positionals.join(' '));
