@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Database } from '../db/client.js';
 import { runCli } from './adapters/cli/run.js';
@@ -11,6 +12,8 @@ import { remindPendingRequests } from './core/request-messages.js';
 import { teamsSender } from './delivery/teams.js';
 import { deliveryBacklog, startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
 import type { Logger } from './log.js';
+import { createTelemetry } from './observability.js';
+import { withRequest } from './request-context.js';
 import { createHttpServer } from './server.js';
 import { purchaseIntake } from './adapters/api/purchases.js';
 import { createDownloads } from './adapters/downloads.js';
@@ -57,7 +60,7 @@ export interface Bot {
 /** Wires adapters, the HTTP server and the delivery worker onto an open, migrated database. */
 export async function startBot(options: {
   db: Database;
-  config: Pick<Config, 'PORT' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'> & Partial<TeamsSettings> & Partial<Pick<Config, 'DELIVERY_TIMEOUT_SECONDS' | 'PUBLIC_URL' | 'PARTNER_CENTER_POLL_SECONDS' | 'PARTNER_CENTER_SYNC_SECONDS'>> & Partial<PartnerCenterWebhookSettings> & Partial<SlackOAuthSettings> & PartnerCenterConfig;
+  config: Pick<Config, 'PORT' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'> & Partial<TeamsSettings> & Partial<Pick<Config, 'DELIVERY_TIMEOUT_SECONDS' | 'PUBLIC_URL' | 'PARTNER_CENTER_POLL_SECONDS' | 'PARTNER_CENTER_SYNC_SECONDS' | 'METRICS_TOKEN'>> & Partial<PartnerCenterWebhookSettings> & Partial<SlackOAuthSettings> & PartnerCenterConfig;
   /** Replaces the Partner Center connector's timing (tests: short timeouts and retry pauses). */
   partnerCenterTuning?: Partial<PartnerCenterSettings>;
   log: Logger;
@@ -75,9 +78,11 @@ export async function startBot(options: {
   const slackInstallations = config.SLACK_CLIENT_ID ? slackInstallationStore(db, config.SLACK_TOKEN_KEY!, log) : undefined;
   const slackToken = botToken ?? slackInstallations?.botTokenFor;
   const downloads = createDownloads();
+  // One log line and a count per command, click, API call, Partner Center or Azure call and delivery; GET /metrics.
+  const telemetry = createTelemetry(db, log);
   // Partner Center connector: only with its settings; without them the permission is kept here alone, as before.
   // Its newest refresh token is kept in the database (sealed with PARTNER_CENTER_TOKEN_KEY); a refusal is announced.
-  const partnerCenter = partnerCenterFromConfig(config, options.partnerCenterTuning, { db, log, onAnnounce: () => wake() });
+  const partnerCenter = partnerCenterFromConfig(config, { ...options.partnerCenterTuning, onCall: telemetry.called }, { db, log, onAnnounce: () => wake() });
   // Unset (tests), links name the port the server got.
   const publicUrl = () => config.PUBLIC_URL ?? `http://localhost:${(server.address() as { port: number }).port}`;
   const teams =
@@ -95,6 +100,7 @@ export async function startBot(options: {
           onChange: wake,
           downloads: { store: downloads, publicUrl },
           partnerCenter,
+          telemetry,
         })
       : undefined;
   worker = startDeliveryWorker({
@@ -107,6 +113,7 @@ export async function startBot(options: {
     log,
     intervalMs: options.deliveryIntervalMs,
     postTimeoutSeconds: config.DELIVERY_TIMEOUT_SECONDS,
+    onDelivered: telemetry.delivered,
   });
   const slack = slackToken
     ? createSlackAdapter({
@@ -125,6 +132,7 @@ export async function startBot(options: {
         slackApiUrl: config.SLACK_API_URL,
         onChange: wake,
         partnerCenter,
+        telemetry,
       })
     : undefined;
   const socketMode = Boolean(slack && config.SLACK_APP_TOKEN);
@@ -148,7 +156,9 @@ export async function startBot(options: {
     partnerCenterWebhook,
     deliveries: () => deliveryBacklog(db),
     downloads: teams ? (token, acceptLanguage) => downloads.serve(token, acceptLanguage) : undefined,
-    cli: options.cliToken ? { token: options.cliToken, run: (argv) => runCli(db, argv, { partnerCenter, config, log }) } : undefined,
+    cli: options.cliToken ? { token: options.cliToken, run: (argv) => runCli(db, argv, { partnerCenter, config, log, telemetry }) } : undefined,
+    telemetry,
+    metricsToken: config.METRICS_TOKEN,
   });
   await new Promise<void>((done) => server.listen(config.PORT, done));
   // Request reminders are due at most once a day, window reminders hours ahead; looking every ten minutes is plenty.
@@ -216,11 +226,15 @@ export async function startBot(options: {
   };
 }
 
-/** A job that never runs twice at once: a call while it runs waits for that run instead; failures are logged. */
+/**
+ * A job that never runs twice at once: a call while it runs waits for that run instead; failures are logged.
+ * Each run is a request of its own (not that of a timer or webhook that started it): its log lines and Partner
+ * Center calls share one request ID.
+ */
 function singleRun(job: () => Promise<unknown>, name: string, log: Logger): () => Promise<void> {
   let running: Promise<void> | undefined;
   return () =>
-    (running ??= job()
+    (running ??= withRequest(job, { requestId: randomUUID(), organization: undefined })
       .then(() => undefined)
       .catch((error) => log.error(name, error))
       .finally(() => (running = undefined)));

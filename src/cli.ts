@@ -4,7 +4,7 @@ import { openDatabase } from '../db/client.js';
 import { acquireDataDirLock } from '../db/lock.js';
 import { seedDemoIfEmpty } from '../db/seed/demo.js';
 import { runCli, saveCliFiles, type CliResult } from './adapters/cli/run.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, secretSettings } from './config.js';
 import { partnerCenterFromConfig } from './partner-center/connector.js';
 import { translator } from './i18n/index.js';
 import { createLogger } from './log.js';
@@ -49,7 +49,8 @@ async function withDatabase(url: string | undefined, dataDir: string | undefined
     // Removing the demo from an empty folder should not load it first.
     if (dataDir && argv[0] !== 'demo') await seedDemoIfEmpty(database.db);
     const config = loadConfig();
-    const log = createLogger(config.LOG_LEVEL);
+    // Standard output is the command's answer: log lines go to standard error.
+    const log = createLogger(config.LOG_LEVEL, { destination: 2, secrets: secretSettings(config) });
     return await runCli(database.db, argv, { partnerCenter: partnerCenterFromConfig(config, {}, { db: database.db, log }), config, log });
   } finally {
     await database.close();

@@ -85,6 +85,8 @@ const fields = z.object({
   ),
   PARTNER_CENTER_WEBHOOK_CA: optional(z.string().min(1).refine((path) => existsSync(path), 'expected the path of a PEM file of CA certificates')),
   PARTNER_CENTER_WEBHOOK_ALLOW_HTTP: optional(z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true')),
+  // GET /metrics asks for this bearer token when it is set.
+  METRICS_TOKEN: optional(z.string().min(16, 'expected a random token of at least 16 characters, such as the output of openssl rand -hex 24')),
   LOG_LEVEL: z.preprocess((v) => (v === '' || v === undefined ? 'info' : v), z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected one of debug, info, warn, error' })),
   PUBLIC_URL: optional(
     z.url({ protocol: /^https?$/, error: 'expected the URL where users reach this bot, such as https://csp-ops.example.com' }).transform((u) => u.replace(/\/+$/, '')),
@@ -157,4 +159,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('Missing setting PARTNER_CENTER_TOKEN_KEY: the Partner Center connector keeps the newest refresh token sealed with it so it stays connected after a restart; set it to 32 random bytes (openssl rand -base64 32).');
   }
   return config;
+}
+
+/** The settings that must never reach a log line, DATABASE_URL's password among them. */
+export function secretSettings(config: Partial<Config>): string[] {
+  const names = [
+    'SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'MICROSOFT_APP_PASSWORD', 'PARTNER_CENTER_CLIENT_SECRET',
+    'PARTNER_CENTER_REFRESH_TOKEN', 'PARTNER_CENTER_TOKEN_KEY', 'METRICS_TOKEN',
+  ] as const;
+  const password = config.DATABASE_URL && URL.canParse(config.DATABASE_URL) ? new URL(config.DATABASE_URL).password : '';
+  return [...names.map((name) => config[name]), password, password && decodeURIComponent(password)].filter((value): value is string => Boolean(value));
 }

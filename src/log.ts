@@ -1,6 +1,15 @@
+import { isatty } from 'node:tty';
+import { pino, stdTimeFunctions, destination as fileDestination, type DestinationStream } from 'pino';
+import pretty from 'pino-pretty';
+import { currentRequest } from './request-context.js';
+
 const levels = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof levels)[number];
 
+/**
+ * What the code logs through. Objects among `rest` become fields of the JSON line, an Error its `err`
+ * field, anything else is appended to the message.
+ */
 export interface Logger {
   debug(message: string, ...rest: unknown[]): void;
   info(message: string, ...rest: unknown[]): void;
@@ -8,12 +17,75 @@ export interface Logger {
   error(message: string, ...rest: unknown[]): void;
 }
 
-/** Console logging at or above `level`, one line per entry, prefixed with its time and level. */
-export function createLogger(level: LogLevel): Logger {
-  const min = levels.indexOf(level);
+/** Field names whose values are secrets wherever they sit in a logged object (errors of HTTP clients carry request headers). */
+const secretFields = [
+  'authorization', 'Authorization', 'cookie', 'token', 'accessToken', 'access_token', 'refreshToken', 'refresh_token',
+  'clientSecret', 'client_secret', 'signingSecret', 'botToken', 'appToken', 'password', 'secret', 'DATABASE_URL', 'connectionString',
+];
+// Up to three levels down: an error's `config.headers.Authorization` is one.
+export const redactPaths = secretFields.flatMap((field) => [field, `*.${field}`, `*.*.${field}`, `*.*.*.${field}`]);
+
+const censor = '[Redacted]';
+
+/**
+ * The last line of defence, on the serialized line: the configured secrets themselves (also as JSON escapes
+ * them), Slack tokens, bearer tokens and URL passwords, wherever they ended up (an error message, a stack).
+ */
+export function secretScrubber(secrets: (string | undefined)[]): (line: string) => string {
+  // Shorter values would blank out ordinary words; every secret setting is longer.
+  const values = [...new Set(secrets.filter((s): s is string => !!s && s.length >= 8).flatMap((s) => [s, JSON.stringify(s).slice(1, -1)]))];
+  values.sort((a, b) => b.length - a.length);
+  return (line) => {
+    for (const value of values) if (line.includes(value)) line = line.split(value).join(censor);
+    return line
+      .replace(/\bxox[a-z]-[A-Za-z0-9-]+/g, censor)
+      .replace(/\bxapp-[A-Za-z0-9-]+/g, censor)
+      .replace(/\b(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi, `$1${censor}`)
+      .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@"]+:)[^\s@"/]+@/gi, `$1${censor}@`);
+  };
+}
+
+export interface LoggerOptions {
+  /** A file descriptor (default 1, standard output) or a stream (tests). */
+  destination?: number | DestinationStream;
+  /** Setting values never to be written (tokens, client secrets, the database password). */
+  secrets?: (string | undefined)[];
+}
+
+/**
+ * JSON lines at or above `level` (pino), each with its time, level and, inside a command, click or API
+ * call, its requestId. On a terminal the lines are printed readably instead (pino-pretty).
+ */
+export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logger {
+  const target = options.destination ?? 1;
+  const stream =
+    typeof target !== 'number' ? target
+    : isatty(target) ? pretty({ destination: target, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+    : fileDestination({ dest: target, sync: true });
+  const logger = pino(
+    {
+      level,
+      timestamp: stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      mixin: () => {
+        const request = currentRequest();
+        return request ? { requestId: request.requestId } : {};
+      },
+      redact: { paths: redactPaths, censor },
+      hooks: { streamWrite: secretScrubber(options.secrets ?? []) },
+    },
+    stream,
+  );
   const at = (l: LogLevel) => (message: string, ...rest: unknown[]) => {
-    if (levels.indexOf(l) < min) return;
-    (l === 'error' ? console.error : l === 'warn' ? console.warn : console.log)(`${new Date().toISOString()} ${l} ${message}`, ...rest);
+    if (!logger.isLevelEnabled(l)) return;
+    const fields: Record<string, unknown> = {};
+    const words: string[] = [];
+    for (const value of rest) {
+      if (value instanceof Error) fields.err ??= value;
+      else if (value && typeof value === 'object' && !Array.isArray(value)) Object.assign(fields, value);
+      else words.push(String(value));
+    }
+    logger[l](fields, words.length ? `${message} ${words.join(' ')}` : message);
   };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

@@ -4,7 +4,7 @@ import { openDatabase } from '../db/client.js';
 import { acquireDataDirLock } from '../db/lock.js';
 import { demoAdminEmail, demoAtStart } from '../db/seed/demo.js';
 import { startBot } from './bot.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, secretSettings } from './config.js';
 import { createLogger } from './log.js';
 
 /** Start-up order: config → database and migrations → HTTP server and delivery worker. */
@@ -19,7 +19,7 @@ async function main() {
     }
     throw error;
   }
-  const log = createLogger(config.LOG_LEVEL);
+  const log = createLogger(config.LOG_LEVEL, { secrets: secretSettings(config) });
   const embedded = !config.DATABASE_URL;
   const dataDir = resolve(config.DATA_DIR);
   const lock = embedded ? acquireDataDirLock(dataDir, { pid: process.pid }) : undefined;

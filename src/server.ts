@@ -4,6 +4,8 @@ import type { CliResult } from './adapters/cli/run.js';
 import type { DownloadAnswer } from './adapters/downloads.js';
 import { translator } from './i18n/index.js';
 import type { Logger } from './log.js';
+import type { Telemetry } from './observability.js';
+import { currentRequest, withRequest } from './request-context.js';
 
 export interface ServerOptions {
   log: Logger;
@@ -26,6 +28,10 @@ export interface ServerOptions {
   cli?: { token: string; run: (argv: string[]) => Promise<CliResult> };
   /** GET /files/<signed token>: files the Teams adapter linked to (src/adapters/downloads.ts). */
   downloads?: (token: string, acceptLanguage?: string) => DownloadAnswer;
+  /** Counts the API calls and serves GET /metrics. */
+  telemetry?: Pick<Telemetry, 'answered' | 'scrape' | 'contentType'>;
+  /** When set, GET /metrics asks for it as a bearer token (METRICS_TOKEN). */
+  metricsToken?: string;
 }
 
 function send(res: ServerResponse, status: number, body: unknown) {
@@ -59,10 +65,16 @@ const apiBodyLimit = 64 * 1024;
 
 const loopback = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
-/** The one HTTP server: Slack, Teams, health, and the local CLI bridge. */
+/** The one HTTP server: Slack, Teams, health, metrics, and the local CLI bridge. */
 export function createHttpServer(options: ServerOptions): Server {
   const { log } = options;
-  return createServer((req, res) => {
+  // Each request gets its ID here, so every line logged while it is handled carries it; the answer names it too.
+  return createServer((req, res) => withRequest(() => {
+    res.setHeader('x-request-id', currentRequest()!.requestId);
+    handle(req, res);
+  }));
+
+  function handle(req: IncomingMessage, res: ServerResponse) {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && req.method === 'GET') {
       // The server listens only after migrations ran, so answering at all means ready.
@@ -72,6 +84,19 @@ export function createHttpServer(options: ServerOptions): Server {
         (error) => {
           log.error('healthz', error);
           send(res, 503, { status: 'database unavailable' });
+        },
+      );
+      return;
+    }
+    if (path === '/metrics' && req.method === 'GET' && options.telemetry) {
+      const { telemetry, metricsToken } = options;
+      const given = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+      if (metricsToken && !sameSecret(given, metricsToken)) return send(res.setHeader('www-authenticate', 'Bearer'), 401, { error: 'GET /metrics needs the METRICS_TOKEN as a bearer token.' });
+      telemetry.scrape().then(
+        (text) => res.writeHead(200, { 'content-type': telemetry.contentType }).end(text),
+        (error) => {
+          log.error('metrics', error);
+          send(res, 500, { error: 'internal error' });
         },
       );
       return;
@@ -110,27 +135,39 @@ export function createHttpServer(options: ServerOptions): Server {
       return;
     }
     // The JSON APIs: a body of at most 64 KB, a 4xx naming any problem, and nothing stored on an error.
-    const api = (name: string, handle: (body: string) => Promise<{ status: number; body: unknown }>) => {
+    // Each call is logged and counted by its path template (`endpoint`), never by the IDs in its path.
+    const api = (name: string, endpoint: string, handle: (body: string) => Promise<{ status: number; body: unknown }>) => {
       const t = translator('en');
-      if (req.method !== 'POST') return send(res.setHeader('allow', 'POST'), 405, { error: t('api.methodNotAllowed', { path: path! }) });
+      const started = performance.now();
+      const answer = (status: number, body: unknown) => {
+        options.telemetry?.answered({ endpoint, method: req.method ?? '', status, durationMs: performance.now() - started });
+        send(res, status, body);
+      };
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST');
+        return answer(405, { error: t('api.methodNotAllowed', { path: path! }) });
+      }
       readBody(req, apiBodyLimit)
         .then(handle)
-        .then((answer) => send(res, answer.status, answer.body))
+        .then((answered) => answer(answered.status, answered.body))
         .catch((error) => {
-          if (error instanceof BodyTooLarge) return send(res.setHeader('connection', 'close'), 413, { error: t('api.tooLarge', { max: apiBodyLimit }) });
+          if (error instanceof BodyTooLarge) {
+            res.setHeader('connection', 'close');
+            return answer(413, { error: t('api.tooLarge', { max: apiBodyLimit }) });
+          }
           log.error(name, error);
-          if (!res.headersSent) send(res, 500, { error: 'internal error; nothing was recorded' });
+          if (!res.headersSent) answer(500, { error: 'internal error; nothing was recorded' });
         });
     };
     const intake = options.purchases;
     if (path === '/api/v1/purchases' && intake) {
-      return api('purchase intake', (body) => intake({ authorization: req.headers.authorization, contentType: req.headers['content-type'], body }));
+      return api('purchase intake', '/api/v1/purchases', (body) => intake({ authorization: req.headers.authorization, contentType: req.headers['content-type'], body }));
     }
     const saas = /^\/api\/v1\/saas\/subscriptions\/([^/]+)\/(activate|licenses)$/.exec(path ?? '');
     const fulfillment = options.saas;
     if (saas && fulfillment) {
       const [, id, step] = saas as unknown as [string, string, 'activate' | 'licenses'];
-      return api('saas fulfillment', (body) => fulfillment({ subscriptionId: decodeURIComponent(id), step, authorization: req.headers.authorization, body }));
+      return api('saas fulfillment', `/api/v1/saas/subscriptions/{id}/${step}`, (body) => fulfillment({ subscriptionId: decodeURIComponent(id), step, authorization: req.headers.authorization, body }));
     }
     const webhook = options.partnerCenterWebhook;
     if (path === '/webhooks/partner-center' && webhook) {
@@ -166,5 +203,5 @@ export function createHttpServer(options: ServerOptions): Server {
       return;
     }
     send(res, 404, { error: 'not found' });
-  });
+  }
 }

@@ -2,6 +2,7 @@ import type { Database } from '../../db/client.js';
 import type { Actor, Conversation, CoreContext, Organization } from '../core/context.js';
 import type { PartnerCenterConnector } from '../partner-center/connector.js';
 import type { Translate } from '../i18n/index.js';
+import type { Telemetry } from '../observability.js';
 
 /** Everything a command needs, built by an adapter from the platform's signed request. */
 export interface CommandEnv {
@@ -19,6 +20,8 @@ export interface CommandEnv {
   workspaceId?: string;
   now: () => Date;
   logError: (errorId: string, error: unknown) => void;
+  /** Where each command and click is logged and counted (src/observability.ts). */
+  telemetry?: Pick<Telemetry, 'handled'>;
   /** The Partner Center connector, when its settings are present. */
   partnerCenter?: PartnerCenterConnector;
 }

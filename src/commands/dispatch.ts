@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../core/errors.js';
+import { currentRequest, withRequest, type RequestContext } from '../request-context.js';
 import { actionIds, type ActionId, type View } from '../views/model.js';
 import type { CommandEnv } from './context.js';
 import { commandText, parseCommand, type Command } from './grammar.js';
@@ -22,14 +23,50 @@ function errorView(env: CommandEnv, error: unknown, command?: Command): View {
     return { tone: 'error', lines: [t(error.code, { prefix: env.prefix, ...error.params, ...terms, ...commands })], actions };
   }
   const errorId = randomUUID().slice(0, 8);
+  const observing = currentRequest()?.observing;
+  if (observing) observing.errorId = errorId;
   env.logError(errorId, error);
   return { tone: 'error', lines: [t('error.unexpected', { id: errorId })] };
 }
 
+/**
+ * Runs a command or click under a request ID (the one Partner Center is given), then logs and counts it:
+ * its name and outcome, never the text after the name, which holds customer names and reasons.
+ */
+async function observed(env: CommandEnv, kind: 'command' | 'click', name: string | undefined, run: () => Promise<View>): Promise<View> {
+  // A "run" button runs a command inside its click: one request, one line.
+  if (currentRequest()?.observing) return run();
+  const observing: NonNullable<RequestContext['observing']> = { name };
+  return withRequest(async () => {
+    const started = performance.now();
+    let view: View | undefined;
+    try {
+      return (view = await run());
+    } finally {
+      const outcome = observing.errorId || !view ? 'error' : view.tone === 'error' ? 'refused' : 'ok';
+      env.telemetry?.handled({
+        kind,
+        name: observing.name ?? 'unknown',
+        platform: env.conversation.platform,
+        org: env.org,
+        outcome,
+        durationMs: performance.now() - started,
+        errorId: observing.errorId,
+      });
+    }
+  }, { observing });
+}
+
 export async function runCommand(env: CommandEnv, text: string): Promise<View> {
+  return observed(env, 'command', undefined, () => dispatchCommand(env, text));
+}
+
+async function dispatchCommand(env: CommandEnv, text: string): Promise<View> {
   let command: Command | undefined;
   try {
     command = parseCommand(text);
+    const observing = currentRequest()?.observing;
+    if (observing) observing.name ??= command.name;
     const { org } = env;
     // R-A1, R-A5: outside a linked organization, or as an unknown user, only help runs.
     if (!org || command.name === 'help') return helpView(env);
@@ -42,15 +79,18 @@ export async function runCommand(env: CommandEnv, text: string): Promise<View> {
 
 /** A button click; `inputs` holds what the user typed into the view's input, if it had one. */
 export async function runAction(env: CommandEnv, id: string, value: string, inputs: Record<string, string> = {}): Promise<View> {
-  try {
-    const { org } = env;
-    if (!org) return helpView(env);
-    if (env.actor.kind === 'unknown') throw new DomainError('error.unknownUser');
-    const action = actionIds.find((a) => a === id) as ActionId | undefined;
-    if (!action) throw new DomainError('error.unknownCommand', { name: id });
-    if (action === 'run') return await runCommand(env, value);
-    return await runButton({ ...env, org }, action, value, inputs);
-  } catch (error) {
-    return errorView(env, error);
-  }
+  // Only a known action ID is a name: the ID comes from the request, so anything else is logged as "unknown".
+  const action = actionIds.find((a) => a === id) as ActionId | undefined;
+  return observed(env, 'click', action, async () => {
+    try {
+      const { org } = env;
+      if (!org) return helpView(env);
+      if (env.actor.kind === 'unknown') throw new DomainError('error.unknownUser');
+      if (!action) throw new DomainError('error.unknownCommand', { name: id });
+      if (action === 'run') return await runCommand(env, value);
+      return await runButton({ ...env, org }, action, value, inputs);
+    } catch (error) {
+      return errorView(env, error);
+    }
+  });
 }

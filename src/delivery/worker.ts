@@ -4,6 +4,8 @@ import { deliveryChannels, outbox } from '../../db/schema.js';
 import type { OutboxMessage } from '../core/announcements.js';
 import type { ChatPerson } from '../core/context.js';
 import type { Logger } from '../log.js';
+import type { DeliveryOutcome } from '../observability.js';
+import { outsideRequest } from '../request-context.js';
 import type { Translate } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 
@@ -94,6 +96,8 @@ export function startDeliveryWorker(options: {
   intervalMs?: number;
   /** How long one post may take; a channel's lease outlasts it. */
   postTimeoutSeconds?: number;
+  /** Told how each attempt ended, for the metrics. */
+  onDelivered?: (delivery: DeliveryOutcome) => void;
 }): DeliveryWorker {
   const { db, senders, log, render } = options;
   const leaseSeconds = (options.postTimeoutSeconds ?? 10) + 15;
@@ -182,10 +186,12 @@ export function startDeliveryWorker(options: {
           postedChannelId: posted.channelId && posted.channelId !== channel.channelId ? posted.channelId : null,
         })
         .where(inArray(outbox.id, ids));
+      options.onDelivered?.({ platform: channel.platform, outcome: 'sent', reason: 'none', messages: ids.length });
       await release({ ...spent, nextPostAt: new Date(Date.now() + spacingSeconds * 1000) });
     } catch (error) {
       const { retryAfterSeconds, permanent } = error instanceof DeliveryError ? error.options : {};
       const reason = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
+      const kind = retryAfterSeconds !== undefined ? 'rate_limited' : permanent ? 'rejected' : 'error';
       // Messages that failed together usually share their attempt count: one update per count.
       for (const attempts of new Set(batch.map((r) => r.attempts + 1))) {
         const gaveUp = permanent || attempts >= maxAttempts;
@@ -196,6 +202,7 @@ export function startDeliveryWorker(options: {
           .update(outbox)
           .set({ status: gaveUp ? 'failed' : 'pending', attempts, lastError: reason, nextAttemptAt: sql`now() + make_interval(secs => ${gaveUp ? 0 : delay})` })
           .where(inArray(outbox.id, group));
+        options.onDelivered?.({ platform: channel.platform, outcome: gaveUp ? 'failed' : 'retry', reason: kind, messages: group.length });
       }
       await release({ ...spent, nextPostAt: new Date(Date.now() + (retryAfterSeconds ?? spacingSeconds) * 1000) });
     }
@@ -245,7 +252,8 @@ export function startDeliveryWorker(options: {
   function schedule(ms: number) {
     if (stopped) return;
     clearTimeout(timer);
-    timer = setTimeout(tick, ms);
+    // A wake comes from a request; the pass delivers everyone's messages, so its log lines carry no request's ID.
+    timer = setTimeout(() => outsideRequest(tick), ms);
   }
 
   // One pass at a time; a wake during a pass is answered by the pass after it.

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfidentialClientApplication } from '@azure/msal-node';
 import type { AzureReservationChange, AzureReservationOutcome, AzureReservationsGateway, RemoteReservation, ReservationCatalog } from '../core/context.js';
 import { DomainError } from '../core/errors.js';
+import { currentRequest } from '../request-context.js';
 import { isLoopback, loopbackNetwork, type PartnerCenterSettings } from './client.js';
 
 /*
@@ -94,17 +95,30 @@ export function createAzureReservations(settings: AzureSettings): AzureReservati
     }
     const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${settings.armBaseUrl}${pathOrUrl}${pathOrUrl.includes('?') ? '&' : '?'}api-version=${apiVersion}`;
     let response: Response;
+    // ARM's own tracing header: Azure's records of the change carry the request ID of the click that approved it.
+    const correlationId = currentRequest()?.requestId;
+    const started = performance.now();
+    const report = (status: number | 'timeout' | 'unreachable') =>
+      settings.onCall?.({ service: 'azure', method, url, status, durationMs: performance.now() - started, attempt: 1, correlationId });
     try {
       response = await fetch(url, {
         method,
-        headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${accessToken}`,
+          accept: 'application/json',
+          ...(correlationId ? { 'x-ms-correlation-request-id': correlationId } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
-      throw new AzureError(0, 'unreachable', error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : String((error as Error).message ?? error));
+      const timedOut = error instanceof Error && error.name === 'TimeoutError';
+      report(timedOut ? 'timeout' : 'unreachable');
+      throw new AzureError(0, 'unreachable', timedOut ? `no answer within ${timeoutMs / 1000} s` : String((error as Error).message ?? error));
     }
     const text = await response.text();
+    report(response.status);
     const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     if (!response.ok) {
       const error = (parsed.error ?? {}) as { code?: string; message?: string };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AuthError, ConfidentialClientApplication, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
+import { currentRequest } from '../request-context.js';
 import { memoryTokenStore, type RefreshTokenStore } from './tokens.js';
 
 /** Partner Center's scope for app + user (secure application model) tokens. */
@@ -28,6 +29,20 @@ export interface PartnerCenterSettings {
   maxRetryAfterMs?: number;
   /** Longest pause between two polls of an Azure long-running operation, whatever Retry-After says (default 60 s). */
   maxPollDelayMs?: number;
+  /** Told of every HTTP exchange with Partner Center or Azure, for the logs and metrics (src/observability.ts). */
+  onCall?: (call: OutgoingCall) => void;
+}
+
+/** One HTTP exchange (a retry is another): `status` is the HTTP status, or why none came. */
+export interface OutgoingCall {
+  service: 'partner-center' | 'azure';
+  method: string;
+  /** As called, IDs and query included: whoever records it makes it an endpoint template. */
+  url: string;
+  status: number | 'timeout' | 'unreachable';
+  durationMs: number;
+  attempt: number;
+  correlationId?: string;
 }
 
 /** Partner Center's answer to a refused request, from its error body `{ code, description, errorName }`. */
@@ -140,10 +155,11 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
   async function request(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<PartnerCenterResponse> {
     const { retries: allowed = retries } = options;
     const requestId = randomUUID();
-    const correlationId = options.correlationId ?? randomUUID();
+    // Inside a command, Partner Center sees the command's request ID, so its records and ours can be matched.
+    const correlationId = options.correlationId ?? currentRequest()?.requestId ?? randomUUID();
     let failures = 0;
     let throttled = 0;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       const wait = (heldUntil.get(settings.tenantId) ?? 0) - Date.now();
       if (wait > 0) await sleep(wait);
       let accessToken: string;
@@ -154,9 +170,13 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
         throw new PartnerCenterError(0, e.errorCode || 'sign-in failed', (e.errorMessage || e.message || String(error)).split('\n')[0]!, correlationId);
       }
       let response: Response;
+      const url = /^https?:\/\//.test(path) ? path : `${settings.baseUrl}${path}`;
+      const started = performance.now();
+      const report = (status: OutgoingCall['status']) =>
+        settings.onCall?.({ service: 'partner-center', method, url, status, durationMs: performance.now() - started, attempt, correlationId });
       try {
         // An absolute URL is another host (the price sheets' Partner API, with options.scope).
-        response = await fetch(/^https?:\/\//.test(path) ? path : `${settings.baseUrl}${path}`, {
+        response = await fetch(url, {
           method,
           headers: {
             authorization: `Bearer ${accessToken}`,
@@ -171,6 +191,7 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
           signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (error) {
+        report(error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : 'unreachable');
         // A timeout or a dropped connection: retried with the same MS-RequestId, so Partner Center can tell it is the same call.
         if (failures++ < allowed) {
           await sleep(retryDelayMs * 2 ** (failures - 1));
@@ -180,6 +201,7 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
         throw new PartnerCenterError(0, 'unreachable', reason, correlationId);
       }
       const text = await response.text();
+      report(response.status);
       const parsed = parseJson(text);
       if (response.ok) return { status: response.status, body: parsed };
       if (response.status === 429) {

@@ -5,6 +5,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import type { DatabaseHandle } from '../../db/client.js';
 import { startBot, type Bot } from '../../src/bot.js';
 import { importOrganization, parseImportFile } from '../../src/core/import.js';
+import type { Logger } from '../../src/log.js';
 import type { PartnerCenterConfig } from '../../src/partner-center/connector.js';
 import { validateAdaptiveCard } from './adaptive-card.js';
 import { openTestDatabase } from './database.js';
@@ -149,11 +150,13 @@ export async function startTeamsTestBot(
     /** Slack too, on this fake Web API. */
     slackApiUrl?: string;
     organizations?: unknown[];
-    /** Partner Center connector settings and timing, passed to startBot. */
-    partnerCenter?: PartnerCenterConfig;
+    /** Partner Center connector settings (and other settings, such as METRICS_TOKEN) and timing, passed to startBot. */
+    partnerCenter?: PartnerCenterConfig & Partial<Parameters<typeof startBot>[0]['config']>;
     partnerCenterTuning?: Parameters<typeof startBot>[0]['partnerCenterTuning'];
     /** Each user's Teams client language, sent as activity.locale unless an activity names its own. */
     locales?: Record<string, string>;
+    /** Where the bot logs (default: nowhere). */
+    log?: Logger;
   } = {},
 ) {
   const authenticated = options.authenticated ?? true;
@@ -175,7 +178,7 @@ export async function startTeamsTestBot(
       ...options.partnerCenter,
     },
     partnerCenterTuning: options.partnerCenterTuning,
-    log: silentLog,
+    log: options.log ?? silentLog,
     deliveryIntervalMs: 50,
     // The bot's own token for the connector, as the Microsoft login would issue it.
     teamsBotToken: () => framework.token({ aud: 'https://api.botframework.com' }),

@@ -4,6 +4,7 @@ import { DomainError } from '../../core/errors.js';
 import { describeIssues } from '../../core/import.js';
 import { purchaseInputSchema, purchaseJson, recordPurchase } from '../../core/purchases.js';
 import { translator, type MessageKey } from '../../i18n/index.js';
+import { noteOrganization } from '../../request-context.js';
 
 export interface ApiAnswer {
   status: number;
@@ -32,6 +33,7 @@ export function purchaseIntake(db: Database, onRecorded: () => void) {
     if (!token) return error(401, 'api.tokenMissing');
     const org = await organizationForToken(db, token);
     if (!org) return error(401, 'api.tokenWrong');
+    noteOrganization(org);
     if (!/^application\/json\b/i.test(request.contentType ?? '')) return error(415, 'api.notJson');
     let json: unknown;
     try {

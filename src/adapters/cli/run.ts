@@ -37,7 +37,11 @@ export interface CliResult {
  * The terminal adapter: the same grammar and core as chat, acting as the staff
  * member named by --as. A confirmation's primary button is clicked by --yes.
  */
-export async function runCli(db: Database, argv: string[], options: { partnerCenter?: PartnerCenterConnector; config?: CheckSettings & Partial<Pick<Config, 'PUBLIC_URL'>>; log?: Logger } = {}): Promise<CliResult> {
+export async function runCli(
+  db: Database,
+  argv: string[],
+  options: { partnerCenter?: PartnerCenterConnector; config?: CheckSettings & Partial<Pick<Config, 'PUBLIC_URL'>>; log?: Logger; telemetry?: CommandEnv['telemetry'] } = {},
+): Promise<CliResult> {
   const t = translator('en');
   let parsed;
   try {
@@ -141,6 +145,7 @@ export async function runCli(db: Database, argv: string[], options: { partnerCen
     prefix: 'npm run csp -- ',
     now: () => new Date(),
     logError: (id, error) => console.error(`error ${id}`, error),
+    telemetry: options.telemetry,
     ...(options.partnerCenter ? { partnerCenter: options.partnerCenter } : {}),
   };
   let view = await runCommand(env, positionals.join(' '));

@@ -37,6 +37,8 @@ export interface SlackAdapterOptions {
   /** Called after a button's change committed, so its announcement goes out at once. */
   onChange?: () => void;
   partnerCenter?: PartnerCenterConnector;
+  /** Logs and counts each command and click. */
+  telemetry?: CommandEnv['telemetry'];
 }
 
 export interface SlackAdapter {
@@ -120,6 +122,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       workspaceId: teamId,
       now: () => new Date(),
       logError: (errorId, error) => log.error(`error ${errorId}`, error),
+      telemetry: options.telemetry,
       ...(options.partnerCenter ? { partnerCenter: options.partnerCenter } : {}),
     };
   }

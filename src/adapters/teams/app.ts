@@ -35,6 +35,8 @@ export interface TeamsAdapterOptions {
   /** Keeps a reply's files and signs links to them; `publicUrl` is where users reach this bot (PUBLIC_URL). */
   downloads?: { store: Downloads; publicUrl: () => string };
   partnerCenter?: PartnerCenterConnector;
+  /** Logs and counts each command and click. */
+  telemetry?: CommandEnv['telemetry'];
 }
 
 export interface TeamsAdapter {
@@ -140,6 +142,7 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
       workspaceId: tenantId,
       now: () => new Date(),
       logError: (errorId, error) => log.error(`error ${errorId}`, error),
+      telemetry: options.telemetry,
       ...(options.partnerCenter ? { partnerCenter: options.partnerCenter } : {}),
     };
   }
