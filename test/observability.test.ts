@@ -167,11 +167,14 @@ describe('logs and metrics an operator can use', () => {
     }
     // Partner Center calls by endpoint template and status: as many as the fake answered, no raw ID in any label.
     const partnerCenter = series('csp_partner_center_requests_total');
+    // The start-up catalog read comes first: products and a price sheet for each of the customers' four markets.
     expect(partnerCenter).toEqual([
+      { method: 'GET', endpoint: '/v1.0/sales/pricesheets(…)/$value', status: '200', value: 4 },
+      { method: 'GET', endpoint: '/v1/products', status: '200', value: 4 },
       { method: 'GET', endpoint: '/v1/SelfServePolicy', status: '200', value: 1 },
       { method: 'POST', endpoint: '/v1/SelfServePolicy', status: '201', value: 1 },
     ]);
-    expect(pc.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`)).toEqual(['GET /v1/SelfServePolicy', 'POST /v1/SelfServePolicy']);
+    expect(pc.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`).filter((r) => !/products|pricesheets/.test(r))).toEqual(['GET /v1/SelfServePolicy', 'POST /v1/SelfServePolicy']);
     expect(series('csp_azure_requests_total')).toEqual([]);
     expect(metrics.some((m) => m.name === 'process_cpu_seconds_total')).toBe(true);
 
@@ -197,8 +200,11 @@ describe('logs and metrics an operator can use', () => {
 
     // The click's Partner Center calls carry its request ID as MS-CorrelationId, and their log lines name it too.
     const click = requestLines().find((l) => l.msg === 'click')!;
-    expect(pc.requests.map((r) => r.headers['ms-correlationid'])).toEqual([click.requestId, click.requestId]);
-    const calls = logged().filter((l) => l.msg === 'partner-center call');
+    const policyCalls = pc.requests.filter((r) => r.path.startsWith('/v1/SelfServePolicy'));
+    expect(policyCalls.map((r) => r.headers['ms-correlationid'])).toEqual([click.requestId, click.requestId]);
+    // The start-up catalog read carries its job's own request ID, not the click's.
+    expect(pc.requests.filter((r) => !policyCalls.includes(r)).every((r) => r.headers['ms-correlationid'] && r.headers['ms-correlationid'] !== click.requestId)).toBe(true);
+    const calls = logged().filter((l) => l.msg === 'partner-center call' && String(l.endpoint).startsWith('/v1/SelfServePolicy'));
     expect(calls.map(({ method, endpoint, status, requestId, correlationId }) => ({ method, endpoint, status, requestId, correlationId }))).toEqual([
       { method: 'GET', endpoint: '/v1/SelfServePolicy', status: 200, requestId: click.requestId, correlationId: click.requestId },
       { method: 'POST', endpoint: '/v1/SelfServePolicy', status: 201, requestId: click.requestId, correlationId: click.requestId },
