@@ -49,7 +49,7 @@ export async function startBotProcess(label: string, env: NodeJS.ProcessEnv, tim
     },
     timeoutMs,
   );
-  return { port, child, exited, output: () => output };
+  return { port, child, exited, output: () => readable(output) };
 }
 
 /** Every bot process still running is killed (a test's afterAll). */
@@ -82,4 +82,19 @@ export async function startSlackBotProcess(env: NodeJS.ProcessEnv) {
   const bot = await startBotProcess('the bot', env);
   const post = (body: string) => fetch(`http://127.0.0.1:${bot.port}/slack/events`, { method: 'POST', headers: signedHeaders(body), body });
   return { ...bot, post };
+}
+
+/** A process's output as people read it: each JSON log line as its message. */
+function readable(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      try {
+        const entry = JSON.parse(line) as { msg?: unknown };
+        return typeof entry?.msg === 'string' ? entry.msg : line;
+      } catch {
+        return line;
+      }
+    })
+    .join('\n');
 }
