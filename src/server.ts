@@ -57,10 +57,40 @@ const apiBodyLimit = 64 * 1024;
 
 const loopback = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
+export interface HttpServer extends Server {
+  /**
+   * Stops taking requests and resolves once those under way were answered and every connection
+   * closed. Requests still arriving on open keep-alive connections are answered 503.
+   */
+  drain(): Promise<void>;
+}
+
 /** The one HTTP server: Slack, Teams, health, and the local CLI bridge. */
-export function createHttpServer(options: ServerOptions): Server {
+export function createHttpServer(options: ServerOptions): HttpServer {
   const { log } = options;
-  return createServer((req, res) => {
+  let drained: Promise<void> | undefined;
+  const answering = new Set<ServerResponse>();
+  const server = createServer((req, res) => {
+    if (drained) return send(res.setHeader('connection', 'close'), 503, { error: translator('en')('api.stopping') });
+    answering.add(res);
+    res.once('close', () => {
+      answering.delete(res);
+      // Its connection may be idle now: close it rather than wait for the client.
+      if (drained) setImmediate(() => server.closeIdleConnections());
+    });
+    handle(req, res);
+  });
+  return Object.assign(server, {
+    drain: () =>
+      (drained ??= new Promise<void>((done) => {
+        // Answers still to come close their connection after them.
+        for (const res of answering) if (!res.headersSent) res.setHeader('connection', 'close');
+        server.close(() => done());
+        server.closeIdleConnections();
+      })),
+  });
+
+  function handle(req: IncomingMessage, res: ServerResponse) {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && req.method === 'GET') {
       // The server listens only after migrations ran, so answering at all means ready.
@@ -160,5 +190,5 @@ export function createHttpServer(options: ServerOptions): Server {
       return;
     }
     send(res, 404, { error: 'not found' });
-  });
+  }
 }

@@ -39,6 +39,11 @@ export interface SlackAdapter {
   app: App;
   /** Serves POST /slack/events; undefined in Socket Mode. */
   requestListener?: RequestListener;
+  /**
+   * Waits for the listeners under way (they run on after their ack). In Socket Mode it first stops
+   * taking events (one not acknowledged is Slack's to send again) and disconnects at the end.
+   */
+  stop(): Promise<void>;
 }
 
 /** Bolt logs through ours, so LOG_LEVEL governs it too. */
@@ -76,6 +81,20 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     ? new SocketModeReceiver({ appToken: options.appToken, logger, installerOptions: { clientOptions: clientOptions() } })
     : new HTTPReceiver({ signingSecret: options.signingSecret!, endpoints: '/slack/events', logger });
   const app = new App({ token: options.botToken, receiver, clientOptions: clientOptions(), logger });
+
+  // Listeners under way, which stop() waits for.
+  let stopping = false;
+  const running = new Set<Promise<void>>();
+  app.use(async ({ next }) => {
+    if (stopping && options.appToken) return;
+    const run = next();
+    running.add(run);
+    try {
+      await run;
+    } finally {
+      running.delete(run);
+    }
+  });
 
   const usersLocale = async (user: string) => (await app.client.users.info({ user, include_locale: true })).user?.locale ?? null;
 
@@ -174,5 +193,13 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
 
   app.error(async (error) => log.error('slack', error));
 
-  return { app, requestListener: receiver instanceof HTTPReceiver ? receiver.requestListener : undefined };
+  return {
+    app,
+    requestListener: receiver instanceof HTTPReceiver ? receiver.requestListener : undefined,
+    async stop() {
+      stopping = true;
+      while (running.size) await Promise.allSettled([...running]);
+      if (options.appToken) await app.stop();
+    },
+  };
 }
