@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
@@ -20,8 +21,19 @@ export type Queryable = Database | Transaction;
 export interface DatabaseHandle {
   db: Database;
   kind: 'pglite' | 'postgres';
+  /** Migrations this opening applied, and how many the database has had in all. */
+  migrations: { applied: number; total: number };
   close(): Promise<void>;
 }
+
+/** The database cannot be opened for a reason the operator has to fix: one line saying which and what to do. */
+export class DatabaseUnavailable extends Error {}
+
+/**
+ * Several replicas may start at once: the first to take this PostgreSQL advisory lock migrates,
+ * the others wait and then find nothing left to do. A fixed key ("cspops" in ASCII).
+ */
+const migrationLockKey = '109347458740339';
 
 const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
 
@@ -41,25 +53,41 @@ const appliedMigrations = (db: Database) =>
  * Applies the migrations; when some were new (an upgrade), also recomputes the name keys an
  * older normalizeKey wrote, which SQL cannot. A change to normalizeKey ships with a migration.
  */
-async function upgraded(db: Database, migrate: () => Promise<void>) {
+async function upgraded(db: Database, migrate: () => Promise<void>): Promise<DatabaseHandle['migrations']> {
   const before = await appliedMigrations(db);
   await migrate();
-  if ((await appliedMigrations(db)) > before) await refreshNameKeys(db);
+  const total = await appliedMigrations(db);
+  if (total > before) await refreshNameKeys(db);
+  return { applied: total - before, total };
 }
 
 /**
  * With a URL, postgres.js against a real server; without one, embedded PGlite
  * stored in `dataDir` (or in memory when `dataDir` is undefined). Migrations run
- * before the handle is returned, so callers always see the current schema.
+ * before the handle is returned, so callers always see the current schema. A server
+ * that cannot be reached, a database that does not exist, a refused login or a data
+ * folder PGlite cannot open throw DatabaseUnavailable.
  */
 export async function openDatabase(options: { url?: string; dataDir?: string }): Promise<DatabaseHandle> {
   if (options.url) {
+    const url = options.url;
+    // Migrations on one connection of their own, under the advisory lock; ending it releases the lock.
+    const migrator = postgres(url, { max: 1, onnotice: () => {} });
+    let migrations: DatabaseHandle['migrations'];
+    try {
+      await migrator`select pg_advisory_lock(${migrationLockKey}::bigint)`;
+      const db = drizzlePostgres(migrator, { schema });
+      migrations = await upgraded(db as unknown as Database, () => migratePostgres(db, { migrationsFolder }));
+    } catch (error) {
+      throw postgresUnavailable(error, url) ?? error;
+    } finally {
+      await migrator.end({ timeout: 5 });
+    }
     // Each process names its connections, so pg_stat_activity tells this pool's from another instance's.
     const applicationName = `csp-ops ${randomBytes(4).toString('hex')}`;
     const max = 10;
-    const client = postgres(options.url, { max, onnotice: () => {}, connection: { application_name: applicationName } });
+    const client = postgres(url, { max, onnotice: () => {}, connection: { application_name: applicationName } });
     const db = drizzlePostgres(client, { schema });
-    await upgraded(db as unknown as Database, () => migratePostgres(db, { migrationsFolder }));
     pools.set(db, {
       driver: 'postgres',
       async read() {
@@ -70,9 +98,15 @@ export async function openDatabase(options: { url?: string; dataDir?: string }):
         return { driver: 'postgres', max, open: row!.open, inUse: row!.inUse };
       },
     });
-    return { db: db as unknown as Database, kind: 'postgres', close: () => client.end({ timeout: 5 }) };
+    return { db: db as unknown as Database, kind: 'postgres', migrations, close: () => client.end({ timeout: 5 }) };
   }
-  const client = new PGlite({ dataDir: options.dataDir, extensions: { pg_trgm } });
+  let client: PGlite;
+  try {
+    client = new PGlite({ dataDir: options.dataDir, extensions: { pg_trgm } });
+    await client.waitReady;
+  } catch (error) {
+    throw options.dataDir ? dataFolderUnavailable(options.dataDir, error) : error;
+  }
   // PGlite runs one statement at a time: how many wait or run shows how loaded it is.
   let inFlight = 0;
   for (const method of ['query', 'exec', 'transaction'] as const) {
@@ -82,10 +116,55 @@ export async function openDatabase(options: { url?: string; dataDir?: string }):
   const db = drizzlePglite(client, { schema });
   pools.set(db, { driver: 'pglite', read: async () => ({ driver: 'pglite', inFlight }) });
   try {
-    await upgraded(db as unknown as Database, () => migratePglite(db, { migrationsFolder }));
+    const migrations = await upgraded(db as unknown as Database, () => migratePglite(db, { migrationsFolder }));
+    return { db: db as unknown as Database, kind: 'pglite', migrations, close: () => client.close() };
   } catch (error) {
     await client.close();
     throw error;
   }
-  return { db: db as unknown as Database, kind: 'pglite', close: () => client.close() };
+}
+
+/** The error itself or what it wraps (Drizzle wraps the driver's error as its cause). */
+function rootCause(error: unknown): { code?: string; message?: string; address?: string; port?: number } {
+  let e = error as { code?: unknown; cause?: unknown } | undefined;
+  while (e && typeof e.code !== 'string' && e.cause) e = e.cause as typeof e;
+  return (e ?? {}) as ReturnType<typeof rootCause>;
+}
+
+const unreachable = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'CONNECT_TIMEOUT']);
+
+/** Where DATABASE_URL points, for messages: never its password. Fills in what postgres.js does when the URL leaves something out. */
+export function postgresTarget(url: string): { server: string; database: string; user: string } {
+  const parsed = new URL(url);
+  const { PGUSER, PGDATABASE, PGHOST, PGPORT } = process.env;
+  const user = decodeURIComponent(parsed.username) || PGUSER || userInfo().username;
+  const database = decodeURIComponent(parsed.pathname.slice(1)) || PGDATABASE || user;
+  return { server: `${parsed.hostname || PGHOST || 'localhost'}:${parsed.port || PGPORT || 5432}`, database, user };
+}
+
+/** The one line for a PostgreSQL server that cannot be used, saying which and what to do. */
+export function postgresUnavailable(error: unknown, url: string): DatabaseUnavailable | undefined {
+  const cause = rootCause(error);
+  const { server, database, user } = postgresTarget(url);
+  const reason = cause.message?.split('\n')[0];
+  if (cause.code && unreachable.has(cause.code)) {
+    const at = cause.address && cause.port ? `${cause.address}:${cause.port}` : server;
+    return new DatabaseUnavailable(`Cannot reach PostgreSQL at ${at} (${cause.code}): start it or correct DATABASE_URL.`);
+  }
+  switch (cause.code) {
+    case '3D000':
+      return new DatabaseUnavailable(`Database "${database}" does not exist on ${server}: create it (createdb ${database}) or correct DATABASE_URL.`);
+    case '28P01':
+      return new DatabaseUnavailable(`PostgreSQL at ${server} refused the password of user "${user}": correct the password in DATABASE_URL.`);
+    case '28000':
+      return new DatabaseUnavailable(`PostgreSQL at ${server} refused user "${user}" (${reason}): correct the user in DATABASE_URL, or create the role and let it connect.`);
+  }
+  return undefined;
+}
+
+/** The one line for an embedded data folder PGlite cannot create or open. */
+export function dataFolderUnavailable(dataDir: string, error: unknown): DatabaseUnavailable {
+  const cause = rootCause(error);
+  const reason = cause.message?.split('\n')[0] || cause.code || (error as Error)?.constructor?.name || String(error);
+  return new DatabaseUnavailable(`Cannot open the embedded database in ${dataDir} (${reason}): set DATA_DIR to a folder csp-ops can create and write (a new one starts empty).`);
 }

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { dataFolderUnavailable } from './client.js';
 
 /** Who holds the embedded data folder; the bot adds where the CLI can reach it. */
 export interface LockHolder {
@@ -17,6 +18,10 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The operator's line when another process holds the folder. */
+export const folderInUse = (dataDir: string, pid: number) =>
+  `The data folder ${dataDir} is in use by another csp-ops process (pid ${pid}). Stop it first, or set DATA_DIR to another folder.`;
+
 /** Lock files this process holds: one naming our PID that is not among them was left by an earlier process given the same PID (PID 1 in a container). */
 const heldHere = new Set<string>();
 
@@ -26,7 +31,11 @@ const heldHere = new Set<string>();
  * by a process that died is taken over.
  */
 export function acquireDataDirLock(dataDir: string, holder: LockHolder): { acquired: true; release: () => void; update: (h: LockHolder) => void } | { acquired: false; holder: LockHolder } {
-  mkdirSync(dataDir, { recursive: true });
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (error) {
+    throw dataFolderUnavailable(dataDir, error);
+  }
   const path = join(dataDir, 'csp-ops.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -41,7 +50,8 @@ export function acquireDataDirLock(dataDir: string, holder: LockHolder): { acqui
         update: (h) => writeFileSync(path, JSON.stringify(h), { mode: 0o600 }),
       };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // A folder csp-ops may not write in (or a file in its place) is the operator's to fix.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw dataFolderUnavailable(dataDir, error);
       let current: LockHolder;
       try {
         current = JSON.parse(readFileSync(path, 'utf8')) as LockHolder;

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
 import type { Database } from '../db/client.js';
 import { runCli } from './adapters/cli/run.js';
 import { createSlackAdapter, type SlackAdapter } from './adapters/slack/app.js';
@@ -14,22 +13,21 @@ import { deliveryBacklog, startDeliveryWorker, type DeliveryWorker } from './del
 import type { Logger } from './log.js';
 import { createTelemetry } from './observability.js';
 import { withRequest } from './request-context.js';
-import { createHttpServer } from './server.js';
+import { createHttpServer, type HttpServer } from './server.js';
 import { purchaseIntake } from './adapters/api/purchases.js';
 import { createDownloads } from './adapters/downloads.js';
 import { saasFulfillment } from './adapters/api/saas.js';
 import { remindClosingWindows } from './core/marketplace.js';
 import { partnerCenterFromConfig, type PartnerCenterConfig } from './partner-center/connector.js';
-import type { PartnerCenterSettings } from './partner-center/client.js';
+import { PartnerCenterStopped, stoppableClient, type PartnerCenterSettings } from './partner-center/client.js';
 import { partnerCenterWebhooks, webhookSettings } from './partner-center/webhooks.js';
 import { pollAllOrganizations } from './partner-center/audit.js';
 import { processPartnerCenterEvents } from './partner-center/events.js';
 import { repairAllOrganizations } from './partner-center/repair.js';
-import { syncAllOrganizations } from './partner-center/sync.js';
+import { syncAllOrganizations, syncCutOff } from './partner-center/sync.js';
 import { refreshPartnerCatalog } from './partner-center/catalog.js';
 import { warnExpiringRefreshToken } from './partner-center/tokens.js';
 
-const stopGraceMs = 5000;
 const reminderCheckMs = 10 * 60 * 1000;
 
 type PartnerCenterWebhookSettings = Pick<
@@ -46,14 +44,19 @@ type TeamsSettings = Pick<
 >;
 
 export interface Bot {
-  server: Server;
+  server: HttpServer;
   port: number;
   slack?: SlackAdapter;
   teams?: TeamsAdapter;
   worker: DeliveryWorker;
   /** The start-up Partner Center jobs (repair, refresh-token expiry, a catalog never read or a day old), settled; failures are logged. */
   startup: Promise<void>;
-  /** Stops taking requests and lets the worker finish; the database stays open. */
+  /**
+   * Stops taking work and waits for what is under way: HTTP requests and the Slack listeners they
+   * started, the delivery posts (their channels' leases released), and background jobs, whose
+   * Partner Center reads end at once (a sync gives back its lease and resumes after the restart).
+   * The database stays open; the caller bounds the wait.
+   */
   stop(): Promise<void>;
 }
 
@@ -71,6 +74,9 @@ export async function startBot(options: {
   teamsBotToken?: TeamsAdapterOptions['botToken'];
 }): Promise<Bot> {
   const { db, config, log } = options;
+  // Aborted by stop(): no job starts after it, and background jobs' Partner Center reads end at once.
+  const stopping = new AbortController();
+  const underWay = new Set<Promise<void>>();
   let worker: DeliveryWorker | undefined;
   const wake = () => worker?.wake();
   const botToken = config.SLACK_BOT_TOKEN;
@@ -83,6 +89,28 @@ export async function startBot(options: {
   // Partner Center connector: only with its settings; without them the permission is kept here alone, as before.
   // Its newest refresh token is kept in the database (sealed with PARTNER_CENTER_TOKEN_KEY); a refusal is announced.
   const partnerCenter = partnerCenterFromConfig(config, { ...options.partnerCenterTuning, onCall: telemetry.called }, { db, log, onAnnounce: () => wake() });
+  const background = partnerCenter && stoppableClient(partnerCenter.client, stopping.signal);
+  /**
+   * A job that never runs twice at once (a call while it runs waits for that run), and not at all once
+   * stopping; failures are logged. Each run is a request of its own (not that of a timer or webhook that
+   * started it): its log lines and Partner Center calls share one request ID.
+   */
+  const singleRun = (job: () => Promise<unknown>, name: string): (() => Promise<void>) => {
+    let running: Promise<void> | undefined;
+    return () => {
+      if (stopping.signal.aborted) return Promise.resolve();
+      if (running) return running;
+      const run = withRequest(job, { requestId: randomUUID(), organization: undefined })
+        .then(() => undefined)
+        .catch((error) => (error instanceof PartnerCenterStopped ? log.info(`${name}: stopped; it resumes after the restart`) : log.error(name, error)))
+        .finally(() => {
+          running = undefined;
+          underWay.delete(run);
+        });
+      underWay.add(run);
+      return (running = run);
+    };
+  };
   // Unset (tests), links name the port the server got.
   const publicUrl = () => config.PUBLIC_URL ?? `http://localhost:${(server.address() as { port: number }).port}`;
   const teams =
@@ -156,17 +184,20 @@ export async function startBot(options: {
     partnerCenterWebhook,
     deliveries: () => deliveryBacklog(db),
     downloads: teams ? (token, acceptLanguage) => downloads.serve(token, acceptLanguage) : undefined,
-    cli: options.cliToken ? { token: options.cliToken, run: (argv) => runCli(db, argv, { partnerCenter, config, log, telemetry }) } : undefined,
+    // A sync or poll run from the terminal is cut short by a stop like the background ones.
+    cli: options.cliToken
+      ? { token: options.cliToken, run: (argv) => runCli(db, argv, { partnerCenter: partnerCenter && { ...partnerCenter, client: background! }, config, log, telemetry }) }
+      : undefined,
     telemetry,
     metricsToken: config.METRICS_TOKEN,
   });
   await new Promise<void>((done) => server.listen(config.PORT, done));
   // Request reminders are due at most once a day, window reminders hours ahead; looking every ten minutes is plenty.
-  const reminders = setInterval(() => {
-    Promise.all([remindPendingRequests(db, new Date()), remindClosingWindows(db, new Date())])
-      .then(([requests, windows]) => (requests || windows) && wake())
-      .catch((error) => log.error('reminders', error));
-  }, reminderCheckMs).unref();
+  const remind = singleRun(
+    () => Promise.all([remindPendingRequests(db, new Date()), remindClosingWindows(db, new Date())]).then(([requests, windows]) => (requests || windows) && wake()),
+    'reminders',
+  );
+  const reminders = setInterval(() => void remind(), reminderCheckMs).unref();
   // With the connector: customer purchases from the audit records (R-P8), the periodic sync, and events fetched from the API.
   // A Partner Center change cut off by a crash is settled once its call can no longer be under way: at start-up, then when the next is due.
   let repairTimer: NodeJS.Timeout | undefined;
@@ -174,21 +205,21 @@ export async function startBot(options: {
     clearTimeout(repairTimer);
     if (dueAt) repairTimer = setTimeout(() => void jobs?.repair(), Math.max(0, dueAt.getTime() - Date.now())).unref();
   };
-  const jobs = partnerCenter
-    ? {
-        repair: singleRun(
-          () => repairAllOrganizations(db, partnerCenter.client, log, partnerCenter.azure).then((r) => (repairWhenDue(r.nextDueAt), r.done > 0 && wake())),
-          'Partner Center repair',
-          log,
-        ),
-        purchases: singleRun(() => pollAllOrganizations(db, partnerCenter.client, new Date(), log).then((r) => r.recorded > 0 && wake()), 'Partner Center audit records', log),
-        // A refresh token 14 days from lapsing (no token request succeeded for 76 days) is announced once.
-        tokenExpiry: singleRun(() => warnExpiringRefreshToken(db, partnerCenter.client.tenantId).then((warned) => warned && wake()), 'Partner Center refresh token', log),
-        sync: singleRun(() => syncAllOrganizations(db, partnerCenter.client, log).then((r) => r.changed > 0 && wake()), 'Partner Center sync', log),
-        catalog: singleRun(() => refreshPartnerCatalog(db, partnerCenter.client, partnerCenter.pricingUrl, log), 'Partner Center catalog', log),
-        events: singleRun(() => processPartnerCenterEvents(db, partnerCenter.client, log).then((r) => r.processed > 0 && wake()), 'Partner Center events', log),
-      }
-    : undefined;
+  const jobs =
+    partnerCenter && background
+      ? {
+          repair: singleRun(
+            () => repairAllOrganizations(db, background, log, partnerCenter.azure).then((r) => (repairWhenDue(r.nextDueAt), r.done > 0 && wake())),
+            'Partner Center repair',
+          ),
+          purchases: singleRun(() => pollAllOrganizations(db, background, new Date(), log).then((r) => r.recorded > 0 && wake()), 'Partner Center audit records'),
+          // A refresh token 14 days from lapsing (no token request succeeded for 76 days) is announced once.
+          tokenExpiry: singleRun(() => warnExpiringRefreshToken(db, background.tenantId).then((warned) => warned && wake()), 'Partner Center refresh token'),
+          sync: singleRun(() => syncAllOrganizations(db, background, log).then((r) => r.changed > 0 && wake()), 'Partner Center sync'),
+          catalog: singleRun(() => refreshPartnerCatalog(db, background, partnerCenter.pricingUrl, log), 'Partner Center catalog'),
+          events: singleRun(() => processPartnerCenterEvents(db, background, log).then((r) => r.processed > 0 && wake()), 'Partner Center events'),
+        }
+      : undefined;
   onPartnerCenterEvent = () => void jobs?.events();
   const timers = jobs
     ? [
@@ -198,7 +229,15 @@ export async function startBot(options: {
       ]
     : [];
   // The catalog is read at start-up too when it is stale: the first periodic sync may be PARTNER_CENTER_SYNC_SECONDS away.
-  const startup = jobs ? jobs.repair().then(jobs.tokenExpiry).then(jobs.catalog) : Promise.resolve();
+  // A sync cut off by a stop (or a crash) resumes at start-up rather than at the next interval.
+  const startup = jobs
+    ? jobs
+        .repair()
+        .then(jobs.tokenExpiry)
+        .then(jobs.catalog)
+        .then(() => syncCutOff(db))
+        .then((cutOff) => (cutOff ? jobs.sync() : undefined), (error) => log.error('Partner Center sync', error))
+    : Promise.resolve();
   if (socketMode) await slack!.app.start();
   return {
     server,
@@ -208,34 +247,13 @@ export async function startBot(options: {
     worker,
     startup,
     async stop() {
-      // Requests under way get a moment to finish; idle keep-alive connections close at once.
-      await new Promise<void>((done) => {
-        const force = setTimeout(() => server.closeAllConnections(), stopGraceMs);
-        server.close(() => {
-          clearTimeout(force);
-          done();
-        });
-        server.closeIdleConnections();
-      });
+      stopping.abort();
       clearInterval(reminders);
       for (const timer of timers) clearInterval(timer);
       clearTimeout(repairTimer);
-      if (socketMode) await slack!.app.stop();
-      await worker!.stop();
+      // Slack listeners run on after their ack; over HTTP, the requests that start them come first.
+      const slackStopped = socketMode ? slack!.stop() : server.drain().then(() => slack?.stop());
+      await Promise.all([server.drain(), slackStopped, worker!.stop(), ...underWay]);
     },
   };
-}
-
-/**
- * A job that never runs twice at once: a call while it runs waits for that run instead; failures are logged.
- * Each run is a request of its own (not that of a timer or webhook that started it): its log lines and Partner
- * Center calls share one request ID.
- */
-function singleRun(job: () => Promise<unknown>, name: string, log: Logger): () => Promise<void> {
-  let running: Promise<void> | undefined;
-  return () =>
-    (running ??= withRequest(job, { requestId: randomUUID(), organization: undefined })
-      .then(() => undefined)
-      .catch((error) => log.error(name, error))
-      .finally(() => (running = undefined)));
 }

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openDatabase } from '../db/client.js';
+import { DatabaseUnavailable, openDatabase } from '../db/client.js';
 import { acquireDataDirLock } from '../db/lock.js';
 import { seedDemoIfEmpty } from '../db/seed/demo.js';
 import { runCli, saveCliFiles, type CliResult } from './adapters/cli/run.js';
@@ -64,6 +64,6 @@ try {
   console.log(output);
   process.exitCode = exitCode;
 } catch (error) {
-  console.error(error instanceof ConfigError ? error.message : error);
+  console.error(error instanceof ConfigError || error instanceof DatabaseUnavailable ? error.message : error);
   process.exitCode = 1;
 }

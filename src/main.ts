@@ -1,44 +1,82 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { openDatabase } from '../db/client.js';
-import { acquireDataDirLock } from '../db/lock.js';
+import { DatabaseUnavailable, openDatabase } from '../db/client.js';
+import { acquireDataDirLock, folderInUse } from '../db/lock.js';
 import { demoAdminEmail, demoAtStart } from '../db/seed/demo.js';
 import { startBot } from './bot.js';
 import { ConfigError, loadConfig, secretSettings } from './config.js';
 import { createLogger } from './log.js';
 
+/** What is still under way this long after SIGTERM is abandoned, so the process is gone within the 10 s runtimes wait before SIGKILL. */
+const stopDeadlineMs = 9000;
+
 /** Start-up order: config → database and migrations → HTTP server and delivery worker. */
 async function main() {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL, { secrets: secretSettings(config) });
   const embedded = !config.DATABASE_URL;
   const dataDir = resolve(config.DATA_DIR);
   const lock = embedded ? acquireDataDirLock(dataDir, { pid: process.pid }) : undefined;
   if (lock && !lock.acquired) {
-    console.error(`The data folder ${dataDir} is in use by another csp-ops process (pid ${lock.holder.pid}). Stop it first, or set DATA_DIR to another folder.`);
+    console.error(folderInUse(dataDir, lock.holder.pid));
     process.exit(1);
   }
+  const releaseLock = () => lock?.acquired && lock.release();
 
-  const database = await openDatabase({ url: config.DATABASE_URL, dataDir: embedded ? dataDir : undefined });
+  let stop: (() => Promise<void>) | undefined;
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    if (!stop) {
+      // Nothing is served yet: start-up ends at once, and what it leaves the next start takes up, as after a crash.
+      console.error(`${signal} during start-up: stopped.`);
+      releaseLock();
+      process.exit(1);
+    }
+    log.info(`${signal}: stopping (new requests are refused; what is under way gets ${stopDeadlineMs / 1000} s)…`);
+    // Abandoned work is left as a crash leaves it, which the next start repairs: leases lapse, unposted messages stay pending.
+    setTimeout(() => {
+      log.error(`Still stopping after ${stopDeadlineMs / 1000} s: exiting with the rest abandoned; it is picked up after the restart.`);
+      releaseLock();
+      process.exit(1);
+    }, stopDeadlineMs);
+    let exitCode = 0;
+    try {
+      await stop();
+      log.info('Stopped.');
+    } catch (error) {
+      log.error('Stopping failed', error);
+      exitCode = 1;
+    }
+    releaseLock();
+    process.exit(exitCode);
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+
+  let database;
+  try {
+    database = await openDatabase({ url: config.DATABASE_URL, dataDir: embedded ? dataDir : undefined });
+  } catch (error) {
+    releaseLock();
+    throw error;
+  }
+  if (database.migrations.applied) log.info(`Applied ${database.migrations.applied} database migrations (${database.migrations.total} in all).`);
   // `npm start -- --demo` loads the demo into an empty PostgreSQL database too.
   const data = await demoAtStart(database.db, { embedded, asked: process.argv.slice(2).includes('--demo') });
   if (data.refused) {
     console.error('--demo loads the demo organizations only into a database with no organizations; this one has some, so nothing was loaded.');
     await database.close();
-    if (lock?.acquired) lock.release();
+    releaseLock();
     process.exit(1);
   }
   const cliToken = embedded ? randomBytes(24).toString('hex') : undefined;
   const bot = await startBot({ db: database.db, config, log, cliToken });
+  stop = async () => {
+    await bot.stop();
+    await database.close();
+  };
   if (lock?.acquired) lock.update({ pid: process.pid, cliPort: bot.port, cliToken });
 
   log.info(`csp-ops listening on port ${bot.port} (${embedded ? `embedded database in ${dataDir}` : 'PostgreSQL'})`);
@@ -63,19 +101,13 @@ async function main() {
   } else if (data.demo) {
     log.info('The demo organizations are stored beside yours (commands that name no organization act for yours); `npm run csp -- demo remove` deletes them.');
   }
-
-  let stopping = false;
-  const shutdown = async () => {
-    if (stopping) return;
-    stopping = true;
-    log.info('Stopping…');
-    await bot.stop();
-    await database.close();
-    if (lock?.acquired) lock.release();
-    process.exit(0);
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  // A bad setting or a database that cannot be used: one line saying what to do, no stack trace.
+  if (!(error instanceof ConfigError || error instanceof DatabaseUnavailable)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}

@@ -65,14 +65,42 @@ const apiBodyLimit = 64 * 1024;
 
 const loopback = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
+export interface HttpServer extends Server {
+  /**
+   * Stops taking requests and resolves once those under way were answered and every connection
+   * closed. Requests still arriving on open keep-alive connections are answered 503.
+   */
+  drain(): Promise<void>;
+}
+
 /** The one HTTP server: Slack, Teams, health, metrics, and the local CLI bridge. */
-export function createHttpServer(options: ServerOptions): Server {
+export function createHttpServer(options: ServerOptions): HttpServer {
   const { log } = options;
+  let drained: Promise<void> | undefined;
+  const answering = new Set<ServerResponse>();
   // Each request gets its ID here, so every line logged while it is handled carries it; the answer names it too.
-  return createServer((req, res) => withRequest(() => {
-    res.setHeader('x-request-id', currentRequest()!.requestId);
-    handle(req, res);
-  }));
+  const server = createServer((req, res) =>
+    withRequest(() => {
+      res.setHeader('x-request-id', currentRequest()!.requestId);
+      if (drained) return send(res.setHeader('connection', 'close'), 503, { error: translator('en')('api.stopping') });
+      answering.add(res);
+      res.once('close', () => {
+        answering.delete(res);
+        // Its connection may be idle now: close it rather than wait for the client.
+        if (drained) setImmediate(() => server.closeIdleConnections());
+      });
+      handle(req, res);
+    }),
+  );
+  return Object.assign(server, {
+    drain: () =>
+      (drained ??= new Promise<void>((done) => {
+        // Answers still to come close their connection after them.
+        for (const res of answering) if (!res.headersSent) res.setHeader('connection', 'close');
+        server.close(() => done());
+        server.closeIdleConnections();
+      })),
+  });
 
   function handle(req: IncomingMessage, res: ServerResponse) {
     const path = (req.url ?? '/').split('?')[0];

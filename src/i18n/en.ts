@@ -457,6 +457,7 @@ export const en = {
   'api.invalidPurchase': 'The purchase is not valid; each problem is listed under "problems". Nothing was recorded.',
   'api.tooLarge': 'The body is larger than {max} bytes. Nothing was recorded.',
   'api.methodNotAllowed': 'Use POST for {path}.',
+  'api.stopping': 'csp-ops is stopping, so this request was not handled. Send it again in a moment.',
   'error.staleButton': 'This button no longer matches anything; run the command again.',
   'what.subscriptionName': 'subscription name',
   'marketplace.badType': '"{value}" is not an offer type. Types: {types}.',

@@ -459,6 +459,7 @@ export const ko: Record<MessageKey, string> = {
   'api.invalidPurchase': '구매 정보가 올바르지 않습니다. 각 문제는 "problems" 아래에 나와 있습니다. 기록된 내용은 없습니다.',
   'api.tooLarge': '본문이 {max}바이트보다 큽니다. 기록된 내용은 없습니다.',
   'api.methodNotAllowed': '{path}에는 POST를 사용하세요.',
+  'api.stopping': 'csp-ops가 종료 중이어서 이 요청을 처리하지 않았습니다. 잠시 후 다시 보내세요.',
   'error.staleButton': '이 버튼은 더 이상 유효하지 않습니다. 명령을 다시 실행하세요.',
   'what.subscriptionName': '구독 이름',
   'marketplace.badType': '"{value}"은(는) 제품 유형이 아닙니다. 유형: {types}.',

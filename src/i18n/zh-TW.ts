@@ -459,6 +459,7 @@ export const zhTW: Record<MessageKey, string> = {
   'api.invalidPurchase': '購買資料無效；各項問題列於 "problems" 之下。未記錄任何內容。',
   'api.tooLarge': '要求本文超過 {max} 位元組。未記錄任何內容。',
   'api.methodNotAllowed': '{path} 請使用 POST。',
+  'api.stopping': 'csp-ops 正在停止，未處理此要求。請稍後再傳送一次。',
   'error.staleButton': '此按鈕已不再對應任何項目；請重新執行指令。',
   'what.subscriptionName': '訂用帳戶名稱',
   'marketplace.badType': '「{value}」不是供應項目類型。類型：{types}。',

@@ -69,6 +69,28 @@ export interface RequestOptions {
   retries?: number;
   /** The token's scope (default Partner Center's): a call to another API (the price sheets) needs its own resource's token. */
   scope?: string;
+  /** Aborted when the process stops: the call ends at once with PartnerCenterStopped, and is not retried. */
+  signal?: AbortSignal;
+}
+
+/** A call given up because csp-ops is stopping; what it was part of resumes after the restart. */
+export class PartnerCenterStopped extends Error {
+  constructor() {
+    super('csp-ops is stopping');
+  }
+}
+
+/**
+ * The client for background jobs (sync, polls, repair): their reads end at once when `signal`
+ * aborts. Writes are left to finish, so a change Partner Center is making is not cut off unseen.
+ */
+export function stoppableClient(client: PartnerCenterClient, signal: AbortSignal): PartnerCenterClient {
+  return {
+    tenantId: client.tenantId,
+    settleMs: client.settleMs,
+    token: (fresh, scope) => client.token(fresh, scope),
+    request: (method, path, body, options) => client.request(method, path, body, method === 'GET' ? { ...options, signal } : options),
+  };
 }
 
 export interface PartnerCenterClient {
@@ -153,15 +175,17 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
   }
 
   async function request(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<PartnerCenterResponse> {
-    const { retries: allowed = retries } = options;
+    const { retries: allowed = retries, signal: stopping } = options;
     const requestId = randomUUID();
     // Inside a command, Partner Center sees the command's request ID, so its records and ours can be matched.
     const correlationId = options.correlationId ?? currentRequest()?.requestId ?? randomUUID();
+    const pause = (ms: number) => sleep(ms, undefined, { signal: stopping }).catch(() => Promise.reject(new PartnerCenterStopped()));
     let failures = 0;
     let throttled = 0;
     for (let attempt = 1; ; attempt++) {
+      if (stopping?.aborted) throw new PartnerCenterStopped();
       const wait = (heldUntil.get(settings.tenantId) ?? 0) - Date.now();
-      if (wait > 0) await sleep(wait);
+      if (wait > 0) await pause(wait);
       let accessToken: string;
       try {
         accessToken = await token(false, options.scope);
@@ -188,19 +212,20 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
             ...options.headers,
           },
           body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.timeout(timeoutMs),
+          signal: stopping ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stopping]) : AbortSignal.timeout(timeoutMs),
         });
       } catch (error) {
+        if (stopping?.aborted) throw new PartnerCenterStopped();
         report(error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : 'unreachable');
         // A timeout or a dropped connection: retried with the same MS-RequestId, so Partner Center can tell it is the same call.
         if (failures++ < allowed) {
-          await sleep(retryDelayMs * 2 ** (failures - 1));
+          await pause(retryDelayMs * 2 ** (failures - 1));
           continue;
         }
         const reason = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : String((error as Error).message ?? error);
         throw new PartnerCenterError(0, 'unreachable', reason, correlationId);
       }
-      const text = await response.text();
+      const text = await response.text().catch((error: unknown) => Promise.reject(stopping?.aborted ? new PartnerCenterStopped() : error));
       report(response.status);
       const parsed = parseJson(text);
       if (response.ok) return { status: response.status, body: parsed };
@@ -211,7 +236,7 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
           continue;
         }
       } else if (response.status >= 500 && failures++ < allowed) {
-        await sleep(retryDelayMs * 2 ** (failures - 1));
+        await pause(retryDelayMs * 2 ** (failures - 1));
         continue;
       }
       const error = (parsed && typeof parsed === 'object' ? parsed : {}) as { code?: unknown; description?: unknown; errorName?: unknown };

@@ -4,7 +4,7 @@ import { customers, partnerCenterEvents } from '../../db/schema.js';
 import { notify } from '../core/announcements.js';
 import type { Logger } from '../log.js';
 import { connectedOrganizations } from './audit.js';
-import { PartnerCenterError, type PartnerCenterClient } from './client.js';
+import { PartnerCenterError, PartnerCenterStopped, type PartnerCenterClient } from './client.js';
 import { describeChanges, storeRemoteSubscription, type RemoteSubscription } from './subscriptions.js';
 
 /** Attempts at an event whose resource cannot be fetched before it is given up as failed. */
@@ -66,7 +66,7 @@ export async function processPartnerCenterEvents(db: Database, client: PartnerCe
         .set({ attempts: due.attempts + 1, processedAt: now() })
         .where(eq(partnerCenterEvents.eventKey, due.eventKey))
         .returning();
-      return claimed!;
+      return { ...claimed!, claimedFrom: due.processedAt };
     });
     if (!event) return result;
     const save = (set: Partial<typeof partnerCenterEvents.$inferInsert>, tx: Queryable = db) =>
@@ -80,6 +80,11 @@ export async function processPartnerCenterEvents(db: Database, client: PartnerCe
       });
       result[outcome.status]++;
     } catch (error) {
+      if (error instanceof PartnerCenterStopped) {
+        // Stopped by a shutdown: the claim is given back, so the event is due again at once and this attempt does not count.
+        await db.update(partnerCenterEvents).set({ attempts: event.attempts - 1, processedAt: event.claimedFrom }).where(eq(partnerCenterEvents.eventKey, event.eventKey));
+        throw error;
+      }
       // The outcome's transaction undid the event's own writes; the attempt was counted when the event was claimed.
       if (error instanceof PartnerCenterError && error.status === 404) {
         // Gone from Partner Center (or never there): nothing to fetch, now or later.

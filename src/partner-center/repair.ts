@@ -10,7 +10,7 @@ import { commitDecision } from '../core/requests.js';
 import { commitSubscriptionChange, type SubscriptionChange } from '../core/subscription-edits.js';
 import type { Logger } from '../log.js';
 import { connectedOrganizations } from './audit.js';
-import { PartnerCenterError, type PartnerCenterClient } from './client.js';
+import { PartnerCenterError, PartnerCenterStopped, type PartnerCenterClient } from './client.js';
 import { customerPolicy, grantedResources, resourceNames } from './connector.js';
 import { findPurchase } from './purchase.js';
 import { subscriptionColumns, type RemoteSubscription } from './subscriptions.js';
@@ -71,6 +71,7 @@ export async function repairIntents(db: Database, client: PartnerCenterClient, o
         log.warn(`Partner Center change ${intent.id} (${intent.target}, asked by ${intent.actorName}) was cut off and is not in Partner Center; abandoned, nothing changed here`);
       }
     } catch (error) {
+      if (error instanceof PartnerCenterStopped) throw error;
       // Partner Center cannot be read now: the intent stays pending for the next repair.
       log.warn(`Partner Center change ${intent.id} (${intent.target}) could not be checked: ${(error as Error).message}`);
     }

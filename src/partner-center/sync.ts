@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, gte, isNull, lt, ne, or } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, isNotNull, isNull, lt, ne, or } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { activityLog, customerPurchasePermissions, customers, partnerCenterOrders, partnerCenterSyncs } from '../../db/schema.js';
 import { notify } from '../core/announcements.js';
@@ -8,7 +8,7 @@ import { hasPendingIntent, policyTarget } from '../core/intents.js';
 import { permissionToggles, type PermissionResource } from '../core/permissions.js';
 import { normalizeKey } from '../core/text.js';
 import type { Logger } from '../log.js';
-import { allItems, PartnerCenterError, readPage, type NextPage, type PartnerCenterClient } from './client.js';
+import { allItems, PartnerCenterError, PartnerCenterStopped, readPage, type NextPage, type PartnerCenterClient } from './client.js';
 import { checkConnected, connectedOrganizations, warnUnconnected } from './audit.js';
 import { customerPolicy, grantedResources, resourceNames } from './connector.js';
 import { syncReservations, type RemoteOrderLine } from './entitlements.js';
@@ -113,6 +113,11 @@ export async function syncOrganization(db: Database, client: PartnerCenterClient
     await save({ runStartedAt: null, customersNext: null, customersListed: false, doneThrough: null, lastFinishedAt: new Date(), lastCounts: { ...counts }, lastError: null, lastErrorAt: null, leaseUntil: null });
     return counts;
   } catch (error) {
+    // Stopped by a shutdown: the lease goes, the progress stays, and the next sync resumes from it.
+    if (error instanceof PartnerCenterStopped) {
+      await save({ leaseUntil: null });
+      throw error;
+    }
     const reason = error instanceof PartnerCenterError ? `HTTP ${error.status}, code ${error.code}: ${error.description} (MS-CorrelationId ${error.correlationId})` : String((error as Error).message ?? error);
     await save({ lastError: reason, lastErrorAt: new Date(), leaseUntil: null });
     throw error;
@@ -221,6 +226,12 @@ export async function syncAllOrganizations(db: Database, client: PartnerCenterCl
     for (const key of Object.keys(total) as (keyof SyncCounts)[]) total[key] += one[key];
   }
   return total;
+}
+
+/** Whether a sync was cut off (by a stop or a crash) and waits to be resumed. */
+export async function syncCutOff(db: Database): Promise<boolean> {
+  const [row] = await db.select({ orgId: partnerCenterSyncs.orgId }).from(partnerCenterSyncs).where(isNotNull(partnerCenterSyncs.runStartedAt)).limit(1);
+  return Boolean(row);
 }
 
 /** How the organization's last sync ended, and whether one is under way or was cut off. */

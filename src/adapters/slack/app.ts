@@ -47,6 +47,11 @@ export interface SlackAdapter {
   requestListener?: RequestListener;
   /** Serves GET /slack/install and GET /slack/oauth_redirect with the OAuth install. */
   installListener?: RequestListener;
+  /**
+   * Waits for the listeners under way (they run on after their ack). In Socket Mode it first stops
+   * taking events (one not acknowledged is Slack's to send again) and disconnects at the end.
+   */
+  stop(): Promise<void>;
 }
 
 /** Bolt logs through ours, so LOG_LEVEL governs it too. */
@@ -104,6 +109,20 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       });
   const app = new App({ ...(options.botToken && { token: options.botToken }), receiver, clientOptions: clientOptions(), logger });
   const installer = receiver instanceof HTTPReceiver ? receiver.installer : undefined;
+
+  // Listeners under way, which stop() waits for.
+  let stopping = false;
+  const running = new Set<Promise<void>>();
+  app.use(async ({ next }) => {
+    if (stopping && options.appToken) return;
+    const run = next();
+    running.add(run);
+    try {
+      await run;
+    } finally {
+      running.delete(run);
+    }
+  });
 
   async function envFor(client: WebClient, teamId: string | undefined, userId: string, channelId: string | undefined): Promise<CommandEnv> {
     const { org, actor } = teamId ? await identifyChatUser(db, 'slack', teamId, userId) : { org: undefined, actor: { kind: 'unknown' as const } };
@@ -216,5 +235,10 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     app,
     requestListener: receiver instanceof HTTPReceiver ? receiver.requestListener : undefined,
     installListener: install && installer ? slackInstallListener({ db, log, installer, publicUrl: install.publicUrl }) : undefined,
+    async stop() {
+      stopping = true;
+      while (running.size) await Promise.allSettled([...running]);
+      if (options.appToken) await app.stop();
+    },
   };
 }
