@@ -11,7 +11,7 @@ import { createApiToken } from '../src/core/api-tokens.js';
 import { importOrganization, parseImportFile } from '../src/core/import.js';
 import type { Logger } from '../src/log.js';
 import { onPostgres, openFreshPostgres } from './helpers/database.js';
-import { startFakeSlack, type FakeSlack, type RecordedCall } from './helpers/fake-slack.js';
+import { announcedIn, startFakeSlack, type FakeSlack, type RecordedCall } from './helpers/fake-slack.js';
 import { testOrganization } from './helpers/fixture.js';
 import { killBotProcesses, startBotProcess } from './helpers/processes.js';
 
@@ -143,15 +143,6 @@ async function sendPurchases(ports: number[], token: string, bodies: object[], i
     }),
   );
   return statuses;
-}
-
-/** How many purchases a post announced: a digest says how many, a single purchase is one. */
-function announcedIn(post: RecordedCall): number {
-  const text = String(post.body.text ?? '');
-  const digest = /^(\d+) customer purchases/.exec(text);
-  if (digest) return Number(digest[1]);
-  if (text.startsWith('Customer purchase:')) return 1;
-  throw new Error(`not a purchase announcement: ${text.slice(0, 200)}`);
 }
 
 interface Audit {

@@ -14,9 +14,9 @@ import { createApiToken } from '../src/core/api-tokens.js';
 import { importOrganization, parseImportFile } from '../src/core/import.js';
 import { onPostgres } from './helpers/database.js';
 import { partnerTenant, startFakePartnerCenter } from './helpers/fake-partner-center.js';
-import { startFakeSlack, type FakeSlack, type RecordedCall } from './helpers/fake-slack.js';
+import { announcedIn, startFakeSlack, type FakeSlack } from './helpers/fake-slack.js';
 import { connectedOrganization } from './helpers/fixture.js';
-import { killBotProcesses, sharedDatabase, startBotProcess, type BotProcess } from './helpers/processes.js';
+import { freePort, killBotProcesses, sharedDatabase, startBotProcess, type BotProcess } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
 // Running csp-ops in production: a clean stop on SIGTERM (also through `npm start`), migrations
@@ -45,14 +45,6 @@ async function runEntry(entry: string, env: NodeJS.ProcessEnv, args: string[] = 
     (failed: { code: number; stdout: string; stderr: string }) => failed,
   );
   return { code: result.code, stdout: result.stdout, stderr: result.stderr };
-}
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
 }
 
 /** Whether something listens on the port. */
@@ -92,15 +84,6 @@ function tempDir(prefix: string): string {
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 // ---------------------------------------------------------------- SIGTERM under load
-
-/** How many purchases a post announced: a digest says how many, a single purchase is one. */
-function announcedIn(post: RecordedCall): number {
-  const text = String(post.body.text ?? '');
-  const digest = /^(\d+) customer purchases/.exec(text);
-  if (digest) return Number(digest[1]);
-  if (text.startsWith('Customer purchase:')) return 1;
-  throw new Error(`not a purchase announcement: ${text.slice(0, 200)}`);
-}
 
 /**
  * Each outbox row went out exactly once: it is sent and names a post Slack answered in its
