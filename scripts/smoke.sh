@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
-port=$((20000 + RANDOM % 20000))
+port=$(node -e "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })")
 pg_server=${SMOKE_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 database="csp_smoke_$$"
 cleanup() { rm -rf "$work"; psql -q "$pg_server/postgres" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1 || true; }

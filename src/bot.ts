@@ -3,7 +3,7 @@ import type { Database } from '../db/client.js';
 import { runCli } from './adapters/cli/run.js';
 import { createSlackAdapter, type SlackAdapter } from './adapters/slack/app.js';
 import { slackInstallationStore } from './adapters/slack/install.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { createTeamsAdapter, type TeamsAdapter, type TeamsAdapterOptions } from './adapters/teams/app.js';
 import { outboxRenderer } from './commands/purchases.js';
 import { slackSender } from './delivery/slack.js';
@@ -191,7 +191,11 @@ export async function startBot(options: {
     telemetry,
     metricsToken: config.METRICS_TOKEN,
   });
-  await new Promise<void>((done) => server.listen(config.PORT, done));
+  await new Promise<void>((done, fail) => {
+    const refused = (error: NodeJS.ErrnoException) =>
+      fail(error.code === 'EADDRINUSE' ? new ConfigError(`Port ${config.PORT} is in use by another process: stop it, or set PORT to a free port.`) : error);
+    server.once('error', refused).listen(config.PORT, () => (server.off('error', refused), done()));
+  });
   // Request reminders are due at most once a day, window reminders hours ahead; looking every ten minutes is plenty.
   const remind = singleRun(
     () => Promise.all([remindPendingRequests(db, new Date()), remindClosingWindows(db, new Date())]).then(([requests, windows]) => (requests || windows) && wake()),

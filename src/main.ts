@@ -72,7 +72,14 @@ async function main() {
     process.exit(1);
   }
   const cliToken = embedded ? randomBytes(24).toString('hex') : undefined;
-  const bot = await startBot({ db: database.db, config, log, cliToken });
+  let bot;
+  try {
+    bot = await startBot({ db: database.db, config, log, cliToken });
+  } catch (error) {
+    await database.close();
+    releaseLock();
+    throw error;
+  }
   stop = async () => {
     await bot.stop();
     await database.close();

@@ -365,7 +365,7 @@ describe(`npm run migrate (${engine})`, () => {
     console.log(`npm run migrate (${engine}): both runs in ${seconds(Date.now() - started)}.`);
   });
 
-  it('a database that is missing, unreachable or refuses the login, or a data folder that cannot be opened: one line on stderr, exit 1, no password', { timeout: 120_000 }, async () => {
+  it('a database that is missing, unreachable or refuses the login, a data folder that cannot be opened, or a port in use: one line on stderr, exit 1, no password', { timeout: 120_000 }, async () => {
     const started = Date.now();
     const password = 'pw-never-printed-7f3a';
     const closedPort = await freePort();
@@ -390,6 +390,13 @@ describe(`npm run migrate (${engine})`, () => {
     const unreadable = tempDir('csp-unreadable');
     writeFileSync(join(unreadable, 'PG_VERSION'), '99\n');
 
+    // A port another process holds (the bot listens on every interface, as here).
+    const busy = createNetServer();
+    await new Promise<void>((done) => busy.listen(0, done));
+    cleanups.push(() => new Promise<void>((done) => busy.close(() => done())));
+    const busyPort = (busy.address() as AddressInfo).port;
+    const portFolder = tempDir('csp-port-in-use');
+
     const missingLine = `Database "csp_lifecycle_no_such_db" does not exist on ${missing.server}: create it (createdb csp_lifecycle_no_such_db) or correct DATABASE_URL.\n`;
     const cases: [string, NodeJS.ProcessEnv, string[], string | RegExp][] = [
       ['src/migrate.ts', { DATABASE_URL: missing.url }, [], missingLine],
@@ -398,6 +405,7 @@ describe(`npm run migrate (${engine})`, () => {
       ['src/migrate.ts', { DATABASE_URL: `postgres://csp:${password}@127.0.0.1:${closedPort}/csp` }, [], `Cannot reach PostgreSQL at 127.0.0.1:${closedPort} (ECONNREFUSED): start it or correct DATABASE_URL.\n`],
       ['src/migrate.ts', { DATABASE_URL: wrongPassword }, [], `PostgreSQL at ${new URL(wrongPassword).host} refused the password of user "csp": correct the password in DATABASE_URL.\n`],
       ['src/main.ts', { DATA_DIR: unreadable }, [], `Cannot open the embedded database in ${unreadable} (PGlite failed to initialize properly): set DATA_DIR to a folder csp-ops can create and write (a new one starts empty).\n`],
+      ['src/main.ts', { DATA_DIR: portFolder, PORT: String(busyPort) }, [], `Port ${busyPort} is in use by another process: stop it, or set PORT to a free port.\n`],
       ['src/migrate.ts', { DATA_DIR: notAFolder }, [], new RegExp(`^Cannot open the embedded database in ${notAFolder} \\(EEXIST: [^\\n]*\\): set DATA_DIR to a folder csp-ops can create and write \\(a new one starts empty\\)\\.\\n$`)],
     ];
     const results = await Promise.all(cases.map(([entry, env, args]) => runEntry(entry, env, args)));
@@ -413,6 +421,7 @@ describe(`npm run migrate (${engine})`, () => {
     // The stand-in did receive the password it refused; the data folder that could not be opened is not left locked.
     expect(refusing.passwords).toEqual([password]);
     expect(existsSync(join(unreadable, 'csp-ops.lock'))).toBe(false);
+    expect(existsSync(join(portFolder, 'csp-ops.lock'))).toBe(false);
     console.log(`one-line database errors: ${cases.length} runs in ${seconds(Date.now() - started)}.`);
   });
 });
