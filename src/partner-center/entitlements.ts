@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import type { Database } from '../../db/client.js';
+import type { Database, Transaction } from '../../db/client.js';
 import { activityLog, reservations, type reservationStatuses } from '../../db/schema.js';
 import { notify } from '../core/announcements.js';
 import type { Organization } from '../core/context.js';
@@ -40,10 +40,21 @@ export interface RemoteOrderLine {
 }
 
 type Status = (typeof reservationStatuses)[number];
-const lastSegment = (id: string) => id.split('/').filter(Boolean).at(-1)!.toLowerCase();
+/** An ID as Azure writes it, alone or at the end of a resource path (`/subscriptions/{id}`); '' for none. */
+const lastSegment = (id: string) => id.split('/').filter(Boolean).at(-1)?.toLowerCase() ?? '';
 /** Azure's provisioning states that end a reservation; any other keeps csp-ops' status. */
 const endedStates: Record<string, Status> = { cancelled: 'cancelled', expired: 'expired' };
 const yearMs = 365.25 * 24 * 60 * 60 * 1000;
+
+/** One reservation an entitlement names, with the order line that bought it when Partner Center listed it. */
+interface FoundReservation {
+  org: Organization;
+  customer: { id: string; name: string };
+  reservationOrderId: string;
+  remote: RemoteReservation;
+  order: RemoteOrderLine | undefined;
+  lineItemId: string | undefined;
+}
 
 /**
  * Brings each of a customer's Azure reservations from its entitlements: a reservation csp-ops
@@ -70,8 +81,9 @@ export async function syncReservations(
       const details = (body ?? {}) as { reservations?: RemoteReservation[]; virtualMachineReservations?: RemoteReservation[] };
       for (const remote of details.reservations ?? details.virtualMachineReservations ?? []) {
         if (!remote.reservationId) continue;
-        const order = entitlement.referenceOrder?.id ? orders.get(entitlement.referenceOrder.id) : undefined;
-        const outcome = await keepReservation(db, org, customer, lastSegment(artifact.resourceId), remote, order, entitlement.referenceOrder?.lineItemId, log);
+        const { id: orderId, lineItemId } = entitlement.referenceOrder ?? {};
+        const found = { org, customer, reservationOrderId: lastSegment(artifact.resourceId), remote, order: orderId ? orders.get(orderId) : undefined, lineItemId };
+        const outcome = await keepReservation(db, found, log);
         if (outcome !== 'skipped') counts.kept++;
         if (outcome === 'changed') counts.changed++;
       }
@@ -80,16 +92,8 @@ export async function syncReservations(
   return counts;
 }
 
-async function keepReservation(
-  db: Database,
-  org: Organization,
-  customer: { id: string; name: string },
-  reservationOrderId: string,
-  remote: RemoteReservation,
-  order: RemoteOrderLine | undefined,
-  lineItemId: string | undefined,
-  log: Logger,
-): Promise<'kept' | 'changed' | 'added' | 'skipped'> {
+async function keepReservation(db: Database, found: FoundReservation, log: Logger): Promise<'kept' | 'changed' | 'added' | 'skipped'> {
+  const { org, customer, reservationOrderId, remote } = found;
   const id = lastSegment(remote.reservationId!);
   const single = remote.scopeType?.toLowerCase() === 'single' ? lastSegment(remote.appliedScopes?.[0] ?? '') : undefined;
   const scope = remote.scopeType?.toLowerCase() === 'shared' ? ({ scope: 'shared', subscriptionId: null } as const) : single ? ({ scope: 'single', subscriptionId: single } as const) : undefined;
@@ -102,7 +106,7 @@ async function keepReservation(
       .from(reservations)
       .where(and(eq(reservations.orgId, org.id), eq(reservations.customerId, customer.id), eq(sql`lower(${reservations.id})`, id)))
       .for('update');
-    if (!before) return addReservation(tx, org, customer, id, reservationOrderId, remote, scope, order, lineItemId, log);
+    if (!before) return addReservation(tx, found, id, scope, log);
     const after = { quantity: remote.quantity ?? before.quantity, ...(scope ?? {}), status: status ?? before.status };
     const changes: FieldChange[] = [
       ...(after.quantity !== before.quantity ? [{ field: 'quantity' as const, from: String(before.quantity), to: String(after.quantity) }] : []),
@@ -126,15 +130,10 @@ async function keepReservation(
 
 /** A reservation csp-ops has not seen, as the order that bought it describes it; without the order's price it is left out (logged), never guessed. */
 async function addReservation(
-  tx: Parameters<Parameters<Database['transaction']>[0]>[0],
-  org: Organization,
-  customer: { id: string; name: string },
+  tx: Transaction,
+  { org, customer, reservationOrderId, remote, order, lineItemId }: FoundReservation,
   id: string,
-  reservationOrderId: string,
-  remote: RemoteReservation,
   scope: { scope: 'shared' | 'single'; subscriptionId: string | null } | undefined,
-  order: RemoteOrderLine | undefined,
-  lineItemId: string | undefined,
   log: Logger,
 ): Promise<'added' | 'skipped'> {
   const items = order?.lineItems ?? [];
