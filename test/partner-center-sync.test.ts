@@ -265,6 +265,8 @@ describe('Partner Center sync', () => {
         reservationId: contosoReservation.toUpperCase(), displayName: 'VM_RI_02-01-2026_09-00', scopeType: 'Single', appliedScopes: ['/subscriptions/c0c0c0c0-0000-4000-8000-000000000001'],
         quantity: 3, expiryDateTime: '2027-02-01T00:00:00', effectiveDateTime: '2026-02-01T09:00:00Z', provisioningState: 'Succeeded',
       },
+      // A single scope naming no subscription: its scope is kept as csp-ops has it.
+      { reservationId: 'r1000000-0000-4000-8000-000000000002', scopeType: 'Single', appliedScopes: [], quantity: 2, effectiveDateTime: '2026-05-15T02:30:00Z', provisioningState: 'Succeeded' },
     ]);
     // Bought in Partner Center for 한빛소프트: csp-ops learns of it here, from the order that bought it.
     const hanbitOrder = 'e1e1e1e1-0000-4000-8000-00000000e002';
@@ -288,12 +290,14 @@ describe('Partner Center sync', () => {
     const warnings: string[] = [];
     pc.requests.length = 0;
     const counts = await syncOrganization(bot.db, client, org, { ...silent, warn: (line: string) => warnings.push(line) });
-    expect(counts).toMatchObject({ customers: 3, reservations: 2, changed: 1 });
+    expect(counts).toMatchObject({ customers: 3, reservations: 3, changed: 1 });
     expect(pc.requests.filter((r) => r.path.includes('/entitlements')).map((r) => r.path)).toContain(`/v1/customers/${tenants.contoso}/entitlements?entitlementType=reservedinstance&showExpiry=true`);
     expect(warnings.filter((w) => w.includes('reservation'))).toEqual([expect.stringContaining('Partner Center reservation e3e3e3e3-0000-4000-8000-00000000e301 of 한빛소프트 주식회사 (order e1e1e1e1-0000-4000-8000-00000000e003): the order that bought it gives no price of its own; not added')]);
 
     const [contoso] = await bot.db.select().from(reservations).where(eq(reservations.id, contosoReservation));
     expect(contoso).toMatchObject({ reservationOrderId: contosoOrder, quantity: 3, scope: 'single', subscriptionId: 'c0c0c0c0-0000-4000-8000-000000000001', product: 'Virtual Machines D2s v5', price: '3120.50', status: 'active' });
+    const [unnamedScope] = await bot.db.select().from(reservations).where(eq(reservations.id, 'r1000000-0000-4000-8000-000000000002'));
+    expect(unnamedScope).toMatchObject({ reservationOrderId: contosoOrder, quantity: 2, scope: 'single', subscriptionId: 'c0c0c0c0-0000-4000-8000-000000000001' });
     const [hanbit] = await bot.db.select().from(reservations).where(eq(reservations.id, hanbitReservation));
     expect(hanbit).toMatchObject({
       reservationOrderId: hanbitOrder, customerId: (await customerRow(tenants.hanbit))!.id, product: '한빛 D4s v5 예약', region: 'koreacentral', quantity: 2, term: 'P3Y',
@@ -313,7 +317,7 @@ describe('Partner Center sync', () => {
     );
     expect(await say('reservations 한빛소프트')).toContain('한빛 D4s v5 예약');
     // The next sync finds nothing new: nothing is added, logged or announced twice.
-    expect(await syncOrganization(bot.db, client, org)).toMatchObject({ reservations: 2, changed: 0 });
+    expect(await syncOrganization(bot.db, client, org)).toMatchObject({ reservations: 3, changed: 0 });
     expect(await bot.db.select().from(activityLog).where(eq(activityLog.action, 'partner_center_reservation_changed'))).toHaveLength(1);
     expect(await bot.db.select().from(reservations).where(eq(reservations.customerId, (await customerRow(tenants.hanbit))!.id))).toHaveLength(1);
   });
