@@ -1,5 +1,5 @@
 import { Client, PUBLIC } from '@microsoft/teams.api';
-import { App, type HttpRouteHandler, type IHttpServerRequest, type IHttpServerResponse } from '@microsoft/teams.apps';
+import { App, toThreadedConversationId, type HttpRouteHandler, type IHttpServerRequest, type IHttpServerResponse } from '@microsoft/teams.apps';
 import type { IAdaptiveCard } from '@microsoft/teams.cards';
 import type { ILogger } from '@microsoft/teams.common';
 import type { Database } from '../../../db/client.js';
@@ -42,8 +42,8 @@ export interface TeamsAdapterOptions {
 export interface TeamsAdapter {
   /** Serves POST /api/messages: validates the token, then routes the activity. */
   handle(request: IHttpServerRequest): Promise<IHttpServerResponse>;
-  /** Posts a card into a conversation learned from an authenticated activity. */
-  post(conversation: TeamsConversation, view: View, t: Translate): Promise<{ id?: string }>;
+  /** Posts a card into a conversation learned from an authenticated activity; with `replyTo`, as a reply to that activity of the bot's. */
+  post(conversation: TeamsConversation, view: View, t: Translate, replyTo?: string): Promise<{ id?: string }>;
   /** Replaces a card the bot posted, for everyone in the conversation. */
   update(conversation: TeamsConversation, activityId: string, view: View, t: Translate): Promise<void>;
   /** Opens (or finds) the bot's personal chat with a user, served at `serviceUrl`; resolves with its conversation ID. */
@@ -236,9 +236,18 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
   const connector = (serviceUrl: string) => new Client(serviceUrl.replace(/\/+$/, ''), app.api.http);
   return {
     handle: (request) => handler(request),
-    async post(conversation, view, t) {
-      const sent = await connector(conversation.serviceUrl).conversations.createActivity(conversation.conversationId, { type: 'message', attachments: [cardAttachment(view, t)] });
-      return { id: sent.id };
+    async post(conversation, view, t, replyTo) {
+      const conversations = connector(conversation.serviceUrl).conversations;
+      const activity = { type: 'message' as const, attachments: [cardAttachment(view, t)], ...(replyTo ? { replyToId: replyTo } : {}) };
+      const { conversationId } = conversation;
+      if (!replyTo) return { id: (await conversations.createActivity(conversationId, activity)).id };
+      // A channel post starts a thread, addressed as `<channel>;messageid=<post>` (what the Teams SDK's reply does);
+      // inside a thread already, the reply joins it; a chat has no threads, so the reply names the message it answers.
+      if (conversation.conversationType === 'channel' && /^\d+$/.test(replyTo)) {
+        const thread = conversationId.includes(';messageid=') ? conversationId : toThreadedConversationId(conversationId, replyTo);
+        return { id: (await conversations.createActivity(thread, activity)).id };
+      }
+      return { id: (await conversations.replyToActivity(conversationId, replyTo, activity)).id };
     },
     async update(conversation, activityId, view, t) {
       await connector(conversation.serviceUrl).conversations.updateActivity(conversation.conversationId, activityId, { type: 'message', attachments: [cardAttachment(view, t)] });
