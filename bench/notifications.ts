@@ -21,17 +21,16 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eq, sql } from 'drizzle-orm';
-import postgres from 'postgres';
-import { openDatabase, type DatabaseHandle } from '../db/client.js';
+import type { DatabaseHandle } from '../db/client.js';
 import { customers, notificationSubscriptions, outbox, purchases } from '../db/schema.js';
 import { startBot, type Bot } from '../src/bot.js';
 import { createApiToken } from '../src/core/api-tokens.js';
 import { importOrganization, parseImportFile } from '../src/core/import.js';
 import type { ImportFileInput } from '../src/core/import-schema.js';
 import type { Logger } from '../src/log.js';
-import { openFreshPostgres } from '../test/helpers/database.js';
 import { startFakeSlack, type FakeSlack } from '../test/helpers/fake-slack.js';
 import { cleanups, runBenchmark } from './cleanup.js';
+import { openBenchDatabase } from './database.js';
 import { fmt, mb, table } from './report.js';
 
 // ---------------------------------------------------------------- settings
@@ -156,29 +155,6 @@ function purchaseBody(runId: string, i: number, list: BenchCustomer[], purchased
     kind: 'reservation',
     reservation: { product: r.product, region: r.region, quantity: 1 + (i % 4), term: i % 3 ? 'P1Y' : 'P3Y', scope: 'shared', price: r.price, currency: 'USD' },
   });
-}
-
-// ---------------------------------------------------------------- database
-
-function redact(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
-}
-
-async function openBenchDatabase(): Promise<{ handle: DatabaseHandle; description: string }> {
-  const serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) return { handle: await openDatabase({}), description: 'PGlite, in memory' };
-  const probe = postgres(serverUrl, { max: 1, onnotice: () => {}, connect_timeout: 5 });
-  let version: string;
-  try {
-    const [row] = await probe`show server_version`;
-    version = String(row?.server_version ?? '?');
-  } finally {
-    await probe.end({ timeout: 0 }).catch(() => {});
-  }
-  const handle = await openFreshPostgres(serverUrl, 'csp_bench_notify');
-  return { handle, description: `PostgreSQL ${version}, fresh database ${handle.name} on ${redact(serverUrl).replace(/\/[^/]*$/, '')} (dropped afterwards)` };
 }
 
 // ---------------------------------------------------------------- logging
@@ -401,7 +377,7 @@ async function main(): Promise<boolean> {
       `${1 + groupChannels.length} channels, ${concurrency} requests in flight`,
   );
 
-  const { handle: database, description } = await openBenchDatabase();
+  const { handle: database, description } = await openBenchDatabase('csp_bench_notify');
   cleanups.push({ name: 'database', run: () => database.close() });
   console.log(`database: ${description}`);
 

@@ -19,11 +19,11 @@ export interface View {
   committed?: true;
 }
 
-export interface ViewFile {
-  name: string;
-  contentType: string;
-  data: Buffer;
-}
+/**
+ * A file that goes with a view: its bytes, or (an export too large to hold in memory) a temporary
+ * file of `size` bytes at `path`, which whoever delivers it removes once it is delivered.
+ */
+export type ViewFile = { name: string; contentType: string } & ({ data: Buffer } | { path: string; size: number });
 
 /**
  * A button carries only what to do and the ID it applies to; whoever clicks is

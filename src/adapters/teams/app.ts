@@ -14,7 +14,7 @@ import { readerTranslator } from '../../core/languages.js';
 import { formatTimestamp, type Translate } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
 import { renderText, type View } from '../../views/model.js';
-import type { Downloads } from '../downloads.js';
+import { discardFiles, type Downloads } from '../downloads.js';
 import { actionFromInvoke, renderAdaptiveCard, type AdaptiveCard } from '../../views/teams.js';
 
 export interface TeamsAdapterOptions {
@@ -160,7 +160,11 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
   /** A card cannot carry files: each becomes a download link served by this bot, signed and expiring. */
   function withDownloadLinks(view: View, t: Translate): View {
     const { files, ...rest } = view;
-    if (!files?.length || !options.downloads) return rest;
+    if (!files?.length) return rest;
+    if (!options.downloads) {
+      void discardFiles(files);
+      return rest;
+    }
     const { store, publicUrl } = options.downloads;
     const links = files.map((file) => {
       const { path, expiresAt } = store.offer(file);
@@ -208,7 +212,8 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
       return card ? cardResponse(card) : messageResponse({ lines: [t('teams.privateAnswerGone')] });
     }
     const { view: viewId, ...inputs } = action?.inputs ?? {};
-    const view = action ? await runAction(env, action.id, action.value, inputs) : await runCommand(env, 'help');
+    // A choice (which customer) can run a command that makes files.
+    const view = withDownloadLinks(action ? await runAction(env, action.id, action.value, inputs) : await runCommand(env, 'help'), t);
     options.onChange?.();
     const card = renderAdaptiveCard(view, t);
     if (viewId && env.org) {
