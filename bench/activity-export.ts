@@ -9,13 +9,16 @@
  *   BENCH_ENTRIES=200000 npm run bench:export    fewer entries
  *
  * The export reads the log a batch at a time and writes both files as it goes, so its memory
- * does not grow with the log: the run fails when the heap or the RSS grew by more than the
- * bound below while it ran, or when a file lacks an entry.
+ * does not grow with the log. The npm script caps the process's heap at 128 MB, less than the
+ * CSV of a million entries alone; the run fails when the RSS grew by more than the bound below
+ * while the export ran (on PostgreSQL: with PGlite the process also holds the database, whose
+ * page cache grows with what it reads), or when a file lacks an entry.
  */
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import v8 from 'node:v8';
 import { sql } from 'drizzle-orm';
 import ExcelJS from 'exceljs';
 import { runCli, saveCliFiles } from '../src/adapters/cli/run.js';
@@ -29,8 +32,9 @@ if (!Number.isInteger(entryCount) || entryCount <= 0) {
   console.error(`BENCH_ENTRIES must be a positive whole number, not "${process.env.BENCH_ENTRIES}".`);
   process.exit(2);
 }
-/** What the export may add to the process while it runs, whatever the log's size. */
-const bound = { heapMb: 128, rssMb: 256 };
+/** What the export may add to the process while it runs, whatever the log's size (the heap's cap is the npm script's). */
+const bound = { rssMb: 256 };
+const heapCapMb = v8.getHeapStatistics().heap_size_limit / 1024 / 1024;
 
 const organization = {
   organization: { name: '한빛 클라우드 파트너스 (bench)', slackTeamId: 'T0BENCHEXP', locale: 'en', timeZone: 'Asia/Seoul' },
@@ -77,6 +81,7 @@ async function main(): Promise<boolean> {
   cleanups.push({ name: 'database', run: () => handle.close() });
   console.log(`database: ${description}`);
   const { db } = handle;
+  const embedded = description.startsWith('PGlite');
   const { orgId } = await importOrganization(db, parseImportFile(organization));
 
   // One entry a minute from 2024-01-01 (UTC), spread over the customers, actors and kinds of action.
@@ -127,11 +132,15 @@ async function main(): Promise<boolean> {
   const figures: [string, string][] = [
     ['entries', fmt(entryCount, 0)],
     ['export (runCli + files written)', `${fmt(seconds, 1)} s, ${fmt(entryCount / seconds, 0)} entries/s`],
-    ['CPU time of this process', `${fmt((user + system) / 1e6, 1)} s (user ${fmt(user / 1e6, 1)} s, system ${fmt(system / 1e6, 1)} s; the database server's own is not counted)`],
+    ['CPU time of this process', `${fmt((user + system) / 1e6, 1)} s (user ${fmt(user / 1e6, 1)} s, system ${fmt(system / 1e6, 1)} s; PGlite's work is in it, a PostgreSQL server's is not)`],
     ['CSV', `${mb((await stat(csv)).size)}, ${fmt(csvLines, 0)} lines (header + entries)`],
     ['XLSX', `${mb((await stat(xlsx)).size)}, ${fmt(workbook.rows, 0)} rows in ${workbook.sheets} sheet${workbook.sheets > 1 ? 's' : ''} (headers + entries)`],
-    ['heap used', `${mb(before.heapUsed)} before, peak ${mb(peaks.heap)} during the export (+${mb(heapGrowth)}; bound +${bound.heapMb} MB)`],
-    ['RSS', `${mb(before.rss)} before, peak ${mb(peaks.rss)} during the export (+${mb(rssGrowth)}; bound +${bound.rssMb} MB)`],
+    ['heap used', `${mb(before.heapUsed)} before, peak ${mb(peaks.heap)} during the export (+${mb(heapGrowth)}; the heap is capped at ${fmt(heapCapMb, 0)} MB)`],
+    [
+      'RSS',
+      `${mb(before.rss)} before, peak ${mb(peaks.rss)} during the export (+${mb(rssGrowth)}; ` +
+        (embedded ? 'the embedded database\'s page cache is in it, so no bound is checked)' : `bound +${bound.rssMb} MB)`),
+    ],
   ];
   console.log(`\n=== Results (${description}) ===\n`);
   const width = Math.max(...figures.map(([k]) => k.length));
@@ -140,9 +149,13 @@ async function main(): Promise<boolean> {
   const problems: string[] = [];
   if (csvLines !== entryCount + 1) problems.push(`the CSV holds ${csvLines - 1} entries, not ${entryCount}`);
   if (workbook.rows !== entryCount + workbook.sheets) problems.push(`the workbook holds ${workbook.rows - workbook.sheets} entries, not ${entryCount}`);
-  if (heapGrowth > bound.heapMb * 1024 * 1024) problems.push(`the heap grew by ${mb(heapGrowth)}`);
-  if (rssGrowth > bound.rssMb * 1024 * 1024) problems.push(`the RSS grew by ${mb(rssGrowth)}`);
-  console.log(problems.length ? `\nFAILED: ${problems.join('; ')}.` : `\nOK: every entry in both files; the export stayed within +${bound.heapMb} MB of heap and +${bound.rssMb} MB of RSS.`);
+  if (!embedded && rssGrowth > bound.rssMb * 1024 * 1024) problems.push(`the RSS grew by ${mb(rssGrowth)}`);
+  console.log(
+    problems.length
+      ? `\nFAILED: ${problems.join('; ')}.`
+      : `\nOK: every entry in both files; the export ran in a heap capped at ${fmt(heapCapMb, 0)} MB` +
+          (embedded ? '.' : ` and added at most ${mb(rssGrowth)} of RSS (bound +${bound.rssMb} MB).`),
+  );
   return problems.length === 0;
 }
 

@@ -193,8 +193,8 @@ export function startDeliveryWorker(options: {
         batch = siblings.slice(0, carried);
         posted = await sender.post(target, view, thread.messageId ? { replyTo: thread.messageId } : {});
       } else if ('digest' in message) {
-        const purchases = await db.select({ message: outbox.message }).from(outbox).where(eq(outbox.parentId, lead.id)).orderBy(asc(outbox.id));
-        posted = await sender.post(target, await render.digest(channel.orgId, purchases.map((p) => (p.message as { purchase: string }).purchase), t));
+        const folded = await db.select().from(outbox).where(eq(outbox.parentId, lead.id)).orderBy(asc(outbox.id));
+        posted = await sender.post(target, await render.digest(channel.orgId, folded.map(purchaseOf), t));
       } else if ('refreshRequestCard' in message) {
         await refreshRequestCard(channel, sender, message.refreshRequestCard, t);
       } else {
