@@ -5,11 +5,12 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tzOffset } from '@date-fns/tz';
-import { and, asc, eq, gte, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import ExcelJS from 'exceljs';
 import type { Queryable } from '../../db/client.js';
 import { activityLog, customers } from '../../db/schema.js';
 import type { StoredParams } from '../i18n/index.js';
+import { activityEntryFields, activityIn, type ActivityRange } from './activity.js';
 import { csvField } from './price-list.js';
 
 export const activityExportColumns = ['time', 'actor', 'action', 'actionCode', 'customer', 'details'] as const;
@@ -21,13 +22,6 @@ export interface ActivityExportText {
   headers: Record<ActivityExportColumn, string>;
   /** An entry's action in the reader's words. */
   action: (code: string, details: StoredParams) => string;
-}
-
-/** Which entries: one customer's or all, from `from` (inclusive) to `until` (exclusive); either end may be open. */
-export interface ActivityRange {
-  customerId?: string;
-  from?: Date;
-  until?: Date;
 }
 
 export interface ActivityExportFiles {
@@ -52,27 +46,11 @@ type Entry = Awaited<ReturnType<typeof readBatch>>[number];
 /** One batch in time order after `after` (keyset pagination: each query starts where the last ended). */
 function readBatch(db: Queryable, orgId: string, range: ActivityRange, after?: { at: string; id: number }) {
   return db
-    .select({
-      id: activityLog.id,
-      // The moment as the database writes it (microseconds), for the next batch's start.
-      at: sql<string>`${activityLog.createdAt}::text`,
-      createdAt: activityLog.createdAt,
-      actorName: activityLog.actorName,
-      action: activityLog.action,
-      details: activityLog.details,
-      customerName: customers.name,
-    })
+    // With the moment as the database writes it (microseconds), for the next batch's start.
+    .select({ ...activityEntryFields, at: sql<string>`${activityLog.createdAt}::text` })
     .from(activityLog)
     .leftJoin(customers, eq(activityLog.customerId, customers.id))
-    .where(
-      and(
-        eq(activityLog.orgId, orgId),
-        range.customerId ? eq(activityLog.customerId, range.customerId) : undefined,
-        range.from ? gte(activityLog.createdAt, range.from) : undefined,
-        range.until ? lt(activityLog.createdAt, range.until) : undefined,
-        after ? sql`(${activityLog.createdAt}, ${activityLog.id}) > (${after.at}::timestamptz, ${after.id})` : undefined,
-      ),
-    )
+    .where(and(activityIn(orgId, range), after ? sql`(${activityLog.createdAt}, ${activityLog.id}) > (${after.at}::timestamptz, ${after.id})` : undefined))
     .orderBy(asc(activityLog.createdAt), asc(activityLog.id))
     .limit(batchSize);
 }
