@@ -357,7 +357,7 @@ async function check(database: DatabaseHandle, orgId: string, fake: FakeSlack, c
         figures.digests++;
         figures.largestDigest = Math.max(figures.largestDigest, count);
       }
-      if (!post.text.startsWith(`${count} customer purchases`)) contentMismatches.push(`ts ${ts} folded ${count} purchases but reads "${post.text.slice(0, 60)}"`);
+      if (!post.text.startsWith(`${fmt(count, 0)} customer purchases`)) contentMismatches.push(`ts ${ts} folded ${count} purchases but reads "${post.text.slice(0, 60)}"`);
       continue;
     }
     if (!carried?.length) {
