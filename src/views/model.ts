@@ -6,6 +6,8 @@ export interface View {
   title?: string;
   facts?: { label: string; value: string }[];
   lines?: string[];
+  /** Lines in groups, each under a heading of its own, after `lines` (help's groups of commands). */
+  sections?: ViewSection[];
   actions?: ViewAction[];
   tone?: 'info' | 'success' | 'warning' | 'error';
   /** A text the user must type before the action that asks for it (a rejection's reason). */
@@ -17,6 +19,11 @@ export interface View {
    * answer replaces a card others see; a refusal, a repeat click or an error is told to the clicker alone.
    */
   committed?: true;
+}
+
+export interface ViewSection {
+  title: string;
+  lines: string[];
 }
 
 export interface ViewFile {
@@ -98,5 +105,6 @@ export function renderText(view: View): string {
   if (view.title) parts.push(view.title);
   for (const fact of view.facts ?? []) parts.push(`${fact.label}: ${fact.value}`);
   parts.push(...(view.lines ?? []));
+  for (const section of view.sections ?? []) parts.push('', section.title, ...section.lines);
   return visibleControls(parts.join('\n'));
 }

@@ -107,29 +107,46 @@ function bodyBlocks(view: View, t: Translate, options: { maxBlocks: number; rese
   const titleBlocks: KnownBlock[] = asHeader
     ? [{ type: 'header', text: { type: 'plain_text', text: title, emoji: false } }]
     : richTextBlocks(title ? [paragraph([{ text: title, bold: true }])] : []);
-  const facts = (view.facts ?? []).map((f) => paragraph([{ text: truncate(f.label, 200), bold: true }, { text: `\n${truncate(f.value, 2000)}` }]));
-  const lines = (view.lines ?? []).map((line) => paragraph([{ text: truncate(line, slackLimits.richTextBlock) }]));
-  // Facts and lines in blocks of their own, so that facts read as one group.
-  const render = (factCount: number, lineCount: number) => [...titleBlocks, ...richTextBlocks(facts.slice(0, factCount)), ...richTextBlocks(lines.slice(0, lineCount))];
-  const characters = (factCount: number, lineCount: number) =>
-    [title, ...facts.slice(0, factCount), ...lines.slice(0, lineCount)].reduce((n, p) => n + (typeof p === 'string' ? p.length : p.length + 1), 0);
-  const fits = (factCount: number, lineCount: number, extra: { blocks: number; characters: number }) =>
-    render(factCount, lineCount).length + options.reserved.blocks + extra.blocks <= options.maxBlocks &&
-    characters(factCount, lineCount) + options.reserved.characters + extra.characters <= slackLimits.blocksText;
-  if (fits(facts.length, lines.length, { blocks: 0, characters: 0 })) return render(facts.length, lines.length);
+  const line = (text: string) => paragraph([{ text: truncate(text, slackLimits.richTextBlock) }]);
+  // Facts, lines and each section (its heading in bold) in blocks of their own, so that each reads as one group.
+  const groups: Paragraph[][] = [
+    (view.facts ?? []).map((f) => paragraph([{ text: truncate(f.label, 200), bold: true }, { text: `\n${truncate(f.value, 2000)}` }])),
+    (view.lines ?? []).map(line),
+    ...(view.sections ?? []).map((section) => [paragraph([{ text: truncate(section.title, 200), bold: true }]), ...section.lines.map(line)]),
+  ];
+  const paragraphs = groups.flat();
+  // The first `kept` paragraphs, each group still in blocks of its own.
+  const render = (kept: number) => {
+    let left = kept;
+    return [...titleBlocks, ...groups.flatMap((group) => {
+      const shown = group.slice(0, left);
+      left -= shown.length;
+      return richTextBlocks(shown);
+    })];
+  };
+  const characters = (kept: number) => paragraphs.slice(0, kept).reduce((n, p) => n + p.length + 1, title.length);
+  const fits = (kept: number, extra: { blocks: number; characters: number }) =>
+    render(kept).length + options.reserved.blocks + extra.blocks <= options.maxBlocks &&
+    characters(kept) + options.reserved.characters + extra.characters <= slackLimits.blocksText;
+  if (fits(paragraphs.length, { blocks: 0, characters: 0 })) return render(paragraphs.length);
 
   const notice = paragraph([{ text: t('view.cut') }]);
   const withNotice = { blocks: 1, characters: notice.length };
-  // The longest prefix of facts, then lines, that fits beside the notice; the character budget bounds it first.
-  const budget = slackLimits.blocksText - options.reserved.characters - notice.length - characters(0, 0);
-  let kept = fitting([...facts, ...lines], (p) => p.length + 1, budget).length;
-  while (kept > 0 && !fits(Math.min(kept, facts.length), Math.max(kept - facts.length, 0), withNotice)) kept--;
-  return [...render(Math.min(kept, facts.length), Math.max(kept - facts.length, 0)), ...richTextBlocks([notice])];
+  // The longest prefix of the paragraphs that fits beside the notice; the character budget bounds it first.
+  const budget = slackLimits.blocksText - options.reserved.characters - notice.length - characters(0);
+  let kept = fitting(paragraphs, (p) => p.length + 1, budget).length;
+  while (kept > 0 && !fits(kept, withNotice)) kept--;
+  return [...render(kept), ...richTextBlocks([notice])];
 }
 
 /** The notification text: the view as plain words, entities escaped. */
 function fallbackText(view: View): string {
-  const lines = [view.title, ...(view.facts ?? []).map((f) => `${f.label}: ${f.value}`), ...(view.lines ?? [])].filter((l): l is string => Boolean(l));
+  const lines = [
+    view.title,
+    ...(view.facts ?? []).map((f) => `${f.label}: ${f.value}`),
+    ...(view.lines ?? []),
+    ...(view.sections ?? []).flatMap((s) => [s.title, ...s.lines]),
+  ].filter((l): l is string => Boolean(l));
   // Whole lines only, so a cut never leaves half a row behind; a single overlong line is cut itself.
   const kept = fitting(lines, (l) => l.length + 1, slackLimits.fallbackText);
   const words = kept.length ? [...kept, ...(kept.length < lines.length ? ['…'] : [])].join('\n') : truncate(lines[0] ?? '', slackLimits.fallbackText);

@@ -17,7 +17,7 @@ export interface TextRun {
   /** An address in the text, opened when clicked; the run's text is the address itself. */
   selectAction?: OpenUrlAction;
 }
-export interface RichTextBlock { type: 'RichTextBlock'; inlines: TextRun[] }
+export interface RichTextBlock { type: 'RichTextBlock'; inlines: TextRun[]; separator?: true }
 export interface TextInput {
   type: 'Input.Text';
   id: string;
@@ -74,7 +74,7 @@ const richText = (inlines: TextRun[]): RichTextBlock => ({ type: 'RichTextBlock'
 const bytes = (json: unknown) => Buffer.byteLength(JSON.stringify(json));
 
 /**
- * The one Adaptive Card renderer: title, facts, lines, buttons. The tone colors the title, or the
+ * The one Adaptive Card renderer: title, facts, lines, sections, buttons. The tone colors the title, or the
  * first line when there is none (error views have no title).
  *
  * Teams reads TextBlock and FactSet text as Markdown (`[Approve](https://evil.example)` becomes a link,
@@ -88,6 +88,11 @@ export function renderAdaptiveCard(view: View, t: Translate = translator()): Ada
   const facts = (view.facts ?? []).map((f) => richText([...runs(f.label, { weight: 'Bolder' }), ...runs(`: ${f.value}`)]));
   // Blocks are spaced already, so empty lines are left out.
   const lines = (view.lines ?? []).filter(Boolean).map((text, i) => richText(runs(text, !title.length && i === 0 ? color : {})));
+  // Each section under a bold heading, a line above it.
+  const sections = (view.sections ?? []).flatMap((section) => [
+    { ...richText(runs(section.title, { weight: 'Bolder' })), separator: true as const },
+    ...section.lines.filter(Boolean).map((text) => richText(runs(text))),
+  ]);
   // Teams adds what was typed to the clicked action's data, beside its value.
   const inputs: TextInput[] = [];
   if (view.input) {
@@ -103,11 +108,11 @@ export function renderAdaptiveCard(view: View, t: Translate = translator()): Ada
     ...(actions.length ? { actions } : {}),
   });
 
-  const whole = card([...title, ...facts, ...lines, ...inputs]);
+  const whole = card([...title, ...facts, ...lines, ...sections, ...inputs]);
   if (bytes(whole) <= maxCardBytes) return whole;
   const notice = richText(runs(t('view.cut')));
   const budget = maxCardBytes - bytes(card([...title, notice, ...inputs]));
-  const kept = fitting([...facts, ...lines], (block) => bytes(block) + 1, budget);
+  const kept = fitting([...facts, ...lines, ...sections], (block) => bytes(block) + 1, budget);
   return card([...title, ...kept, notice, ...inputs]);
 }
 
