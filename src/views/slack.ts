@@ -82,11 +82,14 @@ function mergeTexts(elements: RichTextElement[]): RichTextElement[] {
   return merged;
 }
 
-/** The view's buttons, numbered from `first` (action IDs stay unique across a view's sections), within the buttons left. */
-function buttonBlocks(view: View, first = 0): ActionsBlock[] {
-  const elements: Button[] = (view.actions ?? []).slice(0, Math.max(0, slackLimits.buttonsPerMessage - first)).map((a, i) => ({
+/**
+ * The view's buttons, at most `max`. A section's are numbered on their own, so a request's buttons
+ * have the same action IDs wherever they are shown (action IDs need only be unique within a block).
+ */
+function buttonBlocks(view: View, max: number = slackLimits.buttonsPerMessage): ActionsBlock[] {
+  const elements: Button[] = (view.actions ?? []).slice(0, max).map((a, i) => ({
     type: 'button',
-    action_id: `csp:${a.id}:${first + i}`,
+    action_id: `csp:${a.id}:${i}`,
     text: { type: 'plain_text', text: truncate(a.label, slackLimits.button), emoji: false },
     value: a.value,
     ...(a.style ? { style: a.style } : {}),
@@ -160,7 +163,7 @@ function viewBlocks(view: View, t: Translate, maxBlocks: number): KnownBlock[] {
   let buttons = 0;
   for (const part of partsOf(view)) {
     const divider: KnownBlock[] = blocks.length ? [{ type: 'divider' }] : [];
-    const actions = buttonBlocks(part, buttons);
+    const actions = buttonBlocks(part, slackLimits.buttonsPerMessage - buttons);
     const room = maxBlocks - blocks.length - divider.length;
     if (room < actions.length + 2) {
       if (blocks.length < maxBlocks) blocks.push(...richTextBlocks([paragraph([{ text: t('view.cut') }])]));
