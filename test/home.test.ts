@@ -3,6 +3,7 @@ import { and, desc, eq, like, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/client.js';
 import { activityLog, outbox, reservationRequests } from '../db/schema.js';
+import { runCli } from '../src/adapters/cli/run.js';
 import { createApiToken } from '../src/core/api-tokens.js';
 import { formatTimestamp, translator } from '../src/i18n/index.js';
 import { aadUsers, otherOrganization, tenants, testOrganization, users } from './helpers/fixture.js';
@@ -255,6 +256,33 @@ describe('Slack: the Home tab', () => {
     expect(replyText(after)).toMatch(/Rejected by 王小明 at [^\n]*: 다음 분기에 다시 검토/);
     await cardUpdated(card.ts!, '다음 분기에 다시 검토');
     expect((await lastRequest(bot.db)).status).toBe('rejected');
+  });
+
+  it('R-Q3 Approve clicked at once in the Home tab and on the card decides once; the other clicker alone is told it was decided', async () => {
+    const { request, card } = await fileRequest(`request cancel ${partnerBought} because 동시에 눌렀습니다`);
+    const { home } = await bot.openHome(users.adminAgent);
+    const [fromHome, fromCard] = await Promise.all([
+      bot.clickInHome(users.adminAgent, button(home, 'approve', request.id)),
+      bot.click(users.globalAdmin, button(card.body as SlackReply, 'approve', request.id), { messageTs: card.ts, channel: approvals }),
+    ]);
+    const won = (await decisionsOn(bot.db, partnerBought)).filter((d) => d.action === 'request_approved');
+    expect(won).toHaveLength(1);
+    const homeLost = replyText(fromHome.home).includes('This request was already decided');
+    const cardLost = replyText(fromCard.reply).includes('이 요청은 이미 결정되었습니다');
+    expect([homeLost, cardLost].filter(Boolean)).toHaveLength(1);
+    // The card is replaced only by the click that decided; the late one is ephemeral.
+    if (cardLost) expect([fromCard.reply?.response_type, fromCard.reply?.replace_original]).toEqual(['ephemeral', false]);
+    else expect(fromCard.reply?.replace_original).toBe(true);
+    expect(won[0]!.actorName).toBe(homeLost ? '박지훈' : '王小明');
+  });
+
+  it('in a terminal, home prints the same lists as text', async () => {
+    const { output, exitCode } = await runCli(bot.db, ['home', '--as', 'xiaoming.wang@partner.example']);
+    expect(exitCode).toBe(0);
+    expect(output).toMatch(/^csp-ops home\nFor 王小明 \(admin agent\), as of [^\n]+ KST\.\n\nRequests waiting for a decision: 1\n/);
+    for (const part of ['Cancellation windows closing in the next 48 hours', 'saas-tw-open', 'Latest customer purchases', '林美玲', 'gave up', 'Partner Center connector']) {
+      expect(output).toContain(part);
+    }
   });
 
   it('the contact\'s Home tab then shows each outcome', async () => {
