@@ -372,10 +372,9 @@ describe('Teams: the home card in the personal chat', () => {
   });
 
   /** The approval card of a request, as posted in the approvals channel. */
-  function approvalCard(requestId: string) {
-    const post = bot.framework.calls.find((c) => c.method === 'POST' && c.conversationId === approvals && JSON.stringify(c.body).includes(requestId))!;
-    return post.body.attachments?.[0]?.content as AdaptiveCardJson;
-  }
+  const approvalCardPost = (requestId: string) =>
+    bot.framework.calls.find((c) => c.method === 'POST' && c.conversationId === approvals && !c.body.replyToId && JSON.stringify(c.body).includes(requestId))!;
+  const approvalCard = (requestId: string) => approvalCardPost(requestId).body.attachments?.[0]?.content as AdaptiveCardJson;
 
   it('R-A3 a sales agent reading Korean sees the lists without buttons', async () => {
     const { card } = await openHome(aadUsers.salesAgent);
@@ -435,5 +434,18 @@ describe('Teams: the home card in the personal chat', () => {
     expect(rejected.card?.refresh?.action.verb).toBe('home');
     await cardUpdated(card.postedId, '下一季再評估');
     expect((await lastRequest(bot.db)).status).toBe('rejected');
+  });
+
+  it('R-Q3 home asked in a channel is the asker\'s own answer: Approve in it changes their answer, never the message everyone sees', async () => {
+    const ops = { conversationId: '19:ops@thread.tacv2' };
+    const asked = await bot.message(aadUsers.adminAgent, 'home', ops);
+    expect(cardText(asked.sharedCard)).toContain('asked csp-ops: home');
+    const [waiting] = await bot.db.select().from(reservationRequests).where(and(eq(reservationRequests.status, 'pending'), eq(reservationRequests.kind, 'scope')));
+    const approve = action(asked.card, 'approve', waiting!.id);
+    expect(approve.data?.view).toBeTruthy();
+    const clicked = await click(aadUsers.adminAgent, approve, asked.replyToId!, ops);
+    expect(cardText(clicked.card)).toMatch(/Approved by 王小明 at/);
+    expect(clicked.update).toBeUndefined();
+    await cardUpdated(approvalCardPost(waiting!.id).postedId, 'Approved by 王小明');
   });
 });

@@ -51,13 +51,14 @@ export function slashCommandBody(user: string, text: string, responseUrl: string
   }).toString();
 }
 
+/** What every interaction payload carries: its type, the workspace and who acted. */
+function interaction(type: 'block_actions' | 'view_submission', user: string, team = teamId) {
+  return { type, team: { id: team, domain: 'partner' }, user: { id: user, username: user.toLowerCase(), team_id: team }, api_app_id: 'A0CSPOPS01', token: 'legacy-token' };
+}
+
 export function blockActionBody(user: string, actionId: string, value: string, responseUrl: string, options: RequestOptions = {}): string {
   const payload = {
-    type: 'block_actions',
-    team: { id: options.team ?? teamId, domain: 'partner' },
-    user: { id: user, username: user.toLowerCase(), team_id: options.team ?? teamId },
-    api_app_id: 'A0CSPOPS01',
-    token: 'legacy-token',
+    ...interaction('block_actions', user, options.team),
     container: { type: 'message', message_ts: options.messageTs ?? '1700000000.000100', channel_id: options.channel ?? 'C0OPS00001', is_ephemeral: !options.messageTs },
     trigger_id: `${Date.now()}.1.abc`,
     channel: { id: options.channel ?? 'C0OPS00001', name: 'ops' },
@@ -72,11 +73,7 @@ export function homeActionBody(user: string, actionId: string, value: string, op
   const team = options.team ?? teamId;
   const viewId = `VHOME${user}`;
   const payload = {
-    type: 'block_actions',
-    team: { id: team, domain: 'partner' },
-    user: { id: user, username: user.toLowerCase(), team_id: team },
-    api_app_id: 'A0CSPOPS01',
-    token: 'legacy-token',
+    ...interaction('block_actions', user, team),
     container: { type: 'view', view_id: viewId },
     trigger_id: `${Date.now()}.1.home`,
     view: { id: viewId, team_id: team, type: 'home', blocks: [], private_metadata: '', callback_id: '', state: { values: {} }, hash: `${Date.now()}.1`, app_id: 'A0CSPOPS01', bot_id: 'BBOT' },
@@ -211,11 +208,7 @@ export async function startTestBot(
   function submission(user: string, modal: { callback_id: string; private_metadata: string }, inputs: Record<string, string>, team = teamId) {
     const values = Object.fromEntries(Object.entries(inputs).map(([key, value]) => [key, { [key]: { type: 'plain_text_input', value } }]));
     const payload = {
-      type: 'view_submission',
-      team: { id: team, domain: 'partner' },
-      user: { id: user, username: user.toLowerCase(), team_id: team },
-      api_app_id: 'A0CSPOPS01',
-      token: 'legacy-token',
+      ...interaction('view_submission', user, team),
       trigger_id: `${Date.now()}.1.def`,
       view: { id: 'V0MODAL001', type: 'modal', callback_id: modal.callback_id, private_metadata: modal.private_metadata, state: { values } },
     };

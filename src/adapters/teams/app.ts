@@ -57,18 +57,27 @@ const cardAttachment = (view: View, t: Translate) => ({ contentType: cardType, c
 /** The refresh verb of a user-specific view: the asker's Teams client fetches their card with it. */
 const privateViewVerb = 'private-view';
 
+/** The card with `data` added to every button's, below the card and in its sections. */
+function withButtonData(card: AdaptiveCard, data: Record<string, string>): AdaptiveCard {
+  const mark = (a: ExecuteAction) => ({ ...a, data: { ...a.data, ...data } });
+  return {
+    ...card,
+    body: card.body.map((block) => (block.type === 'ActionSet' ? { ...block, actions: block.actions.map(mark) } : block)),
+    ...(card.actions ? { actions: card.actions.map(mark) } : {}),
+  };
+}
+
+/** Teams asks for the card anew with this action when the user looks at it; others see its title on a button where it does not refresh by itself (conversations of over 60 people). */
+const refreshFor = (userId: string, verb: string, value: string, title: string) => ({
+  refresh: { action: { type: 'Action.Execute' as const, title, verb, data: { value } }, userIds: [userId] },
+});
+
 /**
  * A card shown to one person in a conversation others share (Universal Actions user-specific view):
  * Teams refreshes it for the listed user, and its buttons name the view so a click keeps it theirs.
  */
 function userSpecificCard(card: AdaptiveCard, viewId: string, userId: string, title: string) {
-  const actions = card.actions?.map((a) => ({ ...a, data: { ...a.data, view: viewId } }));
-  return {
-    ...card,
-    ...(actions ? { actions } : {}),
-    // Teams shows the title on a button where it does not refresh by itself (conversations of over 60 people).
-    refresh: { action: { type: 'Action.Execute' as const, title, verb: privateViewVerb, data: { value: viewId } }, userIds: [userId] },
-  };
+  return { ...withButtonData(card, { view: viewId }), ...refreshFor(userId, privateViewVerb, viewId, title) };
 }
 
 /** The refresh verb of the home card: Teams fetches the person's home anew each time they open the chat. */
@@ -80,14 +89,7 @@ const homeVerb = 'home';
  * anew for that person whenever they look at it (Universal Actions automatic refresh).
  */
 function homeCard(card: AdaptiveCard, refresh?: { userId: string; title: string }) {
-  const fromHome = (a: ExecuteAction) => ({ ...a, data: { ...a.data, home: '1' } });
-  const body = card.body.map((block) => (block.type === 'ActionSet' ? { ...block, actions: block.actions.map(fromHome) } : block));
-  return {
-    ...card,
-    body,
-    ...(card.actions ? { actions: card.actions.map(fromHome) } : {}),
-    ...(refresh ? { refresh: { action: { type: 'Action.Execute' as const, title: refresh.title, verb: homeVerb, data: { value: '' } }, userIds: [refresh.userId] } } : {}),
-  };
+  return { ...withButtonData(card, { home: '1' }), ...(refresh ? refreshFor(refresh.userId, homeVerb, '', refresh.title) : {}) };
 }
 
 /**
