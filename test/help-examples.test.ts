@@ -123,17 +123,15 @@ interface HelpGroupShown {
   lines: string[];
 }
 
-/** Help as Slack shows it: the title (header), the lines before the groups, and each group's bold heading and lines. */
+/** Help as Slack shows it: the title, the lines before the groups, and each group's heading and lines (a section each, under a header). */
 function helpShown(reply: SlackReply | undefined) {
-  const title = reply?.blocks?.find((b) => b.type === 'header')?.text?.text;
+  let title: string | undefined;
   const before: string[] = [];
   const groups: HelpGroupShown[] = [];
   for (const block of reply?.blocks ?? []) {
-    if (block.type !== 'rich_text') continue;
-    const paragraphs = (block.elements ?? []).flatMap((section) => richText(section.elements).split('\n'));
-    const heading = /^\*(.+)\*$/.exec(paragraphs[0] ?? '');
-    if (heading) groups.push({ heading: heading[1]!, lines: paragraphs.slice(1) });
-    else (groups.at(-1)?.lines ?? before).push(...paragraphs);
+    if (block.type === 'header' && title === undefined) title = block.text?.text;
+    else if (block.type === 'header') groups.push({ heading: block.text!.text, lines: [] });
+    else if (block.type === 'rich_text') (groups.at(-1)?.lines ?? before).push(...(block.elements ?? []).flatMap((section) => richText(section.elements).split('\n')));
   }
   return { title, before, groups };
 }

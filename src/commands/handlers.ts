@@ -98,7 +98,7 @@ async function activityView(env: Env, command: Extract<Command, { name: 'activit
 }
 
 /** `connector status`: honest about what it knows — settings, a token just now, the last error kept in memory, the last sync. */
-async function connectorStatusView(env: Env): Promise<View> {
+export async function connectorStatusView(env: Env): Promise<View> {
   const { t } = env;
   if (!env.partnerCenter) return { title: t('connector.title'), tone: 'info', lines: [t('connector.off')] };
   const [status, sync] = await Promise.all([env.partnerCenter.status(), syncState(env.db, env.org.id)]);
@@ -156,7 +156,7 @@ async function connectorStatusView(env: Env): Promise<View> {
 
 const openToContacts = new Set<Command['name']>(['help', 'reservations', 'request', 'subscription', 'language']);
 
-export async function runParsedCommand(env: Env, command: Command): Promise<View> {
+export async function runParsedCommand(env: Env, command: Exclude<Command, { name: 'home' }>): Promise<View> {
   const { t } = env;
   const ctx = coreContext(env);
   // R-A1: only these are open to customer contacts; each limits them to their own customer.

@@ -84,17 +84,20 @@ export function helpEntriesFor(reader: HelpReader, platform: CommandEnv['convers
   );
 }
 
+/** What help says first to someone outside a linked organization, or not known in it; nothing for anyone else. */
+export function accessNotice(env: CommandEnv): string[] {
+  const { t } = env;
+  if (!env.org) return [t(env.conversation.platform === 'teams' ? 'help.unknownTenant' : 'help.unknownWorkspace', { teamId: env.workspaceId ?? '?' })];
+  return env.actor.kind === 'unknown' ? [t('help.unknownUser')] : [];
+}
+
+/** Help: a section per group, headed by the group's name. */
 export function helpView(env: CommandEnv): View {
   const { t, prefix } = env;
-  const notice = !env.org
-    ? [t(env.conversation.platform === 'teams' ? 'help.unknownTenant' : 'help.unknownWorkspace', { teamId: env.workspaceId ?? '?' })]
-    : env.actor.kind === 'unknown'
-      ? [t('help.unknownUser')]
-      : [];
   const shown = helpEntriesFor(helpReader(env), env.conversation.platform);
   const sections = helpGroups.flatMap((group) => {
     const lines = shown.filter((e) => e.group === group).map((e) => t(e.key, { prefix }));
     return lines.length ? [{ title: t(`help.group.${group}`), lines }] : [];
   });
-  return { title: t('help.title'), lines: [...notice, t('help.intro')], sections };
+  return { title: t('help.title'), lines: [...accessNotice(env), t('help.intro')], sections };
 }

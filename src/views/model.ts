@@ -6,8 +6,6 @@ export interface View {
   title?: string;
   facts?: { label: string; value: string }[];
   lines?: string[];
-  /** Lines in groups, each under a heading of its own, after `lines` (help's groups of commands). */
-  sections?: ViewSection[];
   actions?: ViewAction[];
   tone?: 'info' | 'success' | 'warning' | 'error';
   /** A text the user must type before the action that asks for it (a rejection's reason). */
@@ -19,11 +17,8 @@ export interface View {
    * answer replaces a card others see; a refusal, a repeat click or an error is told to the clicker alone.
    */
   committed?: true;
-}
-
-export interface ViewSection {
-  title: string;
-  lines: string[];
+  /** Parts shown after the view's own text, in order, each with its own title, facts, lines and buttons (the home view). */
+  sections?: View[];
 }
 
 export interface ViewFile {
@@ -99,12 +94,12 @@ export function visibleControls(text: string): string {
   });
 }
 
-/** Plain text, for the terminal: shown as it is, except for control characters. */
+/** Plain text, for the terminal: shown as it is, except for control characters; sections after a blank line each. */
 export function renderText(view: View): string {
   const parts: string[] = [];
   if (view.title) parts.push(view.title);
   for (const fact of view.facts ?? []) parts.push(`${fact.label}: ${fact.value}`);
   parts.push(...(view.lines ?? []));
-  for (const section of view.sections ?? []) parts.push('', section.title, ...section.lines);
+  for (const section of view.sections ?? []) parts.push('', renderText(section));
   return visibleControls(parts.join('\n'));
 }

@@ -11,6 +11,7 @@ import { fitting, textPieces, truncate, type View } from './model.js';
 export const slackLimits = {
   messageBlocks: 50,
   modalBlocks: 100,
+  homeBlocks: 100,
   header: 150,
   /** Slack documents no limit for one rich_text block; this is a section's, to stay on the safe side. */
   richTextBlock: 3000,
@@ -81,8 +82,12 @@ function mergeTexts(elements: RichTextElement[]): RichTextElement[] {
   return merged;
 }
 
-function buttonBlocks(view: View): ActionsBlock[] {
-  const elements: Button[] = (view.actions ?? []).slice(0, slackLimits.buttonsPerMessage).map((a, i) => ({
+/**
+ * The view's buttons, at most `max`. A section's are numbered on their own, so a request's buttons
+ * have the same action IDs wherever they are shown (action IDs need only be unique within a block).
+ */
+function buttonBlocks(view: View, max: number = slackLimits.buttonsPerMessage): ActionsBlock[] {
+  const elements: Button[] = (view.actions ?? []).slice(0, max).map((a, i) => ({
     type: 'button',
     action_id: `csp:${a.id}:${i}`,
     text: { type: 'plain_text', text: truncate(a.label, slackLimits.button), emoji: false },
@@ -96,6 +101,13 @@ function buttonBlocks(view: View): ActionsBlock[] {
   return blocks;
 }
 
+/** The characters blocks show (every `text`), which Slack counts against a message's budget. */
+function shownCharacters(node: unknown): number {
+  if (Array.isArray(node)) return node.reduce((n: number, item) => n + shownCharacters(item), 0);
+  if (typeof node !== 'object' || node === null) return 0;
+  return Object.entries(node).reduce((n, [key, value]) => n + (key === 'text' && typeof value === 'string' ? value.length : shownCharacters(value)), 0);
+}
+
 /**
  * The view's title, facts and lines as blocks within `maxBlocks` and the text budget, beside `reserved`
  * blocks and characters the caller adds. A title too long for a header is a bold paragraph, so none of
@@ -107,58 +119,73 @@ function bodyBlocks(view: View, t: Translate, options: { maxBlocks: number; rese
   const titleBlocks: KnownBlock[] = asHeader
     ? [{ type: 'header', text: { type: 'plain_text', text: title, emoji: false } }]
     : richTextBlocks(title ? [paragraph([{ text: title, bold: true }])] : []);
-  const line = (text: string) => paragraph([{ text: truncate(text, slackLimits.richTextBlock) }]);
-  // Facts, lines and each section (its heading in bold) in blocks of their own, so that each reads as one group.
-  const groups: Paragraph[][] = [
-    (view.facts ?? []).map((f) => paragraph([{ text: truncate(f.label, 200), bold: true }, { text: `\n${truncate(f.value, 2000)}` }])),
-    (view.lines ?? []).map(line),
-    ...(view.sections ?? []).map((section) => [paragraph([{ text: truncate(section.title, 200), bold: true }]), ...section.lines.map(line)]),
-  ];
-  const paragraphs = groups.flat();
-  // The first `kept` paragraphs, each group still in blocks of its own.
-  const render = (kept: number) => {
-    let left = kept;
-    return [...titleBlocks, ...groups.flatMap((group) => {
-      const shown = group.slice(0, left);
-      left -= shown.length;
-      return richTextBlocks(shown);
-    })];
-  };
-  const characters = (kept: number) => paragraphs.slice(0, kept).reduce((n, p) => n + p.length + 1, title.length);
-  const fits = (kept: number, extra: { blocks: number; characters: number }) =>
-    render(kept).length + options.reserved.blocks + extra.blocks <= options.maxBlocks &&
-    characters(kept) + options.reserved.characters + extra.characters <= slackLimits.blocksText;
-  if (fits(paragraphs.length, { blocks: 0, characters: 0 })) return render(paragraphs.length);
+  const facts = (view.facts ?? []).map((f) => paragraph([{ text: truncate(f.label, 200), bold: true }, { text: `\n${truncate(f.value, 2000)}` }]));
+  const lines = (view.lines ?? []).map((line) => paragraph([{ text: truncate(line, slackLimits.richTextBlock) }]));
+  // Facts and lines in blocks of their own, so that facts read as one group.
+  const render = (factCount: number, lineCount: number) => [...titleBlocks, ...richTextBlocks(facts.slice(0, factCount)), ...richTextBlocks(lines.slice(0, lineCount))];
+  const characters = (factCount: number, lineCount: number) =>
+    [title, ...facts.slice(0, factCount), ...lines.slice(0, lineCount)].reduce((n, p) => n + (typeof p === 'string' ? p.length : p.length + 1), 0);
+  const fits = (factCount: number, lineCount: number, extra: { blocks: number; characters: number }) =>
+    render(factCount, lineCount).length + options.reserved.blocks + extra.blocks <= options.maxBlocks &&
+    characters(factCount, lineCount) + options.reserved.characters + extra.characters <= slackLimits.blocksText;
+  if (fits(facts.length, lines.length, { blocks: 0, characters: 0 })) return render(facts.length, lines.length);
 
   const notice = paragraph([{ text: t('view.cut') }]);
   const withNotice = { blocks: 1, characters: notice.length };
-  // The longest prefix of the paragraphs that fits beside the notice; the character budget bounds it first.
-  const budget = slackLimits.blocksText - options.reserved.characters - notice.length - characters(0);
-  let kept = fitting(paragraphs, (p) => p.length + 1, budget).length;
-  while (kept > 0 && !fits(kept, withNotice)) kept--;
-  return [...render(kept), ...richTextBlocks([notice])];
+  // The longest prefix of facts, then lines, that fits beside the notice; the character budget bounds it first.
+  const budget = slackLimits.blocksText - options.reserved.characters - notice.length - characters(0, 0);
+  let kept = fitting([...facts, ...lines], (p) => p.length + 1, budget).length;
+  while (kept > 0 && !fits(Math.min(kept, facts.length), Math.max(kept - facts.length, 0), withNotice)) kept--;
+  return [...render(Math.min(kept, facts.length), Math.max(kept - facts.length, 0)), ...richTextBlocks([notice])];
 }
+
+/** A view and its sections, each part on its own. */
+const partsOf = (view: View): View[] => [{ ...view, sections: undefined }, ...(view.sections ?? [])];
 
 /** The notification text: the view as plain words, entities escaped. */
 function fallbackText(view: View): string {
-  const lines = [
-    view.title,
-    ...(view.facts ?? []).map((f) => `${f.label}: ${f.value}`),
-    ...(view.lines ?? []),
-    ...(view.sections ?? []).flatMap((s) => [s.title, ...s.lines]),
-  ].filter((l): l is string => Boolean(l));
+  const lines = partsOf(view)
+    .flatMap((part) => [part.title, ...(part.facts ?? []).map((f) => `${f.label}: ${f.value}`), ...(part.lines ?? [])])
+    .filter((l): l is string => Boolean(l));
   // Whole lines only, so a cut never leaves half a row behind; a single overlong line is cut itself.
   const kept = fitting(lines, (l) => l.length + 1, slackLimits.fallbackText);
   const words = kept.length ? [...kept, ...(kept.length < lines.length ? ['…'] : [])].join('\n') : truncate(lines[0] ?? '', slackLimits.fallbackText);
   return escapeSlackEntities(words) || ' ';
 }
 
+/**
+ * Header, facts and lines as rich text, then buttons, for the view and then each section (after a
+ * divider), within `maxBlocks` and the text budget. A section that no longer fits is left out with
+ * those after it, and a catalog line says so.
+ */
+function viewBlocks(view: View, t: Translate, maxBlocks: number): KnownBlock[] {
+  const blocks: KnownBlock[] = [];
+  let buttons = 0;
+  for (const part of partsOf(view)) {
+    const divider: KnownBlock[] = blocks.length ? [{ type: 'divider' }] : [];
+    const actions = buttonBlocks(part, slackLimits.buttonsPerMessage - buttons);
+    const room = maxBlocks - blocks.length - divider.length;
+    if (room < actions.length + 2) {
+      if (blocks.length < maxBlocks) blocks.push(...richTextBlocks([paragraph([{ text: t('view.cut') }])]));
+      break;
+    }
+    const reserved = { blocks: actions.length, characters: shownCharacters([...blocks, ...actions]) };
+    const body = bodyBlocks(part, t, { maxBlocks: room, reserved, header: true });
+    if (!body.length && !actions.length) continue;
+    blocks.push(...divider, ...body, ...actions);
+    buttons += actions.reduce((n, a) => n + a.elements.length, 0);
+  }
+  return blocks;
+}
+
 /** The one Block Kit renderer: header, facts and lines as rich text, buttons; within Slack's limits for a message. */
 export function renderSlack(view: View, t: Translate = translator()): SlackMessage {
-  const actions = buttonBlocks(view);
-  const buttonCharacters = actions.reduce((n, a) => n + a.elements.reduce((m, e) => m + ((e as Button).text.text.length), 0), 0);
-  const blocks = bodyBlocks(view, t, { maxBlocks: slackLimits.messageBlocks, reserved: { blocks: actions.length, characters: buttonCharacters }, header: true });
-  return { text: fallbackText(view), blocks: [...blocks, ...actions], mrkdwn: false };
+  return { text: fallbackText(view), blocks: viewBlocks(view, t, slackLimits.messageBlocks), mrkdwn: false };
+}
+
+/** A view as a person's Home tab (views.publish): the same blocks, within a home view's limit. */
+export function renderSlackHome(view: View, t: Translate = translator()) {
+  return { type: 'home' as const, blocks: viewBlocks(view, t, slackLimits.homeBlocks) };
 }
 
 /** A view as rich text alone (no header, no buttons): the comment that goes with uploaded files. */
