@@ -12,11 +12,11 @@ export const demoAdminEmail = 'admin@fabrikam.example';
 const demoFile = async (name: string) => parseImportFile(JSON.parse(await readFile(new URL(name, import.meta.url), 'utf8')));
 
 /**
- * IDs the help examples name (src/commands/help.ts): the pending request `reject c9dbae2f …` decides, and the
+ * IDs the help examples name (src/commands/help.ts): the pending request `approve c9dbae2f` decides, and the
  * marketplace subscription bought as the demo loads, so that its 14-day cancellation window (R-M10) is open
  * when its customer's contact tries `subscription saas-contoso-crm cancel …`.
  */
-export const demoPendingRequestId = 'c9dbae2f-4b1e-4d6a-9c3f-2e7a8b5d0f11';
+const demoPendingRequestId = 'c9dbae2f-4b1e-4d6a-9c3f-2e7a8b5d0f11';
 const boughtAtLoad = 'saas-contoso-crm';
 
 /**

@@ -7,7 +7,7 @@ import type { CommandEnv } from './context.js';
  * Who reads help: staff by role (a partner's roles and a publisher's never mix, R-A2), a customer
  * contact, or someone the organization does not know (or a workspace linked to none).
  */
-export type HelpReader = StaffRole | 'contact' | 'unknown';
+type HelpReader = StaffRole | 'contact' | 'unknown';
 
 const partnerAdmins = ['global-admin', 'admin-agent'] as const satisfies HelpReader[];
 const partnerStaff = [...partnerAdmins, 'sales-agent', 'helpdesk-agent'] as const satisfies HelpReader[];
@@ -15,10 +15,10 @@ const publisherStaff = ['owner', 'manager', 'developer'] as const satisfies Help
 const allStaff = [...partnerStaff, ...publisherStaff];
 
 /** Help's groups, in the order shown: one heading each (`help.group.<name>`). */
-export const helpGroups = ['general', 'customers', 'permissions', 'requests', 'marketplace', 'notifications', 'publishers'] as const;
-export type HelpGroup = (typeof helpGroups)[number];
+const helpGroups = ['general', 'customers', 'permissions', 'requests', 'marketplace', 'notifications', 'publishers'] as const;
+type HelpGroup = (typeof helpGroups)[number];
 
-export interface HelpEntry {
+interface HelpEntry {
   key: MessageKey;
   group: HelpGroup;
   /** Who is shown it: those who may run its example (src/core/access.ts, permissions, audiences; openToContacts in handlers.ts). */
@@ -31,7 +31,7 @@ export interface HelpEntry {
  * Every line of help. Each line ends with its example, the words after its last `{prefix}`: it runs as
  * written on the demo organization (db/seed), as test/help-examples.test.ts checks in every language.
  */
-export const helpEntries: readonly HelpEntry[] = [
+const helpEntries: readonly HelpEntry[] = [
   { key: 'help.help', group: 'general', who: [...allStaff, 'contact'] },
   { key: 'help.language', group: 'general', who: [...allStaff, 'contact'] },
   { key: 'help.settings', group: 'general', who: allStaff },
@@ -72,13 +72,13 @@ export const helpEntries: readonly HelpEntry[] = [
   { key: 'help.partners', group: 'publishers', who: publisherStaff },
 ];
 
-export function helpReader(env: Pick<CommandEnv, 'org' | 'actor'>): HelpReader {
+function helpReader(env: Pick<CommandEnv, 'org' | 'actor'>): HelpReader {
   if (!env.org || env.actor.kind === 'unknown') return 'unknown';
   return env.actor.kind === 'contact' ? 'contact' : env.actor.role;
 }
 
 /** The lines a reader is shown where they are; someone unknown gets the general group (and a notice saying only help runs). */
-export function helpEntriesFor(reader: HelpReader, platform: CommandEnv['conversation']['platform']): HelpEntry[] {
+function helpEntriesFor(reader: HelpReader, platform: CommandEnv['conversation']['platform']): HelpEntry[] {
   return helpEntries.filter(
     (e) => (reader === 'unknown' ? e.group === 'general' : e.who.includes(reader)) && !(e.inChannel && platform === 'cli'),
   );

@@ -785,7 +785,7 @@ export const zhTW: Record<MessageKey, string> = {
   'help.group.notifications': '通知',
   'help.group.publishers': 'CSP 轉銷商對象（發行者）',
   'help.notifyList': '{prefix}notify list — 此頻道會收到哪些通知。範例：{prefix}notify list',
-  'help.subscriptionCancel': '{prefix}subscription <訂用帳戶> cancel [because <原因>] — 請合作夥伴取消貴公司的商業市集訂用帳戶；月繳方案須在購買後 24 小時內、年繳方案須在 14 天內提出。範例：{prefix}subscription saas-contoso-crm cancel because 我們改用其他 CRM',
+  'help.subscriptionCancel': '{prefix}subscription <訂用帳戶> cancel [because <原因>] — 請合作夥伴取消貴公司的商業市集訂用帳戶；月約須在購買後 24 小時內、年約須在 14 天內提出。範例：{prefix}subscription saas-contoso-crm cancel because 我們改用其他 CRM',
   'connector.syncErrorValue': '{date}：{reason}',
   'connector.otherTenant': '此組織指定的是另一個 CSP 租用戶（{tenant}）：在設定一致之前，其許可權變更一律拒絕。',
   'connector.noTenant': '此組織未指定 CSP 租用戶：在其匯入檔案設定 "cspTenantId": "{tenant}" 之前，連接器不會代表它執行任何動作（不變更許可權、不編輯訂用帳戶、不同步，也不輪詢購買）。',
