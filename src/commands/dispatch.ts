@@ -4,7 +4,8 @@ import { currentRequest, withRequest, type RequestContext } from '../request-con
 import { actionIds, type ActionId, type View } from '../views/model.js';
 import type { CommandEnv } from './context.js';
 import { commandText, parseCommand, type Command } from './grammar.js';
-import { helpView, runButton, runParsedCommand } from './handlers.js';
+import { runButton, runParsedCommand } from './handlers.js';
+import { helpView } from './help.js';
 import { homeView } from './home.js';
 
 /** The command again with the customer replaced: what a "choose this customer" button runs. */

@@ -9,7 +9,8 @@ import {
 } from '../core/permissions.js';
 import { formatDay, formatTimestamp, type MessageKey } from '../i18n/index.js';
 import type { ActionId, View } from '../views/model.js';
-import { coreContext, type CommandEnv, type OrgEnv } from './context.js';
+import { coreContext, type OrgEnv } from './context.js';
+import { helpView } from './help.js';
 import { decideRequestView, doneInAzureView, fileRequestView, fileSubscriptionRequestView, rejectPromptView, requestsView } from './requests.js';
 import { audienceCommandView, partnersView } from './audience.js';
 import { billingView, boughtView, buyView, marketplaceView, offerView, subscriptionChangedView, subscriptionEditView, subscriptionsView, supportView } from './marketplace.js';
@@ -25,22 +26,6 @@ import { expiryWarningMs, refreshTokenState } from '../partner-center/tokens.js'
 import { channelLanguageView, languageView, settingsView } from './languages.js';
 
 type Env = OrgEnv;
-
-/** What help says first to someone outside a linked organization, or not known in it; nothing for anyone else. */
-export function accessNotice(env: CommandEnv): string[] {
-  const { t } = env;
-  if (!env.org) return [t(env.conversation.platform === 'teams' ? 'help.unknownTenant' : 'help.unknownWorkspace', { teamId: env.workspaceId ?? '?' })];
-  return env.actor.kind === 'unknown' ? [t('help.unknownUser')] : [];
-}
-
-export function helpView(env: CommandEnv): View {
-  const { t, prefix } = env;
-  const keys: MessageKey[] = [
-    'help.help', 'help.customers', 'help.customer', 'help.allow', 'help.disallow', 'help.allowSavingsPlans', 'help.disallowSavingsPlans', 'help.reservations', 'help.orders',
-    'help.request', 'help.requests', 'help.decide', 'help.activity', 'help.owner', 'help.channel', 'help.notify', 'help.notifyFailures', 'help.marketplace', 'help.offer', 'help.buy', 'help.subscriptions', 'help.subscription', 'help.billing', 'help.support', 'help.audience', 'help.partners', 'help.priceList', 'help.connector', 'help.language', 'help.settings',
-  ];
-  return { title: t('help.title'), lines: [...accessNotice(env), t('help.intro'), ...keys.map((k) => t(k, { prefix }))] };
-}
 
 async function customersView(env: Env, text: string, page: number): Promise<View> {
   const { t } = env;
