@@ -38,7 +38,7 @@ type Person = keyof typeof people;
 /** The publisher's staff name no language; their Slack clients do. */
 const slackLocales = { [people.publisherOwner.user]: 'ko-KR', [people.publisherDeveloper.user]: 'zh-TW' };
 
-const generalForStaff = ['help', 'language', 'settings', 'connector'];
+const generalForStaff = ['help', 'home', 'language', 'settings', 'connector'];
 const partnerAdminHelp = {
   general: generalForStaff,
   customers: ['customers', 'customer', 'activity', 'orders'],
@@ -62,7 +62,7 @@ const expectedHelp: Record<Person, Record<string, string[]>> = {
   adminAgent: partnerAdminHelp,
   salesAgent: partnerStaffHelp,
   helpdeskAgent: partnerStaffHelp,
-  contact: { general: ['help', 'language'], requests: ['reservations', 'request'], marketplace: ['subscription'] },
+  contact: { general: ['help', 'home', 'language'], requests: ['reservations', 'request'], marketplace: ['subscription'] },
   publisherOwner: publisherHelp,
   publisherManager: publisherHelp,
   publisherDeveloper: publisherHelp,
@@ -85,6 +85,7 @@ const changing = new Set<MessageKey>([
  */
 const expectedAnswer: Partial<Record<MessageKey, { shows?: string[]; says?: MessageKey; confirmation?: true }>> = {
   'help.help': { says: 'help.title' },
+  'help.home': { says: 'home.title' },
   'help.language': { shows: ['한국어'] },
   'help.settings': { says: 'settings.locale' },
   'help.connector': { says: 'connector.title' },

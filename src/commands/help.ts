@@ -33,6 +33,7 @@ interface HelpEntry {
  */
 const helpEntries: readonly HelpEntry[] = [
   { key: 'help.help', group: 'general', who: [...allStaff, 'contact'] },
+  { key: 'help.home', group: 'general', who: [...partnerStaff, 'contact'] },
   { key: 'help.language', group: 'general', who: [...allStaff, 'contact'] },
   { key: 'help.settings', group: 'general', who: allStaff },
   { key: 'help.connector', group: 'general', who: partnerStaff },

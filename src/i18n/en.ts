@@ -3,6 +3,7 @@ export const en = {
   'help.title': 'csp-ops commands',
   'help.intro': 'Run Partner Center operations from chat. The commands you may run, by task, each with an example:',
   'help.help': '{prefix}help — this list. Example: {prefix}help',
+  'help.home': '{prefix}home — what waits for you: requests to decide, cancellation windows closing within 48 hours, the latest purchases, failed deliveries and the connector (a customer contact: their requests); in Slack also the app\'s Home tab. Example: {prefix}home',
   'help.customers': '{prefix}customers [text] [page N] — find customers by name, domain or tenant ID. Example: {prefix}customers contoso',
   'help.customer': '{prefix}customer <customer> — a customer\'s account: purchase permissions, subscriptions, recent activity. Example: {prefix}customer contoso.com',
   'help.allow': '{prefix}allow-reservations <customer> — let the customer buy Azure reservations (admin). Example: {prefix}allow-reservations northwind',

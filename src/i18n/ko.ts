@@ -5,6 +5,7 @@ export const ko: Record<MessageKey, string> = {
   'help.title': 'csp-ops 명령어',
   'help.intro': '채팅에서 파트너 센터 작업을 실행할 수 있습니다. 실행할 수 있는 명령을 작업별로, 명령마다 예시와 함께 보여 드립니다:',
   'help.help': '{prefix}help — 이 목록. 예: {prefix}help',
+  'help.home': '{prefix}home — 처리할 일: 결정할 요청, 48시간 안에 닫히는 취소 가능 기간, 최근 구매, 전송 실패, 커넥터 상태(고객 담당자: 자신의 요청). Slack에서는 앱의 홈 탭에도 표시됩니다. 예: {prefix}home',
   'help.customers': '{prefix}customers [검색어] [page N] — 이름, 도메인 또는 테넌트 ID로 고객을 찾습니다. 예: {prefix}customers contoso',
   'help.customer': '{prefix}customer <고객> — 고객 계정 정보: 구매 권한, 구독, 최근 활동. 예: {prefix}customer contoso.com',
   'help.allow': '{prefix}allow-reservations <고객> — 고객이 Azure 예약을 구매할 수 있도록 허용합니다(관리 권한 필요). 예: {prefix}allow-reservations northwind',

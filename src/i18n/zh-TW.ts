@@ -5,6 +5,7 @@ export const zhTW: Record<MessageKey, string> = {
   'help.title': 'csp-ops 指令',
   'help.intro': '在聊天中執行合作夥伴中心作業。以下依工作分類列出您可執行的指令，每個指令附一個範例：',
   'help.help': '{prefix}help — 顯示此清單。範例：{prefix}help',
+  'help.home': '{prefix}home — 等待您處理的事項：待決定的請求、48 小時內截止的取消期限、最新購買、傳送失敗的訊息與連接器狀態（客戶聯絡人：自己的請求）；在 Slack 中也顯示於應用程式的首頁索引標籤。範例：{prefix}home',
   'help.customers': '{prefix}customers [文字] [page N] — 依名稱、網域或租用戶識別碼尋找客戶。範例：{prefix}customers contoso',
   'help.customer': '{prefix}customer <客戶> — 客戶的帳戶：購買許可權、訂用帳戶、近期活動。範例：{prefix}customer contoso.com',
   'help.allow': '{prefix}allow-reservations <客戶> — 允許客戶購買 Azure 保留（限管理員）。範例：{prefix}allow-reservations northwind',
