@@ -39,6 +39,7 @@ export interface SlackAdapterOptions {
   partnerCenter?: PartnerCenterConnector;
   /** Logs and counts each command and click. */
   telemetry?: CommandEnv['telemetry'];
+  audienceImportAllowedHosts?: readonly string[];
 }
 
 export interface SlackAdapter {
@@ -143,6 +144,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       logError: (errorId, error) => log.error(`error ${errorId}`, error),
       telemetry: options.telemetry,
       ...(options.partnerCenter ? { partnerCenter: options.partnerCenter } : {}),
+      audienceImportAllowedHosts: options.audienceImportAllowedHosts,
     };
   }
 
