@@ -244,6 +244,10 @@ describe('filing a request', () => {
     expect((await latestRequest()).reason).toBeNull();
   });
 
+  it('buy\'s for <customer> ends at seats, so a name of several words is the customer', async () => {
+    expect(await unchanged(bot.db, () => say(users.adminAgent, 'buy nuri-hr basic for HR 본사 seats 2 annual'))).toContain('Buy 누리 HR for HR 본사?');
+  });
+
   it('a name that is another customer\'s, or no customer\'s, is refused and files nothing', async () => {
     expect(await unchanged(bot.db, () => say(users.adminAgent, 'request cancel r2000000-0000-4000-8000-000000000001 for contoso.com 너무 비싸요'))).toContain(
       'Reservation r2000000-0000-4000-8000-000000000001 does not belong to contoso.com.',

@@ -15,7 +15,7 @@ export function commandOrganizationKind(name: Command['name']): OrganizationKind
 }
 
 /** The command's words as typed, without what follows them (names, reasons). */
-function typedName(command: Command): string {
+export function typedName(command: Command): string {
   if (command.name === 'channel-here') return `channel ${command.purpose} here`;
   return command.name.replace(/^(notify|connector|channel)-/, '$1 ');
 }
