@@ -5,6 +5,7 @@ import { actionIds, type ActionId, type View } from '../views/model.js';
 import type { CommandEnv } from './context.js';
 import { commandText, parseCommand, type Command } from './grammar.js';
 import { helpView, runButton, runParsedCommand } from './handlers.js';
+import { homeView } from './home.js';
 
 /** The command again with the customer replaced: what a "choose this customer" button runs. */
 function withCustomer(command: Command, tenantId: string): string | undefined {
@@ -68,6 +69,8 @@ async function dispatchCommand(env: CommandEnv, text: string): Promise<View> {
     const observing = currentRequest()?.observing;
     if (observing) observing.name ??= command.name;
     const { org } = env;
+    // Home shows what the reader may see, and outside a linked organization or to an unknown user the notice help gives.
+    if (command.name === 'home') return await homeView(env);
     // R-A1, R-A5: outside a linked organization, or as an unknown user, only help runs.
     if (!org || command.name === 'help') return helpView(env);
     if (env.actor.kind === 'unknown') throw new DomainError('error.unknownUser');

@@ -16,6 +16,7 @@ export type { AudienceAction };
 /** What a user asked for, the same from Slack, Teams and the terminal. */
 export type Command =
   | { name: 'help' }
+  | { name: 'home' }
   | { name: 'customers'; text: string; page: number }
   | { name: 'customer'; customer: string }
   | { name: 'allow-reservations'; customer: string }
@@ -187,6 +188,8 @@ export function parseCommand(input: string): Command {
   switch (name) {
     case 'help':
       return { name: 'help' };
+    case 'home':
+      return { name: 'home' };
     case 'customers': {
       const page = takePage(words, name);
       const text = words.join(' ');
@@ -311,6 +314,8 @@ export function commandText(command: Command): string {
     switch (command.name) {
       case 'help':
         return ['help'];
+      case 'home':
+        return ['home'];
       case 'customers':
         return ['customers', command.text, page(command.page)];
       case 'customer':

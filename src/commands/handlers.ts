@@ -27,18 +27,20 @@ import { requireOrganizationKind, typedName } from './organization-kinds.js';
 
 type Env = OrgEnv;
 
+/** What help says first to someone outside a linked organization, or not known in it; nothing for anyone else. */
+export function accessNotice(env: CommandEnv): string[] {
+  const { t } = env;
+  if (!env.org) return [t(env.conversation.platform === 'teams' ? 'help.unknownTenant' : 'help.unknownWorkspace', { teamId: env.workspaceId ?? '?' })];
+  return env.actor.kind === 'unknown' ? [t('help.unknownUser')] : [];
+}
+
 export function helpView(env: CommandEnv): View {
   const { t, prefix } = env;
   const keys: MessageKey[] = [
     'help.help', 'help.customers', 'help.customer', 'help.allow', 'help.disallow', 'help.allowSavingsPlans', 'help.disallowSavingsPlans', 'help.reservations', 'help.orders',
     'help.request', 'help.requests', 'help.decide', 'help.activity', 'help.owner', 'help.channel', 'help.notify', 'help.notifyFailures', 'help.marketplace', 'help.offer', 'help.buy', 'help.subscriptions', 'help.subscription', 'help.billing', 'help.support', 'help.audience', 'help.partners', 'help.priceList', 'help.connector', 'help.language', 'help.settings',
   ];
-  const notice = !env.org
-    ? [t(env.conversation.platform === 'teams' ? 'help.unknownTenant' : 'help.unknownWorkspace', { teamId: env.workspaceId ?? '?' })]
-    : env.actor.kind === 'unknown'
-      ? [t('help.unknownUser')]
-      : [];
-  return { title: t('help.title'), lines: [...notice, t('help.intro'), ...keys.map((k) => t(k, { prefix }))] };
+  return { title: t('help.title'), lines: [...accessNotice(env), t('help.intro'), ...keys.map((k) => t(k, { prefix }))] };
 }
 
 async function customersView(env: Env, text: string, page: number): Promise<View> {
@@ -112,7 +114,7 @@ async function activityView(env: Env, command: Extract<Command, { name: 'activit
 }
 
 /** `connector status`: honest about what it knows — settings, a token just now, the last error kept in memory, the last sync. */
-async function connectorStatusView(env: Env): Promise<View> {
+export async function connectorStatusView(env: Env): Promise<View> {
   const { t } = env;
   if (!env.partnerCenter) return { title: t('connector.title'), tone: 'info', lines: [t('connector.off')] };
   const [status, sync] = await Promise.all([env.partnerCenter.status(), syncState(env.db, env.org.id)]);
@@ -170,7 +172,7 @@ async function connectorStatusView(env: Env): Promise<View> {
 
 const openToContacts = new Set<Command['name']>(['help', 'reservations', 'request', 'subscription', 'language']);
 
-export async function runParsedCommand(env: Env, command: Command): Promise<View> {
+export async function runParsedCommand(env: Env, command: Exclude<Command, { name: 'home' }>): Promise<View> {
   const { t } = env;
   const ctx = coreContext(env);
   requireOrganizationKind(env.org, command);

@@ -67,14 +67,14 @@ async function describeMessage(env: OrgEnv, message: OutboxMessage): Promise<str
   return env.t('failures.purchase', { order: purchase?.sourceId ?? '?', customer: purchase?.customerName ?? '?' });
 }
 
-/** R-N3: deliveries that gave up after their retries, with the platform's reason, and a way to send them again. */
-export async function notifyFailuresView(env: OrgEnv, retry: boolean): Promise<View> {
+/** R-N3: deliveries that gave up after their retries, the newest `listed`, with the platform's reason, and a way to send them again. */
+export async function notifyFailuresView(env: OrgEnv, retry: boolean, listed = failuresListed): Promise<View> {
   const { t } = env;
   if (retry) {
     const count = await retryFailedDeliveries(coreContext(env));
     return { tone: count ? 'success' : 'info', lines: [t(count ? 'failures.retried' : 'failures.none', { count })] };
   }
-  const { rows, total } = await failedDeliveries(env.db, env.org.id, failuresListed);
+  const { rows, total } = await failedDeliveries(env.db, env.org.id, listed);
   if (!total) return { tone: 'info', lines: [t('failures.none')] };
   const lines = await Promise.all(
     rows.map(async (row) =>

@@ -6,8 +6,8 @@ export type OrganizationKind = NonNullable<Organization['kind']>;
 
 /** A publisher manages which CSP partners may resell its offers; a CSP partner runs everything else. */
 const publisherCommands = new Set<Command['name']>(['audience', 'partners']);
-/** Commands every organization has: its own log, settings and language. */
-const commandsOfBoth = new Set<Command['name']>(['help', 'activity', 'language', 'settings']);
+/** Commands every organization has: help, its home, its own log, settings and language. */
+const commandsOfBoth = new Set<Command['name']>(['help', 'home', 'activity', 'language', 'settings']);
 
 /** Which kind of organization a command is for, or both. */
 export function commandOrganizationKind(name: Command['name']): OrganizationKind | 'both' {

@@ -251,3 +251,25 @@ export async function requestsView(env: OrgEnv, command: Extract<Command, { name
     actions: footer.actions,
   };
 }
+
+/** The newest requests waiting for a decision as their approval cards, with the same buttons as in the approvals channel (R-Q2), and how many wait. */
+export async function pendingRequestCards(env: OrgEnv, listed: number): Promise<{ cards: View[]; total: number }> {
+  const list = await listRequests(env.db, env.org.id, { pendingOnly: true, page: 1 });
+  const cards = await Promise.all(list.rows.slice(0, listed).map(({ request }) => currentCard(env, request)));
+  return { cards, total: list.total };
+}
+
+/** A customer contact's view of their customer's newest requests (R-A1) and how each was decided (R-Q5). */
+export async function customerRequestsView(env: OrgEnv, customerId: string, listed: number): Promise<View> {
+  const { t } = env;
+  const customer = await customerById(env.db, env.org.id, customerId);
+  const list = await listRequests(env.db, env.org.id, { pendingOnly: false, customerId, page: 1 });
+  const rows = list.rows.slice(0, listed).map(({ request: r }) =>
+    `• ${t('home.requestRow', { date: formatTimestamp(t, r.createdAt), change: change(t, r), name: r.requestedByName, outcome: outcome(t, r), id: r.id.slice(0, 8) })}`,
+  );
+  const more = list.total - rows.length;
+  return {
+    title: t('home.customerRequests', { customer: customer.name }),
+    lines: rows.length ? [...rows, ...(more > 0 ? [t('home.more', { count: more })] : [])] : [t('home.customerRequestsNone')],
+  };
+}

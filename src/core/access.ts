@@ -8,10 +8,13 @@ import { DomainError } from './errors.js';
 
 const adminRoles: readonly StaffRole[] = ['global-admin', 'admin-agent'];
 
+/** R-A2: an admin agent or global admin. */
+export const isAdmin = (actor: Actor): boolean => actor.kind === 'staff' && adminRoles.includes(actor.role);
+
 /** R-A2/R-A3: toggling permissions and recording facts about customers is for admin agents and global admins. */
 export function requireAdmin(actor: Actor, what: MessageKey): Extract<Actor, { kind: 'staff' }> {
   if (actor.kind === 'unknown') throw new DomainError('error.unknownUser');
-  if (actor.kind === 'staff' && adminRoles.includes(actor.role)) return actor;
+  if (actor.kind === 'staff' && isAdmin(actor)) return actor;
   const role = actor.kind === 'staff' ? (`role.${actor.role}` as const) : 'role.contact';
   throw new DomainError('error.roleNeeded', {}, { terms: { role, what } });
 }

@@ -23,6 +23,8 @@ export interface View {
    * this is what the terminal's exit status and the command log go by.
    */
   failed?: true;
+  /** Parts shown after the view's own text, in order, each with its own title, facts, lines and buttons (the home view). */
+  sections?: View[];
 }
 
 export interface ViewFile {
@@ -98,11 +100,12 @@ export function visibleControls(text: string): string {
   });
 }
 
-/** Plain text, for the terminal: shown as it is, except for control characters. */
+/** Plain text, for the terminal: shown as it is, except for control characters; sections after a blank line each. */
 export function renderText(view: View): string {
   const parts: string[] = [];
   if (view.title) parts.push(view.title);
   for (const fact of view.facts ?? []) parts.push(`${fact.label}: ${fact.value}`);
   parts.push(...(view.lines ?? []));
+  for (const section of view.sections ?? []) parts.push('', renderText(section));
   return visibleControls(parts.join('\n'));
 }

@@ -11,6 +11,7 @@ import { fitting, textPieces, truncate, type View } from './model.js';
 export const slackLimits = {
   messageBlocks: 50,
   modalBlocks: 100,
+  homeBlocks: 100,
   header: 150,
   /** Slack documents no limit for one rich_text block; this is a section's, to stay on the safe side. */
   richTextBlock: 3000,
@@ -81,8 +82,12 @@ function mergeTexts(elements: RichTextElement[]): RichTextElement[] {
   return merged;
 }
 
-function buttonBlocks(view: View): ActionsBlock[] {
-  const elements: Button[] = (view.actions ?? []).slice(0, slackLimits.buttonsPerMessage).map((a, i) => ({
+/**
+ * The view's buttons, at most `max`. A section's are numbered on their own, so a request's buttons
+ * have the same action IDs wherever they are shown (action IDs need only be unique within a block).
+ */
+function buttonBlocks(view: View, max: number = slackLimits.buttonsPerMessage): ActionsBlock[] {
+  const elements: Button[] = (view.actions ?? []).slice(0, max).map((a, i) => ({
     type: 'button',
     action_id: `csp:${a.id}:${i}`,
     text: { type: 'plain_text', text: truncate(a.label, slackLimits.button), emoji: false },
@@ -94,6 +99,13 @@ function buttonBlocks(view: View): ActionsBlock[] {
     blocks.push({ type: 'actions', elements: elements.slice(i, i + slackLimits.buttonsPerBlock) });
   }
   return blocks;
+}
+
+/** The characters blocks show (every `text`), which Slack counts against a message's budget. */
+function shownCharacters(node: unknown): number {
+  if (Array.isArray(node)) return node.reduce((n: number, item) => n + shownCharacters(item), 0);
+  if (typeof node !== 'object' || node === null) return 0;
+  return Object.entries(node).reduce((n, [key, value]) => n + (key === 'text' && typeof value === 'string' ? value.length : shownCharacters(value)), 0);
 }
 
 /**
@@ -127,21 +139,53 @@ function bodyBlocks(view: View, t: Translate, options: { maxBlocks: number; rese
   return [...render(Math.min(kept, facts.length), Math.max(kept - facts.length, 0)), ...richTextBlocks([notice])];
 }
 
+/** A view and its sections, each part on its own. */
+const partsOf = (view: View): View[] => [{ ...view, sections: undefined }, ...(view.sections ?? [])];
+
 /** The notification text: the view as plain words, entities escaped. */
 function fallbackText(view: View): string {
-  const lines = [view.title, ...(view.facts ?? []).map((f) => `${f.label}: ${f.value}`), ...(view.lines ?? [])].filter((l): l is string => Boolean(l));
+  const lines = partsOf(view)
+    .flatMap((part) => [part.title, ...(part.facts ?? []).map((f) => `${f.label}: ${f.value}`), ...(part.lines ?? [])])
+    .filter((l): l is string => Boolean(l));
   // Whole lines only, so a cut never leaves half a row behind; a single overlong line is cut itself.
   const kept = fitting(lines, (l) => l.length + 1, slackLimits.fallbackText);
   const words = kept.length ? [...kept, ...(kept.length < lines.length ? ['…'] : [])].join('\n') : truncate(lines[0] ?? '', slackLimits.fallbackText);
   return escapeSlackEntities(words) || ' ';
 }
 
+/**
+ * Header, facts and lines as rich text, then buttons, for the view and then each section (after a
+ * divider), within `maxBlocks` and the text budget. A section that no longer fits is left out with
+ * those after it, and a catalog line says so.
+ */
+function viewBlocks(view: View, t: Translate, maxBlocks: number): KnownBlock[] {
+  const blocks: KnownBlock[] = [];
+  let buttons = 0;
+  for (const part of partsOf(view)) {
+    const divider: KnownBlock[] = blocks.length ? [{ type: 'divider' }] : [];
+    const actions = buttonBlocks(part, slackLimits.buttonsPerMessage - buttons);
+    const room = maxBlocks - blocks.length - divider.length;
+    if (room < actions.length + 2) {
+      if (blocks.length < maxBlocks) blocks.push(...richTextBlocks([paragraph([{ text: t('view.cut') }])]));
+      break;
+    }
+    const reserved = { blocks: actions.length, characters: shownCharacters([...blocks, ...actions]) };
+    const body = bodyBlocks(part, t, { maxBlocks: room, reserved, header: true });
+    if (!body.length && !actions.length) continue;
+    blocks.push(...divider, ...body, ...actions);
+    buttons += actions.reduce((n, a) => n + a.elements.length, 0);
+  }
+  return blocks;
+}
+
 /** The one Block Kit renderer: header, facts and lines as rich text, buttons; within Slack's limits for a message. */
 export function renderSlack(view: View, t: Translate = translator()): SlackMessage {
-  const actions = buttonBlocks(view);
-  const buttonCharacters = actions.reduce((n, a) => n + a.elements.reduce((m, e) => m + ((e as Button).text.text.length), 0), 0);
-  const blocks = bodyBlocks(view, t, { maxBlocks: slackLimits.messageBlocks, reserved: { blocks: actions.length, characters: buttonCharacters }, header: true });
-  return { text: fallbackText(view), blocks: [...blocks, ...actions], mrkdwn: false };
+  return { text: fallbackText(view), blocks: viewBlocks(view, t, slackLimits.messageBlocks), mrkdwn: false };
+}
+
+/** A view as a person's Home tab (views.publish): the same blocks, within a home view's limit. */
+export function renderSlackHome(view: View, t: Translate = translator()) {
+  return { type: 'home' as const, blocks: viewBlocks(view, t, slackLimits.homeBlocks) };
 }
 
 /** A view as rich text alone (no header, no buttons): the comment that goes with uploaded files. */

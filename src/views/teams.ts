@@ -17,7 +17,12 @@ export interface TextRun {
   /** An address in the text, opened when clicked; the run's text is the address itself. */
   selectAction?: OpenUrlAction;
 }
-export interface RichTextBlock { type: 'RichTextBlock'; inlines: TextRun[] }
+export interface RichTextBlock {
+  type: 'RichTextBlock';
+  inlines: TextRun[];
+  /** A line above it: where a section of the view starts. */
+  separator?: true;
+}
 export interface TextInput {
   type: 'Input.Text';
   id: string;
@@ -35,11 +40,13 @@ export interface ExecuteAction {
   data: { value: string };
   style?: 'positive' | 'destructive';
 }
+/** A section's buttons, below its text. */
+export interface ActionSet { type: 'ActionSet'; actions: ExecuteAction[] }
 export interface AdaptiveCard {
   type: 'AdaptiveCard';
   $schema: 'http://adaptivecards.io/schemas/adaptive-card.json';
   version: '1.5';
-  body: (RichTextBlock | TextInput)[];
+  body: (RichTextBlock | TextInput | ActionSet)[];
   actions?: ExecuteAction[];
 }
 
@@ -73,9 +80,19 @@ function runs(text: string, style: Omit<TextRun, 'type' | 'text' | 'selectAction
 const richText = (inlines: TextRun[]): RichTextBlock => ({ type: 'RichTextBlock', inlines });
 const bytes = (json: unknown) => Buffer.byteLength(JSON.stringify(json));
 
+/** A view's title (colored by its tone), facts and lines; the tone colors the first line when there is no title. */
+function textBlocks(view: View): { title: RichTextBlock[]; rest: RichTextBlock[] } {
+  const color = view.tone && view.tone !== 'info' ? { color: colors[view.tone] } : {};
+  const title = view.title ? [richText(runs(view.title, { size: 'Medium', weight: 'Bolder', ...color }))] : [];
+  const facts = (view.facts ?? []).map((f) => richText([...runs(f.label, { weight: 'Bolder' }), ...runs(`: ${f.value}`)]));
+  // Blocks are spaced already, so empty lines are left out.
+  const lines = (view.lines ?? []).filter(Boolean).map((text, i) => richText(runs(text, !title.length && i === 0 ? color : {})));
+  return { title, rest: [...facts, ...lines] };
+}
+
 /**
- * The one Adaptive Card renderer: title, facts, lines, buttons. The tone colors the title, or the
- * first line when there is none (error views have no title).
+ * The one Adaptive Card renderer: title, facts, lines, buttons, then each section below a separator
+ * with its own buttons.
  *
  * Teams reads TextBlock and FactSet text as Markdown (`[Approve](https://evil.example)` becomes a link,
  * `*a*` italics) and documents no way to escape it; the TextRuns of a RichTextBlock are never parsed.
@@ -83,11 +100,7 @@ const bytes = (json: unknown) => Buffer.byteLength(JSON.stringify(json));
  * A card over `maxCardBytes` is cut from the end, and a catalog line says so.
  */
 export function renderAdaptiveCard(view: View, t: Translate = translator()): AdaptiveCard {
-  const color = view.tone && view.tone !== 'info' ? { color: colors[view.tone] } : {};
-  const title = view.title ? [richText(runs(view.title, { size: 'Medium', weight: 'Bolder', ...color }))] : [];
-  const facts = (view.facts ?? []).map((f) => richText([...runs(f.label, { weight: 'Bolder' }), ...runs(`: ${f.value}`)]));
-  // Blocks are spaced already, so empty lines are left out.
-  const lines = (view.lines ?? []).filter(Boolean).map((text, i) => richText(runs(text, !title.length && i === 0 ? color : {})));
+  const { title, rest } = textBlocks(view);
   // Teams adds what was typed to the clicked action's data, beside its value.
   const inputs: TextInput[] = [];
   if (view.input) {
@@ -95,6 +108,14 @@ export function renderAdaptiveCard(view: View, t: Translate = translator()): Ada
     inputs.push({ type: 'Input.Text', id, label, ...(placeholder ? { placeholder } : {}), isMultiline: true, isRequired: true, errorMessage: label, maxLength: 500 });
   }
   const actions = (view.actions ?? []).slice(0, maxButtons).map(button);
+  let buttonsLeft = maxButtons - actions.length;
+  const sections = (view.sections ?? []).flatMap((section): AdaptiveCard['body'] => {
+    const text = textBlocks(section);
+    const [first, ...others] = [...text.title, ...text.rest];
+    const buttons = (section.actions ?? []).slice(0, buttonsLeft).map(button);
+    buttonsLeft -= buttons.length;
+    return [...(first ? [{ ...first, separator: true as const }] : []), ...others, ...(buttons.length ? [{ type: 'ActionSet' as const, actions: buttons }] : [])];
+  });
   const card = (body: AdaptiveCard['body']): AdaptiveCard => ({
     type: 'AdaptiveCard',
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
@@ -103,11 +124,11 @@ export function renderAdaptiveCard(view: View, t: Translate = translator()): Ada
     ...(actions.length ? { actions } : {}),
   });
 
-  const whole = card([...title, ...facts, ...lines, ...inputs]);
+  const whole = card([...title, ...rest, ...sections, ...inputs]);
   if (bytes(whole) <= maxCardBytes) return whole;
   const notice = richText(runs(t('view.cut')));
   const budget = maxCardBytes - bytes(card([...title, notice, ...inputs]));
-  const kept = fitting([...facts, ...lines], (block) => bytes(block) + 1, budget);
+  const kept = fitting([...rest, ...sections], (block) => bytes(block) + 1, budget);
   return card([...title, ...kept, notice, ...inputs]);
 }
 

@@ -27,6 +27,7 @@ function shownText(block: unknown): number {
 
 const block = z.discriminatedUnion('type', [
   z.object({ type: z.literal('header'), text: plainText(150) }).strict(),
+  z.object({ type: z.literal('divider') }).strict(),
   z.object({ type: z.literal('section'), text: mrkdwn(3000).optional(), fields: z.array(mrkdwn(2000)).min(1).max(10).optional() })
     .strict()
     .refine((s) => s.text || s.fields, 'a section needs text or fields'),
@@ -47,6 +48,12 @@ export const slackMessageSchema = z.object({
     // Slack refuses more than about 12,000 characters across a message's blocks (msg_blocks_too_long).
     .refine((blocks) => shownText(blocks) <= 12_000, 'a message\'s blocks hold at most 12,000 characters'),
 }).passthrough();
+
+/** A Home tab view as views.publish takes it: up to 100 blocks (Slack's home tab limit). */
+export const slackHomeSchema = z.object({
+  type: z.literal('home'),
+  blocks: z.array(block).max(100),
+}).strict();
 
 /** The blocks of a file upload's comment: rich text only. */
 export const slackRichTextSchema = z.array(block).max(50).refine((blocks) => blocks.every((b) => b.type === 'rich_text'), 'only rich_text blocks');

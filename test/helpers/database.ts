@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import postgres from 'postgres';
+import { inject } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../db/client.js';
 
-/** A new, migrated database on a PostgreSQL server, dropped again when the handle closes. */
+/** A new, migrated database on a PostgreSQL server (a copy of the run's template), dropped again when the handle closes. */
 export async function openFreshPostgres(serverUrl: string, prefix = 'csp_test'): Promise<DatabaseHandle & { name: string }> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
+  const template = inject('postgresTemplate');
+  await admin.unsafe(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
   const drop = async () => {
     await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
@@ -36,7 +39,15 @@ export async function openFreshPostgres(serverUrl: string, prefix = 'csp_test'):
  */
 export async function openTestDatabase(): Promise<DatabaseHandle> {
   const serverUrl = process.env.TEST_DATABASE_URL;
-  return serverUrl ? openFreshPostgres(serverUrl) : openDatabase({});
+  return serverUrl ? openFreshPostgres(serverUrl) : openDatabase({ template: await pgliteTemplate() });
+}
+
+let template: Promise<Blob | undefined> | undefined;
+
+/** The migrated database test/global-setup.ts dumped, read once per test file. */
+function pgliteTemplate(): Promise<Blob | undefined> {
+  const path = inject('pgliteTemplate');
+  return (template ??= path ? readFile(path).then((data) => new Blob([data])) : Promise.resolve(undefined));
 }
 
 export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);

@@ -12,7 +12,8 @@ import { readerTranslator, slackUserLocale } from '../../core/languages.js';
 import { translator, type Translate } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
 import type { View } from '../../views/model.js';
-import { renderSlack, renderSlackModal, renderSlackRichText } from '../../views/slack.js';
+import { renderSlack, renderSlackHome, renderSlackModal, renderSlackRichText } from '../../views/slack.js';
+import { withOutcome } from '../../commands/home.js';
 import { slackBotScopes, slackInstallListener, type SlackInstallations } from './install.js';
 
 /** What a modal carries from the click that opened it to its submission. */
@@ -23,6 +24,8 @@ interface ModalMetadata {
   channelId?: string;
   /** The clicked message is seen by others, so only a committed change may replace it. */
   shared: boolean;
+  /** Clicked in the clicker's Home tab, which shows the outcome when it is published again. */
+  home?: true;
 }
 
 export interface SlackAdapterOptions {
@@ -174,6 +177,20 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     }
   }
 
+  /**
+   * Publishes the person's Home tab, built anew (views.publish); after a click in it, with what the
+   * click did, or why it was refused, shown first: the tab is theirs alone.
+   */
+  async function publishHome(client: WebClient, env: CommandEnv, userId: string, outcome?: View) {
+    const home = await runCommand(env, 'home');
+    await client.views.publish({ user_id: userId, view: renderSlackHome(withOutcome(home, outcome), env.t) });
+  }
+
+  app.event('app_home_opened', async ({ event, body, client }) => {
+    if (event.tab !== 'home') return;
+    await publishHome(client, await envFor(client, body.team_id, event.user, undefined), event.user);
+  });
+
   app.command('/csp', async ({ command, ack, respond, client }) => {
     let t = translator();
     const work = envFor(client, command.team_id, command.user_id, command.channel_id).then((env) => ((t = env.t), runCommand(env, command.text)));
@@ -192,16 +209,19 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     const [, id = ''] = action.action_id.split(':');
     const env = await envFor(client, body.team?.id, body.user.id, body.channel?.id);
     const view: View = await runAction(env, id, action.value ?? '');
+    const home = body.view?.type === 'home';
     // Only an ephemeral message (a command's answer) is the clicker's own; a message in a channel is everyone's.
-    const shared = (body.container as { is_ephemeral?: boolean } | undefined)?.is_ephemeral !== true;
+    const shared = !home && (body.container as { is_ephemeral?: boolean } | undefined)?.is_ephemeral !== true;
     if (view.input && view.actions?.length) {
       // Typed input (a rejection's reason) is asked in a modal; its outcome answers this click.
       const submit = view.actions[0]!;
-      const metadata: ModalMetadata = { action: submit.id, value: submit.value, responseUrl: body.response_url, channelId: body.channel?.id, shared };
+      const metadata: ModalMetadata = { action: submit.id, value: submit.value, responseUrl: body.response_url, channelId: body.channel?.id, shared, ...(home ? { home } : {}) };
       await client.views.open({ trigger_id: body.trigger_id, view: renderSlackModal(view, JSON.stringify(metadata), env.t) });
       return;
     }
-    await respond(clickAnswer(view, shared, env.t) as Parameters<RespondFn>[0]);
+    // A click in the Home tab has no message to answer: the tab is published again, showing the outcome.
+    if (home) await publishHome(client, env, body.user.id, view);
+    else await respond(clickAnswer(view, shared, env.t) as Parameters<RespondFn>[0]);
     options.onChange?.();
   });
 
@@ -211,7 +231,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     const inputs = Object.fromEntries(Object.entries(view.state.values).map(([blockId, values]) => [blockId, values[blockId]?.value ?? '']));
     const env = await envFor(client, body.team?.id, body.user.id, metadata.channelId);
     const result = await runAction(env, metadata.action, metadata.value, inputs);
-    if (metadata.responseUrl) {
+    if (metadata.home) await publishHome(client, env, body.user.id, result);
+    else if (metadata.responseUrl) {
       await fetch(metadata.responseUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
