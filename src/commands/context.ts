@@ -24,6 +24,8 @@ export interface CommandEnv {
   telemetry?: Pick<Telemetry, 'handled'>;
   /** The Partner Center connector, when its settings are present. */
   partnerCenter?: PartnerCenterConnector;
+  /** Hosts `audience … import <url>` may read from though they resolve to private addresses (AUDIENCE_IMPORT_ALLOWED_HOSTS). */
+  audienceImportAllowedHosts?: readonly string[];
 }
 
 /** A command's environment once the organization is known. */

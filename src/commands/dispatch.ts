@@ -22,13 +22,13 @@ function errorView(env: CommandEnv, error: unknown, command?: Command): View {
     });
     const terms = Object.fromEntries(Object.entries(error.terms).map(([name, key]) => [name, t(key)]));
     const commands = Object.fromEntries(error.commands.map((name) => [name, `${env.prefix}${error.params[name]}`]));
-    return { tone: 'error', lines: [t(error.code, { prefix: env.prefix, ...error.params, ...terms, ...commands })], actions };
+    return { tone: 'error', failed: true, lines: [t(error.code, { prefix: env.prefix, ...error.params, ...terms, ...commands })], actions };
   }
   const errorId = randomUUID().slice(0, 8);
   const observing = currentRequest()?.observing;
   if (observing) observing.errorId = errorId;
   env.logError(errorId, error);
-  return { tone: 'error', lines: [t('error.unexpected', { id: errorId })] };
+  return { tone: 'error', failed: true, lines: [t('error.unexpected', { id: errorId })] };
 }
 
 /**
@@ -45,7 +45,7 @@ async function observed(env: CommandEnv, kind: 'command' | 'click', name: string
     try {
       return (view = await run());
     } finally {
-      const outcome = observing.errorId || !view ? 'error' : view.tone === 'error' ? 'refused' : 'ok';
+      const outcome = observing.errorId || !view ? 'error' : view.failed ? 'refused' : 'ok';
       env.telemetry?.handled({
         kind,
         name: observing.name ?? 'unknown',

@@ -7,7 +7,7 @@ import { notificationKinds, type BillingTerm, type NotificationKind } from '../.
 import type { CatalogFilter } from '../core/marketplace.js';
 import type { SubscriptionChange } from '../core/subscription-edits.js';
 import type { DirectoryFilter } from '../core/audience.js';
-import { catalogFilterText, parseAudience, parseBuy, parseCatalogFilter, parsePartners, parseSubscriptionEdit, type AudienceAction } from './grammar-marketplace.js';
+import { catalogFilterText, filterValueText, parseAudience, parseBuy, parseCatalogFilter, parsePartners, parseSubscriptionEdit, type AudienceAction } from './grammar-marketplace.js';
 import { maxReasonLength } from '../core/requests.js';
 import { unknownCommand } from './suggest.js';
 
@@ -380,7 +380,7 @@ export function commandText(command: Command): string {
         return ['support', command.about];
       case 'partners': {
         const f = command.filter;
-        return ['partners', f.text, f.country && `country:${f.country}`, f.competency && `competency:${f.competency}`, f.skill && `skill:${f.skill}`, page(command.page)];
+        return ['partners', f.text, f.country && `country:${f.country}`, f.competency && `competency:${filterValueText(f.competency)}`, f.skill && `skill:${filterValueText(f.skill)}`, page(command.page)];
       }
       case 'audience': {
         const a = command.action;

@@ -24,6 +24,7 @@ import { syncState } from '../partner-center/sync.js';
 import { unreadableRecords } from '../partner-center/audit.js';
 import { expiryWarningMs, refreshTokenState } from '../partner-center/tokens.js';
 import { channelLanguageView, languageView, settingsView } from './languages.js';
+import { requireOrganizationKind, typedName } from './organization-kinds.js';
 
 type Env = OrgEnv;
 
@@ -159,8 +160,9 @@ const openToContacts = new Set<Command['name']>(['help', 'reservations', 'reques
 export async function runParsedCommand(env: Env, command: Exclude<Command, { name: 'home' }>): Promise<View> {
   const { t } = env;
   const ctx = coreContext(env);
+  requireOrganizationKind(env.org, command);
   // R-A1: only these are open to customer contacts; each limits them to their own customer.
-  if (!openToContacts.has(command.name)) requireStaff(env.actor, command.name);
+  if (!openToContacts.has(command.name)) requireStaff(env.actor, typedName(command));
   const customerId = async (text: string) => (await resolveCustomer(env.db, env.org.id, text)).id;
   switch (command.name) {
     case 'help':

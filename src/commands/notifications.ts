@@ -43,13 +43,17 @@ export async function notifyListView(env: OrgEnv): Promise<View> {
     byChannel.set(key, channel);
   }
   const activity = organizationChannel(env.org, 'activity');
+  // Channels are chosen in a channel: the terminal names the command to type there, not one it cannot run.
+  const inTerminal = env.conversation.platform === 'cli';
   const lines = [
-    activity ? t('notify.activityChannel', { channel: channelName(env, activity.platform, activity.channelId) }) : t('notify.noActivityChannel', { prefix: env.prefix }),
+    activity
+      ? t('notify.activityChannel', { channel: channelName(env, activity.platform, activity.channelId) })
+      : t(inTerminal ? 'notify.noActivityChannelTerminal' : 'notify.noActivityChannel', { prefix: env.prefix }),
     ...[...byChannel.values()].map(
       (c) => `• ${t('notify.listRow', { channel: c.name, kinds: [...c.kinds].map(([kind, names]) => t('notify.kindFor', { kind: t(`notify.kind.${kind}`), customers: names.join(', ') })).join('; ') })}`,
     ),
   ];
-  if (!byChannel.size) lines.push(t('notify.noneYet', { prefix: env.prefix }));
+  if (!byChannel.size) lines.push(t(inTerminal ? 'notify.noneYetTerminal' : 'notify.noneYet', { prefix: env.prefix }));
   return { title: t('notify.listTitle'), lines };
 }
 

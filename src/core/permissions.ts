@@ -99,7 +99,7 @@ export async function checkAllowPermission(ctx: CoreContext, customerId: string,
   const grant = grants[resource];
   if (grant) return { customer, state: 'already-on', grant };
   const azure = all.filter((s) => s.status === 'active' && isAzureSubscription(s));
-  if (azure.length === 0) throw new DomainError('error.noAzureSubscription', { customer: customer.name });
+  if (azure.length === 0) throw new DomainError('error.noAzureSubscription', { customer: customer.name, resource: resource === 'azure-savings-plans' ? 'savings' : 'reservations' });
   const owned = azure.find((s) => s.ownerRoleAssigned);
   return owned ? { customer, state: 'ready', subscription: owned } : { customer, state: 'owner-unknown', subscriptions: azure };
 }

@@ -17,6 +17,12 @@ export interface View {
    * answer replaces a card others see; a refusal, a repeat click or an error is told to the clicker alone.
    */
   committed?: true;
+  /**
+   * The command or click did not do what was asked: a refusal, an error, or a decision the rules refused.
+   * The tone only colours the message (a rejected request's card is red though rejecting it succeeded);
+   * this is what the terminal's exit status and the command log go by.
+   */
+  failed?: true;
   /** Parts shown after the view's own text, in order, each with its own title, facts, lines and buttons (the home view). */
   sections?: View[];
 }

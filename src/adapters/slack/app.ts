@@ -42,6 +42,7 @@ export interface SlackAdapterOptions {
   partnerCenter?: PartnerCenterConnector;
   /** Logs and counts each command and click. */
   telemetry?: CommandEnv['telemetry'];
+  audienceImportAllowedHosts?: readonly string[];
 }
 
 export interface SlackAdapter {
@@ -146,6 +147,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       logError: (errorId, error) => log.error(`error ${errorId}`, error),
       telemetry: options.telemetry,
       ...(options.partnerCenter ? { partnerCenter: options.partnerCenter } : {}),
+      audienceImportAllowedHosts: options.audienceImportAllowedHosts,
     };
   }
 

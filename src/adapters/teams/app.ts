@@ -38,6 +38,7 @@ export interface TeamsAdapterOptions {
   partnerCenter?: PartnerCenterConnector;
   /** Logs and counts each command and click. */
   telemetry?: CommandEnv['telemetry'];
+  audienceImportAllowedHosts?: readonly string[];
 }
 
 export interface TeamsAdapter {
@@ -166,6 +167,7 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
       logError: (errorId, error) => log.error(`error ${errorId}`, error),
       telemetry: options.telemetry,
       ...(options.partnerCenter ? { partnerCenter: options.partnerCenter } : {}),
+      audienceImportAllowedHosts: options.audienceImportAllowedHosts,
     };
   }
 
