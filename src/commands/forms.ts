@@ -480,9 +480,14 @@ export type FormSubmission =
  */
 export async function readForm(env: OrgEnv, value: string, inputs: Values): Promise<FormSubmission> {
   const context = readContext(value);
-  allow(env, context.form);
   const values = Object.fromEntries(Object.entries(inputs).map(([id, v]) => [id, v.normalize('NFKC').trim()]));
   const shown = async (errors: Values): Promise<View> => ({ tone: 'error', failed: true, form: await form(env, context, values, errors) });
+  try {
+    allow(env, context.form);
+  } catch (refusal) {
+    if (refusal instanceof DomainError) return { view: await shown({ '': errorText(env, refusal) }) };
+    throw refusal;
+  }
   const errors = check(env, context, values);
   if (Object.keys(errors).length) return { view: await shown(errors) };
   return {
