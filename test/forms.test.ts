@@ -8,7 +8,7 @@ import { importOrganization, parseImportFile } from '../src/core/import.js';
 import { slackMessageSchema, slackModalSchema, slackOptionsSchema } from './helpers/block-kit.js';
 import { openTestDatabase } from './helpers/database.js';
 import { aadUsers, teamId, teamsTenantId, tenants, testOrganization, users } from './helpers/fixture.js';
-import { buttons, replyText, slashCommandBody, startTestBot, type SlackReply } from './helpers/slack.js';
+import { buttons, replyText, slashCommandBody, startTestBot, viewSubmissionBody, type SlackReply } from './helpers/slack.js';
 import { testOrgId, unchanged } from './helpers/tables.js';
 import { cardActions, cardText, startTeamsTestBot, type AdaptiveCardJson } from './helpers/teams.js';
 import { waitFor } from './helpers/wait.js';
@@ -214,16 +214,7 @@ async function slackDriver(): Promise<FormDriver> {
       );
       const responseId = String(JSON.parse(modal.private_metadata).responseUrl).split('/response/')[1]!;
       const answered = bot.slack.responses.filter((r) => r.id === responseId).length;
-      const payload = {
-        type: 'view_submission',
-        team: { id: team, domain: 'partner' },
-        user: { id: user, username: user.toLowerCase(), team_id: team },
-        api_app_id: 'A0CSPOPS01',
-        token: 'legacy-token',
-        trigger_id: `${Date.now()}.2.form`,
-        view: { id: 'V0FORM0001', type: 'modal', callback_id: modal.callback_id, private_metadata: modal.private_metadata, title: modal.title, blocks: modal.blocks, state: { values: state } },
-      };
-      const response = await bot.post(`payload=${encodeURIComponent(JSON.stringify(payload))}`);
+      const response = await bot.post(viewSubmissionBody(user, modal, state, team));
       const raw = await response.text();
       if (raw) {
         const ack = JSON.parse(raw) as { response_action: string; errors?: Record<string, string>; view?: unknown };

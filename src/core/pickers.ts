@@ -1,8 +1,9 @@
-import { and, asc, desc, eq, ilike, inArray, like, or } from 'drizzle-orm';
+import { and, asc, desc, eq, ilike, inArray, like, or, type Column } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
 import { customers, offers, reservations, subscriptions } from '../../db/schema.js';
 import { audienceTypes, isAudienceType } from './audience.js';
 import type { Offer } from './marketplace.js';
+import { azureSubscriptionOffers } from './permissions.js';
 import { likeEscape, normalizeKey, plainText } from './text.js';
 
 // What a form's pickers list: the first `limit` choices, or those matching what the user types.
@@ -15,10 +16,18 @@ interface PickerScope {
   limit: number;
 }
 
+/** Rows of one customer when the scope names one, and those whose ID starts with the typed text or whose `column` or customer name holds it. */
+function inScope(scope: PickerScope, table: { id: Column; customerId: Column }, column: Column) {
+  const key = normalizeKey(scope.text);
+  const typed = likeEscape(plainText(scope.text));
+  return and(
+    scope.customerId ? eq(table.customerId, scope.customerId) : undefined,
+    key ? or(like(table.id, `${typed}%`), ilike(column, `%${typed}%`), like(customers.nameKey, `%${likeEscape(key)}%`)) : undefined,
+  );
+}
+
 /** Active reservations, which a request can name (R-Q1), with their customer's name: by customer, newest first. */
 export async function requestableReservations(db: Queryable, scope: PickerScope) {
-  const key = normalizeKey(scope.text);
-  const typed = plainText(scope.text);
   return db
     .select({ id: reservations.id, product: reservations.product, region: reservations.region, quantity: reservations.quantity, customerName: customers.name })
     .from(reservations)
@@ -27,8 +36,7 @@ export async function requestableReservations(db: Queryable, scope: PickerScope)
       and(
         eq(reservations.orgId, scope.orgId),
         eq(reservations.status, 'active'),
-        scope.customerId ? eq(reservations.customerId, scope.customerId) : undefined,
-        key ? or(like(reservations.id, `${likeEscape(typed)}%`), ilike(reservations.product, `%${likeEscape(typed)}%`), like(customers.nameKey, `%${likeEscape(key)}%`)) : undefined,
+        inScope(scope, reservations, reservations.product),
       ),
     )
     .orderBy(asc(customers.nameKey), desc(reservations.purchasedAt), asc(reservations.id))
@@ -37,8 +45,6 @@ export async function requestableReservations(db: Queryable, scope: PickerScope)
 
 /** Active Azure subscriptions, which a reservation's single scope can name (R-P12), with their customer's name. */
 export async function scopeSubscriptions(db: Queryable, scope: PickerScope) {
-  const key = normalizeKey(scope.text);
-  const typed = plainText(scope.text);
   return db
     .select({ id: subscriptions.id, friendlyName: subscriptions.friendlyName, customerName: customers.name })
     .from(subscriptions)
@@ -47,9 +53,8 @@ export async function scopeSubscriptions(db: Queryable, scope: PickerScope) {
       and(
         eq(subscriptions.orgId, scope.orgId),
         eq(subscriptions.status, 'active'),
-        inArray(subscriptions.offer, ['azure-plan', 'azure-global']),
-        scope.customerId ? eq(subscriptions.customerId, scope.customerId) : undefined,
-        key ? or(like(subscriptions.id, `${likeEscape(typed)}%`), ilike(subscriptions.friendlyName, `%${likeEscape(typed)}%`), like(customers.nameKey, `%${likeEscape(key)}%`)) : undefined,
+        inArray(subscriptions.offer, azureSubscriptionOffers),
+        inScope(scope, subscriptions, subscriptions.friendlyName),
       ),
     )
     .orderBy(asc(customers.nameKey), asc(subscriptions.id))
