@@ -46,7 +46,7 @@ type Values = Record<string, string>;
 const listed = (text: string | undefined) => (text ?? '').split(',').map((p) => p.trim()).filter(Boolean);
 const isOneOf = <T extends string>(list: readonly T[], value: string | undefined): value is T => (list as readonly string[]).includes(value ?? '');
 
-/** Words up to the first of `stops` (case-insensitive), and the words after it. */
+/** The words before the first `stop` (case-insensitive), and those after it (undefined without one). */
 function splitAt(words: string[], stop: string): [string[], string[] | undefined] {
   const at = words.findIndex((w) => w.toLowerCase() === stop);
   return at === -1 ? [words, undefined] : [words.slice(0, at), words.slice(at + 1)];
@@ -118,6 +118,10 @@ interface Picker {
 }
 
 const customerOption = (env: OrgEnv, c: Pick<Customer, 'name' | 'domain' | 'tenantId'>): FormOption => ({ value: c.tenantId, label: env.t('form.option.customer', { name: c.name, domain: c.domain }) });
+const reservationOption = (env: OrgEnv, r: { id: string; product: string; quantity: number; region: string }, customer: string): FormOption => ({
+  value: r.id,
+  label: env.t('form.option.reservation', { product: r.product, quantity: r.quantity, region: r.region, customer, id: r.id.slice(0, 8) }),
+});
 const planOptions = (env: OrgEnv, offer: Offer): FormOption[] =>
   offer.plans.map((p) => ({ value: `${offer.id} ${p.id}`, label: env.t('form.option.plan', { offer: offer.name, plan: p.name }) }));
 
@@ -160,14 +164,11 @@ const pickers: Record<PickerName, Picker> = {
   reservation: {
     placeholder: 'form.find.reservation',
     choices: async (env, scope, text, limit) =>
-      (await requestableReservations(env.db, { orgId: env.org.id, customerId: scope.customerId, text, limit })).map((r) => ({
-        value: r.id,
-        label: env.t('form.option.reservation', { product: r.product, quantity: r.quantity, region: r.region, customer: r.customerName, id: r.id.slice(0, 8) }),
-      })),
+      (await requestableReservations(env.db, { orgId: env.org.id, customerId: scope.customerId, text, limit })).map((r) => reservationOption(env, r, r.customerName)),
     async resolve(env, _scope, text) {
+      // A contact finds only their own customer's (R-A1).
       const r = await findReservation(env.db, env, text.trim());
-      const customer = await customerById(env.db, env.org.id, r.customerId);
-      return { value: r.id, label: env.t('form.option.reservation', { product: r.product, quantity: r.quantity, region: r.region, customer: customer.name, id: r.id.slice(0, 8) }) };
+      return reservationOption(env, r, (await customerById(env.db, env.org.id, r.customerId)).name);
     },
   },
   subscription: {
@@ -291,7 +292,7 @@ async function fields(env: OrgEnv, context: FormContext, given: Values): Promise
           offerError = errorText(env, error);
         }
       }
-      const planGiven = given.plan?.trim() ? [given.offer, given.plan].join(' ') : offer?.plans.length === 1 ? `${offer.id} ${offer.plans[0]!.id}` : '';
+      const planGiven = given.plan?.trim() ? [given.offer, given.plan].filter(Boolean).join(' ') : offer?.plans.length === 1 ? `${offer.id} ${offer.plans[0]!.id}` : '';
       const plan = await pickerField(env, 'plan', offer ? { offer } : {}, { id: 'plan', label: t('form.field.plan') }, false, planGiven);
       return [
         await pickerField(env, 'customer', {}, { id: 'customer', label: t('buy.customer') }, false, given.customer),
