@@ -377,9 +377,10 @@ describe.each([
       '虛擬機器 D2s v5 × 2, eastasia — 台灣雲端科技股份有限公司 (r8000000)',
       'App Service Premium v3 × 1, japaneast — Contoso Pharmaceuticals (r2000000)',
     ]));
-    // Staff naming the customer see that customer's alone.
-    const forHanbit = (await p.open('adminAgent', 'request exchange r5000000 for 한빛소프트')).form!;
+    // Staff naming the customer see that customer's alone; the words after its name are the reason.
+    const forHanbit = (await p.open('adminAgent', 'request exchange r5000000 for 한빛소프트 주식회사 너무 비싸요')).form!;
     expect(field(forHanbit, 'reservation')).toMatchObject({ selected: [hanbitReservation], options: [{ value: hanbitReservation }] });
+    expect(field(forHanbit, 'reason').initial).toBe('너무 비싸요');
   });
 
   it('R-Q1 R-P12 a request form\'s wrong input is told next to its field and changes nothing; a right one files the request as typed', async () => {
@@ -409,6 +410,13 @@ describe.each([
     expect(staffFiled.answer!.text).toContain(`cancel reservation ${taiwanReservation}`);
     const [taiwan] = await p.db.select().from(reservationRequests).where(eq(reservationRequests.reservationId, taiwanReservation));
     expect(taiwan).toMatchObject({ kind: 'cancel', reason: '不再需要', requestedByName: '王小明' });
+
+    // Staff asking for a named customer: the customer is checked as typed (R-Q1), the reason kept.
+    const exchange = (await p.open('adminAgent', 'request exchange r5000000 for 한빛소프트 주식회사 너무 비싸요')).form!;
+    const exchanged = await p.submit('adminAgent', exchange, { reservation: hanbitReservation, product: '가상 머신 D2s v5', reason: field(exchange, 'reason').initial! });
+    expect(exchanged.answer!.text).toContain(`exchange reservation ${hanbitReservation} for 가상 머신 D2s v5`);
+    const [hanbit] = await p.db.select().from(reservationRequests).where(eq(reservationRequests.reservationId, hanbitReservation));
+    expect(hanbit).toMatchObject({ kind: 'exchange', reason: '너무 비싸요', details: { product: '가상 머신 D2s v5' } });
   });
 
   it('R-N1 notify here without kinds opens a form of kinds and customers, to admins only; its answer is the typed command\'s', async () => {

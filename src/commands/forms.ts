@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { billingTerms, notificationKinds, type BillingTerm, type NotificationKind } from '../../db/schema.js';
 import { requireAdmin, requirePublisherRole, requireStaff } from '../core/access.js';
 import { findPartner, publisherOffer, searchDirectory } from '../core/audience.js';
-import { customerById, maxCustomerTextLength, resolveCustomer, searchCustomers, type Customer } from '../core/customers.js';
+import { customerById, customerNamedAtStart, maxCustomerTextLength, resolveCustomer, searchCustomers, type Customer } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';
 import { catalogBatches, findOffer, findPlan, type Offer } from '../core/marketplace.js';
 import { audienceOffers, requestableReservations, scopeSubscriptions } from '../core/pickers.js';
@@ -354,10 +354,19 @@ async function form(env: OrgEnv, context: FormContext, given: Values, errors: Va
   };
 }
 
+/** `for <customer> <reason>` as typed by staff: the name ends where the longest start naming a customer does, and the rest is the reason. */
+async function customerThenReason(env: OrgEnv, { context, given }: FormRequest): Promise<FormRequest> {
+  const found = context.customer && env.actor.kind === 'staff' ? await customerNamedAtStart(env.db, env.org.id, context.customer) : undefined;
+  if (!found) return { context, given };
+  const rest = context.customer!.trim().split(/\s+/).slice(found.named.split(' ').length).join(' ');
+  return { context: { ...context, customer: found.named }, given: { ...given, reason: [rest, given.reason].filter(Boolean).join(' ') } };
+}
+
 /** R-A1: the form for a command typed without its arguments, to people who may run it; `lines` say what was missing. */
 export async function formView(env: OrgEnv, request: FormRequest, lines: string[]): Promise<View> {
   allow(env, request.context.form);
-  return { lines, form: await form(env, request.context, request.given) };
+  const { context, given } = await customerThenReason(env, request);
+  return { lines, form: await form(env, context, given) };
 }
 
 function readContext(value: string): FormContext {
