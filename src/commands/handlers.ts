@@ -254,7 +254,7 @@ export async function runParsedCommand(env: Env, command: Exclude<Command, { nam
  * A button click. A confirmation's button carries the ID of the confirmation shown, which acts
  * once (core/confirmations.ts); the clicker's role and the rules are checked again now.
  */
-export async function runButton(env: Env, id: Exclude<ActionId, 'run'>, value: string, inputs: Record<string, string> = {}): Promise<View> {
+export async function runButton(env: Env, id: Exclude<ActionId, 'run' | 'form'>, value: string, inputs: Record<string, string> = {}): Promise<View> {
   requireStaff(env.actor, id);
   switch (id) {
     case 'cancel':

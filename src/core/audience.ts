@@ -309,7 +309,7 @@ const listHas = (list: SQLWrapper, wanted: string) =>
   sql`exists (select 1 from jsonb_array_elements_text(${list}) as x where ${or(...searchForms(wanted).map((form) => sql`lower(x) like ${`%${likeEscape(form)}%`}`))})`;
 
 /** R-I3: one page of the partner directory by name or tenant ID, country, competency and skill, by name. */
-export async function searchDirectory(db: Queryable, filter: DirectoryFilter, page: number): Promise<Page<typeof partnerDirectory.$inferSelect>> {
+export async function searchDirectory(db: Queryable, filter: DirectoryFilter, page: number, size = listPageSize): Promise<Page<typeof partnerDirectory.$inferSelect>> {
   const key = normalizeKey(filter.text ?? '');
   const where = and(
     key ? or(like(partnerDirectory.nameKey, `%${likeEscape(key)}%`), eq(partnerDirectory.tenantId, key)) : undefined,
@@ -321,6 +321,7 @@ export async function searchDirectory(db: Queryable, filter: DirectoryFilter, pa
     page,
     async () => (await db.select({ total: count() }).from(partnerDirectory).where(where))[0]!.total,
     (limit, offset) => db.select().from(partnerDirectory).where(where).orderBy(asc(partnerDirectory.nameKey), asc(partnerDirectory.tenantId)).limit(limit).offset(offset),
+    size,
   );
 }
 

@@ -59,7 +59,7 @@ export async function resolveCustomer(db: Database, orgId: string, text: string)
 export const customersPageSize = 10;
 
 /** Customers whose name, domain or tenant ID contains the text (all when empty), by name, one page. */
-export async function searchCustomers(db: Queryable, orgId: string, text: string, page: number) {
+export async function searchCustomers(db: Queryable, orgId: string, text: string, page: number, pageSize = customersPageSize) {
   const key = normalizeKey(text);
   if (key.length > maxCustomerTextLength) {
     throw new DomainError('error.tooLong', { length: key.length, max: maxCustomerTextLength }, { terms: { what: 'what.search' } });
@@ -75,9 +75,9 @@ export async function searchCustomers(db: Queryable, orgId: string, text: string
     .from(customers)
     .where(where)
     .orderBy(asc(customers.nameKey))
-    .limit(customersPageSize)
-    .offset((page - 1) * customersPageSize);
-  return { rows, total, pages: Math.max(1, Math.ceil(total / customersPageSize)) };
+    .limit(pageSize)
+    .offset((page - 1) * pageSize);
+  return { rows, total, pages: Math.max(1, Math.ceil(total / pageSize)) };
 }
 
 export async function customerById(db: Queryable, orgId: string, id: string): Promise<Customer> {

@@ -15,8 +15,9 @@ type StaffContext = CoreContext & { actor: Extract<Actor, { kind: 'staff' }> };
 export type ActivityEntry = Pick<typeof activityLog.$inferSelect, 'id' | 'action' | 'actorName' | 'details' | 'createdAt'>;
 
 /** R-P4: an Azure plan or Azure Global subscription is what lets a customer buy reservations. */
+export const azureSubscriptionOffers = ['azure-plan', 'azure-global'] as const;
 export function isAzureSubscription(subscription: Pick<Subscription, 'offer'>): boolean {
-  return subscription.offer === 'azure-plan' || subscription.offer === 'azure-global';
+  return (azureSubscriptionOffers as readonly string[]).includes(subscription.offer);
 }
 const recentActivityShown = 5;
 

@@ -42,7 +42,7 @@ export interface RequestDraft {
 }
 
 /** A customer contact finds only their own customer's reservations, so nothing else is revealed (R-A1). */
-async function findReservation(db: Queryable, ctx: CoreContext, ref: string): Promise<Reservation> {
+export async function findReservation(db: Queryable, ctx: Pick<CoreContext, 'org' | 'actor'>, ref: string): Promise<Reservation> {
   const own = ctx.actor.kind === 'contact' ? eq(reservations.customerId, ctx.actor.customerId) : undefined;
   const found = await db
     .select()

@@ -1,6 +1,6 @@
-import type { ActionsBlock, Button, KnownBlock, RichTextBlock, RichTextElement } from '@slack/types';
+import type { ActionsBlock, Button, InputBlock, InputBlockElement, KnownBlock, PlainTextOption, RichTextBlock, RichTextElement } from '@slack/types';
 import { translator, type Translate } from '../i18n/index.js';
-import { fitting, textPieces, truncate, type View } from './model.js';
+import { fitting, textPieces, truncate, type FormField, type FormOption, type View } from './model.js';
 
 /*
  * Slack's mrkdwn has no escape for `*`, `_`, `~`, `` ` `` or `>`, so no text of a view goes into mrkdwn:
@@ -231,5 +231,80 @@ export function renderSlackModal(view: View, privateMetadata: string, t: Transla
         },
       },
     ],
+  };
+}
+
+const plainText = (text: string, max: number) => ({ type: 'plain_text' as const, text: truncate(text, max), emoji: false });
+const selectOption = (o: FormOption): PlainTextOption => ({ text: plainText(o.label, 75), value: o.value });
+
+/**
+ * A form field's input element. A select lists its options (Slack allows 100); one with more searches as
+ * the user types (external_select, answered by the adapter's block_suggestion listener); one with no
+ * choice at all takes text, so the modal still opens and the field's error says why.
+ */
+function formElement(field: FormField): InputBlockElement {
+  const selected = (field.selected ?? []).map(selectOption);
+  const placeholder = field.placeholder ? { placeholder: plainText(field.placeholder, 150) } : {};
+  const select = field.kind === 'select' || field.kind === 'multi-select';
+  if (select && field.more) {
+    return field.kind === 'multi-select'
+      ? { type: 'multi_external_select', action_id: field.id, min_query_length: 0, ...placeholder, ...(selected.length ? { initial_options: selected } : {}) }
+      : { type: 'external_select', action_id: field.id, min_query_length: 0, ...placeholder, ...(selected[0] ? { initial_option: selected[0] } : {}) };
+  }
+  if (select && field.options?.length) {
+    const options = field.options.map(selectOption);
+    return field.kind === 'multi-select'
+      ? { type: 'multi_static_select', action_id: field.id, options, ...(selected.length ? { initial_options: selected } : {}) }
+      : { type: 'static_select', action_id: field.id, options, ...(selected[0] ? { initial_option: selected[0] } : {}) };
+  }
+  if (field.kind === 'number') {
+    return {
+      type: 'number_input',
+      action_id: field.id,
+      is_decimal_allowed: false,
+      ...(field.min !== undefined ? { min_value: String(field.min) } : {}),
+      ...(field.max !== undefined ? { max_value: String(field.max) } : {}),
+      ...(field.initial ? { initial_value: field.initial } : {}),
+    };
+  }
+  const maxLength = Math.min(field.maxLength ?? 3000, 3000);
+  return {
+    type: 'plain_text_input',
+    action_id: field.id,
+    max_length: maxLength,
+    ...(field.multiline ? { multiline: true } : {}),
+    ...(!select && field.initial ? { initial_value: truncate(field.initial, maxLength) } : {}),
+    ...(select ? placeholder : {}),
+  };
+}
+
+/**
+ * A form as a modal: each field an input block (its block_id and action_id are the field's ID, which the
+ * submission's state and a response_action "errors" name), a field's error in a line right below it, and
+ * an error about no one field above them all. `privateMetadata` carries what the submission needs.
+ */
+export function renderSlackForm(view: View, privateMetadata: string, t: Translate = translator()) {
+  const form = view.form!;
+  const note = (text: string) => richTextBlocks([paragraph([{ text: truncate(text, slackLimits.richTextBlock), bold: true }])]);
+  const blocks: KnownBlock[] = [...(form.error ? note(form.error) : [])];
+  for (const field of form.fields) {
+    const input: InputBlock = {
+      type: 'input',
+      block_id: field.id,
+      label: plainText(field.label, 2000),
+      element: formElement(field),
+      ...(field.optional ? { optional: true } : {}),
+      ...(field.hint ? { hint: plainText(field.hint, 2000) } : {}),
+    };
+    blocks.push(input, ...(field.error ? note(field.error) : []));
+  }
+  return {
+    type: 'modal' as const,
+    callback_id: 'csp:form',
+    private_metadata: privateMetadata,
+    title: plainText(form.title, maxModalTitle),
+    submit: plainText(form.submit, maxModalTitle),
+    close: plainText(t('form.cancel'), maxModalTitle),
+    blocks: blocks.slice(0, slackLimits.modalBlocks),
   };
 }

@@ -68,6 +68,16 @@ export function blockActionBody(user: string, actionId: string, value: string, r
   return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
 }
 
+/** A modal submitted with these values (view.state.values: block ID → action ID → element state). */
+export function viewSubmissionBody(user: string, modal: { callback_id: string; private_metadata: string }, values: Record<string, unknown>, team = teamId): string {
+  const payload = {
+    ...interaction('view_submission', user, team),
+    trigger_id: `${Date.now()}.1.def`,
+    view: { id: 'V0MODAL001', type: 'modal', callback_id: modal.callback_id, private_metadata: modal.private_metadata, state: { values } },
+  };
+  return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+}
+
 /** A click in the user's Home tab: the payload has the home view instead of a message, and no response_url. */
 export function homeActionBody(user: string, actionId: string, value: string, options: Pick<RequestOptions, 'team'> = {}): string {
   const team = options.team ?? teamId;
@@ -207,12 +217,7 @@ export async function startTestBot(
   /** A view_submission of the modal `modal` with these inputs, as Slack sends it. */
   function submission(user: string, modal: { callback_id: string; private_metadata: string }, inputs: Record<string, string>, team = teamId) {
     const values = Object.fromEntries(Object.entries(inputs).map(([key, value]) => [key, { [key]: { type: 'plain_text_input', value } }]));
-    const payload = {
-      ...interaction('view_submission', user, team),
-      trigger_id: `${Date.now()}.1.def`,
-      view: { id: 'V0MODAL001', type: 'modal', callback_id: modal.callback_id, private_metadata: modal.private_metadata, state: { values } },
-    };
-    return post(`payload=${encodeURIComponent(JSON.stringify(payload))}`);
+    return post(viewSubmissionBody(user, modal, values, team));
   }
 
   async function waitForResponse(id: string) {
