@@ -51,14 +51,14 @@ export type Command =
   | { name: 'settings'; change?: { setting: 'locale' | 'time-zone'; value: string } };
 
 const examples: Record<string, string> = {
-  customer: 'customer contoso',
+  customer: 'customer contoso.com',
   'allow-reservations': 'allow-reservations northwind',
   'disallow-reservations': 'disallow-reservations contoso.com',
   'allow-savings-plans': 'allow-savings-plans northwind',
   'disallow-savings-plans': 'disallow-savings-plans contoso.com',
   'owner-assigned': 'owner-assigned contosopharma.com a1a1a1a1-0000-4000-8000-000000000002',
   activity: 'activity contoso.com since 2026-01-01',
-  customers: 'customers contoso page 2',
+  customers: 'customers contoso',
   channel: 'channel activity here',
   orders: 'orders contoso.com',
   reservations: 'reservations contoso.com',
