@@ -63,7 +63,7 @@ export interface Bot {
 /** Wires adapters, the HTTP server and the delivery worker onto an open, migrated database. */
 export async function startBot(options: {
   db: Database;
-  config: Pick<Config, 'PORT' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'> & Partial<TeamsSettings> & Partial<Pick<Config, 'DELIVERY_TIMEOUT_SECONDS' | 'PUBLIC_URL' | 'PARTNER_CENTER_POLL_SECONDS' | 'PARTNER_CENTER_SYNC_SECONDS' | 'METRICS_TOKEN'>> & Partial<PartnerCenterWebhookSettings> & Partial<SlackOAuthSettings> & PartnerCenterConfig;
+  config: Pick<Config, 'PORT' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'> & Partial<TeamsSettings> & Partial<Pick<Config, 'DELIVERY_TIMEOUT_SECONDS' | 'PUBLIC_URL' | 'PARTNER_CENTER_POLL_SECONDS' | 'PARTNER_CENTER_SYNC_SECONDS' | 'METRICS_TOKEN' | 'AUDIENCE_IMPORT_ALLOWED_HOSTS'>> & Partial<PartnerCenterWebhookSettings> & Partial<SlackOAuthSettings> & PartnerCenterConfig;
   /** Replaces the Partner Center connector's timing (tests: short timeouts and retry pauses). */
   partnerCenterTuning?: Partial<PartnerCenterSettings>;
   log: Logger;
@@ -129,6 +129,7 @@ export async function startBot(options: {
           downloads: { store: downloads, publicUrl },
           partnerCenter,
           telemetry,
+          audienceImportAllowedHosts: config.AUDIENCE_IMPORT_ALLOWED_HOSTS,
         })
       : undefined;
   worker = startDeliveryWorker({
@@ -161,6 +162,7 @@ export async function startBot(options: {
         onChange: wake,
         partnerCenter,
         telemetry,
+        audienceImportAllowedHosts: config.AUDIENCE_IMPORT_ALLOWED_HOSTS,
       })
     : undefined;
   const socketMode = Boolean(slack && config.SLACK_APP_TOKEN);

@@ -85,6 +85,11 @@ const fields = z.object({
   ),
   PARTNER_CENTER_WEBHOOK_CA: optional(z.string().min(1).refine((path) => existsSync(path), 'expected the path of a PEM file of CA certificates')),
   PARTNER_CENTER_WEBHOOK_ALLOW_HTTP: optional(z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true')),
+  // Hosts `audience … import <url>` may read a partner list from although they resolve to private or local addresses.
+  AUDIENCE_IMPORT_ALLOWED_HOSTS: optional(
+    z.string().transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+      .refine((hosts) => hosts.length > 0 && hosts.every((h) => /^[a-z0-9.-]+$/.test(h)), 'expected host names separated by commas, such as intranet.example,files.corp'),
+  ),
   // GET /metrics asks for this bearer token when it is set.
   METRICS_TOKEN: optional(z.string().min(16, 'expected a random token of at least 16 characters, such as the output of openssl rand -hex 24')),
   LOG_LEVEL: z.preprocess((v) => (v === '' || v === undefined ? 'info' : v), z.enum(['debug', 'info', 'warn', 'error'], { error: 'expected one of debug, info, warn, error' })),

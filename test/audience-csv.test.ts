@@ -217,7 +217,8 @@ describe('R-I5: the authorized partner list as CSV', () => {
     expect(any.code).toBe('audienceCsv.optionAny');
     expect(t(any.code, any.params)).toContain('set specific');
     const role = await domainError(importAudienceCsv(handle.db, developer, 'hanbit-bi', file, t));
-    expect(role.code).toBe('error.roleNeeded');
+    expect(role.code).toBe('error.publisherRoleNeeded');
+    expect(t(role.code, { ...role.params, role: t('role.developer'), what: t('what.editAudience') })).toBe('Your role is developer. Changing CSP audiences needs the owner or manager role; ask someone with that role.');
     expect(await state()).toEqual(before);
   });
 });

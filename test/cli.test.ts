@@ -210,7 +210,7 @@ describe('purchase intake from the terminal (R-P8)', () => {
     const id = /\(ID ([0-9a-f-]{36})\)/.exec(created.output)![1]!;
     expect(created.output).toContain('API token "청구 내보내기" for 한빛 클라우드 파트너스');
     expect(JSON.stringify(await database.db.select().from(apiTokens))).not.toContain(token);
-    expect((await runCli(database.db, ['api-token', 'list'])).output).toMatch(new RegExp(`${id} — 청구 내보내기 — created .* — last used never$`));
+    expect((await runCli(database.db, ['api-token', 'list'])).output).toMatch(new RegExp(`${id} — 청구 내보내기 \\(purchase intake\\) — created .* — last used never$`));
     expect(await runCli(database.db, ['api-token', 'revoke', id])).toEqual({ output: `API token ${id} is revoked; requests carrying it are refused from now on.`, exitCode: 0 });
     expect(await runCli(database.db, ['api-token', 'revoke', id])).toEqual({ output: `No active API token has the ID ${id}. Nothing was changed.`, exitCode: 1 });
     expect((await runCli(database.db, ['api-token', 'rotate'])).exitCode).toBe(2);

@@ -76,7 +76,7 @@ describe('customers, customer and activity commands', () => {
   it('customer shows permission state, subscriptions with Owner known or not, and recent activity', async () => {
     const { reply } = await bot.command(users.salesAgent, 'customer 한빛');
     const text = replyText(reply);
-    expect(text).toContain('*Azure reservations: customer can purchase*\nOff');
+    expect(text).toContain('*Customer may buy Azure reservations*\nNo');
     expect(text).toContain('한빛 운영 (Azure plan, b2b2b2b2-0000-4000-8000-000000000005) — active — Owner not known');
     expect(text).toContain('No activity yet.');
     const kaohsiung = replyText((await bot.command(users.salesAgent, 'customer 高雄精密')).reply);
@@ -93,7 +93,7 @@ describe('customers, customer and activity commands', () => {
     const future = await bot.command(users.salesAgent, 'activity cafe lumiere since 2999-01-01');
     expect(replyText(future.reply)).toContain('No activity found.');
     const view = replyText((await bot.command(users.salesAgent, 'customer Café Lumière')).reply);
-    expect(view).toMatch(/On — since \d{4}-\d\d-\d\d \d\d:\d\d UTC, by 박지훈/);
+    expect(view).toMatch(/Yes — since \d{4}-\d\d-\d\d \d\d:\d\d UTC, by 박지훈/);
     expect(view).toContain('박지훈 — Create customer purchase permission');
   });
 });

@@ -194,10 +194,13 @@ describe('Slack manifests', () => {
     expect(fields.get('features.slash_commands[0].url')).toBe('https://csp-ops.example.com/slack/events');
     expect(fields.get('oauth_config.scopes.bot[1]')).toBe('chat:write');
     expect(fields.get('settings.socket_mode_enabled')).toBe('false');
+    // The Home tab views.publish fills; the Messages tab holds DMs csp-ops sends and reads nothing typed there.
+    expect([fields.get('features.app_home.home_tab_enabled'), fields.get('features.app_home.messages_tab_enabled'), fields.get('features.app_home.messages_tab_read_only_enabled')])
+      .toEqual(['true', 'true', 'true']);
     for (const path of TRANSLATED) expect(fields.has(path), path).toBe(true);
   });
 
-  it('ask for exactly the scopes of the Web API methods csp-ops calls, and name the OAuth redirect URL and the uninstall events', () => {
+  it('ask for exactly the scopes of the Web API methods csp-ops calls, and name the OAuth redirect URL, the Home tab\'s event and the uninstall events', () => {
     const list = (prefix: string) => english.filter(([path]) => path.startsWith(prefix)).map(([, value]) => value);
     const scopes = list('oauth_config.scopes.bot[');
     expect(scopes).toEqual(slackBotScopes);
@@ -210,6 +213,7 @@ describe('Slack manifests', () => {
       // files.getUploadURLExternal and files.completeUploadExternal.
       filesUploadV2: 'files:write',
       'views.open': null,
+      'views.publish': null,
     };
     const sources = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => read(join('src', f)));
     const slackCall = /\bclient\.((?:admin|apps|auth|bookmarks|chat|conversations|dnd|emoji|files|pins|reactions|reminders|search|team|usergroups|users|views)\.\w+|filesUploadV2)\(/g;
@@ -218,7 +222,7 @@ describe('Slack manifests', () => {
     // commands: the /csp slash command itself.
     expect(new Set(scopes)).toEqual(new Set(['commands', ...Object.values(methodScopes).filter((s) => s !== null)]));
     expect(list('oauth_config.redirect_urls[')).toEqual(['https://csp-ops.example.com/slack/oauth_redirect']);
-    expect(list('settings.event_subscriptions.bot_events[')).toEqual(['app_uninstalled', 'tokens_revoked']);
+    expect(list('settings.event_subscriptions.bot_events[')).toEqual(['app_home_opened', 'app_uninstalled', 'tokens_revoked']);
     expect(new Map(english).get('settings.event_subscriptions.request_url')).toBe('https://csp-ops.example.com/slack/events');
   });
 

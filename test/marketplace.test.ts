@@ -147,8 +147,8 @@ describe.each(platforms)('$name: marketplace', ({ start }) => {
     expect(await confirmed(`subscription ${id} rename 콘토소 분석`, ['Change 한빛 인사이트 Analytics — Pro of Contoso Ltd?', '한빛 인사이트 Analytics — Pro → 콘토소 분석'])).toContain('Renamed to 콘토소 분석.');
     // Not billed yet (no activation): the price per term changes, and billing starts at the new figure.
     expect(await confirmed(`subscription ${id} seats 12`, ['5 → 12', '$1,250.00 → $3,000.00 (+$1,750.00)', 'Billing has not started: once the publisher activates it, it is billed $3,000.00 per annual term.'])).toContain('콘토소 분석 now has 12 seats.');
-    expect(await confirmed(`subscription ${id} auto-renew off`, ['on → off'])).toContain('Auto-renew of 콘토소 분석 is changed.');
-    expect((await unchanged(p.db, () => p.command('adminAgent', `subscription ${id} auto-renew off`))).text).toContain('already is that way. Nothing was changed.');
+    expect(await confirmed(`subscription ${id} auto-renew off`, ['on → off'])).toContain('Auto-renew of 콘토소 분석 is now off: it ends with its current term.');
+    expect((await unchanged(p.db, () => p.command('adminAgent', `subscription ${id} auto-renew off`))).text).toContain('Auto-renew of 콘토소 분석 is already off. Nothing was changed.');
     expect(await confirmed(`subscription ${id} reseller 4123456`, ['— → 4123456'])).toContain('Indirect reseller 4123456 is recorded');
     expect((await unchanged(p.db, () => p.command('adminAgent', `subscription ${id} reseller MPN-12`))).text).toContain('is not a partner (MPN) ID');
     expect((await unchanged(p.db, () => p.command('salesAgent', `subscription ${id} seats 3`))).text).toContain('needs the admin agent or global admin role');

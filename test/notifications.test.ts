@@ -41,7 +41,7 @@ describe.each(platforms)('$name: notify', ({ start }) => {
     const cases: [Parameters<PlatformDriver['command']>[0], string, string | RegExp][] = [
       ['salesAgent', 'notify here purchases', /Your role is sales agent\. Choosing what a channel is told needs the admin agent or global admin role/],
       ['helpdeskAgent', 'notify off', /Your role is helpdesk agent\./],
-      ['contact', 'notify list', 'Only partner staff can run notify-list.'],
+      ['contact', 'notify list', 'Only partner staff can run notify list.'],
       ['adminAgent', 'notify', 'notify here <kind…> [customer, customer…]'],
       ['adminAgent', 'notify here', 'Say what this channel should hear'],
       ['adminAgent', 'notify here payments contoso', '"payments" is none of them'],

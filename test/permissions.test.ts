@@ -18,7 +18,7 @@ function button(reply: Parameters<typeof buttons>[0], label: string) {
 describe('customer purchase permission for Azure reservations (Slack)', () => {
   it('R-P1 is off by default for every customer', async () => {
     const { reply } = await bot.command(users.salesAgent, 'customer 台灣雲端科技');
-    expect(replyText(reply)).toContain('Azure reservations: customer can purchase*\nOff');
+    expect(replyText(reply)).toContain('Customer may buy Azure reservations*\nNo');
     expect(await permissionFor(bot.db, tenants.taiwanCloud)).toHaveLength(0);
   });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aadUsers, users } from './helpers/fixture.js';
 import { buttons, replyText, startTestBot, type SlackReply, type TestBot } from './helpers/slack.js';
-import { unchanged } from './helpers/tables.js';
+import { outboxSettled, unchanged } from './helpers/tables.js';
 import { cardActions, cardText, startTeamsTestBot, type AdaptiveCardJson, type TeamsTestBot } from './helpers/teams.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -44,6 +44,8 @@ describe('Slack: a card in a channel is everyone\'s', () => {
     expect(reply?.response_type).toBeUndefined();
     expect(replyText(reply)).toContain('Approved by 王小明');
     expect(buttons(reply)).toEqual([]);
+    // The decision's queued card refreshes finish first: the late click must change nothing.
+    await outboxSettled(bot.db);
     const late = await unchanged(bot.db, () => bot.click(users.globalAdmin, approve(), { channel: approvals, messageTs: card.ts }));
     expect(late.reply).toMatchObject({ response_type: 'ephemeral', replace_original: false });
     expect(replyText(late.reply)).toContain('already decided');
@@ -91,6 +93,8 @@ describe('Teams: a card in a channel is everyone\'s', () => {
     expect(cardActions(decided.card)).toEqual([]);
     expect(decided.update).toMatchObject({ method: 'PUT', conversationId: approvals, activityId: card.id });
     expect(cardText(decided.updatedCard)).toBe(cardText(decided.card));
+    // The decision also queues the card's refresh for every channel showing it: that update is not the late click's.
+    await outboxSettled(bot.db);
     const late = await unchanged(bot.db, () => click(aadUsers.globalAdmin));
     expect(late.message).toContain('already decided');
     expect(late.update).toBeUndefined();

@@ -69,7 +69,9 @@ describe('Slack requests', () => {
     const before = await snapshot(bot.db);
     const help = await bot.command(users.stranger, 'help');
     expect(replyText(help.reply)).toContain('You are not registered as partner staff or a customer contact');
-    expect(replyText(help.reply)).toContain('/csp allow-reservations <customer>');
+    // The general help only: none of the commands they cannot run.
+    expect(replyText(help.reply)).toContain('/csp help — this list');
+    expect(replyText(help.reply)).not.toContain('/csp allow-reservations');
     for (const text of ['customers', 'allow-reservations contoso.com', 'channel activity here']) {
       const { reply } = await bot.command(users.stranger, text);
       expect(replyText(reply)).toContain('You are not registered as partner staff of this organization, so you can only run help.');

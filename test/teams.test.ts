@@ -85,9 +85,9 @@ describe('Teams: conversations', () => {
       expect(cardText((await bot.message(aadUsers.salesAgent, text)).card)).toContain('contoso.com');
     }
     const personal = await bot.message(aadUsers.salesAgent, 'help', { conversationId: 'a:personal-chat', conversationType: 'personal' });
-    expect(cardText(personal.card)).toContain('allow-reservations <customer> — let the customer buy Azure reservations (admin). Example: allow-reservations contoso');
+    expect(cardText(personal.card)).toContain('customers [text] [page N] — find customers by name, domain or tenant ID. Example: customers contoso');
     const channel = await bot.message(aadUsers.salesAgent, 'help');
-    expect(cardText(channel.card)).toContain('Example: @csp-ops allow-reservations contoso');
+    expect(cardText(channel.card)).toContain('Example: @csp-ops customers contoso');
   });
 
   it('R-P10 in a channel, the confirmation and its outcome are the asker\'s own; the change is announced in the channel', async () => {

@@ -1,6 +1,7 @@
 import {
-  audienceListing, changeDraft, decideSupportRequest, offerAudience, publishAudience, publisherOffer, requirePublisherRole, searchDirectory, type AudienceListing, type DirectoryFilter,
+  audienceListing, changeDraft, decideSupportRequest, offerAudience, publishAudience, publisherOffer, searchDirectory, type AudienceListing, type DirectoryFilter,
 } from '../core/audience.js';
+import { requirePublisherRole } from '../core/access.js';
 import type { Offer } from '../core/marketplace.js';
 import { audienceCsv, audienceCsvFileName, audienceCsvText, fetchCsv, importAudienceCsv } from '../core/audience-csv.js';
 import { csvContentType } from './price-list.js';
@@ -65,7 +66,7 @@ export async function audienceCommandView(env: OrgEnv, offerText: string, action
   // A change's notice goes with the first page, where a changed list starts.
   const listed = async (offer: Offer, notice: string) => audienceView(env, await audienceListing(env.db, offer, 1), notice);
   if (!action) {
-    requirePublisherRole(env.actor, ['owner', 'manager', 'developer'], 'what.viewAudience');
+    requirePublisherRole(env.actor, 'developer', 'what.viewAudience');
     return audienceView(env, await audienceListing(env.db, await publisherOffer(env.db, ctx, offerText), page));
   }
   switch (action.kind) {
@@ -94,15 +95,15 @@ export async function audienceCommandView(env: OrgEnv, offerText: string, action
       return listed(offer, notice);
     }
     case 'export': {
-      requirePublisherRole(env.actor, ['owner', 'manager', 'developer'], 'what.viewAudience');
+      requirePublisherRole(env.actor, 'developer', 'what.viewAudience');
       const audience = await offerAudience(env.db, ctx, offerText);
       const file = { name: audienceCsvFileName(audience.offer.id, env.now()), contentType: csvContentType, data: audienceCsv(audience, audienceCsvText(t)) };
       return { tone: 'success', lines: [t('audience.exported', { offer: audience.offer.name, count: audience.draft.partners.length })], files: [file] };
     }
     case 'import': {
       // Only an owner or manager may make the bot fetch a URL.
-      requirePublisherRole(env.actor, ['owner', 'manager'], 'what.editAudience');
-      const imported = await importAudienceCsv(env.db, ctx, offerText, await fetchCsv(action.url), t);
+      requirePublisherRole(env.actor, 'manager', 'what.editAudience');
+      const imported = await importAudienceCsv(env.db, ctx, offerText, await fetchCsv(action.url, { allowedHosts: env.audienceImportAllowedHosts }), t);
       return listed(imported.audience.offer, t('audienceCsv.imported', { offer: imported.audience.offer.name, added: imported.added, already: imported.alreadyThere }));
     }
   }
@@ -111,7 +112,7 @@ export async function audienceCommandView(env: OrgEnv, offerText: string, action
 /** R-I3: the partner directory, filtered, a page at a time. */
 export async function partnersView(env: OrgEnv, filter: DirectoryFilter, page: number): Promise<View> {
   const { t } = env;
-  requirePublisherRole(env.actor, ['owner', 'manager', 'developer'], 'what.viewAudience');
+  requirePublisherRole(env.actor, 'developer', 'what.viewAudience');
   const list = await searchDirectory(env.db, filter, page);
   const footer = pageFooter(env, list, { name: 'partners', filter, page });
   const lines = list.rows.map((p) =>

@@ -1,5 +1,6 @@
 import type { Database } from '../../db/client.js';
 import type { Actor, Conversation, CoreContext, Organization } from '../core/context.js';
+import type { DomainError } from '../core/errors.js';
 import type { PartnerCenterConnector } from '../partner-center/connector.js';
 import type { Translate } from '../i18n/index.js';
 import type { Telemetry } from '../observability.js';
@@ -24,6 +25,8 @@ export interface CommandEnv {
   telemetry?: Pick<Telemetry, 'handled'>;
   /** The Partner Center connector, when its settings are present. */
   partnerCenter?: PartnerCenterConnector;
+  /** Hosts `audience … import <url>` may read from though they resolve to private addresses (AUDIENCE_IMPORT_ALLOWED_HOSTS). */
+  audienceImportAllowedHosts?: readonly string[];
 }
 
 /** A command's environment once the organization is known. */
@@ -31,4 +34,12 @@ export type OrgEnv = CommandEnv & { org: Organization };
 
 export function coreContext(env: CommandEnv & { org: Organization }): CoreContext {
   return { db: env.db, org: env.org, actor: env.actor, conversation: env.conversation, now: env.now, ...(env.partnerCenter ? { partnerCenter: env.partnerCenter } : {}) };
+}
+
+/** The sentence a DomainError says to the user where they are: its terms translated, its commands after their prefix. */
+export function errorText(env: Pick<CommandEnv, 't' | 'prefix'>, error: DomainError): string {
+  const { t } = env;
+  const terms = Object.fromEntries(Object.entries(error.terms).map(([name, key]) => [name, t(key)]));
+  const commands = Object.fromEntries(error.commands.map((name) => [name, `${env.prefix}${error.params[name]}`]));
+  return t(error.code, { prefix: env.prefix, ...error.params, ...terms, ...commands });
 }

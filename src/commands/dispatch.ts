@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { DomainError } from '../core/errors.js';
 import { currentRequest, withRequest, type RequestContext } from '../request-context.js';
 import { actionIds, type ActionId, type View } from '../views/model.js';
-import type { CommandEnv } from './context.js';
+import { errorText, type CommandEnv, type OrgEnv } from './context.js';
 import { commandText, parseCommand, type Command } from './grammar.js';
-import { helpView, runButton, runParsedCommand } from './handlers.js';
+import { formView, formWanted, readForm } from './forms.js';
+import { runButton, runParsedCommand } from './handlers.js';
+import { helpView } from './help.js';
+import { homeView } from './home.js';
 
 /** The command again with the customer replaced: what a "choose this customer" button runs. */
 function withCustomer(command: Command, tenantId: string): string | undefined {
@@ -18,15 +21,13 @@ function errorView(env: CommandEnv, error: unknown, command?: Command): View {
       const value = command && withCustomer(command, c.tenantId);
       return value ? [{ id: 'run' as const, label: t('customers.choice', { name: c.name, domain: c.domain }), value }] : [];
     });
-    const terms = Object.fromEntries(Object.entries(error.terms).map(([name, key]) => [name, t(key)]));
-    const commands = Object.fromEntries(error.commands.map((name) => [name, `${env.prefix}${error.params[name]}`]));
-    return { tone: 'error', lines: [t(error.code, { prefix: env.prefix, ...error.params, ...terms, ...commands })], actions };
+    return { tone: 'error', failed: true, lines: [errorText(env, error)], actions };
   }
   const errorId = randomUUID().slice(0, 8);
   const observing = currentRequest()?.observing;
   if (observing) observing.errorId = errorId;
   env.logError(errorId, error);
-  return { tone: 'error', lines: [t('error.unexpected', { id: errorId })] };
+  return { tone: 'error', failed: true, lines: [t('error.unexpected', { id: errorId })] };
 }
 
 /**
@@ -43,7 +44,7 @@ async function observed(env: CommandEnv, kind: 'command' | 'click', name: string
     try {
       return (view = await run());
     } finally {
-      const outcome = observing.errorId || !view ? 'error' : view.tone === 'error' ? 'refused' : 'ok';
+      const outcome = observing.errorId || !view ? 'error' : view.failed ? 'refused' : 'ok';
       env.telemetry?.handled({
         kind,
         name: observing.name ?? 'unknown',
@@ -68,12 +69,34 @@ async function dispatchCommand(env: CommandEnv, text: string): Promise<View> {
     const observing = currentRequest()?.observing;
     if (observing) observing.name ??= command.name;
     const { org } = env;
+    // Home shows what the reader may see, and outside a linked organization or to an unknown user the notice help gives.
+    if (command.name === 'home') return await homeView(env);
     // R-A1, R-A5: outside a linked organization, or as an unknown user, only help runs.
     if (!org || command.name === 'help') return helpView(env);
     if (env.actor.kind === 'unknown') throw new DomainError('error.unknownUser');
     return await runParsedCommand({ ...env, org }, command);
   } catch (error) {
-    return errorView(env, error, command);
+    // In chat, arguments left out open a form (the terminal has none): to people who may run the command.
+    const wanted = env.org && env.actor.kind !== 'unknown' && env.conversation.platform !== 'cli' ? formWanted(text, error) : undefined;
+    if (!wanted) return errorView(env, error, command);
+    const observing = currentRequest()?.observing;
+    if (observing) observing.name = wanted.context.form;
+    try {
+      return await formView({ ...env, org: env.org! }, wanted, errorView(env, error).lines ?? []);
+    } catch (refusal) {
+      return errorView(env, refusal);
+    }
+  }
+}
+
+/** A submitted form runs the Command it fills in, as typed; a refusal is shown on the form, next to its field. */
+async function runForm(env: OrgEnv, value: string, inputs: Record<string, string>): Promise<View> {
+  const submitted = await readForm(env, value, inputs);
+  if ('view' in submitted) return submitted.view;
+  try {
+    return await runParsedCommand(env, submitted.command);
+  } catch (error) {
+    return submitted.refused(errorView(env, error).lines?.[0] ?? '', error);
   }
 }
 
@@ -88,6 +111,7 @@ export async function runAction(env: CommandEnv, id: string, value: string, inpu
       if (env.actor.kind === 'unknown') throw new DomainError('error.unknownUser');
       if (!action) throw new DomainError('error.unknownCommand', { name: id });
       if (action === 'run') return await runCommand(env, value);
+      if (action === 'form') return await runForm({ ...env, org }, value, inputs);
       return await runButton({ ...env, org }, action, value, inputs);
     } catch (error) {
       return errorView(env, error);

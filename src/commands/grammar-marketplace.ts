@@ -19,13 +19,30 @@ export type AudienceAction =
   | { kind: 'grant' | 'refuse'; request: string };
 
 
-/** `type:saas`, `category:analytics`, `publisher:partner|microsoft` anywhere; the other words search (R-M1). */
+// A double quote, straight or as Slack and phones type it.
+const quote = /["“”]/g;
+
+/**
+ * The words again with a quoted run kept whole (`skill:"Cloud Security"`, `category:“Data Analytics”`):
+ * a filter's value may have spaces. An unclosed quote runs to the end.
+ */
+export function quotedWords(words: string[]): string[] {
+  return words.join(' ').match(/(?:[^\s"“”]+|["“][^"“”]*(?:["”]|$))+/g) ?? [];
+}
+
+/** A filter's value as meant: without its quotes. */
+const unquoted = (value: string) => value.replace(quote, '').trim();
+
+/** A filter's value as typed back (a Next page button), quoted when it has a space. */
+export const filterValueText = (value: string) => (/\s/.test(value) ? `"${value}"` : value);
+
+/** `type:saas`, `category:analytics` (or `category:"data analytics"`), `publisher:partner|microsoft` anywhere; the other words search (R-M1). */
 export function parseCatalogFilter(words: string[]): CatalogFilter {
   const filter: CatalogFilter = {};
   const rest: string[] = [];
-  for (const word of words) {
+  for (const word of quotedWords(words)) {
     const [key, ...value] = word.split(':');
-    const v = value.join(':');
+    const v = unquoted(value.join(':'));
     switch (value.length ? key!.toLowerCase() : '') {
       case 'type':
         if (!(offerTypes as readonly string[]).includes(v.toLowerCase())) throw new DomainError('marketplace.badType', { value: v.slice(0, 40), types: offerTypes.join(', ') });
@@ -49,7 +66,7 @@ export function parseCatalogFilter(words: string[]): CatalogFilter {
 }
 
 export function catalogFilterText(filter: CatalogFilter): string[] {
-  return [filter.words, filter.type && `type:${filter.type}`, filter.category && `category:${filter.category}`, filter.publisher && `publisher:${filter.publisher}`].filter(
+  return [filter.words, filter.type && `type:${filter.type}`, filter.category && `category:${filterValueText(filter.category)}`, filter.publisher && `publisher:${filter.publisher}`].filter(
     (w): w is string => Boolean(w),
   );
 }
@@ -101,13 +118,13 @@ export function parseSubscriptionEdit(words: string[]): Command {
   }
 }
 
-/** `partners [name or tenant ID] [country:KR] [competency:…] [skill:…] [page N]` (R-I3); the page is already split off. */
+/** `partners [name or tenant ID] [country:KR] [competency:…] [skill:…] [page N]` (R-I3), values quoted when they have spaces; the page is already split off. */
 export function parsePartners(words: string[], page: number): Command {
   const filter: DirectoryFilter = {};
   const rest: string[] = [];
-  for (const word of words) {
+  for (const word of quotedWords(words)) {
     const [key, ...value] = word.split(':');
-    const v = value.join(':');
+    const v = unquoted(value.join(':'));
     const k = value.length ? key!.toLowerCase() : '';
     if (k === 'country') {
       if (!/^[A-Za-z]{2}$/.test(v)) throw new DomainError('partners.badCountry', { value: v.slice(0, 20) });

@@ -7,7 +7,7 @@ import { notificationKinds, type BillingTerm, type NotificationKind } from '../.
 import type { CatalogFilter } from '../core/marketplace.js';
 import type { SubscriptionChange } from '../core/subscription-edits.js';
 import type { DirectoryFilter } from '../core/audience.js';
-import { catalogFilterText, parseAudience, parseBuy, parseCatalogFilter, parsePartners, parseSubscriptionEdit, type AudienceAction } from './grammar-marketplace.js';
+import { catalogFilterText, filterValueText, parseAudience, parseBuy, parseCatalogFilter, parsePartners, parseSubscriptionEdit, type AudienceAction } from './grammar-marketplace.js';
 import { maxReasonLength } from '../core/requests.js';
 import { unknownCommand } from './suggest.js';
 
@@ -16,6 +16,7 @@ export type { AudienceAction };
 /** What a user asked for, the same from Slack, Teams and the terminal. */
 export type Command =
   | { name: 'help' }
+  | { name: 'home' }
   | { name: 'customers'; text: string; page: number }
   | { name: 'customer'; customer: string }
   | { name: 'allow-reservations'; customer: string }
@@ -52,25 +53,25 @@ export type Command =
   | { name: 'settings'; change?: { setting: 'locale' | 'time-zone'; value: string } };
 
 const examples: Record<string, string> = {
-  customer: 'customer contoso',
-  'allow-reservations': 'allow-reservations contoso',
-  'disallow-reservations': 'disallow-reservations contoso',
-  'allow-savings-plans': 'allow-savings-plans contoso',
-  'disallow-savings-plans': 'disallow-savings-plans contoso',
-  'owner-assigned': 'owner-assigned contoso a1a1a1a1-0000-4000-8000-000000000001',
-  activity: 'activity contoso since 2026-01-01',
+  customer: 'customer contoso.com',
+  'allow-reservations': 'allow-reservations northwind',
+  'disallow-reservations': 'disallow-reservations contoso.com',
+  'allow-savings-plans': 'allow-savings-plans northwind',
+  'disallow-savings-plans': 'disallow-savings-plans contoso.com',
+  'owner-assigned': 'owner-assigned contosopharma.com a1a1a1a1-0000-4000-8000-000000000002',
+  activity: 'activity contoso.com since 2026-01-01',
   'activity export': 'activity export contoso.com since 2026-01-01 until 2026-12-31',
-  customers: 'customers contoso page 2',
+  customers: 'customers contoso',
   channel: 'channel activity here',
-  orders: 'orders contoso',
-  reservations: 'reservations contoso',
+  orders: 'orders contoso.com',
+  reservations: 'reservations contoso.com',
   request: 'request cancel 3f2a because we moved region',
   'request exchange': 'request exchange 3f2a Virtual Machines D8s v5 because we need more memory',
   'request scope': 'request scope 3f2a single a1a1a1a1-0000-4000-8000-000000000001',
-  offer: 'offer contoso-analytics',
-  subscriptions: 'subscriptions contoso',
-  billing: 'billing contoso 2026-11',
-  support: 'support contoso-analytics',
+  offer: 'offer contoso-crm',
+  subscriptions: 'subscriptions 한빛소프트',
+  billing: 'billing 高雄精密 2026-03',
+  support: 'support contoso-crm',
 };
 
 
@@ -213,6 +214,8 @@ export function parseCommand(input: string): Command {
   switch (name) {
     case 'help':
       return { name: 'help' };
+    case 'home':
+      return { name: 'home' };
     case 'customers': {
       const page = takePage(words, name);
       const text = words.join(' ');
@@ -338,6 +341,8 @@ export function commandText(command: Command): string {
     switch (command.name) {
       case 'help':
         return ['help'];
+      case 'home':
+        return ['home'];
       case 'customers':
         return ['customers', command.text, page(command.page)];
       case 'customer':
@@ -404,7 +409,7 @@ export function commandText(command: Command): string {
         return ['support', command.about];
       case 'partners': {
         const f = command.filter;
-        return ['partners', f.text, f.country && `country:${f.country}`, f.competency && `competency:${f.competency}`, f.skill && `skill:${f.skill}`, page(command.page)];
+        return ['partners', f.text, f.country && `country:${f.country}`, f.competency && `competency:${filterValueText(f.competency)}`, f.skill && `skill:${filterValueText(f.skill)}`, page(command.page)];
       }
       case 'audience': {
         const a = command.action;

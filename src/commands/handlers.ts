@@ -9,7 +9,8 @@ import {
 } from '../core/permissions.js';
 import { formatDay, formatTimestamp, type MessageKey } from '../i18n/index.js';
 import type { ActionId, View } from '../views/model.js';
-import { coreContext, type CommandEnv, type OrgEnv } from './context.js';
+import { coreContext, type OrgEnv } from './context.js';
+import { helpView } from './help.js';
 import { decideRequestView, doneInAzureView, fileRequestView, fileSubscriptionRequestView, rejectPromptView, requestsView } from './requests.js';
 import { audienceCommandView, partnersView } from './audience.js';
 import { billingView, boughtView, buyView, marketplaceView, offerView, subscriptionChangedView, subscriptionEditView, subscriptionsView, supportView } from './marketplace.js';
@@ -24,22 +25,9 @@ import { syncState } from '../partner-center/sync.js';
 import { unreadableRecords } from '../partner-center/audit.js';
 import { expiryWarningMs, refreshTokenState } from '../partner-center/tokens.js';
 import { channelLanguageView, languageView, settingsView } from './languages.js';
+import { requireOrganizationKind, typedName } from './organization-kinds.js';
 
 type Env = OrgEnv;
-
-export function helpView(env: CommandEnv): View {
-  const { t, prefix } = env;
-  const keys: MessageKey[] = [
-    'help.help', 'help.customers', 'help.customer', 'help.allow', 'help.disallow', 'help.allowSavingsPlans', 'help.disallowSavingsPlans', 'help.reservations', 'help.orders',
-    'help.request', 'help.requests', 'help.decide', 'help.activity', 'help.owner', 'help.channel', 'help.notify', 'help.notifyFailures', 'help.marketplace', 'help.offer', 'help.buy', 'help.subscriptions', 'help.subscription', 'help.billing', 'help.support', 'help.audience', 'help.partners', 'help.priceList', 'help.connector', 'help.language', 'help.settings',
-  ];
-  const notice = !env.org
-    ? [t(env.conversation.platform === 'teams' ? 'help.unknownTenant' : 'help.unknownWorkspace', { teamId: env.workspaceId ?? '?' })]
-    : env.actor.kind === 'unknown'
-      ? [t('help.unknownUser')]
-      : [];
-  return { title: t('help.title'), lines: [...notice, t('help.intro'), ...keys.map((k) => t(k, { prefix }))] };
-}
 
 async function customersView(env: Env, text: string, page: number): Promise<View> {
   const { t } = env;
@@ -112,7 +100,7 @@ async function activityView(env: Env, command: Extract<Command, { name: 'activit
 }
 
 /** `connector status`: honest about what it knows — settings, a token just now, the last error kept in memory, the last sync. */
-async function connectorStatusView(env: Env): Promise<View> {
+export async function connectorStatusView(env: Env): Promise<View> {
   const { t } = env;
   if (!env.partnerCenter) return { title: t('connector.title'), tone: 'info', lines: [t('connector.off')] };
   const [status, sync] = await Promise.all([env.partnerCenter.status(), syncState(env.db, env.org.id)]);
@@ -170,11 +158,12 @@ async function connectorStatusView(env: Env): Promise<View> {
 
 const openToContacts = new Set<Command['name']>(['help', 'reservations', 'request', 'subscription', 'language']);
 
-export async function runParsedCommand(env: Env, command: Command): Promise<View> {
+export async function runParsedCommand(env: Env, command: Exclude<Command, { name: 'home' }>): Promise<View> {
   const { t } = env;
   const ctx = coreContext(env);
+  requireOrganizationKind(env.org, command);
   // R-A1: only these are open to customer contacts; each limits them to their own customer.
-  if (!openToContacts.has(command.name)) requireStaff(env.actor, command.name);
+  if (!openToContacts.has(command.name)) requireStaff(env.actor, typedName(command));
   const customerId = async (text: string) => (await resolveCustomer(env.db, env.org.id, text)).id;
   switch (command.name) {
     case 'help':
@@ -268,7 +257,7 @@ export async function runParsedCommand(env: Env, command: Command): Promise<View
  * A button click. A confirmation's button carries the ID of the confirmation shown, which acts
  * once (core/confirmations.ts); the clicker's role and the rules are checked again now.
  */
-export async function runButton(env: Env, id: Exclude<ActionId, 'run'>, value: string, inputs: Record<string, string> = {}): Promise<View> {
+export async function runButton(env: Env, id: Exclude<ActionId, 'run' | 'form'>, value: string, inputs: Record<string, string> = {}): Promise<View> {
   requireStaff(env.actor, id);
   switch (id) {
     case 'cancel':

@@ -207,7 +207,7 @@ export async function subscriptionEditView(env: OrgEnv, text: string, change: Su
   const check = checkSubscriptionChange(coreContext(env), found.subscription, change);
   const s = found.subscription;
   const name = s.friendlyName ?? s.id;
-  if (check === 'unchanged') return { tone: 'info', lines: [t('subscription.unchanged', { name })] };
+  if (check === 'unchanged') return { tone: 'info', lines: [t('subscription.unchanged', { name, change: change.kind, value: changeValue(change) })] };
   const cancel = change.kind === 'cancel';
   return {
     tone: 'warning',
@@ -284,7 +284,7 @@ function editOutcome(edit: SubscriptionEdit, change: SubscriptionChange): Outcom
     case 'conflict':
       return { key: edit.changes.length ? 'partnerCenter.editConflict' : 'partnerCenter.editConflictNoFields', params: { subscription: s.id, changes: { fieldChanges: edit.changes } } };
     case 'unchanged':
-      return { key: 'subscription.unchanged', params: { name } };
+      return { key: 'subscription.unchanged', params: { name, change: change.kind, value: changeValue(change) } };
     case 'changed':
       return { key: `subscription.done.${change.kind}`, params: { name, subscription: s.id, value: changeValue(change) } };
   }

@@ -43,13 +43,17 @@ export async function notifyListView(env: OrgEnv): Promise<View> {
     byChannel.set(key, channel);
   }
   const activity = organizationChannel(env.org, 'activity');
+  // Channels are chosen in a channel: the terminal names the command to type there, not one it cannot run.
+  const inTerminal = env.conversation.platform === 'cli';
   const lines = [
-    activity ? t('notify.activityChannel', { channel: channelName(env, activity.platform, activity.channelId) }) : t('notify.noActivityChannel', { prefix: env.prefix }),
+    activity
+      ? t('notify.activityChannel', { channel: channelName(env, activity.platform, activity.channelId) })
+      : t(inTerminal ? 'notify.noActivityChannelTerminal' : 'notify.noActivityChannel', { prefix: env.prefix }),
     ...[...byChannel.values()].map(
       (c) => `• ${t('notify.listRow', { channel: c.name, kinds: [...c.kinds].map(([kind, names]) => t('notify.kindFor', { kind: t(`notify.kind.${kind}`), customers: names.join(', ') })).join('; ') })}`,
     ),
   ];
-  if (!byChannel.size) lines.push(t('notify.noneYet', { prefix: env.prefix }));
+  if (!byChannel.size) lines.push(t(inTerminal ? 'notify.noneYetTerminal' : 'notify.noneYet', { prefix: env.prefix }));
   return { title: t('notify.listTitle'), lines };
 }
 
@@ -64,14 +68,14 @@ async function describeMessage(env: OrgEnv, message: OutboxMessage): Promise<str
   return env.t('failures.purchase', { order: purchase?.sourceId ?? '?', customer: purchase?.customerName ?? '?' });
 }
 
-/** R-N3: deliveries that gave up after their retries, with the platform's reason, and a way to send them again. */
-export async function notifyFailuresView(env: OrgEnv, retry: boolean): Promise<View> {
+/** R-N3: deliveries that gave up after their retries, the newest `listed`, with the platform's reason, and a way to send them again. */
+export async function notifyFailuresView(env: OrgEnv, retry: boolean, listed = failuresListed): Promise<View> {
   const { t } = env;
   if (retry) {
     const count = await retryFailedDeliveries(coreContext(env));
     return { tone: count ? 'success' : 'info', lines: [t(count ? 'failures.retried' : 'failures.none', { count })] };
   }
-  const { rows, total } = await failedDeliveries(env.db, env.org.id, failuresListed);
+  const { rows, total } = await failedDeliveries(env.db, env.org.id, listed);
   if (!total) return { tone: 'info', lines: [t('failures.none')] };
   const lines = await Promise.all(
     rows.map(async (row) =>

@@ -160,8 +160,10 @@ export async function renderRequestCard(env: Pick<OrgEnv, 'db' | 't'>, orgId: st
 }
 
 export async function fileRequestView(env: OrgEnv, draft: RequestDraft): Promise<View> {
-  const { request } = await fileRequest(coreContext(env), draft);
-  return { tone: 'success', lines: [env.t('request.filed', { change: change(env.t, request), id: request.id.slice(0, 8) })] };
+  const { request, customer } = await fileRequest(coreContext(env), draft);
+  const params = { change: change(env.t, request), id: request.id.slice(0, 8), customer: customer.name, prefix: env.prefix };
+  // Staff are the partner: their request waits for an admin's decision, not the partner's.
+  return { tone: 'success', lines: [env.t(env.actor.kind === 'staff' ? 'request.filedByStaff' : 'request.filed', params)] };
 }
 
 /** R-Q1: a customer contact's `subscription <subscription> cancel [because <reason>]` asks the partner instead of cancelling. */
@@ -195,7 +197,9 @@ export async function decideRequestView(env: OrgEnv, requestRef: string, decisio
   const found = await findRequest(env.db, env.org.id, requestRef);
   const { state, request } = await decideRequest(coreContext(env), found.id, decision, reason?.trim());
   const card = await currentCard(env, request);
-  return state === 'already' ? { ...card, lines: [env.t('request.alreadyDecided'), ...(card.lines ?? [])] } : { ...card, committed: true };
+  // Refused by the rules or by Azure, or decided the other way before: not what was asked.
+  const failed = request.status !== (decision === 'approve' ? 'approved' : 'rejected') ? { failed: true as const } : {};
+  return state === 'already' ? { ...card, ...failed, lines: [env.t('request.alreadyDecided'), ...(card.lines ?? [])] } : { ...card, ...failed, committed: true };
 }
 
 /** "Done in Azure": an admin made the recorded change in the Azure portal; marked once. */
@@ -245,5 +249,27 @@ export async function requestsView(env: OrgEnv, command: Extract<Command, { name
     title: t(command.pendingOnly ? 'requests.titlePending' : 'requests.title'),
     lines: list.total ? [...rows, footer.line] : [t('requests.none')],
     actions: footer.actions,
+  };
+}
+
+/** The newest requests waiting for a decision as their approval cards, with the same buttons as in the approvals channel (R-Q2), and how many wait. */
+export async function pendingRequestCards(env: OrgEnv, listed: number): Promise<{ cards: View[]; total: number }> {
+  const list = await listRequests(env.db, env.org.id, { pendingOnly: true, page: 1 });
+  const cards = await Promise.all(list.rows.slice(0, listed).map(({ request }) => currentCard(env, request)));
+  return { cards, total: list.total };
+}
+
+/** A customer contact's view of their customer's newest requests (R-A1) and how each was decided (R-Q5). */
+export async function customerRequestsView(env: OrgEnv, customerId: string, listed: number): Promise<View> {
+  const { t } = env;
+  const customer = await customerById(env.db, env.org.id, customerId);
+  const list = await listRequests(env.db, env.org.id, { pendingOnly: false, customerId, page: 1 });
+  const rows = list.rows.slice(0, listed).map(({ request: r }) =>
+    `• ${t('home.requestRow', { date: formatTimestamp(t, r.createdAt), change: change(t, r), name: r.requestedByName, outcome: outcome(t, r), id: r.id.slice(0, 8) })}`,
+  );
+  const more = list.total - rows.length;
+  return {
+    title: t('home.customerRequests', { customer: customer.name }),
+    lines: rows.length ? [...rows, ...(more > 0 ? [t('home.more', { count: more })] : [])] : [t('home.customerRequestsNone')],
   };
 }

@@ -8,12 +8,28 @@ import { DomainError } from './errors.js';
 
 const adminRoles: readonly StaffRole[] = ['global-admin', 'admin-agent'];
 
+/** R-A2: an admin agent or global admin. */
+export const isAdmin = (actor: Actor): boolean => actor.kind === 'staff' && adminRoles.includes(actor.role);
+
 /** R-A2/R-A3: toggling permissions and recording facts about customers is for admin agents and global admins. */
 export function requireAdmin(actor: Actor, what: MessageKey): Extract<Actor, { kind: 'staff' }> {
   if (actor.kind === 'unknown') throw new DomainError('error.unknownUser');
-  if (actor.kind === 'staff' && adminRoles.includes(actor.role)) return actor;
+  if (actor.kind === 'staff' && isAdmin(actor)) return actor;
   const role = actor.kind === 'staff' ? (`role.${actor.role}` as const) : 'role.contact';
   throw new DomainError('error.roleNeeded', {}, { terms: { role, what } });
+}
+
+/** Publisher roles, most to least: the owner does everything and decides support requests, a manager edits and publishes audiences, a developer reads. */
+const publisherRoles = ['owner', 'manager', 'developer'] as const;
+export type PublisherRole = (typeof publisherRoles)[number];
+
+/** A publisher's staff member holding `least` or a higher role; a refusal names the publisher roles that may. */
+export function requirePublisherRole(actor: Actor, least: PublisherRole, what: MessageKey): Extract<Actor, { kind: 'staff' }> {
+  if (actor.kind === 'unknown') throw new DomainError('error.unknownUser');
+  const allowed: readonly string[] = publisherRoles.slice(0, publisherRoles.indexOf(least) + 1);
+  if (actor.kind === 'staff' && allowed.includes(actor.role)) return actor;
+  const role = actor.kind === 'staff' ? (`role.${actor.role}` as const) : 'role.contact';
+  throw new DomainError('error.publisherRoleNeeded', { roles: least }, { terms: { role, what } });
 }
 
 export function requireStaff(actor: Actor, command: string): Extract<Actor, { kind: 'staff' }> {

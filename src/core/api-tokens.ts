@@ -1,14 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, asc, eq, isNotNull, isNull } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
-import { apiTokens, organizations } from '../../db/schema.js';
+import { apiTokens, offers, organizations } from '../../db/schema.js';
 import { orgColumns } from './access.js';
 import type { Organization } from './context.js';
 import { DomainError } from './errors.js';
 
 const hash = (token: string) => createHash('sha256').update(token).digest('hex');
 
-/** A new bearer token for the organization's purchase intake; only its hash is stored, so it is shown once. */
+/**
+ * A new bearer token, shown once (only its hash is stored): for the organization's purchase intake, or,
+ * with a publisher's name, for that publisher's SaaS activations (the fulfillment endpoint).
+ */
 export async function createApiToken(db: Database, orgId: string, name: string, publisherName?: string): Promise<{ id: string; token: string }> {
   const token = `csp_${randomBytes(32).toString('base64url')}`;
   const [row] = await db.insert(apiTokens).values({ orgId, name, tokenHash: hash(token), publisherName: publisherName ?? null }).returning({ id: apiTokens.id });
@@ -17,10 +20,20 @@ export async function createApiToken(db: Database, orgId: string, name: string, 
 
 export async function listApiTokens(db: Database, orgId: string) {
   return db
-    .select({ id: apiTokens.id, name: apiTokens.name, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt, revokedAt: apiTokens.revokedAt })
+    .select({ id: apiTokens.id, name: apiTokens.name, publisherName: apiTokens.publisherName, createdAt: apiTokens.createdAt, lastUsedAt: apiTokens.lastUsedAt, revokedAt: apiTokens.revokedAt })
     .from(apiTokens)
     .where(eq(apiTokens.orgId, orgId))
     .orderBy(asc(apiTokens.createdAt));
+}
+
+/**
+ * The publisher a publisher organization's tokens act for: the one its offers name. A publisher takes no
+ * purchases, so its tokens are for SaaS activations only; with no offers, or offers of several publishers, it is asked.
+ */
+export async function ownPublisherName(db: Database, org: Organization): Promise<string> {
+  const names = await db.selectDistinct({ name: offers.publisherName }).from(offers).where(eq(offers.publisherOrgId, org.id)).orderBy(asc(offers.publisherName));
+  if (names.length === 1) return names[0]!.name;
+  throw new DomainError('apiToken.publisherNeeded', { org: org.name, names: names.map((n) => n.name).join(', ') || '—' });
 }
 
 export async function revokeApiToken(db: Database, orgId: string, id: string): Promise<void> {

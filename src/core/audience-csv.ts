@@ -9,7 +9,8 @@ import type { Database } from '../../db/client.js';
 import { offers, partnerDirectory } from '../../db/schema.js';
 import { catalogs, locales, translator, type MessageKey, type MessageParams, type Translate } from '../i18n/index.js';
 import { recordActivity } from './activity.js';
-import { isAudienceType, loadAudience, offerAudience, requirePublisherRole, writeAudience, type AudiencePartner, type AudienceState, type OfferAudience } from './audience.js';
+import { requirePublisherRole } from './access.js';
+import { isAudienceType, loadAudience, offerAudience, writeAudience, type AudiencePartner, type AudienceState, type OfferAudience } from './audience.js';
 import type { CoreContext } from './context.js';
 import { DomainError } from './errors.js';
 import { csvField, csvFile } from './price-list.js';
@@ -225,7 +226,7 @@ export interface AudienceCsvImport {
  * Owner or manager only.
  */
 export async function importAudienceCsv(db: Database, ctx: CoreContext, offerText: string, csvText: string, t: Translate = translator('en')): Promise<AudienceCsvImport> {
-  const actor = requirePublisherRole(ctx.actor, ['owner', 'manager'], 'what.editAudience');
+  const actor = requirePublisherRole(ctx.actor, 'manager', 'what.editAudience');
   const found = await offerAudience(db, ctx, offerText);
   const { offer } = found;
   if (!isAudienceType(offer)) throw new DomainError('audience.fixedType', { offer: offer.name }, { terms: { type: `offerType.${offer.type}` } });
@@ -256,8 +257,10 @@ export interface FetchCsvOptions {
   maxBytes?: number;
   /** For the whole download, redirects included; 10 seconds unless told. */
   timeoutMs?: number;
-  /** Loopback, private and link-local addresses are refused unless this is set (tests, an intranet deployment). */
+  /** Loopback, private and link-local addresses are refused unless this is set (tests). */
   allowPrivateNetwork?: boolean;
+  /** Host names read from whatever address they resolve to, a private one too (AUDIENCE_IMPORT_ALLOWED_HOSTS). */
+  allowedHosts?: readonly string[];
 }
 
 /** Where a URL from chat must not lead: the bot's own host, its network, cloud metadata endpoints. */
@@ -304,13 +307,15 @@ export async function fetchCsv(url: string, options: FetchCsvOptions = {}): Prom
   const get = (target: URL): Promise<{ status: number; location?: string; body?: Buffer }> =>
     new Promise((resolve, reject) => {
       const host = target.hostname.replace(/^\[|\]$/g, '');
-      if (!options.allowPrivateNetwork && isIP(host) && isPrivateAddress(host)) return reject(new DomainError('audienceCsv.fetch.privateAddress', { url: shown }));
+      // Checked at each redirect: a named host may send the bot only to another named host or a public one.
+      const anyAddress = options.allowPrivateNetwork || options.allowedHosts?.includes(host.toLowerCase());
+      if (!anyAddress && isIP(host) && isPrivateAddress(host)) return reject(new DomainError('audienceCsv.fetch.privateAddress', { url: shown }));
       const request = (target.protocol === 'https:' ? https : http).get(
         target,
         {
           signal: controller.signal,
           headers: { 'user-agent': 'csp-ops', accept: 'text/csv, text/plain;q=0.9, */*;q=0.1' },
-          ...(options.allowPrivateNetwork ? {} : { lookup: publicLookup }),
+          ...(anyAddress ? {} : { lookup: publicLookup }),
         },
         (response) => {
           const status = response.statusCode ?? 0;

@@ -5,11 +5,12 @@ import {
   audienceSupportRequests, offerAudiencePartners, offerAudiences, offers, organizations, partnerDirectory, subscriptions, type AudienceOption,
 } from '../../db/schema.js';
 import { recordActivity } from './activity.js';
-import type { Actor, CoreContext } from './context.js';
+import { requirePublisherRole } from './access.js';
+import type { CoreContext } from './context.js';
 import { DomainError } from './errors.js';
 import type { Offer } from './marketplace.js';
 import { listPageSize, readPage, type Page } from './paging.js';
-import { likeEscape, normalizeKey, searchForms } from './text.js';
+import { likeEscape, matchIdPrefix, minIdPrefix, normalizeKey, searchForms } from './text.js';
 
 export interface AudiencePartner {
   tenantId: string;
@@ -62,14 +63,6 @@ export function planSync(published: AudienceState | null, draft: AudienceState, 
   const requested = keepResold(draft);
   const removes = requested.option === 'specific' || requested.option === 'none' ? published.partners.map((p) => p.tenantId).filter((id) => !requested.partners.some((p) => p.tenantId === id)) : [];
   return { outcome: 'support-request', now: published, requested, removes };
-}
-
-/** Publisher roles (R-A…): the owner does everything and decides support requests, a manager edits and publishes audiences, a developer reads. */
-export function requirePublisherRole(actor: Actor, roles: readonly ('owner' | 'manager' | 'developer')[], what: 'what.viewAudience' | 'what.editAudience' | 'what.decideSupport') {
-  if (actor.kind === 'unknown') throw new DomainError('error.unknownUser');
-  if (actor.kind === 'staff' && (roles as readonly string[]).includes(actor.role)) return actor;
-  const role = actor.kind === 'staff' ? (`role.${actor.role}` as const) : 'role.contact';
-  throw new DomainError('error.roleNeeded', {}, { terms: { role, what } });
 }
 
 export interface OfferAudience {
@@ -316,7 +309,7 @@ const listHas = (list: SQLWrapper, wanted: string) =>
   sql`exists (select 1 from jsonb_array_elements_text(${list}) as x where ${or(...searchForms(wanted).map((form) => sql`lower(x) like ${`%${likeEscape(form)}%`}`))})`;
 
 /** R-I3: one page of the partner directory by name or tenant ID, country, competency and skill, by name. */
-export async function searchDirectory(db: Queryable, filter: DirectoryFilter, page: number): Promise<Page<typeof partnerDirectory.$inferSelect>> {
+export async function searchDirectory(db: Queryable, filter: DirectoryFilter, page: number, size = listPageSize): Promise<Page<typeof partnerDirectory.$inferSelect>> {
   const key = normalizeKey(filter.text ?? '');
   const where = and(
     key ? or(like(partnerDirectory.nameKey, `%${likeEscape(key)}%`), eq(partnerDirectory.tenantId, key)) : undefined,
@@ -328,6 +321,7 @@ export async function searchDirectory(db: Queryable, filter: DirectoryFilter, pa
     page,
     async () => (await db.select({ total: count() }).from(partnerDirectory).where(where))[0]!.total,
     (limit, offset) => db.select().from(partnerDirectory).where(where).orderBy(asc(partnerDirectory.nameKey), asc(partnerDirectory.tenantId)).limit(limit).offset(offset),
+    size,
   );
 }
 
@@ -338,7 +332,7 @@ export type DraftChange =
 
 /** R-I3: changes are a draft; nothing reaches partners before publish or sync. */
 export async function changeDraft(ctx: CoreContext, offerText: string, change: DraftChange): Promise<OfferAudience> {
-  const actor = requirePublisherRole(ctx.actor, ['owner', 'manager'], 'what.editAudience');
+  const actor = requirePublisherRole(ctx.actor, 'manager', 'what.editAudience');
   const audience = await offerAudience(ctx.db, ctx, offerText);
   if (!isAudienceType(audience.offer)) throw new DomainError('audience.fixedType', { offer: audience.offer.name }, { terms: { type: `offerType.${audience.offer.type}` } });
   const draft = audience.draft;
@@ -375,7 +369,7 @@ export type PublishResult =
  * needs its sales materials and channel contact first.
  */
 export async function publishAudience(ctx: CoreContext, offerText: string, mode: 'publish' | 'sync'): Promise<PublishResult> {
-  const actor = requirePublisherRole(ctx.actor, ['owner', 'manager'], 'what.editAudience');
+  const actor = requirePublisherRole(ctx.actor, 'manager', 'what.editAudience');
   const audience = await offerAudience(ctx.db, ctx, offerText);
   const { offer } = audience;
   if (mode === 'publish' && offer.published) throw new DomainError('audience.alreadyPublished', { offer: offer.name });
@@ -428,18 +422,20 @@ async function grantSupportRequest(tx: Queryable, offer: Offer, request: typeof 
 
 /** The publisher's owner records Microsoft support's answer to a "Deauthorize CSP" request; granted, it takes effect. */
 export async function decideSupportRequest(ctx: CoreContext, requestText: string, decision: 'grant' | 'refuse') {
-  const actor = requirePublisherRole(ctx.actor, ['owner'], 'what.decideSupport');
+  const actor = requirePublisherRole(ctx.actor, 'owner', 'what.decideSupport');
   const value = requestText.trim().toLowerCase();
   return ctx.db.transaction(async (tx) => {
     const candidates = await tx
-      .select({ request: audienceSupportRequests, offer: offers })
+      .select({ id: audienceSupportRequests.id, request: audienceSupportRequests, offer: offers })
       .from(audienceSupportRequests)
       .innerJoin(offers, eq(offers.id, audienceSupportRequests.offerId))
       .where(eq(offers.publisherOrgId, ctx.org.id))
       .for('update', { of: audienceSupportRequests });
-    const matching = candidates.filter((c) => value.length >= 4 && c.request.id.startsWith(value));
-    if (matching.length !== 1) throw new DomainError('audience.unknownRequest', { text: requestText });
-    const { request, offer } = matching[0]!;
+    const match = matchIdPrefix(candidates.filter((c) => c.id.startsWith(value)), value);
+    if (match.state === 'tooShort') throw new DomainError('audience.requestIdTooShort', { text: requestText, min: minIdPrefix });
+    if (match.state === 'ambiguous') throw new DomainError('audience.ambiguousRequest', { text: requestText, ids: match.ids });
+    if (match.state === 'none') throw new DomainError('audience.unknownRequest', { text: requestText });
+    const { request, offer } = match.row;
     if (request.status !== 'pending') return { state: 'already' as const, request, offer };
     const [decided] = await tx
       .update(audienceSupportRequests)

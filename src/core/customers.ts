@@ -59,7 +59,7 @@ export async function resolveCustomer(db: Database, orgId: string, text: string)
 export const customersPageSize = 10;
 
 /** Customers whose name, domain or tenant ID contains the text (all when empty), by name, one page. */
-export async function searchCustomers(db: Queryable, orgId: string, text: string, page: number) {
+export async function searchCustomers(db: Queryable, orgId: string, text: string, page: number, pageSize = customersPageSize) {
   const key = normalizeKey(text);
   if (key.length > maxCustomerTextLength) {
     throw new DomainError('error.tooLong', { length: key.length, max: maxCustomerTextLength }, { terms: { what: 'what.search' } });
@@ -75,9 +75,9 @@ export async function searchCustomers(db: Queryable, orgId: string, text: string
     .from(customers)
     .where(where)
     .orderBy(asc(customers.nameKey))
-    .limit(customersPageSize)
-    .offset((page - 1) * customersPageSize);
-  return { rows, total, pages: Math.max(1, Math.ceil(total / customersPageSize)) };
+    .limit(pageSize)
+    .offset((page - 1) * pageSize);
+  return { rows, total, pages: Math.max(1, Math.ceil(total / pageSize)) };
 }
 
 export async function customerById(db: Queryable, orgId: string, id: string): Promise<Customer> {
@@ -94,4 +94,31 @@ export function customerMatches(customer: Customer, text: string): boolean {
 
 export function isUuid(text: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text);
+}
+
+/**
+ * `for <customer> <more words>`: the words after the longest start of `text` that names this customer
+ * (customerMatches), or undefined when no start does. Names have spaces, so the name ends where the longest match does.
+ */
+export function wordsAfterCustomer(customer: Customer, text: string): string | undefined {
+  const words = text.trim().split(/\s+/).filter(Boolean);
+  for (let n = words.length; n > 0; n--) if (customerMatches(customer, words.slice(0, n).join(' '))) return words.slice(n).join(' ');
+  return undefined;
+}
+
+/** Longest start tried by customerNamedAtStart: customer names are a few words. */
+const maxNameWords = 6;
+
+/** The one customer the longest start of `text` names (resolveCustomer's rules), and that start; undefined when no start names one. */
+export async function customerNamedAtStart(db: Database, orgId: string, text: string): Promise<{ customer: Customer; named: string } | undefined> {
+  const words = text.trim().split(/\s+/).filter(Boolean).slice(0, maxNameWords);
+  for (let n = words.length; n > 0; n--) {
+    const named = words.slice(0, n).join(' ');
+    try {
+      return { customer: await resolveCustomer(db, orgId, named), named };
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+    }
+  }
+  return undefined;
 }

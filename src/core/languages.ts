@@ -2,7 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { channelLanguages, customerContacts, organizations, slackUserLocales, staff } from '../../db/schema.js';
 import { canonicalTimeZone, catalogLocale, translator, type Locale, type Translate } from '../i18n/index.js';
-import { requireAdmin } from './access.js';
+import { requireAdmin, requirePublisherRole } from './access.js';
 import { recordActivity } from './activity.js';
 import type { Actor, CoreContext, Organization } from './context.js';
 import { DomainError } from './errors.js';
@@ -67,11 +67,7 @@ export async function channelTranslator(db: Database, orgId: string, platform: s
 
 /** `settings locale …` / `settings time-zone …`: a global admin (a publisher's owner) changes the organization's defaults. */
 export async function changeSetting(ctx: CoreContext, setting: 'locale' | 'time-zone', value: string): Promise<'changed' | 'unchanged'> {
-  const { actor } = ctx;
-  if (actor.kind === 'unknown') throw new DomainError('error.unknownUser');
-  if (actor.kind !== 'staff' || (actor.role !== 'global-admin' && actor.role !== 'owner')) {
-    throw new DomainError('error.globalAdminNeeded', {}, { terms: { role: actor.kind === 'staff' ? `role.${actor.role}` : 'role.contact', what: 'what.settings' } });
-  }
+  const actor = ctx.org.kind === 'publisher' ? requirePublisherRole(ctx.actor, 'owner', 'what.settings') : requireGlobalAdmin(ctx.actor);
   const columns =
     setting === 'locale'
       ? { locale: catalogLocale(value) ?? invalid('settings.badLocale', value) }
@@ -83,6 +79,12 @@ export async function changeSetting(ctx: CoreContext, setting: 'locale' | 'time-
     await recordActivity(tx, { ...ctx, actor }, 'settings_changed', null, { setting, value: Object.values(columns)[0]! });
   });
   return 'changed';
+}
+
+function requireGlobalAdmin(actor: Actor): Extract<Actor, { kind: 'staff' }> {
+  if (actor.kind === 'unknown') throw new DomainError('error.unknownUser');
+  if (actor.kind === 'staff' && actor.role === 'global-admin') return actor;
+  throw new DomainError('error.globalAdminNeeded', {}, { terms: { role: actor.kind === 'staff' ? `role.${actor.role}` : 'role.contact', what: 'what.settings' } });
 }
 
 function invalid(key: 'settings.badLocale' | 'settings.badTimeZone', value: string): never {

@@ -351,6 +351,28 @@ export async function recordActivation(
   });
 }
 
+/** Marketplace subscriptions bought in the last 14 days and not cancelled: the only ones whose cancellation window can still be open (R-M10). */
+const windowMayBeOpen = (now: Date) =>
+  and(isNotNull(subscriptions.offerId), isNull(subscriptions.cancelledAt), gte(subscriptions.purchasedAt, subDays(now, 14)), lte(subscriptions.purchasedAt, now));
+
+/** The organization's marketplace subscriptions whose cancellation window (R-M10) closes within `hours` from now, soonest first. */
+export async function closingWindows(db: Queryable, orgId: string, now: Date, hours: number): Promise<(SubscriptionWithOffer & { closes: Date })[]> {
+  const rows = await db
+    .select(subscriptionWithOffer)
+    .from(subscriptions)
+    .leftJoin(offers, eq(offers.id, subscriptions.offerId))
+    .innerJoin(customers, eq(customers.id, subscriptions.customerId))
+    .where(and(eq(subscriptions.orgId, orgId), windowMayBeOpen(now)));
+  const until = addHours(now, hours).getTime();
+  return rows
+    .map((row) => {
+      const { term, purchasedAt, cancellationAllowedUntil } = row.subscription;
+      return { ...row, closes: cancellationWindowCloses({ term: term!, purchasedAt: purchasedAt!, cancellationAllowedUntil }) };
+    })
+    .filter(({ closes }) => closes.getTime() > now.getTime() && closes.getTime() <= until)
+    .sort((a, b) => a.closes.getTime() - b.closes.getTime());
+}
+
 /**
  * A subscription bought less than 14 days ago whose cancellation window closes
  * within the next 2 hours (monthly) or 24 hours (annual) is flagged once in the
@@ -364,15 +386,7 @@ export async function remindClosingWindows(db: Database, now: Date): Promise<num
       .from(subscriptions)
       .innerJoin(organizations, eq(organizations.id, subscriptions.orgId))
       .innerJoin(customers, eq(customers.id, subscriptions.customerId))
-      .where(
-        and(
-          isNotNull(subscriptions.offerId),
-          isNull(subscriptions.windowRemindedAt),
-          isNull(subscriptions.cancelledAt),
-          gte(subscriptions.purchasedAt, subDays(now, 14)),
-          lte(subscriptions.purchasedAt, now),
-        ),
-      )
+      .where(and(windowMayBeOpen(now), isNull(subscriptions.windowRemindedAt)))
       .for('update', { of: subscriptions, skipLocked: true });
     let flagged = 0;
     for (const { subscription: s, org, customerName } of due) {

@@ -15,8 +15,9 @@ type StaffContext = CoreContext & { actor: Extract<Actor, { kind: 'staff' }> };
 export type ActivityEntry = Pick<typeof activityLog.$inferSelect, 'id' | 'action' | 'actorName' | 'details' | 'createdAt'>;
 
 /** R-P4: an Azure plan or Azure Global subscription is what lets a customer buy reservations. */
+export const azureSubscriptionOffers = ['azure-plan', 'azure-global'] as const;
 export function isAzureSubscription(subscription: Pick<Subscription, 'offer'>): boolean {
-  return subscription.offer === 'azure-plan' || subscription.offer === 'azure-global';
+  return (azureSubscriptionOffers as readonly string[]).includes(subscription.offer);
 }
 const recentActivityShown = 5;
 
@@ -99,7 +100,7 @@ export async function checkAllowPermission(ctx: CoreContext, customerId: string,
   const grant = grants[resource];
   if (grant) return { customer, state: 'already-on', grant };
   const azure = all.filter((s) => s.status === 'active' && isAzureSubscription(s));
-  if (azure.length === 0) throw new DomainError('error.noAzureSubscription', { customer: customer.name });
+  if (azure.length === 0) throw new DomainError('error.noAzureSubscription', { customer: customer.name, resource: resource === 'azure-savings-plans' ? 'savings' : 'reservations' });
   const owned = azure.find((s) => s.ownerRoleAssigned);
   return owned ? { customer, state: 'ready', subscription: owned } : { customer, state: 'owner-unknown', subscriptions: azure };
 }

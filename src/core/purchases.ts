@@ -175,6 +175,18 @@ export async function purchasesByIds(db: Queryable, ids: string[]): Promise<Purc
   return ids.map((id) => byId.get(id)).filter((p): p is PurchaseWithCustomer => Boolean(p));
 }
 
+/** The organization's newest customer purchases (R-P8), newest first. */
+export async function latestPurchases(db: Queryable, orgId: string, limit: number): Promise<PurchaseWithCustomer[]> {
+  const rows = await db
+    .select({ purchase: purchases, customerName: customers.name })
+    .from(purchases)
+    .innerJoin(customers, eq(customers.id, purchases.customerId))
+    .where(eq(purchases.orgId, orgId))
+    .orderBy(desc(purchases.purchasedAt), desc(purchases.id))
+    .limit(limit);
+  return rows.map((r) => ({ ...r.purchase, customerName: r.customerName }));
+}
+
 export type Order =
   | { kind: 'reservation'; at: Date; reservation: typeof reservations.$inferSelect }
   | { kind: 'saas'; at: Date; purchase: Purchase }

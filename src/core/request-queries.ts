@@ -1,4 +1,4 @@
-import { and, count, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { customers, reservationRequests, reservations, subscriptions } from '../../db/schema.js';
 import { DomainError } from './errors.js';
@@ -6,6 +6,7 @@ import type { Subscription } from './marketplace.js';
 import { readPage } from './paging.js';
 import type { ReservationRequest } from './requests.js';
 import type { Reservation } from './reservations.js';
+import { idsListed, matchIdPrefix, minIdPrefix } from './text.js';
 
 /** The reservation a request names, as it stands. */
 export async function reservationOf(db: Database, request: ReservationRequest): Promise<Reservation | undefined> {
@@ -27,17 +28,22 @@ export async function subscriptionOf(db: Database, request: ReservationRequest):
   return subscription;
 }
 
-/** A request by its ID or the first eight characters of it, as lists show it. */
+/** A request by its ID or an unambiguous start of it (at least minIdPrefix characters), as lists show it. */
 export async function findRequest(db: Database, orgId: string, ref: string): Promise<ReservationRequest> {
   const key = ref.trim().toLowerCase();
-  if (/^[0-9a-f]{8}(-[0-9a-f-]{0,28})?$/.test(key)) {
-    const found = await db
-      .select()
-      .from(reservationRequests)
-      .where(and(eq(reservationRequests.orgId, orgId), sql`${reservationRequests.id}::text like ${`${key}%`}`))
-      .limit(2);
-    if (found.length === 1) return found[0]!;
-  }
+  // Request IDs are UUIDs: anything else names none, and is never put in a pattern.
+  const found = /^[0-9a-f-]{1,36}$/.test(key)
+    ? await db
+        .select()
+        .from(reservationRequests)
+        .where(and(eq(reservationRequests.orgId, orgId), sql`${reservationRequests.id}::text like ${`${key}%`}`))
+        .orderBy(asc(reservationRequests.id))
+        .limit(idsListed + 1)
+    : [];
+  const match = matchIdPrefix(found, key);
+  if (match.state === 'found') return match.row;
+  if (match.state === 'tooShort') throw new DomainError('request.idTooShort', { request: ref, min: minIdPrefix });
+  if (match.state === 'ambiguous') throw new DomainError('request.ambiguous', { request: ref, ids: match.ids });
   throw new DomainError('request.unknown', { request: ref });
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, like, sql } from 'drizzle-orm';
+import { and, asc, eq, like, sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
 import { customerContacts, reservationRequests, reservations, subscriptions, type requestKinds } from '../../db/schema.js';
 import { recordActivity, type ActivityAction } from './activity.js';
@@ -7,7 +7,7 @@ import { enqueue, notify, organizationChannel, type Announcement } from './annou
 import { requireAdmin } from './access.js';
 import type { CoreContext } from './context.js';
 import { refreshRequestCards, tellDecision } from './request-messages.js';
-import { customerById, customerMatches, type Customer } from './customers.js';
+import { customerById, customerNamedAtStart, wordsAfterCustomer, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
 import { cancellationWindowCloses, findSaasSubscription, insideCancellationWindow, type Subscription } from './marketplace.js';
 import { recordIntent, refusePending, settleIntent, subscriptionTarget, type PartnerCenterIntent } from './intents.js';
@@ -20,7 +20,7 @@ import { refundEstimate } from './refunds.js';
 import { requestById, reservationOf } from './request-queries.js';
 import { catalogSku } from './reservation-skus.js';
 import { termEnds, type Reservation } from './reservations.js';
-import { likeEscape } from './text.js';
+import { idsListed, likeEscape, matchIdPrefix } from './text.js';
 import { storedParams, type MessageKey, type MessageParams } from '../i18n/index.js';
 
 export type RequestKind = (typeof requestKinds)[number];
@@ -37,25 +37,22 @@ export interface RequestDraft {
   scope?: 'shared' | 'single';
   subscriptionId?: string;
   reason?: string;
-  /** Staff may name the customer they ask for; it must own the reservation. */
+  /** The words after `for`: the customer asked for, which must own the reservation, then possibly the reason. */
   customer?: string;
 }
 
-/** The shortest reservation prefix accepted, so one or two characters never pick a reservation by chance. */
-const minPrefix = 4;
-
 /** A customer contact finds only their own customer's reservations, so nothing else is revealed (R-A1). */
-async function findReservation(db: Queryable, ctx: CoreContext, ref: string): Promise<Reservation> {
+export async function findReservation(db: Queryable, ctx: Pick<CoreContext, 'org' | 'actor'>, ref: string): Promise<Reservation> {
   const own = ctx.actor.kind === 'contact' ? eq(reservations.customerId, ctx.actor.customerId) : undefined;
   const found = await db
     .select()
     .from(reservations)
     .where(and(eq(reservations.orgId, ctx.org.id), own, like(reservations.id, `${likeEscape(ref)}%`)))
-    .limit(10);
-  const exact = found.find((r) => r.id === ref);
-  if (exact) return exact;
-  if (found.length === 1 && ref.length >= minPrefix) return found[0]!;
-  if (found.length > 1 && ref.length >= minPrefix) throw new DomainError('request.ambiguousReservation', { reservation: ref, count: found.length });
+    .orderBy(asc(reservations.id))
+    .limit(idsListed + 1);
+  const match = matchIdPrefix(found, ref);
+  if (match.state === 'found') return match.row;
+  if (match.state === 'ambiguous') throw new DomainError('request.ambiguousReservation', { reservation: ref, ids: match.ids });
   throw new DomainError('request.unknownReservation', { reservation: ref });
 }
 
@@ -124,9 +121,8 @@ export async function fileRequest(ctx: CoreContext, draft: RequestDraft): Promis
   if (actor.kind === 'unknown') throw new DomainError('error.unknownUser');
   const reservation = await findReservation(ctx.db, ctx, draft.reservation);
   const customer = await customerById(ctx.db, ctx.org.id, reservation.customerId);
-  if (actor.kind === 'staff' && draft.customer && !customerMatches(customer, draft.customer)) {
-    throw new DomainError('request.notThatCustomer', { reservation: reservation.id, customer: draft.customer });
-  }
+  const reason = draft.customer ? [draft.reason, await wordsAfterOwner(ctx, reservation, customer, draft.customer)].filter(Boolean).join(' ') : draft.reason;
+  if (reason && reason.length > maxReasonLength) throw new DomainError('error.tooLong', { length: reason.length, max: maxReasonLength }, { terms: { what: 'what.reason' } });
   const details: ReservationRequest['details'] =
     draft.kind === 'exchange' ? { product: draft.product } : draft.kind === 'scope' ? { scope: draft.scope, subscriptionId: draft.subscriptionId } : {};
   const candidate = { kind: draft.kind, details, requestedByContactId: actor.kind === 'contact' ? actor.id : null };
@@ -149,11 +145,24 @@ export async function fileRequest(ctx: CoreContext, draft: RequestDraft): Promis
     ctx,
     actor,
     customer,
-    { reservationId: reservation.id, kind: draft.kind, details, reason: draft.reason },
+    { reservationId: reservation.id, kind: draft.kind, details, reason },
     { action: 'request_filed', details: { kind: draft.kind, reservation: reservation.id } },
     { key: 'request.announceFiled', params: { name: actor.name, customer: customer.name, kind: draft.kind, reservation: reservation.id } },
   );
   return { request, reservation, customer };
+}
+
+/**
+ * `for <customer> [reason]`: the customer's name is the longest start of the words that names the
+ * reservation's customer (names have spaces: HR 본사, 한빛 상사); the words after it are the reason.
+ */
+async function wordsAfterOwner(ctx: CoreContext, reservation: Reservation, owner: Customer, text: string): Promise<string> {
+  const rest = wordsAfterCustomer(owner, text);
+  if (rest !== undefined) return rest;
+  // Staff are told which other customer they named; a contact learns nothing of other customers (R-A1).
+  const other = ctx.actor.kind === 'staff' ? await customerNamedAtStart(ctx.db, ctx.org.id, text) : undefined;
+  if (other) throw new DomainError('request.notThatCustomer', { reservation: reservation.id, customer: other.named });
+  throw new DomainError('request.customerNotNamed', { reservation: reservation.id, owner: owner.name, text });
 }
 
 export interface SubscriptionRequestDraft {

@@ -89,3 +89,22 @@ export function editDistance(a: string, b: string): number {
   }
   return rows[a.length]![b.length]!;
 }
+
+/** The shortest start of an ID accepted, so one to three characters never pick a reservation or request by chance. */
+export const minIdPrefix = 4;
+
+/** How many IDs an ambiguous start lists. */
+export const idsListed = 10;
+
+/** What a typed ID or start of one picks among the rows whose IDs start with it (read with a limit above idsListed). */
+export type IdPrefixMatch<T> = { state: 'found'; row: T } | { state: 'none' } | { state: 'tooShort' } | { state: 'ambiguous'; ids: string };
+
+export function matchIdPrefix<T extends { id: string }>(rows: T[], ref: string): IdPrefixMatch<T> {
+  const exact = rows.find((r) => r.id.toLowerCase() === ref.toLowerCase());
+  if (exact) return { state: 'found', row: exact };
+  if (ref.length < minIdPrefix) return { state: 'tooShort' };
+  if (rows.length === 1) return { state: 'found', row: rows[0]! };
+  if (!rows.length) return { state: 'none' };
+  const ids = rows.slice(0, idsListed).map((r) => r.id);
+  return { state: 'ambiguous', ids: rows.length > idsListed ? `${ids.join(', ')}, …` : ids.join(', ') };
+}

@@ -10,6 +10,8 @@ export interface View {
   tone?: 'info' | 'success' | 'warning' | 'error';
   /** A text the user must type before the action that asks for it (a rejection's reason). */
   input?: { id: string; label: string; placeholder?: string };
+  /** Fields to fill in instead of typing a command's arguments: a Slack modal, a Teams card with inputs. */
+  form?: Form;
   /** Files that go with the message (a price list): Slack uploads them, Teams links to them, the CLI writes them. */
   files?: ViewFile[];
   /**
@@ -17,7 +19,60 @@ export interface View {
    * answer replaces a card others see; a refusal, a repeat click or an error is told to the clicker alone.
    */
   committed?: true;
+  /**
+   * The command or click did not do what was asked: a refusal, an error, or a decision the rules refused.
+   * The tone only colours the message (a rejected request's card is red though rejecting it succeeded);
+   * this is what the terminal's exit status and the command log go by.
+   */
+  failed?: true;
+  /** Parts shown after the view's own text, in order, each with its own title, facts, lines and buttons (the home view). */
+  sections?: View[];
 }
+
+/**
+ * A form: its submission (the `form` action with `value`, and each field's value by its ID) runs the
+ * command the fields fill in. Field IDs are never `value`, `view` or `home`, which Teams' action data holds.
+ */
+export interface Form {
+  title: string;
+  submit: string;
+  /** What the submission carries back: which form it is and what it was opened for. */
+  value: string;
+  fields: FormField[];
+  /** A refusal not about one field. */
+  error?: string;
+}
+
+export interface FormOption {
+  value: string;
+  label: string;
+}
+
+export interface FormField {
+  id: string;
+  label: string;
+  kind: 'select' | 'multi-select' | 'text' | 'number';
+  /** A select's choices; with `more`, only the first of them: Slack then searches as the user types, Teams takes typed text. */
+  options?: FormOption[];
+  more?: boolean;
+  /** A select's choices made when it is shown. */
+  selected?: FormOption[];
+  /** A text or number field's value when it is shown. */
+  initial?: string;
+  optional?: boolean;
+  hint?: string;
+  /** What to type where a select takes text. */
+  placeholder?: string;
+  multiline?: boolean;
+  maxLength?: number;
+  min?: number;
+  max?: number;
+  /** What is wrong with what was given, shown next to the field. */
+  error?: string;
+}
+
+/** How many choices a select lists at once: Slack's limit for a static select. */
+export const maxFormOptions = 100;
 
 /**
  * A file that goes with a view: its bytes, or (an export too large to hold in memory) a temporary
@@ -28,10 +83,10 @@ export type ViewFile = { name: string; contentType: string } & ({ data: Buffer }
 /**
  * A button carries only what to do and the ID it applies to; whoever clicks is
  * identified from the platform's signed request and checked again then.
- * `run` re-runs a command text (a choice between customers, the next page).
+ * `run` re-runs a command text (a choice between customers, the next page); `form` submits a form.
  */
-export type ActionId = 'allow-reservations' | 'disallow-reservations' | 'allow-savings-plans' | 'disallow-savings-plans' | 'owner-assigned' | 'cancel' | 'approve' | 'reject' | 'reject-confirm' | 'buy' | 'subscription-edit' | 'done-in-azure' | 'run';
-export const actionIds: readonly ActionId[] = ['allow-reservations', 'disallow-reservations', 'allow-savings-plans', 'disallow-savings-plans', 'owner-assigned', 'cancel', 'approve', 'reject', 'reject-confirm', 'buy', 'subscription-edit', 'done-in-azure', 'run'];
+export type ActionId = 'allow-reservations' | 'disallow-reservations' | 'allow-savings-plans' | 'disallow-savings-plans' | 'owner-assigned' | 'cancel' | 'approve' | 'reject' | 'reject-confirm' | 'buy' | 'subscription-edit' | 'done-in-azure' | 'run' | 'form';
+export const actionIds: readonly ActionId[] = ['allow-reservations', 'disallow-reservations', 'allow-savings-plans', 'disallow-savings-plans', 'owner-assigned', 'cancel', 'approve', 'reject', 'reject-confirm', 'buy', 'subscription-edit', 'done-in-azure', 'run', 'form'];
 
 export interface ViewAction {
   id: ActionId;
@@ -92,11 +147,12 @@ export function visibleControls(text: string): string {
   });
 }
 
-/** Plain text, for the terminal: shown as it is, except for control characters. */
+/** Plain text, for the terminal: shown as it is, except for control characters; sections after a blank line each. */
 export function renderText(view: View): string {
   const parts: string[] = [];
   if (view.title) parts.push(view.title);
   for (const fact of view.facts ?? []) parts.push(`${fact.label}: ${fact.value}`);
   parts.push(...(view.lines ?? []));
+  for (const section of view.sections ?? []) parts.push('', renderText(section));
   return visibleControls(parts.join('\n'));
 }

@@ -1,6 +1,6 @@
-import type { ActionsBlock, Button, KnownBlock, RichTextBlock, RichTextElement } from '@slack/types';
+import type { ActionsBlock, Button, InputBlock, InputBlockElement, KnownBlock, PlainTextOption, RichTextBlock, RichTextElement } from '@slack/types';
 import { translator, type Translate } from '../i18n/index.js';
-import { fitting, textPieces, truncate, type View } from './model.js';
+import { fitting, textPieces, truncate, type FormField, type FormOption, type View } from './model.js';
 
 /*
  * Slack's mrkdwn has no escape for `*`, `_`, `~`, `` ` `` or `>`, so no text of a view goes into mrkdwn:
@@ -11,6 +11,7 @@ import { fitting, textPieces, truncate, type View } from './model.js';
 export const slackLimits = {
   messageBlocks: 50,
   modalBlocks: 100,
+  homeBlocks: 100,
   header: 150,
   /** Slack documents no limit for one rich_text block; this is a section's, to stay on the safe side. */
   richTextBlock: 3000,
@@ -81,8 +82,12 @@ function mergeTexts(elements: RichTextElement[]): RichTextElement[] {
   return merged;
 }
 
-function buttonBlocks(view: View): ActionsBlock[] {
-  const elements: Button[] = (view.actions ?? []).slice(0, slackLimits.buttonsPerMessage).map((a, i) => ({
+/**
+ * The view's buttons, at most `max`. A section's are numbered on their own, so a request's buttons
+ * have the same action IDs wherever they are shown (action IDs need only be unique within a block).
+ */
+function buttonBlocks(view: View, max: number = slackLimits.buttonsPerMessage): ActionsBlock[] {
+  const elements: Button[] = (view.actions ?? []).slice(0, max).map((a, i) => ({
     type: 'button',
     action_id: `csp:${a.id}:${i}`,
     text: { type: 'plain_text', text: truncate(a.label, slackLimits.button), emoji: false },
@@ -94,6 +99,13 @@ function buttonBlocks(view: View): ActionsBlock[] {
     blocks.push({ type: 'actions', elements: elements.slice(i, i + slackLimits.buttonsPerBlock) });
   }
   return blocks;
+}
+
+/** The characters blocks show (every `text`), which Slack counts against a message's budget. */
+function shownCharacters(node: unknown): number {
+  if (Array.isArray(node)) return node.reduce((n: number, item) => n + shownCharacters(item), 0);
+  if (typeof node !== 'object' || node === null) return 0;
+  return Object.entries(node).reduce((n, [key, value]) => n + (key === 'text' && typeof value === 'string' ? value.length : shownCharacters(value)), 0);
 }
 
 /**
@@ -127,21 +139,53 @@ function bodyBlocks(view: View, t: Translate, options: { maxBlocks: number; rese
   return [...render(Math.min(kept, facts.length), Math.max(kept - facts.length, 0)), ...richTextBlocks([notice])];
 }
 
+/** A view and its sections, each part on its own. */
+const partsOf = (view: View): View[] => [{ ...view, sections: undefined }, ...(view.sections ?? [])];
+
 /** The notification text: the view as plain words, entities escaped. */
 function fallbackText(view: View): string {
-  const lines = [view.title, ...(view.facts ?? []).map((f) => `${f.label}: ${f.value}`), ...(view.lines ?? [])].filter((l): l is string => Boolean(l));
+  const lines = partsOf(view)
+    .flatMap((part) => [part.title, ...(part.facts ?? []).map((f) => `${f.label}: ${f.value}`), ...(part.lines ?? [])])
+    .filter((l): l is string => Boolean(l));
   // Whole lines only, so a cut never leaves half a row behind; a single overlong line is cut itself.
   const kept = fitting(lines, (l) => l.length + 1, slackLimits.fallbackText);
   const words = kept.length ? [...kept, ...(kept.length < lines.length ? ['…'] : [])].join('\n') : truncate(lines[0] ?? '', slackLimits.fallbackText);
   return escapeSlackEntities(words) || ' ';
 }
 
+/**
+ * Header, facts and lines as rich text, then buttons, for the view and then each section (after a
+ * divider), within `maxBlocks` and the text budget. A section that no longer fits is left out with
+ * those after it, and a catalog line says so.
+ */
+function viewBlocks(view: View, t: Translate, maxBlocks: number): KnownBlock[] {
+  const blocks: KnownBlock[] = [];
+  let buttons = 0;
+  for (const part of partsOf(view)) {
+    const divider: KnownBlock[] = blocks.length ? [{ type: 'divider' }] : [];
+    const actions = buttonBlocks(part, slackLimits.buttonsPerMessage - buttons);
+    const room = maxBlocks - blocks.length - divider.length;
+    if (room < actions.length + 2) {
+      if (blocks.length < maxBlocks) blocks.push(...richTextBlocks([paragraph([{ text: t('view.cut') }])]));
+      break;
+    }
+    const reserved = { blocks: actions.length, characters: shownCharacters([...blocks, ...actions]) };
+    const body = bodyBlocks(part, t, { maxBlocks: room, reserved, header: true });
+    if (!body.length && !actions.length) continue;
+    blocks.push(...divider, ...body, ...actions);
+    buttons += actions.reduce((n, a) => n + a.elements.length, 0);
+  }
+  return blocks;
+}
+
 /** The one Block Kit renderer: header, facts and lines as rich text, buttons; within Slack's limits for a message. */
 export function renderSlack(view: View, t: Translate = translator()): SlackMessage {
-  const actions = buttonBlocks(view);
-  const buttonCharacters = actions.reduce((n, a) => n + a.elements.reduce((m, e) => m + ((e as Button).text.text.length), 0), 0);
-  const blocks = bodyBlocks(view, t, { maxBlocks: slackLimits.messageBlocks, reserved: { blocks: actions.length, characters: buttonCharacters }, header: true });
-  return { text: fallbackText(view), blocks: [...blocks, ...actions], mrkdwn: false };
+  return { text: fallbackText(view), blocks: viewBlocks(view, t, slackLimits.messageBlocks), mrkdwn: false };
+}
+
+/** A view as a person's Home tab (views.publish): the same blocks, within a home view's limit. */
+export function renderSlackHome(view: View, t: Translate = translator()) {
+  return { type: 'home' as const, blocks: viewBlocks(view, t, slackLimits.homeBlocks) };
 }
 
 /** A view as rich text alone (no header, no buttons): the comment that goes with uploaded files. */
@@ -187,5 +231,80 @@ export function renderSlackModal(view: View, privateMetadata: string, t: Transla
         },
       },
     ],
+  };
+}
+
+const plainText = (text: string, max: number) => ({ type: 'plain_text' as const, text: truncate(text, max), emoji: false });
+const selectOption = (o: FormOption): PlainTextOption => ({ text: plainText(o.label, 75), value: o.value });
+
+/**
+ * A form field's input element. A select lists its options (Slack allows 100); one with more searches as
+ * the user types (external_select, answered by the adapter's block_suggestion listener); one with no
+ * choice at all takes text, so the modal still opens and the field's error says why.
+ */
+function formElement(field: FormField): InputBlockElement {
+  const selected = (field.selected ?? []).map(selectOption);
+  const placeholder = field.placeholder ? { placeholder: plainText(field.placeholder, 150) } : {};
+  const select = field.kind === 'select' || field.kind === 'multi-select';
+  if (select && field.more) {
+    return field.kind === 'multi-select'
+      ? { type: 'multi_external_select', action_id: field.id, min_query_length: 0, ...placeholder, ...(selected.length ? { initial_options: selected } : {}) }
+      : { type: 'external_select', action_id: field.id, min_query_length: 0, ...placeholder, ...(selected[0] ? { initial_option: selected[0] } : {}) };
+  }
+  if (select && field.options?.length) {
+    const options = field.options.map(selectOption);
+    return field.kind === 'multi-select'
+      ? { type: 'multi_static_select', action_id: field.id, options, ...(selected.length ? { initial_options: selected } : {}) }
+      : { type: 'static_select', action_id: field.id, options, ...(selected[0] ? { initial_option: selected[0] } : {}) };
+  }
+  if (field.kind === 'number') {
+    return {
+      type: 'number_input',
+      action_id: field.id,
+      is_decimal_allowed: false,
+      ...(field.min !== undefined ? { min_value: String(field.min) } : {}),
+      ...(field.max !== undefined ? { max_value: String(field.max) } : {}),
+      ...(field.initial ? { initial_value: field.initial } : {}),
+    };
+  }
+  const maxLength = Math.min(field.maxLength ?? 3000, 3000);
+  return {
+    type: 'plain_text_input',
+    action_id: field.id,
+    max_length: maxLength,
+    ...(field.multiline ? { multiline: true } : {}),
+    ...(!select && field.initial ? { initial_value: truncate(field.initial, maxLength) } : {}),
+    ...(select ? placeholder : {}),
+  };
+}
+
+/**
+ * A form as a modal: each field an input block (its block_id and action_id are the field's ID, which the
+ * submission's state and a response_action "errors" name), a field's error in a line right below it, and
+ * an error about no one field above them all. `privateMetadata` carries what the submission needs.
+ */
+export function renderSlackForm(view: View, privateMetadata: string, t: Translate = translator()) {
+  const form = view.form!;
+  const note = (text: string) => richTextBlocks([paragraph([{ text: truncate(text, slackLimits.richTextBlock), bold: true }])]);
+  const blocks: KnownBlock[] = [...(form.error ? note(form.error) : [])];
+  for (const field of form.fields) {
+    const input: InputBlock = {
+      type: 'input',
+      block_id: field.id,
+      label: plainText(field.label, 2000),
+      element: formElement(field),
+      ...(field.optional ? { optional: true } : {}),
+      ...(field.hint ? { hint: plainText(field.hint, 2000) } : {}),
+    };
+    blocks.push(input, ...(field.error ? note(field.error) : []));
+  }
+  return {
+    type: 'modal' as const,
+    callback_id: 'csp:form',
+    private_metadata: privateMetadata,
+    title: plainText(form.title, maxModalTitle),
+    submit: plainText(form.submit, maxModalTitle),
+    close: plainText(t('form.cancel'), maxModalTitle),
+    blocks: blocks.slice(0, slackLimits.modalBlocks),
   };
 }

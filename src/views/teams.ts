@@ -1,5 +1,5 @@
 import { translator, type Translate } from '../i18n/index.js';
-import { fitting, textPieces, truncate, type View, type ViewAction } from './model.js';
+import { fitting, textPieces, truncate, type Form, type FormField, type View, type ViewAction } from './model.js';
 
 /*
  * The part of Adaptive Card 1.5 that csp-ops emits. These are our own types, not
@@ -11,23 +11,54 @@ export interface OpenUrlAction { type: 'Action.OpenUrl'; url: string }
 export interface TextRun {
   type: 'TextRun';
   text: string;
-  size?: 'Medium';
+  size?: 'Small' | 'Medium';
   weight?: 'Bolder';
+  isSubtle?: true;
   color?: 'Good' | 'Warning' | 'Attention';
   /** An address in the text, opened when clicked; the run's text is the address itself. */
   selectAction?: OpenUrlAction;
 }
-export interface RichTextBlock { type: 'RichTextBlock'; inlines: TextRun[] }
+export interface RichTextBlock {
+  type: 'RichTextBlock';
+  inlines: TextRun[];
+  /** A line above it: where a section of the view starts. */
+  separator?: true;
+}
 export interface TextInput {
   type: 'Input.Text';
   id: string;
   label: string;
   placeholder?: string;
-  isMultiline: true;
-  isRequired: true;
-  errorMessage: string;
-  maxLength: number;
+  isMultiline?: true;
+  isRequired?: true;
+  errorMessage?: string;
+  maxLength?: number;
+  value?: string;
 }
+export interface ChoiceSetInput {
+  type: 'Input.ChoiceSet';
+  id: string;
+  label: string;
+  choices: { title: string; value: string }[];
+  /** Absent: a drop-down; `expanded`: check boxes; `filtered` (1.5): a drop-down the user types in to narrow a long list. */
+  style?: 'expanded' | 'filtered';
+  isMultiSelect?: true;
+  /** The choices made, separated by commas. */
+  value?: string;
+  isRequired?: true;
+  errorMessage?: string;
+}
+export interface NumberInput {
+  type: 'Input.Number';
+  id: string;
+  label: string;
+  min?: number;
+  max?: number;
+  value?: number;
+  isRequired?: true;
+  errorMessage?: string;
+}
+type CardInput = TextInput | ChoiceSetInput | NumberInput;
 export interface ExecuteAction {
   type: 'Action.Execute';
   verb: string;
@@ -35,11 +66,13 @@ export interface ExecuteAction {
   data: { value: string };
   style?: 'positive' | 'destructive';
 }
+/** A section's buttons, below its text. */
+export interface ActionSet { type: 'ActionSet'; actions: ExecuteAction[] }
 export interface AdaptiveCard {
   type: 'AdaptiveCard';
   $schema: 'http://adaptivecards.io/schemas/adaptive-card.json';
   version: '1.5';
-  body: (RichTextBlock | TextInput)[];
+  body: (RichTextBlock | CardInput | ActionSet)[];
   actions?: ExecuteAction[];
 }
 
@@ -73,9 +106,19 @@ function runs(text: string, style: Omit<TextRun, 'type' | 'text' | 'selectAction
 const richText = (inlines: TextRun[]): RichTextBlock => ({ type: 'RichTextBlock', inlines });
 const bytes = (json: unknown) => Buffer.byteLength(JSON.stringify(json));
 
+/** A view's title (colored by its tone), facts and lines; the tone colors the first line when there is no title. */
+function textBlocks(view: View): { title: RichTextBlock[]; rest: RichTextBlock[] } {
+  const color = view.tone && view.tone !== 'info' ? { color: colors[view.tone] } : {};
+  const title = view.title ? [richText(runs(view.title, { size: 'Medium', weight: 'Bolder', ...color }))] : [];
+  const facts = (view.facts ?? []).map((f) => richText([...runs(f.label, { weight: 'Bolder' }), ...runs(`: ${f.value}`)]));
+  // Blocks are spaced already, so empty lines are left out.
+  const lines = (view.lines ?? []).filter(Boolean).map((text, i) => richText(runs(text, !title.length && i === 0 ? color : {})));
+  return { title, rest: [...facts, ...lines] };
+}
+
 /**
- * The one Adaptive Card renderer: title, facts, lines, buttons. The tone colors the title, or the
- * first line when there is none (error views have no title).
+ * The one Adaptive Card renderer: title, facts, lines, buttons, then each section below a separator
+ * with its own buttons.
  *
  * Teams reads TextBlock and FactSet text as Markdown (`[Approve](https://evil.example)` becomes a link,
  * `*a*` italics) and documents no way to escape it; the TextRuns of a RichTextBlock are never parsed.
@@ -83,18 +126,23 @@ const bytes = (json: unknown) => Buffer.byteLength(JSON.stringify(json));
  * A card over `maxCardBytes` is cut from the end, and a catalog line says so.
  */
 export function renderAdaptiveCard(view: View, t: Translate = translator()): AdaptiveCard {
-  const color = view.tone && view.tone !== 'info' ? { color: colors[view.tone] } : {};
-  const title = view.title ? [richText(runs(view.title, { size: 'Medium', weight: 'Bolder', ...color }))] : [];
-  const facts = (view.facts ?? []).map((f) => richText([...runs(f.label, { weight: 'Bolder' }), ...runs(`: ${f.value}`)]));
-  // Blocks are spaced already, so empty lines are left out.
-  const lines = (view.lines ?? []).filter(Boolean).map((text, i) => richText(runs(text, !title.length && i === 0 ? color : {})));
+  const { title, rest } = textBlocks(view);
   // Teams adds what was typed to the clicked action's data, beside its value.
-  const inputs: TextInput[] = [];
+  const inputs: AdaptiveCard['body'] = [];
   if (view.input) {
     const { id, label, placeholder } = view.input;
     inputs.push({ type: 'Input.Text', id, label, ...(placeholder ? { placeholder } : {}), isMultiline: true, isRequired: true, errorMessage: label, maxLength: 500 });
   }
-  const actions = (view.actions ?? []).slice(0, maxButtons).map(button);
+  const form = view.form;
+  const actions = form ? [button({ id: 'form', label: form.submit, value: form.value, style: 'primary' })] : (view.actions ?? []).slice(0, maxButtons).map(button);
+  let buttonsLeft = maxButtons - actions.length;
+  const sections = (view.sections ?? []).flatMap((section): AdaptiveCard['body'] => {
+    const text = textBlocks(section);
+    const [first, ...others] = [...text.title, ...text.rest];
+    const buttons = (section.actions ?? []).slice(0, buttonsLeft).map(button);
+    buttonsLeft -= buttons.length;
+    return [...(first ? [{ ...first, separator: true as const }] : []), ...others, ...(buttons.length ? [{ type: 'ActionSet' as const, actions: buttons }] : [])];
+  });
   const card = (body: AdaptiveCard['body']): AdaptiveCard => ({
     type: 'AdaptiveCard',
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
@@ -102,13 +150,78 @@ export function renderAdaptiveCard(view: View, t: Translate = translator()): Ada
     body,
     ...(actions.length ? { actions } : {}),
   });
+  if (form) inputs.push(...formBlocks(form, t, (blocks) => bytes(card([...title, ...rest, ...blocks]))));
 
-  const whole = card([...title, ...facts, ...lines, ...inputs]);
+  const whole = card([...title, ...rest, ...sections, ...inputs]);
   if (bytes(whole) <= maxCardBytes) return whole;
   const notice = richText(runs(t('view.cut')));
   const budget = maxCardBytes - bytes(card([...title, notice, ...inputs]));
-  const kept = fitting([...facts, ...lines], (block) => bytes(block) + 1, budget);
+  const kept = fitting([...rest, ...sections], (block) => bytes(block) + 1, budget);
   return card([...title, ...kept, notice, ...inputs]);
+}
+
+/**
+ * A field as a card input: a select as a choice set (typed to narrow when long), or as text where its
+ * choices are more than listed (what is typed is looked up when submitted, as in the typed command).
+ */
+function formInput(field: FormField, t: Translate, asText: boolean): CardInput {
+  const { id, label } = field;
+  const required = field.optional ? {} : { isRequired: true as const, errorMessage: t('form.required', { field: label }) };
+  const chosen = (field.selected ?? []).map((o) => o.value);
+  const select = field.kind === 'select' || field.kind === 'multi-select';
+  if (select && !asText && field.options?.length) {
+    const multi = field.kind === 'multi-select';
+    const count = field.options.length;
+    const style = multi ? (count <= 6 ? 'expanded' : undefined) : count > 5 ? 'filtered' : undefined;
+    return {
+      type: 'Input.ChoiceSet',
+      id,
+      label,
+      choices: field.options.map((o) => ({ title: truncate(o.label, maxText), value: o.value })),
+      ...(style ? { style } : {}),
+      ...(multi ? { isMultiSelect: true as const } : {}),
+      ...(chosen.length ? { value: chosen.join(',') } : {}),
+      ...required,
+    };
+  }
+  if (field.kind === 'number') {
+    return { type: 'Input.Number', id, label, ...(field.min !== undefined ? { min: field.min } : {}), ...(field.max !== undefined ? { max: field.max } : {}), ...(field.initial ? { value: Number(field.initial) } : {}), ...required };
+  }
+  const value = select ? chosen.join(', ') : field.initial;
+  return {
+    type: 'Input.Text',
+    id,
+    label,
+    ...(select && field.placeholder ? { placeholder: field.placeholder } : {}),
+    ...(field.multiline ? { isMultiline: true as const } : {}),
+    ...(field.maxLength ? { maxLength: field.maxLength } : {}),
+    ...(value ? { value } : {}),
+    ...required,
+  };
+}
+
+/**
+ * A form's fields as inputs, each with its hint and its error right below it; an error about no one field
+ * comes first. Long choice lists turn to text inputs, the longest first, until the card fits (`size`).
+ */
+function formBlocks(form: Form, t: Translate, size: (blocks: AdaptiveCard['body']) => number): AdaptiveCard['body'] {
+  const asText = new Set<string>(form.fields.filter((f) => f.more).map((f) => f.id));
+  const render = () => [
+    ...(form.error ? [richText(runs(form.error, { color: 'Attention' }))] : []),
+    ...form.fields.flatMap((field) => [
+      formInput(field, t, asText.has(field.id)),
+      ...(field.hint ? [richText(runs(field.hint, { size: 'Small', isSubtle: true }))] : []),
+      ...(field.error ? [richText(runs(field.error, { color: 'Attention' }))] : []),
+    ]),
+  ];
+  let blocks = render();
+  while (size(blocks) > maxCardBytes) {
+    const longest = form.fields.filter((f) => !asText.has(f.id) && f.options?.length).sort((a, b) => b.options!.length - a.options!.length)[0];
+    if (!longest) break;
+    asText.add(longest.id);
+    blocks = render();
+  }
+  return blocks;
 }
 
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);

@@ -176,6 +176,7 @@ export async function startFakeSlack(
       : method === 'users.info' ? { ok: true, user: { id: body.user, ...(body.include_locale ? { locale: userLocales.get(String(body.user)) ?? 'en-US' } : {}) } }
       : method === 'conversations.open' ? { ok: true, channel: { id: directMessageChannel(String(body.users)) } }
       : method === 'chat.update' ? update(body)
+      : method === 'views.publish' ? { ok: true, view: { ...(body.view as object), id: `VHOME${String(body.user_id)}`, hash: `${Date.now()}.1` } }
       : { ok: true, channel: body.channel, ts: `${++ts}.000100` };
     call.ts = (answer as { ts?: string }).ts;
     if (method === 'chat.postMessage' && call.ts) posted.add(`${String(body.channel)} ${call.ts}`);
@@ -232,6 +233,8 @@ export async function startFakeSlack(
     arrived,
     responses,
     posts: () => calls.filter((c) => c.method === 'chat.postMessage'),
+    /** Home tabs published (views.publish), in order. */
+    homes: () => calls.filter((c) => c.method === 'views.publish'),
     /** chat.update calls that changed a posted message. */
     updates: () => calls.filter((c) => c.method === 'chat.update' && c.ts),
     /** Files shared in a channel through files.uploadV2, with the bytes that were uploaded. */

@@ -4,7 +4,7 @@ import { importOrganization, parseImportFile } from '../../src/core/import.js';
 import { startBot, type Bot } from '../../src/bot.js';
 import type { Logger } from '../../src/log.js';
 import type { PartnerCenterConfig } from '../../src/partner-center/connector.js';
-import { slackMessageSchema } from './block-kit.js';
+import { slackHomeSchema, slackMessageSchema } from './block-kit.js';
 import { openTestDatabase } from './database.js';
 import { startFakeSlack, type FakeSlack } from './fake-slack.js';
 import { otherOrganization, teamId, testOrganization } from './fixture.js';
@@ -51,17 +51,42 @@ export function slashCommandBody(user: string, text: string, responseUrl: string
   }).toString();
 }
 
+/** What every interaction payload carries: its type, the workspace and who acted. */
+function interaction(type: 'block_actions' | 'view_submission', user: string, team = teamId) {
+  return { type, team: { id: team, domain: 'partner' }, user: { id: user, username: user.toLowerCase(), team_id: team }, api_app_id: 'A0CSPOPS01', token: 'legacy-token' };
+}
+
 export function blockActionBody(user: string, actionId: string, value: string, responseUrl: string, options: RequestOptions = {}): string {
   const payload = {
-    type: 'block_actions',
-    team: { id: options.team ?? teamId, domain: 'partner' },
-    user: { id: user, username: user.toLowerCase(), team_id: options.team ?? teamId },
-    api_app_id: 'A0CSPOPS01',
-    token: 'legacy-token',
+    ...interaction('block_actions', user, options.team),
     container: { type: 'message', message_ts: options.messageTs ?? '1700000000.000100', channel_id: options.channel ?? 'C0OPS00001', is_ephemeral: !options.messageTs },
     trigger_id: `${Date.now()}.1.abc`,
     channel: { id: options.channel ?? 'C0OPS00001', name: 'ops' },
     response_url: responseUrl,
+    actions: [{ type: 'button', action_id: actionId, block_id: 'b1', value, text: { type: 'plain_text', text: 'x' }, action_ts: `${Date.now() / 1000}` }],
+  };
+  return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+}
+
+/** A modal submitted with these values (view.state.values: block ID → action ID → element state). */
+export function viewSubmissionBody(user: string, modal: { callback_id: string; private_metadata: string }, values: Record<string, unknown>, team = teamId): string {
+  const payload = {
+    ...interaction('view_submission', user, team),
+    trigger_id: `${Date.now()}.1.def`,
+    view: { id: 'V0MODAL001', type: 'modal', callback_id: modal.callback_id, private_metadata: modal.private_metadata, state: { values } },
+  };
+  return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+}
+
+/** A click in the user's Home tab: the payload has the home view instead of a message, and no response_url. */
+export function homeActionBody(user: string, actionId: string, value: string, options: Pick<RequestOptions, 'team'> = {}): string {
+  const team = options.team ?? teamId;
+  const viewId = `VHOME${user}`;
+  const payload = {
+    ...interaction('block_actions', user, team),
+    container: { type: 'view', view_id: viewId },
+    trigger_id: `${Date.now()}.1.home`,
+    view: { id: viewId, team_id: team, type: 'home', blocks: [], private_metadata: '', callback_id: '', state: { values: {} }, hash: `${Date.now()}.1`, app_id: 'A0CSPOPS01', bot_id: 'BBOT' },
     actions: [{ type: 'button', action_id: actionId, block_id: 'b1', value, text: { type: 'plain_text', text: 'x' }, action_ts: `${Date.now() / 1000}` }],
   };
   return `payload=${encodeURIComponent(JSON.stringify(payload))}`;
@@ -183,6 +208,18 @@ export async function startTestBot(
     return fetch(url, { method: 'POST', headers, body });
   }
 
+  /** Waits for the Home tab published for `user` after the `since`-th Web API call, checked against Slack's limits. */
+  async function publishedHome(user: string, since: number) {
+    const call = await waitFor(`the Home tab of ${user}`, () => slack.calls.slice(since).find((c) => c.method === 'views.publish' && c.body.user_id === user));
+    return slackHomeSchema.parse(call.body.view) as SlackReply & { type: 'home' };
+  }
+
+  /** A view_submission of the modal `modal` with these inputs, as Slack sends it. */
+  function submission(user: string, modal: { callback_id: string; private_metadata: string }, inputs: Record<string, string>, team = teamId) {
+    const values = Object.fromEntries(Object.entries(inputs).map(([key, value]) => [key, { [key]: { type: 'plain_text_input', value } }]));
+    return post(viewSubmissionBody(user, modal, values, team));
+  }
+
   async function waitForResponse(id: string) {
     const found = await waitFor(`the response_url post for ${id}`, () => slack.responses.find((r) => r.id === id));
     return slackMessageSchema.parse(found.body) as SlackReply;
@@ -227,18 +264,40 @@ export async function startTestBot(
       if (!modalCall() && answered()) return { status: click.status, modal: undefined, reply: await waitForResponse(id) };
       const modal = modalCall()?.body.view as { callback_id: string; private_metadata: string; blocks: unknown[] } | undefined;
       if (!modal) throw new Error('no modal was opened');
-      const values = Object.fromEntries(Object.entries(inputs).map(([key, value]) => [key, { [key]: { type: 'plain_text_input', value } }]));
-      const payload = {
-        type: 'view_submission',
-        team: { id: teamId, domain: 'partner' },
-        user: { id: user, username: user.toLowerCase(), team_id: teamId },
-        api_app_id: 'A0CSPOPS01',
-        token: 'legacy-token',
-        trigger_id: `${Date.now()}.1.def`,
-        view: { id: 'V0MODAL001', type: 'modal', callback_id: modal.callback_id, private_metadata: modal.private_metadata, state: { values } },
-      };
-      const submitted = await post(`payload=${encodeURIComponent(JSON.stringify(payload))}`);
+      const submitted = await submission(user, modal, inputs);
       return { status: submitted.status, modal, reply: await waitForResponse(id) };
+    },
+    /** The user opens the app's Home tab (the app_home_opened event); resolves with the Home tab published for them. */
+    async openHome(user: string, options: Pick<RequestOptions, 'team'> = {}) {
+      const since = slack.calls.length;
+      const body = JSON.stringify({
+        token: 'legacy-token',
+        team_id: options.team ?? teamId,
+        api_app_id: 'A0CSPOPS01',
+        event: { type: 'app_home_opened', user, channel: `D${user.slice(1)}`, tab: 'home', event_ts: `${Date.now() / 1000}` },
+        type: 'event_callback',
+        event_id: `Ev${randomUUID().slice(0, 8)}`,
+        event_time: Math.floor(Date.now() / 1000),
+      });
+      const response = await fetch(url, { method: 'POST', headers: { ...signedHeaders(body), 'content-type': 'application/json' }, body });
+      return { status: response.status, home: await publishedHome(user, since) };
+    },
+    /** A click on a button of the user's Home tab; resolves with the Home tab published again, or the modal the click opened. */
+    async clickInHome(user: string, button: { action_id: string; value: string }) {
+      const since = slack.calls.length;
+      const response = await post(homeActionBody(user, button.action_id, button.value));
+      const answer = await waitFor('the Home tab or a modal', () =>
+        slack.calls.slice(since).find((c) => (c.method === 'views.publish' && c.body.user_id === user) || c.method === 'views.open'));
+      if (answer.method === 'views.open') {
+        return { status: response.status, home: undefined, modal: answer.body.view as { callback_id: string; private_metadata: string; blocks: SlackBlock[] } };
+      }
+      return { status: response.status, home: slackHomeSchema.parse(answer.body.view) as SlackReply & { type: 'home' }, modal: undefined };
+    },
+    /** Submits a modal opened from the user's Home tab; resolves with the Home tab published again. */
+    async submitInHome(user: string, modal: { callback_id: string; private_metadata: string }, inputs: Record<string, string>) {
+      const since = slack.calls.length;
+      const response = await submission(user, modal, inputs);
+      return { status: response.status, home: await publishedHome(user, since) };
     },
     /** The bot's HTTP origin (webhooks, the API). */
     origin: `http://127.0.0.1:${bot.port}`,

@@ -229,8 +229,9 @@ export async function startTeamsTestBot(
     const answer = raw ? (JSON.parse(raw) as { statusCode?: number; type?: string; value?: unknown }) : undefined;
     const isCard = answer?.type === 'application/vnd.microsoft.card.adaptive';
     if (isCard) validateAdaptiveCard(answer.value);
-    // The bot updates the card for everyone before it answers the click.
-    const update = framework.calls.slice(before).find((c) => c.method === 'PUT' && c.activityId === replyToId);
+    // The bot updates the card for everyone before it answers the click. A queued refresh of the same card (from
+    // an earlier change) may land meanwhile: the click's own update is the last one before the answer.
+    const update = framework.calls.slice(before).reverse().find((c) => c.method === 'PUT' && c.activityId === replyToId);
     return {
       status: response.status,
       answer,

@@ -7,7 +7,7 @@ import type { PartnerCenterConnector } from '../../partner-center/connector.js';
 import { runAction, runCommand } from '../../commands/dispatch.js';
 import { staffByEmail } from '../../core/access.js';
 import { DomainError } from '../../core/errors.js';
-import { createApiToken, listApiTokens, revokeApiToken } from '../../core/api-tokens.js';
+import { createApiToken, listApiTokens, ownPublisherName, revokeApiToken } from '../../core/api-tokens.js';
 import { removeDemoOrganizations } from '../../core/demo.js';
 import type { Organization } from '../../core/context.js';
 import { describeIssues, ImportError, importOrganization, parseImportFile } from '../../core/import.js';
@@ -43,7 +43,7 @@ export interface CliResult {
 export async function runCli(
   db: Database,
   argv: string[],
-  options: { partnerCenter?: PartnerCenterConnector; config?: CheckSettings & Partial<Pick<Config, 'PUBLIC_URL'>>; log?: Logger; telemetry?: CommandEnv['telemetry'] } = {},
+  options: { partnerCenter?: PartnerCenterConnector; config?: CheckSettings & Partial<Pick<Config, 'PUBLIC_URL' | 'AUDIENCE_IMPORT_ALLOWED_HOSTS'>>; log?: Logger; telemetry?: CommandEnv['telemetry'] } = {},
 ): Promise<CliResult> {
   const t = translator('en');
   let parsed;
@@ -150,6 +150,7 @@ export async function runCli(
     logError: (id, error) => console.error(`error ${id}`, error),
     telemetry: options.telemetry,
     ...(options.partnerCenter ? { partnerCenter: options.partnerCenter } : {}),
+    audienceImportAllowedHosts: options.config?.AUDIENCE_IMPORT_ALLOWED_HOSTS,
   };
   let view = await runCommand(env, positionals.join(' '));
   const outputs = [renderText(view)];
@@ -165,7 +166,7 @@ export async function runCli(
     outputs.push(env.t('cli.confirmWithYes', { action: primary.label.toLowerCase() }));
   }
   const files = view.files?.map((f) => ('data' in f ? { name: f.name, base64: f.data.toString('base64') } : { name: f.name, path: f.path }));
-  return { output: outputs.join('\n\n'), exitCode: view.tone === 'error' ? 1 : 0, ...(files?.length ? { files } : {}) };
+  return { output: outputs.join('\n\n'), exitCode: view.failed ? 1 : 0, ...(files?.length ? { files } : {}) };
 }
 
 /**
@@ -236,13 +237,15 @@ async function demoRemove(db: Database, t: Translate): Promise<CliResult> {
   return { output: lines.join('\n'), exitCode: 0 };
 }
 
-/** `api-token create [name]`, `api-token list`, `api-token revoke <id>`: bearer tokens for the purchase intake. */
+/** `api-token create [name]`, `api-token list`, `api-token revoke <id>`: bearer tokens for the purchase intake, or a publisher's SaaS activations. */
 async function apiToken(db: Database, t: Translate, org: Organization, args: string[], publisher?: string): Promise<CliResult> {
   const [verb, ...rest] = args;
   if (verb === 'create') {
-    const name = rest.join(' ').trim() || t('cli.tokenDefaultName');
-    const { id, token } = await createApiToken(db, org.id, name, publisher?.trim() || undefined);
-    return { output: t(publisher ? 'cli.publisherTokenCreated' : 'cli.tokenCreated', { org: org.name, name, id, token, publisher: publisher ?? '' }), exitCode: 0 };
+    // A publisher takes no purchases: its organization's tokens are for its SaaS activations.
+    const forPublisher = publisher?.trim() || (org.kind === 'publisher' ? await ownPublisherName(db, org) : undefined);
+    const name = rest.join(' ').trim() || t(forPublisher ? 'cli.tokenDefaultNamePublisher' : 'cli.tokenDefaultName');
+    const { id, token } = await createApiToken(db, org.id, name, forPublisher);
+    return { output: t(forPublisher ? 'cli.publisherTokenCreated' : 'cli.tokenCreated', { org: org.name, name, id, token, publisher: forPublisher ?? '' }), exitCode: 0 };
   }
   if (verb === 'list' && !rest.length) {
     const tokens = await listApiTokens(db, org.id);
@@ -251,6 +254,7 @@ async function apiToken(db: Database, t: Translate, org: Organization, args: str
       t('cli.tokenRow', {
         id: k.id,
         name: k.name,
+        use: k.publisherName ? t('cli.tokenForActivations', { publisher: k.publisherName }) : t('cli.tokenForPurchases'),
         created: formatTimestamp(t, k.createdAt),
         used: k.lastUsedAt ? formatTimestamp(t, k.lastUsedAt) : t('cli.tokenNeverUsed'),
         state: k.revokedAt ? t('cli.tokenRevoked', { date: formatTimestamp(t, k.revokedAt) }) : '',
@@ -274,6 +278,7 @@ async function slackLinkCode(db: Database, t: Translate, org: Organization, publ
 /** `record-purchase <file.json | JSON>`: the same purchase body and rules as the HTTP intake. */
 async function purchaseFromCli(db: Database, t: Translate, org: Organization, args: string[]): Promise<CliResult> {
   if (args.length !== 1) return { output: t('cli.purchaseUsage'), exitCode: 2 };
+  if (org.kind === 'publisher') return { output: t('cli.publisherTakesNoPurchases', { org: org.name }), exitCode: 1 };
   const arg = args[0]!;
   let json: unknown;
   try {

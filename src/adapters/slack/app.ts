@@ -9,13 +9,15 @@ import { removeSlackInstallation } from '../../core/slack-workspaces.js';
 import type { CommandEnv } from '../../commands/context.js';
 import type { PartnerCenterConnector } from '../../partner-center/connector.js';
 import { runAction, runCommand } from '../../commands/dispatch.js';
+import { formChoices } from '../../commands/forms.js';
 import { identifyChatUser } from '../../core/access.js';
 import { readerTranslator, slackUserLocale } from '../../core/languages.js';
 import { translator, type Translate } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
-import type { View, ViewFile } from '../../views/model.js';
+import { truncate, type Form, type View, type ViewFile } from '../../views/model.js';
 import { discardFiles, fileSize } from '../downloads.js';
-import { renderSlack, renderSlackModal, renderSlackRichText } from '../../views/slack.js';
+import { renderSlack, renderSlackForm, renderSlackHome, renderSlackModal, renderSlackRichText } from '../../views/slack.js';
+import { withOutcome } from '../../commands/home.js';
 import { slackBotScopes, slackInstallListener, type SlackInstallations } from './install.js';
 
 /** What a modal carries from the click that opened it to its submission. */
@@ -26,7 +28,32 @@ interface ModalMetadata {
   channelId?: string;
   /** The clicked message is seen by others, so only a committed change may replace it. */
   shared: boolean;
+  /** Clicked in the clicker's Home tab, which shows the outcome when it is published again. */
+  home?: true;
 }
+
+/** What a form's modal carries to its submission: the form's value, and where the typed command's answer goes. */
+interface FormMetadata {
+  value: string;
+  responseUrl?: string;
+  channelId?: string;
+  /** Opened from the Home tab, which shows the answer when it is published again. */
+  home?: true;
+}
+
+/** A submitted modal's values by block ID: a select's chosen value, a multi-select's separated by commas, or the text typed. */
+type SubmittedValues = Record<string, Record<string, { value?: string | null; selected_option?: { value: string } | null; selected_options?: { value: string }[] }>>;
+function formValues(values: SubmittedValues): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(values).map(([blockId, actions]) => {
+      const a = actions[blockId] ?? {};
+      return [blockId, a.selected_options?.map((o) => o.value).join(',') ?? a.selected_option?.value ?? a.value ?? ''];
+    }),
+  );
+}
+
+/** A form's errors as lines: what is told when the form can no longer show them. */
+const formErrorLines = (form: Form) => [form.error, ...form.fields.map((f) => f.error && `${f.label}: ${f.error}`)].filter((l): l is string => Boolean(l));
 
 export interface SlackAdapterOptions {
   db: Database;
@@ -42,6 +69,7 @@ export interface SlackAdapterOptions {
   partnerCenter?: PartnerCenterConnector;
   /** Logs and counts each command and click. */
   telemetry?: CommandEnv['telemetry'];
+  audienceImportAllowedHosts?: readonly string[];
 }
 
 export interface SlackAdapter {
@@ -146,6 +174,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       logError: (errorId, error) => log.error(`error ${errorId}`, error),
       telemetry: options.telemetry,
       ...(options.partnerCenter ? { partnerCenter: options.partnerCenter } : {}),
+      audienceImportAllowedHosts: options.audienceImportAllowedHosts,
     };
   }
 
@@ -192,16 +221,85 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     }
   }
 
+  /**
+   * Publishes the person's Home tab, built anew (views.publish); after a click in it, with what the
+   * click did, or why it was refused, shown first: the tab is theirs alone.
+   */
+  async function publishHome(client: WebClient, env: CommandEnv, userId: string, outcome?: View) {
+    const home = await runCommand(env, 'home');
+    await client.views.publish({ user_id: userId, view: renderSlackHome(withOutcome(home, outcome), env.t) });
+  }
+
+  app.event('app_home_opened', async ({ event, body, client }) => {
+    if (event.tab !== 'home') return;
+    await publishHome(client, await envFor(client, body.team_id, event.user, undefined), event.user);
+  });
+
   app.command('/csp', async ({ command, ack, respond, client }) => {
     let t = translator();
     const work = envFor(client, command.team_id, command.user_id, command.channel_id).then((env) => ((t = env.t), runCommand(env, command.text)));
     const early = await Promise.race([work, sleep(ackDeadlineMs, undefined, { ref: false })]);
     if (!early) await ack({ response_type: 'ephemeral', text: t('common.working') });
     const view = early ?? (await work);
-    const reply = { response_type: 'ephemeral' as const, ...renderSlack(withUploadNote(view, t), t) };
+    // A form opens as a modal; the reply says what was missing, as the typed command's answer would.
+    const { form, ...shown } = view;
+    const reply = { response_type: 'ephemeral' as const, ...renderSlack(withUploadNote(form ? { ...shown, lines: [...(shown.lines ?? []), t('form.opened')] } : shown, t), t) };
     if (early) await ack(reply);
     else await respond(reply);
+    if (form) await openForm(client, command.trigger_id, view, { value: form.value, responseUrl: command.response_url, channelId: command.channel_id }, respond, t);
     if (view.files?.length) await uploadFiles(client, command.channel_id, view, respond, t);
+  });
+
+  /** Opens a form's modal; one that cannot open (its trigger expired) is told, the typed syntax being in the reply. */
+  async function openForm(client: WebClient, triggerId: string, view: View, metadata: FormMetadata, respond: RespondFn, t: Translate) {
+    try {
+      await client.views.open({ trigger_id: triggerId, view: renderSlackForm(view, JSON.stringify(metadata), t) });
+    } catch (error) {
+      log.warn('slack: could not open a form', error);
+      const reason = (error as { data?: { error?: string } }).data?.error ?? (error as Error).message;
+      await respond({ response_type: 'ephemeral', ...renderSlack({ tone: 'error', lines: [t('form.notOpened', { reason })] }, t) });
+    }
+  }
+
+  /**
+   * A submitted form: what is wrong shows in the modal (next to its field, or above them all), else the modal
+   * closes and the command's answer goes where the typed command's would, to the person alone.
+   */
+  app.view('csp:form', async ({ ack, body, view, client }) => {
+    const metadata = JSON.parse(view.private_metadata) as FormMetadata;
+    const env = await envFor(client, body.team?.id, body.user.id, metadata.channelId);
+    const work = runAction(env, 'form', metadata.value, formValues(view.state.values as SubmittedValues));
+    const early = await Promise.race([work, sleep(ackDeadlineMs, undefined, { ref: false })]);
+    const refused = early?.form;
+    if (refused) {
+      const onFields = !refused.error && refused.fields.some((f) => f.error);
+      await ack(
+        onFields
+          ? { response_action: 'errors', errors: Object.fromEntries(refused.fields.flatMap((f) => (f.error ? [[f.id, truncate(f.error, 2000)]] : []))) }
+          : { response_action: 'update', view: renderSlackForm(early, view.private_metadata, env.t) },
+      );
+      return;
+    }
+    await ack();
+    const result = early ?? (await work);
+    const answer: View = result.form ? { tone: 'error', lines: formErrorLines(result.form) } : result;
+    if (metadata.home) await publishHome(client, env, body.user.id, answer);
+    else if (metadata.responseUrl) {
+      await fetch(metadata.responseUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ response_type: 'ephemeral', ...renderSlack(answer, env.t) }),
+      });
+    }
+    options.onChange?.();
+  });
+
+  // The choices of a form's select with more than Slack lists at once, as the user types.
+  app.options<'block_suggestion'>({ type: 'block_suggestion' }, async ({ ack, body, client }) => {
+    const metadata = JSON.parse(body.view?.private_metadata || '{}') as Partial<FormMetadata>;
+    const env = await envFor(client, body.team?.id, body.user.id, metadata.channelId);
+    const choices = await formChoices(env, metadata.value ?? '', body.action_id, body.value).catch((error: unknown) => (log.warn('slack: form choices', error), []));
+    await ack({ options: choices.map((o) => ({ text: { type: 'plain_text', text: truncate(o.label, 75), emoji: false }, value: o.value })) });
   });
 
   app.action({ type: 'block_actions', action_id: /^csp:/ }, async ({ ack, body, action, respond, client }) => {
@@ -210,18 +308,26 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     const [, id = ''] = action.action_id.split(':');
     const env = await envFor(client, body.team?.id, body.user.id, body.channel?.id);
     const view: View = await runAction(env, id, action.value ?? '');
+    const home = body.view?.type === 'home';
     // Only an ephemeral message (a command's answer) is the clicker's own; a message in a channel is everyone's.
-    const shared = (body.container as { is_ephemeral?: boolean } | undefined)?.is_ephemeral !== true;
+    const shared = !home && (body.container as { is_ephemeral?: boolean } | undefined)?.is_ephemeral !== true;
     if (view.input && view.actions?.length) {
       // Typed input (a rejection's reason) is asked in a modal; its outcome answers this click.
       const submit = view.actions[0]!;
-      const metadata: ModalMetadata = { action: submit.id, value: submit.value, responseUrl: body.response_url, channelId: body.channel?.id, shared };
+      const metadata: ModalMetadata = { action: submit.id, value: submit.value, responseUrl: body.response_url, channelId: body.channel?.id, shared, ...(home ? { home } : {}) };
       await client.views.open({ trigger_id: body.trigger_id, view: renderSlackModal(view, JSON.stringify(metadata), env.t) });
       return;
     }
-    await respond(clickAnswer(withUploadNote(view, env.t), shared, env.t) as Parameters<RespondFn>[0]);
-    // A choice (which customer) can run a command that makes files.
-    if (view.files?.length) await uploadFiles(client, body.channel?.id, view, respond, env.t);
+    // A button that runs a command with its arguments left out opens that command's form.
+    if (view.form) {
+      await openForm(client, body.trigger_id, view, { value: view.form.value, responseUrl: body.response_url, channelId: body.channel?.id, ...(home ? { home } : {}) }, respond, env.t);
+      return;
+    }
+    // A click in the Home tab has no message to answer: the tab is published again, showing the outcome.
+    if (home) await publishHome(client, env, body.user.id, view);
+    else await respond(clickAnswer(withUploadNote(view, env.t), shared, env.t) as Parameters<RespondFn>[0]);
+    // A choice (which customer) can run a command that makes files: they go to the channel it was clicked in.
+    if (view.files?.length) await (home ? discardFiles(view.files) : uploadFiles(client, body.channel?.id, view, respond, env.t));
     options.onChange?.();
   });
 
@@ -231,7 +337,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     const inputs = Object.fromEntries(Object.entries(view.state.values).map(([blockId, values]) => [blockId, values[blockId]?.value ?? '']));
     const env = await envFor(client, body.team?.id, body.user.id, metadata.channelId);
     const result = await runAction(env, metadata.action, metadata.value, inputs);
-    if (metadata.responseUrl) {
+    if (metadata.home) await publishHome(client, env, body.user.id, result);
+    else if (metadata.responseUrl) {
       await fetch(metadata.responseUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

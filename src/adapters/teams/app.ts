@@ -15,7 +15,8 @@ import { formatTimestamp, type Translate } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
 import { renderText, type View } from '../../views/model.js';
 import { discardFiles, type Downloads } from '../downloads.js';
-import { actionFromInvoke, renderAdaptiveCard, type AdaptiveCard } from '../../views/teams.js';
+import { actionFromInvoke, renderAdaptiveCard, type AdaptiveCard, type ExecuteAction } from '../../views/teams.js';
+import { isHomeCommand, withOutcome } from '../../commands/home.js';
 
 export interface TeamsAdapterOptions {
   db: Database;
@@ -37,6 +38,7 @@ export interface TeamsAdapterOptions {
   partnerCenter?: PartnerCenterConnector;
   /** Logs and counts each command and click. */
   telemetry?: CommandEnv['telemetry'];
+  audienceImportAllowedHosts?: readonly string[];
 }
 
 export interface TeamsAdapter {
@@ -56,18 +58,39 @@ const cardAttachment = (view: View, t: Translate) => ({ contentType: cardType, c
 /** The refresh verb of a user-specific view: the asker's Teams client fetches their card with it. */
 const privateViewVerb = 'private-view';
 
+/** The card with `data` added to every button's, below the card and in its sections. */
+function withButtonData(card: AdaptiveCard, data: Record<string, string>): AdaptiveCard {
+  const mark = (a: ExecuteAction) => ({ ...a, data: { ...a.data, ...data } });
+  return {
+    ...card,
+    body: card.body.map((block) => (block.type === 'ActionSet' ? { ...block, actions: block.actions.map(mark) } : block)),
+    ...(card.actions ? { actions: card.actions.map(mark) } : {}),
+  };
+}
+
+/** Teams asks for the card anew with this action when the user looks at it; others see its title on a button where it does not refresh by itself (conversations of over 60 people). */
+const refreshFor = (userId: string, verb: string, value: string, title: string) => ({
+  refresh: { action: { type: 'Action.Execute' as const, title, verb, data: { value } }, userIds: [userId] },
+});
+
 /**
  * A card shown to one person in a conversation others share (Universal Actions user-specific view):
  * Teams refreshes it for the listed user, and its buttons name the view so a click keeps it theirs.
  */
 function userSpecificCard(card: AdaptiveCard, viewId: string, userId: string, title: string) {
-  const actions = card.actions?.map((a) => ({ ...a, data: { ...a.data, view: viewId } }));
-  return {
-    ...card,
-    ...(actions ? { actions } : {}),
-    // Teams shows the title on a button where it does not refresh by itself (conversations of over 60 people).
-    refresh: { action: { type: 'Action.Execute' as const, title, verb: privateViewVerb, data: { value: viewId } }, userIds: [userId] },
-  };
+  return { ...withButtonData(card, { view: viewId }), ...refreshFor(userId, privateViewVerb, viewId, title) };
+}
+
+/** The refresh verb of the home card: Teams fetches the person's home anew each time they open the chat. */
+const homeVerb = 'home';
+
+/**
+ * A card of the home in a person's chat with the bot: its buttons say they were clicked there, so the
+ * answer to a click is the home card again, showing what the click did. With `refresh`, it is built
+ * anew for that person whenever they look at it (Universal Actions automatic refresh).
+ */
+function homeCard(card: AdaptiveCard, refresh?: { userId: string; title: string }) {
+  return { ...withButtonData(card, { home: '1' }), ...(refresh ? refreshFor(refresh.userId, homeVerb, '', refresh.title) : {}) };
 }
 
 /**
@@ -144,6 +167,7 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
       logError: (errorId, error) => log.error(`error ${errorId}`, error),
       telemetry: options.telemetry,
       ...(options.partnerCenter ? { partnerCenter: options.partnerCenter } : {}),
+      audienceImportAllowedHosts: options.audienceImportAllowedHosts,
     };
   }
 
@@ -173,14 +197,26 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
     return { ...rest, lines: [...(rest.lines ?? []), ...links] };
   }
 
+  /** The person's home card, built anew; after a click in it, with what the click did shown first. */
+  async function home(env: CommandEnv, userId: string, outcome?: View) {
+    // A click that asks for typed input (a rejection's reason) gets that form, which does not refresh itself away.
+    if (outcome?.input) return homeCard(renderAdaptiveCard(outcome, env.t));
+    return homeCard(renderAdaptiveCard(withOutcome(await runCommand(env, 'home'), outcome), env.t), { userId, title: env.t('teams.refresh') });
+  }
+
   app.on('message', async ({ activity, send }) => {
     const env = await envFor(activity);
     await remember(env, activity);
     const text = commandTextFromMessage(activity.text ?? '');
     const { t } = env;
+    const personal = activity.conversation.conversationType === 'personal';
+    if (personal && isHomeCommand(text)) {
+      await send({ type: 'message', replyToId: activity.id, attachments: [{ contentType: cardType, content: await home(env, activity.from.id) }] });
+      return;
+    }
     const view = withDownloadLinks(await runCommand(env, text), t);
     const askerAad = activity.from.aadObjectId;
-    if (activity.conversation.conversationType === 'personal' || !env.org || !askerAad) {
+    if (personal || !env.org || !askerAad) {
       await send({ type: 'message', replyToId: activity.id, attachments: [cardAttachment(view, t)] });
       return;
     }
@@ -198,6 +234,11 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
     if (!botAdded) return;
     const env = await envFor(activity);
     await remember(env, activity);
+    // In a personal chat the welcome is the person's home card; a team or group chat gets help.
+    if (activity.conversation.conversationType === 'personal') {
+      await send({ type: 'message', attachments: [{ contentType: cardType, content: await home(env, activity.from.id) }] });
+      return;
+    }
     await send({ type: 'message', attachments: [cardAttachment(await runCommand(env, 'help'), env.t)] });
   });
 
@@ -211,10 +252,13 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
       const card = env.org ? await privateView(db, env.org.id, action.value, userAad) : undefined;
       return card ? cardResponse(card) : messageResponse({ lines: [t('teams.privateAnswerGone')] });
     }
-    const { view: viewId, ...inputs } = action?.inputs ?? {};
+    if (action?.id === homeVerb) return cardResponse(await home(env, activity.from.id));
+    const { view: viewId, home: fromHome, ...inputs } = action?.inputs ?? {};
     // A choice (which customer) can run a command that makes files.
     const view = withDownloadLinks(action ? await runAction(env, action.id, action.value, inputs) : await runCommand(env, 'help'), t);
     options.onChange?.();
+    // A click in the home card: the home card again, with the outcome first, to the clicker alone.
+    if (fromHome) return cardResponse(await home(env, activity.from.id, view));
     const card = renderAdaptiveCard(view, t);
     if (viewId && env.org) {
       // A click on the asker's own card: the outcome stays theirs, and their card shows it from now on.
