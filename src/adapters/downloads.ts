@@ -25,6 +25,8 @@ export interface Downloads {
   /** Answers `GET /files/<token>`. */
   /** `acceptLanguage`: the browser's Accept-Language, for the sentence a refused link answers with. */
   serve(token: string, acceptLanguage?: string): DownloadAnswer;
+  /** Forgets every file (the process stops: its links die with it), removing those on disk. */
+  clear(): Promise<void>;
 }
 
 const tokenPattern = /^([A-Za-z0-9_-]{22})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$/;
@@ -51,10 +53,10 @@ export function createDownloads(options: { ttlMs?: number; maxFiles?: number; ma
     const file = files.get(id);
     bytes -= inMemory(file);
     files.delete(id);
-    if (file) void discardFiles([file]);
+    return file ? discardFiles([file]) : Promise.resolve();
   };
   const dropExpired = (now: number) => {
-    for (const [id, file] of files) if (file.expiresAt <= now) drop(id);
+    for (const [id, file] of files) if (file.expiresAt <= now) void drop(id);
   };
   const refuse = (status: number, message: string): DownloadAnswer => ({
     status,
@@ -73,7 +75,7 @@ export function createDownloads(options: { ttlMs?: number; maxFiles?: number; ma
       // Map order is insertion order: the first entries are the oldest. The new file always stays.
       for (const oldest of files.keys()) {
         if (files.size <= 1 || (files.size <= maxFiles && bytes <= maxBytes)) break;
-        drop(oldest);
+        void drop(oldest);
       }
       const payload = `${id}.${expiresAt}`;
       return { path: `/files/${payload}.${sign(payload)}`, expiresAt: new Date(expiresAt * 1000) };
@@ -102,6 +104,9 @@ export function createDownloads(options: { ttlMs?: number; maxFiles?: number; ma
         },
         ...('data' in file ? { body: file.data } : { body: '', file: file.path }),
       };
+    },
+    async clear() {
+      await Promise.all([...files.keys()].map(drop));
     },
   };
 }
