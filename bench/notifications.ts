@@ -21,17 +21,16 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eq, sql } from 'drizzle-orm';
-import postgres from 'postgres';
-import { openDatabase, type DatabaseHandle } from '../db/client.js';
+import type { DatabaseHandle } from '../db/client.js';
 import { customers, notificationSubscriptions, outbox, purchases } from '../db/schema.js';
 import { startBot, type Bot } from '../src/bot.js';
 import { createApiToken } from '../src/core/api-tokens.js';
 import { importOrganization, parseImportFile } from '../src/core/import.js';
 import type { ImportFileInput } from '../src/core/import-schema.js';
 import type { Logger } from '../src/log.js';
-import { openFreshPostgres } from '../test/helpers/database.js';
 import { startFakeSlack, type FakeSlack } from '../test/helpers/fake-slack.js';
 import { cleanups, runBenchmark } from './cleanup.js';
+import { openBenchDatabase } from './database.js';
 import { fmt, mb, table } from './report.js';
 
 // ---------------------------------------------------------------- settings
@@ -158,29 +157,6 @@ function purchaseBody(runId: string, i: number, list: BenchCustomer[], purchased
   });
 }
 
-// ---------------------------------------------------------------- database
-
-function redact(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
-}
-
-async function openBenchDatabase(): Promise<{ handle: DatabaseHandle; description: string }> {
-  const serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) return { handle: await openDatabase({}), description: 'PGlite, in memory' };
-  const probe = postgres(serverUrl, { max: 1, onnotice: () => {}, connect_timeout: 5 });
-  let version: string;
-  try {
-    const [row] = await probe`show server_version`;
-    version = String(row?.server_version ?? '?');
-  } finally {
-    await probe.end({ timeout: 0 }).catch(() => {});
-  }
-  const handle = await openFreshPostgres(serverUrl, 'csp_bench_notify');
-  return { handle, description: `PostgreSQL ${version}, fresh database ${handle.name} on ${redact(serverUrl).replace(/\/[^/]*$/, '')} (dropped afterwards)` };
-}
-
 // ---------------------------------------------------------------- logging
 
 /** Counts what the bot warns about and shows the first few, so a flood of retries is visible without drowning the figures. */
@@ -271,6 +247,8 @@ interface ChannelFigures {
   singles: number;
   digests: number;
   largestDigest: number;
+  /** Posts in digests' threads, each listing some of the digest's purchases. */
+  replies: number;
 }
 
 interface Verdict {
@@ -278,6 +256,7 @@ interface Verdict {
   messagesSent: number;
   digests: number;
   purchasesInDigests: number;
+  replies: number;
   lost: { missingRow: number; notSent: number; unknownTs: number; wrongChannel: number };
   duplicates: { unrecordedPosts: number; extraRows: number };
   misrouted: number;
@@ -294,18 +273,25 @@ async function check(database: DatabaseHandle, orgId: string, fake: FakeSlack, c
   const db = database.db;
   const stored = await db.select({ id: purchases.id, sourceId: purchases.sourceId, customerId: purchases.customerId }).from(purchases).where(eq(purchases.orgId, orgId));
   const rows = await db
-    .select({ id: outbox.id, channelId: outbox.channelId, status: outbox.status, ts: outbox.postedMessageId, purchase: sql<string | null>`${outbox.message}->>'purchase'` })
+    .select({
+      id: outbox.id,
+      channelId: outbox.channelId,
+      status: outbox.status,
+      ts: outbox.postedMessageId,
+      purchase: sql<string | null>`${outbox.message}->>'purchase'`,
+      parentId: outbox.parentId,
+    })
     .from(outbox)
     .where(eq(outbox.orgId, orgId));
 
-  const answered = new Map<string, { channel: string; text: string; blocks: string }>();
+  const answered = new Map<string, { channel: string; text: string; blocks: string; threadTs?: string }>();
   for (const p of fake.posts()) {
-    if (p.ts) answered.set(p.ts, { channel: String(p.body.channel), text: String(p.body.text ?? ''), blocks: JSON.stringify(p.body.blocks ?? []) });
+    if (p.ts) answered.set(p.ts, { channel: String(p.body.channel), text: String(p.body.text ?? ''), blocks: JSON.stringify(p.body.blocks ?? []), threadTs: p.body.thread_ts as string | undefined });
   }
 
   const pairKey = (purchase: string, channel: string) => `${purchase} ${channel}`;
   const owed = new Map<string, { sourceId: string }>();
-  const perChannel = new Map<string, ChannelFigures>([allChannel, ...groupChannels].map((c) => [c, { owed: 0, posts: 0, singles: 0, digests: 0, largestDigest: 0 }]));
+  const perChannel = new Map<string, ChannelFigures>([allChannel, ...groupChannels].map((c) => [c, { owed: 0, posts: 0, singles: 0, digests: 0, largestDigest: 0, replies: 0 }]));
   for (const p of stored) {
     for (const channel of channelsOf(customerIndexById.get(p.customerId)!)) {
       owed.set(pairKey(p.id, channel), { sourceId: p.sourceId });
@@ -319,9 +305,16 @@ async function check(database: DatabaseHandle, orgId: string, fake: FakeSlack, c
   const statusCounts: Record<string, number> = {};
   const rowsByPair = new Map<string, typeof rows>();
   const rowsByTs = new Map<string, typeof rows>();
+  /** The digests' rows by the ts of their post, and how many purchases each folded. */
+  const digestByTs = new Map<string, (typeof rows)[number]>();
+  const folded = new Map<number, number>();
   for (const row of rows) {
     statusCounts[row.status] = (statusCounts[row.status] ?? 0) + 1;
-    if (!row.purchase) continue;
+    if (row.parentId) folded.set(row.parentId, (folded.get(row.parentId) ?? 0) + 1);
+    if (!row.purchase) {
+      if (row.ts) digestByTs.set(row.ts, row);
+      continue;
+    }
     const key = pairKey(row.purchase, row.channelId);
     if (!owed.has(key)) misrouted++;
     rowsByPair.set(key, [...(rowsByPair.get(key) ?? []), row]);
@@ -346,26 +339,39 @@ async function check(database: DatabaseHandle, orgId: string, fake: FakeSlack, c
 
   let digests = 0;
   let purchasesInDigests = 0;
+  let replies = 0;
   const contentMismatches: string[] = [];
   const sourceIdOf = new Map(stored.map((p) => [p.id, p.sourceId]));
+  const digestTsOf = new Map([...digestByTs].map(([ts, row]) => [row.id, ts]));
   for (const [ts, post] of answered) {
     const carried = rowsByTs.get(ts);
+    const digest = digestByTs.get(ts);
     const figures = perChannel.get(post.channel);
     if (figures) figures.posts++;
+    if (digest) {
+      // A digest says how many purchases it folded; each follows in its thread.
+      const count = folded.get(digest.id) ?? 0;
+      digests++;
+      purchasesInDigests += count;
+      if (figures) {
+        figures.digests++;
+        figures.largestDigest = Math.max(figures.largestDigest, count);
+      }
+      if (!post.text.startsWith(`${fmt(count, 0)} customer purchases`)) contentMismatches.push(`ts ${ts} folded ${count} purchases but reads "${post.text.slice(0, 60)}"`);
+      continue;
+    }
     if (!carried?.length) {
       // Answered by Slack but no outbox row says so: it was posted without being recorded, and will be posted again.
       duplicates.unrecordedPosts++;
       continue;
     }
-    if (carried.length > 1) {
-      digests++;
-      purchasesInDigests += carried.length;
-      if (figures) {
-        figures.digests++;
-        figures.largestDigest = Math.max(figures.largestDigest, carried.length);
-      }
-      if (!post.text.startsWith(`${carried.length} customer purchases`)) {
-        contentMismatches.push(`ts ${ts} carries ${carried.length} purchases but reads "${post.text.slice(0, 60)}"`);
+    if (carried[0]!.parentId) {
+      replies++;
+      if (figures) figures.replies++;
+      if (post.threadTs !== digestTsOf.get(carried[0]!.parentId)) contentMismatches.push(`ts ${ts} is not in its digest's thread`);
+      for (const row of carried) {
+        const sourceId = sourceIdOf.get(row.purchase!);
+        if (sourceId && !post.blocks.includes(sourceId)) contentMismatches.push(`ts ${ts} should list ${sourceId} but does not name it`);
       }
     } else {
       if (figures) figures.singles++;
@@ -379,6 +385,7 @@ async function check(database: DatabaseHandle, orgId: string, fake: FakeSlack, c
     messagesSent: answered.size,
     digests,
     purchasesInDigests,
+    replies,
     lost,
     duplicates,
     misrouted,
@@ -401,7 +408,7 @@ async function main(): Promise<boolean> {
       `${1 + groupChannels.length} channels, ${concurrency} requests in flight`,
   );
 
-  const { handle: database, description } = await openBenchDatabase();
+  const { handle: database, description } = await openBenchDatabase('csp_bench_notify');
   cleanups.push({ name: 'database', run: () => database.close() });
   console.log(`database: ${description}`);
 
@@ -482,8 +489,11 @@ async function main(): Promise<boolean> {
     ],
     ['purchase × channel owed', fmt(verdict.owedPairs, 0)],
     ['outbox rows', Object.entries(verdict.statusCounts).map(([s, n]) => `${s} ${fmt(n, 0)}`).join(', ') || 'none'],
-    ['messages sent', `${fmt(verdict.messagesSent, 0)} (${fmt(verdict.messagesSent - verdict.digests - verdict.duplicates.unrecordedPosts, 0)} single purchases, ${fmt(verdict.digests, 0)} digests)`],
-    ['digests', `${fmt(verdict.digests, 0)}, carrying ${fmt(verdict.purchasesInDigests, 0)} purchase × channel pairs`],
+    [
+      'messages sent',
+      `${fmt(verdict.messagesSent, 0)} (${fmt(verdict.messagesSent - verdict.digests - verdict.replies - verdict.duplicates.unrecordedPosts, 0)} single purchases, ${fmt(verdict.digests, 0)} digests, ${fmt(verdict.replies, 0)} replies in their threads)`,
+    ],
+    ['digests', `${fmt(verdict.digests, 0)}, folding ${fmt(verdict.purchasesInDigests, 0)} purchase × channel pairs, each listed in a reply`],
     [
       'lost',
       `${fmt(lostTotal, 0)}` +
@@ -506,7 +516,7 @@ async function main(): Promise<boolean> {
 
   console.log('\nPer channel:\n');
   table(
-    ['channel', 'hears', 'purchases owed', 'posts', 'single', 'digests', 'largest digest'],
+    ['channel', 'hears', 'purchases owed', 'posts', 'single', 'digests', 'largest digest', 'replies'],
     [...verdict.perChannel].map(([channel, f]) => [
       channel,
       channel === allChannel ? 'all customers' : `${groupSize} customers`,
@@ -515,8 +525,9 @@ async function main(): Promise<boolean> {
       fmt(f.singles, 0),
       fmt(f.digests, 0),
       fmt(f.largestDigest, 0),
+      fmt(f.replies, 0),
     ]),
-    new Set([2, 3, 4, 5, 6]),
+    new Set([2, 3, 4, 5, 6, 7]),
   );
 
   for (const m of verdict.contentMismatches.slice(0, 5)) console.log(`WARNING: ${m}`);

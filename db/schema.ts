@@ -1,7 +1,7 @@
 import { relations, sql } from 'drizzle-orm';
 import type { StoredParams } from '../src/i18n/index.js';
 import {
-  bigserial, boolean, check, doublePrecision, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid,
+  type AnyPgColumn, bigint, bigserial, boolean, check, doublePrecision, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp, unique, uniqueIndex, uuid,
 } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -248,9 +248,10 @@ export const activityLog = pgTable('activity_log', {
   details: jsonb('details').$type<StoredParams>().notNull().default({}),
   createdAt: createdAt(),
 }, (t) => [
-  index('activity_org_created').on(t.orgId, t.createdAt),
+  // The id orders entries of the same moment, so an export can page through them in order (keyset).
+  index('activity_org_created').on(t.orgId, t.createdAt, t.id),
   // A customer's latest entries (the account view) without reading the whole organization's log.
-  index('activity_customer_created').on(t.customerId, t.createdAt),
+  index('activity_customer_created').on(t.customerId, t.createdAt, t.id),
 ]);
 
 export const outboxStatuses = ['pending', 'sent', 'failed'] as const;
@@ -271,6 +272,11 @@ export const outbox = pgTable('outbox', {
   postedMessageId: text('posted_message_id'),
   /** Where it was posted when that is not `channelId`: the direct chat a decision notice went to instead. */
   postedChannelId: text('posted_channel_id'),
+  /**
+   * A purchase folded into a digest: posted as a reply to the digest (this row), in its thread,
+   * once the digest is sent and its message ID known.
+   */
+  parentId: bigint('parent_id', { mode: 'number' }).references((): AnyPgColumn => outbox.id),
   createdAt: createdAt(),
 }, (t) => [
   index('outbox_due').on(t.status, t.nextAttemptAt),
@@ -278,6 +284,8 @@ export const outbox = pgTable('outbox', {
   index('outbox_channel_pending').on(t.orgId, t.platform, t.channelId, t.id).where(sql`status = 'pending'`),
   // Every posted copy of a request's card, to update them all once it is decided (R-Q5).
   index('outbox_request_card').on(t.orgId, sql`(message->>'requestCard')`).where(sql`message ? 'requestCard'`),
+  // A digest's purchases, for its replies.
+  index('outbox_parent').on(t.parentId, t.id).where(sql`parent_id is not null`),
 ]);
 
 /**

@@ -260,6 +260,7 @@ export async function startBot(options: {
       // Slack listeners run on after their ack; over HTTP, the requests that start them come first.
       const slackStopped = socketMode ? slack!.stop() : server.drain().then(() => slack?.stop());
       await Promise.all([server.drain(), slackStopped, worker!.stop(), ...underWay]);
+      await downloads.clear();
     },
   };
 }

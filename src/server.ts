@@ -1,5 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import type { CliResult } from './adapters/cli/run.js';
 import type { DownloadAnswer } from './adapters/downloads.js';
 import { translator } from './i18n/index.js';
@@ -213,7 +215,10 @@ export function createHttpServer(options: ServerOptions): HttpServer {
     }
     if (path?.startsWith('/files/') && (req.method === 'GET' || req.method === 'HEAD') && options.downloads) {
       const answer = options.downloads(path.slice('/files/'.length), req.headers['accept-language']);
-      res.writeHead(answer.status, answer.headers).end(answer.body);
+      res.writeHead(answer.status, answer.headers);
+      if (!answer.file || req.method === 'HEAD') return void res.end(answer.body);
+      // An export is streamed from disk, never read whole into memory.
+      pipeline(createReadStream(answer.file), res).catch((error) => log.warn(`download of ${answer.file} ended early`, error));
       return;
     }
     const cli = options.cli;

@@ -147,6 +147,7 @@ async function sendPurchases(ports: number[], token: string, bodies: object[], i
 
 interface Audit {
   purchases: number;
+  /** Purchase × channel rows; the digests the worker made of them are not counted. */
   rows: number;
   posts: RecordedCall[];
   /** Rows not sent, or pointing at a ts Slack never answered. */
@@ -166,8 +167,12 @@ async function audit(db: Database, slack: FakeSlack, setup: Setup, bodies: { id:
   const customerOf = new Map(bodies.map((b) => [b.id, b.customer]));
 
   const rows = await db.select().from(outbox);
+  const isDigest = (row: (typeof rows)[number]) => 'digest' in (row.message as object);
+  const folded = new Map<number, number>();
+  for (const row of rows) if (row.parentId) folded.set(row.parentId, (folded.get(row.parentId) ?? 0) + 1);
   const channelsByPurchase = new Map<string, string[]>();
   for (const row of rows) {
+    if (isDigest(row)) continue;
     const purchase = (row.message as { purchase?: string }).purchase;
     expect(purchase, `outbox row ${row.id} is a purchase announcement`).toBeDefined();
     const list = channelsByPurchase.get(purchase!) ?? [];
@@ -195,6 +200,7 @@ async function audit(db: Database, slack: FakeSlack, setup: Setup, bodies: { id:
       continue;
     }
     expect(post.body.channel, `row ${row.id} was posted to its own channel`).toBe(row.channelId);
+    if (row.parentId) expect(post.body.thread_ts, `row ${row.id} replies in its digest's thread`).toBe(rows.find((r) => r.id === row.parentId)!.postedMessageId);
     carried.set(post.ts!, [...(carried.get(post.ts!) ?? []), row]);
   }
   const rowsBy = new Map<string, number>();
@@ -207,12 +213,13 @@ async function audit(db: Database, slack: FakeSlack, setup: Setup, bodies: { id:
       duplicates.push(post);
       continue;
     }
-    // What the message says matches the rows it carried: as many purchases, and a single one names its order.
-    expect(announcedIn(post), `purchases announced in ${post.ts}`).toBe(its.length);
-    if (its.length === 1) expect(JSON.stringify(post.body.blocks)).toContain(sourceOf.get((its[0]!.message as { purchase: string }).purchase)!);
-    rowsBy.set(post.token!, (rowsBy.get(post.token!) ?? 0) + its.length);
+    // What the message says matches the rows it carried: as many purchases (a digest's, those folded into it), and a single one names its order.
+    const purchasesOf = its.filter((r) => !isDigest(r));
+    expect(announcedIn(post), `purchases announced in ${post.ts}`).toBe(purchasesOf.length + its.filter(isDigest).reduce((n, r) => n + folded.get(r.id)!, 0));
+    if (purchasesOf.length === 1) expect(JSON.stringify(post.body.blocks)).toContain(sourceOf.get((purchasesOf[0]!.message as { purchase: string }).purchase)!);
+    rowsBy.set(post.token!, (rowsBy.get(post.token!) ?? 0) + purchasesOf.length);
   }
-  return { purchases: stored.length, rows: rows.length, posts, lost, duplicates, rowsBy, postsBy };
+  return { purchases: stored.length, rows: rows.filter((r) => !isDigest(r)).length, posts, lost, duplicates, rowsBy, postsBy };
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

@@ -41,7 +41,7 @@ const slackLocales = { [people.publisherOwner.user]: 'ko-KR', [people.publisherD
 const generalForStaff = ['help', 'home', 'language', 'settings', 'connector'];
 const partnerAdminHelp = {
   general: generalForStaff,
-  customers: ['customers', 'customer', 'activity', 'orders'],
+  customers: ['customers', 'customer', 'activity', 'activity', 'orders'],
   permissions: ['allow-reservations', 'disallow-reservations', 'allow-savings-plans', 'disallow-savings-plans', 'owner-assigned'],
   requests: ['reservations', 'request', 'requests', 'approve'],
   marketplace: ['marketplace', 'offer', 'buy', 'subscriptions', 'subscription', 'billing', 'support', 'price-list'],
@@ -49,7 +49,7 @@ const partnerAdminHelp = {
 };
 const partnerStaffHelp = {
   general: generalForStaff,
-  customers: ['customers', 'customer', 'activity', 'orders'],
+  customers: ['customers', 'customer', 'activity', 'activity', 'orders'],
   requests: ['reservations', 'request', 'requests'],
   marketplace: ['marketplace', 'offer', 'subscriptions', 'billing', 'support', 'price-list'],
   notifications: ['notify', 'notify'],
@@ -111,6 +111,7 @@ const expectedAnswer: Partial<Record<MessageKey, { shows?: string[]; says?: Mess
   'help.billing': { shows: ['高雄精密工業', '180,000'] },
   'help.support': { shows: ['Contoso Software', 'support@contoso-crm.example'] },
   'help.priceList': { shows: ['csp-price-list-'] },
+  'help.activityExport': { shows: ['Contoso Ltd', 'csp-activity-2026-01-01-'] },
   'help.channel': { says: 'channel.approvalsSet' },
   'help.notify': { shows: ['Contoso Ltd', '한빛소프트 주식회사'] },
   'help.notifyList': { says: 'notify.listTitle' },

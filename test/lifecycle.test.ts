@@ -87,20 +87,25 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /**
  * Each outbox row went out exactly once: it is sent and names a post Slack answered in its
- * channel, and every post Slack answered is named by as many rows as it announced purchases.
+ * channel, and every post Slack answered is named by as many rows as it announced purchases
+ * (a digest's row counts the purchases folded into it, each of which a reply in its thread carries).
  */
 async function auditDeliveries(db: Database, slack: FakeSlack) {
   const rows = await db.select().from(outbox);
   const posts = new Map(slack.posts().map((post) => [post.ts!, post]));
+  const folded = new Map<number, number>();
+  for (const row of rows) if (row.parentId) folded.set(row.parentId, (folded.get(row.parentId) ?? 0) + 1);
   const carried = new Map<string, number>();
   for (const row of rows) {
     expect(row.status, `outbox row ${row.id}`).toBe('sent');
     const post = posts.get(row.postedMessageId!);
     expect(post?.body.channel, `outbox row ${row.id} names a post in its channel`).toBe(row.channelId);
-    carried.set(post!.ts!, (carried.get(post!.ts!) ?? 0) + 1);
+    if (row.parentId) expect(post!.body.thread_ts, `outbox row ${row.id} replies in its digest's thread`).toBe(rows.find((r) => r.id === row.parentId)!.postedMessageId);
+    carried.set(post!.ts!, (carried.get(post!.ts!) ?? 0) + ('digest' in (row.message as object) ? folded.get(row.id)! : 1));
   }
   for (const post of posts.values()) expect(carried.get(post.ts!) ?? 0, `rows carried by post ${post.ts} (a post no row names was sent twice)`).toBe(announcedIn(post));
-  return { rows: rows.length, posts: posts.size };
+  // Purchase × channel rows; the digests the worker made of them are not counted.
+  return { rows: rows.filter((r) => !('digest' in (r.message as object))).length, posts: posts.size };
 }
 
 describe(`a clean stop on SIGTERM (${engine}, child processes)`, () => {

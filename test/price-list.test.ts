@@ -14,6 +14,7 @@ import { translator } from '../src/i18n/index.js';
 import type { ImportFileInput } from '../src/core/import-schema.js';
 import type { Offer } from '../src/core/marketplace.js';
 import { slackRichTextSchema } from './helpers/block-kit.js';
+import { parseCsv } from './helpers/csv.js';
 import { aadUsers, otherOrganization, testOrganization, users } from './helpers/fixture.js';
 import { replyText, silentLog, startTestBot, type SlackReply, type TestBot } from './helpers/slack.js';
 import { cardLinks, cardText, startTeamsTestBot, type TeamsTestBot } from './helpers/teams.js';
@@ -72,32 +73,6 @@ const csvRows = {
   pro: ['hanbit-erp', '한빛 ERP 클라우드', '한빛소프트웨어', 'SaaS', 'pro', '프로, "고급"', 'annual', 'TW', 'TWD', '3600.50', 'no', '', 'no'],
 };
 const allRows = [csvRows.vm, csvRows.tw, csvRows.trialMonthly, csvRows.monthly, csvRows.trialAnnual, csvRows.annual, csvRows.pro];
-
-/** RFC 4180, strictly: the test's own reader, so the writer is checked against the standard and not against itself. */
-function parseCsv(bytes: Buffer): string[][] {
-  expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
-  const text = bytes.subarray(3).toString('utf8');
-  expect(text.endsWith('\r\n')).toBe(true);
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"' && field === '') quoted = true;
-    else if (c === ',') row.push(field), (field = '');
-    else if (c === '\r' && text[i + 1] === '\n') row.push(field), rows.push(row), (row = []), (field = ''), i++;
-    else {
-      expect(c, 'a bare quote or line break outside a quoted field').not.toMatch(/["\r\n]/);
-      field += c;
-    }
-  }
-  return rows;
-}
 
 /** Every row of the first sheet, as the spreadsheet library reads the file back. */
 async function readXlsx(bytes: Buffer): Promise<(string | number)[][]> {

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { formatTimestamp, preferredLocale, translator } from '../i18n/index.js';
 import type { ViewFile } from '../views/model.js';
 
@@ -6,6 +7,16 @@ export interface DownloadAnswer {
   status: number;
   headers: Record<string, string>;
   body: Buffer | string;
+  /** A file on disk to stream as the body instead (an export). */
+  file?: string;
+}
+
+/** The size of a view's file in bytes. */
+export const fileSize = (file: ViewFile) => ('data' in file ? file.data.length : file.size);
+
+/** Removes the temporary files among these once they are delivered (or cannot be): bytes in memory need nothing. */
+export async function discardFiles(files: readonly ViewFile[] = []): Promise<void> {
+  await Promise.all(files.map((file) => ('path' in file ? rm(file.path, { force: true }) : undefined)));
 }
 
 export interface Downloads {
@@ -14,16 +25,19 @@ export interface Downloads {
   /** Answers `GET /files/<token>`. */
   /** `acceptLanguage`: the browser's Accept-Language, for the sentence a refused link answers with. */
   serve(token: string, acceptLanguage?: string): DownloadAnswer;
+  /** Forgets every file (the process stops: its links die with it), removing those on disk. */
+  clear(): Promise<void>;
 }
 
 const tokenPattern = /^([A-Za-z0-9_-]{22})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$/;
 
 /**
- * Files (a price list for Teams) served by the bot behind links that carry the
- * file's ID and expiry, signed with HMAC-SHA256 under a key made at start. The
- * files stay in this process's memory until their link expires, within a count
- * and size bound (the oldest go first): a link is served by the process that
- * made it, and a restart forgets it, which the answer says.
+ * Files (a price list or an activity export for Teams) served by the bot behind
+ * links that carry the file's ID and expiry, signed with HMAC-SHA256 under a key
+ * made at start. The files stay in this process's memory (or, an export, on disk,
+ * streamed when fetched) until their link expires, within a count bound and a
+ * bound on the bytes held in memory (the oldest go first): a link is served by
+ * the process that made it, and a restart forgets it, which the answer says.
  */
 export function createDownloads(options: { ttlMs?: number; maxFiles?: number; maxBytes?: number } = {}): Downloads {
   const ttlMs = options.ttlMs ?? 60 * 60 * 1000;
@@ -34,12 +48,15 @@ export function createDownloads(options: { ttlMs?: number; maxFiles?: number; ma
   let bytes = 0;
 
   const sign = (payload: string) => createHmac('sha256', key).update(payload).digest('base64url');
+  const inMemory = (file: ViewFile | undefined) => (file && 'data' in file ? file.data.length : 0);
   const drop = (id: string) => {
-    bytes -= files.get(id)?.data.length ?? 0;
+    const file = files.get(id);
+    bytes -= inMemory(file);
     files.delete(id);
+    return file ? discardFiles([file]) : Promise.resolve();
   };
   const dropExpired = (now: number) => {
-    for (const [id, file] of files) if (file.expiresAt <= now) drop(id);
+    for (const [id, file] of files) if (file.expiresAt <= now) void drop(id);
   };
   const refuse = (status: number, message: string): DownloadAnswer => ({
     status,
@@ -54,11 +71,11 @@ export function createDownloads(options: { ttlMs?: number; maxFiles?: number; ma
       const id = randomBytes(16).toString('base64url');
       const expiresAt = Math.ceil((now + ttlMs) / 1000);
       files.set(id, { ...file, expiresAt: expiresAt * 1000 });
-      bytes += file.data.length;
+      bytes += inMemory(file);
       // Map order is insertion order: the first entries are the oldest. The new file always stays.
       for (const oldest of files.keys()) {
         if (files.size <= 1 || (files.size <= maxFiles && bytes <= maxBytes)) break;
-        drop(oldest);
+        void drop(oldest);
       }
       const payload = `${id}.${expiresAt}`;
       return { path: `/files/${payload}.${sign(payload)}`, expiresAt: new Date(expiresAt * 1000) };
@@ -79,14 +96,17 @@ export function createDownloads(options: { ttlMs?: number; maxFiles?: number; ma
         status: 200,
         headers: {
           'content-type': file.contentType,
-          'content-length': String(file.data.length),
+          'content-length': String(fileSize(file)),
           // An ASCII name for old clients, the exact one (RFC 6266 / 5987) for the rest.
           'content-disposition': `attachment; filename="${file.name.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(file.name)}`,
           'cache-control': 'private, no-store',
           'x-content-type-options': 'nosniff',
         },
-        body: file.data,
+        ...('data' in file ? { body: file.data } : { body: '', file: file.path }),
       };
+    },
+    async clear() {
+      await Promise.all([...files.keys()].map(drop));
     },
   };
 }

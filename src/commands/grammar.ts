@@ -24,6 +24,8 @@ export type Command =
   | { name: 'allow-savings-plans'; customer: string }
   | { name: 'disallow-savings-plans'; customer: string }
   | { name: 'activity'; customer?: string; since?: Date; page: number }
+  /** Days (UTC midnight of each calendar day), taken in the organization's time zone; both included. */
+  | { name: 'activity-export'; customer?: string; since?: Date; until?: Date }
   | { name: 'owner-assigned'; customer: string; subscription: string }
   | { name: 'channel-here'; purpose: 'activity' | 'approvals' }
   | { name: 'reservations'; customer?: string; page: number }
@@ -58,6 +60,7 @@ const examples: Record<string, string> = {
   'disallow-savings-plans': 'disallow-savings-plans contoso.com',
   'owner-assigned': 'owner-assigned contosopharma.com a1a1a1a1-0000-4000-8000-000000000002',
   activity: 'activity contoso.com since 2026-01-01',
+  'activity export': 'activity export contoso.com since 2026-01-01 until 2026-12-31',
   customers: 'customers contoso',
   channel: 'channel activity here',
   orders: 'orders contoso.com',
@@ -159,17 +162,40 @@ function takePage(words: string[], command: string): number {
   return 1;
 }
 
-function takeSince(words: string[]): Date | undefined {
-  const at = words.findIndex((w) => w.toLowerCase() === 'since');
-  if (at === -1) return undefined;
-  const value = words[at + 1] ?? '';
+/** A calendar day written YYYY-MM-DD, as the UTC midnight that starts it. */
+function parseDay(value: string): Date {
   const date = parseDate(value, 'yyyy-MM-dd', new Date(), { in: tz('UTC') });
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || !isValid(date) || formatDay(date) !== value) {
     throw new DomainError('error.badDate', { value: value.slice(0, 40) });
   }
+  return new Date(date.getTime());
+}
+
+function takeSince(words: string[]): Date | undefined {
+  const at = words.findIndex((w) => w.toLowerCase() === 'since');
+  if (at === -1) return undefined;
+  const since = parseDay(words[at + 1] ?? '');
   if (words.length > at + 2) throw new DomainError('error.extraWords', { command: 'activity', words: words.slice(at + 2).join(' ').slice(0, 80), example: examples.activity! });
   words.splice(at, 2);
-  return new Date(date.getTime());
+  return since;
+}
+
+/** `activity export [customer] [since YYYY-MM-DD] [until YYYY-MM-DD]`: the days come last, in either order, each once. */
+function parseActivityExport(words: string[]): Command {
+  const command = 'activity export';
+  const at = words.findIndex((w) => /^(since|until)$/i.test(w));
+  const tail = at === -1 ? [] : words.splice(at);
+  const days: { since?: Date; until?: Date } = {};
+  while (tail.length) {
+    const keyword = tail[0]!.toLowerCase();
+    if ((keyword !== 'since' && keyword !== 'until') || days[keyword]) {
+      throw new DomainError('error.extraWords', { command, words: tail.join(' ').slice(0, 80), example: examples[command]! });
+    }
+    tail.shift();
+    days[keyword] = parseDay(tail.shift() ?? '');
+  }
+  const customer = words.length ? customerArgument(words, command) : undefined;
+  return { name: 'activity-export', ...(customer ? { customer } : {}), ...days };
 }
 
 function customerArgument(words: string[], command: string): string {
@@ -212,6 +238,7 @@ export function parseCommand(input: string): Command {
       return { name, page, ...(words.length ? { customer: customerArgument(words, name) } : {}) };
     }
     case 'activity': {
+      if (words[0]?.toLowerCase() === 'export') return parseActivityExport(words.slice(1));
       const page = takePage(words, name);
       const since = takeSince(words);
       const customer = words.length ? customerArgument(words, name) : undefined;
@@ -330,6 +357,8 @@ export function commandText(command: Command): string {
         return [command.name, command.customer, page(command.page)];
       case 'activity':
         return ['activity', command.customer, command.since && `since ${formatDay(command.since)}`, page(command.page)];
+      case 'activity-export':
+        return ['activity', 'export', command.customer, command.since && `since ${formatDay(command.since)}`, command.until && `until ${formatDay(command.until)}`];
       case 'owner-assigned':
         return ['owner-assigned', command.customer, command.subscription];
       case 'channel-here':

@@ -18,6 +18,7 @@ import { cancelledView } from './confirmations.js';
 import { allowView, disallowView, ownerConfirmedView, ownerLine, permissionConfirmedView } from './permissions.js';
 import { notifyFailuresView, notifyHereView, notifyListView, notifyOffView } from './notifications.js';
 import { priceListView } from './price-list.js';
+import { activityExportView } from './activity-export.js';
 import { ordersView, reservationsView } from './reservations.js';
 import { commandText, type Command } from './grammar.js';
 import { syncState } from '../partner-center/sync.js';
@@ -188,6 +189,8 @@ export async function runParsedCommand(env: Env, command: Exclude<Command, { nam
     }
     case 'activity':
       return activityView(env, command);
+    case 'activity-export':
+      return activityExportView(env, command);
     case 'reservations':
       return reservationsView(env, command.customer, command.page);
     case 'request': {

@@ -41,6 +41,7 @@ const helpEntries: readonly HelpEntry[] = [
   { key: 'help.customers', group: 'customers', who: partnerStaff },
   { key: 'help.customer', group: 'customers', who: partnerStaff },
   { key: 'help.activity', group: 'customers', who: partnerStaff },
+  { key: 'help.activityExport', group: 'customers', who: partnerStaff },
   { key: 'help.orders', group: 'customers', who: partnerStaff },
 
   { key: 'help.allow', group: 'permissions', who: partnerAdmins },

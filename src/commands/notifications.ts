@@ -63,6 +63,7 @@ async function describeMessage(env: OrgEnv, message: OutboxMessage): Promise<str
   if ('refreshRequestCard' in message) return env.t('failures.refreshRequestCard', { id: message.refreshRequestCard.slice(0, 8) });
   if ('decisionNotice' in message) return env.t('failures.decisionNotice', { id: message.decisionNotice.slice(0, 8) });
   if ('azureTodo' in message) return env.t('failures.requestCard', { id: message.azureTodo.slice(0, 8) });
+  if ('digest' in message) return env.t('failures.digest', { count: message.digest });
   const [purchase] = await purchasesByIds(env.db, [message.purchase]);
   return env.t('failures.purchase', { order: purchase?.sourceId ?? '?', customer: purchase?.customerName ?? '?' });
 }

@@ -4,11 +4,16 @@ import { purchasesByIds, type Purchase, type PurchaseWithCustomer } from '../cor
 import type { Renderer } from '../delivery/worker.js';
 import { channelTranslator } from '../core/languages.js';
 import { formatMoney, formatTimestamp, type Translate } from '../i18n/index.js';
-import type { View } from '../views/model.js';
+import { fitting, type View } from '../views/model.js';
 import { renderAzureTodo, renderRequestCard } from './requests.js';
 
-/** A digest lists this many purchases; its count and totals cover all of them. */
-export const digestListed = 20;
+/** A digest shows this many purchases itself; its count and totals cover all of them, and its thread lists every one. */
+export const digestListed = 5;
+/**
+ * A reply in a digest's thread lists at most this many purchases, in at most this much text:
+ * what one Slack message and one Teams card hold with room to spare, in any script.
+ */
+const threadReply = { purchases: 50, characters: 6000 };
 
 /** What was bought, in one phrase (R-N2): a reservation's product, region, quantity, term and scope; a SaaS offer's plan and seats. */
 export function purchaseItem(t: Translate, p: Pick<Purchase, 'kind' | 'details'>): string {
@@ -39,15 +44,15 @@ export function purchaseView(t: Translate, p: PurchaseWithCustomer): View {
   };
 }
 
-/** Many purchases in one message: how many, their totals per currency, and the first of them listed. */
+const digestRow = (t: Translate, p: PurchaseWithCustomer) =>
+  t('digest.row', { date: formatTimestamp(t, p.purchasedAt), customer: p.customerName, item: purchaseItem(t, p), price: formatMoney(t, Number(p.price), p.currency), buyer: p.buyerName });
+
+/** Many purchases in one message: how many, their totals per currency, the first of them, and where the rest are (its thread). */
 export function digestView(t: Translate, purchases: PurchaseWithCustomer[]): View {
   const totals = new Map<string, number>();
   for (const p of purchases) totals.set(p.currency, (totals.get(p.currency) ?? 0) + Number(p.price));
-  const lines = purchases.slice(0, digestListed).map((p) =>
-    t('digest.row', { date: formatTimestamp(t, p.purchasedAt), customer: p.customerName, item: purchaseItem(t, p), price: formatMoney(t, Number(p.price), p.currency), buyer: p.buyerName }),
-  );
-  const more = purchases.length - digestListed;
-  if (more > 0) lines.push(t('digest.more', { count: more }));
+  const lines = purchases.slice(0, digestListed).map((p) => digestRow(t, p));
+  lines.push(t('digest.more', { count: Math.max(0, purchases.length - digestListed) }));
   return {
     title: t('digest.title', { count: purchases.length }),
     facts: [
@@ -56,6 +61,16 @@ export function digestView(t: Translate, purchases: PurchaseWithCustomer[]): Vie
     ],
     lines: lines.map((line) => `• ${line}`),
   };
+}
+
+/**
+ * A reply in a digest's thread: the purchases given, numbered as in the digest, as many as fit
+ * (at least one, so the thread always moves on); `count` says how many it holds.
+ */
+export function threadReplyView(t: Translate, purchases: (PurchaseWithCustomer & { number: number })[], total: number): { view: View; count: number } {
+  const lines = purchases.slice(0, threadReply.purchases).map((p) => t('digest.threadRow', { number: p.number, row: digestRow(t, p), order: p.sourceId }));
+  const count = Math.max(1, fitting(lines, (line) => line.length + 1, threadReply.characters).length);
+  return { view: { title: t('digest.threadPart', { from: purchases[0]!.number, to: purchases[count - 1]!.number, count: total }), lines: lines.slice(0, count) }, count };
 }
 
 /** Renders what the delivery worker posts, as things stand when it is sent. */
@@ -68,11 +83,16 @@ export function outboxRenderer(db: Database): Renderer {
       if ('refreshRequestCard' in message) return renderRequestCard({ db, t }, orgId, message.refreshRequestCard);
       if ('decisionNotice' in message) return renderRequestCard({ db, t }, orgId, message.decisionNotice);
       if ('azureTodo' in message) return renderAzureTodo({ db, t }, orgId, message.azureTodo);
+      if ('digest' in message) throw new Error('a digest is rendered with its purchases (digest)');
       const [purchase] = await purchasesByIds(db, [message.purchase]);
       return purchaseView(t, purchase!);
     },
     async digest(_orgId, purchaseIds, t) {
       return digestView(t, await purchasesByIds(db, purchaseIds));
+    },
+    async threadReply(_orgId, purchases, t, total) {
+      const found = new Map((await purchasesByIds(db, purchases.slice(0, threadReply.purchases).map((p) => p.id))).map((p) => [p.id, p]));
+      return threadReplyView(t, purchases.slice(0, threadReply.purchases).map((p) => ({ ...found.get(p.id)!, number: p.number })), total);
     },
   };
 }

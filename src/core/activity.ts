@@ -1,4 +1,4 @@
-import { and, desc, eq, gte } from 'drizzle-orm';
+import { and, desc, eq, gte, lt } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
 import { activityLog, customers } from '../../db/schema.js';
 import type { CoreContext } from './context.js';
@@ -60,6 +60,33 @@ export async function recordActivity(
 
 export const activityPageSize = 20;
 
+/** An entry as the log shows it and its export writes it, with its customer's name (from a left join on customers). */
+export const activityEntryFields = {
+  id: activityLog.id,
+  action: activityLog.action,
+  actorName: activityLog.actorName,
+  details: activityLog.details,
+  createdAt: activityLog.createdAt,
+  customerName: customers.name,
+};
+
+/** Which entries: one customer's or all, from `from` (inclusive) to `until` (exclusive); either end may be open. */
+export interface ActivityRange {
+  customerId?: string;
+  from?: Date;
+  until?: Date;
+}
+
+/** The organization's entries in the range (R-A5: never another organization's). */
+export function activityIn(orgId: string, range: ActivityRange) {
+  return and(
+    eq(activityLog.orgId, orgId),
+    range.customerId ? eq(activityLog.customerId, range.customerId) : undefined,
+    range.from ? gte(activityLog.createdAt, range.from) : undefined,
+    range.until ? lt(activityLog.createdAt, range.until) : undefined,
+  );
+}
+
 /** One page, newest first, plus one more row to tell whether another page follows; `since` is inclusive. */
 export async function listActivity(
   db: Queryable,
@@ -68,23 +95,10 @@ export async function listActivity(
 ) {
   const limit = activityPageSize;
   return db
-    .select({
-      id: activityLog.id,
-      action: activityLog.action,
-      actorName: activityLog.actorName,
-      details: activityLog.details,
-      createdAt: activityLog.createdAt,
-      customerName: customers.name,
-    })
+    .select(activityEntryFields)
     .from(activityLog)
     .leftJoin(customers, eq(activityLog.customerId, customers.id))
-    .where(
-      and(
-        eq(activityLog.orgId, orgId),
-        filter.customerId ? eq(activityLog.customerId, filter.customerId) : undefined,
-        filter.since ? gte(activityLog.createdAt, filter.since) : undefined,
-      ),
-    )
+    .where(activityIn(orgId, { customerId: filter.customerId, from: filter.since }))
     .orderBy(desc(activityLog.createdAt), desc(activityLog.id))
     .limit(limit + 1)
     .offset(((filter.page ?? 1) - 1) * limit);

@@ -13,7 +13,7 @@ export interface Announcement {
 /**
  * What the delivery worker posts, rendered when it is sent: a sentence, a
  * request's approval card as it stands then, or a customer purchase (which a
- * busy channel receives folded into a digest). `refreshRequestCard` posts
+ * busy channel receives folded into a digest, and then in the digest's thread). `refreshRequestCard` posts
  * nothing new: it updates the card's copies already posted in that channel.
  * `decisionNotice` tells the requester the outcome, in a direct chat with
  * `person` when the channel cannot be posted to.
@@ -25,7 +25,9 @@ export type OutboxMessage =
   | { decisionNotice: string; person?: ChatPerson }
   /** An approved reservation change recorded here only: the steps in the Azure portal and the Done in Azure button. */
   | { azureTodo: string }
-  | { purchase: string };
+  | { purchase: string }
+  /** Made by the delivery worker: `digest` purchases waiting in one channel, told in one message; each follows as a reply in its thread. */
+  | { digest: number };
 
 export interface ChatTarget {
   platform: string;

@@ -20,10 +20,10 @@ export async function rememberTeamsConversation(db: Database, orgId: string, con
 
 export async function teamsConversation(db: Database, orgId: string, conversationId: string): Promise<TeamsConversation | undefined> {
   const [row] = await db
-    .select({ conversationId: teamsConversations.conversationId, serviceUrl: teamsConversations.serviceUrl })
+    .select({ conversationId: teamsConversations.conversationId, serviceUrl: teamsConversations.serviceUrl, conversationType: teamsConversations.conversationType })
     .from(teamsConversations)
     .where(and(eq(teamsConversations.orgId, orgId), eq(teamsConversations.conversationId, conversationId)));
-  return row;
+  return row && { conversationId: row.conversationId, serviceUrl: row.serviceUrl, ...(row.conversationType ? { conversationType: row.conversationType } : {}) };
 }
 
 /** How long an answer shown to one person stays retrievable; older ones are dropped as new ones are kept. */

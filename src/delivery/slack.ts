@@ -31,7 +31,8 @@ export type SlackToken = string | ((orgId: string) => Promise<string | undefined
 
 /**
  * chat.postMessage and chat.update with one HTTP call per attempt: retries and
- * Retry-After are the outbox's job, so they survive a restart. A message for a
+ * Retry-After are the outbox's job, so they survive a restart. A reply goes in
+ * the thread of the message it answers (`thread_ts`). A message for a
  * person goes to a DM opened with conversations.open when the bot cannot post
  * where they asked (or they asked from the terminal: the channel is their user ID).
  */
@@ -44,11 +45,11 @@ export function slackSender(token: SlackToken, slackApiUrl: string, timeoutSecon
     return found;
   }
   return {
-    async post({ orgId, channelId, t }, view, person) {
+    async post({ orgId, channelId, t }, view, { person, replyTo } = {}) {
       const message = renderSlack(view, t);
       const auth = { token: await tokenFor(orgId) };
       const postTo = async (channel: string) => {
-        const result = await client.chat.postMessage({ ...auth, channel, ...message });
+        const result = await client.chat.postMessage({ ...auth, channel, ...message, ...(replyTo ? { thread_ts: replyTo } : {}) });
         return { messageId: result.ts, channelId: result.channel ?? channel };
       };
       let refused: unknown;

@@ -31,10 +31,10 @@ export function teamsSender(db: Database, teams: TeamsAdapter): Sender {
     return conversation;
   }
   return {
-    async post({ orgId, channelId, t }, view, person) {
+    async post({ orgId, channelId, t }, view, { person, replyTo } = {}) {
       const conversation = await known(orgId, channelId);
       try {
-        const { id } = await teams.post(conversation, view, t);
+        const { id } = await teams.post(conversation, view, t, replyTo);
         return { messageId: id };
       } catch (error) {
         if (!person || !unreachable(error)) throw deliveryError(error);

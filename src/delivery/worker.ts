@@ -1,4 +1,5 @@
 import { and, asc, count, eq, exists, inArray, isNotNull, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { Database } from '../../db/client.js';
 import { deliveryChannels, outbox } from '../../db/schema.js';
 import type { OutboxMessage } from '../core/announcements.js';
@@ -21,8 +22,9 @@ export interface Sender {
   /**
    * Posts one message. With `person`, a conversation the bot cannot post to is
    * replaced by a direct chat with them, and `channelId` says where it went.
+   * With `replyTo`, it is a reply to that message of the bot's (in its thread).
    */
-  post(target: DeliveryTarget, view: View, person?: ChatPerson): Promise<{ messageId?: string; channelId?: string }>;
+  post(target: DeliveryTarget, view: View, options?: { person?: ChatPerson; replyTo?: string }): Promise<{ messageId?: string; channelId?: string }>;
   /** Replaces a message the bot posted in the target channel. */
   update(target: DeliveryTarget, messageId: string, view: View): Promise<void>;
 }
@@ -41,8 +43,13 @@ export interface Renderer {
   /** How a channel is written to: its own language or the organization's. */
   translator(orgId: string, platform: 'slack' | 'teams', channelId: string): Promise<Translate>;
   message(orgId: string, message: OutboxMessage, t: Translate): Promise<View>;
-  /** Several customer purchases in one message. */
+  /** Several customer purchases in one message: how many, their totals, the first few. */
   digest(orgId: string, purchaseIds: string[], t: Translate): Promise<View>;
+  /**
+   * A reply to a digest listing its purchases in order, each with its number among the digest's
+   * `total`: as many as one message holds (at least one); `count` says how many it took.
+   */
+  threadReply(orgId: string, purchases: { id: string; number: number }[], t: Translate, total: number): Promise<{ view: View; count: number }>;
 }
 
 /** About 67 minutes of retries before a message counts as failed (1 s, 2 s, … capped at 10 min, plus jitter). */
@@ -57,8 +64,9 @@ export function backoffSeconds(attempt: number, random = Math.random): number {
  * Pacing per channel, shared by every instance through delivery_channels: a
  * token bucket of 5 messages refilled one per 12 s (so at most a few a
  * minute once a burst is spent), and never two posts within a second (Slack
- * allows about one per second per channel). The trigger in migration 0007
- * starts a channel with a full bucket.
+ * allows about one per second per channel). Replies in a digest's thread keep
+ * the spacing but leave the bucket alone: the channel itself shows only the
+ * digest. The trigger in migration 0007 starts a channel with a full bucket.
  */
 export const pacing = { burst: 5, refillSeconds: 12, spacingSeconds: 1 };
 const channelBatch = 20;
@@ -78,13 +86,17 @@ export interface DeliveryWorker {
 
 type Channel = typeof deliveryChannels.$inferSelect;
 type Row = typeof outbox.$inferSelect;
-const isPurchase = (row: Row) => 'purchase' in (row.message as OutboxMessage);
+/** A purchase waiting on its own, not yet folded into a digest. */
+const unfolded = (row: Row) => 'purchase' in (row.message as OutboxMessage) && row.parentId === null;
+const purchaseOf = (row: Row) => (row.message as { purchase: string }).purchase;
+const digestParent = alias(outbox, 'digest_parent');
 
 /**
  * Delivers the outbox (R-N3). A worker claims channels that have due messages
  * with FOR UPDATE SKIP LOCKED and a lease, so several instances share the work
  * and each channel has one poster at a time. A channel whose waiting purchases
- * outnumber its bucket gets them as one digest; otherwise messages go one by
+ * outnumber its bucket gets one digest instead, and then every one of those
+ * purchases as replies in the digest's thread; otherwise messages go one by
  * one. Failures back off per message with jitter, honour Retry-After for the
  * channel, and give up at once when the platform says a retry cannot succeed.
  */
@@ -109,7 +121,12 @@ export function startDeliveryWorker(options: {
 
   const sameChannel = (c: Pick<Channel, 'orgId' | 'platform' | 'channelId'> | typeof deliveryChannels) =>
     and(eq(outbox.orgId, c.orgId), eq(outbox.platform, c.platform), eq(outbox.channelId, c.channelId));
-  const dueRows = and(eq(outbox.status, 'pending'), lte(outbox.nextAttemptAt, sql`now()`));
+  const dueRows = and(
+    eq(outbox.status, 'pending'),
+    lte(outbox.nextAttemptAt, sql`now()`),
+    // A digest's purchases wait until the digest itself is posted: their replies go in its thread.
+    or(isNull(outbox.parentId), exists(db.select({ one: sql`1` }).from(digestParent).where(and(eq(digestParent.id, outbox.parentId), eq(digestParent.status, 'sent'))))),
+  );
 
   async function claimChannels(): Promise<Channel[]> {
     if (!platforms.length) return [];
@@ -144,37 +161,46 @@ export function startDeliveryWorker(options: {
         .where(and(eq(deliveryChannels.orgId, channel.orgId), eq(deliveryChannels.platform, channel.platform), eq(deliveryChannels.channelId, channel.channelId)));
     const rows = await db.select().from(outbox).where(and(sameChannel(channel), dueRows)).orderBy(asc(outbox.id)).limit(channelWindow);
     if (!rows.length) return void (await release({}));
-    const waitingPurchases = rows.filter(isPurchase);
-    const other = rows.find((r) => !isPurchase(r));
-    let batch: Row[];
+    const waitingPurchases = rows.filter(unfolded);
+    let lead: Row;
     if (tokens < 1) {
       // Purchases wait for the bucket (and then come as one digest); anything else only keeps the spacing.
+      const other = rows.find((r) => !unfolded(r));
       if (!other) return void (await release({ nextPostAt: new Date(now.getTime() + (1 - tokens) * pacing.refillSeconds * 1000) }));
-      batch = [other];
-    } else if (isPurchase(rows[0]!) && waitingPurchases.length > 1 && waitingPurchases.length > Math.floor(tokens)) {
-      // More purchases waiting than messages left in the bucket: one digest instead.
-      batch = waitingPurchases;
+      lead = other;
+    } else if (unfolded(rows[0]!) && waitingPurchases.length > 1 && waitingPurchases.length > Math.floor(tokens)) {
+      // More purchases waiting than messages left in the bucket: one digest instead, its thread naming each.
+      lead = await foldIntoDigest(channel, waitingPurchases);
     } else {
-      batch = rows.slice(0, 1);
+      lead = rows[0]!;
     }
-    const ids = batch.map((r) => r.id);
-    const message = batch[0]!.message as OutboxMessage;
-    // Updating cards posts nothing new: the bucket and the spacing are for new messages in the channel.
-    const updatesOnly = batch.length === 1 && 'refreshRequestCard' in message;
-    const spent = updatesOnly ? {} : { tokens: Math.max(0, tokens - 1), tokensAt: now };
+    const message = lead.message as OutboxMessage;
+    // Updating cards posts nothing new, and a reply goes into a thread: the bucket is for what the channel shows.
+    const updatesOnly = 'refreshRequestCard' in message;
+    const spent = updatesOnly || lead.parentId !== null ? {} : { tokens: Math.max(0, tokens - 1), tokensAt: now };
     const spacingSeconds = updatesOnly ? 0 : pacing.spacingSeconds;
+    let batch = [lead];
     try {
       const sender = senders[channel.platform]!;
       const t = await render.translator(channel.orgId, channel.platform, channel.channelId);
       const target = { orgId: channel.orgId, channelId: channel.channelId, t };
       let posted: { messageId?: string; channelId?: string } = {};
-      if (batch.length > 1) {
-        posted = await sender.post(target, await render.digest(channel.orgId, batch.map((r) => (r.message as { purchase: string }).purchase), t));
+      if (lead.parentId !== null) {
+        const siblings = rows.filter((r) => r.parentId === lead.parentId);
+        const thread = await threadOf(lead.parentId);
+        const numbered = siblings.map((r) => ({ id: purchaseOf(r), number: thread.numbers.get(r.id)! }));
+        const { view, count: carried } = await render.threadReply(channel.orgId, numbered, t, thread.numbers.size);
+        batch = siblings.slice(0, carried);
+        posted = await sender.post(target, view, thread.messageId ? { replyTo: thread.messageId } : {});
+      } else if ('digest' in message) {
+        const folded = await db.select().from(outbox).where(eq(outbox.parentId, lead.id)).orderBy(asc(outbox.id));
+        posted = await sender.post(target, await render.digest(channel.orgId, folded.map(purchaseOf), t));
       } else if ('refreshRequestCard' in message) {
         await refreshRequestCard(channel, sender, message.refreshRequestCard, t);
       } else {
-        posted = await sender.post(target, await render.message(channel.orgId, message, t), 'decisionNotice' in message ? message.person : undefined);
+        posted = await sender.post(target, await render.message(channel.orgId, message, t), 'decisionNotice' in message ? { person: message.person } : {});
       }
+      const ids = batch.map((r) => r.id);
       await db
         .update(outbox)
         .set({
@@ -202,10 +228,36 @@ export function startDeliveryWorker(options: {
           .update(outbox)
           .set({ status: gaveUp ? 'failed' : 'pending', attempts, lastError: reason, nextAttemptAt: sql`now() + make_interval(secs => ${gaveUp ? 0 : delay})` })
           .where(inArray(outbox.id, group));
+        // A digest given up takes its purchases with it, so `notify failures` lists them and its retry sends them all again.
+        if (gaveUp && 'digest' in message) {
+          await db.update(outbox).set({ status: 'failed', lastError: reason }).where(and(eq(outbox.parentId, lead.id), eq(outbox.status, 'pending')));
+        }
         options.onDelivered?.({ platform: channel.platform, outcome: gaveUp ? 'failed' : 'retry', reason: kind, messages: group.length });
       }
       await release({ ...spent, nextPostAt: new Date(Date.now() + (retryAfterSeconds ?? spacingSeconds) * 1000) });
     }
+  }
+
+  /**
+   * Folds the waiting purchases into a new digest message, in one transaction: from then on
+   * they wait for the digest, and a restart finds them waiting still.
+   */
+  async function foldIntoDigest(channel: Channel, purchases: Row[]): Promise<Row> {
+    return db.transaction(async (tx) => {
+      const [digest] = await tx
+        .insert(outbox)
+        .values({ orgId: channel.orgId, platform: channel.platform, channelId: channel.channelId, message: { digest: purchases.length } satisfies OutboxMessage })
+        .returning();
+      await tx.update(outbox).set({ parentId: digest!.id }).where(inArray(outbox.id, purchases.map((r) => r.id)));
+      return digest!;
+    });
+  }
+
+  /** The digest's message, whose thread a reply joins, and each of its purchases' number (their order in it). */
+  async function threadOf(digestId: number) {
+    const [digest] = await db.select({ messageId: outbox.postedMessageId }).from(outbox).where(eq(outbox.id, digestId));
+    const children = await db.select({ id: outbox.id }).from(outbox).where(eq(outbox.parentId, digestId)).orderBy(asc(outbox.id));
+    return { messageId: digest?.messageId ?? undefined, numbers: new Map(children.map((c, i) => [c.id, i + 1])) };
   }
 
   /**

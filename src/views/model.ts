@@ -74,11 +74,11 @@ export interface FormField {
 /** How many choices a select lists at once: Slack's limit for a static select. */
 export const maxFormOptions = 100;
 
-export interface ViewFile {
-  name: string;
-  contentType: string;
-  data: Buffer;
-}
+/**
+ * A file that goes with a view: its bytes, or (an export too large to hold in memory) a temporary
+ * file of `size` bytes at `path`, which whoever delivers it removes once it is delivered.
+ */
+export type ViewFile = { name: string; contentType: string } & ({ data: Buffer } | { path: string; size: number });
 
 /**
  * A button carries only what to do and the ID it applies to; whoever clicks is

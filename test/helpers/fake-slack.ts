@@ -263,11 +263,16 @@ export const directMessageChannel = (user: string) => `D${user.slice(1)}`;
 
 export type FakeSlack = Awaited<ReturnType<typeof startFakeSlack>>;
 
-/** How many purchases a post announced: a digest says how many, a single purchase is one. */
+/**
+ * How many purchases a post announced: a digest says how many, a reply in a digest's thread
+ * (`thread_ts`) names the range of them it lists, a single purchase is one.
+ */
 export function announcedIn(post: RecordedCall): number {
   const text = String(post.body.text ?? '');
   const digest = /^(\d+) customer purchases/.exec(text);
   if (digest) return Number(digest[1]);
+  const reply = /^Purchases (\d+)–(\d+) of \d+/.exec(text);
+  if (reply && post.body.thread_ts) return Number(reply[2]) - Number(reply[1]) + 1;
   if (text.startsWith('Customer purchase:')) return 1;
   throw new Error(`not a purchase announcement: ${text.slice(0, 200)}`);
 }

@@ -42,6 +42,8 @@ export interface ConnectorCall {
   authorization?: string;
   /** The ID the connector gave what was posted. */
   postedId: string;
+  /** When the call arrived (ms since the epoch). */
+  at: number;
 }
 
 /**
@@ -73,7 +75,7 @@ export async function startFakeBotFramework() {
       // Creating a personal chat: the bot and one user.
       const created = body as ConnectorCall['body'] & { members?: { id: string }[] };
       const conversationId = `a:personal-${created.members?.[0]?.id ?? 'nobody'}`;
-      calls.push({ postedId: conversationId, method: 'POST', path, conversationId, body: created, authorization: req.headers.authorization });
+      calls.push({ postedId: conversationId, method: 'POST', path, conversationId, body: created, authorization: req.headers.authorization, at: Date.now() });
       res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: conversationId }));
       return;
     }
@@ -87,7 +89,8 @@ export async function startFakeBotFramework() {
       return;
     }
     if (match) {
-      const postedId = `activity-${nextId++}`;
+      // Teams gives a channel message a numeric ID (its thread is then `<channel>;messageid=<ID>`).
+      const postedId = String(1_700_000_000_000 + nextId++);
       calls.push({
         postedId,
         method: req.method ?? '',
@@ -96,6 +99,7 @@ export async function startFakeBotFramework() {
         activityId: match[2] && decodeURIComponent(match[2]),
         body: body as ConnectorCall['body'],
         authorization: req.headers.authorization,
+        at: Date.now(),
       });
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: postedId }));
       return;

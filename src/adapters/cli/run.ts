@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Database } from '../../../db/client.js';
@@ -29,8 +29,11 @@ import { renderText, visibleControls } from '../../views/model.js';
 export interface CliResult {
   output: string;
   exitCode: number;
-  /** Files the command made (a price list), written by the terminal's own process: see saveCliFiles. */
-  files?: { name: string; base64: string }[];
+  /**
+   * Files the command made, written by the terminal's own process (see saveCliFiles): a price list's
+   * bytes, or an export's temporary file on this machine (the bridge to the bot is loopback only).
+   */
+  files?: ({ name: string; base64: string } | { name: string; path: string })[];
 }
 
 /**
@@ -162,7 +165,7 @@ export async function runCli(
   } else if (primary) {
     outputs.push(env.t('cli.confirmWithYes', { action: primary.label.toLowerCase() }));
   }
-  const files = view.files?.map((f) => ({ name: f.name, base64: f.data.toString('base64') }));
+  const files = view.files?.map((f) => ('data' in f ? { name: f.name, base64: f.data.toString('base64') } : { name: f.name, path: f.path }));
   return { output: outputs.join('\n\n'), exitCode: view.failed ? 1 : 0, ...(files?.length ? { files } : {}) };
 }
 
@@ -180,14 +183,27 @@ export async function saveCliFiles(result: CliResult, dir: string): Promise<CliR
     const path = join(dir, basename(file.name));
     try {
       await mkdir(dir, { recursive: true });
-      await writeFile(path, Buffer.from(file.base64, 'base64'));
+      if ('base64' in file) await writeFile(path, Buffer.from(file.base64, 'base64'));
+      else await moveFile(file.path, path);
       lines.push(t('cli.fileWritten', { path }));
     } catch (error) {
       lines.push(t('cli.fileUnwritable', { path, reason: (error as Error).message }));
       exitCode = 1;
+    } finally {
+      if ('path' in file) await rm(file.path, { force: true });
     }
   }
   return { output: lines.join('\n'), exitCode };
+}
+
+/** Moves a file, copying it when the destination is on another file system. */
+async function moveFile(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    await copyFile(from, to);
+  }
 }
 
 async function importFile(db: Database, t: Translate, path: string): Promise<CliResult> {

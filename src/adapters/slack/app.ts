@@ -1,4 +1,6 @@
+import { createReadStream } from 'node:fs';
 import type { RequestListener } from 'node:http';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger, type RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
@@ -12,7 +14,8 @@ import { identifyChatUser } from '../../core/access.js';
 import { readerTranslator, slackUserLocale } from '../../core/languages.js';
 import { translator, type Translate } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
-import { truncate, type Form, type View } from '../../views/model.js';
+import { truncate, type Form, type View, type ViewFile } from '../../views/model.js';
+import { discardFiles, fileSize } from '../downloads.js';
 import { renderSlack, renderSlackForm, renderSlackHome, renderSlackModal, renderSlackRichText } from '../../views/slack.js';
 import { withOutcome } from '../../commands/home.js';
 import { slackBotScopes, slackInstallListener, type SlackInstallations } from './install.js';
@@ -182,22 +185,39 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   }
 
   /**
-   * A reply's files go to the channel through files.uploadV2 (files.getUploadURLExternal,
+   * The bytes of one file to the upload URL files.getUploadURLExternal gives: an export is
+   * streamed from disk (files.uploadV2 of the Web API client would read it whole into memory).
+   */
+  async function uploadFile(client: WebClient, file: ViewFile): Promise<{ id: string; title: string }> {
+    const length = fileSize(file);
+    const { upload_url: url, file_id: id } = await client.files.getUploadURLExternal({ filename: file.name, length });
+    // A stream's length is told, so it is not sent chunked; fetch measures bytes in memory itself.
+    const body = 'data' in file ? { body: file.data } : { body: Readable.toWeb(createReadStream(file.path)) as ReadableStream<Uint8Array>, headers: { 'content-length': String(length) }, duplex: 'half' };
+    const answer = await fetch(url!, { method: 'POST', ...body } as RequestInit);
+    await answer.body?.cancel();
+    if (!answer.ok) throw new Error(`the upload of ${file.name} was answered HTTP ${answer.status}`);
+    return { id: id!, title: file.name };
+  }
+
+  /**
+   * A reply's files go to the channel as files.uploadV2 does it (files.getUploadURLExternal,
    * the bytes to the URL it gives, files.completeUploadExternal); a failure is told to the asker alone.
    */
-  async function uploadFiles(client: WebClient, channelId: string, view: View, respond: RespondFn, t: Translate) {
+  async function uploadFiles(client: WebClient, channelId: string | undefined, view: View, respond: RespondFn, t: Translate) {
     try {
-      await client.filesUploadV2({
-        channel_id: channelId,
-        // Rich text, not initial_comment: a comment is mrkdwn, which cannot escape `*`, `_` or `~` in names.
-        blocks: renderSlackRichText(view, t),
-        file_uploads: (view.files ?? []).map((f) => ({ file: f.data, filename: f.name, title: f.name })),
-      });
+      if (!channelId) throw new Error('no channel to upload to');
+      const [first, ...rest] = view.files ?? [];
+      const files: Parameters<WebClient['files']['completeUploadExternal']>[0]['files'] = [await uploadFile(client, first!)];
+      for (const file of rest) files.push(await uploadFile(client, file));
+      // Rich text, not initial_comment: a comment is mrkdwn, which cannot escape `*`, `_` or `~` in names.
+      await client.files.completeUploadExternal({ channel_id: channelId, files, blocks: renderSlackRichText(view, t) });
     } catch (error) {
       const code = (error as { data?: { error?: string } }).data?.error;
       log.warn(`slack: could not upload files to ${channelId}`, error);
       const key = code === 'not_in_channel' || code === 'channel_not_found' ? 'files.slackNotInChannel' : 'files.slackUploadFailed';
       await respond({ response_type: 'ephemeral', ...renderSlack({ tone: 'error', lines: [t(key, { reason: code ?? (error as Error).message })] }, t) });
+    } finally {
+      await discardFiles(view.files);
     }
   }
 
@@ -305,7 +325,9 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     }
     // A click in the Home tab has no message to answer: the tab is published again, showing the outcome.
     if (home) await publishHome(client, env, body.user.id, view);
-    else await respond(clickAnswer(view, shared, env.t) as Parameters<RespondFn>[0]);
+    else await respond(clickAnswer(withUploadNote(view, env.t), shared, env.t) as Parameters<RespondFn>[0]);
+    // A choice (which customer) can run a command that makes files: they go to the channel it was clicked in.
+    if (view.files?.length) await (home ? discardFiles(view.files) : uploadFiles(client, body.channel?.id, view, respond, env.t));
     options.onChange?.();
   });
 

@@ -1,5 +1,5 @@
 import { Client, PUBLIC } from '@microsoft/teams.api';
-import { App, type HttpRouteHandler, type IHttpServerRequest, type IHttpServerResponse } from '@microsoft/teams.apps';
+import { App, toThreadedConversationId, type HttpRouteHandler, type IHttpServerRequest, type IHttpServerResponse } from '@microsoft/teams.apps';
 import type { IAdaptiveCard } from '@microsoft/teams.cards';
 import type { ILogger } from '@microsoft/teams.common';
 import type { Database } from '../../../db/client.js';
@@ -14,7 +14,7 @@ import { readerTranslator } from '../../core/languages.js';
 import { formatTimestamp, type Translate } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
 import { renderText, type View } from '../../views/model.js';
-import type { Downloads } from '../downloads.js';
+import { discardFiles, type Downloads } from '../downloads.js';
 import { actionFromInvoke, renderAdaptiveCard, type AdaptiveCard, type ExecuteAction } from '../../views/teams.js';
 import { isHomeCommand, withOutcome } from '../../commands/home.js';
 
@@ -44,8 +44,8 @@ export interface TeamsAdapterOptions {
 export interface TeamsAdapter {
   /** Serves POST /api/messages: validates the token, then routes the activity. */
   handle(request: IHttpServerRequest): Promise<IHttpServerResponse>;
-  /** Posts a card into a conversation learned from an authenticated activity. */
-  post(conversation: TeamsConversation, view: View, t: Translate): Promise<{ id?: string }>;
+  /** Posts a card into a conversation learned from an authenticated activity; with `replyTo`, as a reply to that activity of the bot's. */
+  post(conversation: TeamsConversation, view: View, t: Translate, replyTo?: string): Promise<{ id?: string }>;
   /** Replaces a card the bot posted, for everyone in the conversation. */
   update(conversation: TeamsConversation, activityId: string, view: View, t: Translate): Promise<void>;
   /** Opens (or finds) the bot's personal chat with a user, served at `serviceUrl`; resolves with its conversation ID. */
@@ -184,7 +184,11 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
   /** A card cannot carry files: each becomes a download link served by this bot, signed and expiring. */
   function withDownloadLinks(view: View, t: Translate): View {
     const { files, ...rest } = view;
-    if (!files?.length || !options.downloads) return rest;
+    if (!files?.length) return rest;
+    if (!options.downloads) {
+      void discardFiles(files);
+      return rest;
+    }
     const { store, publicUrl } = options.downloads;
     const links = files.map((file) => {
       const { path, expiresAt } = store.offer(file);
@@ -250,7 +254,8 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
     }
     if (action?.id === homeVerb) return cardResponse(await home(env, activity.from.id));
     const { view: viewId, home: fromHome, ...inputs } = action?.inputs ?? {};
-    const view = action ? await runAction(env, action.id, action.value, inputs) : await runCommand(env, 'help');
+    // A choice (which customer) can run a command that makes files.
+    const view = withDownloadLinks(action ? await runAction(env, action.id, action.value, inputs) : await runCommand(env, 'help'), t);
     options.onChange?.();
     // A click in the home card: the home card again, with the outcome first, to the clicker alone.
     if (fromHome) return cardResponse(await home(env, activity.from.id, view));
@@ -280,9 +285,18 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
   const connector = (serviceUrl: string) => new Client(serviceUrl.replace(/\/+$/, ''), app.api.http);
   return {
     handle: (request) => handler(request),
-    async post(conversation, view, t) {
-      const sent = await connector(conversation.serviceUrl).conversations.createActivity(conversation.conversationId, { type: 'message', attachments: [cardAttachment(view, t)] });
-      return { id: sent.id };
+    async post(conversation, view, t, replyTo) {
+      const conversations = connector(conversation.serviceUrl).conversations;
+      const activity = { type: 'message' as const, attachments: [cardAttachment(view, t)], ...(replyTo ? { replyToId: replyTo } : {}) };
+      const { conversationId } = conversation;
+      if (!replyTo) return { id: (await conversations.createActivity(conversationId, activity)).id };
+      // A channel post starts a thread, addressed as `<channel>;messageid=<post>` (what the Teams SDK's reply does);
+      // inside a thread already, the reply joins it; a chat has no threads, so the reply names the message it answers.
+      if (conversation.conversationType === 'channel' && /^\d+$/.test(replyTo)) {
+        const thread = conversationId.includes(';messageid=') ? conversationId : toThreadedConversationId(conversationId, replyTo);
+        return { id: (await conversations.createActivity(thread, activity)).id };
+      }
+      return { id: (await conversations.replyToActivity(conversationId, replyTo, activity)).id };
     },
     async update(conversation, activityId, view, t) {
       await connector(conversation.serviceUrl).conversations.updateActivity(conversation.conversationId, activityId, { type: 'message', attachments: [cardAttachment(view, t)] });
