@@ -210,8 +210,8 @@ describe('Slack manifests', () => {
       'chat.update': 'chat:write',
       'conversations.open': 'im:write',
       'users.info': 'users:read',
-      // files.getUploadURLExternal and files.completeUploadExternal.
-      filesUploadV2: 'files:write',
+      'files.getUploadURLExternal': 'files:write',
+      'files.completeUploadExternal': 'files:write',
       'views.open': null,
       'views.publish': null,
     };
