@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hanbitSubscription, tenants, users } from './helpers/fixture.js';
 import { buttons, replyText, startTestBot, type TestBot } from './helpers/slack.js';
-import { activityFor, permissionFor, snapshot } from './helpers/tables.js';
+import { activityFor, outboxSettled, permissionFor, snapshot } from './helpers/tables.js';
 
 let bot: TestBot;
 beforeAll(async () => {
@@ -170,6 +170,8 @@ describe('customer purchase permission for Azure reservations (Slack)', () => {
     const set = await bot.command(users.adminAgent, 'channel activity here', { channel: 'C0ACTIVITY' });
     expect(replyText(set.reply)).toContain('Changes will be announced in this channel.');
     const { reply } = await bot.command(users.adminAgent, 'allow-reservations contoso.com', { channel: 'C0ELSEWHERE' });
+    // Announcements of the earlier tests are out first: the next post is this click's.
+    await outboxSettled(bot.db);
     const before = bot.slack.posts().length;
     await bot.click(users.adminAgent, button(reply, 'Turn on'), { channel: 'C0ELSEWHERE' });
     const posts = await bot.waitForPosts(before + 1);
