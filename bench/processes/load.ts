@@ -166,12 +166,14 @@ async function run(task: LoadTask): Promise<LoadResult> {
   const warmup = await phase('warm', task.warmupSeconds);
   let warmupUnfinished: number | undefined;
   if (request.kind === 'click') {
-    // The warm-up's clicks finish before the run starts, so their work does not count in it.
-    const deadline = Date.now() + 60_000;
-    for (;;) {
+    // The warm-up's clicks finish before the run starts, so their work does not count in it (waited
+    // for while they keep finishing).
+    for (let progressAt = Date.now(); ; ) {
       const { count } = (await (await fetch(`${task.controlUrl}/count?prefix=${encodeURIComponent(`${task.idPrefix}warm-`)}`)).json()) as { count: number };
-      warmupUnfinished = Math.max(0, warmup.acked - count);
-      if (warmupUnfinished === 0 || Date.now() > deadline) break;
+      const unfinished = Math.max(0, warmup.acked - count);
+      if (unfinished !== warmupUnfinished) progressAt = Date.now();
+      warmupUnfinished = unfinished;
+      if (warmupUnfinished === 0 || Date.now() - progressAt > 15_000) break;
       await new Promise((r) => setTimeout(r, 50));
     }
   }
