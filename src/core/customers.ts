@@ -42,7 +42,8 @@ export async function resolveCustomer(db: Database, orgId: string, text: string)
       .limit(maxCandidates + 1);
     if (found.length === 1) return found[0]!;
     if (found.length > 1) {
-      throw new DomainError('error.ambiguous', { count: found.length > maxCandidates ? `${maxCandidates}+` : found.length, text }, { candidates: found.slice(0, maxCandidates) });
+      const more = found.length > maxCandidates;
+      throw new DomainError('error.ambiguous', { count: more ? maxCandidates : found.length, more: more ? 'yes' : 'no', text }, { candidates: found.slice(0, maxCandidates) });
     }
   }
 
