@@ -51,14 +51,24 @@ interface Lookup {
 const captured: { query: string; params: unknown[] }[] = [];
 let capturing = false;
 
-/** Records what the driver is sent: postgres.js through unsafe(), PGlite through query(). */
+type Client = Record<string, (...args: unknown[]) => unknown>;
+
+/** Records what the driver is sent: postgres.js through unsafe(), PGlite through query(), in transactions too. */
 function captureStatements(handle: DatabaseHandle) {
-  const client = (handle.db as unknown as { $client: Record<string, (...args: unknown[]) => unknown> }).$client;
-  const method = handle.kind === 'postgres' ? 'unsafe' : 'query';
-  const original = client[method]!.bind(client);
-  client[method] = (query: unknown, params: unknown, ...rest: unknown[]) => {
-    if (capturing && typeof query === 'string') captured.push({ query, params: (params as unknown[]) ?? [] });
-    return original(query, params, ...rest);
+  const [run, transaction] = handle.kind === 'postgres' ? ['unsafe', 'begin'] : ['query', 'transaction'];
+  const record = (client: Client) => {
+    const original = client[run]!.bind(client);
+    client[run] = (query: unknown, params: unknown, ...rest: unknown[]) => {
+      if (capturing && typeof query === 'string') captured.push({ query, params: (params as unknown[]) ?? [] });
+      return original(query, params, ...rest);
+    };
+  };
+  const client = (handle.db as unknown as { $client: Client }).$client;
+  record(client);
+  const begin = client[transaction]!.bind(client);
+  client[transaction] = (...args: unknown[]) => {
+    const body = args.pop() as (tx: Client) => unknown;
+    return begin(...args, (tx: Client) => (record(tx), body(tx)));
   };
 }
 
@@ -89,9 +99,10 @@ async function main(): Promise<boolean> {
     if (row!.n === 1) part = candidate;
   }
   part ??= facts!.key.slice(1);
-  // One letter changed in every word: no name contains it, several are close.
+  // One letter changed in every word: no name contains it, several are close. And one letter left out of a word.
   const typo = busy.customerName.split(' ').map((w) => (w.length > 3 ? `${w.slice(0, 2)}x${w.slice(3)}` : w)).join(' ');
-  console.log(`${busy.customerName}: ${fmt(facts!.entries, 0)} activity entries; a part naming only it: "${part}"; a typo: "${typo}"`);
+  const slip = busy.customerName.replace(/(?<=\s|^)(\p{L}{2})\p{L}(\p{L}{2,})/u, '$1$2');
+  console.log(`${busy.customerName}: ${fmt(facts!.entries, 0)} activity entries; a part naming only it: "${part}"; typos: "${typo}", "${slip}"`);
 
   const cli = (...words: string[]) => [...words, '--as', as];
   // A page in the middle of a list: its offset grows with the data.
@@ -101,7 +112,7 @@ async function main(): Promise<boolean> {
     return String(Math.ceil(pages / 2));
   };
   const [allMiddle, cloudMiddle] = [await middlePage('customers'), await middlePage('customers', 'cloud')];
-  const pageTitle = (page: string) => `Page ${fmt(Number(page), 0)} of`;
+  const pageTitle = (page: string) => `Page ${page} of`;
   const found = (title: string) => (out: string, code: number) => code === 0 && out.includes(title);
   const lookups: Lookup[] = [
     { label: 'help (no query)', argv: cli('help'), expect: (_out, code) => code === 0 },
@@ -110,7 +121,9 @@ async function main(): Promise<boolean> {
     { label: 'customer <tenant ID>', argv: cli('customer', busy.tenantId), expect: found(busy.customerName) },
     { label: 'customer <part naming one>', argv: cli('customer', part), expect: found(busy.customerName) },
     { label: 'customer <part naming many>', argv: cli('customer', 'cloud'), expect: (out, code) => code === 1 && out.includes('10+') },
-    { label: 'customer <typo> (closest)', argv: cli('customer', typo), expect: (out, code) => code === 1 && out.includes(busy.customerName) },
+    { label: 'customer <typos> (closest)', argv: cli('customer', typo), expect: (out, code) => code === 1 && out.includes(busy.customerName) },
+    { label: 'customer <a slip> (closest)', argv: cli('customer', slip), expect: (out, code) => code === 1 && out.includes(busy.customerName) },
+    { label: 'customer Contosso (closest)', argv: cli('customer', 'Contosso'), expect: (out, code) => code === 1 && out.includes('Closest names: Contoso Ltd, Contoso Pharmaceuticals') },
     { label: 'customer Contoso Ltd (fixture)', argv: cli('customer', 'Contoso Ltd'), expect: found('Contoso Ltd') },
     { label: 'activity <customer>', argv: cli('activity', busy.customerName), expect: found(busy.customerName) },
     { label: 'activity <customer> page 50', argv: cli('activity', busy.customerName, 'page', '50'), expect: found('Page 50') },
@@ -158,7 +171,10 @@ async function main(): Promise<boolean> {
   return !failed;
 }
 
-/** Runs the command once more, then EXPLAIN (ANALYZE, BUFFERS) of each statement it sent (reads only: the commands here change nothing). */
+/**
+ * Runs the command once more, then EXPLAIN (ANALYZE, BUFFERS) of each statement it sent, in one transaction
+ * where the settings it made (set_config) hold as they did (the commands here only read).
+ */
 async function explainStatements(handle: DatabaseHandle, lookup: Lookup) {
   captured.length = 0;
   capturing = true;
@@ -167,16 +183,23 @@ async function explainStatements(handle: DatabaseHandle, lookup: Lookup) {
   } finally {
     capturing = false;
   }
-  const statements = [...captured];
+  const statements = captured.filter(({ query }) => /^\s*(select|with)\b/i.test(query));
   console.log(`\n--- ${lookup.label}: ${statements.length} statements`);
-  const client = (handle.db as unknown as { $client: { unsafe?: (q: string, p: unknown[]) => Promise<Record<string, string>[]>; query?: (q: string, p: unknown[]) => Promise<{ rows: Record<string, string>[] }> } }).$client;
-  for (const { query, params } of statements) {
-    if (!/^\s*(select|with)\b/i.test(query)) continue;
-    console.log(`\n${query}\n  params: ${JSON.stringify(params).slice(0, 200)}`);
-    const text = `explain (analyze, buffers) ${query}`;
-    const rows = handle.kind === 'postgres' ? await client.unsafe!(text, params) : (await client.query!(text, params)).rows;
-    for (const row of rows) console.log(`  ${Object.values(row)[0]}`);
-  }
+  await handle.db.transaction(async (tx) => {
+    for (const { query, params } of statements) {
+      const setting = /^\s*select set_config\(/i.test(query);
+      if (!setting) console.log(`\n${query}\n  params: ${JSON.stringify(params).slice(0, 200)}`);
+      const rows = resultRows<Record<string, string>>(await tx.execute(sql.raw(bind(setting ? query : `explain (analyze, buffers) ${query}`, params))));
+      if (!setting) for (const row of rows) console.log(`  ${Object.values(row)[0]}`);
+    }
+  });
+}
+
+/** The statement with its parameters written in as literals, for EXPLAIN (its plan is then the one those values get). */
+function bind(query: string, params: unknown[]): string {
+  const literal = (value: unknown): string =>
+    value === null || value === undefined ? 'null' : typeof value === 'number' ? String(value) : `'${String(value instanceof Date ? value.toISOString() : value).replace(/'/g, "''")}'`;
+  return query.replace(/\$(\d+)/g, (_, n: string) => literal(params[Number(n) - 1]));
 }
 
 await runBenchmark(main);
