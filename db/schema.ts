@@ -72,6 +72,8 @@ export const customers = pgTable('customers', {
   // `customers <text>` also finds text inside domains and tenant IDs.
   index('customers_domain_trgm').using('gin', sql`${t.domain} gin_trgm_ops`),
   index('customers_tenant_trgm').using('gin', sql`${t.tenantId} gin_trgm_ops`),
+  // A name typed as two characters (한빛, 宏達, LG) has no trigram: its pair of characters is looked up here (bigrams(), migration 0027).
+  index('customers_name_key_bigrams').using('gin', sql`bigrams(${t.nameKey})`),
 ]);
 
 export const customerContacts = pgTable('customer_contacts', {

@@ -72,6 +72,16 @@ describe('customer lookups among many customers', () => {
     expect(buttons(exactly.reply).map((b) => b.text.text)).toEqual(ten.map((c) => `${c.name} (${c.domain})`));
   });
 
+  it('a name typed as two characters finds the names containing them, in Hangul, Han and Latin', async () => {
+    for (const text of ['새롬', '부산', '高雄', '台湾', 'lu']) {
+      const found = await namesContaining(normalizeKey(text));
+      expect(found.length, text).toBeGreaterThan(0);
+      const { reply } = await say(`customer ${text}`);
+      if (found.length === 1) expect(reply?.blocks?.find((b) => b.type === 'header')?.text?.text, text).toBe(found[0]!.name);
+      else expect(buttons(reply).map((b) => b.text.text), text).toEqual(found.slice(0, 10).map((c) => `${c.name} (${c.domain})`));
+    }
+  });
+
   it('in Korean and Traditional Chinese too', async () => {
     await bot.command(users.adminAgent, 'language ko-KR');
     await bot.command(users.salesAgent, 'language zh-TW');

@@ -41,7 +41,9 @@ function matchingByName(db: Queryable, where: SQL | undefined) {
 
 /** Customers whose name contains the key, in name order, one more than the candidates listed. */
 function namesContaining(db: Queryable, orgId: string, key: string) {
-  const containing = matchingByName(db, and(eq(customers.orgId, orgId), ilike(customers.nameKey, `%${likeEscape(key)}%`)));
+  // Two characters (한빛, 宏達, LG) make no trigram to look up: their pair is, in customers_name_key_bigrams.
+  const pair = Array.from(key).length === 2 ? sql`bigrams(${customers.nameKey}) @> array[${key}]::text[]` : undefined;
+  const containing = matchingByName(db, and(eq(customers.orgId, orgId), ilike(customers.nameKey, `%${likeEscape(key)}%`), pair));
   return db.select().from(containing).orderBy(asc(containing.nameKey)).limit(maxCandidates + 1);
 }
 
