@@ -83,6 +83,12 @@ async function main(): Promise<boolean> {
   const { orgId } = await importOrganization(db, parseImportFile(testOrganization));
   let started = performance.now();
   const busy = await seedLargeOrganization(db, orgId, size);
+  // A fifth of the customers, the busiest among them, may buy Azure reservations themselves (what the account view shows).
+  await db.execute(sql`
+    insert into customer_purchase_permissions (org_id, customer_id, resource, granted_at)
+    select org_id, id, 'azure-reservations', created_at + interval '30 days' from customers
+    where org_id = ${orgId} and (abs(hashtext(tenant_id)) % 5 = 0 or tenant_id = ${busy.tenantId})`);
+  await db.execute(sql`vacuum analyze customer_purchase_permissions`);
   console.log(`seeded in ${fmt((performance.now() - started) / 1000, 1)} s; the busiest customer: ${busy.customerName}`);
 
   const [facts] = resultRows<{ entries: number; domain: string; key: string }>(
@@ -121,6 +127,8 @@ async function main(): Promise<boolean> {
     { label: 'customer <tenant ID>', argv: cli('customer', busy.tenantId), expect: found(busy.customerName) },
     { label: 'customer <part naming one>', argv: cli('customer', part), expect: found(busy.customerName) },
     { label: 'customer <part naming many>', argv: cli('customer', 'cloud'), expect: (out, code) => code === 1 && out.includes('10+') },
+    { label: 'customer 한빛 (two characters)', argv: cli('customer', '한빛'), expect: (out, code) => code === 1 && out.includes('10+') },
+    { label: 'customer 宏達 (two characters)', argv: cli('customer', '宏達'), expect: (out, code) => code === 1 && out.includes('10+') },
     { label: 'customer <typos> (closest)', argv: cli('customer', typo), expect: (out, code) => code === 1 && out.includes(busy.customerName) },
     { label: 'customer <a slip> (closest)', argv: cli('customer', slip), expect: (out, code) => code === 1 && out.includes(busy.customerName) },
     { label: 'customer Contosso (closest)', argv: cli('customer', 'Contosso'), expect: (out, code) => code === 1 && out.includes('Closest names: Contoso Ltd, Contoso Pharmaceuticals') },
@@ -135,6 +143,7 @@ async function main(): Promise<boolean> {
     { label: 'customers cloud', argv: cli('customers', 'cloud'), expect: found('Page 1 of') },
     { label: `customers cloud page ${cloudMiddle}`, argv: cli('customers', 'cloud', 'page', cloudMiddle), expect: found(pageTitle(cloudMiddle)) },
     { label: 'customers 클라우드', argv: cli('customers', '클라우드'), expect: found('Page 1 of') },
+    { label: 'customers 한빛 (two characters)', argv: cli('customers', '한빛'), expect: found('Page 1 of') },
     { label: 'customers <tenant ID start>', argv: cli('customers', busy.tenantId.slice(0, 8)), expect: found(busy.customerName) },
     { label: 'reservations Contoso Ltd', argv: cli('reservations', 'Contoso Ltd'), expect: found('Contoso Ltd') },
     { label: 'reservations <busiest>', argv: cli('reservations', busy.customerName), expect: (_out, code) => code === 0 },
