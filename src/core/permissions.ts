@@ -46,6 +46,8 @@ const customerAccountQuery = preparedOnce((db) =>
       with: {
         subscriptions: { orderBy: [asc(subscriptions.createdAt), asc(subscriptions.id)] },
         purchasePermissions: {
+          // Through the primary key (org_id, customer_id, resource), not a read of every customer's permissions.
+          where: eq(customerPurchasePermissions.orgId, sql.placeholder('orgId')),
           with: { grantedByStaff: { columns: { name: true } } },
         },
         activity: {
