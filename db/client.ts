@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { copyFile, cp } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
@@ -36,6 +40,27 @@ export class DatabaseUnavailable extends Error {}
 const migrationLockKey = '109347458740339';
 
 const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
+
+/** The PGlite release installed: a data folder it made is only opened by the same release. */
+const pgliteVersion = (JSON.parse(readFileSync(join(dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite')), '../package.json'), 'utf8')) as { version: string }).version;
+
+/**
+ * Where `npm run build` leaves an embedded database with every migration applied and no data, beside
+ * the compiled client (dist/db/), named after the PGlite release that made it. A new data folder
+ * starts as a copy of it instead of running initdb, which takes seconds and most of a gigabyte.
+ */
+export const builtTemplate = fileURLToPath(new URL(`./pglite-template-${pgliteVersion}`, import.meta.url));
+
+/**
+ * Copies the built template into a data folder that holds no database yet (where there is one for
+ * this PGlite). PG_VERSION, whose presence makes it a database, comes last: a copy cut short is begun again.
+ */
+async function fillFromTemplate(dataDir: string) {
+  const marker = 'PG_VERSION';
+  if (existsSync(join(dataDir, marker)) || !existsSync(join(builtTemplate, marker))) return;
+  await cp(builtTemplate, dataDir, { recursive: true, filter: (source) => source !== join(builtTemplate, marker) });
+  await copyFile(join(builtTemplate, marker), join(dataDir, marker));
+}
 
 /** What GET /metrics can say about the connections: postgres.js keeps its pool to itself, so the server is asked. */
 export type PoolStats = { driver: 'postgres'; max: number; open: number; inUse: number } | { driver: 'pglite'; inFlight: number };
@@ -102,7 +127,8 @@ export async function openDatabase(options: { url?: string; dataDir?: string; te
   }
   let client: PGlite;
   try {
-    // A template (a dump of a migrated database) spares initdb and the migrations: tests open hundreds.
+    // A template (a migrated database) spares initdb and the migrations: tests open hundreds from a dump, a new data folder copies the built one.
+    if (options.dataDir && !options.template) await fillFromTemplate(options.dataDir);
     client = new PGlite({ dataDir: options.dataDir, loadDataDir: options.template, extensions: { pg_trgm } });
     await client.waitReady;
   } catch (error) {
