@@ -15,6 +15,7 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { refreshNameKeys } from '../src/core/name-keys.js';
+import { reusePreparedStatements } from './pglite-statements.js';
 import * as schema from './schema.js';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -52,14 +53,14 @@ const pgliteVersion = (JSON.parse(readFileSync(join(dirname(createRequire(import
 export const builtTemplate = fileURLToPath(new URL(`./pglite-template-${pgliteVersion}`, import.meta.url));
 
 /**
- * Copies the built template into a data folder that holds no database yet (where there is one for
- * this PGlite). PG_VERSION, whose presence makes it a database, comes last: a copy cut short is begun again.
+ * Copies a template folder into a data folder that holds no database yet, where the template
+ * exists. PG_VERSION, whose presence makes it a database, comes last: a copy cut short is begun again.
  */
-async function fillFromTemplate(dataDir: string) {
+async function fillFromTemplate(dataDir: string, template: string) {
   const marker = 'PG_VERSION';
-  if (existsSync(join(dataDir, marker)) || !existsSync(join(builtTemplate, marker))) return;
-  await cp(builtTemplate, dataDir, { recursive: true, filter: (source) => source !== join(builtTemplate, marker) });
-  await copyFile(join(builtTemplate, marker), join(dataDir, marker));
+  if (existsSync(join(dataDir, marker)) || !existsSync(join(template, marker))) return;
+  await cp(template, dataDir, { recursive: true, filter: (source) => source !== join(template, marker) });
+  await copyFile(join(template, marker), join(dataDir, marker));
 }
 
 /** What GET /metrics can say about the connections: postgres.js keeps its pool to itself, so the server is asked. */
@@ -93,7 +94,14 @@ async function upgraded(db: Database, migrate: () => Promise<void>): Promise<Dat
  * that cannot be reached, a database that does not exist, a refused login or a data
  * folder PGlite cannot open throw DatabaseUnavailable.
  */
-export async function openDatabase(options: { url?: string; dataDir?: string; template?: Blob }): Promise<DatabaseHandle> {
+export async function openDatabase(options: {
+  url?: string;
+  dataDir?: string;
+  /** A dump of a migrated embedded database to start an in-memory one from (tests). */
+  template?: Blob;
+  /** The migrated embedded database a new data folder starts as a copy of; the built template by default. */
+  startFrom?: string;
+}): Promise<DatabaseHandle> {
   if (options.url) {
     const url = options.url;
     // Migrations on one connection of their own, under the advisory lock; ending it releases the lock.
@@ -128,12 +136,13 @@ export async function openDatabase(options: { url?: string; dataDir?: string; te
   let client: PGlite;
   try {
     // A template (a migrated database) spares initdb and the migrations: tests open hundreds from a dump, a new data folder copies the built one.
-    if (options.dataDir && !options.template) await fillFromTemplate(options.dataDir);
+    if (options.dataDir && !options.template) await fillFromTemplate(options.dataDir, options.startFrom ?? builtTemplate);
     client = new PGlite({ dataDir: options.dataDir, loadDataDir: options.template, extensions: { pg_trgm } });
     await client.waitReady;
   } catch (error) {
     throw options.dataDir ? dataFolderUnavailable(options.dataDir, error) : error;
   }
+  reusePreparedStatements(client);
   // PGlite runs one statement at a time: how many wait or run shows how loaded it is.
   let inFlight = 0;
   for (const method of ['query', 'exec', 'transaction'] as const) {
