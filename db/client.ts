@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, cp } from 'node:fs/promises';
+import { copyFileSync, cpSync, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -56,11 +55,12 @@ export const builtTemplate = fileURLToPath(new URL(`./pglite-template-${pgliteVe
  * Copies a template folder into a data folder that holds no database yet, where the template
  * exists. PG_VERSION, whose presence makes it a database, comes last: a copy cut short is begun again.
  */
-async function fillFromTemplate(dataDir: string, template: string) {
+function fillFromTemplate(dataDir: string, template: string) {
   const marker = 'PG_VERSION';
   if (existsSync(join(dataDir, marker)) || !existsSync(join(template, marker))) return;
-  await cp(template, dataDir, { recursive: true, filter: (source) => source !== join(template, marker) });
-  await copyFile(join(template, marker), join(dataDir, marker));
+  // Synchronous: several times cheaper than fs/promises' cp for a thousand small files, and start-up waits for it anyway.
+  cpSync(template, dataDir, { recursive: true, filter: (source) => source !== join(template, marker) });
+  copyFileSync(join(template, marker), join(dataDir, marker));
 }
 
 /** What GET /metrics can say about the connections: postgres.js keeps its pool to itself, so the server is asked. */
@@ -136,7 +136,7 @@ export async function openDatabase(options: {
   let client: PGlite;
   try {
     // A template (a migrated database) spares initdb and the migrations: tests open hundreds from a dump, a new data folder copies the built one.
-    if (options.dataDir && !options.template) await fillFromTemplate(options.dataDir, options.startFrom ?? builtTemplate);
+    if (options.dataDir && !options.template) fillFromTemplate(options.dataDir, options.startFrom ?? builtTemplate);
     client = new PGlite({ dataDir: options.dataDir, loadDataDir: options.template, extensions: { pg_trgm } });
     await client.waitReady;
   } catch (error) {

@@ -9,7 +9,6 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, s
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const quiet = process.argv.includes('--quiet');
@@ -28,20 +27,30 @@ function put(path, contents) {
 const filesUnder = (folder, keep) => readdirSync(join(root, folder), { recursive: true }).map((name) => join(folder, name)).filter((path) => keep(path) && statSync(join(root, path)).isFile());
 
 const sources = [...filesUnder('src', (p) => p.endsWith('.ts')), ...filesUnder('db', (p) => p.endsWith('.ts'))];
-const compiled = await build({
-  absWorkingDir: root,
-  entryPoints: sources,
-  outbase: '.',
-  outdir: 'dist',
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  write: false,
-  logLevel: 'warning',
-});
+const copied = [...filesUnder('db/migrations', () => true), ...filesUnder('db/seed', (p) => !p.endsWith('.ts'))];
+// What the JavaScript is made from: unchanged since the last build (the usual npm start), esbuild is not even loaded.
+const inputs = createHash('sha256');
+for (const path of [...sources, ...copied, 'tsconfig.json', 'package-lock.json', 'scripts/build.mjs'].sort()) inputs.update(`${path}\0`).update(readFileSync(join(root, path)));
+const inputsStamp = inputs.digest('hex');
+const inputsStampPath = join(root, 'dist/.inputs.sha256');
 let changed = 0;
-for (const file of compiled.outputFiles) changed += put(file.path, Buffer.from(file.contents));
-for (const path of [...filesUnder('db/migrations', () => true), ...filesUnder('db/seed', (p) => !p.endsWith('.ts'))]) changed += put(join(root, 'dist', path), readFileSync(join(root, path)));
+if (!existsSync(inputsStampPath) || readFileSync(inputsStampPath, 'utf8') !== inputsStamp || !existsSync(join(root, 'dist/src/main.js'))) {
+  const { build } = await import('esbuild');
+  const compiled = await build({
+    absWorkingDir: root,
+    entryPoints: sources,
+    outbase: '.',
+    outdir: 'dist',
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    write: false,
+    logLevel: 'warning',
+  });
+  for (const file of compiled.outputFiles) changed += put(file.path, Buffer.from(file.contents));
+  for (const path of copied) changed += put(join(root, 'dist', path), readFileSync(join(root, path)));
+  put(inputsStampPath, Buffer.from(inputsStamp));
+}
 
 // The template: an embedded database with every migration applied and no data, which a new DATA_DIR
 // starts as a copy of (db/client.ts, builtTemplate). Its stamp says which migrations it has.
