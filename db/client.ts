@@ -63,6 +63,13 @@ function fillFromTemplate(dataDir: string, template: string) {
   copyFileSync(join(template, marker), join(dataDir, marker));
 }
 
+/**
+ * PostgreSQL settings for the embedded database on top of PGlite's, given at each start (not stored).
+ * PGlite keeps PostgreSQL's 128 MB of shared buffers, all of it resident in the process; a team's
+ * database fits in far less, and 32 MB take ~100 MB off the bot's memory with no loss of throughput measured.
+ */
+const pgliteSettings = ['shared_buffers=32MB'].flatMap((setting) => ['-c', setting]);
+
 /** What GET /metrics can say about the connections: postgres.js keeps its pool to itself, so the server is asked. */
 export type PoolStats = { driver: 'postgres'; max: number; open: number; inUse: number } | { driver: 'pglite'; inFlight: number };
 const pools = new WeakMap<object, { driver: PoolStats['driver']; read(): Promise<PoolStats> }>();
@@ -137,7 +144,7 @@ export async function openDatabase(options: {
   try {
     // A template (a migrated database) spares initdb and the migrations: tests open hundreds from a dump, a new data folder copies the built one.
     if (options.dataDir && !options.template) fillFromTemplate(options.dataDir, options.startFrom ?? builtTemplate);
-    client = new PGlite({ dataDir: options.dataDir, loadDataDir: options.template, extensions: { pg_trgm } });
+    client = new PGlite({ dataDir: options.dataDir, loadDataDir: options.template, extensions: { pg_trgm }, startParams: [...PGlite.defaultStartParams, ...pgliteSettings] });
     await client.waitReady;
   } catch (error) {
     throw options.dataDir ? dataFolderUnavailable(options.dataDir, error) : error;
