@@ -4,7 +4,7 @@ import { runCli } from './adapters/cli/run.js';
 import { createSlackAdapter, type SlackAdapter } from './adapters/slack/app.js';
 import { slackInstallationStore } from './adapters/slack/install.js';
 import { ConfigError, type Config } from './config.js';
-import { createTeamsAdapter, type TeamsAdapter, type TeamsAdapterOptions } from './adapters/teams/app.js';
+import type { TeamsAdapter, TeamsAdapterOptions } from './adapters/teams/app.js';
 import { outboxRenderer } from './commands/purchases.js';
 import { slackSender } from './delivery/slack.js';
 import { remindPendingRequests } from './core/request-messages.js';
@@ -113,9 +113,10 @@ export async function startBot(options: {
   };
   // Unset (tests), links name the port the server got.
   const publicUrl = () => config.PUBLIC_URL ?? `http://localhost:${(server.address() as { port: number }).port}`;
+  // The Teams SDK is loaded only where Teams is set up: it would add about a third of a second to every start.
   const teams =
     config.MICROSOFT_APP_ID || config.TEAMS_ALLOW_UNAUTHENTICATED
-      ? await createTeamsAdapter({
+      ? await (await import('./adapters/teams/app.js')).createTeamsAdapter({
           db,
           log,
           appId: config.MICROSOFT_APP_ID,
