@@ -14,30 +14,50 @@ export interface ChangeCache<V> {
   read(key: string, load: () => Promise<V>): Promise<V>;
 }
 
-function changeCache<V>(db: Database, tables: readonly string[], maxEntries: number): ChangeCache<V> {
+/** One LISTEN per database handle, telling each cache on it what changed. */
+interface ChangeFeed {
+  listening: boolean;
+  caches: Set<{ tables: readonly string[]; forget(): void }>;
+  /** Settled once the listener is first in place. */
+  ready: Promise<void>;
+}
+const feeds = new WeakMap<Database, ChangeFeed>();
+
+function feedOf(db: Database): ChangeFeed | undefined {
+  let feed = feeds.get(db);
+  const listen = databaseNotifications(db);
+  if (feed || !listen) return feed;
+  let heard!: () => void;
+  const started: ChangeFeed = { listening: false, caches: new Set(), ready: new Promise((done) => (heard = done)) };
+  const forgetAll = () => started.caches.forEach((cache) => cache.forget());
+  listen(changesChannel, {
+    notified: (table) => started.caches.forEach((cache) => cache.tables.includes(table) && cache.forget()),
+    listening: () => ((started.listening = true), forgetAll(), heard()),
+    interrupted: () => ((started.listening = false), forgetAll()),
+  });
+  feeds.set(db, (feed = started));
+  return feed;
+}
+
+/** Starts listening for the database's changes; resolves once caches on it may keep answers. */
+export const listenForChanges = (db: Database): Promise<void> => feedOf(db)?.ready ?? Promise.resolve();
+
+function changeCache<V>(feed: ChangeFeed, tables: readonly string[], maxEntries: number): ChangeCache<V> {
   const entries = new Map<string, V>();
   /** Reads under way, shared by those asking the same meanwhile; each knows the generation it began in. */
   const loading = new Map<string, { generation: number; value: Promise<V> }>();
   let generation = 0;
-  let listening = false;
-  let started = false;
-  const forget = () => {
-    generation++;
-    entries.clear();
-    loading.clear();
-  };
-  const start = () => {
-    started = true;
-    databaseNotifications(db)?.(changesChannel, {
-      notified: (table) => tables.includes(table) && forget(),
-      listening: () => ((listening = true), forget()),
-      interrupted: () => ((listening = false), forget()),
-    });
-  };
+  feed.caches.add({
+    tables,
+    forget() {
+      generation++;
+      entries.clear();
+      loading.clear();
+    },
+  });
   return {
     read(key, load) {
-      if (!started) start();
-      if (!listening) return load();
+      if (!feed.listening) return load();
       const kept = entries.get(key);
       if (kept !== undefined) return Promise.resolve(kept);
       const under = loading.get(key);
@@ -45,7 +65,7 @@ function changeCache<V>(db: Database, tables: readonly string[], maxEntries: num
       const began = generation;
       const value = load().then((v) => {
         if (loading.get(key)?.value === value) loading.delete(key);
-        if (listening && began === generation) {
+        if (feed.listening && began === generation) {
           // The oldest kept answer makes room: a Map iterates in insertion order.
           if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
           entries.set(key, v);
@@ -64,7 +84,8 @@ export function changeCachePerDatabase<V>(tables: readonly string[], maxEntries 
   const caches = new WeakMap<Database, ChangeCache<V>>();
   return (db) => {
     let cache = caches.get(db);
-    if (!cache && databaseNotifications(db)) caches.set(db, (cache = changeCache<V>(db, tables, maxEntries)));
+    const feed = cache ? undefined : feedOf(db);
+    if (feed) caches.set(db, (cache = changeCache<V>(feed, tables, maxEntries)));
     return cache;
   };
 }
