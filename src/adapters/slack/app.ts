@@ -19,6 +19,7 @@ import { discardFiles, fileSize } from '../downloads.js';
 import { renderSlack, renderSlackForm, renderSlackHome, renderSlackModal, renderSlackRichText } from '../../views/slack.js';
 import { withOutcome } from '../../commands/home.js';
 import { slackBotScopes, slackInstallListener, type SlackInstallations } from './install.js';
+import { postToResponseUrl } from './response-url.js';
 
 /** What a modal carries from the click that opened it to its submission. */
 interface ModalMetadata {
@@ -291,13 +292,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     const result = early ?? (await work);
     const answer: View = result.form ? { tone: 'error', lines: formErrorLines(result.form) } : result;
     if (metadata.home) await publishHome(client, env, body.user.id, answer);
-    else if (metadata.responseUrl) {
-      await fetch(metadata.responseUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ response_type: 'ephemeral', ...renderSlack(answer, env.t) }),
-      });
-    }
+    else if (metadata.responseUrl) await postToResponseUrl(metadata.responseUrl, { response_type: 'ephemeral', ...renderSlack(answer, env.t) });
     options.onChange?.();
   });
 
@@ -332,8 +327,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     }
     // A click in the Home tab has no message to answer: the tab is published again, showing the outcome.
     if (home) await publishHome(client, env, body.user.id, view);
-    // Its answer's body is read to the end, so the connection to Slack is free for the next one.
-    else await (await respond(clickAnswer(withUploadNote(view, env.t), shared, env.t) as Parameters<RespondFn>[0])).arrayBuffer();
+    else await postToResponseUrl(body.response_url, clickAnswer(withUploadNote(view, env.t), shared, env.t));
     // A choice (which customer) can run a command that makes files: they go to the channel it was clicked in.
     if (view.files?.length) await (home ? discardFiles(view.files) : uploadFiles(client, body.channel?.id, view, respond, env.t));
     options.onChange?.();
@@ -346,13 +340,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     const env = await envFor(client, body.team?.id, body.user.id, metadata.channelId);
     const result = await runAction(env, metadata.action, metadata.value, inputs);
     if (metadata.home) await publishHome(client, env, body.user.id, result);
-    else if (metadata.responseUrl) {
-      await fetch(metadata.responseUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(clickAnswer(result, metadata.shared !== false, env.t)),
-      });
-    }
+    else if (metadata.responseUrl) await postToResponseUrl(metadata.responseUrl, clickAnswer(result, metadata.shared !== false, env.t));
     options.onChange?.();
   });
 
