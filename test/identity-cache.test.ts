@@ -12,7 +12,7 @@ import { waitFor } from './helpers/wait.js';
 
 /*
  * Commands that only read answer from identities (and customer names) kept in memory, forgotten when
- * the database announces a change (migration 0026, src/core/change-cache.ts). Every change here is made
+ * the database announces a change (migration 0028, src/core/change-cache.ts). Every change here is made
  * as another process makes it: on PostgreSQL through a pool of its own; PGlite has one process.
  */
 

@@ -1,6 +1,6 @@
 import { databaseNotifications, type Database } from '../../db/client.js';
 
-/** Where the database announces changes: migration 0026's triggers notify it with the changed table's name. */
+/** Where the database announces changes: migration 0028's triggers notify it with the changed table's name. */
 const changesChannel = 'csp_changes';
 
 /**
