@@ -5,11 +5,20 @@ import { sql } from 'drizzle-orm';
 import { inject } from 'vitest';
 import { openDatabase, type Database, type DatabaseHandle } from '../../db/client.js';
 
+/** The migrated template database test/global-setup.ts made; none outside vitest (the benchmarks migrate their own). */
+function postgresTemplate(): string | undefined {
+  try {
+    return inject('postgresTemplate');
+  } catch {
+    return undefined;
+  }
+}
+
 /** A new, migrated database on a PostgreSQL server (a copy of the run's template), dropped again when the handle closes. */
 export async function openFreshPostgres(serverUrl: string, prefix = 'csp_test'): Promise<DatabaseHandle & { name: string }> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  const template = inject('postgresTemplate');
+  const template = postgresTemplate();
   await admin.unsafe(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
   const drop = async () => {
     await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
