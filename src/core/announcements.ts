@@ -1,5 +1,7 @@
-import { and, eq, isNull, or } from 'drizzle-orm';
-import type { Queryable } from '../../db/client.js';
+import { and, eq, isNull, or, sql } from 'drizzle-orm';
+import { insertMany } from '../../db/bulk.js';
+import type { Database, Queryable } from '../../db/client.js';
+import { preparedOnce } from '../../db/prepared.js';
 import { notificationSubscriptions, outbox, type NotificationKind } from '../../db/schema.js';
 import { storedParams, type MessageKey, type MessageParams } from '../i18n/index.js';
 import type { ChatPerson, CoreContext, Organization } from './context.js';
@@ -52,6 +54,17 @@ export function organizationChannel(org: Organization, purpose: 'activity' | 'ap
   return platform && channelId ? { platform, channelId } : undefined;
 }
 
+const targetKey = (t: ChatTarget) => `${t.platform}\u0000${t.channelId}`;
+
+/** Where one event goes: the activity channel, `also`, and the subscribed channels, each once, but never `except`. */
+function targetsOf(org: Organization, subscribed: ChatTarget[], event: { also?: ChatTarget; except?: ChatTarget }): PostTarget[] {
+  const targets = new Map<string, PostTarget>();
+  for (const target of [organizationChannel(org, 'activity'), event.also, ...subscribed]) {
+    if (postable(target) && !(event.except && targetKey(event.except) === targetKey(target))) targets.set(targetKey(target), target);
+  }
+  return [...targets.values()];
+}
+
 /**
  * R-N1: queues one message to every channel that subscribed to this kind of
  * event (for all customers or for this one) and to the activity channel, which
@@ -75,15 +88,42 @@ export async function notify(
           : isNull(notificationSubscriptions.customerId),
       ),
     );
-  const key = (t: ChatTarget) => `${t.platform}\u0000${t.channelId}`;
-  const targets = new Map<string, PostTarget>();
-  for (const target of [organizationChannel(org, 'activity'), event.also, ...subscribed]) {
-    if (postable(target) && !(event.except && key(event.except) === key(target))) targets.set(key(target), target);
+  const targets = targetsOf(org, subscribed, event);
+  if (targets.length) {
+    await tx.insert(outbox).values(targets.map((t) => ({ orgId: org.id, platform: t.platform, channelId: t.channelId, message: storable(event.message) })));
   }
-  if (targets.size) {
-    await tx.insert(outbox).values([...targets.values()].map((t) => ({ orgId: org.id, platform: t.platform, channelId: t.channelId, message: storable(event.message) })));
-  }
-  return targets.size;
+  return targets.length;
+}
+
+const subscriptionsOfKind = preparedOnce((db) =>
+  db
+    .selectDistinct({ platform: notificationSubscriptions.platform, channelId: notificationSubscriptions.channelId, customerId: notificationSubscriptions.customerId })
+    .from(notificationSubscriptions)
+    .where(and(eq(notificationSubscriptions.orgId, sql.placeholder('orgId')), eq(notificationSubscriptions.kind, sql.placeholder('kind'))))
+    .prepare('subscriptions_of_kind'),
+);
+
+export type Subscription = { platform: string; channelId: string; customerId: string | null };
+
+/** Every channel subscribed to a kind of event, for all customers or one: what notifyEach sends by. */
+export function subscriptionsTo(db: Database, orgId: string, kind: NotificationKind): Promise<Subscription[]> {
+  return subscriptionsOfKind(db).execute({ orgId, kind });
+}
+
+/**
+ * notify for many events, each about a customer (a batch of purchases), by the subscriptions
+ * to their kind: every message is queued by one insert, in the events' order.
+ */
+export async function notifyEach(tx: Queryable, org: Organization, subscriptions: Subscription[], events: { customerId: string; message: OutboxMessage }[]): Promise<void> {
+  const rows = events.flatMap((event) =>
+    targetsOf(org, subscriptions.filter((s) => s.customerId === null || s.customerId === event.customerId), {}).map((t) => ({
+      orgId: org.id,
+      platform: t.platform,
+      channelId: t.channelId,
+      message: storable(event.message),
+    })),
+  );
+  await insertMany(tx, outbox, rows);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, asc, eq, isNotNull, isNull } from 'drizzle-orm';
+import { and, asc, eq, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
+import { preparedOnce } from '../../db/prepared.js';
 import { apiTokens, offers, organizations } from '../../db/schema.js';
 import { orgColumns } from './access.js';
 import type { Organization } from './context.js';
@@ -43,19 +44,55 @@ export async function revokeApiToken(db: Database, orgId: string, id: string): P
   if (!rows.length) throw new DomainError('apiToken.unknown', { id });
 }
 
-/** The organization a bearer token belongs to, or undefined for a wrong or revoked token. */
-export async function organizationForToken(db: Database, token: string): Promise<Organization | undefined> {
-  const [row] = await db
-    .select({ id: apiTokens.id, lastUsedAt: apiTokens.lastUsedAt, org: orgColumns })
+interface TokenLookup {
+  resolve: (org: Organization | undefined) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Per database: the token hashes asked for during this turn of the event loop, and who asked. */
+const lookups = new WeakMap<Database, Map<string, TokenLookup[]>>();
+
+/**
+ * The organization a bearer token belongs to, or undefined for a wrong or revoked token. The
+ * lookups asked for in one turn of the event loop go to the database as one query, issued after
+ * all of them arrived: each still reads the tokens as they stand after it was asked (a token
+ * revoked before that is refused), and a busy intake spends one query, not one per request.
+ */
+export function organizationForToken(db: Database, token: string): Promise<Organization | undefined> {
+  let asked = lookups.get(db);
+  if (!asked) {
+    const batch = new Map<string, TokenLookup[]>();
+    lookups.set(db, (asked = batch));
+    setImmediate(() => {
+      lookups.delete(db);
+      lookUpTokens(db, [...batch.keys()]).then(
+        (found) => batch.forEach((waiting, hashed) => waiting.forEach((w) => w.resolve(found.get(hashed)))),
+        (error) => batch.forEach((waiting) => waiting.forEach((w) => w.reject(error))),
+      );
+    });
+  }
+  const hashed = hash(token);
+  return new Promise((resolve, reject) => {
+    const waiting = asked.get(hashed) ?? [];
+    asked.set(hashed, waiting.concat({ resolve, reject }));
+  });
+}
+
+const intakeTokens = preparedOnce((db) =>
+  db
+    .select({ id: apiTokens.id, tokenHash: apiTokens.tokenHash, lastUsedAt: apiTokens.lastUsedAt, org: orgColumns })
     .from(apiTokens)
     .innerJoin(organizations, eq(organizations.id, apiTokens.orgId))
-    .where(and(eq(apiTokens.tokenHash, hash(token)), isNull(apiTokens.revokedAt), isNull(apiTokens.publisherName)));
-  if (!row) return undefined;
+    .where(and(sql`${apiTokens.tokenHash} = any(${sql.placeholder('hashes')})`, isNull(apiTokens.revokedAt), isNull(apiTokens.publisherName)))
+    .prepare('intake_tokens'),
+);
+
+async function lookUpTokens(db: Database, hashes: string[]): Promise<Map<string, Organization>> {
+  const rows = await intakeTokens(db).execute({ hashes });
   // Stamped at most once a minute, so a busy intake does not queue on one row.
-  if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
-    await db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, row.id));
-  }
-  return row.org;
+  const stale = rows.filter((row) => !row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000).map((row) => row.id);
+  if (stale.length) await db.update(apiTokens).set({ lastUsedAt: new Date() }).where(sql`${apiTokens.id} = any(${sql.param(stale)}::uuid[])`);
+  return new Map(rows.map((row) => [row.tokenHash, row.org]));
 }
 
 /** A publisher token's publisher, and the organization that issued it. */

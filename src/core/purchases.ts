@@ -2,10 +2,12 @@ import { isDeepStrictEqual } from 'node:util';
 import { and, asc, count, desc, eq, inArray, or, sql } from 'drizzle-orm';
 import { unionAll } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
+import { insertMany } from '../../db/bulk.js';
 import type { Database, Queryable } from '../../db/client.js';
+import { preparedOnce } from '../../db/prepared.js';
 import { activityLog, customers, purchaseKinds, partnerCenterOrders, purchases, reservations } from '../../db/schema.js';
 import type { StoredParams } from '../i18n/index.js';
-import { notify } from './announcements.js';
+import { notifyEach, subscriptionsTo } from './announcements.js';
 import type { Organization } from './context.js';
 import { DomainError } from './errors.js';
 import { readPage, type Page } from './paging.js';
@@ -47,15 +49,34 @@ export interface RecordedPurchase {
   customer: PurchaseCustomer;
 }
 
-/** The customer named by its tenant ID or domain, exactly: a machine sends these, so nothing is guessed. */
-async function customerByKey(db: Queryable, orgId: string, key: string): Promise<PurchaseCustomer> {
-  const value = key.trim().toLowerCase();
-  const [customer] = await db
+/** A batch to the purchase intake holds at most this many purchases (README, "Customer purchases"). */
+export const maxPurchasesPerBatch = 500;
+
+/** What became of one purchase of several: recorded, a repeat, or refused for the reason given (and nothing stored for it). */
+export type PurchaseOutcome = RecordedPurchase | { state: 'refused'; error: DomainError };
+
+/** A machine sends a customer's tenant ID or domain exactly: only case and surrounding space are forgiven. */
+const customerKey = (text: string) => text.trim().toLowerCase();
+
+const customersByKeys = preparedOnce((db) =>
+  db
     .select({ id: customers.id, name: customers.name, tenantId: customers.tenantId, domain: customers.domain })
     .from(customers)
-    .where(and(eq(customers.orgId, orgId), or(eq(customers.tenantId, value), eq(customers.domain, value))));
-  if (!customer) throw new DomainError('purchase.unknownCustomer', { customer: key });
-  return customer;
+    .where(
+      and(
+        eq(customers.orgId, sql.placeholder('orgId')),
+        or(sql`${customers.tenantId} = any(${sql.placeholder('keys')})`, sql`${customers.domain} = any(${sql.placeholder('keys')})`),
+      ),
+    )
+    .prepare('purchase_customers'),
+);
+
+/** The customers named by these tenant IDs or domains, by key, in one query. */
+async function customersByKey(db: Database, orgId: string, texts: string[]): Promise<Map<string, PurchaseCustomer>> {
+  const found = await customersByKeys(db).execute({ orgId, keys: [...new Set(texts.map(customerKey))] });
+  const byKey = new Map<string, PurchaseCustomer>();
+  for (const customer of found) byKey.set(customer.tenantId, customer).set(customer.domain, customer);
+  return byKey;
 }
 
 /**
@@ -66,13 +87,83 @@ async function customerByKey(db: Queryable, orgId: string, key: string): Promise
  * content is refused.
  */
 export async function recordPurchase(db: Database, org: Organization, input: PurchaseInput): Promise<RecordedPurchase> {
-  const customer = await customerByKey(db, org.id, input.customer);
-  const received = JSON.parse(JSON.stringify(input)) as unknown;
-  const item = input.reservation ?? input.saas!;
-  return db.transaction(async (tx) => {
-    const [purchase] = await tx
-      .insert(purchases)
-      .values({
+  const [outcome] = await recordPurchases(db, org, [input]);
+  if (outcome!.state === 'refused') throw outcome!.error;
+  return outcome!;
+}
+
+/**
+ * recordPurchase for several purchases at once, each with the outcome it would have had alone,
+ * sent one after another in this order: one refused leaves the others alone. All that is stored
+ * commits in one transaction, written by a few multi-row statements whatever the number.
+ */
+export async function recordPurchases(db: Database, org: Organization, inputs: PurchaseInput[]): Promise<PurchaseOutcome[]> {
+  const outcomes: PurchaseOutcome[] = new Array(inputs.length);
+  // Read before the transaction, both at once: it then holds its connection only to write.
+  const [known, subscriptions] = await Promise.all([customersByKey(db, org.id, inputs.map((i) => i.customer)), subscriptionsTo(db, org.id, 'purchases')]);
+  const toWrite: Candidate[] = [];
+  inputs.forEach((input, index) => {
+    const customer = known.get(customerKey(input.customer));
+    if (customer) toWrite.push({ index, input, customer, received: JSON.parse(JSON.stringify(input)) as unknown });
+    else outcomes[index] = { state: 'refused', error: new DomainError('purchase.unknownCustomer', { customer: input.customer }) };
+  });
+  if (!toWrite.length) return outcomes;
+  await db.transaction(async (tx) => {
+    const recorded: (Candidate & { purchase: Purchase })[] = [];
+    // One round per occurrence of an ID: a second copy of a purchase in the batch meets the first as stored.
+    for (let round = toWrite; round.length; ) {
+      const seen = new Set<string>();
+      const now = round.filter((c) => !seen.has(c.input.id) && seen.add(c.input.id));
+      round = round.filter((c) => !now.includes(c));
+      for (const { candidate, outcome } of await writeRound(tx, org, now)) {
+        if (outcome.state === 'recorded') recorded.push({ ...candidate, purchase: outcome.purchase });
+        outcomes[candidate.index] = outcome;
+      }
+    }
+    if (!recorded.length) return;
+    recorded.sort((a, b) => a.index - b.index);
+    // Sent together: neither waits for the other's answer.
+    await Promise.all([
+      insertMany(
+        tx,
+        activityLog,
+        recorded.map(({ input, customer, purchase }) => ({
+          orgId: org.id,
+          customerId: customer.id,
+          actorName: input.buyer.name,
+          action: `customer_purchase_${input.kind}`,
+          details: activityDetails(purchase),
+          createdAt: input.purchasedAt,
+        })),
+      ),
+      notifyEach(tx, org, subscriptions, recorded.map(({ customer, purchase }) => ({ customerId: customer.id, message: { purchase: purchase.id } }))),
+    ]);
+  });
+  return outcomes;
+}
+
+interface Candidate {
+  index: number;
+  input: PurchaseInput;
+  customer: PurchaseCustomer;
+  /** The input as stored in `received`, to tell a repeat from a different purchase under the same ID. */
+  received: unknown;
+}
+
+type Written = { candidate: Candidate; outcome: PurchaseOutcome };
+
+/**
+ * Writes purchases with distinct IDs. Rows go in in ID order, so two transactions writing some of
+ * the same IDs wait for each other rather than deadlock.
+ */
+async function writeRound(tx: Queryable, org: Organization, candidates: Candidate[]): Promise<Written[]> {
+  const byId = [...candidates].sort((a, b) => (a.input.id < b.input.id ? -1 : a.input.id > b.input.id ? 1 : 0));
+  const inserted = await insertMany(
+    tx,
+    purchases,
+    byId.map(({ input, customer, received }) => {
+      const item = input.reservation ?? input.saas!;
+      return {
         orgId: org.id,
         sourceId: input.id,
         customerId: customer.id,
@@ -84,19 +175,34 @@ export async function recordPurchase(db: Database, org: Organization, input: Pur
         buyerEmail: input.buyer.email,
         purchasedAt: input.purchasedAt,
         received,
-      })
-      .onConflictDoNothing()
-      .returning();
-    if (!purchase) {
-      const [stored] = await tx.select().from(purchases).where(and(eq(purchases.orgId, org.id), eq(purchases.sourceId, input.id)));
-      if (!isDeepStrictEqual(stored!.received, received)) throw new DomainError('purchase.idReused', { id: input.id });
-      return { state: 'repeat', purchase: stored!, customer };
+      };
+    }),
+    { onConflictDoNothing: true, returning: true },
+  );
+  const fresh = new Map(inserted.map((p) => [p.sourceId, p]));
+  const written: Written[] = [];
+  const earlier = byId.filter((c) => !fresh.has(c.input.id));
+  if (earlier.length) {
+    const ids = earlier.map((c) => c.input.id);
+    const stored = await tx.select().from(purchases).where(and(eq(purchases.orgId, org.id), sql`${purchases.sourceId} = any(${sql.param(ids)})`));
+    const storedById = new Map(stored.map((p) => [p.sourceId, p]));
+    for (const candidate of earlier) {
+      const purchase = storedById.get(candidate.input.id)!;
+      const outcome: PurchaseOutcome = isDeepStrictEqual(purchase.received, candidate.received)
+        ? { state: 'repeat', purchase, customer: candidate.customer }
+        : { state: 'refused', error: new DomainError('purchase.idReused', { id: candidate.input.id }) };
+      written.push({ candidate, outcome });
     }
-    if (input.reservation) {
-      const r = input.reservation;
-      const inserted = await tx
-        .insert(reservations)
-        .values({
+  }
+  const reserving = byId.filter((c) => fresh.has(c.input.id) && c.input.reservation);
+  const reserved = new Set<string>();
+  if (reserving.length) {
+    const rows = await insertMany(
+      tx,
+      reservations,
+      reserving.map(({ input, customer }) => {
+        const r = input.reservation!;
+        return {
           orgId: org.id,
           id: input.id,
           reservationOrderId: r.reservationOrderId ?? null,
@@ -110,25 +216,26 @@ export async function recordPurchase(db: Database, org: Organization, input: Pur
           subscriptionId: r.subscriptionId ?? null,
           price: r.price.toFixed(2),
           currency: r.currency,
-          purchasedBy: 'customer',
+          purchasedBy: 'customer' as const,
           purchasedAt: input.purchasedAt,
-        })
-        .onConflictDoNothing()
-        .returning({ id: reservations.id });
-      // Rolls the purchase back too: the ID already names a reservation this purchase is not.
-      if (!inserted.length) throw new DomainError('purchase.reservationExists', { id: input.id });
+        };
+      }),
+      { onConflictDoNothing: true, returning: true },
+    );
+    for (const row of rows) reserved.add(row.id);
+    // The ID already names a reservation this purchase is not: its purchase row goes too, so nothing of it is stored.
+    const refused = reserving.filter((c) => !reserved.has(c.input.id));
+    if (refused.length) await tx.delete(purchases).where(sql`${purchases.id} = any(${sql.param(refused.map((c) => fresh.get(c.input.id)!.id))}::uuid[])`);
+    for (const candidate of refused) {
+      written.push({ candidate, outcome: { state: 'refused', error: new DomainError('purchase.reservationExists', { id: candidate.input.id }) } });
     }
-    await tx.insert(activityLog).values({
-      orgId: org.id,
-      customerId: customer.id,
-      actorName: input.buyer.name,
-      action: `customer_purchase_${input.kind}`,
-      details: activityDetails(purchase),
-      createdAt: input.purchasedAt,
-    });
-    await notify(tx, org, { kind: 'purchases', customerId: customer.id, message: { purchase: purchase.id } });
-    return { state: 'recorded', purchase, customer };
-  });
+  }
+  for (const candidate of byId) {
+    const purchase = fresh.get(candidate.input.id);
+    if (!purchase || (candidate.input.reservation && !reserved.has(candidate.input.id))) continue;
+    written.push({ candidate, outcome: { state: 'recorded', purchase, customer: candidate.customer } });
+  }
+  return written;
 }
 
 function purchaseDetails(input: PurchaseInput): Record<string, string | number> {
