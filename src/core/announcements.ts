@@ -1,5 +1,4 @@
 import { and, eq, isNull, or, sql } from 'drizzle-orm';
-import { insertMany } from '../../db/bulk.js';
 import type { Database, Queryable } from '../../db/client.js';
 import { preparedOnce } from '../../db/prepared.js';
 import { notificationSubscriptions, outbox, type NotificationKind } from '../../db/schema.js';
@@ -105,25 +104,14 @@ const subscriptionsOfKind = preparedOnce((db) =>
 
 export type Subscription = { platform: string; channelId: string; customerId: string | null };
 
-/** Every channel subscribed to a kind of event, for all customers or one: what notifyEach sends by. */
+/** Every channel subscribed to a kind of event, for all customers or one: read once for many events. */
 export function subscriptionsTo(db: Database, orgId: string, kind: NotificationKind): Promise<Subscription[]> {
   return subscriptionsOfKind(db).execute({ orgId, kind });
 }
 
-/**
- * notify for many events, each about a customer (a batch of purchases), by the subscriptions
- * to their kind: every message is queued by one insert, in the events' order.
- */
-export async function notifyEach(tx: Queryable, org: Organization, subscriptions: Subscription[], events: { customerId: string; message: OutboxMessage }[]): Promise<void> {
-  const rows = events.flatMap((event) =>
-    targetsOf(org, subscriptions.filter((s) => s.customerId === null || s.customerId === event.customerId), {}).map((t) => ({
-      orgId: org.id,
-      platform: t.platform,
-      channelId: t.channelId,
-      message: storable(event.message),
-    })),
-  );
-  await insertMany(tx, outbox, rows);
+/** Where notify would send an event about this customer, given the subscriptions to its kind. */
+export function announcementTargets(org: Organization, subscriptions: Subscription[], customerId: string): PostTarget[] {
+  return targetsOf(org, subscriptions.filter((s) => s.customerId === null || s.customerId === customerId), {});
 }
 
 /**

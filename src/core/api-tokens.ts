@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { and, asc, eq, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { preparedOnce } from '../../db/prepared.js';
+import { coalesce } from '../coalesce.js';
 import { apiTokens, offers, organizations } from '../../db/schema.js';
 import { orgColumns } from './access.js';
 import type { Organization } from './context.js';
@@ -44,38 +45,25 @@ export async function revokeApiToken(db: Database, orgId: string, id: string): P
   if (!rows.length) throw new DomainError('apiToken.unknown', { id });
 }
 
-interface TokenLookup {
-  resolve: (org: Organization | undefined) => void;
-  reject: (error: unknown) => void;
-}
-
-/** Per database: the token hashes asked for during this turn of the event loop, and who asked. */
-const lookups = new WeakMap<Database, Map<string, TokenLookup[]>>();
+/** Per database: its token lookups, made together. */
+const lookups = new WeakMap<Database, (hashed: string) => Promise<Organization | undefined>>();
 
 /**
- * The organization a bearer token belongs to, or undefined for a wrong or revoked token. The
- * lookups asked for in one turn of the event loop go to the database as one query, issued after
- * all of them arrived: each still reads the tokens as they stand after it was asked (a token
- * revoked before that is refused), and a busy intake spends one query, not one per request.
+ * The organization a bearer token belongs to, or undefined for a wrong or revoked token. Lookups
+ * asked for while one runs go to the database together in the next query, which starts after they
+ * were asked: a token revoked before a request came is refused, and a busy intake spends one query
+ * where it would have spent one per request.
  */
 export function organizationForToken(db: Database, token: string): Promise<Organization | undefined> {
-  let asked = lookups.get(db);
-  if (!asked) {
-    const batch = new Map<string, TokenLookup[]>();
-    lookups.set(db, (asked = batch));
-    setImmediate(() => {
-      lookups.delete(db);
-      lookUpTokens(db, [...batch.keys()]).then(
-        (found) => batch.forEach((waiting, hashed) => waiting.forEach((w) => w.resolve(found.get(hashed)))),
-        (error) => batch.forEach((waiting) => waiting.forEach((w) => w.reject(error))),
-      );
+  let lookUp = lookups.get(db);
+  if (!lookUp) {
+    lookUp = coalesce(async (hashes: string[]) => {
+      const found = await lookUpTokens(db, [...new Set(hashes)]);
+      return hashes.map((hashed) => found.get(hashed));
     });
+    lookups.set(db, lookUp);
   }
-  const hashed = hash(token);
-  return new Promise((resolve, reject) => {
-    const waiting = asked.get(hashed) ?? [];
-    asked.set(hashed, waiting.concat({ resolve, reject }));
-  });
+  return lookUp(hash(token));
 }
 
 const intakeTokens = preparedOnce((db) =>

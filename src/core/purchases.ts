@@ -2,12 +2,12 @@ import { isDeepStrictEqual } from 'node:util';
 import { and, asc, count, desc, eq, inArray, or, sql } from 'drizzle-orm';
 import { unionAll } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
-import { insertMany } from '../../db/bulk.js';
+import { rowsOf } from '../../db/rows.js';
 import type { Database, Queryable } from '../../db/client.js';
 import { preparedOnce } from '../../db/prepared.js';
-import { activityLog, customers, purchaseKinds, partnerCenterOrders, purchases, reservations } from '../../db/schema.js';
+import { activityLog, customers, outbox, purchaseKinds, partnerCenterOrders, purchases, reservations } from '../../db/schema.js';
 import type { StoredParams } from '../i18n/index.js';
-import { notifyEach, subscriptionsTo } from './announcements.js';
+import { announcementTargets, subscriptionsTo, type Subscription } from './announcements.js';
 import type { Organization } from './context.js';
 import { DomainError } from './errors.js';
 import { readPage, type Page } from './paging.js';
@@ -94,12 +94,11 @@ export async function recordPurchase(db: Database, org: Organization, input: Pur
 
 /**
  * recordPurchase for several purchases at once, each with the outcome it would have had alone,
- * sent one after another in this order: one refused leaves the others alone. All that is stored
- * commits in one transaction, written by a few multi-row statements whatever the number.
+ * sent one after another in this order: one refused leaves the others alone. Whatever their
+ * number, they are written by one statement (two reads before it, one after for repeats).
  */
 export async function recordPurchases(db: Database, org: Organization, inputs: PurchaseInput[]): Promise<PurchaseOutcome[]> {
   const outcomes: PurchaseOutcome[] = new Array(inputs.length);
-  // Read before the transaction, both at once: it then holds its connection only to write.
   const [known, subscriptions] = await Promise.all([customersByKey(db, org.id, inputs.map((i) => i.customer)), subscriptionsTo(db, org.id, 'purchases')]);
   const toWrite: Candidate[] = [];
   inputs.forEach((input, index) => {
@@ -107,39 +106,32 @@ export async function recordPurchases(db: Database, org: Organization, inputs: P
     if (customer) toWrite.push({ index, input, customer, received: JSON.parse(JSON.stringify(input)) as unknown });
     else outcomes[index] = { state: 'refused', error: new DomainError('purchase.unknownCustomer', { customer: input.customer }) };
   });
-  if (!toWrite.length) return outcomes;
-  await db.transaction(async (tx) => {
-    const recorded: (Candidate & { purchase: Purchase })[] = [];
-    // One round per occurrence of an ID: a second copy of a purchase in the batch meets the first as stored.
-    for (let round = toWrite; round.length; ) {
-      const seen = new Set<string>();
-      const now = round.filter((c) => !seen.has(c.input.id) && seen.add(c.input.id));
-      round = round.filter((c) => !now.includes(c));
-      for (const { candidate, outcome } of await writeRound(tx, org, now)) {
-        if (outcome.state === 'recorded') recorded.push({ ...candidate, purchase: outcome.purchase });
-        outcomes[candidate.index] = outcome;
-      }
+  // One round per occurrence of an ID: a second copy of a purchase meets the first as stored.
+  const rounds: Candidate[][] = [];
+  for (const candidate of toWrite) {
+    const round = rounds.find((r) => !r.some((c) => c.input.id === candidate.input.id));
+    if (round) round.push(candidate);
+    else rounds.push([candidate]);
+  }
+  const writeAll = async (q: Queryable) => {
+    for (const round of rounds) for (const { candidate, outcome } of await writeRound(q, org, subscriptions, round)) outcomes[candidate.index] = outcome;
+  };
+  // Rarely more than one round (an ID twice in a batch): then they commit together.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await (rounds.length > 1 ? db.transaction(writeAll) : writeAll(db));
+      return outcomes;
+    } catch (error) {
+      // Nothing was stored: a reservation ID another writer took meanwhile, or a deadlock with it, is met by trying again.
+      if (attempt === 3 || !['23505', '40P01'].includes(sqlState(error) ?? '')) throw error;
     }
-    if (!recorded.length) return;
-    recorded.sort((a, b) => a.index - b.index);
-    // Sent together: neither waits for the other's answer.
-    await Promise.all([
-      insertMany(
-        tx,
-        activityLog,
-        recorded.map(({ input, customer, purchase }) => ({
-          orgId: org.id,
-          customerId: customer.id,
-          actorName: input.buyer.name,
-          action: `customer_purchase_${input.kind}`,
-          details: activityDetails(purchase),
-          createdAt: input.purchasedAt,
-        })),
-      ),
-      notifyEach(tx, org, subscriptions, recorded.map(({ customer, purchase }) => ({ customerId: customer.id, message: { purchase: purchase.id } }))),
-    ]);
-  });
-  return outcomes;
+  }
+}
+
+/** The SQLSTATE of a database error, which Drizzle wraps as its cause. */
+function sqlState(error: unknown): string | undefined {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) if (typeof e.code === 'string') return e.code;
+  return undefined;
 }
 
 interface Candidate {
@@ -150,92 +142,110 @@ interface Candidate {
   received: unknown;
 }
 
-type Written = { candidate: Candidate; outcome: PurchaseOutcome };
+/** Records purchases with distinct IDs; those it did not record are a repeat, an ID reused, or an ID that names another reservation. */
+async function writeRound(q: Queryable, org: Organization, subscriptions: Subscription[], candidates: Candidate[]) {
+  const recorded = new Map((await insertPurchases(q, org, subscriptions, candidates)).map((p) => [p.sourceId, p]));
+  const others = candidates.filter((c) => !recorded.has(c.input.id)).map((c) => c.input.id);
+  const stored = others.length ? await q.select().from(purchases).where(and(eq(purchases.orgId, org.id), sql`${purchases.sourceId} = any(${sql.param(others)})`)) : [];
+  const storedById = new Map(stored.map((p) => [p.sourceId, p]));
+  return candidates.map((candidate): { candidate: Candidate; outcome: PurchaseOutcome } => {
+    const { input, customer, received } = candidate;
+    const purchase = recorded.get(input.id);
+    if (purchase) return { candidate, outcome: { state: 'recorded', purchase, customer } };
+    const earlier = storedById.get(input.id);
+    if (!earlier) return { candidate, outcome: { state: 'refused', error: new DomainError('purchase.reservationExists', { id: input.id }) } };
+    if (!isDeepStrictEqual(earlier.received, received)) return { candidate, outcome: { state: 'refused', error: new DomainError('purchase.idReused', { id: input.id }) } };
+    return { candidate, outcome: { state: 'repeat', purchase: earlier, customer } };
+  });
+}
 
 /**
- * Writes purchases with distinct IDs. Rows go in in ID order, so two transactions writing some of
- * the same IDs wait for each other rather than deadlock.
+ * R-P8, R-P9, R-N2 in one statement: each purchase not recorded yet, its reservation, its activity
+ * row and its announcements (in the order given), all from one JSON parameter. A purchase already
+ * recorded is left out (ON CONFLICT DO NOTHING), and so is one whose ID names a reservation already:
+ * neither writes anything. Should another writer take the reservation ID meanwhile, its unique key
+ * fails the statement and nothing is written. Purchases go in by ID, so two writers wait for each
+ * other rather than deadlock. Answers the purchases recorded.
  */
-async function writeRound(tx: Queryable, org: Organization, candidates: Candidate[]): Promise<Written[]> {
-  const byId = [...candidates].sort((a, b) => (a.input.id < b.input.id ? -1 : a.input.id > b.input.id ? 1 : 0));
-  const inserted = await insertMany(
-    tx,
-    purchases,
-    byId.map(({ input, customer, received }) => {
-      const item = input.reservation ?? input.saas!;
-      return {
-        orgId: org.id,
-        sourceId: input.id,
-        customerId: customer.id,
+async function insertPurchases(q: Queryable, org: Organization, subscriptions: Subscription[], candidates: Candidate[]): Promise<Purchase[]> {
+  const items = candidates.map(({ input, customer, received }) => {
+    const item = input.reservation ?? input.saas!;
+    const details = purchaseDetails(input);
+    const price = item.price.toFixed(2);
+    const r = input.reservation;
+    return {
+      purchase: {
+        org_id: org.id,
+        source_id: input.id,
+        customer_id: customer.id,
         kind: input.kind,
-        details: purchaseDetails(input),
-        price: item.price.toFixed(2),
+        details,
+        price,
         currency: item.currency,
-        buyerName: input.buyer.name,
-        buyerEmail: input.buyer.email,
-        purchasedAt: input.purchasedAt,
+        buyer_name: input.buyer.name,
+        buyer_email: input.buyer.email,
+        purchased_at: input.purchasedAt,
         received,
-      };
-    }),
-    { onConflictDoNothing: true, returning: true },
-  );
-  const fresh = new Map(inserted.map((p) => [p.sourceId, p]));
-  const written: Written[] = [];
-  const earlier = byId.filter((c) => !fresh.has(c.input.id));
-  if (earlier.length) {
-    const ids = earlier.map((c) => c.input.id);
-    const stored = await tx.select().from(purchases).where(and(eq(purchases.orgId, org.id), sql`${purchases.sourceId} = any(${sql.param(ids)})`));
-    const storedById = new Map(stored.map((p) => [p.sourceId, p]));
-    for (const candidate of earlier) {
-      const purchase = storedById.get(candidate.input.id)!;
-      const outcome: PurchaseOutcome = isDeepStrictEqual(purchase.received, candidate.received)
-        ? { state: 'repeat', purchase, customer: candidate.customer }
-        : { state: 'refused', error: new DomainError('purchase.idReused', { id: candidate.input.id }) };
-      written.push({ candidate, outcome });
-    }
-  }
-  const reserving = byId.filter((c) => fresh.has(c.input.id) && c.input.reservation);
-  const reserved = new Set<string>();
-  if (reserving.length) {
-    const rows = await insertMany(
-      tx,
-      reservations,
-      reserving.map(({ input, customer }) => {
-        const r = input.reservation!;
-        return {
-          orgId: org.id,
-          id: input.id,
-          reservationOrderId: r.reservationOrderId ?? null,
-          customerId: customer.id,
-          product: r.product,
-          region: r.region,
-          quantity: r.quantity,
-          term: r.term,
-          billingPlan: r.billingPlan,
-          scope: r.scope,
-          subscriptionId: r.subscriptionId ?? null,
-          price: r.price.toFixed(2),
-          currency: r.currency,
-          purchasedBy: 'customer' as const,
-          purchasedAt: input.purchasedAt,
-        };
-      }),
-      { onConflictDoNothing: true, returning: true },
-    );
-    for (const row of rows) reserved.add(row.id);
-    // The ID already names a reservation this purchase is not: its purchase row goes too, so nothing of it is stored.
-    const refused = reserving.filter((c) => !reserved.has(c.input.id));
-    if (refused.length) await tx.delete(purchases).where(sql`${purchases.id} = any(${sql.param(refused.map((c) => fresh.get(c.input.id)!.id))}::uuid[])`);
-    for (const candidate of refused) {
-      written.push({ candidate, outcome: { state: 'refused', error: new DomainError('purchase.reservationExists', { id: candidate.input.id }) } });
-    }
-  }
-  for (const candidate of byId) {
-    const purchase = fresh.get(candidate.input.id);
-    if (!purchase || (candidate.input.reservation && !reserved.has(candidate.input.id))) continue;
-    written.push({ candidate, outcome: { state: 'recorded', purchase, customer: candidate.customer } });
-  }
-  return written;
+      },
+      reservation: r && {
+        org_id: org.id,
+        id: input.id,
+        reservation_order_id: r.reservationOrderId ?? null,
+        customer_id: customer.id,
+        product: r.product,
+        region: r.region,
+        quantity: r.quantity,
+        term: r.term,
+        billing_plan: r.billingPlan,
+        scope: r.scope,
+        subscription_id: r.subscriptionId ?? null,
+        price,
+        currency: r.currency,
+        purchased_by: 'customer',
+        purchased_at: input.purchasedAt,
+      },
+      activity: {
+        org_id: org.id,
+        customer_id: customer.id,
+        actor_name: input.buyer.name,
+        action: `customer_purchase_${input.kind}`,
+        details: activityDetails({ sourceId: input.id, details, price, currency: item.currency }),
+        created_at: input.purchasedAt,
+      },
+      targets: announcementTargets(org, subscriptions, customer.id).map((t) => ({ org_id: org.id, platform: t.platform, channel_id: t.channelId })),
+    };
+  });
+  const result = await q.execute(sql`
+    with input as (
+      select i.n, i.item from jsonb_array_elements(${JSON.stringify(items)}::jsonb) with ordinality as i(item, n)
+    ), recorded as (
+      insert into ${purchases} (org_id, source_id, customer_id, kind, details, price, currency, buyer_name, buyer_email, purchased_at, received)
+      select p.org_id, p.source_id, p.customer_id, p.kind, p.details, p.price, p.currency, p.buyer_name, p.buyer_email, p.purchased_at, p.received
+      from input, jsonb_populate_record(null::${purchases}, input.item->'purchase') p
+      where not exists (select 1 from ${reservations} r where input.item->'reservation' <> 'null' and r.org_id = p.org_id and r.id = p.source_id)
+      order by p.source_id
+      on conflict do nothing
+      returning *
+    ), written as (
+      select input.n, input.item, recorded.id as purchase_id from input join recorded on recorded.source_id = input.item->'purchase'->>'source_id'
+    ), reserved as (
+      insert into ${reservations} (org_id, id, reservation_order_id, customer_id, product, region, quantity, term, billing_plan, scope, subscription_id, price, currency, purchased_by, purchased_at)
+      select r.org_id, r.id, r.reservation_order_id, r.customer_id, r.product, r.region, r.quantity, r.term, r.billing_plan, r.scope, r.subscription_id, r.price, r.currency, r.purchased_by, r.purchased_at
+      from written, jsonb_populate_record(null::${reservations}, written.item->'reservation') r
+      where written.item->'reservation' <> 'null'
+    ), logged as (
+      insert into ${activityLog} (org_id, customer_id, actor_name, action, details, created_at)
+      select a.org_id, a.customer_id, a.actor_name, a.action, a.details, a.created_at
+      from written, jsonb_populate_record(null::${activityLog}, written.item->'activity') a
+      order by written.n
+    ), queued as (
+      insert into ${outbox} (org_id, platform, channel_id, message)
+      select t.org_id, t.platform, t.channel_id, jsonb_build_object('purchase', written.purchase_id)
+      from written, jsonb_populate_recordset(null::${outbox}, written.item->'targets') with ordinality t
+      order by written.n, t.ordinality
+    )
+    select * from recorded`);
+  return rowsOf(purchases, result);
 }
 
 function purchaseDetails(input: PurchaseInput): Record<string, string | number> {

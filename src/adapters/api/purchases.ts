@@ -6,7 +6,8 @@ import { describeIssues } from '../../core/import.js';
 import { maxPurchasesPerBatch, purchaseInputSchema, purchaseJson, recordPurchases, type PurchaseInput, type PurchaseOutcome } from '../../core/purchases.js';
 import { translator, type MessageKey } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
-import { noteOrganization, outsideRequest } from '../../request-context.js';
+import { coalesce } from '../../coalesce.js';
+import { noteOrganization } from '../../request-context.js';
 
 export interface ApiAnswer {
   status: number;
@@ -116,46 +117,20 @@ function isolatingFailures(db: Database, onRecorded: () => void) {
 
 /**
  * Group commit for purchases sent one per request: those arriving while the organization's
- * previous group is being written wait for it, then go in one transaction together (up to a
- * batch's size), each answered with its own outcome once that transaction committed.
+ * previous group is being written wait for it, then go in one write together (up to a batch's
+ * size), each answered with its own outcome once that write committed.
  */
 function groupCommit(write: (org: Organization, inputs: PurchaseInput[]) => Promise<(PurchaseOutcome | Error)[]>) {
-  interface Waiting {
-    input: PurchaseInput;
-    resolve: (outcome: PurchaseOutcome) => void;
-    reject: (error: unknown) => void;
-  }
-  const queues = new Map<string, { org: Organization; waiting: Waiting[] }>();
-
-  async function drain(orgId: string) {
-    const queue = queues.get(orgId)!;
-    while (queue.waiting.length) {
-      const group = queue.waiting.splice(0, maxPurchasesPerBatch);
-      try {
-        const outcomes = await write(queue.org, group.map((w) => w.input));
-        group.forEach((w, i) => {
-          const outcome = outcomes[i]!;
-          if (outcome instanceof Error) w.reject(outcome);
-          else w.resolve(outcome);
-        });
-      } catch (cause) {
-        for (const w of group) w.reject(cause);
-      }
+  const groups = new Map<string, (item: { org: Organization; input: PurchaseInput }) => Promise<PurchaseOutcome | Error>>();
+  return async (org: Organization, input: PurchaseInput): Promise<PurchaseOutcome> => {
+    let group = groups.get(org.id);
+    if (!group) {
+      // The newest reading of the organization (its activity channel) is the one written with.
+      group = coalesce((items) => write(items.at(-1)!.org, items.map((i) => i.input)), maxPurchasesPerBatch);
+      groups.set(org.id, group);
     }
-    queues.delete(orgId);
-  }
-
-  return (org: Organization, input: PurchaseInput) =>
-    new Promise<PurchaseOutcome>((resolve, reject) => {
-      const queue = queues.get(org.id);
-      if (queue) {
-        // The newest reading of the organization (its activity channel) is the one written with.
-        queue.org = org;
-        queue.waiting.push({ input, resolve, reject });
-        return;
-      }
-      queues.set(org.id, { org, waiting: [{ input, resolve, reject }] });
-      // After this turn of the event loop, so requests read in the same turn share the first transaction too.
-      setImmediate(() => outsideRequest(() => void drain(org.id)));
-    });
+    const outcome = await group({ org, input });
+    if (outcome instanceof Error) throw outcome;
+    return outcome;
+  };
 }
