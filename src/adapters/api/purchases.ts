@@ -126,7 +126,7 @@ function groupCommit(write: (org: Organization, inputs: PurchaseInput[]) => Prom
     let group = groups.get(org.id);
     if (!group) {
       // The newest reading of the organization (its activity channel) is the one written with.
-      group = coalesce((items) => write(items.at(-1)!.org, items.map((i) => i.input)), maxPurchasesPerBatch);
+      group = coalesce((items) => write(items.at(-1)!.org, items.map((i) => i.input)), { max: maxPurchasesPerBatch });
       groups.set(org.id, group);
     }
     const outcome = await group({ org, input });
