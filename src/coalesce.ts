@@ -2,15 +2,15 @@ import { outsideRequest } from './request-context.js';
 
 /**
  * Makes one call per item into calls per batch of items, the way a database commits a group: items
- * given while `parallel` batches run wait for one to end and go together in the next (at most
- * `max`), the first after the current turn of the event loop. So every item's batch starts after
+ * given while a batch runs wait for it to end and go together in the next (at most `max`), the
+ * first after the current turn of the event loop. So every item's batch starts after
  * the item was given, and a busy caller spends one call where it would have spent many. `run`
  * answers one result per item, in order; if it throws, every item of that batch gets its error.
  */
-export function coalesce<I, O>(run: (items: I[]) => Promise<O[]>, options: { max?: number; parallel?: number } = {}): (item: I) => Promise<O> {
-  const { max = Number.POSITIVE_INFINITY, parallel = 1 } = options;
+export function coalesce<I, O>(run: (items: I[]) => Promise<O[]>, options: { max?: number } = {}): (item: I) => Promise<O> {
+  const { max = Number.POSITIVE_INFINITY } = options;
   const waiting: { item: I; resolve: (result: O) => void; reject: (error: unknown) => void }[] = [];
-  let running = 0;
+  let running = false;
   async function drain() {
     while (waiting.length) {
       const batch = waiting.splice(0, max);
@@ -21,13 +21,13 @@ export function coalesce<I, O>(run: (items: I[]) => Promise<O[]>, options: { max
         for (const w of batch) w.reject(error);
       }
     }
-    running--;
+    running = false;
   }
   return (item) =>
     new Promise<O>((resolve, reject) => {
       waiting.push({ item, resolve, reject });
-      if (running === parallel) return;
-      running++;
+      if (running) return;
+      running = true;
       // A batch serves many requests: it runs, and logs, as none of them.
       setImmediate(() => outsideRequest(() => void drain()));
     });
