@@ -188,7 +188,7 @@ export async function startBot(options: {
     slackInstall: slack?.installListener,
     socketMode,
     teams: teams?.handle,
-    purchases: purchaseIntake(db, wake),
+    purchases: purchaseIntake(db, { onRecorded: wake, log }),
     saas: saasFulfillment(db, wake),
     partnerCenterWebhook,
     deliveries: () => deliveryBacklog(db),
