@@ -75,6 +75,55 @@ export type PoolStats = { driver: 'postgres'; max: number; open: number; inUse: 
 const pools = new WeakMap<object, { driver: PoolStats['driver']; read(): Promise<PoolStats> }>();
 export const databasePool = (db: Database) => pools.get(db);
 
+/**
+ * Listening for NOTIFY on one channel, for the caches that must hear of every change (src/core/change-cache.ts).
+ * `listening` is called each time the listener is in place (again); `interrupted` when it may have missed some.
+ */
+export interface ChangeListener {
+  notified(payload: string): void;
+  listening(): void;
+  interrupted(): void;
+}
+const notifications = new WeakMap<object, (channel: string, listener: ChangeListener) => void>();
+export const databaseNotifications = (db: Database) => notifications.get(db);
+
+/**
+ * PostgreSQL: a connection of its own holds the LISTEN. When it closes (a restart, a network cut), its
+ * listeners hear they may have missed changes, and the LISTEN is tried again every second until it holds.
+ */
+function postgresNotifications(url: string, applicationName: string) {
+  const channels = new Map<string, ChangeListener[]>();
+  let ended = false;
+  const client = postgres(url, {
+    max: 1, max_lifetime: null, fetch_types: false, onnotice: () => {},
+    connection: { application_name: `${applicationName} listen` },
+    onclose: () => {
+      for (const [channel, listeners] of channels) {
+        for (const l of listeners) l.interrupted();
+        start(channel);
+      }
+    },
+    // postgres.js' own option for NOTIFY messages on this connection (its sql.listen uses it too).
+    ...({ onnotify: (channel: string, payload: string) => channels.get(channel)?.forEach((l) => l.notified(payload)) } as object),
+  });
+  const start = (channel: string) => {
+    if (ended) return;
+    client.unsafe(`listen "${channel.replace(/"/g, '""')}"`).then(
+      () => channels.get(channel)?.forEach((l) => l.listening()),
+      () => setTimeout(() => start(channel), 1000).unref(),
+    );
+  };
+  return {
+    listen(channel: string, listener: ChangeListener) {
+      const listeners = channels.get(channel);
+      if (listeners) return void listeners.push(listener);
+      channels.set(channel, [listener]);
+      start(channel);
+    },
+    end: () => ((ended = true), client.end({ timeout: 5 })),
+  };
+}
+
 /** How many migrations the database has had (none before the first run). postgres.js answers rows, PGlite { rows }. */
 const appliedMigrations = (db: Database) =>
   db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`).then(
@@ -138,7 +187,9 @@ export async function openDatabase(options: {
         return { driver: 'postgres', max, open: row!.open, inUse: row!.inUse };
       },
     });
-    return { db: db as unknown as Database, kind: 'postgres', migrations, close: () => client.end({ timeout: 5 }) };
+    const listen = postgresNotifications(url, applicationName);
+    notifications.set(db, listen.listen);
+    return { db: db as unknown as Database, kind: 'postgres', migrations, close: () => Promise.all([client.end({ timeout: 5 }), listen.end()]).then(() => undefined) };
   }
   let client: PGlite;
   try {
@@ -158,6 +209,8 @@ export async function openDatabase(options: {
   }
   const db = drizzlePglite(client, { schema });
   pools.set(db, { driver: 'pglite', read: async () => ({ driver: 'pglite', inFlight }) });
+  // One process: notifications arrive with the result of the statement that committed them, never missed.
+  notifications.set(db, (channel, listener) => void client.listen(channel, listener.notified).then(listener.listening));
   try {
     const migrations = await upgraded(db as unknown as Database, () => migratePglite(db, { migrationsFolder }));
     return { db: db as unknown as Database, kind: 'pglite', migrations, close: () => client.close() };

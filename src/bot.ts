@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from '../db/client.js';
 import { runCli } from './adapters/cli/run.js';
 import { createSlackAdapter, type SlackAdapter } from './adapters/slack/app.js';
@@ -11,6 +12,7 @@ import { remindPendingRequests } from './core/request-messages.js';
 import { teamsSender } from './delivery/teams.js';
 import { deliveryBacklog, startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
 import type { Logger } from './log.js';
+import { listenForChanges } from './core/change-cache.js';
 import { createTelemetry } from './observability.js';
 import { withRequest } from './request-context.js';
 import { createHttpServer, type HttpServer } from './server.js';
@@ -29,6 +31,7 @@ import { refreshPartnerCatalog } from './partner-center/catalog.js';
 import { warnExpiringRefreshToken } from './partner-center/tokens.js';
 
 const reminderCheckMs = 10 * 60 * 1000;
+const listenerWaitMs = 5000;
 
 type PartnerCenterWebhookSettings = Pick<
   Config,
@@ -74,6 +77,9 @@ export async function startBot(options: {
   teamsBotToken?: TeamsAdapterOptions['botToken'];
 }): Promise<Bot> {
   const { db, config, log } = options;
+  // Identities and customer names are kept in memory only while the database's changes are heard: the
+  // first requests find the listener in place. Should it take long, the bot starts reading uncached.
+  await Promise.race([listenForChanges(db), sleep(listenerWaitMs, undefined, { ref: false })]);
   // Aborted by stop(): no job starts after it, and background jobs' Partner Center reads end at once.
   const stopping = new AbortController();
   const underWay = new Set<Promise<void>>();
@@ -182,7 +188,7 @@ export async function startBot(options: {
     slackInstall: slack?.installListener,
     socketMode,
     teams: teams?.handle,
-    purchases: purchaseIntake(db, wake),
+    purchases: purchaseIntake(db, { onRecorded: wake, log }),
     saas: saasFulfillment(db, wake),
     partnerCenterWebhook,
     deliveries: () => deliveryBacklog(db),
