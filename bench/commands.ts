@@ -30,7 +30,7 @@
  * A benchmark, not a test: it prints figures and asserts nothing about speed. It exits non-zero
  * only on wrong results: a click's effect lost or doubled, error or unexpected replies.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -770,6 +770,10 @@ async function main(): Promise<boolean> {
   const start = startCommand(appDir);
   console.log(`csp-ops command benchmark — Node ${process.version}, ${connections} connections, ${warmupSeconds} s warm-up + ${seconds} s per row`);
   console.log(`csp-ops from ${appDir}: ${start.text}`);
+  // What npm start runs before that command line (compiling dist/): the server measured is the checkout's code as it is.
+  if ((JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8')) as { scripts?: { prestart?: string } }).scripts?.prestart) {
+    execFileSync('npm', ['run', '--silent', 'prestart'], { cwd: appDir, stdio: 'inherit' });
+  }
   temporary = await mkdtemp(join(tmpdir(), 'csp-bench-'));
   cleanups.push({ name: 'temporary files', run: () => rm(temporary, { recursive: true, force: true }) });
   cleanups.push({

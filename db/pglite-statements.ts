@@ -5,6 +5,9 @@ type BackendMessage = Awaited<ReturnType<PGlite['execProtocol']>>['messages'][nu
 type QueryOptions = NonNullable<Parameters<PGlite['query']>[2]>;
 type Parsers = PGlite['parsers'];
 
+/** Where PostgreSQL raises the errors of a prepared statement that has to be prepared again. */
+const staleStatement = new Set(['RevalidateCachedQuery', 'FetchPreparedStatement']);
+
 /** Statements kept prepared at most; past it the least recently used one is closed. */
 const capacity = 256;
 
@@ -85,9 +88,9 @@ export function reusePreparedStatements(client: PGlite): void {
       // Prepared again next time, in case a schema change made it stale.
       statements.delete(text);
       closing.push(serialize.close({ type: 'S', name: statement.name }));
-      // PostgreSQL refuses to run a statement whose rows a schema change reshaped: outside a transaction
-      // it is prepared again at once, as postgres.js does.
-      if (!inTransaction && !retried && (error as { routine?: string }).routine === 'RevalidateCachedQuery') return run(text, params, options, inTransaction, true);
+      // A statement whose rows a schema change reshaped, or one deallocated behind our back: outside a
+      // transaction it is prepared again at once, as postgres.js does.
+      if (!inTransaction && !retried && staleStatement.has((error as { routine?: string }).routine ?? '')) return run(text, params, options, inTransaction, true);
       throw fail(error, text, params);
     }
     // Drizzle passes a few parsers of its own with every query; PGlite would copy its hundreds to add them.

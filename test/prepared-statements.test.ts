@@ -35,13 +35,16 @@ describe(`prepared statements (${engine})`, () => {
     expect(runs).toEqual([expected(1), expected(1), expected(2), expected(2)]);
   });
 
-  it('a statement whose table gained a column since it was prepared answers with the new column', async () => {
+  it('a statement whose table gained a column since it was prepared answers with the new column, and one deallocated is prepared again', async () => {
     await db().execute(sql`create table probe.grows (id int)`);
     await db().execute(sql`insert into probe.grows values (1)`);
     const all = () => db().execute(sql`select * from probe.grows`).then((result) => rowsOf(result));
     expect(await all()).toEqual([{ id: 1 }]);
     expect(await all()).toEqual([{ id: 1 }]);
     await db().execute(sql`alter table probe.grows add column name text default 'Contoso'`);
+    expect(await all()).toEqual([{ id: 1, name: 'Contoso' }]);
+    // Every statement of the session deallocated (as pg_dump does): prepared again when next run.
+    await db().execute(sql`deallocate all`);
     expect(await all()).toEqual([{ id: 1, name: 'Contoso' }]);
   });
 
