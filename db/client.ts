@@ -175,7 +175,10 @@ export async function openDatabase(options: {
     // Each process names its connections, so pg_stat_activity tells this pool's from another instance's.
     const applicationName = `csp-ops ${randomBytes(4).toString('hex')}`;
     const max = 10;
-    const client = postgres(url, { max, onnotice: () => {}, connection: { application_name: applicationName } });
+    // No limit to the queries queued on one connection: postgres.js skips reserving a connection for a
+    // transaction whose BEGIN is the query that fills it (porsager/postgres#1189, #823), and the pool then
+    // runs other queries inside that transaction. Under a backlog of clicks every connection filled up.
+    const client = postgres(url, { max, ...({ max_pipeline: Number.MAX_SAFE_INTEGER } as object), onnotice: () => {}, connection: { application_name: applicationName } });
     const db = drizzlePostgres(client, { schema });
     pools.set(db, {
       driver: 'postgres',

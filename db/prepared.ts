@@ -1,7 +1,5 @@
-import { PgTransaction } from 'drizzle-orm/pg-core';
 import type { Database } from './client.js';
-
-const isTransaction = (db: Database) => (db as object) instanceof PgTransaction;
+import { isTransaction } from './transaction.js';
 
 /** A drizzle database or transaction's session: its driver's class, and the client a query runs on. */
 const sessionOf = (db: Database) => (db as unknown as { session?: { client?: unknown } }).session;

@@ -7,5 +7,7 @@ import type { Queryable, Transaction } from './client.js';
  * fails the caller's transaction as well.
  */
 export function inTransaction<T>(db: Queryable, work: (tx: Transaction) => Promise<T>): Promise<T> {
-  return (db as object) instanceof PgTransaction ? work(db as Transaction) : db.transaction(work);
+  return isTransaction(db) ? work(db as Transaction) : db.transaction(work);
 }
+
+export const isTransaction = (db: Queryable): boolean => (db as object) instanceof PgTransaction;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { DatabaseHandle, Transaction } from '../db/client.js';
 import { confirmations, customers, organizations, staff } from '../db/schema.js';
 import { normalizeKey } from '../src/core/text.js';
@@ -121,6 +121,24 @@ describe(`what only reads sees a change once it is announced (${onPostgres ? 'Po
       .where(and(eq(customers.orgId, await testOrgId(bot.db)), eq(customers.domain, 'contoso.com')));
     await waitFor('the new name', async () => (await shown('Contoso Holdings')).includes(name));
     await waitFor('the old name forgotten', async () => !(await shown('Contoso Ltd')).includes('contoso.com'));
+  });
+});
+
+describe(`cards shown at the same moment (${onPostgres ? 'PostgreSQL' : 'PGlite'})`, () => {
+  it('R-P10 twelve confirmations asked at once (stored together) each act once', async () => {
+    const cards = await Promise.all(Array.from({ length: 12 }, () => bot.command(users.adminAgent, 'allow-reservations contosopharma.com')));
+    const turnOns = cards.map((card) => buttons(card.reply).find((b) => b.text.text === 'Turn on')!);
+    expect(new Set(turnOns.map((b) => b.value)).size).toBe(12);
+    const stored = await bot.db.select().from(confirmations).where(inArray(confirmations.id, turnOns.map((b) => b.value)));
+    expect(stored.map((c) => c.usedAt)).toEqual(Array(12).fill(null));
+
+    // Each card's first click acts (one turns it on, the others find it on); its second is told it was used.
+    const first = await Promise.all(turnOns.map((b) => bot.click(users.adminAgent, b)));
+    expect(first.filter((c) => replyText(c.reply).includes(en('allow.done', { customer: 'Contoso Pharmaceuticals' })))).toHaveLength(1);
+    const second = await Promise.all(turnOns.map((b) => bot.click(users.adminAgent, b)));
+    expect(second.every((c) => /This was already confirmed by 王小明 on/.test(replyText(c.reply)))).toBe(true);
+    const used = await bot.db.select().from(confirmations).where(inArray(confirmations.id, turnOns.map((b) => b.value)));
+    expect(used.filter((c) => c.usedAt !== null)).toHaveLength(12);
   });
 });
 

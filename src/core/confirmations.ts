@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { addDays } from 'date-fns';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
 import { preparedOnce } from '../../db/prepared.js';
+import { isTransaction } from '../../db/transaction.js';
+import { coalesce } from '../coalesce.js';
 import { confirmations, type ConfirmationKind } from '../../db/schema.js';
 import { requireAdmin, requireStaff } from './access.js';
 import type { CoreContext } from './context.js';
@@ -16,15 +19,40 @@ const lifetime = (shownAt: Date) => addDays(shownAt, 1);
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+type OfferedRow = typeof confirmations.$inferInsert & { id: string };
+
+/**
+ * Confirmations shown at the same time are stored by one statement, so many cards cost one commit:
+ * each offer waits for the statement under way, then goes with the others that came meanwhile. A row
+ * that cannot be stored (its staff member removed meanwhile) fails its own card only.
+ */
+const offering = new WeakMap<Database, (row: OfferedRow) => Promise<unknown>>();
+function storeOffer(db: Database, row: OfferedRow): Promise<unknown> {
+  if (isTransaction(db)) return db.insert(confirmations).values(row).then(() => undefined);
+  let store = offering.get(db);
+  if (!store) {
+    store = coalesce<OfferedRow, unknown>(async (rows) => {
+      try {
+        await db.insert(confirmations).values(rows);
+        return rows.map(() => undefined);
+      } catch (error) {
+        if (rows.length === 1) return [error];
+        return Promise.all(rows.map((one) => db.insert(confirmations).values(one).then(() => undefined, (failed: unknown) => failed)));
+      }
+    }, { max: 500 });
+    offering.set(db, store);
+  }
+  return store(row);
+}
+
 /** Records a change shown for confirmation; its button carries the returned ID only. */
 export async function offerConfirmation(ctx: CoreContext, kind: ConfirmationKind, params: Record<string, unknown>): Promise<string> {
   const actor = requireStaff(ctx.actor, kind);
   const shownAt = ctx.now();
-  const [row] = await ctx.db
-    .insert(confirmations)
-    .values({ orgId: ctx.org.id, kind, params, shownToStaffId: actor.id, shownToName: actor.name, createdAt: shownAt, expiresAt: lifetime(shownAt) })
-    .returning({ id: confirmations.id });
-  return row!.id;
+  const id = randomUUID();
+  const failed = await storeOffer(ctx.db, { id, orgId: ctx.org.id, kind, params, shownToStaffId: actor.id, shownToName: actor.name, createdAt: shownAt, expiresAt: lifetime(shownAt) });
+  if (failed) throw failed;
+  return id;
 }
 
 type Params = Record<string, unknown>;
