@@ -106,12 +106,13 @@ export async function recordPurchases(db: Database, org: Organization, inputs: P
     if (customer) toWrite.push({ index, input, customer, received: JSON.parse(JSON.stringify(input)) as unknown });
     else outcomes[index] = { state: 'refused', error: new DomainError('purchase.unknownCustomer', { customer: input.customer }) };
   });
-  // One round per occurrence of an ID: a second copy of a purchase meets the first as stored.
+  // The n-th copy of an ID is written in round n, so a second copy of a purchase meets the first as stored.
   const rounds: Candidate[][] = [];
+  const copies = new Map<string, number>();
   for (const candidate of toWrite) {
-    const round = rounds.find((r) => !r.some((c) => c.input.id === candidate.input.id));
-    if (round) round.push(candidate);
-    else rounds.push([candidate]);
+    const copy = copies.get(candidate.input.id) ?? 0;
+    copies.set(candidate.input.id, copy + 1);
+    (rounds[copy] ??= []).push(candidate);
   }
   const writeAll = async (q: Queryable) => {
     for (const round of rounds) for (const { candidate, outcome } of await writeRound(q, org, subscriptions, round)) outcomes[candidate.index] = outcome;
