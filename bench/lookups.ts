@@ -1,6 +1,7 @@
 /**
  * Lookups in a large organization: 100,000 customers and 1,000,000 activity entries
- * (bench/large-data.ts) beside the test organization's own, then each command run as the
+ * (bench/large-data.ts) beside the test organization's own, a fifth of the customers with a
+ * purchase permission (what the account view reads), then each command run as the
  * terminal runs it (runCli: identity, parsing, the core's queries, rendering), one at a time
  * on one connection's worth of load, with its p50 and p99.
  *
