@@ -1,15 +1,20 @@
 /**
  * Customer-purchase notifications end to end: purchases come in over the purchase
- * intake (POST /api/v1/purchases) of the bot running in this process, the delivery
- * worker posts them to Slack channels, and a fake Slack Web API on loopback enforces
- * Slack's per-channel limit (about one message a second, with short bursts).
+ * intake (POST /api/v1/purchases) of the bot running in this process, posted by a load
+ * generator in a child process (bench/intake-load.ts); the delivery worker posts them to
+ * Slack channels, and a fake Slack Web API on loopback enforces Slack's per-channel limit
+ * (about one message a second, with short bursts).
  *
  *   npm run bench:notifications                  in-memory PGlite
  *   DATABASE_URL=postgres://… npm run bench:notifications
- *                                                a fresh database on that server, dropped afterwards
+ *                                                a fresh database on that server for each form, dropped afterwards
  *   BENCH_PURCHASES=2000 npm run bench:notifications
  *                                                fewer purchases (10,000 by default)
+ *   BENCH_FORMS=batch npm run bench:notifications
+ *                                                one form only (single,batch by default)
  *
+ * Each form runs on its own fresh database and bot: "single" posts one purchase a request,
+ * 32 requests in flight; "batch" posts JSON arrays of 500 purchases, 4 requests in flight.
  * 50 customers; one channel hears every customer's purchases and five channels each
  * hear ten customers', so every purchase is owed to exactly two channels. After the
  * outbox drains, every purchase × channel pair is checked against what the fake
@@ -18,6 +23,7 @@
  * A benchmark, not a test: it prints figures and asserts nothing about speed. It exits
  * non-zero when a purchase was lost or posted twice.
  */
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eq, sql } from 'drizzle-orm';
@@ -31,6 +37,7 @@ import type { Logger } from '../src/log.js';
 import { startFakeSlack, type FakeSlack } from '../test/helpers/fake-slack.js';
 import { cleanups, runBenchmark } from './cleanup.js';
 import { openBenchDatabase } from './database.js';
+import type { LoadPlan, LoadResult } from './intake-load.js';
 import { fmt, mb, table } from './report.js';
 
 // ---------------------------------------------------------------- settings
@@ -40,9 +47,18 @@ if (!Number.isInteger(purchaseCount) || purchaseCount <= 0) {
   console.error(`BENCH_PURCHASES must be a positive whole number, not "${process.env.BENCH_PURCHASES}".`);
   process.exit(2);
 }
+const forms = {
+  single: { perRequest: 1, concurrency: 32 },
+  batch: { perRequest: 500, concurrency: 4 },
+} satisfies Record<string, Pick<LoadPlan, 'perRequest' | 'concurrency'>>;
+type Form = keyof typeof forms;
+const chosenForms = (process.env.BENCH_FORMS ?? 'single,batch').split(',').map((f) => f.trim()) as Form[];
+const unknownForm = chosenForms.find((f) => !(f in forms));
+if (unknownForm !== undefined || !chosenForms.length) {
+  console.error(`BENCH_FORMS must list single and/or batch, not "${process.env.BENCH_FORMS}".`);
+  process.exit(2);
+}
 const customerCount = 50;
-/** Requests in flight at once during the ingest. */
-const concurrency = 32;
 /** The fake Slack's chat.postMessage limit per channel. */
 const channelLimit = { perSecond: 1, burst: 3 };
 /** Give up waiting for the outbox to drain after this long. */
@@ -56,9 +72,6 @@ const groupChannels = ['C0PURCHG01', 'C0PURCHG02', 'C0PURCHG03', 'C0PURCHG04', '
 /** Customers 0–9 are heard in the first group channel, 10–19 in the second, … */
 const groupSize = customerCount / groupChannels.length;
 const channelsOf = (customerIndex: number) => [allChannel, groupChannels[Math.floor(customerIndex / groupSize)]!];
-
-// ---------------------------------------------------------------- cleanup
-
 
 // ---------------------------------------------------------------- memory
 
@@ -173,45 +186,16 @@ function countingLog() {
 
 // ---------------------------------------------------------------- ingest
 
-interface IngestResult {
-  startedAt: number;
-  seconds: number;
-  statuses: Map<number, number>;
-  failures: string[];
-  latencies: number[];
-}
-
-async function ingest(url: string, token: string, bodies: string[]): Promise<IngestResult> {
-  const statuses = new Map<number, number>();
-  const failures: string[] = [];
-  const latencies: number[] = [];
-  let next = 0;
-  const startedAt = performance.now();
-  const worker = async () => {
-    while (next < bodies.length) {
-      const i = next++;
-      const sent = performance.now();
-      let status: number;
-      let text = '';
-      try {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: bodies[i],
-        });
-        status = response.status;
-        text = await response.text();
-      } catch (error) {
-        status = 0;
-        text = (error as Error).message;
-      }
-      latencies.push(performance.now() - sent);
-      statuses.set(status, (statuses.get(status) ?? 0) + 1);
-      if (status !== 201 && failures.length < 5) failures.push(`purchase ${i}: HTTP ${status} ${text.slice(0, 200)}`);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return { startedAt, seconds: (performance.now() - startedAt) / 1000, statuses, failures, latencies };
+/** Posts the purchases from a child process, so the load generator takes no CPU time from the bot's event loop. */
+async function ingest(plan: LoadPlan): Promise<LoadResult> {
+  const child = fork(new URL('./intake-load.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
+  cleanups.push({ name: 'load generator', run: async () => void child.kill() });
+  const result = new Promise<LoadResult>((resolve, reject) => {
+    child.once('message', (message) => resolve(message as LoadResult));
+    child.once('exit', (code) => reject(new Error(`the load generator exited (${code}) before answering`)));
+  });
+  child.send(plan);
+  return result;
 }
 
 // ---------------------------------------------------------------- delivery
@@ -402,11 +386,33 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 
 // ---------------------------------------------------------------- main
 
-async function main(): Promise<boolean> {
+interface FormSummary {
+  form: Form;
+  database: string;
+  rate: number;
+  p50: number;
+  p99: number;
+  cpuMsPerThousand: number;
+  deliveredSeconds?: number;
+  owed: number;
+  lost: number;
+  duplicates: number;
+  rateLimited: number;
+  peakRss: number;
+  ok: boolean;
+}
+
+/** One form's run on a fresh database, organization, fake Slack and bot, closed again at its end. */
+async function runForm(form: Form): Promise<FormSummary> {
+  const { perRequest, concurrency } = forms[form];
   console.log(
-    `csp-ops notification benchmark — Node ${process.version}, ${fmt(purchaseCount, 0)} purchases, ${customerCount} customers, ` +
-      `${1 + groupChannels.length} channels, ${concurrency} requests in flight`,
+    `\n##### ${form}: ${perRequest === 1 ? 'one purchase a request' : `${perRequest} purchases a request (a JSON array)`}, ${concurrency} requests in flight\n`,
   );
+  const stack = cleanups.length;
+  const closeAll = async () => {
+    while (cleanups.length > stack) await cleanups.pop()!.run().catch((error) => console.error('clean-up failed:', (error as Error).message));
+  };
+  peakRss = process.memoryUsage().rss;
 
   const { handle: database, description } = await openBenchDatabase('csp_bench_notify');
   cleanups.push({ name: 'database', run: () => database.close() });
@@ -456,9 +462,13 @@ async function main(): Promise<boolean> {
   const purchasedAt = new Date(Date.now() - 60_000).toISOString();
   const bodies = Array.from({ length: purchaseCount }, (_, i) => purchaseBody(runId, i, list, purchasedAt));
 
-  console.log(`\ningesting ${fmt(purchaseCount, 0)} purchases into http://127.0.0.1:${bot.port}/api/v1/purchases …`);
-  const result = await ingest(`http://127.0.0.1:${bot.port}/api/v1/purchases`, token, bodies);
-  const created = result.statuses.get(201) ?? 0;
+  console.log(`\ningesting ${fmt(purchaseCount, 0)} purchases into http://127.0.0.1:${bot.port}/api/v1/purchases from a child process …`);
+  const ingestStartedAt = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const result = await ingest({ url: `http://127.0.0.1:${bot.port}/api/v1/purchases`, token, bodies, perRequest, concurrency });
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuMsPerThousand = ((cpu.user + cpu.system) / 1000 / purchaseCount) * 1000;
+  const created = result.statuses[201] ?? 0;
   const afterIngest = await healthz(bot.port);
   console.log(
     `  done in ${fmt(result.seconds, 1)} s; ${fmt(afterIngest.pending, 0)} deliveries still pending, ${fake.posts().length} posts so far`,
@@ -466,21 +476,26 @@ async function main(): Promise<boolean> {
   for (const f of result.failures) console.log(`  NOT 201: ${f}`);
 
   console.log('waiting for the outbox to drain …');
-  const drained = await waitForDelivery(bot, fake, result.startedAt);
+  const drained = await waitForDelivery(bot, fake, ingestStartedAt);
   // Stop the worker before reading the outbox, so the figures are final.
   await stopBot();
   const verdict = await check(database, orgId, fake, customerIndexById);
 
-  const deliveredSeconds = drained.at === undefined ? undefined : (drained.at - result.startedAt) / 1000;
+  const deliveredSeconds = drained.at === undefined ? undefined : (drained.at - ingestStartedAt) / 1000;
   const sorted = [...result.latencies].sort((a, b) => a - b);
   const lostTotal = verdict.lost.missingRow + verdict.lost.notSent + verdict.lost.unknownTs + verdict.lost.wrongChannel;
   const duplicateTotal = verdict.duplicates.unrecordedPosts + verdict.duplicates.extraRows;
-  const statusLine = [...result.statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s === 0 ? 'network error' : s}: ${fmt(n, 0)}`).join(', ');
+  const statusLine = Object.entries(result.statuses).map(([s, n]) => `${s === '0' ? 'network error' : s}: ${fmt(n, 0)}`).join(', ');
 
   console.log(`\n=== Results (${description}) ===\n`);
   const figures: [string, string][] = [
     ['purchases posted', `${fmt(purchaseCount, 0)} (${statusLine})`],
-    ['ingest rate', `${fmt(purchaseCount / result.seconds, 0)} purchases/s (${fmt(result.seconds, 1)} s; latency p50 ${fmt(percentile(sorted, 50), 1)} ms, p99 ${fmt(percentile(sorted, 99), 1)} ms, max ${fmt(sorted.at(-1) ?? 0, 1)} ms)`],
+    [
+      'ingest rate',
+      `${fmt(purchaseCount / result.seconds, 0)} purchases/s (${fmt(result.seconds, 1)} s; ${fmt(sorted.length, 0)} requests, latency p50 ${fmt(percentile(sorted, 50), 1)} ms, ` +
+        `p99 ${fmt(percentile(sorted, 99), 1)} ms, max ${fmt(sorted.at(-1) ?? 0, 1)} ms)`,
+    ],
+    ['bot CPU during the ingest', `${fmt(cpuMsPerThousand, 0)} ms per 1,000 purchases (this process, the delivery worker included)`],
     [
       'time until all delivered',
       deliveredSeconds === undefined
@@ -509,7 +524,7 @@ async function main(): Promise<boolean> {
     ['misrouted', `${verdict.misrouted} rows for a channel that did not subscribe to the customer`],
     ['429s received', `${fmt(fake.rateLimited(), 0)}`],
     ['bot warnings / errors', `${logCounts.warn} / ${logCounts.error}`],
-    ['peak RSS', mb(peakRss)],
+    ['peak RSS', `${mb(peakRss)} (this process: the bot and the fake Slack)`],
   ];
   const width = Math.max(...figures.map(([k]) => k.length));
   for (const [k, v] of figures) console.log(`${k.padEnd(width)}  ${v}`);
@@ -541,7 +556,52 @@ async function main(): Promise<boolean> {
   if (verdict.misrouted) problems.push(`${verdict.misrouted} notifications went to a channel that did not subscribe`);
   if (verdict.contentMismatches.length) problems.push(`${verdict.contentMismatches.length} posts do not show what their outbox rows say they carry`);
   console.log(problems.length ? `\nFAILED: ${problems.join('; ')}.` : '\nOK: every purchase reached each of its channels exactly once.');
-  return problems.length === 0;
+  await closeAll();
+  return {
+    form,
+    database: database.kind === 'pglite' ? 'PGlite' : 'PostgreSQL',
+    rate: purchaseCount / result.seconds,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    cpuMsPerThousand,
+    deliveredSeconds,
+    owed: verdict.owedPairs,
+    lost: lostTotal,
+    duplicates: duplicateTotal,
+    rateLimited: fake.rateLimited(),
+    peakRss,
+    ok: problems.length === 0,
+  };
+}
+
+async function main(): Promise<boolean> {
+  console.log(
+    `csp-ops notification benchmark — Node ${process.version}, ${fmt(purchaseCount, 0)} purchases per form (${chosenForms.join(', ')}), ` +
+      `${customerCount} customers, ${1 + groupChannels.length} channels`,
+  );
+  const summaries: FormSummary[] = [];
+  for (const form of chosenForms) summaries.push(await runForm(form));
+  console.log('\n=== Summary ===\n');
+  table(
+    ['form', 'database', 'purchases/s', 'p50 ms', 'p99 ms', 'CPU ms/1k', 'all delivered after', 'owed', 'lost', 'duplicates', '429s', 'peak RSS', 'verdict'],
+    summaries.map((s) => [
+      s.form,
+      s.database,
+      fmt(s.rate, 0),
+      fmt(s.p50, 1),
+      fmt(s.p99, 1),
+      fmt(s.cpuMsPerThousand, 0),
+      s.deliveredSeconds === undefined ? 'not drained' : `${fmt(s.deliveredSeconds, 1)} s`,
+      fmt(s.owed, 0),
+      fmt(s.lost, 0),
+      fmt(s.duplicates, 0),
+      fmt(s.rateLimited, 0),
+      mb(s.peakRss),
+      s.ok ? 'OK' : 'FAILED',
+    ]),
+    new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]),
+  );
+  return summaries.every((s) => s.ok);
 }
 
 await runBenchmark(main);

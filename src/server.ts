@@ -3,6 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { CliResult } from './adapters/cli/run.js';
+import { purchaseBatchBodyLimit } from './adapters/api/purchases.js';
 import type { DownloadAnswer } from './adapters/downloads.js';
 import { translator } from './i18n/index.js';
 import type { Logger } from './log.js';
@@ -164,9 +165,9 @@ export function createHttpServer(options: ServerOptions): HttpServer {
         });
       return;
     }
-    // The JSON APIs: a body of at most 64 KB, a 4xx naming any problem, and nothing stored on an error.
+    // The JSON APIs: a body of at most 64 KB (a batch of purchases 1 MB), a 4xx naming any problem, and nothing stored on an error.
     // Each call is logged and counted by its path template (`endpoint`), never by the IDs in its path.
-    const api = (name: string, endpoint: string, handle: (body: string) => Promise<{ status: number; body: unknown }>) => {
+    const api = (name: string, endpoint: string, handle: (body: string) => Promise<{ status: number; body: unknown }>, bodyLimit = apiBodyLimit) => {
       const t = translator('en');
       const started = performance.now();
       const answer = (status: number, body: unknown) => {
@@ -177,13 +178,13 @@ export function createHttpServer(options: ServerOptions): HttpServer {
         res.setHeader('allow', 'POST');
         return answer(405, { error: t('api.methodNotAllowed', { path: path! }) });
       }
-      readBody(req, apiBodyLimit)
+      readBody(req, bodyLimit)
         .then(handle)
         .then((answered) => answer(answered.status, answered.body))
         .catch((error) => {
           if (error instanceof BodyTooLarge) {
             res.setHeader('connection', 'close');
-            return answer(413, { error: t('api.tooLarge', { max: apiBodyLimit }) });
+            return answer(413, { error: t('api.tooLarge', { max: bodyLimit }) });
           }
           log.error(name, error);
           if (!res.headersSent) answer(500, { error: 'internal error; nothing was recorded' });
@@ -191,7 +192,9 @@ export function createHttpServer(options: ServerOptions): HttpServer {
     };
     const intake = options.purchases;
     if (path === '/api/v1/purchases' && intake) {
-      return api('purchase intake', '/api/v1/purchases', (body) => intake({ authorization: req.headers.authorization, contentType: req.headers['content-type'], body }));
+      // A batch's limit: the intake holds a single purchase to 64 KB itself.
+      const answerIntake = (body: string) => intake({ authorization: req.headers.authorization, contentType: req.headers['content-type'], body });
+      return api('purchase intake', '/api/v1/purchases', answerIntake, purchaseBatchBodyLimit);
     }
     const saas = /^\/api\/v1\/saas\/subscriptions\/([^/]+)\/(activate|licenses)$/.exec(path ?? '');
     const fulfillment = options.saas;

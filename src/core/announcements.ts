@@ -1,5 +1,6 @@
-import { and, eq, isNull, or } from 'drizzle-orm';
-import type { Queryable } from '../../db/client.js';
+import { and, eq, isNull, or, sql } from 'drizzle-orm';
+import type { Database, Queryable } from '../../db/client.js';
+import { preparedOnce } from '../../db/prepared.js';
 import { notificationSubscriptions, outbox, type NotificationKind } from '../../db/schema.js';
 import { storedParams, type MessageKey, type MessageParams } from '../i18n/index.js';
 import type { ChatPerson, CoreContext, Organization } from './context.js';
@@ -52,6 +53,17 @@ export function organizationChannel(org: Organization, purpose: 'activity' | 'ap
   return platform && channelId ? { platform, channelId } : undefined;
 }
 
+const targetKey = (t: ChatTarget) => `${t.platform}\u0000${t.channelId}`;
+
+/** Where one event goes: the activity channel, `also`, and the subscribed channels, each once, but never `except`. */
+function targetsOf(org: Organization, subscribed: ChatTarget[], event: { also?: ChatTarget; except?: ChatTarget }): PostTarget[] {
+  const targets = new Map<string, PostTarget>();
+  for (const target of [organizationChannel(org, 'activity'), event.also, ...subscribed]) {
+    if (postable(target) && !(event.except && targetKey(event.except) === targetKey(target))) targets.set(targetKey(target), target);
+  }
+  return [...targets.values()];
+}
+
 /**
  * R-N1: queues one message to every channel that subscribed to this kind of
  * event (for all customers or for this one) and to the activity channel, which
@@ -75,15 +87,31 @@ export async function notify(
           : isNull(notificationSubscriptions.customerId),
       ),
     );
-  const key = (t: ChatTarget) => `${t.platform}\u0000${t.channelId}`;
-  const targets = new Map<string, PostTarget>();
-  for (const target of [organizationChannel(org, 'activity'), event.also, ...subscribed]) {
-    if (postable(target) && !(event.except && key(event.except) === key(target))) targets.set(key(target), target);
+  const targets = targetsOf(org, subscribed, event);
+  if (targets.length) {
+    await tx.insert(outbox).values(targets.map((t) => ({ orgId: org.id, platform: t.platform, channelId: t.channelId, message: storable(event.message) })));
   }
-  if (targets.size) {
-    await tx.insert(outbox).values([...targets.values()].map((t) => ({ orgId: org.id, platform: t.platform, channelId: t.channelId, message: storable(event.message) })));
-  }
-  return targets.size;
+  return targets.length;
+}
+
+const subscriptionsOfKind = preparedOnce((db) =>
+  db
+    .selectDistinct({ platform: notificationSubscriptions.platform, channelId: notificationSubscriptions.channelId, customerId: notificationSubscriptions.customerId })
+    .from(notificationSubscriptions)
+    .where(and(eq(notificationSubscriptions.orgId, sql.placeholder('orgId')), eq(notificationSubscriptions.kind, sql.placeholder('kind'))))
+    .prepare('subscriptions_of_kind'),
+);
+
+export type Subscription = { platform: string; channelId: string; customerId: string | null };
+
+/** Every channel subscribed to a kind of event, for all customers or one: read once for many events. */
+export function subscriptionsTo(db: Database, orgId: string, kind: NotificationKind): Promise<Subscription[]> {
+  return subscriptionsOfKind(db).execute({ orgId, kind });
+}
+
+/** Where notify would send an event about this customer, given the subscriptions to its kind. */
+export function announcementTargets(org: Organization, subscriptions: Subscription[], customerId: string): PostTarget[] {
+  return targetsOf(org, subscriptions.filter((s) => s.customerId === null || s.customerId === customerId), {});
 }
 
 /**

@@ -1,6 +1,7 @@
 import { addDays } from 'date-fns';
-import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
+import { preparedOnce } from '../../db/prepared.js';
 import { confirmations, type ConfirmationKind } from '../../db/schema.js';
 import { requireAdmin, requireStaff } from './access.js';
 import type { CoreContext } from './context.js';
@@ -36,6 +37,9 @@ const neededFor: Record<ConfirmationKind, MessageKey> = {
   disallow: 'what.togglePermission',
   'owner-assigned': 'what.recordOwner',
 };
+
+/** Another click on the same confirmation committed first: this one's transaction is undone. */
+class LostRace extends Error {}
 
 /** The click on a confirmation already used: who clicked it, when, and what it did or why it failed. */
 export interface UsedConfirmation {
@@ -79,24 +83,29 @@ export async function confirmOnce<T>(
   if (row.shownToStaffId !== actor.id) throw new DomainError('confirmation.notYours', { name: row.shownToName });
   if (row.expiresAt.getTime() <= ctx.now().getTime()) throw new DomainError('confirmation.expired', { date: row.expiresAt });
 
-  const claim = (db: Database) =>
+  const claim = (db: Database, outcome?: Outcome) =>
     db
       .update(confirmations)
-      .set({ usedAt: ctx.now(), usedByName: actor.name })
+      .set({ usedAt: ctx.now(), usedByName: actor.name, ...(outcome ? { outcome: { ...outcome, params: storedParams(outcome.params) } } : {}) })
       .where(and(eq(confirmations.id, row.id), eq(confirmations.orgId, ctx.org.id), isNull(confirmations.usedAt)))
       .returning({ id: confirmations.id });
   const finish = (db: Database, outcome: Outcome, failed = false) => recordOutcome(db, ctx.org.id, row.id, outcome, failed ? ctx.now() : undefined);
 
   const remote = typeof options.remote === 'boolean' ? options.remote : await options.remote(row.params);
   if (!remote) {
-    return ctx.db.transaction(async (tx) => {
-      const db = tx as unknown as Database;
-      // A click racing this one waits here for its commit, then finds the row used.
-      if (!(await claim(db)).length) return used((await readConfirmation(db, ctx.org.id, row.id))!);
-      const result = await act({ ...ctx, db }, row.params);
-      await finish(db, options.outcome(result, row.params));
-      return { state: 'done', result, params: row.params };
-    });
+    try {
+      return await ctx.db.transaction(async (tx) => {
+        const db = tx as unknown as Database;
+        const result = await act({ ...ctx, db }, row.params);
+        // Claimed last, with what the click did, in one statement. A click racing this one waits here
+        // for its commit (or on a row the change writes), finds the row used, and undoes its own work.
+        if (!(await claim(db, options.outcome(result, row.params))).length) throw new LostRace();
+        return { state: 'done', result, params: row.params };
+      });
+    } catch (error) {
+      if (!(error instanceof LostRace)) throw error;
+      return used((await readConfirmation(ctx.db, ctx.org.id, row.id))!);
+    }
   }
 
   if (!(await claim(ctx.db)).length) return used((await readConfirmation(ctx.db, ctx.org.id, row.id))!);
@@ -141,9 +150,17 @@ export async function closeConfirmations(ctx: CoreContext, ids: string[]): Promi
 
 const cancelled: Outcome = { key: 'common.cancelled', params: {} };
 
+const confirmationById = preparedOnce((db) =>
+  db
+    .select()
+    .from(confirmations)
+    .where(and(eq(confirmations.orgId, sql.placeholder('orgId')), eq(confirmations.id, sql.placeholder('id'))))
+    .prepare('confirmation_by_id'),
+);
+
 async function readConfirmation(db: Database, orgId: string, id: string) {
   if (!uuidPattern.test(id)) return undefined;
-  const [row] = await db.select().from(confirmations).where(and(eq(confirmations.orgId, orgId), eq(confirmations.id, id)));
+  const [row] = await confirmationById(db).execute({ orgId, id });
   return row;
 }
 

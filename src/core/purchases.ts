@@ -2,10 +2,12 @@ import { isDeepStrictEqual } from 'node:util';
 import { and, asc, count, desc, eq, inArray, or, sql } from 'drizzle-orm';
 import { unionAll } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
+import { rowsOf } from '../../db/rows.js';
 import type { Database, Queryable } from '../../db/client.js';
-import { activityLog, customers, purchaseKinds, partnerCenterOrders, purchases, reservations } from '../../db/schema.js';
+import { preparedOnce } from '../../db/prepared.js';
+import { activityLog, customers, outbox, purchaseKinds, partnerCenterOrders, purchases, reservations } from '../../db/schema.js';
 import type { StoredParams } from '../i18n/index.js';
-import { notify } from './announcements.js';
+import { announcementTargets, subscriptionsTo, type Subscription } from './announcements.js';
 import type { Organization } from './context.js';
 import { DomainError } from './errors.js';
 import { readPage, type Page } from './paging.js';
@@ -47,15 +49,34 @@ export interface RecordedPurchase {
   customer: PurchaseCustomer;
 }
 
-/** The customer named by its tenant ID or domain, exactly: a machine sends these, so nothing is guessed. */
-async function customerByKey(db: Queryable, orgId: string, key: string): Promise<PurchaseCustomer> {
-  const value = key.trim().toLowerCase();
-  const [customer] = await db
+/** A batch to the purchase intake holds at most this many purchases (README, "Customer purchases"). */
+export const maxPurchasesPerBatch = 500;
+
+/** What became of one purchase of several: recorded, a repeat, or refused for the reason given (and nothing stored for it). */
+export type PurchaseOutcome = RecordedPurchase | { state: 'refused'; error: DomainError };
+
+/** A machine sends a customer's tenant ID or domain exactly: only case and surrounding space are forgiven. */
+const customerKey = (text: string) => text.trim().toLowerCase();
+
+const customersByKeys = preparedOnce((db) =>
+  db
     .select({ id: customers.id, name: customers.name, tenantId: customers.tenantId, domain: customers.domain })
     .from(customers)
-    .where(and(eq(customers.orgId, orgId), or(eq(customers.tenantId, value), eq(customers.domain, value))));
-  if (!customer) throw new DomainError('purchase.unknownCustomer', { customer: key });
-  return customer;
+    .where(
+      and(
+        eq(customers.orgId, sql.placeholder('orgId')),
+        or(sql`${customers.tenantId} = any(${sql.placeholder('keys')})`, sql`${customers.domain} = any(${sql.placeholder('keys')})`),
+      ),
+    )
+    .prepare('purchase_customers'),
+);
+
+/** The customers named by these tenant IDs or domains, by key, in one query. */
+async function customersByKey(db: Database, orgId: string, texts: string[]): Promise<Map<string, PurchaseCustomer>> {
+  const found = await customersByKeys(db).execute({ orgId, keys: [...new Set(texts.map(customerKey))] });
+  const byKey = new Map<string, PurchaseCustomer>();
+  for (const customer of found) byKey.set(customer.tenantId, customer).set(customer.domain, customer);
+  return byKey;
 }
 
 /**
@@ -66,69 +87,165 @@ async function customerByKey(db: Queryable, orgId: string, key: string): Promise
  * content is refused.
  */
 export async function recordPurchase(db: Database, org: Organization, input: PurchaseInput): Promise<RecordedPurchase> {
-  const customer = await customerByKey(db, org.id, input.customer);
-  const received = JSON.parse(JSON.stringify(input)) as unknown;
-  const item = input.reservation ?? input.saas!;
-  return db.transaction(async (tx) => {
-    const [purchase] = await tx
-      .insert(purchases)
-      .values({
-        orgId: org.id,
-        sourceId: input.id,
-        customerId: customer.id,
-        kind: input.kind,
-        details: purchaseDetails(input),
-        price: item.price.toFixed(2),
-        currency: item.currency,
-        buyerName: input.buyer.name,
-        buyerEmail: input.buyer.email,
-        purchasedAt: input.purchasedAt,
-        received,
-      })
-      .onConflictDoNothing()
-      .returning();
-    if (!purchase) {
-      const [stored] = await tx.select().from(purchases).where(and(eq(purchases.orgId, org.id), eq(purchases.sourceId, input.id)));
-      if (!isDeepStrictEqual(stored!.received, received)) throw new DomainError('purchase.idReused', { id: input.id });
-      return { state: 'repeat', purchase: stored!, customer };
-    }
-    if (input.reservation) {
-      const r = input.reservation;
-      const inserted = await tx
-        .insert(reservations)
-        .values({
-          orgId: org.id,
-          id: input.id,
-          reservationOrderId: r.reservationOrderId ?? null,
-          customerId: customer.id,
-          product: r.product,
-          region: r.region,
-          quantity: r.quantity,
-          term: r.term,
-          billingPlan: r.billingPlan,
-          scope: r.scope,
-          subscriptionId: r.subscriptionId ?? null,
-          price: r.price.toFixed(2),
-          currency: r.currency,
-          purchasedBy: 'customer',
-          purchasedAt: input.purchasedAt,
-        })
-        .onConflictDoNothing()
-        .returning({ id: reservations.id });
-      // Rolls the purchase back too: the ID already names a reservation this purchase is not.
-      if (!inserted.length) throw new DomainError('purchase.reservationExists', { id: input.id });
-    }
-    await tx.insert(activityLog).values({
-      orgId: org.id,
-      customerId: customer.id,
-      actorName: input.buyer.name,
-      action: `customer_purchase_${input.kind}`,
-      details: activityDetails(purchase),
-      createdAt: input.purchasedAt,
-    });
-    await notify(tx, org, { kind: 'purchases', customerId: customer.id, message: { purchase: purchase.id } });
-    return { state: 'recorded', purchase, customer };
+  const [outcome] = await recordPurchases(db, org, [input]);
+  if (outcome!.state === 'refused') throw outcome!.error;
+  return outcome!;
+}
+
+/**
+ * recordPurchase for several purchases at once, each with the outcome it would have had alone,
+ * sent one after another in this order: one refused leaves the others alone. Whatever their
+ * number, they are written by one statement (two reads before it, one after for repeats).
+ */
+export async function recordPurchases(db: Database, org: Organization, inputs: PurchaseInput[]): Promise<PurchaseOutcome[]> {
+  const outcomes: PurchaseOutcome[] = new Array(inputs.length);
+  const [known, subscriptions] = await Promise.all([customersByKey(db, org.id, inputs.map((i) => i.customer)), subscriptionsTo(db, org.id, 'purchases')]);
+  const toWrite: Candidate[] = [];
+  inputs.forEach((input, index) => {
+    const customer = known.get(customerKey(input.customer));
+    if (customer) toWrite.push({ index, input, customer, received: JSON.parse(JSON.stringify(input)) as unknown });
+    else outcomes[index] = { state: 'refused', error: new DomainError('purchase.unknownCustomer', { customer: input.customer }) };
   });
+  // One round per occurrence of an ID: a second copy of a purchase meets the first as stored.
+  const rounds: Candidate[][] = [];
+  for (const candidate of toWrite) {
+    const round = rounds.find((r) => !r.some((c) => c.input.id === candidate.input.id));
+    if (round) round.push(candidate);
+    else rounds.push([candidate]);
+  }
+  const writeAll = async (q: Queryable) => {
+    for (const round of rounds) for (const { candidate, outcome } of await writeRound(q, org, subscriptions, round)) outcomes[candidate.index] = outcome;
+  };
+  // Rarely more than one round (an ID twice in a batch): then they commit together.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await (rounds.length > 1 ? db.transaction(writeAll) : writeAll(db));
+      return outcomes;
+    } catch (error) {
+      // Nothing was stored: a reservation ID another writer took meanwhile, or a deadlock with it, is met by trying again.
+      if (attempt === 3 || !['23505', '40P01'].includes(sqlState(error) ?? '')) throw error;
+    }
+  }
+}
+
+/** The SQLSTATE of a database error, which Drizzle wraps as its cause. */
+function sqlState(error: unknown): string | undefined {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) if (typeof e.code === 'string') return e.code;
+  return undefined;
+}
+
+interface Candidate {
+  index: number;
+  input: PurchaseInput;
+  customer: PurchaseCustomer;
+  /** The input as stored in `received`, to tell a repeat from a different purchase under the same ID. */
+  received: unknown;
+}
+
+/** Records purchases with distinct IDs; those it did not record are a repeat, an ID reused, or an ID that names another reservation. */
+async function writeRound(q: Queryable, org: Organization, subscriptions: Subscription[], candidates: Candidate[]) {
+  const recorded = new Map((await insertPurchases(q, org, subscriptions, candidates)).map((p) => [p.sourceId, p]));
+  const others = candidates.filter((c) => !recorded.has(c.input.id)).map((c) => c.input.id);
+  const stored = others.length ? await q.select().from(purchases).where(and(eq(purchases.orgId, org.id), sql`${purchases.sourceId} = any(${sql.param(others)})`)) : [];
+  const storedById = new Map(stored.map((p) => [p.sourceId, p]));
+  return candidates.map((candidate): { candidate: Candidate; outcome: PurchaseOutcome } => {
+    const { input, customer, received } = candidate;
+    const purchase = recorded.get(input.id);
+    if (purchase) return { candidate, outcome: { state: 'recorded', purchase, customer } };
+    const earlier = storedById.get(input.id);
+    if (!earlier) return { candidate, outcome: { state: 'refused', error: new DomainError('purchase.reservationExists', { id: input.id }) } };
+    if (!isDeepStrictEqual(earlier.received, received)) return { candidate, outcome: { state: 'refused', error: new DomainError('purchase.idReused', { id: input.id }) } };
+    return { candidate, outcome: { state: 'repeat', purchase: earlier, customer } };
+  });
+}
+
+/**
+ * R-P8, R-P9, R-N2 in one statement: each purchase not recorded yet, its reservation, its activity
+ * row and its announcements (in the order given), all from one JSON parameter. A purchase already
+ * recorded is left out (ON CONFLICT DO NOTHING), and so is one whose ID names a reservation already:
+ * neither writes anything. Should another writer take the reservation ID meanwhile, its unique key
+ * fails the statement and nothing is written. Purchases go in by ID, so two writers wait for each
+ * other rather than deadlock. Answers the purchases recorded.
+ */
+async function insertPurchases(q: Queryable, org: Organization, subscriptions: Subscription[], candidates: Candidate[]): Promise<Purchase[]> {
+  const items = candidates.map(({ input, customer, received }) => {
+    const item = input.reservation ?? input.saas!;
+    const details = purchaseDetails(input);
+    const price = item.price.toFixed(2);
+    const r = input.reservation;
+    return {
+      purchase: {
+        org_id: org.id,
+        source_id: input.id,
+        customer_id: customer.id,
+        kind: input.kind,
+        details,
+        price,
+        currency: item.currency,
+        buyer_name: input.buyer.name,
+        buyer_email: input.buyer.email,
+        purchased_at: input.purchasedAt,
+        received,
+      },
+      reservation: r && {
+        org_id: org.id,
+        id: input.id,
+        reservation_order_id: r.reservationOrderId ?? null,
+        customer_id: customer.id,
+        product: r.product,
+        region: r.region,
+        quantity: r.quantity,
+        term: r.term,
+        billing_plan: r.billingPlan,
+        scope: r.scope,
+        subscription_id: r.subscriptionId ?? null,
+        price,
+        currency: r.currency,
+        purchased_by: 'customer',
+        purchased_at: input.purchasedAt,
+      },
+      activity: {
+        org_id: org.id,
+        customer_id: customer.id,
+        actor_name: input.buyer.name,
+        action: `customer_purchase_${input.kind}`,
+        details: activityDetails({ sourceId: input.id, details, price, currency: item.currency }),
+        created_at: input.purchasedAt,
+      },
+      targets: announcementTargets(org, subscriptions, customer.id).map((t) => ({ org_id: org.id, platform: t.platform, channel_id: t.channelId })),
+    };
+  });
+  const result = await q.execute(sql`
+    with input as (
+      select i.n, i.item from jsonb_array_elements(${JSON.stringify(items)}::jsonb) with ordinality as i(item, n)
+    ), recorded as (
+      insert into ${purchases} (org_id, source_id, customer_id, kind, details, price, currency, buyer_name, buyer_email, purchased_at, received)
+      select p.org_id, p.source_id, p.customer_id, p.kind, p.details, p.price, p.currency, p.buyer_name, p.buyer_email, p.purchased_at, p.received
+      from input, jsonb_populate_record(null::${purchases}, input.item->'purchase') p
+      where not exists (select 1 from ${reservations} r where input.item->'reservation' <> 'null' and r.org_id = p.org_id and r.id = p.source_id)
+      order by p.source_id
+      on conflict do nothing
+      returning *
+    ), written as (
+      select input.n, input.item, recorded.id as purchase_id from input join recorded on recorded.source_id = input.item->'purchase'->>'source_id'
+    ), reserved as (
+      insert into ${reservations} (org_id, id, reservation_order_id, customer_id, product, region, quantity, term, billing_plan, scope, subscription_id, price, currency, purchased_by, purchased_at)
+      select r.org_id, r.id, r.reservation_order_id, r.customer_id, r.product, r.region, r.quantity, r.term, r.billing_plan, r.scope, r.subscription_id, r.price, r.currency, r.purchased_by, r.purchased_at
+      from written, jsonb_populate_record(null::${reservations}, written.item->'reservation') r
+      where written.item->'reservation' <> 'null'
+    ), logged as (
+      insert into ${activityLog} (org_id, customer_id, actor_name, action, details, created_at)
+      select a.org_id, a.customer_id, a.actor_name, a.action, a.details, a.created_at
+      from written, jsonb_populate_record(null::${activityLog}, written.item->'activity') a
+      order by written.n
+    ), queued as (
+      insert into ${outbox} (org_id, platform, channel_id, message)
+      select t.org_id, t.platform, t.channel_id, jsonb_build_object('purchase', written.purchase_id)
+      from written, jsonb_populate_recordset(null::${outbox}, written.item->'targets') with ordinality t
+      order by written.n, t.ordinality
+    )
+    select * from recorded`);
+  return rowsOf(purchases, result);
 }
 
 function purchaseDetails(input: PurchaseInput): Record<string, string | number> {
