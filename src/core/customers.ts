@@ -1,6 +1,7 @@
 import { and, asc, count, desc, eq, ilike, or, sql, type SQL } from 'drizzle-orm';
-import type { Database, Queryable } from '../../db/client.js';
+import type { Database, Queryable, Transaction } from '../../db/client.js';
 import { preparedOnce } from '../../db/prepared.js';
+import { inTransaction } from '../../db/transaction.js';
 import { customers } from '../../db/schema.js';
 import { DomainError } from './errors.js';
 import { likeEscape, normalizeKey } from './text.js';
@@ -39,6 +40,19 @@ function matchingByName(db: Queryable, where: SQL | undefined) {
   return db.select().from(customers).where(where).orderBy(asc(customers.nameKey)).as('matching');
 }
 
+/**
+ * Runs reads whose best plan depends on the text typed (how many names contain it, whether it makes a
+ * trigram at all) with plans made for that text. A prepared statement's generic plan cannot tell: PGlite
+ * prepares every statement (db/pglite-statements.ts), and its generic plan for two characters would read
+ * a whole trigram index. In a transaction, so the setting holds for these reads only.
+ */
+function plannedForText<T>(db: Queryable, read: (tx: Transaction) => Promise<T>): Promise<T> {
+  return inTransaction(db, async (tx) => {
+    await tx.execute(sql`select set_config('plan_cache_mode', 'force_custom_plan', true)`);
+    return read(tx);
+  });
+}
+
 /** Customers whose name contains the key, in name order, one more than the candidates listed. */
 function namesContaining(db: Queryable, orgId: string, key: string) {
   // Two characters (한빛, 宏達, LG) make no trigram to look up: their pair is, in customers_name_key_bigrams.
@@ -63,7 +77,7 @@ export async function resolveCustomer(db: Database, orgId: string, text: string,
   if (byId) return byId;
 
   const byName = await customersByNameKey(db).execute({ orgId, key });
-  const found: Customer[] = byName.length ? byName : await namesContaining(db, orgId, key);
+  const found: Customer[] = byName.length ? byName : await plannedForText(db, (tx) => namesContaining(tx, orgId, key));
   if (found.length === 1) return found[0]!;
   if (found.length > 1) {
     const more = found.length > maxCandidates;
@@ -87,7 +101,7 @@ const closestShown = 3;
 
 /** The names most like the key, most similar first (then by name), at most three: the ones similarity() ranks highest. */
 async function closestNames(db: Database, orgId: string, key: string): Promise<string[]> {
-  return db.transaction(async (tx) => {
+  return plannedForText(db, async (tx) => {
     let names: string[] = [];
     for (const threshold of closestThresholds) {
       // What `%` means, for this transaction only.
@@ -120,14 +134,17 @@ export async function searchCustomers(db: Queryable, orgId: string, text: string
     eq(customers.orgId, orgId),
     key ? or(ilike(customers.nameKey, pattern), ilike(customers.domain, pattern), ilike(customers.tenantId, pattern)) : undefined,
   );
-  const [{ total } = { total: 0 }] = await db.select({ total: count() }).from(customers).where(where);
   const offset = (page - 1) * pageSize;
-  // All of them: walked in name order. Those containing the text: found, then sorted (see matchingByName).
-  const found = key ? matchingByName(db, where) : undefined;
-  const rows = found
-    ? await db.select().from(found).orderBy(asc(found.nameKey)).limit(pageSize).offset(offset)
-    : await db.select().from(customers).where(where).orderBy(asc(customers.nameKey)).limit(pageSize).offset(offset);
-  return { rows, total, pages: Math.max(1, Math.ceil(total / pageSize)) };
+  const read = async (q: Queryable) => {
+    const [{ total } = { total: 0 }] = await q.select({ total: count() }).from(customers).where(where);
+    // All of them: walked in name order. Those containing the text: found, then sorted (see matchingByName).
+    const found = key ? matchingByName(q, where) : undefined;
+    const rows = found
+      ? await q.select().from(found).orderBy(asc(found.nameKey)).limit(pageSize).offset(offset)
+      : await q.select().from(customers).where(where).orderBy(asc(customers.nameKey)).limit(pageSize).offset(offset);
+    return { rows, total, pages: Math.max(1, Math.ceil(total / pageSize)) };
+  };
+  return key ? plannedForText(db, read) : read(db);
 }
 
 export async function customerById(db: Queryable, orgId: string, id: string): Promise<Customer> {
