@@ -1,13 +1,12 @@
 # csp-ops: compiled to JavaScript in a build stage, run by node directly as a non-root user.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json tsconfig.json ./
 COPY scripts/build.mjs scripts/build.mjs
 COPY db db
 COPY src src
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+# npm ci ends by building dist/ (postinstall, scripts/build.mjs): the JavaScript and the embedded database's template.
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production PORT=3000 DATA_DIR=/data

@@ -1,4 +1,4 @@
-// The part of autocannon's programmatic API that bench/commands.ts uses.
+// The part of autocannon's programmatic API that the load generator (bench/processes/load.ts) uses.
 // autocannon ships no type declarations; @types/autocannon describes version 7,
 // so this small declaration covers only what the benchmark relies on.
 declare module 'autocannon' {
@@ -10,6 +10,10 @@ declare module 'autocannon' {
       path?: string;
       headers?: Record<string, string>;
       body?: string | Buffer;
+      /** Builds each request just before it is sent; `context` is the connection's, reset for every request. */
+      setupRequest?: (request: Request, context: Record<string, unknown>) => Request;
+      /** Each answer, with the context its request was built in. */
+      onResponse?: (status: number, body: string, context: Record<string, unknown>) => void;
     }
 
     interface Options {
@@ -45,6 +49,8 @@ declare module 'autocannon' {
     interface Result {
       title?: string;
       url: string;
+      start: Date;
+      finish: Date;
       /** Seconds. */
       duration: number;
       connections: number;

@@ -11,3 +11,12 @@ export function table(header: string[], body: string[][], rightAligned: Set<numb
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of body) console.log(line(r));
 }
+
+/** The same as a Markdown table, padded so it also reads as plain text. */
+export function markdownTable(header: string[], body: string[][], rightAligned: Set<number>) {
+  const widths = header.map((h, i) => Math.max(3, h.length, ...body.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`| ${widths.map((w, i) => (rightAligned.has(i) ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`);
+  for (const r of body) console.log(line(r));
+}

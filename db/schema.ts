@@ -67,6 +67,13 @@ export const customers = pgTable('customers', {
   uniqueIndex('customers_org_tenant').on(t.orgId, t.tenantId),
   uniqueIndex('customers_org_domain').on(t.orgId, t.domain),
   index('customers_name_key_trgm').using('gin', sql`${t.nameKey} gin_trgm_ops`),
+  // An exact name, and the customers list a page at a time in name order, without sorting the organization's customers.
+  index('customers_org_name_key').on(t.orgId, t.nameKey),
+  // `customers <text>` also finds text inside domains and tenant IDs.
+  index('customers_domain_trgm').using('gin', sql`${t.domain} gin_trgm_ops`),
+  index('customers_tenant_trgm').using('gin', sql`${t.tenantId} gin_trgm_ops`),
+  // A name typed as two characters (한빛, 宏達, LG) has no trigram: its pair of characters is looked up here (bigrams(), migration 0027).
+  index('customers_name_key_bigrams').using('gin', sql`bigrams(${t.nameKey})`),
 ]);
 
 export const customerContacts = pgTable('customer_contacts', {

@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from '../db/client.js';
 import { runCli } from './adapters/cli/run.js';
 import { createSlackAdapter, type SlackAdapter } from './adapters/slack/app.js';
 import { slackInstallationStore } from './adapters/slack/install.js';
 import { ConfigError, type Config } from './config.js';
-import { createTeamsAdapter, type TeamsAdapter, type TeamsAdapterOptions } from './adapters/teams/app.js';
+import type { TeamsAdapter, TeamsAdapterOptions } from './adapters/teams/app.js';
 import { outboxRenderer } from './commands/purchases.js';
 import { slackSender } from './delivery/slack.js';
 import { remindPendingRequests } from './core/request-messages.js';
 import { teamsSender } from './delivery/teams.js';
 import { deliveryBacklog, startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
 import type { Logger } from './log.js';
+import { listenForChanges } from './core/change-cache.js';
 import { createTelemetry } from './observability.js';
 import { withRequest } from './request-context.js';
 import { createHttpServer, type HttpServer } from './server.js';
@@ -29,6 +31,7 @@ import { refreshPartnerCatalog } from './partner-center/catalog.js';
 import { warnExpiringRefreshToken } from './partner-center/tokens.js';
 
 const reminderCheckMs = 10 * 60 * 1000;
+const listenerWaitMs = 5000;
 
 type PartnerCenterWebhookSettings = Pick<
   Config,
@@ -74,6 +77,9 @@ export async function startBot(options: {
   teamsBotToken?: TeamsAdapterOptions['botToken'];
 }): Promise<Bot> {
   const { db, config, log } = options;
+  // Identities and customer names are kept in memory only while the database's changes are heard: the
+  // first requests find the listener in place. Should it take long, the bot starts reading uncached.
+  await Promise.race([listenForChanges(db), sleep(listenerWaitMs, undefined, { ref: false })]);
   // Aborted by stop(): no job starts after it, and background jobs' Partner Center reads end at once.
   const stopping = new AbortController();
   const underWay = new Set<Promise<void>>();
@@ -113,9 +119,10 @@ export async function startBot(options: {
   };
   // Unset (tests), links name the port the server got.
   const publicUrl = () => config.PUBLIC_URL ?? `http://localhost:${(server.address() as { port: number }).port}`;
+  // The Teams SDK is loaded only where Teams is set up: it would add about a third of a second to every start.
   const teams =
     config.MICROSOFT_APP_ID || config.TEAMS_ALLOW_UNAUTHENTICATED
-      ? await createTeamsAdapter({
+      ? await (await import('./adapters/teams/app.js')).createTeamsAdapter({
           db,
           log,
           appId: config.MICROSOFT_APP_ID,
@@ -198,6 +205,8 @@ export async function startBot(options: {
       fail(error.code === 'EADDRINUSE' ? new ConfigError(`Port ${config.PORT} is in use by another process: stop it, or set PORT to a free port.`) : error);
     server.once('error', refused).listen(config.PORT, () => (server.off('error', refused), done()));
   });
+  // ExcelJS is loaded after start-up rather than before it, yet before an export's answer waits on it (Slack's ack deadline).
+  setImmediate(() => void import('exceljs').catch(() => {}));
   // Request reminders are due at most once a day, window reminders hours ahead; looking every ten minutes is plenty.
   const remind = singleRun(
     () => Promise.all([remindPendingRequests(db, new Date()), remindClosingWindows(db, new Date())]).then(([requests, windows]) => (requests || windows) && wake()),

@@ -58,6 +58,39 @@ async function observed(env: CommandEnv, kind: 'command' | 'click', name: string
   }, { observing });
 }
 
+/** Commands that change nothing; a confirmation they offer acts only on its click, which checks the clicker again. */
+const readingCommands = new Set<Command['name']>([
+  'help', 'home', 'customers', 'customer', 'activity', 'activity-export', 'reservations', 'orders', 'requests', 'price-list', 'marketplace', 'offer',
+  'subscriptions', 'billing', 'support', 'partners', 'notify-list', 'connector-status',
+  'allow-reservations', 'disallow-reservations', 'allow-savings-plans', 'disallow-savings-plans', 'buy',
+]);
+
+/**
+ * Whether the typed command only reads: it may then run for an identity kept in memory (cachedChatIdentity).
+ * One that changes something is run for the identity read now, so a role just removed is not acted on.
+ * Text that is no command only gets an error or a form, whose submission is checked again.
+ */
+export function commandOnlyReads(text: string): boolean {
+  let command: Command;
+  try {
+    command = parseCommand(text);
+  } catch {
+    return true;
+  }
+  switch (command.name) {
+    case 'language':
+      return command.language === undefined;
+    case 'settings':
+      return !command.change;
+    case 'notify-failures':
+      return !command.retry;
+    case 'audience':
+      return !command.action;
+    default:
+      return readingCommands.has(command.name);
+  }
+}
+
 export async function runCommand(env: CommandEnv, text: string): Promise<View> {
   return observed(env, 'command', undefined, () => dispatchCommand(env, text));
 }

@@ -1,6 +1,7 @@
 import { listActivity, activityPageSize } from '../core/activity.js';
 import { requireStaff } from '../core/access.js';
 import { resolveCustomer, searchCustomers } from '../core/customers.js';
+import { resolveCustomerId } from '../core/customer-names.js';
 import { DomainError } from '../core/errors.js';
 import { setChannel } from '../core/organizations.js';
 import {
@@ -164,7 +165,7 @@ export async function runParsedCommand(env: Env, command: Exclude<Command, { nam
   requireOrganizationKind(env.org, command);
   // R-A1: only these are open to customer contacts; each limits them to their own customer.
   if (!openToContacts.has(command.name)) requireStaff(env.actor, typedName(command));
-  const customerId = async (text: string) => (await resolveCustomer(env.db, env.org.id, text)).id;
+  const customerId = (text: string) => resolveCustomerId(env.db, env.org.id, text);
   switch (command.name) {
     case 'help':
       return helpView(env);

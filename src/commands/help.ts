@@ -93,13 +93,26 @@ export function accessNotice(env: CommandEnv): string[] {
   return env.actor.kind === 'unknown' ? [t('help.unknownUser')] : [];
 }
 
+/** Help as each kind of reader sees it in each language and place: made once, then shared (frozen). */
+const madeHelp = new Map<string, View>();
+
 /** Help: a section per group, headed by the group's name. */
 export function helpView(env: CommandEnv): View {
+  const notice = accessNotice(env);
+  // Only a known reader's help is the same for everyone like them; a notice names the workspace.
+  if (notice.length) return makeHelp(env, notice);
+  const key = `${env.t.locale}\u0000${helpReader(env)}\u0000${env.conversation.platform}\u0000${env.prefix}`;
+  let view = madeHelp.get(key);
+  if (!view) madeHelp.set(key, (view = Object.freeze(makeHelp(env, notice))));
+  return view;
+}
+
+function makeHelp(env: CommandEnv, notice: string[]): View {
   const { t, prefix } = env;
   const shown = helpEntriesFor(helpReader(env), env.conversation.platform);
   const sections = helpGroups.flatMap((group) => {
     const lines = shown.filter((e) => e.group === group).map((e) => t(e.key, { prefix }));
     return lines.length ? [{ title: t(`help.group.${group}`), lines }] : [];
   });
-  return { title: t('help.title'), lines: [...accessNotice(env), t('help.intro')], sections };
+  return { title: t('help.title'), lines: [...notice, t('help.intro')], sections };
 }

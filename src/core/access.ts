@@ -3,6 +3,7 @@ import type { Database } from '../../db/client.js';
 import { preparedOnce } from '../../db/prepared.js';
 import { customerContacts, organizations, staff, type StaffRole } from '../../db/schema.js';
 import type { MessageKey } from '../i18n/index.js';
+import { changeCachePerDatabase } from './change-cache.js';
 import type { Actor, Organization } from './context.js';
 import { DomainError } from './errors.js';
 
@@ -102,6 +103,25 @@ export async function identifyChatUser(
   if (row.contact) return { org: row.org, actor: { kind: 'contact', ...row.contact } };
   return { org: row.org, actor: { kind: 'unknown' } };
 }
+
+type ChatIdentity = { org?: Organization; actor: Actor };
+/** Identities read from these tables, kept until one of them changes (src/core/change-cache.ts). */
+const identities = changeCachePerDatabase<ChatIdentity>(['organizations', 'staff', 'customer_contacts']);
+
+/**
+ * identifyChatUser, answered from memory until the organization, its staff or its contacts change: for
+ * what only reads. A change (a click, a typed command that writes) asks identifyChatUser itself, so a
+ * role removed a moment ago is never acted on before its notification arrived.
+ */
+export function cachedChatIdentity(db: Database, platform: ChatPlatform, workspaceId: string, userId: string): Promise<ChatIdentity> {
+  const cache = identities(db);
+  const read = () => identifyChatUser(db, platform, workspaceId, userId).then(frozen);
+  return cache ? cache.read(`${platform}\u0000${workspaceId}\u0000${userId}`, read) : read();
+}
+
+/** A kept identity is shared by every request that reads it. */
+const frozen = (identity: ChatIdentity): ChatIdentity =>
+  Object.freeze({ ...(identity.org ? { org: Object.freeze(identity.org) } : {}), actor: Object.freeze(identity.actor) });
 
 /** The CLI acts as a staff member named by email (and organization name when the email is in several real ones). */
 export async function staffByEmail(

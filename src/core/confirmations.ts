@@ -1,6 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { addDays } from 'date-fns';
-import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
+import { preparedOnce } from '../../db/prepared.js';
+import { isTransaction } from '../../db/transaction.js';
+import { coalesce } from '../coalesce.js';
 import { confirmations, type ConfirmationKind } from '../../db/schema.js';
 import { requireAdmin, requireStaff } from './access.js';
 import type { CoreContext } from './context.js';
@@ -15,15 +19,40 @@ const lifetime = (shownAt: Date) => addDays(shownAt, 1);
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+type OfferedRow = typeof confirmations.$inferInsert & { id: string };
+
+/**
+ * Confirmations shown at the same time are stored by one statement, so many cards cost one commit:
+ * each offer waits for the statement under way, then goes with the others that came meanwhile. A row
+ * that cannot be stored (its staff member removed meanwhile) fails its own card only.
+ */
+const offering = new WeakMap<Database, (row: OfferedRow) => Promise<unknown>>();
+function storeOffer(db: Database, row: OfferedRow): Promise<unknown> {
+  if (isTransaction(db)) return db.insert(confirmations).values(row).then(() => undefined);
+  let store = offering.get(db);
+  if (!store) {
+    store = coalesce<OfferedRow, unknown>(async (rows) => {
+      try {
+        await db.insert(confirmations).values(rows);
+        return rows.map(() => undefined);
+      } catch (error) {
+        if (rows.length === 1) return [error];
+        return Promise.all(rows.map((one) => db.insert(confirmations).values(one).then(() => undefined, (failed: unknown) => failed)));
+      }
+    }, { max: 500 });
+    offering.set(db, store);
+  }
+  return store(row);
+}
+
 /** Records a change shown for confirmation; its button carries the returned ID only. */
 export async function offerConfirmation(ctx: CoreContext, kind: ConfirmationKind, params: Record<string, unknown>): Promise<string> {
   const actor = requireStaff(ctx.actor, kind);
   const shownAt = ctx.now();
-  const [row] = await ctx.db
-    .insert(confirmations)
-    .values({ orgId: ctx.org.id, kind, params, shownToStaffId: actor.id, shownToName: actor.name, createdAt: shownAt, expiresAt: lifetime(shownAt) })
-    .returning({ id: confirmations.id });
-  return row!.id;
+  const id = randomUUID();
+  const failed = await storeOffer(ctx.db, { id, orgId: ctx.org.id, kind, params, shownToStaffId: actor.id, shownToName: actor.name, createdAt: shownAt, expiresAt: lifetime(shownAt) });
+  if (failed) throw failed;
+  return id;
 }
 
 type Params = Record<string, unknown>;
@@ -36,6 +65,9 @@ const neededFor: Record<ConfirmationKind, MessageKey> = {
   disallow: 'what.togglePermission',
   'owner-assigned': 'what.recordOwner',
 };
+
+/** Another click on the same confirmation committed first: this one's transaction is undone. */
+class LostRace extends Error {}
 
 /** The click on a confirmation already used: who clicked it, when, and what it did or why it failed. */
 export interface UsedConfirmation {
@@ -79,24 +111,29 @@ export async function confirmOnce<T>(
   if (row.shownToStaffId !== actor.id) throw new DomainError('confirmation.notYours', { name: row.shownToName });
   if (row.expiresAt.getTime() <= ctx.now().getTime()) throw new DomainError('confirmation.expired', { date: row.expiresAt });
 
-  const claim = (db: Database) =>
+  const claim = (db: Database, outcome?: Outcome) =>
     db
       .update(confirmations)
-      .set({ usedAt: ctx.now(), usedByName: actor.name })
+      .set({ usedAt: ctx.now(), usedByName: actor.name, ...(outcome ? { outcome: { ...outcome, params: storedParams(outcome.params) } } : {}) })
       .where(and(eq(confirmations.id, row.id), eq(confirmations.orgId, ctx.org.id), isNull(confirmations.usedAt)))
       .returning({ id: confirmations.id });
   const finish = (db: Database, outcome: Outcome, failed = false) => recordOutcome(db, ctx.org.id, row.id, outcome, failed ? ctx.now() : undefined);
 
   const remote = typeof options.remote === 'boolean' ? options.remote : await options.remote(row.params);
   if (!remote) {
-    return ctx.db.transaction(async (tx) => {
-      const db = tx as unknown as Database;
-      // A click racing this one waits here for its commit, then finds the row used.
-      if (!(await claim(db)).length) return used((await readConfirmation(db, ctx.org.id, row.id))!);
-      const result = await act({ ...ctx, db }, row.params);
-      await finish(db, options.outcome(result, row.params));
-      return { state: 'done', result, params: row.params };
-    });
+    try {
+      return await ctx.db.transaction(async (tx) => {
+        const db = tx as unknown as Database;
+        const result = await act({ ...ctx, db }, row.params);
+        // Claimed last, with what the click did, in one statement. A click racing this one waits here
+        // for its commit (or on a row the change writes), finds the row used, and undoes its own work.
+        if (!(await claim(db, options.outcome(result, row.params))).length) throw new LostRace();
+        return { state: 'done', result, params: row.params };
+      });
+    } catch (error) {
+      if (!(error instanceof LostRace)) throw error;
+      return used((await readConfirmation(ctx.db, ctx.org.id, row.id))!);
+    }
   }
 
   if (!(await claim(ctx.db)).length) return used((await readConfirmation(ctx.db, ctx.org.id, row.id))!);
@@ -141,9 +178,17 @@ export async function closeConfirmations(ctx: CoreContext, ids: string[]): Promi
 
 const cancelled: Outcome = { key: 'common.cancelled', params: {} };
 
+const confirmationById = preparedOnce((db) =>
+  db
+    .select()
+    .from(confirmations)
+    .where(and(eq(confirmations.orgId, sql.placeholder('orgId')), eq(confirmations.id, sql.placeholder('id'))))
+    .prepare('confirmation_by_id'),
+);
+
 async function readConfirmation(db: Database, orgId: string, id: string) {
   if (!uuidPattern.test(id)) return undefined;
-  const [row] = await db.select().from(confirmations).where(and(eq(confirmations.orgId, orgId), eq(confirmations.id, id)));
+  const [row] = await confirmationById(db).execute({ orgId, id });
   return row;
 }
 

@@ -3,6 +3,7 @@ import type { Database } from '../../db/client.js';
 import { channelLanguages, customerContacts, organizations, slackUserLocales, staff } from '../../db/schema.js';
 import { canonicalTimeZone, catalogLocale, translator, type Locale, type Translate } from '../i18n/index.js';
 import { requireAdmin, requirePublisherRole } from './access.js';
+import { changeCachePerDatabase } from './change-cache.js';
 import { recordActivity } from './activity.js';
 import type { Actor, CoreContext, Organization } from './context.js';
 import { DomainError } from './errors.js';
@@ -93,13 +94,22 @@ function invalid(key: 'settings.badLocale' | 'settings.badTimeZone', value: stri
 
 const localeRefreshMs = 24 * 60 * 60 * 1000;
 const slackLookups = new Map<string, Promise<string | null>>();
+type LocaleRow = typeof slackUserLocales.$inferSelect;
+/** Each user's row of slack_user_locales, kept until the table changes (src/core/change-cache.ts). */
+const knownLocales = changeCachePerDatabase<LocaleRow | null>(['slack_user_locales']);
+
+async function storedLocale(db: Database, userId: string): Promise<LocaleRow | undefined> {
+  const read = async () => (await db.select().from(slackUserLocales).where(eq(slackUserLocales.userId, userId)))[0] ?? null;
+  const cache = knownLocales(db);
+  return (await (cache ? cache.read(userId, read) : read())) ?? undefined;
+}
 
 /**
  * A Slack user's language: users.info (include_locale) is asked once, then again at most daily;
  * a stale value answers at once while it is read again. Lookups for one user share one request.
  */
 export async function slackUserLocale(db: Database, userId: string, lookup: (userId: string) => Promise<string | null>, now = new Date()): Promise<string | null> {
-  const [cached] = await db.select().from(slackUserLocales).where(eq(slackUserLocales.userId, userId));
+  const cached = await storedLocale(db, userId);
   const fresh = cached && now.getTime() - cached.fetchedAt.getTime() < localeRefreshMs;
   if (fresh) return cached.locale;
   let pending = slackLookups.get(userId);

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
 import { preparedOnce } from '../../db/prepared.js';
+import { inTransaction } from '../../db/transaction.js';
 import { activityLog, customerPurchasePermissions, customers, subscriptions } from '../../db/schema.js';
 import { recordActivity } from './activity.js';
 import { announce, notify } from './announcements.js';
@@ -46,6 +47,8 @@ const customerAccountQuery = preparedOnce((db) =>
       with: {
         subscriptions: { orderBy: [asc(subscriptions.createdAt), asc(subscriptions.id)] },
         purchasePermissions: {
+          // Through the primary key (org_id, customer_id, resource), not a read of every customer's permissions.
+          where: eq(customerPurchasePermissions.orgId, sql.placeholder('orgId')),
           with: { grantedByStaff: { columns: { name: true } } },
         },
         activity: {
@@ -145,7 +148,7 @@ export async function allowPermission(ctx: CoreContext, customerId: string, reso
   const at = { ...ctx, actor: requireToggleRole(ctx.actor) };
   const intent = await recordPermissionIntent(at, customer, resource, true);
   if (intent) await askPartnerCenter(ctx.db, intent, () => permissionToggles[resource].allow(ctx.partnerCenter!, ctx.org, customer.tenantId));
-  const changed = await ctx.db.transaction((tx) => commitPermission(tx, at, customer, resource, true, intent));
+  const changed = await inTransaction(ctx.db, (tx) => commitPermission(tx, at, customer, resource, true, intent));
   // A lost race: the insert waited for the winner to commit, so the state read now is the winner's.
   return changed ? { customer, state: 'turned-on' } : checkAllowPermission(ctx, customer.id, resource);
 }
@@ -216,7 +219,7 @@ export async function disallowPermission(ctx: CoreContext, customerId: string, r
   const at = { ...ctx, actor: requireToggleRole(ctx.actor) };
   const intent = await recordPermissionIntent(at, customer, resource, false);
   if (intent) await askPartnerCenter(ctx.db, intent, () => permissionToggles[resource].disallow(ctx.partnerCenter!, ctx.org, customer.tenantId));
-  const changed = await ctx.db.transaction((tx) => commitPermission(tx, at, customer, resource, false, intent));
+  const changed = await inTransaction(ctx.db, (tx) => commitPermission(tx, at, customer, resource, false, intent));
   return { customer, state: changed ? 'turned-off' : 'already-off' };
 }
 
@@ -237,7 +240,7 @@ export async function recordOwnerAssigned(ctx: CoreContext, customerId: string, 
   if (!isAzureSubscription(subscription)) {
     throw new DomainError('error.notAzureSubscription', { subscription: subscription.id }, { terms: { offer: `offer.${subscription.offer}` } });
   }
-  const recorded = await ctx.db.transaction(async (tx) => {
+  const recorded = await inTransaction(ctx.db, async (tx) => {
     const updated = await tx
       .update(subscriptions)
       .set({ ownerRoleAssigned: true })

@@ -55,7 +55,7 @@ export const en = {
   'what.subscriptionId': 'subscription ID',
   'error.noMatch': 'No customer matches "{text}".',
   'error.noMatchClosest': 'No customer matches "{text}". Closest names: {names}.',
-  'error.ambiguous': '{count, plural, one {# customer matches} other {# customers match}} "{text}". Choose one:',
+  'error.ambiguous': '{more, select, yes {{count}+ customers match} other {{count, plural, one {# customer matches} other {# customers match}}}} "{text}". Choose one:',
   'error.unknownSubscription': '{customer} has no subscription "{subscription}". Its subscriptions: {list}.',
   'error.notAzureSubscription': 'Subscription {subscription} is a {offer} subscription; Owner matters only on an Azure plan or Azure Global subscription.',
   'error.noAzureSubscription': '{customer} has no active Azure plan or Azure Global subscription bought through you. Buy one for the customer first; then they can be allowed to purchase {resource, select, savings {Azure savings plans} other {Azure reservations}}.',

@@ -130,7 +130,17 @@ function message(locale: Locale, key: MessageKey): Compiled {
   return found;
 }
 
+const translators = new Map<string, Translate>();
+
+/** One translator per language and zone, made once: it holds nothing else. */
 export function translator(locale: Locale = 'en', timeZone = 'UTC'): Translate {
+  const id = `${locale}\u0000${timeZone}`;
+  let found = translators.get(id);
+  if (!found) translators.set(id, (found = makeTranslator(locale, timeZone)));
+  return found;
+}
+
+function makeTranslator(locale: Locale, timeZone: string): Translate {
   const t = (key: MessageKey, params: MessageParams = {}): string => {
     const { format, names } = message(locale, key);
     const values: Record<string, string | number> = {};

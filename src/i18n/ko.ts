@@ -57,7 +57,7 @@ export const ko: Record<MessageKey, string> = {
   'what.subscriptionId': '구독 ID',
   'error.noMatch': '"{text}"에 일치하는 고객이 없습니다.',
   'error.noMatchClosest': '"{text}"에 일치하는 고객이 없습니다. 비슷한 이름: {names}.',
-  'error.ambiguous': '"{text}"에 일치하는 고객이 {count, plural, other {#명}} 있습니다. 하나를 선택하세요:',
+  'error.ambiguous': '"{text}"에 일치하는 고객이 {more, select, yes {{count}명 이상} other {{count, plural, other {#명}}}} 있습니다. 하나를 선택하세요:',
   'error.unknownSubscription': '{customer} 고객에게 "{subscription}" 구독이 없습니다. 이 고객의 구독: {list}.',
   'error.notAzureSubscription': '{subscription} 구독은 {offer} 구독입니다. 소유자 역할은 Azure 플랜 또는 Azure Global 구독에서만 의미가 있습니다.',
   'error.noAzureSubscription': '{customer} 고객에게는 귀사를 통해 구매한 활성 Azure 플랜 또는 Azure Global 구독이 없습니다. 먼저 고객을 위해 구독을 구매하세요. 그러면 고객이 {resource, select, savings {Azure 절약 플랜} other {Azure 예약}}을 구매하도록 허용할 수 있습니다.',

@@ -57,7 +57,7 @@ export const zhTW: Record<MessageKey, string> = {
   'what.subscriptionId': '訂用帳戶識別碼',
   'error.noMatch': '沒有符合「{text}」的客戶。',
   'error.noMatchClosest': '沒有符合「{text}」的客戶。最接近的名稱：{names}。',
-  'error.ambiguous': '有 {count, plural, other {# 位客戶}}符合「{text}」。請選擇一位：',
+  'error.ambiguous': '有 {more, select, yes {{count} 位以上客戶} other {{count, plural, other {# 位客戶}}}}符合「{text}」。請選擇一位：',
   'error.unknownSubscription': '{customer} 沒有「{subscription}」這個訂用帳戶。其訂用帳戶：{list}。',
   'error.notAzureSubscription': '訂用帳戶 {subscription} 是 {offer} 訂用帳戶；擁有者角色只對 Azure 方案或 Azure Global 訂用帳戶有意義。',
   'error.noAzureSubscription': '{customer} 沒有透過您購買且使用中的 Azure 方案或 Azure Global 訂用帳戶。請先為客戶購買一個，之後才能允許其購買 {resource, select, savings {Azure 節省方案} other {Azure 保留}}。',

@@ -179,8 +179,23 @@ function viewBlocks(view: View, t: Translate, maxBlocks: number): KnownBlock[] {
 }
 
 /** The one Block Kit renderer: header, facts and lines as rich text, buttons; within Slack's limits for a message. */
+/** Messages of frozen views (help's, made once per reader): rendered once, then shared. */
+const rendered = new WeakMap<View, { t: Translate; message: SlackMessage }>();
+
 export function renderSlack(view: View, t: Translate = translator()): SlackMessage {
-  return { text: fallbackText(view), blocks: viewBlocks(view, t, slackLimits.messageBlocks), mrkdwn: false };
+  const kept = rendered.get(view);
+  if (kept?.t === t) return kept.message;
+  const message: SlackMessage = { text: fallbackText(view), blocks: viewBlocks(view, t, slackLimits.messageBlocks), mrkdwn: false };
+  if (Object.isFrozen(view)) rendered.set(view, { t, message: deepFreeze(message) });
+  return message;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
 
 /** A view as a person's Home tab (views.publish): the same blocks, within a home view's limit. */

@@ -8,9 +8,9 @@ import type { Database } from '../../../db/client.js';
 import { removeSlackInstallation } from '../../core/slack-workspaces.js';
 import type { CommandEnv } from '../../commands/context.js';
 import type { PartnerCenterConnector } from '../../partner-center/connector.js';
-import { runAction, runCommand } from '../../commands/dispatch.js';
+import { commandOnlyReads, runAction, runCommand } from '../../commands/dispatch.js';
 import { formChoices } from '../../commands/forms.js';
-import { identifyChatUser } from '../../core/access.js';
+import { cachedChatIdentity, identifyChatUser } from '../../core/access.js';
 import { readerTranslator, slackUserLocale } from '../../core/languages.js';
 import { translator, type Translate } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
@@ -19,6 +19,7 @@ import { discardFiles, fileSize } from '../downloads.js';
 import { renderSlack, renderSlackForm, renderSlackHome, renderSlackModal, renderSlackRichText } from '../../views/slack.js';
 import { withOutcome } from '../../commands/home.js';
 import { slackBotScopes, slackInstallListener, type SlackInstallations } from './install.js';
+import { postToResponseUrl } from './response-url.js';
 
 /** What a modal carries from the click that opened it to its submission. */
 interface ModalMetadata {
@@ -138,7 +139,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
           },
         }),
       });
-  const app = new App({ ...(options.botToken && { token: options.botToken }), receiver, clientOptions: clientOptions(), logger });
+  // No conversation store: nothing reads context.conversation, and its lookup ran on every event.
+  const app = new App({ ...(options.botToken && { token: options.botToken }), receiver, clientOptions: clientOptions(), logger, convoStore: false });
   const installer = receiver instanceof HTTPReceiver ? receiver.installer : undefined;
 
   // Listeners under way, which stop() waits for.
@@ -155,8 +157,13 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     }
   });
 
-  async function envFor(client: WebClient, teamId: string | undefined, userId: string, channelId: string | undefined): Promise<CommandEnv> {
-    const { org, actor } = teamId ? await identifyChatUser(db, 'slack', teamId, userId) : { org: undefined, actor: { kind: 'unknown' as const } };
+  /**
+   * Who acts, and where. `reading`: what only reads may use the identity kept in memory; anything that
+   * may change something (a click, a submitted form, a command that writes) reads it from the database now.
+   */
+  async function envFor(client: WebClient, teamId: string | undefined, userId: string, channelId: string | undefined, reading = false): Promise<CommandEnv> {
+    const identify = reading ? cachedChatIdentity : identifyChatUser;
+    const { org, actor } = teamId ? await identify(db, 'slack', teamId, userId) : { org: undefined, actor: { kind: 'unknown' as const } };
     // The person's Slack language matters only when they chose none themselves; asked with their workspace's token.
     const usersLocale = async (user: string) => (await client.users.info({ user, include_locale: true })).user?.locale ?? null;
     const platformLocale = () => slackUserLocale(db, userId, usersLocale);
@@ -232,18 +239,19 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
 
   app.event('app_home_opened', async ({ event, body, client }) => {
     if (event.tab !== 'home') return;
-    await publishHome(client, await envFor(client, body.team_id, event.user, undefined), event.user);
+    await publishHome(client, await envFor(client, body.team_id, event.user, undefined, true), event.user);
   });
 
   app.command('/csp', async ({ command, ack, respond, client }) => {
     let t = translator();
-    const work = envFor(client, command.team_id, command.user_id, command.channel_id).then((env) => ((t = env.t), runCommand(env, command.text)));
+    const work = envFor(client, command.team_id, command.user_id, command.channel_id, commandOnlyReads(command.text)).then((env) => ((t = env.t), runCommand(env, command.text)));
     const early = await Promise.race([work, sleep(ackDeadlineMs, undefined, { ref: false })]);
     if (!early) await ack({ response_type: 'ephemeral', text: t('common.working') });
     const view = early ?? (await work);
     // A form opens as a modal; the reply says what was missing, as the typed command's answer would.
-    const { form, ...shown } = view;
-    const reply = { response_type: 'ephemeral' as const, ...renderSlack(withUploadNote(form ? { ...shown, lines: [...(shown.lines ?? []), t('form.opened')] } : shown, t), t) };
+    const { form } = view;
+    const shown: View = form ? { ...view, form: undefined, lines: [...(view.lines ?? []), t('form.opened')] } : view;
+    const reply = { response_type: 'ephemeral' as const, ...renderSlack(withUploadNote(shown, t), t) };
     if (early) await ack(reply);
     else await respond(reply);
     if (form) await openForm(client, command.trigger_id, view, { value: form.value, responseUrl: command.response_url, channelId: command.channel_id }, respond, t);
@@ -284,20 +292,14 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     const result = early ?? (await work);
     const answer: View = result.form ? { tone: 'error', lines: formErrorLines(result.form) } : result;
     if (metadata.home) await publishHome(client, env, body.user.id, answer);
-    else if (metadata.responseUrl) {
-      await fetch(metadata.responseUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ response_type: 'ephemeral', ...renderSlack(answer, env.t) }),
-      });
-    }
+    else if (metadata.responseUrl) await postToResponseUrl(metadata.responseUrl, { response_type: 'ephemeral', ...renderSlack(answer, env.t) });
     options.onChange?.();
   });
 
   // The choices of a form's select with more than Slack lists at once, as the user types.
   app.options<'block_suggestion'>({ type: 'block_suggestion' }, async ({ ack, body, client }) => {
     const metadata = JSON.parse(body.view?.private_metadata || '{}') as Partial<FormMetadata>;
-    const env = await envFor(client, body.team?.id, body.user.id, metadata.channelId);
+    const env = await envFor(client, body.team?.id, body.user.id, metadata.channelId, true);
     const choices = await formChoices(env, metadata.value ?? '', body.action_id, body.value).catch((error: unknown) => (log.warn('slack: form choices', error), []));
     await ack({ options: choices.map((o) => ({ text: { type: 'plain_text', text: truncate(o.label, 75), emoji: false }, value: o.value })) });
   });
@@ -325,7 +327,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     }
     // A click in the Home tab has no message to answer: the tab is published again, showing the outcome.
     if (home) await publishHome(client, env, body.user.id, view);
-    else await respond(clickAnswer(withUploadNote(view, env.t), shared, env.t) as Parameters<RespondFn>[0]);
+    else await postToResponseUrl(body.response_url, clickAnswer(withUploadNote(view, env.t), shared, env.t));
     // A choice (which customer) can run a command that makes files: they go to the channel it was clicked in.
     if (view.files?.length) await (home ? discardFiles(view.files) : uploadFiles(client, body.channel?.id, view, respond, env.t));
     options.onChange?.();
@@ -338,13 +340,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     const env = await envFor(client, body.team?.id, body.user.id, metadata.channelId);
     const result = await runAction(env, metadata.action, metadata.value, inputs);
     if (metadata.home) await publishHome(client, env, body.user.id, result);
-    else if (metadata.responseUrl) {
-      await fetch(metadata.responseUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(clickAnswer(result, metadata.shared !== false, env.t)),
-      });
-    }
+    else if (metadata.responseUrl) await postToResponseUrl(metadata.responseUrl, clickAnswer(result, metadata.shared !== false, env.t));
     options.onChange?.();
   });
 
