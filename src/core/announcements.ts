@@ -1,4 +1,4 @@
-import { and, eq, isNull, or, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
 import { preparedOnce } from '../../db/prepared.js';
 import { notificationSubscriptions, outbox, type NotificationKind } from '../../db/schema.js';
@@ -75,18 +75,8 @@ export async function notify(
   org: Organization,
   event: { kind: NotificationKind; customerId: string | null; message: OutboxMessage; also?: ChatTarget; except?: ChatTarget },
 ): Promise<number> {
-  const subscribed = await tx
-    .selectDistinct({ platform: notificationSubscriptions.platform, channelId: notificationSubscriptions.channelId })
-    .from(notificationSubscriptions)
-    .where(
-      and(
-        eq(notificationSubscriptions.orgId, org.id),
-        eq(notificationSubscriptions.kind, event.kind),
-        event.customerId
-          ? or(isNull(notificationSubscriptions.customerId), eq(notificationSubscriptions.customerId, event.customerId))
-          : isNull(notificationSubscriptions.customerId),
-      ),
-    );
+  // The kind's subscriptions (a prepared statement), then those for all customers or this one.
+  const subscribed = (await subscriptionsTo(tx as Database, org.id, event.kind)).filter((s) => s.customerId === null || s.customerId === event.customerId);
   const targets = targetsOf(org, subscribed, event);
   if (targets.length) {
     await tx.insert(outbox).values(targets.map((t) => ({ orgId: org.id, platform: t.platform, channelId: t.channelId, message: storable(event.message) })));
