@@ -1,5 +1,6 @@
-import { and, desc, eq, gte, lt } from 'drizzle-orm';
-import type { Queryable } from '../../db/client.js';
+import { and, desc, eq, gte, lt, sql } from 'drizzle-orm';
+import type { Database, Queryable } from '../../db/client.js';
+import { preparedOnce } from '../../db/prepared.js';
 import { activityLog, customers } from '../../db/schema.js';
 import type { CoreContext } from './context.js';
 
@@ -47,7 +48,7 @@ export async function recordActivity(
   customerId: string | null,
   details: Record<string, string> = {},
 ): Promise<void> {
-  await tx.insert(activityLog).values({
+  await insertActivity(tx as Database).execute({
     orgId: ctx.org.id,
     customerId,
     actorStaffId: ctx.actor.kind === 'staff' ? ctx.actor.id : null,
@@ -57,6 +58,22 @@ export async function recordActivity(
     createdAt: ctx.now(),
   });
 }
+
+/** One entry of the log, a prepared statement (inside a change's transaction too). */
+const insertActivity = preparedOnce((db) =>
+  db
+    .insert(activityLog)
+    .values({
+      orgId: sql.placeholder('orgId'),
+      customerId: sql.placeholder('customerId'),
+      actorStaffId: sql.placeholder('actorStaffId'),
+      actorName: sql.placeholder('actorName'),
+      action: sql.placeholder('action'),
+      details: sql.placeholder('details'),
+      createdAt: sql.placeholder('createdAt'),
+    })
+    .prepare('insert_activity'),
+);
 
 export const activityPageSize = 20;
 

@@ -1,4 +1,4 @@
-import { and, eq, isNull, or, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
 import { preparedOnce } from '../../db/prepared.js';
 import { notificationSubscriptions, outbox, type NotificationKind } from '../../db/schema.js';
@@ -64,6 +64,13 @@ function targetsOf(org: Organization, subscribed: ChatTarget[], event: { also?: 
   return [...targets.values()];
 }
 
+const enqueueOne = preparedOnce((db) =>
+  db
+    .insert(outbox)
+    .values({ orgId: sql.placeholder('orgId'), platform: sql.placeholder('platform'), channelId: sql.placeholder('channelId'), message: sql.placeholder('message') })
+    .prepare('enqueue_outbox_message'),
+);
+
 /**
  * R-N1: queues one message to every channel that subscribed to this kind of
  * event (for all customers or for this one) and to the activity channel, which
@@ -75,22 +82,13 @@ export async function notify(
   org: Organization,
   event: { kind: NotificationKind; customerId: string | null; message: OutboxMessage; also?: ChatTarget; except?: ChatTarget },
 ): Promise<number> {
-  const subscribed = await tx
-    .selectDistinct({ platform: notificationSubscriptions.platform, channelId: notificationSubscriptions.channelId })
-    .from(notificationSubscriptions)
-    .where(
-      and(
-        eq(notificationSubscriptions.orgId, org.id),
-        eq(notificationSubscriptions.kind, event.kind),
-        event.customerId
-          ? or(isNull(notificationSubscriptions.customerId), eq(notificationSubscriptions.customerId, event.customerId))
-          : isNull(notificationSubscriptions.customerId),
-      ),
-    );
+  // The kind's subscriptions (a prepared statement), then those for all customers or this one.
+  const subscribed = (await subscriptionsTo(tx as Database, org.id, event.kind)).filter((s) => s.customerId === null || s.customerId === event.customerId);
   const targets = targetsOf(org, subscribed, event);
-  if (targets.length) {
-    await tx.insert(outbox).values(targets.map((t) => ({ orgId: org.id, platform: t.platform, channelId: t.channelId, message: storable(event.message) })));
-  }
+  const message = storable(event.message);
+  // Usually one channel: a prepared statement; several are one statement built for them.
+  if (targets.length === 1) await enqueueOne(tx as Database).execute({ orgId: org.id, platform: targets[0]!.platform, channelId: targets[0]!.channelId, message });
+  else if (targets.length) await tx.insert(outbox).values(targets.map((t) => ({ orgId: org.id, platform: t.platform, channelId: t.channelId, message })));
   return targets.length;
 }
 

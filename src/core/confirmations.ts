@@ -66,6 +66,21 @@ const neededFor: Record<ConfirmationKind, MessageKey> = {
   'owner-assigned': 'what.recordOwner',
 };
 
+/** The click's claim on a confirmation: it sets used_at only while it is unset, so one click wins. */
+const claimStatement = (db: Database, withOutcome: boolean) =>
+  db
+    .update(confirmations)
+    .set({
+      usedAt: sql`${sql.placeholder('usedAt')}::timestamptz`,
+      usedByName: sql`${sql.placeholder('usedByName')}::text`,
+      // As JSON text, so each driver passes it through unchanged.
+      ...(withOutcome ? { outcome: sql`(${sql.placeholder('outcome')}::text)::jsonb` } : {}),
+    })
+    .where(and(eq(confirmations.id, sql.placeholder('id')), eq(confirmations.orgId, sql.placeholder('orgId')), isNull(confirmations.usedAt)))
+    .returning({ id: confirmations.id });
+const claimOnly = preparedOnce((db) => claimStatement(db, false).prepare('claim_confirmation'));
+const claimWithOutcome = preparedOnce((db) => claimStatement(db, true).prepare('claim_confirmation_with_outcome'));
+
 /** Another click on the same confirmation committed first: this one's transaction is undone. */
 class LostRace extends Error {}
 
@@ -111,12 +126,11 @@ export async function confirmOnce<T>(
   if (row.shownToStaffId !== actor.id) throw new DomainError('confirmation.notYours', { name: row.shownToName });
   if (row.expiresAt.getTime() <= ctx.now().getTime()) throw new DomainError('confirmation.expired', { date: row.expiresAt });
 
-  const claim = (db: Database, outcome?: Outcome) =>
-    db
-      .update(confirmations)
-      .set({ usedAt: ctx.now(), usedByName: actor.name, ...(outcome ? { outcome: { ...outcome, params: storedParams(outcome.params) } } : {}) })
-      .where(and(eq(confirmations.id, row.id), eq(confirmations.orgId, ctx.org.id), isNull(confirmations.usedAt)))
-      .returning({ id: confirmations.id });
+  const claim = (db: Database, outcome?: Outcome) => {
+    // Values bound as text: drizzle's column mappings do not apply to them here.
+    const at = { id: row.id, orgId: ctx.org.id, usedAt: ctx.now().toISOString(), usedByName: actor.name };
+    return outcome ? claimWithOutcome(db).execute({ ...at, outcome: JSON.stringify({ ...outcome, params: storedParams(outcome.params) }) }) : claimOnly(db).execute(at);
+  };
   const finish = (db: Database, outcome: Outcome, failed = false) => recordOutcome(db, ctx.org.id, row.id, outcome, failed ? ctx.now() : undefined);
 
   const remote = typeof options.remote === 'boolean' ? options.remote : await options.remote(row.params);

@@ -183,17 +183,29 @@ export async function commitPermission(
     eq(customerPurchasePermissions.resource, resource),
   );
   const changed = on
-    ? await tx
-        .insert(customerPurchasePermissions)
-        .values({ orgId: ctx.org.id, customerId: customer.id, resource, grantedBy: actor.id, grantedAt: ctx.now() })
-        .onConflictDoNothing()
-        .returning()
+    ? await grantPermission(tx as Database).execute({ orgId: ctx.org.id, customerId: customer.id, resource, grantedBy: actor.id, grantedAt: ctx.now() })
     : await tx.delete(customerPurchasePermissions).where(where).returning();
   if (changed.length === 0) return false;
   await recordActivity(tx, ctx, on ? toggle.created : toggle.deleted, customer.id);
   await announce(tx, ctx, 'permissions', customer.id, { key: on ? toggle.onAnnounce : toggle.offAnnounce, params: { actor: actor.name, customer: customer.name } });
   return true;
 }
+
+/** A permission turned on, once: a row already there (another click's) is left as it is. */
+const grantPermission = preparedOnce((db) =>
+  db
+    .insert(customerPurchasePermissions)
+    .values({
+      orgId: sql.placeholder('orgId'),
+      customerId: sql.placeholder('customerId'),
+      resource: sql.placeholder('resource'),
+      grantedBy: sql.placeholder('grantedBy'),
+      grantedAt: sql.placeholder('grantedAt'),
+    })
+    .onConflictDoNothing()
+    .returning()
+    .prepare('grant_customer_permission'),
+);
 
 export type DisallowResult = { customer: Customer } & ({ state: 'already-off' | 'turned-off' } | { state: 'on'; grant: PermissionGrant });
 
