@@ -23,6 +23,7 @@
  *   BENCH_DATABASE_URL=postgres://…       the PostgreSQL server (else TEST_DATABASE_URL, else
  *                                         postgres://postgres@127.0.0.1:5432/postgres); its
  *                                         databases csp_bench_* are created and dropped again
+ *   BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"  node flags for the csp-ops servers only
  *   BENCH_APP_DIR=/path/to/checkout       the csp-ops checkout whose `npm start` command line is
  *                                         started, and whose code prepares its data (default: this
  *                                         one), e.g. an older commit for a "before" table
@@ -290,7 +291,10 @@ async function startTarget(target: Target, copy: DataCopy | undefined, label: st
     return startServer(label, { argv: [process.execPath, '--import', 'tsx', join(benchRoot, 'bench/processes/bare-bolt.ts')], cwd: benchRoot, env: serverSettings() });
   }
   const start = startCommand(appDir);
-  return startServer(label, { argv: start.argv, cwd: appDir, env: { ...start.env, ...serverSettings(), ...copy!.env } });
+  // BENCH_NODE_FLAGS go to csp-ops only (--cpu-prof is not allowed in NODE_OPTIONS), so a profile is of the server under test.
+  const flags = process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+  const [node, ...rest] = start.argv;
+  return startServer(label, { argv: [node!, ...flags, ...rest], cwd: appDir, env: { ...start.env, ...serverSettings(), ...copy!.env } });
 }
 
 let postgresAdmin: postgres.Sql | undefined;

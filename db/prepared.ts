@@ -27,6 +27,8 @@ export function preparedOnce<T extends object>(build: (db: Database) => T): (db:
     if (isTransaction(db)) {
       const built = builtFor.get(session?.constructor);
       query = built && session?.client && 'client' in built ? Object.assign(Object.create(Object.getPrototypeOf(built)) as T, built, { client: session.client }) : build(db);
+      // A query used only in transactions (a click's claim) is built by the first one, then copied.
+      if (!built) builtFor.set(session?.constructor, query);
       byTransaction.set(db, query);
       return query;
     }

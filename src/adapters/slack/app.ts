@@ -305,11 +305,14 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   });
 
   app.action({ type: 'block_actions', action_id: /^csp:/ }, async ({ ack, body, action, respond, client }) => {
-    await ack();
-    if (action.type !== 'button') return;
+    if (action.type !== 'button') return ack();
     const [, id = ''] = action.action_id.split(':');
-    const env = await envFor(client, body.team?.id, body.user.id, body.channel?.id);
-    const view: View = await runAction(env, id, action.value ?? '');
+    const work = envFor(client, body.team?.id, body.user.id, body.channel?.id).then((env) => runAction(env, id, action.value ?? '').then((view) => ({ env, view })));
+    // Acked once the click's work is done (or at the deadline): a burst of clicks then waits at Slack's
+    // side instead of piling up in memory here, and the answer still follows through response_url.
+    await Promise.race([work.catch(() => undefined), sleep(ackDeadlineMs, undefined, { ref: false })]);
+    await ack();
+    const { env, view } = await work;
     const home = body.view?.type === 'home';
     // Only an ephemeral message (a command's answer) is the clicker's own; a message in a channel is everyone's.
     const shared = !home && (body.container as { is_ephemeral?: boolean } | undefined)?.is_ephemeral !== true;
