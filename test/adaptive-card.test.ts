@@ -87,6 +87,8 @@ describe('renderAdaptiveCard', () => {
   it('colors the first line when there is no title, and drops empty lines', () => {
     const card = renderAdaptiveCard(ambiguous);
     expect(card.body[0]).toEqual({ type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: ambiguous.lines![0], color: 'Attention' }] });
+    // Then the list of its ten choices (see "more choices than Teams shows").
+    expect(card.body.map((b) => b.type)).toEqual(['RichTextBlock', 'Input.ChoiceSet']);
     const texts = (view: View) => renderAdaptiveCard(view).body.map((b) => (b.type === 'RichTextBlock' ? b.inlines.map((r) => r.text).join('') : b.type));
     expect(texts(untitled)).toEqual([
       'Domain: contoso.onmicrosoft.com', 'Country: ', 'Reservations are now allowed for Contoso.', '- not a list on purpose, [not a link](https://example.com)',

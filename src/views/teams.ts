@@ -122,7 +122,7 @@ function choosable(actions: ViewAction[], listId: string, t: Translate): { list?
       isRequired: true,
       errorMessage: chooseOne,
     },
-    buttons: [{ type: 'Action.Execute', verb: chooseVerb, title: truncate(t('view.choose'), maxButtonTitle), data: { value: listId } }],
+    buttons: [{ type: 'Action.Execute', verb: chooseVerb, title: t('view.choose'), data: { value: listId } }],
   };
 }
 
