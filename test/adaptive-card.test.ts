@@ -1,7 +1,8 @@
 import type { IAdaptiveCard } from '@microsoft/teams.cards';
 import { describe, expect, it } from 'vitest';
-import type { View } from '../src/views/model.js';
-import { actionFromInvoke, renderAdaptiveCard, type AdaptiveCard, type RichTextBlock, type TextRun } from '../src/views/teams.js';
+import type { View, ViewAction } from '../src/views/model.js';
+import { translator } from '../src/i18n/index.js';
+import { actionFromInvoke, renderAdaptiveCard, type AdaptiveCard, type ChoiceSetInput, type RichTextBlock, type TextRun } from '../src/views/teams.js';
 import { validateAdaptiveCard } from './helpers/adaptive-card.js';
 
 const customerId = '6f1c2a1e-8d0b-4a53-9c1e-2b7f0c9d4e11';
@@ -85,8 +86,9 @@ describe('renderAdaptiveCard', () => {
 
   it('colors the first line when there is no title, and drops empty lines', () => {
     const card = renderAdaptiveCard(ambiguous);
-    expect(card.body).toEqual([{ type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: ambiguous.lines![0], color: 'Attention' }] }]);
-    expect(card.actions).toHaveLength(10);
+    expect(card.body[0]).toEqual({ type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: ambiguous.lines![0], color: 'Attention' }] });
+    // Then the list of its ten choices (see "more choices than Teams shows").
+    expect(card.body.map((b) => b.type)).toEqual(['RichTextBlock', 'Input.ChoiceSet']);
     const texts = (view: View) => renderAdaptiveCard(view).body.map((b) => (b.type === 'RichTextBlock' ? b.inlines.map((r) => r.text).join('') : b.type));
     expect(texts(untitled)).toEqual([
       'Domain: contoso.onmicrosoft.com', 'Country: ', 'Reservations are now allowed for Contoso.', '- not a list on purpose, [not a link](https://example.com)',
@@ -124,8 +126,12 @@ describe('actionFromInvoke', () => {
     for (const button of renderAdaptiveCard(confirmation).actions!) {
       expect(actionFromInvoke(invokeValue({ type: button.type, verb: button.verb, data: button.data }))).toEqual({ id: button.verb, value: customerId, inputs: {} });
     }
-    const choice = renderAdaptiveCard(ambiguous).actions![3]!;
-    expect(actionFromInvoke(invokeValue({ type: 'Action.Execute', id: 'x', verb: choice.verb, data: choice.data }))).toEqual({ id: 'run', value: ambiguous.actions![3]!.value, inputs: {} });
+    // Ten choices are one list: Teams adds the chosen one to the Choose button's data.
+    const card = renderAdaptiveCard(ambiguous);
+    const [choose] = card.actions!;
+    const list = card.body.find((b): b is ChoiceSetInput => b.type === 'Input.ChoiceSet')!;
+    const data = { ...choose!.data, [list.id]: list.choices[3]!.value };
+    expect(actionFromInvoke(invokeValue({ type: 'Action.Execute', id: 'x', verb: choose!.verb, data }))).toEqual({ id: 'run', value: ambiguous.actions![3]!.value, inputs: {} });
   });
 
   it.each([
@@ -194,3 +200,71 @@ describe('inputs', () => {
   });
 });
 
+
+describe('more choices than Teams shows (issue 19)', () => {
+  // Teams shows six buttons of a row (https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/cards-format#adaptive-cards-overflow-menu).
+  const runs = (count: number): ViewAction[] => ambiguous.actions!.slice(0, count);
+  const listOf = (card: AdaptiveCard) => card.body.filter((b): b is ChoiceSetInput => b.type === 'Input.ChoiceSet');
+  const invokeValue = (verb: string, data: Record<string, string>) => ({ action: { type: 'Action.Execute', verb, data }, trigger: 'manual' });
+
+  it('six actions stay buttons; seven or more are one list of them all, typed to narrow, and a Choose button', () => {
+    const six = renderAdaptiveCard({ lines: ['x'], actions: runs(6) });
+    validateAdaptiveCard(six);
+    expect(six.actions!.map((a) => [a.verb, a.title, a.data.value])).toEqual(runs(6).map((a) => [a.id, a.label, a.value]));
+    expect(listOf(six)).toEqual([]);
+
+    for (const count of [7, 10]) {
+      const card = renderAdaptiveCard({ lines: ['x'], actions: runs(count) });
+      validateAdaptiveCard(card);
+      expect(card.actions).toEqual([{ type: 'Action.Execute', verb: 'choose', title: 'Choose', data: { value: 'choice' } }]);
+      expect(listOf(card)).toEqual([{
+        type: 'Input.ChoiceSet', id: 'choice', label: `Choices (${count})`, placeholder: 'Choose one', style: 'filtered', isRequired: true, errorMessage: 'Choose one',
+        choices: runs(count).map((a) => ({ title: a.label, value: `run ${a.value}` })),
+      }]);
+    }
+  });
+
+  it('labels the list and its button in Korean and Traditional Chinese', () => {
+    const ko = renderAdaptiveCard(ambiguous, translator('ko-KR'));
+    expect([listOf(ko)[0]!.label, listOf(ko)[0]!.placeholder, ko.actions![0]!.title]).toEqual(['선택 항목(10개)', '하나를 선택하세요', '선택']);
+    const zh = renderAdaptiveCard(ambiguous, translator('zh-TW'));
+    expect([listOf(zh)[0]!.label, listOf(zh)[0]!.placeholder, zh.actions![0]!.title]).toEqual(['選項（10 個）', '請選擇一項', '選擇']);
+    validateAdaptiveCard(ko);
+    validateAdaptiveCard(zh);
+  });
+
+  it('a Choose click is the chosen action\'s click, whatever its ID, with the other data (a view\'s ID) kept', () => {
+    const confirmations: ViewAction[] = [
+      ...Array.from({ length: 7 }, (_, i): ViewAction => ({ id: 'owner-assigned', label: `Owner is assigned on 구독 ${i}`, value: `token-${i}` })),
+      { id: 'cancel', label: 'Cancel', value: 'token-0 token-1 token-2 token-3 token-4 token-5 token-6' },
+    ];
+    const list = listOf(renderAdaptiveCard({ actions: confirmations }))[0]!;
+    expect(actionFromInvoke(invokeValue('choose', { value: 'choice', view: 'v1', choice: list.choices[6]!.value }))).toEqual({ id: 'owner-assigned', value: 'token-6', inputs: { view: 'v1' } });
+    expect(actionFromInvoke(invokeValue('choose', { value: 'choice', choice: list.choices[7]!.value }))).toEqual({ id: 'cancel', value: confirmations[7]!.value, inputs: {} });
+    // Nothing chosen, or a list the card does not have: no click.
+    expect(actionFromInvoke(invokeValue('choose', { value: 'choice' }))).toBeUndefined();
+    expect(actionFromInvoke(invokeValue('choose', { value: 'choice', choice: '' }))).toBeUndefined();
+    expect(actionFromInvoke(invokeValue('choose', { value: 'choice-9', choice: list.choices[0]!.value }))).toBeUndefined();
+  });
+
+  it('a section with many actions has its own list, which a cut keeps or drops with its Choose button', () => {
+    const view: View = {
+      title: 'Home',
+      sections: [{ title: 'Waiting', lines: ['a request'], actions: [{ id: 'approve', label: 'Approve', value: 'r1', style: 'primary' }] }, { title: '宏達', actions: runs(8) }],
+    };
+    const card = renderAdaptiveCard(view);
+    validateAdaptiveCard(card);
+    expect(card.actions).toBeUndefined();
+    expect(card.body.map((b) => b.type)).toEqual(['RichTextBlock', 'RichTextBlock', 'RichTextBlock', 'ActionSet', 'RichTextBlock', 'Input.ChoiceSet', 'ActionSet']);
+    expect(listOf(card).map((l) => [l.id, l.choices.length])).toEqual([['choice-2', 8]]);
+    expect(card.body.at(-1)).toEqual({ type: 'ActionSet', actions: [{ type: 'Action.Execute', verb: 'choose', title: 'Choose', data: { value: 'choice-2' } }] });
+
+    // Seven lines of 2,900 characters leave room for the list, eight do not: it goes with its button, after the section's title.
+    const withLines = (count: number) => renderAdaptiveCard({ ...view, lines: Array.from({ length: count }, () => 'x'.repeat(2_900)) });
+    expect(withLines(7).body.slice(-3).map((b) => b.type)).toEqual(['RichTextBlock', 'Input.ChoiceSet', 'ActionSet']);
+    const cut = withLines(8);
+    validateAdaptiveCard(cut);
+    expect(cut.body.slice(-3).map((b) => b.type)).toEqual(['ActionSet', 'RichTextBlock', 'RichTextBlock']);
+    expect(JSON.stringify(cut.body.at(-1))).toContain('The list was cut here');
+  });
+});

@@ -31,7 +31,7 @@ export interface View {
 
 /**
  * A form: its submission (the `form` action with `value`, and each field's value by its ID) runs the
- * command the fields fill in. Field IDs are never `value`, `view` or `home`, which Teams' action data holds.
+ * command the fields fill in. Field IDs are never `value`, `view`, `home` or `choice…`, which Teams' action data holds.
  */
 export interface Form {
   title: string;

@@ -40,6 +40,8 @@ export interface ChoiceSetInput {
   id: string;
   label: string;
   choices: { title: string; value: string }[];
+  /** Shown in a drop-down while nothing is chosen. */
+  placeholder?: string;
   /** Absent: a drop-down; `expanded`: check boxes; `filtered` (1.5): a drop-down the user types in to narrow a long list. */
   style?: 'expanded' | 'filtered';
   isMultiSelect?: true;
@@ -80,6 +82,13 @@ const colors = { error: 'Attention', warning: 'Warning', success: 'Good' } as co
 const styles = { primary: 'positive', danger: 'destructive' } as const;
 const maxButtonTitle = 75; // the same as Slack's button text limit
 const maxButtons = 25; // the same as Slack's
+/**
+ * Teams shows six buttons in a row; later ones are dropped or put in an overflow ("…") menu, which some
+ * clients do not open. A part with more offers them all as one list to choose from (an Input.ChoiceSet,
+ * which every Teams client shows) and a Choose button, read back by actionFromInvoke.
+ */
+const maxShownButtons = 6;
+const chooseVerb = 'choose';
 const maxText = 3000; // one title, fact or line, the same as Slack's
 /** Teams refuses a bot message over about 28 KB; the card stays under this, leaving room for the activity around it. */
 export const maxCardBytes = 25_000;
@@ -92,6 +101,28 @@ function button(action: ViewAction): ExecuteAction {
     title: truncate(action.label, maxButtonTitle),
     data: { value: action.value },
     ...(style ? { style } : {}),
+  };
+}
+
+/**
+ * A part's buttons, or, when Teams would not show them all, a list of them (each choice carries its action
+ * ID and value) with a Choose button that names the list: its click runs the chosen action as its button would.
+ */
+function choosable(actions: ViewAction[], listId: string, t: Translate): { list?: ChoiceSetInput; buttons: ExecuteAction[] } {
+  if (actions.length <= maxShownButtons) return { buttons: actions.map(button) };
+  const chooseOne = t('view.chooseOne');
+  return {
+    list: {
+      type: 'Input.ChoiceSet',
+      id: listId,
+      label: t('view.choices', { count: actions.length }),
+      placeholder: chooseOne,
+      style: 'filtered',
+      choices: actions.map((a) => ({ title: truncate(a.label, maxText), value: `${a.id} ${a.value}` })),
+      isRequired: true,
+      errorMessage: chooseOne,
+    },
+    buttons: [{ type: 'Action.Execute', verb: chooseVerb, title: t('view.choose'), data: { value: listId } }],
   };
 }
 
@@ -127,21 +158,29 @@ function textBlocks(view: View): { title: RichTextBlock[]; rest: RichTextBlock[]
  */
 export function renderAdaptiveCard(view: View, t: Translate = translator()): AdaptiveCard {
   const { title, rest } = textBlocks(view);
-  // Teams adds what was typed to the clicked action's data, beside its value.
-  const inputs: AdaptiveCard['body'] = [];
+  const form = view.form;
+  const listed = form ? [] : (view.actions ?? []).slice(0, maxButtons);
+  const top = form ? { buttons: [button({ id: 'form', label: form.submit, value: form.value, style: 'primary' })] } : choosable(listed, 'choice', t);
+  const actions = top.buttons;
+  // Teams adds what was typed or chosen to the clicked action's data, beside its value.
+  const inputs: AdaptiveCard['body'] = top.list ? [top.list] : [];
   if (view.input) {
     const { id, label, placeholder } = view.input;
     inputs.push({ type: 'Input.Text', id, label, ...(placeholder ? { placeholder } : {}), isMultiline: true, isRequired: true, errorMessage: label, maxLength: 500 });
   }
-  const form = view.form;
-  const actions = form ? [button({ id: 'form', label: form.submit, value: form.value, style: 'primary' })] : (view.actions ?? []).slice(0, maxButtons).map(button);
-  let buttonsLeft = maxButtons - actions.length;
-  const sections = (view.sections ?? []).flatMap((section): AdaptiveCard['body'] => {
+  let buttonsLeft = maxButtons - (form ? 1 : listed.length);
+  // Each section as runs of blocks a cut keeps or drops together: a list stays with its Choose button.
+  const sections = (view.sections ?? []).flatMap((section, i): AdaptiveCard['body'][] => {
     const text = textBlocks(section);
     const [first, ...others] = [...text.title, ...text.rest];
-    const buttons = (section.actions ?? []).slice(0, buttonsLeft).map(button);
-    buttonsLeft -= buttons.length;
-    return [...(first ? [{ ...first, separator: true as const }] : []), ...others, ...(buttons.length ? [{ type: 'ActionSet' as const, actions: buttons }] : [])];
+    const shown = (section.actions ?? []).slice(0, buttonsLeft);
+    buttonsLeft -= shown.length;
+    const { list, buttons } = choosable(shown, `choice-${i + 1}`, t);
+    return [
+      ...(first ? [[{ ...first, separator: true as const }]] : []),
+      ...others.map((block) => [block]),
+      ...(buttons.length ? [[...(list ? [list] : []), { type: 'ActionSet' as const, actions: buttons }]] : []),
+    ];
   });
   const card = (body: AdaptiveCard['body']): AdaptiveCard => ({
     type: 'AdaptiveCard',
@@ -152,12 +191,12 @@ export function renderAdaptiveCard(view: View, t: Translate = translator()): Ada
   });
   if (form) inputs.push(...formBlocks(form, t, (blocks) => bytes(card([...title, ...rest, ...blocks]))));
 
-  const whole = card([...title, ...rest, ...sections, ...inputs]);
+  const whole = card([...title, ...rest, ...sections.flat(), ...inputs]);
   if (bytes(whole) <= maxCardBytes) return whole;
   const notice = richText(runs(t('view.cut')));
   const budget = maxCardBytes - bytes(card([...title, notice, ...inputs]));
-  const kept = fitting([...rest, ...sections], (block) => bytes(block) + 1, budget);
-  return card([...title, ...kept, notice, ...inputs]);
+  const kept = fitting([...rest.map((block) => [block]), ...sections], (blocks) => blocks.reduce((n, block) => n + bytes(block) + 1, 0), budget);
+  return card([...title, ...kept.flat(), notice, ...inputs]);
 }
 
 /**
@@ -229,7 +268,7 @@ const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'obj
 /**
  * A button click from the `value` of an `adaptiveCard/action` invoke: untrusted, so anything
  * else than an Action.Execute with a string verb and data.value is undefined. Which verbs exist is
- * checked by runAction, as for Slack.
+ * checked by runAction, as for Slack. A Choose click is the click of the action chosen in its list.
  */
 export function actionFromInvoke(value: unknown): { id: string; value: string; inputs: Record<string, string> } | undefined {
   const action = isRecord(value) ? value.action : undefined;
@@ -237,5 +276,8 @@ export function actionFromInvoke(value: unknown): { id: string; value: string; i
   const { verb, data } = action;
   if (typeof verb !== 'string' || !verb || !isRecord(data) || typeof data.value !== 'string') return undefined;
   const inputs = Object.fromEntries(Object.entries(data).filter((e): e is [string, string] => e[0] !== 'value' && typeof e[1] === 'string'));
-  return { id: verb, value: data.value, inputs };
+  if (verb !== chooseVerb) return { id: verb, value: data.value, inputs };
+  const { [data.value]: chosen = '', ...others } = inputs;
+  const space = chosen.indexOf(' ');
+  return space > 0 ? { id: chosen.slice(0, space), value: chosen.slice(space + 1), inputs: others } : undefined;
 }

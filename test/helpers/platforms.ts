@@ -2,7 +2,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { Database } from '../../db/client.js';
 import { aadUsers, users } from './fixture.js';
 import { buttons, replyText, startTestBot, type SlackReply } from './slack.js';
-import { cardActions, cardText, startTeamsTestBot, type AdaptiveCardJson } from './teams.js';
+import { cardActions, cardText, choiceList, startTeamsTestBot, type AdaptiveCardJson } from './teams.js';
 import { waitFor } from './wait.js';
 
 export type Person = keyof typeof users;
@@ -74,9 +74,12 @@ async function teamsDriver(organizations?: unknown[], connector?: Connector, loc
   const styles = { positive: 'primary', destructive: 'danger' } as const;
   const toReply = (card: AdaptiveCardJson | undefined, message?: string): Reply => ({
     text: cardText(card),
-    buttons: cardActions(card).map((a) => {
+    buttons: cardActions(card).flatMap((a) => {
       const { value = '', ...data } = a.data ?? {};
-      return { label: a.title, style: styles[a.style as keyof typeof styles], id: a.verb ?? '', value, data };
+      // Choosing from a list and clicking Choose: a button per choice, its click carrying the choice.
+      const list = choiceList(card, a);
+      if (list) return (list.choices ?? []).map((c) => ({ label: c.title, id: a.verb!, value, data: { ...data, [list.id!]: c.value } }));
+      return [{ label: a.title, style: styles[a.style as keyof typeof styles], id: a.verb ?? '', value, data }];
     }),
     message,
   });

@@ -289,7 +289,17 @@ export async function startTeamsTestBot(
 export type TeamsTestBot = Awaited<ReturnType<typeof startTeamsTestBot>>;
 
 export interface AdaptiveCardJson {
-  body?: { type: string; text?: string; facts?: { title: string; value: string }[]; inlines?: CardTextRun[]; actions?: CardAction[] }[];
+  body?: {
+    type: string;
+    text?: string;
+    facts?: { title: string; value: string }[];
+    inlines?: CardTextRun[];
+    actions?: CardAction[];
+    /** An input's. */
+    id?: string;
+    label?: string;
+    choices?: { title: string; value: string }[];
+  }[];
   actions?: CardAction[];
   refresh?: { action: { verb: string; data: { value: string } }; userIds?: string[] };
 }
@@ -317,6 +327,7 @@ export function cardText(card: AdaptiveCardJson | undefined): string {
     if (element.text) parts.push(element.text);
     if (element.inlines) parts.push(element.inlines.map((run) => run.text).join(''));
     for (const fact of element.facts ?? []) parts.push(`${fact.title}: ${fact.value}`);
+    if (element.choices) parts.push(element.label ?? '', ...element.choices.map((choice) => choice.title));
     for (const action of element.actions ?? []) parts.push(action.title);
   }
   for (const action of card?.actions ?? []) parts.push(action.title);
@@ -330,4 +341,9 @@ export function cardLinks(card: AdaptiveCardJson | undefined): { text: string; u
 
 export function cardActions(card: AdaptiveCardJson | undefined): CardAction[] {
   return [...(card?.actions ?? []), ...(card?.body ?? []).flatMap((e) => e.actions ?? [])];
+}
+
+/** The list a Choose button names (src/views/teams.ts): the card offers each of its choices instead of a button. */
+export function choiceList(card: AdaptiveCardJson | undefined, choose: CardAction) {
+  return choose.verb === 'choose' ? card?.body?.find((e) => e.type === 'Input.ChoiceSet' && e.id === choose.data?.value) : undefined;
 }
