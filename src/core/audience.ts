@@ -397,7 +397,9 @@ export async function publishAudience(ctx: CoreContext, offerText: string, mode:
       const openedToPartners = (audience.published?.option ?? 'none') === 'none' && plan.state.option !== 'none';
       return { state: mode === 'publish' ? 'published' : 'synced', audience: await loadAudience(tx, { ...offer, published: true }), openedToPartners };
     }
-    const appliedNow = JSON.stringify(plan.now) !== JSON.stringify(audience.published);
+    // Compared in one order: "now" lists the partners kept for support after the draft's.
+    const inOrder = (state: AudienceState) => JSON.stringify({ ...state, partners: [...state.partners].sort((a, b) => a.tenantId.localeCompare(b.tenantId)) });
+    const appliedNow = inOrder(plan.now) !== inOrder(audience.published!);
     if (appliedNow) await writeAudience(tx, offer.id, 'published', plan.now);
     // The draft keeps what the request asks for; the resold partners it must keep are back on it.
     await writeAudience(tx, offer.id, 'draft', plan.requested);
