@@ -5,6 +5,7 @@ import { translator, type Locale } from '../src/i18n/index.js';
 import { aadUsers, testOrganization, users } from './helpers/fixture.js';
 import { buttons, replyText, startTestBot, type SlackReply } from './helpers/slack.js';
 import { cardActions, cardLinks, cardText, startTeamsTestBot, type AdaptiveCardJson } from './helpers/teams.js';
+import { sentence } from './helpers/languages.js';
 import { unchanged } from './helpers/tables.js';
 
 // Issue 19: what Partner Center and seed 003 ("Cloud Solution Provider program", publishers) tell,
@@ -254,10 +255,11 @@ describe.each(drivers.flatMap((d) => locales.map((locale) => ({ ...d, locale }))
     expect(again.text).not.toContain(t('audience.duties', { offer: '한빛 베타' }));
   });
 
-  it('R-I3 the directory and a saved draft say what comes next', async () => {
+  it('R-I3 R-I5 the directory, a saved draft and an export say what comes next', async () => {
     expect((await p.command('developer', 'partners country:KR')).text).toContain(t('partners.next', { prefix: p.prefix }));
     const drafted = await p.command('manager', 'audience pg-insight add Tokyo Cloud Works in TW');
     expect(drafted.text).toContain(t('audience.draftSaved', { prefix: p.prefix, offer: 'pg-insight', published: 'yes' }));
+    expect((await p.command('developer', 'audience pg-insight export')).text).toMatch(sentence(t, 'audience.exported', { offer: '한빛 인사이트', prefix: p.prefix }, ['count']));
   });
 
   it('R-I4 a partner authorized in some regions: the marketplace and the offer name the markets and link the article', async () => {
