@@ -382,7 +382,7 @@ describe('the demo data: a partner and a publisher with every audience option', 
       for (const id of ['nuri-vault', 'nuri-ledger', 'nuri-ai-studio']) expect(catalog).not.toContain(`(${id})`);
       expect((await runCli(database.db, ['marketplace', ...as])).output).toContain('Marketplace: 8 offers');
       const usCustomer = await runCli(database.db, ['buy', 'nuri-hr', 'standard', 'for', 'contoso.com', 'seats', '3', '--as', 'minjun.kim@fabrikam.example']);
-      expect(usCustomer.output).toContain(translator('ko-KR')('buy.region', { offer: '누리 HR 클라우드', regions: 'KR, TW', customer: 'Contoso Ltd', country: 'US' }));
+      expect(usCustomer.output).toContain(translator('ko-KR')('buy.region', { offer: '누리 HR 클라우드', id: 'nuri-hr', regions: 'KR, TW', customer: 'Contoso Ltd', country: 'US', prefix: 'npm run csp -- ' }));
       const [publisherOrg] = await database.db.select().from(organizations).where(eq(organizations.kind, 'publisher'));
       expect((await database.db.select({ role: staff.role }).from(staff).where(eq(staff.orgId, publisherOrg!.id))).map((r) => r.role).sort()).toEqual(['developer', 'manager', 'owner']);
       const directory = await database.db.select().from(partnerDirectory);

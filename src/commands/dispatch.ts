@@ -85,7 +85,7 @@ export function commandOnlyReads(text: string): boolean {
     case 'notify-failures':
       return !command.retry;
     case 'audience':
-      return !command.action;
+      return !command.action || command.action.kind === 'steps';
     default:
       return readingCommands.has(command.name);
   }

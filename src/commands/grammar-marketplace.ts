@@ -16,7 +16,7 @@ export type AudienceAction =
   | { kind: 'remove'; partners: string[] }
   | { kind: 'publish' | 'sync' | 'export' }
   | { kind: 'import'; url: string }
-  | { kind: 'grant' | 'refuse'; request: string };
+  | { kind: 'grant' | 'refuse' | 'steps'; request: string };
 
 
 // A double quote, straight or as Slack and phones type it.
@@ -139,10 +139,10 @@ export function parsePartners(words: string[], page: number): Command {
 
 /**
  * `audience <offer> [page N]` shows the audience; `audience <offer> set any|specific|none | add <partner>, … [in KR,TW] |
- * remove <partner>, … | publish | sync | export | import <url> | grant|refuse <request>` changes it. The page is already split off.
+ * remove <partner>, … | publish | sync | export | import <url> | grant|refuse <request>` changes it; `steps <request>` shows how to file a support request. The page is already split off.
  */
 export function parseAudience(words: string[], page: number): Command {
-  const verbs = ['set', 'add', 'remove', 'publish', 'sync', 'export', 'import', 'grant', 'refuse'];
+  const verbs = ['set', 'add', 'remove', 'publish', 'sync', 'export', 'import', 'grant', 'refuse', 'steps'];
   const at = words.findIndex((w) => verbs.includes(w.toLowerCase()));
   const offer = (at === -1 ? words : words.slice(0, at)).join(' ');
   if (!offer) throw new DomainError('audience.usage');
@@ -171,6 +171,7 @@ export function parseAudience(words: string[], page: number): Command {
       return { name: 'audience', offer, page, action: { kind: 'import', url: rest[0]! } };
     case 'grant':
     case 'refuse':
+    case 'steps':
       if (rest.length !== 1) throw new DomainError('audience.usage');
       return { name: 'audience', offer, page, action: { kind: verb, request: rest[0]! } };
     default:

@@ -423,7 +423,7 @@ export function commandText(command: Command): string {
                 ? ['remove', a.partners.join(', ')]
                 : a.kind === 'import'
                   ? ['import', a.url]
-                  : a.kind === 'grant' || a.kind === 'refuse'
+                  : a.kind === 'grant' || a.kind === 'refuse' || a.kind === 'steps'
                     ? [a.kind, a.request]
                     : [a.kind];
         return ['audience', command.offer, ...tail, page(command.page)];

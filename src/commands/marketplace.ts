@@ -1,3 +1,4 @@
+import { authorizedRegions } from '../core/audience.js';
 import { billingPeriod, cancellationRefund, chargeFor, nextCharge } from '../core/billing.js';
 import { confirmOnce, type Outcome } from '../core/confirmations.js';
 import { requireStaff } from '../core/access.js';
@@ -20,6 +21,8 @@ export async function marketplaceView(env: OrgEnv, filter: CatalogFilter, page: 
   const { t } = env;
   const list = await searchCatalog(env.db, env.org, filter, page);
   const footer = pageFooter(env, list, { name: 'marketplace', filter, page });
+  // R-I4: offers this partner may resell in some regions only say which.
+  const regions = await authorizedRegions(env.db, list.rows, env.org.cspTenantId ?? null);
   const lines = list.rows.map((o) =>
     `• ${t('marketplace.row', {
       name: o.name,
@@ -28,11 +31,11 @@ export async function marketplaceView(env: OrgEnv, filter: CatalogFilter, page: 
       type: t(`offerType.${o.type}`),
       trial: o.plans.some((p) => p.freeTrialDays) ? t('marketplace.hasTrial') : '',
       plans: o.plans.length,
-    })}`,
+    })}${regions.has(o.id) ? t('marketplace.regionsOnly', { regions: regions.get(o.id)!.join(', ') }) : ''}`,
   );
   return {
     title: t('marketplace.title', { count: list.total }),
-    lines: list.total ? [...lines, t('marketplace.page', { page, pages: list.pages, prefix: env.prefix })] : [t('marketplace.none')],
+    lines: list.total ? [...lines, ...(regions.size ? [t('marketplace.regionsNote')] : []), t('marketplace.page', { page, pages: list.pages, prefix: env.prefix })] : [t('marketplace.none')],
     actions: footer.actions,
   };
 }
@@ -41,6 +44,7 @@ export async function marketplaceView(env: OrgEnv, filter: CatalogFilter, page: 
 export async function offerView(env: OrgEnv, text: string): Promise<View> {
   const { t } = env;
   const offer = await findOffer(env.db, env.org, text);
+  const regions = (await authorizedRegions(env.db, [offer], env.org.cspTenantId ?? null)).get(offer.id);
   const plans = offer.plans.map((p) =>
     `• ${t('offer.planRow', {
       name: p.name,
@@ -57,13 +61,15 @@ export async function offerView(env: OrgEnv, text: string): Promise<View> {
       { label: t('offer.type'), value: t(`offerType.${offer.type}`) },
       { label: t('offer.categories'), value: offer.categories.join(', ') || '—' },
       { label: t('offer.countries'), value: offer.countries.join(', ') },
+      // R-I4: the publisher authorized this partner in some regions only.
+      ...(regions ? [{ label: t('offer.regions'), value: regions.join(', ') }] : []),
       // R-I8: the publisher's material for partners; staff only see this view, customers never do.
       ...(offer.salesMaterialsUrl ? [{ label: t('offer.salesMaterials'), value: offer.salesMaterialsUrl }] : []),
       ...(offer.channelContact ? [{ label: t('offer.channelContact'), value: offer.channelContact }] : []),
       // Prices change often: an offer read from Partner Center says when.
       ...(offer.partnerCenterRefreshedAt ? [{ label: t('offer.refreshed'), value: formatTimestamp(t, offer.partnerCenterRefreshedAt) }] : []),
     ],
-    lines: [t('offer.plans'), ...plans, ...(offer.type === 'saas' ? [] : [t('offer.azurePortal')])],
+    lines: [t('offer.plans'), ...plans, ...(offer.type === 'saas' ? [] : [t('offer.azurePortal')]), ...(regions ? [t('offer.regionsNote', { regions: regions.join(', ') })] : [])],
   };
 }
 

@@ -239,15 +239,22 @@ export function isAudienceType(offer: Pick<Offer, 'type' | 'plans'>): boolean {
 export async function resellerAccess(db: Queryable, offer: Offer, partnerTenantId: string | null): Promise<{ allowed: boolean; regions?: string[] }> {
   const [allowed] = await db.select({ id: offers.id }).from(offers).where(and(eq(offers.id, offer.id), resellableBy(partnerTenantId)));
   if (!allowed) return { allowed: false };
-  // Only a partner on a published "specific" list has regions; none listed means everywhere.
-  const [partner] =
-    partnerTenantId && offer.publisherOrgId && isAudienceType(offer)
-      ? await db
-          .select({ regions: offerAudiencePartners.regions })
-          .from(offerAudiencePartners)
-          .where(and(eq(offerAudiencePartners.offerId, offer.id), eq(offerAudiencePartners.tenantId, partnerTenantId), eq(offerAudiencePartners.published, true)))
-      : [];
-  return partner?.regions.length ? { allowed: true, regions: partner.regions } : { allowed: true };
+  const regions = (await authorizedRegions(db, [offer], partnerTenantId)).get(offer.id);
+  return regions ? { allowed: true, regions } : { allowed: true };
+}
+
+/**
+ * R-I4: of these offers, those the partner may resell in some regions only, with those regions.
+ * Only a partner on a published "specific" list has regions; none listed means everywhere.
+ */
+export async function authorizedRegions(db: Queryable, offerList: Pick<Offer, 'id' | 'type' | 'plans' | 'publisherOrgId'>[], partnerTenantId: string | null): Promise<Map<string, string[]>> {
+  const limited = offerList.filter((o) => o.publisherOrgId && isAudienceType(o)).map((o) => o.id);
+  if (!partnerTenantId || !limited.length) return new Map();
+  const rows = await db
+    .select({ offerId: offerAudiencePartners.offerId, regions: offerAudiencePartners.regions })
+    .from(offerAudiencePartners)
+    .where(and(inArray(offerAudiencePartners.offerId, limited), eq(offerAudiencePartners.tenantId, partnerTenantId), eq(offerAudiencePartners.published, true)));
+  return new Map(rows.filter((r) => r.regions.length).map((r) => [r.offerId, r.regions]));
 }
 
 /**
@@ -359,7 +366,8 @@ export async function changeDraft(ctx: CoreContext, offerText: string, change: D
 }
 
 export type PublishResult =
-  | { state: 'published' | 'synced'; audience: OfferAudience }
+  /** openedToPartners: the offer was open to no partner before and is now (the publisher's duties begin). */
+  | { state: 'published' | 'synced'; audience: OfferAudience; openedToPartners: boolean }
   | { state: 'support-request'; audience: OfferAudience; request: typeof audienceSupportRequests.$inferSelect; appliedNow: boolean };
 
 /**
@@ -386,9 +394,12 @@ export async function publishAudience(ctx: CoreContext, offerText: string, mode:
     if (plan.outcome === 'apply') {
       await writeAudience(tx, offer.id, 'published', plan.state);
       await recordActivity(tx, { ...ctx, actor }, mode === 'publish' ? 'audience_published' : 'audience_synced', null, details);
-      return { state: mode === 'publish' ? 'published' : 'synced', audience: await loadAudience(tx, { ...offer, published: true }) };
+      const openedToPartners = (audience.published?.option ?? 'none') === 'none' && plan.state.option !== 'none';
+      return { state: mode === 'publish' ? 'published' : 'synced', audience: await loadAudience(tx, { ...offer, published: true }), openedToPartners };
     }
-    const appliedNow = JSON.stringify(plan.now) !== JSON.stringify(audience.published);
+    // Compared in one order: "now" lists the partners kept for support after the draft's.
+    const inOrder = (state: AudienceState) => JSON.stringify({ ...state, partners: [...state.partners].sort((a, b) => a.tenantId.localeCompare(b.tenantId)) });
+    const appliedNow = inOrder(plan.now) !== inOrder(audience.published!);
     if (appliedNow) await writeAudience(tx, offer.id, 'published', plan.now);
     // The draft keeps what the request asks for; the resold partners it must keep are back on it.
     await writeAudience(tx, offer.id, 'draft', plan.requested);
@@ -420,22 +431,49 @@ async function grantSupportRequest(tx: Queryable, offer: Offer, request: typeof 
   return kept;
 }
 
+export type SupportRequest = typeof audienceSupportRequests.$inferSelect;
+
+/** A support request of this publisher's offers, by its ID or an unambiguous start of it; `lock` holds it for a decision. */
+async function supportRequestById(db: Queryable, ctx: Pick<CoreContext, 'org'>, requestText: string, lock: boolean) {
+  const value = requestText.trim().toLowerCase();
+  const query = db
+    .select({ id: audienceSupportRequests.id, request: audienceSupportRequests, offer: offers })
+    .from(audienceSupportRequests)
+    .innerJoin(offers, eq(offers.id, audienceSupportRequests.offerId))
+    .where(eq(offers.publisherOrgId, ctx.org.id));
+  const candidates = lock ? await query.for('update', { of: audienceSupportRequests }) : await query;
+  const match = matchIdPrefix(candidates.filter((c) => c.id.startsWith(value)), value);
+  if (match.state === 'tooShort') throw new DomainError('audience.requestIdTooShort', { text: requestText, min: minIdPrefix });
+  if (match.state === 'ambiguous') throw new DomainError('audience.ambiguousRequest', { text: requestText, ids: match.ids });
+  if (match.state === 'none') throw new DomainError('audience.unknownRequest', { text: requestText });
+  return match.row;
+}
+
+/** What filing a "Deauthorize CSP" request with Microsoft needs: the request, its offer, and the directory names of the partners it names. */
+export interface SupportRequestFiling {
+  request: SupportRequest;
+  offer: Offer;
+  partnerNames: Map<string, string>;
+}
+
+export async function supportRequestFiling(db: Queryable, request: SupportRequest, offer: Offer): Promise<SupportRequestFiling> {
+  const ids = [...new Set([...request.removes, ...request.partners.map((p) => p.tenantId)])];
+  const names = ids.length ? await db.select({ tenantId: partnerDirectory.tenantId, name: partnerDirectory.name }).from(partnerDirectory).where(inArray(partnerDirectory.tenantId, ids)) : [];
+  return { request, offer, partnerNames: new Map(names.map((n) => [n.tenantId, n.name])) };
+}
+
+/** R-I7: how to file a support request of this publisher's offers with Microsoft; every publisher role may read it. */
+export async function findSupportRequestFiling(ctx: CoreContext, requestText: string): Promise<SupportRequestFiling> {
+  requirePublisherRole(ctx.actor, 'developer', 'what.viewAudience');
+  const { request, offer } = await supportRequestById(ctx.db, ctx, requestText, false);
+  return supportRequestFiling(ctx.db, request, offer);
+}
+
 /** The publisher's owner records Microsoft support's answer to a "Deauthorize CSP" request; granted, it takes effect. */
 export async function decideSupportRequest(ctx: CoreContext, requestText: string, decision: 'grant' | 'refuse') {
   const actor = requirePublisherRole(ctx.actor, 'owner', 'what.decideSupport');
-  const value = requestText.trim().toLowerCase();
   return ctx.db.transaction(async (tx) => {
-    const candidates = await tx
-      .select({ id: audienceSupportRequests.id, request: audienceSupportRequests, offer: offers })
-      .from(audienceSupportRequests)
-      .innerJoin(offers, eq(offers.id, audienceSupportRequests.offerId))
-      .where(eq(offers.publisherOrgId, ctx.org.id))
-      .for('update', { of: audienceSupportRequests });
-    const match = matchIdPrefix(candidates.filter((c) => c.id.startsWith(value)), value);
-    if (match.state === 'tooShort') throw new DomainError('audience.requestIdTooShort', { text: requestText, min: minIdPrefix });
-    if (match.state === 'ambiguous') throw new DomainError('audience.ambiguousRequest', { text: requestText, ids: match.ids });
-    if (match.state === 'none') throw new DomainError('audience.unknownRequest', { text: requestText });
-    const { request, offer } = match.row;
+    const { request, offer } = await supportRequestById(tx, ctx, requestText, true);
     if (request.status !== 'pending') return { state: 'already' as const, request, offer };
     const [decided] = await tx
       .update(audienceSupportRequests)

@@ -170,7 +170,7 @@ export async function quotePurchase(ctx: CoreContext, draft: PurchaseDraft): Pro
     throw new DomainError('buy.country', { offer: offer.name, customer: customer.name, country: customer.billingCountry, countries: offer.countries.join(', ') });
   }
   if (access.regions && !access.regions.includes(customer.billingCountry)) {
-    throw new DomainError('buy.region', { offer: offer.name, customer: customer.name, country: customer.billingCountry, regions: access.regions.join(', ') });
+    throw new DomainError('buy.region', { offer: offer.name, id: offer.id, customer: customer.name, country: customer.billingCountry, regions: access.regions.join(', ') });
   }
   const inMarket = plan.prices.filter((p) => p.market === customer.billingCountry);
   const term = draft.term ?? (inMarket.some((p) => p.term === 'monthly') ? 'monthly' : 'annual');
