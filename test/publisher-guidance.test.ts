@@ -163,7 +163,7 @@ describe.each(drivers.flatMap((d) => locales.map((locale) => ({ ...d, locale }))
     expect(reply.text).toContain(t('audience.file.step3', { offer: offer.name, type: t(`offerType.${offer.type}`) }));
     // Partner Center's own words in every language: the values to select and the issue title, as the English
     // article (and the Traditional Chinese one, for the title) gives them.
-    for (const words of ['Live offer management', 'Update existing offer', 'Deauthorize CSP', supportPage]) expect(reply.text).toContain(words);
+    for (const words of ['Manage live offer', 'Update existing offer', 'Deauthorize CSP', supportPage]) expect(reply.text).toContain(words);
     // Beside them, the labels of seed 003 (Korean) and of the Traditional Chinese edition of the same article.
     const localized = {
       en: ['Select the product version', 'Select a category that best describes the issue', 'Select a problem that best describes the issue', '"Next"'],

@@ -163,7 +163,7 @@ export const en = {
   'audience.file.title': 'How to file support request {id} with Microsoft ("Deauthorize CSP")',
   'audience.file.how': 'How to file it with Microsoft, in Partner Center:',
   'audience.file.step1': '1. Go to the support request page: https://aka.ms/marketplacepublishersupport — the first drop-down menus are filled in for you: do not change them.',
-  'audience.file.step2': '2. For "Select the product version", select "Live offer management".',
+  'audience.file.step2': '2. For "Select the product version", select "Manage live offer" (in some versions of the form "Live offer management").',
   'audience.file.step3': '3. For "Select a category that best describes the issue", choose the category that fits {offer}, a {type} offer.',
   'audience.file.step4': '4. For "Select a problem that best describes the issue", select "Update existing offer".',
   'audience.file.step5': '5. Select "Next" to go to the "Issue details" page.',

@@ -165,7 +165,7 @@ export const ko: Record<MessageKey, string> = {
   'audience.file.title': '지원 요청 {id}을(를) Microsoft에 접수하는 방법("CSP 권한 부여 취소")',
   'audience.file.how': '파트너 센터에서 Microsoft에 접수하는 방법:',
   'audience.file.step1': '1. 지원 요청 페이지(https://aka.ms/marketplacepublishersupport)로 이동합니다. 처음 몇 개의 드롭다운 메뉴는 자동으로 채워지므로, 미리 채워진 선택 항목을 변경하지 마세요.',
-  'audience.file.step2': '2. "제품 버전 선택"에서 "라이브 제품 관리"(Live offer management)를 선택합니다.',
+  'audience.file.step2': '2. "제품 버전 선택"에서 "라이브 제품 관리"(Manage live offer, Live offer management)를 선택합니다.',
   'audience.file.step3': '3. "문제를 가장 잘 설명하는 범주 선택"에서 {offer} 제품({type} 제품)에 맞는 범주를 선택합니다.',
   'audience.file.step4': '4. "문제를 가장 잘 설명하는 항목 선택"에서 "기존 제품 업데이트"(Update existing offer)를 선택합니다.',
   'audience.file.step5': '5. "다음"을 선택하여 "문제 세부 정보 페이지"로 이동합니다.',

@@ -165,7 +165,7 @@ export const zhTW: Record<MessageKey, string> = {
   'audience.file.title': '如何向 Microsoft 提交支援要求 {id}（「取消 CSP 授權」）',
   'audience.file.how': '在合作夥伴中心向 Microsoft 提交的方法：',
   'audience.file.step1': '1. 前往支援要求頁面 (https://aka.ms/marketplacepublishersupport)。系統會自動填入前幾個下拉式功能表：請勿變更預先填入的選項。',
-  'audience.file.step2': '2. 在「選取產品版本」中，選取「Live 供應專案管理」(Live offer management)。',
+  'audience.file.step2': '2. 在「選取產品版本」中，選取「Live 供應專案管理」(Manage live offer, Live offer management)。',
   'audience.file.step3': '3. 在「選取最能描述問題的類別」中，選擇適用於 {offer}（{type}供應項目）的類別。',
   'audience.file.step4': '4. 在「選取最能描述問題的問題」中，選取「更新現有的供應專案」(Update existing offer)。',
   'audience.file.step5': '5. 選取「下一步」，前往「問題詳細資料」頁面。',
