@@ -1,9 +1,11 @@
 import { and, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { subscriptions } from '../db/schema.js';
+import { offers as offerRows, subscriptions } from '../db/schema.js';
 import { createApiToken } from '../src/core/api-tokens.js';
+import { ImportError, importOrganization, parseImportFile } from '../src/core/import.js';
 import type { ImportFileInput } from '../src/core/import-schema.js';
 import { translator, type Locale } from '../src/i18n/index.js';
+import { openTestDatabase } from './helpers/database.js';
 import { testOrganization } from './helpers/fixture.js';
 import { everyone, sentence } from './helpers/languages.js';
 import { platforms, usePlatform, type Reply } from './helpers/platforms.js';
@@ -26,6 +28,15 @@ const links = {
 const cancelSteps = '<b>先</b>匯出 *所有* 資料 <!channel> 再到 https://tw-erp.example/csp/cancel 申請';
 const seatSteps = '請先在 `管理主控台` 釋出授權 [here](https://evil.example)';
 
+/** A publisher that names its steps before a cancel and before a seat change (R-M7). */
+const twErp = {
+  id: 'tw-erp', name: '雲端 ERP',
+  publisher: { name: '臺灣雲端軟體', supportContact: 'help@tw-erp.example' },
+  landingPageUrl: 'https://tw-erp.example/saas/activate', type: 'saas', categories: ['ERP'], countries: ['TW'],
+  publisherSteps: { cancel: cancelSteps, seats: seatSteps },
+  plans: [{ id: 'standard', name: '標準版', prices: [{ term: 'monthly', market: 'TW', currency: 'TWD', price: 900 }] }],
+} satisfies NonNullable<ImportFileInput['offers']>[number];
+
 const offers = [
   {
     id: 'hanbit-insight', name: '한빛 인사이트 Analytics',
@@ -33,13 +44,7 @@ const offers = [
     landingPageUrl: 'https://hanbit-insight.example/activate', type: 'saas', categories: ['analytics'], countries: ['KR', 'TW'],
     plans: [{ id: 'basic', name: 'Basic', prices: [{ term: 'monthly', market: 'KR', currency: 'KRW', price: 12000 }] }],
   },
-  {
-    id: 'tw-erp', name: '雲端 ERP',
-    publisher: { name: '臺灣雲端軟體', supportContact: 'help@tw-erp.example' },
-    landingPageUrl: 'https://tw-erp.example/saas/activate', type: 'saas', categories: ['ERP'], countries: ['TW'],
-    publisherSteps: { cancel: cancelSteps, seats: seatSteps },
-    plans: [{ id: 'standard', name: '標準版', prices: [{ term: 'monthly', market: 'TW', currency: 'TWD', price: 900 }] }],
-  },
+  twErp,
 ] satisfies ImportFileInput['offers'];
 
 /** An ISV offer whose CSP audience is another partner's: this partner must not learn it exists (R-M2). */
@@ -152,5 +157,34 @@ describe.each(platforms.flatMap((platform) => (['en', 'ko-KR', 'zh-TW'] as const
       [t('support.publisher', { publisher: '臺灣雲端軟體', contact: 'help@tw-erp.example' }), t('support.partner'), t('support.marketplace')],
       [links.support],
     );
+  });
+});
+
+describe('R-M7 the publisher\'s steps in the import file', () => {
+  const withSteps = (publisherSteps: unknown) => ({ ...testOrganization, offers: [{ ...twErp, publisherSteps }] });
+  const problems = (file: unknown) => {
+    try {
+      parseImportFile(file);
+      return [];
+    } catch (error) {
+      if (error instanceof ImportError) return error.problems;
+      throw error;
+    }
+  };
+
+  it('R-M7 takes a text or URL per change (cancel, seats), names a bad one by its path, and an offer imported without them has none', async () => {
+    expect(problems(withSteps({ cancel: 'x' }))[0]).toMatch(/^offers\[0\]\.publisherSteps\.cancel: /);
+    expect(problems(withSteps({ refund: 'Ask us first.' }))[0]).toMatch(/^offers\[0\]\.publisherSteps: .*refund/);
+    const database = await openTestDatabase();
+    try {
+      const stored = async () => (await database.db.select({ steps: offerRows.publisherSteps }).from(offerRows).where(eq(offerRows.id, 'tw-erp')))[0]!.steps;
+      await importOrganization(database.db, parseImportFile(withSteps({ cancel: ` ${cancelSteps} ` })));
+      expect(await stored()).toEqual({ cancel: cancelSteps });
+      const { publisherSteps: _, ...without } = twErp;
+      await importOrganization(database.db, parseImportFile({ ...testOrganization, offers: [without] }));
+      expect(await stored()).toBeNull();
+    } finally {
+      await database.close();
+    }
   });
 });
