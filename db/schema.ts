@@ -157,6 +157,12 @@ export interface OfferPlan {
   trialCatalogItemIds?: Record<string, string>;
 }
 
+/** R-M7: what the publisher asks partners to do before cancelling or changing seats: its own text or a URL. */
+export interface PublisherSteps {
+  cancel?: string;
+  seats?: string;
+}
+
 /** The commercial marketplace catalog (R-M1), shared by every organization; an import replaces an offer's plans and prices. */
 export const offers = pgTable('offers', {
   id: text('id').primaryKey(),
@@ -166,6 +172,8 @@ export const offers = pgTable('offers', {
   publisherSupportContact: text('publisher_support_contact').notNull(),
   /** The publisher's landing page; the activation link is this with the purchase's token (R-M8). */
   landingPageUrl: text('landing_page_url'),
+  /** R-M7: steps the publisher defines before a change; from the import file (Partner Center's catalog names none). */
+  publisherSteps: jsonb('publisher_steps').$type<PublisherSteps>(),
   type: text('type', { enum: offerTypes }).notNull(),
   categories: jsonb('categories').$type<string[]>().notNull().default([]),
   /** R-M5: billing countries the publisher sells to. */

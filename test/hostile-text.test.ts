@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subscriptions } from '../db/schema.js';
 import { runCli } from '../src/adapters/cli/run.js';
 import { createApiToken } from '../src/core/api-tokens.js';
 import { renderText, type View } from '../src/views/model.js';
@@ -39,6 +41,7 @@ const names = {
   partner: `夥伴 ${hostile}`,
   audienceOffer: `청중 ${hostile}`,
   channelContact: `채널 ${hostile}`,
+  steps: `단계 ${hostile}`,
 };
 
 const hostileTenant = 'dddddddd-dddd-4ddd-8ddd-dddddddddddd';
@@ -52,6 +55,7 @@ const hostileOrganization = {
     {
       id: 'hostile-offer', name: names.offer, publisher: { name: names.publisher, supportContact: names.support },
       landingPageUrl: 'https://hostile-offer.example/activate', type: 'saas', categories: ['analytics'], countries: ['KR', 'US'],
+      publisherSteps: { cancel: names.steps, seats: names.steps },
       plans: [{ id: 'hostile-plan', name: names.plan, prices: [{ term: 'monthly', market: 'KR', currency: 'KRW', price: 12000 }, { term: 'monthly', market: 'US', currency: 'USD', price: 10 }] }],
     },
   ],
@@ -363,6 +367,14 @@ describe.each([
     expectLiteral(await p.command('salesAgent', 'offer hostile-offer'), names.offer, names.publisher, names.support, names.plan);
     expectLiteral(await p.command('salesAgent', 'support hostile-offer'), names.support);
     expectLiteral(await p.command('salesAgent', 'price-list'));
+  });
+
+  it('R-M7 the publisher\'s steps before a seat change or a cancel show as text', async () => {
+    expectLiteral(await p.command('globalAdmin', 'subscription saasdddd seats 6'), names.steps);
+    // Cancelling needs an open window (R-M10): a subscription bought now.
+    await p.click('globalAdmin', await p.command('globalAdmin', 'buy hostile-offer hostile-plan for hostile.example seats 2'), 'Buy');
+    const [bought] = await p.db.select().from(subscriptions).where(and(eq(subscriptions.offerId, 'hostile-offer'), eq(subscriptions.status, 'action-needed')));
+    expectLiteral(await p.command('globalAdmin', `subscription ${bought!.id} cancel`), names.steps);
   });
 
   it('R-Q1 R-Q3 a request card in the approvals channel, the requests list and the reject prompt show the reason and names as text', async () => {

@@ -41,5 +41,6 @@ export function errorText(env: Pick<CommandEnv, 't' | 'prefix'>, error: DomainEr
   const { t } = env;
   const terms = Object.fromEntries(Object.entries(error.terms).map(([name, key]) => [name, t(key)]));
   const commands = Object.fromEntries(error.commands.map((name) => [name, `${env.prefix}${error.params[name]}`]));
-  return t(error.code, { prefix: env.prefix, ...error.params, ...terms, ...commands });
+  const text = t(error.code, { prefix: env.prefix, ...error.params, ...terms, ...commands });
+  return error.advice ? `${text} ${t(error.advice)}` : text;
 }

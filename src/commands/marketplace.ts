@@ -35,7 +35,9 @@ export async function marketplaceView(env: OrgEnv, filter: CatalogFilter, page: 
   );
   return {
     title: t('marketplace.title', { count: list.total }),
-    lines: list.total ? [...lines, ...(regions.size ? [t('marketplace.regionsNote')] : []), t('marketplace.page', { page, pages: list.pages, prefix: env.prefix })] : [t('marketplace.none')],
+    lines: list.total
+      ? [...lines, ...(regions.size ? [t('marketplace.regionsNote')] : []), t('marketplace.page', { page, pages: list.pages, prefix: env.prefix })]
+      : [t('marketplace.none'), t('marketplace.notListed')],
     actions: footer.actions,
   };
 }
@@ -73,6 +75,15 @@ export async function offerView(env: OrgEnv, text: string): Promise<View> {
   };
 }
 
+/**
+ * R-M8, R-M9 (seed 004, "License activation for Marketplace products"): what comes between the
+ * purchase and billing, its first step being the activation link or code.
+ */
+function activationSteps(env: OrgEnv, first: string): string[] {
+  const { t } = env;
+  return [t('buy.activationNote'), first, t('buy.step.submit'), t('buy.step.setup'), t('buy.step.billing')];
+}
+
 function quoteFacts(env: OrgEnv, q: PurchaseQuote) {
   const { t } = env;
   return [
@@ -95,7 +106,11 @@ export async function buyView(env: OrgEnv, command: { offer: string; plan: strin
     tone: 'warning',
     title: t('buy.title', { offer: q.offer.name, customer: customer.name }),
     facts: quoteFacts(env, q),
-    lines: [t('buy.window', { term: t(`saasTermName.${q.term}`), window: t(`buy.windowLength.${q.term}`), closes: q.windowCloses }), t('buy.activationNote')],
+    lines: [
+      t('buy.window', { term: t(`saasTermName.${q.term}`), window: t(`buy.windowLength.${q.term}`), closes: q.windowCloses }),
+      ...activationSteps(env, t('buy.step.link', { prefix: env.prefix })),
+      t('billing.invoiceWhere'),
+    ],
     actions: await confirmationActions(env, [
       { id: 'buy', kind: 'buy', params: { offerId: q.offer.id, planId: q.plan.id, customerId: customer.id, seats: q.seats, term: q.term }, label: t('buy.confirm'), style: 'primary' },
     ]),
@@ -130,7 +145,7 @@ export async function boughtView(env: OrgEnv, value: string): Promise<View> {
       tone: 'success',
       title: t('buy.done', { offer: bought.quote.offer.name, customer: bought.quote.customer.name }),
       facts: quoteFacts(env, bought.quote),
-      lines: [t('buy.orderPending', { order: bought.pendingOrder })],
+      lines: [t('buy.orderPending', { order: bought.pendingOrder }), t('billing.invoiceWhere')],
       committed: true,
     };
   }
@@ -146,8 +161,9 @@ export async function boughtView(env: OrgEnv, value: string): Promise<View> {
       { label: t('buy.windowCloses'), value: formatTimestamp(t, cancellationWindowCloses({ term: subscription.term!, purchasedAt: subscription.purchasedAt!, cancellationAllowedUntil: subscription.cancellationAllowedUntil })) },
     ],
     lines: [
-      link ? t('buy.activate', { link }) : t('buy.activateCode', { code: subscription.activationCode ?? '—', publisher: quote.offer.publisherName }),
+      ...activationSteps(env, link ? t('buy.activate', { link }) : t('buy.activateCode', { code: subscription.activationCode ?? '—', publisher: quote.offer.publisherName })),
       ...(subscription.etag ? [t('buy.inPartnerCenter')] : []),
+      t('billing.invoiceWhere'),
     ],
     committed: true,
   };
@@ -222,7 +238,7 @@ export async function subscriptionEditView(env: OrgEnv, text: string, change: Su
       { label: t('subscriptions.id'), value: s.id },
       ...changeFacts(env, found, change),
     ],
-    lines: [...(cancel ? [t('subscription.cannotUndo')] : []), ...(s.etag ? [t('subscription.inPartnerCenter')] : [])],
+    lines: [...publisherSteps(env, found, change), ...(cancel ? [t('subscription.cannotUndo')] : []), ...(s.etag ? [t('subscription.inPartnerCenter')] : [])],
     actions: await confirmationActions(env, [
       {
         id: 'subscription-edit',
@@ -233,6 +249,12 @@ export async function subscriptionEditView(env: OrgEnv, text: string, change: Su
       },
     ]),
   };
+}
+
+/** R-M7 (seed 002): what the offer's publisher asks partners to do before a cancel or a seat change, if it says. */
+function publisherSteps(env: OrgEnv, { offer }: SubscriptionWithOffer, change: SubscriptionChange): string[] {
+  const steps = (change.kind === 'cancel' || change.kind === 'seats') && offer?.publisherSteps?.[change.kind];
+  return steps ? [env.t('subscription.publisherSteps', { publisher: offer.publisherName, steps })] : [];
 }
 
 /** Current → new for the edit; for seats what it does to the price and the next charge; for cancel the refund. */
@@ -337,17 +359,20 @@ export async function billingView(env: OrgEnv, customerText: string, month: stri
       { label: t('billing.invoice'), value: formatDay(t, period.invoiceDate) },
       { label: t('billing.total'), value: [...totals].map(([c, a]) => formatMoney(t, a, c)).join(' + ') || formatMoney(t, 0, 'USD') },
     ],
-    lines: charges.length
-      ? charges.map(({ charge: c, offer }) =>
-          `• ${t('billing.row', {
-            name: c.subscription.friendlyName ?? c.subscription.id,
-            offer: offer?.name ?? '',
-            seats: c.subscription.seats!,
-            amount: formatMoney(t, c.amount, c.currency),
-            days: c.days === c.periodDays ? t('billing.fullMonth') : t('billing.prorated', { days: c.days, periodDays: c.periodDays }),
-          })}`,
-        )
-      : [t('billing.none')],
+    lines: [
+      ...(charges.length
+        ? charges.map(({ charge: c, offer }) =>
+            `• ${t('billing.row', {
+              name: c.subscription.friendlyName ?? c.subscription.id,
+              offer: offer?.name ?? '',
+              seats: c.subscription.seats!,
+              amount: formatMoney(t, c.amount, c.currency),
+              days: c.days === c.periodDays ? t('billing.fullMonth') : t('billing.prorated', { days: c.days, periodDays: c.periodDays }),
+            })}`,
+          )
+        : [t('billing.none')]),
+      t('billing.invoiceWhere'),
+    ],
   };
 }
 
@@ -360,5 +385,8 @@ export async function supportView(env: OrgEnv, text: string): Promise<View> {
       if (error instanceof DomainError && error.code.startsWith('subscription.')) return findOffer(env.db, env.org, text);
       throw error;
     });
-  return { title: t('support.title', { offer: offer.name }), lines: [t('support.publisher', { publisher: offer.publisherName, contact: offer.publisherSupportContact }), t('support.partner')] };
+  return {
+    title: t('support.title', { offer: offer.name }),
+    lines: [t('support.publisher', { publisher: offer.publisherName, contact: offer.publisherSupportContact }), t('support.partner'), t('support.marketplace')],
+  };
 }

@@ -9,6 +9,8 @@ import type { ChatPerson, CoreContext, Organization } from './context.js';
 export interface Announcement {
   key: MessageKey;
   params: MessageParams;
+  /** Sentences taking no parameters that follow it, a line each: guidance such as where invoices are found. */
+  then?: MessageKey[];
 }
 
 /**
@@ -39,7 +41,7 @@ type PostTarget = { platform: 'slack' | 'teams'; channelId: string };
 const postable = (target: ChatTarget | undefined): target is PostTarget => target?.platform === 'slack' || target?.platform === 'teams';
 
 // Kept as JSON: a sentence's times are stored so they are rendered in each reader's zone when sent.
-const storable = (message: OutboxMessage): OutboxMessage => ('key' in message ? { key: message.key, params: storedParams(message.params) } : message);
+const storable = (message: OutboxMessage): OutboxMessage => ('key' in message ? { ...message, params: storedParams(message.params) } : message);
 
 /** Queues a message to one chat channel in the caller's transaction (R-N3). */
 export async function enqueue(tx: Queryable, orgId: string, target: ChatTarget, message: OutboxMessage): Promise<void> {

@@ -7,6 +7,8 @@ export interface DomainErrorOptions {
   candidates?: { id: string; name: string; domain: string; tenantId: string }[];
   /** Parameters that are commands to type, shown after the prefix of where the user is (`/csp `, `npm run csp -- `). */
   commands?: string[];
+  /** A sentence of advice, taking no parameters, shown after the error's own. */
+  advice?: MessageKey;
 }
 
 /** Something the user can fix: the views turn `code` and `params` into a sentence. */
@@ -14,6 +16,7 @@ export class DomainError extends Error {
   readonly terms: Record<string, MessageKey>;
   readonly candidates: NonNullable<DomainErrorOptions['candidates']>;
   readonly commands: string[];
+  readonly advice: MessageKey | undefined;
 
   constructor(
     readonly code: MessageKey,
@@ -24,5 +27,6 @@ export class DomainError extends Error {
     this.terms = options.terms ?? {};
     this.candidates = options.candidates ?? [];
     this.commands = options.commands ?? [];
+    this.advice = options.advice;
   }
 }

@@ -100,12 +100,16 @@ const directoryPartner = z.object({
 /** The import file (README, "Import format"). Later capabilities add keys; these stay. */
 const offerPrice = z.object({ term: z.enum(billingTerms), market: country, currency, price });
 
+const publisherStep = z.string().trim().min(3).max(1000).optional();
+
 /** R-M1: an offer of the commercial marketplace, with its plans and their prices per term and market. */
 export const offerSchema = z.object({
   id: z.string().trim().min(1).max(200).regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, dots, dashes or underscores'),
   name,
   publisher: z.object({ name, supportContact: z.string().trim().min(3).max(300) }),
   landingPageUrl: z.url({ protocol: /^https?$/, error: 'expected the publisher\'s landing page, an https:// URL' }).optional(),
+  /** R-M7: what the publisher asks partners to do before a cancel or a seat change: its text or a URL. */
+  publisherSteps: z.object({ cancel: publisherStep, seats: publisherStep }).strict().optional(),
   type: z.enum(offerTypes),
   categories: z.array(z.string().trim().min(1).max(100)).max(20).default([]),
   countries: z.array(country).min(1, 'expected at least one country the offer is sold in'),

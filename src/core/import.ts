@@ -124,6 +124,7 @@ async function importInTransaction(db: Database, file: ImportFile, demo: boolean
         publisherName: offer.publisher.name,
         publisherSupportContact: offer.publisher.supportContact,
         landingPageUrl: offer.landingPageUrl ?? null,
+        publisherSteps: offer.publisherSteps ?? null,
         type: offer.type,
         categories: offer.categories,
         countries: offer.countries,

@@ -12,6 +12,7 @@ import type { CoreContext, Organization } from './context.js';
 import { customerById, type Customer } from './customers.js';
 import type { TokenPublisher } from './api-tokens.js';
 import { DomainError } from './errors.js';
+import type { MessageKey } from '../i18n/index.js';
 import { readPage, type Page } from './paging.js';
 import { likeEscape, normalizeKey, plainText, searchForms, searchWords } from './text.js';
 
@@ -103,6 +104,12 @@ export async function* catalogBatches(db: Queryable, viewer: CatalogViewer, filt
 }
 
 /**
+ * No offer by that name or ID that this partner may resell: answered alike whether it does not exist or
+ * its publisher's CSP audience leaves this partner out (R-M2), with what the partner can do about it (seed 004).
+ */
+const notListed = (text: string) => new DomainError('offer.unknown', { text }, { advice: 'marketplace.notListed' });
+
+/**
  * An offer the viewer may resell (R-M2), by its ID or by a name that matches
  * one such offer only; an offer outside its audience is answered as unknown.
  */
@@ -120,7 +127,7 @@ export async function findOffer(db: Queryable, viewer: CatalogViewer, text: stri
     : [];
   const exact = named.filter((o) => o.nameKey === key);
   if (exact.length === 1 || named.length === 1) return (exact[0] ?? named[0])!;
-  if (!named.length) throw new DomainError('offer.unknown', { text });
+  if (!named.length) throw notListed(text);
   throw new DomainError('offer.ambiguous', { text, offers: named.map((o) => `${o.name} (${o.id})`).join(', ') });
 }
 
@@ -162,7 +169,7 @@ export async function quotePurchase(ctx: CoreContext, draft: PurchaseDraft): Pro
   requireAdmin(ctx.actor, 'what.marketplace');
   const [offer] = await ctx.db.select().from(offers).where(eq(offers.id, draft.offerId));
   const access = offer ? await resellerAccess(ctx.db, offer, ctx.org.cspTenantId ?? null) : { allowed: false };
-  if (!offer || !access.allowed) throw new DomainError('offer.unknown', { text: draft.offerId });
+  if (!offer || !access.allowed) throw notListed(draft.offerId);
   if (offer.type !== 'saas') throw new DomainError('buy.notSaas', { offer: offer.name }, { terms: { type: `offerType.${offer.type}` } });
   const plan = findPlan(offer, draft.planId);
   const customer = await customerById(ctx.db, ctx.org.id, draft.customerId);
@@ -213,11 +220,14 @@ export async function buySubscription(ctx: CoreContext, draft: PurchaseDraft): P
       .returning();
     const details = { offer: offer.name, plan: plan.name, seats: String(quote.seats), subscription: row!.id };
     await recordActivity(tx, { ...ctx, actor }, 'saas_purchased', customer.id, details);
-    await notify(tx, ctx.org, { kind: 'subscriptions', customerId: customer.id, message: { key: 'buy.announce', params: { actor: actor.name, customer: customer.name, ...details } } });
+    await notify(tx, ctx.org, { kind: 'subscriptions', customerId: customer.id, message: { key: 'buy.announce', params: { actor: actor.name, customer: customer.name, ...details }, then: invoiceGuidance } });
     return row!;
   });
   return { subscription, quote };
 }
+
+/** R-M11: a purchase's and a billing start's announcements say where the invoices will be. */
+export const invoiceGuidance: MessageKey[] = ['billing.invoiceWhere'];
 
 export interface SubscriptionWithOffer {
   subscription: Subscription;
@@ -345,7 +355,7 @@ export async function recordActivation(
       createdAt: now,
     });
     if (billing) {
-      await notify(tx, row.org, { kind: 'subscriptions', customerId: s.customerId, message: { key: 'activation.billingStarted', params: { customer: row.customerName, ...details } } });
+      await notify(tx, row.org, { kind: 'subscriptions', customerId: s.customerId, message: { key: 'activation.billingStarted', params: { customer: row.customerName, ...details }, then: invoiceGuidance } });
     }
     return { state: billing ? ('billing-started' as const) : ('recorded' as const), subscription: updated!, offer: row.offer };
   });

@@ -10,7 +10,7 @@ import { recordOutcome } from './confirmations.js';
 import type { Actor, CoreContext } from './context.js';
 import { DomainError } from './errors.js';
 import { askPartnerCenter, recordIntent, settleIntent, type PartnerCenterIntent } from './intents.js';
-import { quotePurchase, type PurchaseDraft, type PurchaseQuote, type Subscription } from './marketplace.js';
+import { invoiceGuidance, quotePurchase, type PurchaseDraft, type PurchaseQuote, type Subscription } from './marketplace.js';
 
 type StaffContext = CoreContext & { actor: Extract<Actor, { kind: 'staff' }> };
 
@@ -113,6 +113,6 @@ export async function commitPurchase(tx: Queryable, ctx: StaffContext, intent: P
   const details = { offer: offer!.name, plan: plan?.name ?? purchase.planId, seats: String(row.seats), subscription: id };
   await recordActivity(tx, ctx, 'saas_purchased', intent.customerId, details);
   await recordOutcome(tx, ctx.org.id, purchase.confirmationId, { key: 'buy.bought', params: { offer: offer!.name, customer: customer!.name, subscription: id } });
-  await notify(tx, ctx.org, { kind: 'subscriptions', customerId: intent.customerId, message: { key: 'buy.announce', params: { actor: ctx.actor.name, customer: customer!.name, ...details } } });
+  await notify(tx, ctx.org, { kind: 'subscriptions', customerId: intent.customerId, message: { key: 'buy.announce', params: { actor: ctx.actor.name, customer: customer!.name, ...details }, then: invoiceGuidance } });
   return subscription!;
 }

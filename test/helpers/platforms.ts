@@ -1,8 +1,8 @@
 import { afterAll, beforeAll } from 'vitest';
 import type { Database } from '../../db/client.js';
 import { aadUsers, users } from './fixture.js';
-import { buttons, replyText, startTestBot, type SlackReply } from './slack.js';
-import { cardActions, cardText, choiceList, startTeamsTestBot, type AdaptiveCardJson } from './teams.js';
+import { buttons, replyLinks, replyText, startTestBot, type SlackReply } from './slack.js';
+import { cardActions, cardLinks, cardText, choiceList, startTeamsTestBot, type AdaptiveCardJson } from './teams.js';
 import { waitFor } from './wait.js';
 
 export type Person = keyof typeof users;
@@ -13,6 +13,8 @@ export type Connector = Pick<Parameters<typeof startTestBot>[0] & object, 'partn
 export interface Reply {
   text: string;
   buttons: { label: string; style?: 'primary' | 'danger'; id: string; value: string; /** Anything else the button carries (Teams: which user-specific view it is on). */ data?: Record<string, string> }[];
+  /** The addresses the text links to. */
+  links: string[];
   /** The platform's handle on the message, for clicking its buttons. */
   message?: string;
 }
@@ -45,6 +47,7 @@ async function slackDriver(organizations?: unknown[], connector?: Connector, loc
   const bot = await startTestBot({ organizations, ...connector, fakeSlack: { locales: byId(users, locales) } });
   const toReply = (reply: SlackReply | undefined): Reply => ({
     text: replyText(reply),
+    links: replyLinks(reply),
     buttons: buttons(reply).map((b) => ({ label: b.text.text, style: b.style as Reply['buttons'][number]['style'], id: b.action_id, value: b.value })),
   });
   return {
@@ -74,6 +77,7 @@ async function teamsDriver(organizations?: unknown[], connector?: Connector, loc
   const styles = { positive: 'primary', destructive: 'danger' } as const;
   const toReply = (card: AdaptiveCardJson | undefined, message?: string): Reply => ({
     text: cardText(card),
+    links: cardLinks(card).map((link) => link.url),
     buttons: cardActions(card).flatMap((a) => {
       const { value = '', ...data } = a.data ?? {};
       // Choosing from a list and clicking Choose: a button per choice, its click carrying the choice.
@@ -85,7 +89,7 @@ async function teamsDriver(organizations?: unknown[], connector?: Connector, loc
   });
   /** A click's answer as the clicker sees it: their card, or a message beside the card they clicked. */
   const answered = (reply: Reply, result: Awaited<ReturnType<typeof bot.click>>): Reply =>
-    result.message !== undefined ? { text: result.message, buttons: [], message: reply.message } : toReply(result.card, reply.message);
+    result.message !== undefined ? { text: result.message, buttons: [], links: [], message: reply.message } : toReply(result.card, reply.message);
   const driver: PlatformDriver = {
     db: bot.db,
     port: bot.bot.port,

@@ -149,6 +149,11 @@ export function replyText(reply: SlackReply | undefined): string {
   return parts.join('\n');
 }
 
+/** The addresses a reply's rich text links to. */
+export function replyLinks(reply: SlackReply | undefined): string[] {
+  return (reply?.blocks ?? []).flatMap((b) => (b.type === 'rich_text' ? (b.elements ?? []).flatMap((section) => section.elements ?? []) : [])).flatMap((e) => (e.type === 'link' && e.url ? [e.url] : []));
+}
+
 export function buttons(reply: SlackReply | undefined): SlackButton[] {
   return (reply?.blocks ?? []).flatMap((b) => (b.type === 'actions' ? ((b.elements ?? []) as SlackButton[]) : []));
 }
