@@ -12,7 +12,7 @@ import { slackMessageSchema, slackRichTextSchema } from './helpers/block-kit.js'
 import { aadUsers, testOrganization, users } from './helpers/fixture.js';
 import { buttons, decodeSlackEntities, startTestBot, type SlackBlock, type SlackReply, type TestBot } from './helpers/slack.js';
 import { testOrgId } from './helpers/tables.js';
-import { cardActions, cardText, startTeamsTestBot, type AdaptiveCardJson, type TeamsTestBot } from './helpers/teams.js';
+import { cardActions, cardText, choiceList, type CardAction, startTeamsTestBot, type AdaptiveCardJson, type TeamsTestBot } from './helpers/teams.js';
 import { waitFor } from './helpers/wait.js';
 
 /*
@@ -467,7 +467,7 @@ describe('size limits: whatever a view holds, the message fits', () => {
     expect(cardActions(card as AdaptiveCardJson).map((a) => a.title)).toEqual((view.actions ?? []).map((a) => a.label));
   });
 
-  it('a title of 10,000 characters and 40 buttons: the title is shortened to 3,000, 25 buttons are kept', () => {
+  it('a title of 10,000 characters and 40 buttons: the title is shortened to 3,000, 25 choices are kept', () => {
     const view: View = { title: '標'.repeat(10_000), lines: ['x'], actions: many(40, (i) => ({ id: 'run' as const, label: `${i} ${names.customer}`, value: `customers page ${i}` })) };
     const message = renderSlack(view);
     slackMessageSchema.parse(message);
@@ -476,7 +476,10 @@ describe('size limits: whatever a view holds, the message fits', () => {
     const card = renderAdaptiveCard(view);
     validateAdaptiveCard(card);
     expect(cardText(card as AdaptiveCardJson)).toContain(`${'標'.repeat(2999)}…`);
-    expect(card.actions).toHaveLength(25);
+    // Teams shows more than six choices as one list with a Choose button (issue 19): the same 25 as Slack.
+    expect(card.actions).toHaveLength(1);
+    const list = choiceList(card as AdaptiveCardJson, card.actions![0] as CardAction) as { choices?: unknown[] } | undefined;
+    expect(list?.choices).toHaveLength(25);
   });
 
   it('a modal holds up to 100 blocks', () => {
