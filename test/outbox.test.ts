@@ -30,7 +30,7 @@ describe('outbox delivery (R-N3)', () => {
     expect(row?.message).toEqual({
       key: 'allow.announce',
       params: { actor: '王小明', customer: '台灣雲端科技股份有限公司', partner: '한빛 클라우드 파트너스' },
-      more: ['allow.guideBuy', 'allow.guideOwner', 'allow.guideScope', 'allow.guidePrice', 'allow.guideLinks', 'allow.guidePartner'],
+      then: ['allow.guideBuy', 'allow.guideOwner', 'allow.guideScope', 'allow.guidePrice', 'allow.guideLinks', 'allow.guidePartner'],
     });
 
     const delivered = await waitFor('the delivery', async () => {
