@@ -195,7 +195,9 @@ describe('R-N2 R-P9 purchase intake to Slack and Teams channels', () => {
 
     // From the terminal: no channel of its own, so only the subscribers hear of it.
     expect((await runCli(bot.db, ['allow-reservations', 'contoso.com', '--as', 'xiaoming.wang@partner.example', '--yes'])).exitCode).toBe(0);
-    expect(await waitFor('the permission announcement', () => posted().find((t) => t.includes('turned on')))).toBe('王小明 turned on Azure reservation purchases for Contoso Ltd.');
+    // Its first line says what changed; the guidance for the customer follows (issue 19).
+    const announced = await waitFor('the permission announcement', () => posted().find((t) => t.includes('turned on')));
+    expect(announced.split('\n')[0]).toBe('王小明 turned on Azure reservation purchases for Contoso Ltd.');
     await runCli(bot.db, ['allow-reservations', 'twcloud.example', '--as', 'xiaoming.wang@partner.example', '--yes']);
 
     expect(await slackCommand(users.contact, 'request cancel r1000000-0000-4000-8000-000000000001 because 예산 삭감')).toContain('was sent to the partner for approval');

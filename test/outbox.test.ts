@@ -26,7 +26,12 @@ describe('outbox delivery (R-N3)', () => {
     await bot.click(users.adminAgent, buttons(reply).find((b) => b.text.text === 'Turn on')!, { channel: 'C0RETRY001' });
     // The announcement row committed with the change, before any delivery.
     const [row] = await bot.db.select().from(outbox).where(eq(outbox.channelId, 'C0RETRY001'));
-    expect(row?.message).toEqual({ key: 'allow.announce', params: { actor: '王小明', customer: '台灣雲端科技股份有限公司' } });
+    // The announcement is followed by what the customer can now do (issue 19), rendered when it is sent.
+    expect(row?.message).toEqual({
+      key: 'allow.announce',
+      params: { actor: '王小明', customer: '台灣雲端科技股份有限公司', partner: '한빛 클라우드 파트너스' },
+      then: ['allow.guideBuy', 'allow.guideOwner', 'allow.guideScope', 'allow.guidePrice', 'allow.guideLinks', 'allow.guidePartner'],
+    });
 
     const delivered = await waitFor('the delivery', async () => {
       const [current] = await bot.db.select().from(outbox).where(eq(outbox.id, row!.id));

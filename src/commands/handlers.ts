@@ -16,7 +16,7 @@ import { decideRequestView, doneInAzureView, fileRequestView, fileSubscriptionRe
 import { audienceCommandView, partnersView } from './audience.js';
 import { billingView, boughtView, buyView, marketplaceView, offerView, subscriptionChangedView, subscriptionEditView, subscriptionsView, supportView } from './marketplace.js';
 import { cancelledView } from './confirmations.js';
-import { allowView, disallowView, ownerConfirmedView, ownerLine, permissionConfirmedView } from './permissions.js';
+import { allowView, disallowView, ownerConfirmedView, ownerLine, ownerUnknownLines, permissionConfirmedView } from './permissions.js';
 import { notifyFailuresView, notifyHereView, notifyListView, notifyOffView } from './notifications.js';
 import { priceListView } from './price-list.js';
 import { activityExportView } from './activity-export.js';
@@ -68,6 +68,9 @@ async function customerView(env: Env, customerId: string): Promise<View> {
   const { customer, grants, subscriptions, recentActivity } = await customerAccount(env.db, env.org.id, customerId);
   const permission = (grant?: PermissionGrant) =>
     grant ? t('customer.permissionOn', { date: formatTimestamp(t, grant.grantedAt), name: grant.grantedBy }) : t('customer.permissionOff');
+  // R-P5: with no known Owner on any active Azure subscription, how to assign it and record it.
+  const azure = subscriptions.filter((s) => s.status === 'active' && isAzureSubscription(s));
+  const ownerSteps = azure.length && !azure.some((s) => s.ownerRoleAssigned) ? ownerUnknownLines(env, customer, azure[0]!.id) : [];
   return {
     title: t('customer.title', { name: customer.name }),
     facts: [
@@ -80,6 +83,7 @@ async function customerView(env: Env, customerId: string): Promise<View> {
     lines: [
       t('customer.subscriptions'),
       ...(subscriptions.length ? subscriptions.map((s) => `• ${subscriptionLine(env, s)}`) : [t('customer.noSubscriptions')]),
+      ...ownerSteps,
       t('customer.recentActivity'),
       ...(recentActivity.length ? recentActivity.map((row) => `• ${activityLine(env, row)}`) : [t('customer.noActivity')]),
     ],

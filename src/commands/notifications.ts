@@ -57,6 +57,12 @@ export async function notifyListView(env: OrgEnv): Promise<View> {
   return { title: t('notify.listTitle'), lines };
 }
 
+/** Sentences sent to a customer contact in a direct chat (its channel is their own ID), named by whom they are for. */
+function directChatName(env: OrgEnv, message: OutboxMessage, channelId: string): string | undefined {
+  if (!('key' in message && 'person' in message) || message.person.id !== channelId) return undefined;
+  return env.t('failures.directChat', { name: String(message.params.contact ?? '?'), id: channelId });
+}
+
 async function describeMessage(env: OrgEnv, message: OutboxMessage): Promise<string> {
   if ('key' in message) return truncate(env.t(message.key, message.params), 120);
   if ('requestCard' in message) return env.t('failures.requestCard', { id: message.requestCard.slice(0, 8) });
@@ -81,7 +87,7 @@ export async function notifyFailuresView(env: OrgEnv, retry: boolean, listed = f
     rows.map(async (row) =>
       `• ${t('failures.row', {
         date: formatTimestamp(t, row.createdAt),
-        channel: channelName(env, row.platform, row.channelId),
+        channel: directChatName(env, row.message as OutboxMessage, row.channelId) ?? channelName(env, row.platform, row.channelId),
         what: await describeMessage(env, row.message as OutboxMessage),
         attempts: row.attempts,
         reason: row.lastError ?? '?',

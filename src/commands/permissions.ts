@@ -3,7 +3,8 @@ import { DomainError } from '../core/errors.js';
 import {
   allowPermission, checkAllowPermission, checkDisallowPermission, disallowPermission, recordOwnerAssigned, type AllowResult, type OwnerResult, type PermissionResource,
 } from '../core/permissions.js';
-import { formatTimestamp } from '../i18n/index.js';
+import type { Customer } from '../core/customers.js';
+import { formatTimestamp, type MessageKey } from '../i18n/index.js';
 import type { ActionId, View } from '../views/model.js';
 import { confirmationActions, usedView } from './confirmations.js';
 import { coreContext, type OrgEnv } from './context.js';
@@ -24,10 +25,12 @@ const permissionTexts = {
     noNotice: 'allow.noNotice',
     alreadyOn: 'allow.alreadyOn',
     done: 'allow.done',
+    contactsTold: 'allow.contactsTold',
     offTitle: 'disallow.title',
     effect: 'disallow.effect',
     alreadyOff: 'disallow.alreadyOff',
     offDone: 'disallow.done',
+    offContactsTold: 'disallow.contactsTold',
   },
   'azure-savings-plans': {
     allow: 'allow-savings-plans',
@@ -45,6 +48,22 @@ const permissionTexts = {
   },
 } as const satisfies Record<PermissionResource, { allow: ActionId; disallow: ActionId } & Record<string, string>>;
 
+/** After a change that told the customer's contacts directly: how many were told, or that none could be. */
+function contactsLine(env: Env, key: MessageKey | undefined, customer: string, told: number | undefined): string[] {
+  return key && told !== undefined ? [env.t(key, { count: told, customer })] : [];
+}
+
+/** R-P5: Owner is not known; how to assign it (seeds 000/001, "Verify the customer has been assigned the correct role in Azure") and how to record it. */
+export function ownerUnknownLines(env: Env, customer: Pick<Customer, 'name' | 'tenantId'>, subscriptionId: string): string[] {
+  const { t } = env;
+  return [
+    t('owner.unknown', { customer: customer.name }),
+    t('owner.howTo'),
+    t('owner.howToDoc'),
+    t('owner.confirmCommand', { command: env.prefix + commandText({ name: 'owner-assigned', customer: customer.tenantId, subscription: subscriptionId }) }),
+  ];
+}
+
 /** The answer to `allow-reservations` / `allow-savings-plans` and to each of their buttons, by the state the rules found. */
 export async function allowView(env: Env, result: AllowResult, extraLines: string[] = [], resource: PermissionResource = 'azure-reservations'): Promise<View> {
   const { t } = env;
@@ -55,19 +74,12 @@ export async function allowView(env: Env, result: AllowResult, extraLines: strin
     case 'already-on':
       return { tone: 'info', lines: [...extraLines, t(texts.alreadyOn, { customer: name, date: formatTimestamp(t, result.grant.grantedAt), name: result.grant.grantedBy })] };
     case 'turned-on':
-      return { tone: 'success', lines: [...extraLines, t(texts.done, { customer: name })] };
+      return { tone: 'success', lines: [...extraLines, t(texts.done, { customer: name }), ...contactsLine(env, 'contactsTold' in texts ? texts.contactsTold : undefined, name, result.contactsTold)] };
     case 'owner-unknown':
       return {
         tone: 'warning',
         title: t('owner.unknownTitle', { customer: name }),
-        lines: [
-          ...extraLines,
-          t('owner.unknown', { customer: name }),
-          t('owner.howTo'),
-          t('owner.confirmCommand', {
-            command: env.prefix + commandText({ name: 'owner-assigned', customer: customer.tenantId, subscription: result.subscriptions[0]!.id }),
-          }),
-        ],
+        lines: [...extraLines, ...ownerUnknownLines(env, customer, result.subscriptions[0]!.id)],
         actions: await confirmationActions(
           env,
           result.subscriptions.map((s) => ({
@@ -160,7 +172,9 @@ export async function permissionConfirmedView(
     outcome: (r) => ({ key: r.state === 'turned-off' ? texts.offDone : texts.alreadyOff, params: { customer: r.customer.name } }),
   });
   if (confirmed.state === 'used') return usedView(env, confirmed);
-  const { state, customer } = confirmed.result;
-  const turnedOff = state === 'turned-off';
-  return { tone: turnedOff ? 'success' : 'info', lines: [t(turnedOff ? texts.offDone : texts.alreadyOff, { customer: customer.name })], ...(turnedOff ? { committed: true as const } : {}) };
+  const { result } = confirmed;
+  const { customer } = result;
+  if (result.state !== 'turned-off') return { tone: 'info', lines: [t(texts.alreadyOff, { customer: customer.name })] };
+  const told = contactsLine(env, 'offContactsTold' in texts ? texts.offContactsTold : undefined, customer.name, result.contactsTold);
+  return { tone: 'success', lines: [t(texts.offDone, { customer: customer.name }), ...told], committed: true };
 }

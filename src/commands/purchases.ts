@@ -78,7 +78,7 @@ export function outboxRenderer(db: Database): Renderer {
   return {
     translator: (orgId, platform, channelId) => channelTranslator(db, orgId, platform, channelId),
     async message(orgId, message: OutboxMessage, t) {
-      if ('key' in message) return { lines: [t(message.key, message.params), ...(message.then ?? []).map((key) => t(key))] };
+      if ('key' in message) return { lines: [message.key, ...(message.then ?? [])].map((key) => t(key, message.params)) };
       if ('requestCard' in message) return renderRequestCard({ db, t }, orgId, message.requestCard, message.reminder ?? false);
       if ('refreshRequestCard' in message) return renderRequestCard({ db, t }, orgId, message.refreshRequestCard);
       if ('decisionNotice' in message) return renderRequestCard({ db, t }, orgId, message.decisionNotice);

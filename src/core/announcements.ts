@@ -1,15 +1,15 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, isNotNull, or, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
 import { preparedOnce } from '../../db/prepared.js';
-import { notificationSubscriptions, outbox, type NotificationKind } from '../../db/schema.js';
+import { customerContacts, notificationSubscriptions, outbox, type NotificationKind } from '../../db/schema.js';
 import { storedParams, type MessageKey, type MessageParams } from '../i18n/index.js';
-import type { ChatPerson, CoreContext, Organization } from './context.js';
+import type { ChatPerson, CoreContext, Organization, Platform } from './context.js';
 
 /** A catalog sentence, rendered when it is sent. */
 export interface Announcement {
   key: MessageKey;
   params: MessageParams;
-  /** Sentences taking no parameters that follow it, a line each: guidance such as where invoices are found. */
+  /** Sentences that follow it, a line each, with the same parameters: guidance such as where invoices are found, or what a customer may now do. */
   then?: MessageKey[];
 }
 
@@ -23,6 +23,8 @@ export interface Announcement {
  */
 export type OutboxMessage =
   | Announcement
+  /** Sentences for one person, in a direct chat: the row's channel is their own user ID. */
+  | (Announcement & { person: ChatPerson })
   | { requestCard: string; reminder?: boolean }
   | { refreshRequestCard: string }
   | { decisionNotice: string; person?: ChatPerson }
@@ -122,4 +124,35 @@ export async function announce(tx: Queryable, ctx: CoreContext, kind: Notificati
   const { conversation } = ctx;
   const here = !organizationChannel(ctx.org, 'activity') && conversation.channelId ? { platform: conversation.platform, channelId: conversation.channelId } : undefined;
   await notify(tx, ctx.org, { kind, customerId, message: announcement, also: here });
+}
+
+/**
+ * Queues sentences to each of the customer's contacts who has a chat user, in a direct chat (R-N3:
+ * in the caller's transaction): on the platform the change was made on when they have a user there,
+ * else on the one they have. The contact's name is a parameter, so `notify failures` can name them.
+ * Returns how many are told.
+ */
+export async function tellContacts(tx: Queryable, ctx: CoreContext, customerId: string, message: Announcement): Promise<number> {
+  const contacts = await tx
+    .select({ name: customerContacts.name, slackUserId: customerContacts.slackUserId, teamsAadObjectId: customerContacts.teamsAadObjectId })
+    .from(customerContacts)
+    .where(
+      and(
+        eq(customerContacts.orgId, ctx.org.id),
+        eq(customerContacts.customerId, customerId),
+        or(isNotNull(customerContacts.slackUserId), isNotNull(customerContacts.teamsAadObjectId)),
+      ),
+    );
+  for (const contact of contacts) {
+    const { platform, person } = directChat(ctx.conversation.platform, contact);
+    await enqueue(tx, ctx.org.id, { platform, channelId: person.id }, { ...message, params: { ...message.params, contact: contact.name }, person });
+  }
+  return contacts.length;
+}
+
+function directChat(preferred: Platform, contact: { slackUserId: string | null; teamsAadObjectId: string | null }): { platform: 'slack' | 'teams'; person: ChatPerson } {
+  const slack = contact.slackUserId ? { platform: 'slack' as const, person: { id: contact.slackUserId } } : undefined;
+  // Only the Entra object ID is kept for a contact: Teams opens a personal chat with it.
+  const teams = contact.teamsAadObjectId ? { platform: 'teams' as const, person: { id: contact.teamsAadObjectId, aadObjectId: contact.teamsAadObjectId } } : undefined;
+  return (preferred === 'teams' ? (teams ?? slack) : (slack ?? teams))!;
 }

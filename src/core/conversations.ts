@@ -1,4 +1,4 @@
-import { and, eq, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { organizations, teamsConversations, teamsPrivateViews } from '../../db/schema.js';
 import { isUuid } from './customers.js';
@@ -24,6 +24,17 @@ export async function teamsConversation(db: Database, orgId: string, conversatio
     .from(teamsConversations)
     .where(and(eq(teamsConversations.orgId, orgId), eq(teamsConversations.conversationId, conversationId)));
   return row && { conversationId: row.conversationId, serviceUrl: row.serviceUrl, ...(row.conversationType ? { conversationType: row.conversationType } : {}) };
+}
+
+/** Where the organization's Teams conversations were last served: a personal chat with one of its users is opened there. */
+export async function teamsServiceUrl(db: Database, orgId: string): Promise<string | undefined> {
+  const [row] = await db
+    .select({ serviceUrl: teamsConversations.serviceUrl })
+    .from(teamsConversations)
+    .where(eq(teamsConversations.orgId, orgId))
+    .orderBy(desc(teamsConversations.updatedAt))
+    .limit(1);
+  return row?.serviceUrl;
 }
 
 /** How long an answer shown to one person stays retrievable; older ones are dropped as new ones are kept. */

@@ -56,14 +56,19 @@ export async function setChannelLanguage(ctx: CoreContext, value: string): Promi
   return language;
 }
 
-/** How csp-ops writes in a channel: the channel's language or the organization's, in the organization's zone. */
+/**
+ * How csp-ops writes in a channel: the channel's language or the organization's, in the organization's zone.
+ * A direct chat with a customer contact (the channel is their Slack user ID or Entra object ID) is in their own language first.
+ */
 export async function channelTranslator(db: Database, orgId: string, platform: string, channelId: string): Promise<Translate> {
+  const contactUser = platform === 'teams' ? customerContacts.teamsAadObjectId : customerContacts.slackUserId;
   const [row] = await db
-    .select({ locale: organizations.locale, timeZone: organizations.timeZone, channel: channelLanguages.locale })
+    .select({ locale: organizations.locale, timeZone: organizations.timeZone, channel: channelLanguages.locale, contact: customerContacts.language })
     .from(organizations)
     .leftJoin(channelLanguages, and(eq(channelLanguages.orgId, organizations.id), sql`${channelLanguages.platform} = ${platform}`, eq(channelLanguages.channelId, channelId)))
+    .leftJoin(customerContacts, and(eq(customerContacts.orgId, organizations.id), eq(contactUser, channelId)))
     .where(eq(organizations.id, orgId));
-  return translator(catalogLocale(row?.channel) ?? catalogLocale(row?.locale) ?? 'en', row?.timeZone ?? 'UTC');
+  return translator(catalogLocale(row?.channel) ?? catalogLocale(row?.contact) ?? catalogLocale(row?.locale) ?? 'en', row?.timeZone ?? 'UTC');
 }
 
 /** `settings locale …` / `settings time-zone …`: a global admin (a publisher's owner) changes the organization's defaults. */

@@ -4,7 +4,7 @@ import { preparedOnce } from '../../db/prepared.js';
 import { inTransaction } from '../../db/transaction.js';
 import { activityLog, customerPurchasePermissions, customers, subscriptions } from '../../db/schema.js';
 import { recordActivity } from './activity.js';
-import { announce, notify } from './announcements.js';
+import { announce, notify, tellContacts } from './announcements.js';
 import { requireAdmin } from './access.js';
 import type { Actor, CoreContext, Organization, PartnerCenterGateway } from './context.js';
 import { askPartnerCenter, policyTarget, recordIntent, settleIntent, type PartnerCenterIntent } from './intents.js';
@@ -108,7 +108,18 @@ export async function checkAllowPermission(ctx: CoreContext, customerId: string,
   return owned ? { customer, state: 'ready', subscription: owned } : { customer, state: 'owner-unknown', subscriptions: azure };
 }
 
-export type AllowResult = AllowCheck | { customer: Customer; state: 'turned-on' };
+/** What a committed change did besides the change: how many of the customer's contacts were told directly (for a resource that tells them). */
+export interface Committed {
+  contactsTold?: number;
+}
+
+export type AllowResult = AllowCheck | ({ customer: Customer; state: 'turned-on' } & Committed);
+
+/**
+ * Seeds 000/001, "Verify the customer has been assigned the correct role in Azure" and "Help customers
+ * manage reservations they purchase": what a customer allowed to buy needs to know (R-P5, R-P7, R-P11, R-P12).
+ */
+const reservationGuidance = ['allow.guideOwner', 'allow.guideScope', 'allow.guidePrice', 'allow.guideLinks', 'allow.guidePartner'] as const;
 
 /** Per resource: its Partner Center calls, activity actions and announcements (R-P10), also of a change a sync found. */
 export const permissionToggles = {
@@ -121,6 +132,12 @@ export const permissionToggles = {
     offAnnounce: 'disallow.announce',
     foundOn: 'partnerCenter.reservationsFoundOn',
     foundOff: 'partnerCenter.reservationsFoundOff',
+    /** The lines after the on announcement's first; and what each contact is told directly, on and off. */
+    guidance: {
+      announced: ['allow.guideBuy', ...reservationGuidance],
+      on: ['allow.contactNotice', ...reservationGuidance],
+      off: ['disallow.contactNotice'],
+    },
   },
   'azure-savings-plans': {
     allow: (pc: PartnerCenterGateway, org: Organization, tenantId: string) => pc.allowSavingsPlans(org, tenantId),
@@ -148,9 +165,9 @@ export async function allowPermission(ctx: CoreContext, customerId: string, reso
   const at = { ...ctx, actor: requireToggleRole(ctx.actor) };
   const intent = await recordPermissionIntent(at, customer, resource, true);
   if (intent) await askPartnerCenter(ctx.db, intent, () => permissionToggles[resource].allow(ctx.partnerCenter!, ctx.org, customer.tenantId));
-  const changed = await inTransaction(ctx.db, (tx) => commitPermission(tx, at, customer, resource, true, intent));
+  const committed = await inTransaction(ctx.db, (tx) => commitPermission(tx, at, customer, resource, true, intent));
   // A lost race: the insert waited for the winner to commit, so the state read now is the winner's.
-  return changed ? { customer, state: 'turned-on' } : checkAllowPermission(ctx, customer.id, resource);
+  return committed ? { customer, state: 'turned-on', ...committed } : checkAllowPermission(ctx, customer.id, resource);
 }
 
 /** Step 1 of a permission change made in Partner Center too; undefined without the connector. */
@@ -162,9 +179,9 @@ async function recordPermissionIntent(ctx: StaffContext, customer: Customer, res
 }
 
 /**
- * The permission's row, its activity row (R-P10) and its announcement, committed together; the
- * intent (when Partner Center was asked) is settled in the same transaction. False when there was
- * nothing to change, or a repair already committed this intent.
+ * The permission's row, its activity row (R-P10), its announcement and the customer's contacts'
+ * direct messages, committed together (R-N3); the intent (when Partner Center was asked) is settled
+ * in the same transaction. False when there was nothing to change, or a repair already committed this intent.
  */
 export async function commitPermission(
   tx: Queryable,
@@ -173,7 +190,7 @@ export async function commitPermission(
   resource: PermissionResource,
   on: boolean,
   intent?: PartnerCenterIntent,
-): Promise<boolean> {
+): Promise<Committed | false> {
   if (intent && !(await settleIntent(tx, intent, 'done'))) return false;
   const toggle = permissionToggles[resource];
   const { actor } = ctx;
@@ -187,8 +204,13 @@ export async function commitPermission(
     : await tx.delete(customerPurchasePermissions).where(where).returning();
   if (changed.length === 0) return false;
   await recordActivity(tx, ctx, on ? toggle.created : toggle.deleted, customer.id);
-  await announce(tx, ctx, 'permissions', customer.id, { key: on ? toggle.onAnnounce : toggle.offAnnounce, params: { actor: actor.name, customer: customer.name } });
-  return true;
+  const guidance = 'guidance' in toggle ? toggle.guidance : undefined;
+  const params = { actor: actor.name, customer: customer.name, partner: ctx.org.name };
+  const then = on && guidance ? { then: [...guidance.announced] } : {};
+  await announce(tx, ctx, 'permissions', customer.id, { key: on ? toggle.onAnnounce : toggle.offAnnounce, params, ...then });
+  if (!guidance) return {};
+  const [key, ...told] = on ? guidance.on : guidance.off;
+  return { contactsTold: await tellContacts(tx, ctx, customer.id, { key, params, then: told }) };
 }
 
 /** A permission turned on, once: a row already there (another click's) is left as it is. */
@@ -207,7 +229,7 @@ const grantPermission = preparedOnce((db) =>
     .prepare('grant_customer_permission'),
 );
 
-export type DisallowResult = { customer: Customer } & ({ state: 'already-off' | 'turned-off' } | { state: 'on'; grant: PermissionGrant });
+export type DisallowResult = { customer: Customer } & ({ state: 'already-off' } | ({ state: 'turned-off' } & Committed) | { state: 'on'; grant: PermissionGrant });
 
 export async function checkDisallowReservations(ctx: CoreContext, customerId: string): Promise<DisallowResult> {
   return checkDisallowPermission(ctx, customerId, 'azure-reservations');
@@ -231,8 +253,8 @@ export async function disallowPermission(ctx: CoreContext, customerId: string, r
   const at = { ...ctx, actor: requireToggleRole(ctx.actor) };
   const intent = await recordPermissionIntent(at, customer, resource, false);
   if (intent) await askPartnerCenter(ctx.db, intent, () => permissionToggles[resource].disallow(ctx.partnerCenter!, ctx.org, customer.tenantId));
-  const changed = await inTransaction(ctx.db, (tx) => commitPermission(tx, at, customer, resource, false, intent));
-  return { customer, state: changed ? 'turned-off' : 'already-off' };
+  const committed = await inTransaction(ctx.db, (tx) => commitPermission(tx, at, customer, resource, false, intent));
+  return committed ? { customer, state: 'turned-off', ...committed } : { customer, state: 'already-off' };
 }
 
 export type OwnerResult = { state: 'recorded' | 'already-known'; customer: Customer; subscription: Subscription };

@@ -1,6 +1,9 @@
 import type { Database } from '../../db/client.js';
 import type { TeamsAdapter } from '../adapters/teams/app.js';
-import { teamsConversation, teamsTenantOf } from '../core/conversations.js';
+import { teamsConversation, teamsServiceUrl, teamsTenantOf } from '../core/conversations.js';
+import type { ChatPerson } from '../core/context.js';
+import type { Translate } from '../i18n/index.js';
+import type { View } from '../views/model.js';
 import { DeliveryError, type Sender } from './worker.js';
 
 /** The connector's answer to a failed call as the outbox understands it: when to try again, or that trying again cannot help. */
@@ -22,7 +25,8 @@ const unreachable = (error: unknown) => [403, 404].includes((error as { response
  * Posts into a Teams conversation at the service URL learned from an
  * authenticated inbound activity; a conversation never seen that way is not
  * posted to. A message for a person goes to the bot's personal chat with them
- * when the conversation refuses it (403, 404).
+ * when the conversation refuses it (403, 404), or at once when the target is
+ * the person themselves (then at the service URL the organization was last seen at).
  */
 export function teamsSender(db: Database, teams: TeamsAdapter): Sender {
   async function known(orgId: string, channelId: string) {
@@ -30,8 +34,26 @@ export function teamsSender(db: Database, teams: TeamsAdapter): Sender {
     if (!conversation) throw new DeliveryError(`Teams conversation ${channelId} is unknown: add the bot there or write to it first`, { permanent: true });
     return conversation;
   }
+  /** The bot's personal chat with the person, opened (or found) at `serviceUrl`, and the message posted there. */
+  async function personalChat(orgId: string, serviceUrl: string, person: ChatPerson, view: View, t: Translate) {
+    const tenantId = await teamsTenantOf(db, orgId);
+    if (!tenantId) throw new DeliveryError('no Teams tenant is linked to open a personal chat', { permanent: true });
+    try {
+      const chat = { conversationId: await teams.openPersonalChat(serviceUrl, person, tenantId), serviceUrl };
+      const { id } = await teams.post(chat, view, t);
+      return { messageId: id, channelId: chat.conversationId };
+    } catch (error) {
+      const failure = deliveryError(error);
+      throw failure instanceof DeliveryError ? new DeliveryError(`personal chat: ${failure.message}`, failure.options) : failure;
+    }
+  }
   return {
     async post({ orgId, channelId, t }, view, { person, replyTo } = {}) {
+      if (person && channelId === person.id) {
+        const serviceUrl = await teamsServiceUrl(db, orgId);
+        if (!serviceUrl) throw new DeliveryError(`no Teams conversation of the organization is known yet, so no personal chat can be opened with ${person.id}: add the bot in Teams or write to it first`, { permanent: true });
+        return personalChat(orgId, serviceUrl, person, view, t);
+      }
       const conversation = await known(orgId, channelId);
       try {
         const { id } = await teams.post(conversation, view, t, replyTo);
@@ -39,17 +61,12 @@ export function teamsSender(db: Database, teams: TeamsAdapter): Sender {
       } catch (error) {
         if (!person || !unreachable(error)) throw deliveryError(error);
         const refused = (deliveryError(error) as Error).message;
-        const tenantId = await teamsTenantOf(db, orgId);
-        if (!tenantId) throw new DeliveryError(`${refused} in ${channelId}; no Teams tenant is linked to open a personal chat`, { permanent: true });
         try {
-          const chat = { conversationId: await teams.openPersonalChat(conversation.serviceUrl, person, tenantId), serviceUrl: conversation.serviceUrl };
-          const { id } = await teams.post(chat, view, t);
-          return { messageId: id, channelId: chat.conversationId };
+          return await personalChat(orgId, conversation.serviceUrl, person, view, t);
         } catch (direct) {
-          const failure = deliveryError(direct);
           // Both routes are named, so `notify failures` shows why neither worked.
-          if (failure instanceof DeliveryError) throw new DeliveryError(`${refused} in ${channelId}; personal chat: ${failure.message}`, failure.options);
-          throw failure;
+          if (direct instanceof DeliveryError) throw new DeliveryError(`${refused} in ${channelId}; ${direct.message}`, direct.options);
+          throw direct;
         }
       }
     },

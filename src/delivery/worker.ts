@@ -21,7 +21,8 @@ export interface DeliveryTarget {
 export interface Sender {
   /**
    * Posts one message. With `person`, a conversation the bot cannot post to is
-   * replaced by a direct chat with them, and `channelId` says where it went.
+   * replaced by a direct chat with them, and `channelId` says where it went; a
+   * target that is the person's own ID goes to that direct chat at once.
    * With `replyTo`, it is a reply to that message of the bot's (in its thread).
    */
   post(target: DeliveryTarget, view: View, options?: { person?: ChatPerson; replyTo?: string }): Promise<{ messageId?: string; channelId?: string }>;
@@ -198,7 +199,7 @@ export function startDeliveryWorker(options: {
       } else if ('refreshRequestCard' in message) {
         await refreshRequestCard(channel, sender, message.refreshRequestCard, t);
       } else {
-        posted = await sender.post(target, await render.message(channel.orgId, message, t), 'decisionNotice' in message ? { person: message.person } : {});
+        posted = await sender.post(target, await render.message(channel.orgId, message, t), 'person' in message ? { person: message.person } : {});
       }
       const ids = batch.map((r) => r.id);
       await db
