@@ -91,6 +91,8 @@ export const customerContacts = pgTable('customer_contacts', {
   uniqueIndex('contacts_org_email').on(t.orgId, t.email),
   uniqueIndex('contacts_org_slack_user').on(t.orgId, t.slackUserId),
   uniqueIndex('contacts_org_teams_user').on(t.orgId, t.teamsAadObjectId),
+  // A permission change tells the customer's contacts (src/core/announcements.ts, tellContacts).
+  index('contacts_org_customer').on(t.orgId, t.customerId),
 ]);
 
 export const subscriptionOffers = ['azure-plan', 'azure-global', 'marketplace-saas', 'microsoft-365', 'other'] as const;

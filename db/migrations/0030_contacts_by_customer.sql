@@ -1,0 +1,1 @@
+CREATE INDEX "contacts_org_customer" ON "customer_contacts" USING btree ("org_id","customer_id");
