@@ -34,8 +34,8 @@ function literalText(message: string): string {
 // English words that only a sentence left untranslated would contain. Command syntax (help, usage)
 // stays English because commands are typed that way, so words that are command names are not listed.
 const englishWords = /\b(the|is|are|was|were|and|nothing|changed|this|that|with|from|your|you|has|have|not|can|will|been|which|there|when|before|after|only|must|please|again)\b/i;
-// Literal text csp-ops must keep as it is: HTTP headers and what people type or paste exactly.
-const keptVerbatim = [/Authorization: (Bearer|Signature) <[^>]*>/g, /Content-Type: application\/json/g, /"CSV UTF-8"/g, /X-MS-[\w-]+/g];
+// Literal text csp-ops must keep as it is: HTTP headers, what people type or paste exactly, and addresses (documentation links).
+const keptVerbatim = [/Authorization: (Bearer|Signature) <[^>]*>/g, /Content-Type: application\/json/g, /"CSV UTF-8"/g, /X-MS-[\w-]+/g, /https:\/\/\S+/g];
 
 const english = catalogs.en;
 const keys = Object.keys(english) as MessageKey[];

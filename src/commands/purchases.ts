@@ -5,7 +5,7 @@ import type { Renderer } from '../delivery/worker.js';
 import { channelTranslator } from '../core/languages.js';
 import { formatMoney, formatTimestamp, type Translate } from '../i18n/index.js';
 import { fitting, type View } from '../views/model.js';
-import { renderAzureTodo, renderRequestCard } from './requests.js';
+import { renderAzureTodo, renderDecisionNotice, renderRequestCard } from './requests.js';
 
 /** A digest shows this many purchases itself; its count and totals cover all of them, and its thread lists every one. */
 export const digestListed = 5;
@@ -30,6 +30,18 @@ export function purchaseItem(t: Translate, p: Pick<Purchase, 'kind' | 'details'>
   });
 }
 
+/**
+ * R-P11, R-P12: said once under reservation prices and scopes: whose price it is, and what each
+ * scope shown covers. Nothing when no reservation is shown.
+ */
+export function reservationNotes(t: Translate, scopes: readonly string[]): string[] {
+  if (!scopes.length) return [];
+  return [t('reservation.priceNote'), ...(['shared', 'single'] as const).filter((s) => scopes.includes(s)).map((s) => t(`reservation.scopeNote.${s}`))];
+}
+
+/** The scopes of the reservations among purchases. */
+const reservationScopes = (purchases: Pick<Purchase, 'kind' | 'details'>[]) => purchases.flatMap((p) => (p.kind === 'reservation' ? [String(p.details.scope)] : []));
+
 /** R-N2: one customer purchase, as announced. */
 export function purchaseView(t: Translate, p: PurchaseWithCustomer): View {
   return {
@@ -41,6 +53,7 @@ export function purchaseView(t: Translate, p: PurchaseWithCustomer): View {
       { label: t('purchase.when'), value: formatTimestamp(t, p.purchasedAt) },
       { label: t('purchase.order'), value: p.sourceId },
     ],
+    lines: reservationNotes(t, reservationScopes([p])),
   };
 }
 
@@ -59,7 +72,7 @@ export function digestView(t: Translate, purchases: PurchaseWithCustomer[]): Vie
       { label: t('digest.total'), value: [...totals].map(([currency, amount]) => formatMoney(t, amount, currency)).join(' + ') },
       { label: t('digest.customers'), value: String(new Set(purchases.map((p) => p.customerId)).size) },
     ],
-    lines: lines.map((line) => `• ${line}`),
+    lines: [...lines.map((line) => `• ${line}`), ...reservationNotes(t, reservationScopes(purchases))],
   };
 }
 
@@ -70,7 +83,8 @@ export function digestView(t: Translate, purchases: PurchaseWithCustomer[]): Vie
 export function threadReplyView(t: Translate, purchases: (PurchaseWithCustomer & { number: number })[], total: number): { view: View; count: number } {
   const lines = purchases.slice(0, threadReply.purchases).map((p) => t('digest.threadRow', { number: p.number, row: digestRow(t, p), order: p.sourceId }));
   const count = Math.max(1, fitting(lines, (line) => line.length + 1, threadReply.characters).length);
-  return { view: { title: t('digest.threadPart', { from: purchases[0]!.number, to: purchases[count - 1]!.number, count: total }), lines: lines.slice(0, count) }, count };
+  const notes = reservationNotes(t, reservationScopes(purchases.slice(0, count)));
+  return { view: { title: t('digest.threadPart', { from: purchases[0]!.number, to: purchases[count - 1]!.number, count: total }), lines: [...lines.slice(0, count), ...notes] }, count };
 }
 
 /** Renders what the delivery worker posts, as things stand when it is sent. */
@@ -81,7 +95,7 @@ export function outboxRenderer(db: Database): Renderer {
       if ('key' in message) return { lines: [message.key, ...(message.then ?? [])].map((key) => t(key, message.params)) };
       if ('requestCard' in message) return renderRequestCard({ db, t }, orgId, message.requestCard, message.reminder ?? false);
       if ('refreshRequestCard' in message) return renderRequestCard({ db, t }, orgId, message.refreshRequestCard);
-      if ('decisionNotice' in message) return renderRequestCard({ db, t }, orgId, message.decisionNotice);
+      if ('decisionNotice' in message) return renderDecisionNotice({ db, t }, orgId, message.decisionNotice);
       if ('azureTodo' in message) return renderAzureTodo({ db, t }, orgId, message.azureTodo);
       if ('digest' in message) throw new Error('a digest is rendered with its purchases (digest)');
       const [purchase] = await purchasesByIds(db, [message.purchase]);

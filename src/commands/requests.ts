@@ -25,7 +25,7 @@ function change(t: Translate, r: Pick<ReservationRequest, 'kind' | 'reservationI
   return t(key, params);
 }
 
-/** What an admin does in the Azure portal for a change recorded only here. */
+/** What an admin does in the Azure portal for a change csp-ops did not make, with the articles that explain it. */
 function portalSteps(t: Translate, r: ReservationRequest): string {
   const params = { reservation: r.reservationId ?? '', subscription: r.details.subscriptionId ?? '' };
   switch (r.kind) {
@@ -38,11 +38,34 @@ function portalSteps(t: Translate, r: ReservationRequest): string {
   }
 }
 
+/**
+ * Who reads a request's card: partner staff, or the customer contact who asked (their decision notice
+ * and home), who cannot make the change themselves and is told the partner makes it (R-P7).
+ */
+type Reader = 'staff' | 'customer';
+
+/**
+ * R-P7: the approved change csp-ops did not make — recorded here only (no connector, or no Azure
+ * reservation order known), or refused by Azure — is made by the partner in the Azure portal: staff
+ * get the steps and the articles.
+ */
+function portalLines(t: Translate, r: ReservationRequest, reader: Reader): string[] {
+  if (reader === 'customer' || !r.reservationId) return [];
+  if (r.status === 'failed') return [t('request.failedSteps'), portalSteps(t, r), t('request.portalGuide')];
+  const recordedOnly = r.status === 'approved' && r.carriedOut === 'portal' && !r.doneInAzureAt;
+  return recordedOnly ? [portalSteps(t, r), t('request.portalGuide')] : [];
+}
+
+/** R-P12: what the scope a request asks for means. */
+function scopeLines(t: Translate, r: Pick<ReservationRequest, 'kind' | 'details'>): string[] {
+  return r.kind === 'scope' ? [t(`reservation.scopeNote.${r.details.scope ?? 'shared'}`)] : [];
+}
+
 /** While Azure is carrying out an approval: who approved it and since when. */
 type InProgress = { name: string; since: Date } | undefined;
 
 /** The outcome line of a request, or that it waits. */
-function outcome(t: Translate, r: ReservationRequest, inProgress?: InProgress): string {
+function outcome(t: Translate, r: ReservationRequest, inProgress?: InProgress, reader: Reader = 'staff'): string {
   const decided = { name: r.decidedByName ?? '', date: r.decidedAt ? formatTimestamp(t, r.decidedAt) : '' };
   switch (r.status) {
     case 'pending':
@@ -53,7 +76,7 @@ function outcome(t: Translate, r: ReservationRequest, inProgress?: InProgress): 
       if (r.carriedOut === 'azure') return t(r.details.successorUnknown ? 'request.approvedInAzureNoSuccessor' : 'request.approvedInAzure', decided);
       if (r.carriedOut !== 'portal') return t('request.approved', decided);
       if (r.doneInAzureAt) return t('request.approvedDoneInAzure', { ...decided, doneBy: r.doneInAzureByName ?? '', doneAt: formatTimestamp(t, r.doneInAzureAt) });
-      return t('request.approvedPortal', decided);
+      return t(reader === 'customer' ? 'request.approvedPartnerMakes' : 'request.approvedPortal', decided);
     case 'rejected':
       return r.decisionNote ? t('request.rejectedReason', { ...decided, reason: r.decisionNote }) : t('request.rejected', decided);
     case 'refused':
@@ -82,7 +105,8 @@ function refundLines(t: Translate, refund: RefundFacts | undefined) {
   const counted = estimate.currency === refundCap.currency;
   const over = counted && lastYear + estimate.amount > refundCap.amount;
   const lines = over ? [t('request.refundOverCap', { total: formatMoney(t, lastYear + estimate.amount, refundCap.currency), cap: formatMoney(t, refundCap.amount, refundCap.currency) })] : [];
-  return { facts, lines: counted ? lines : [t('request.refundOtherCurrency', { currency: estimate.currency })] };
+  // R-P11: what the refund is figured from.
+  return { facts, lines: [...(counted ? lines : [t('request.refundOtherCurrency', { currency: estimate.currency })]), t('request.refundPriceNote')] };
 }
 
 /**
@@ -107,8 +131,20 @@ function subscriptionFacts(t: Translate, r: ReservationRequest, subscription: Su
   ];
 }
 
-/** R-Q2, R-Q5: the approval card: the facts, who asked, when and why; Approve / Reject while it waits. */
-export function requestCard(t: Translate, r: ReservationRequest, customerName: string, refund?: RefundFacts, subscription?: Subscription, now = new Date(), inProgress?: InProgress): View {
+/**
+ * R-Q2, R-Q5: the approval card: the facts, who asked, when and why; Approve / Reject while it waits; once
+ * approved, what is left to do in the Azure portal. The requester's decision notice is this card too.
+ */
+export function requestCard(
+  t: Translate,
+  r: ReservationRequest,
+  customerName: string,
+  refund?: RefundFacts,
+  subscription?: Subscription,
+  now = new Date(),
+  inProgress?: InProgress,
+  reader: Reader = 'staff',
+): View {
   const refundInfo = refundLines(t, refund);
   return {
     title: t('request.cardTitle', { change: change(t, r) }),
@@ -123,7 +159,7 @@ export function requestCard(t: Translate, r: ReservationRequest, customerName: s
       ...(r.details.sku ? [{ label: t('request.azureSku'), value: r.details.sku }] : []),
       ...refundInfo.facts,
     ],
-    lines: [...refundInfo.lines, outcome(t, r, inProgress)],
+    lines: [...refundInfo.lines, ...scopeLines(t, r), outcome(t, r, inProgress, reader), ...portalLines(t, r, reader)],
     actions:
       r.status === 'pending' && !inProgress
         ? [
@@ -135,7 +171,7 @@ export function requestCard(t: Translate, r: ReservationRequest, customerName: s
 }
 
 /** The card as it stands now, with the refund figures while a cancellation waits. */
-async function currentCard(env: Pick<OrgEnv, 'db' | 't'>, request: ReservationRequest): Promise<View> {
+async function currentCard(env: Pick<OrgEnv, 'db' | 't'>, request: ReservationRequest, reader: Reader = 'staff'): Promise<View> {
   const customer = await customerById(env.db, request.orgId, request.customerId);
   const reservation = request.kind === 'cancel' && request.status === 'pending' ? await reservationOf(env.db, request) : undefined;
   const now = new Date();
@@ -146,7 +182,7 @@ async function currentCard(env: Pick<OrgEnv, 'db' | 't'>, request: ReservationRe
   };
   const subscription = request.kind === 'cancel-subscription' ? await subscriptionOf(env.db, request) : undefined;
   const intent = request.status === 'pending' && request.reservationId ? await intentFor(env.db, request.orgId, reservationTarget(request.reservationId)) : undefined;
-  return requestCard(env.t, request, customer.name, refund, subscription, now, intent && { name: intent.actorName, since: intent.createdAt });
+  return requestCard(env.t, request, customer.name, refund, subscription, now, intent && { name: intent.actorName, since: intent.createdAt }, reader);
 }
 
 /** The card as it stands, for the delivery worker. */
@@ -160,10 +196,13 @@ export async function renderRequestCard(env: Pick<OrgEnv, 'db' | 't'>, orgId: st
 }
 
 export async function fileRequestView(env: OrgEnv, draft: RequestDraft): Promise<View> {
+  const { t } = env;
   const { request, customer } = await fileRequest(coreContext(env), draft);
-  const params = { change: change(env.t, request), id: request.id.slice(0, 8), customer: customer.name, prefix: env.prefix };
+  const params = { change: change(t, request), id: request.id.slice(0, 8), customer: customer.name, prefix: env.prefix };
   // Staff are the partner: their request waits for an admin's decision, not the partner's.
-  return { tone: 'success', lines: [env.t(env.actor.kind === 'staff' ? 'request.filedByStaff' : 'request.filed', params)] };
+  const staff = env.actor.kind === 'staff';
+  // R-P7: a customer contact is told the partner makes the change; they cannot make it in the Azure portal.
+  return { tone: 'success', lines: [t(staff ? 'request.filedByStaff' : 'request.filed', params), ...scopeLines(t, request), ...(staff ? [] : [t('request.filedPartnerMakes')])] };
 }
 
 /** R-Q1: a customer contact's `subscription <subscription> cancel [because <reason>]` asks the partner instead of cancelling. */
@@ -216,9 +255,16 @@ function azureTodoView(t: Translate, r: ReservationRequest): View {
   return {
     title: t('request.portalTitle', { change: change(t, r) }),
     tone: done ? 'success' : 'warning',
-    lines: [outcome(t, r), ...(done ? [] : [portalSteps(t, r)])],
+    lines: [outcome(t, r), ...portalLines(t, r, 'staff')],
     actions: done ? [] : [{ id: 'done-in-azure', label: t('request.doneInAzure'), value: r.id, style: 'primary' }],
   };
+}
+
+/** The requester's notice of the decision: the card as it stands, as the requester reads it. */
+export async function renderDecisionNotice(env: Pick<OrgEnv, 'db' | 't'>, orgId: string, requestId: string): Promise<View> {
+  const request = await requestById(env.db, orgId, requestId);
+  if (!request) throw new DomainError('request.unknown', { request: requestId });
+  return currentCard(env, request, request.requestedByContactId ? 'customer' : 'staff');
 }
 
 /** The Azure portal steps of an approved request, for the delivery worker. */
@@ -265,7 +311,7 @@ export async function customerRequestsView(env: OrgEnv, customerId: string, list
   const customer = await customerById(env.db, env.org.id, customerId);
   const list = await listRequests(env.db, env.org.id, { pendingOnly: false, customerId, page: 1 });
   const rows = list.rows.slice(0, listed).map(({ request: r }) =>
-    `• ${t('home.requestRow', { date: formatTimestamp(t, r.createdAt), change: change(t, r), name: r.requestedByName, outcome: outcome(t, r), id: r.id.slice(0, 8) })}`,
+    `• ${t('home.requestRow', { date: formatTimestamp(t, r.createdAt), change: change(t, r), name: r.requestedByName, outcome: outcome(t, r, undefined, 'customer'), id: r.id.slice(0, 8) })}`,
   );
   const more = list.total - rows.length;
   return {

@@ -7,7 +7,7 @@ import { formatMoney, formatTimestamp } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 import type { OrgEnv } from './context.js';
 import { pageFooter } from './paging.js';
-import { purchaseItem } from './purchases.js';
+import { purchaseItem, reservationNotes } from './purchases.js';
 
 /** Staff name any customer; a customer contact sees only their own customer (R-A1), whatever they type. */
 async function customerFor(env: OrgEnv, text: string | undefined): Promise<Customer> {
@@ -47,7 +47,9 @@ export async function reservationsView(env: OrgEnv, customerText: string | undef
   const footer = pageFooter(env, list, { name: 'reservations', customer: customer.tenantId, page });
   return {
     title: t('reservations.title', { customer: customer.name }),
-    lines: list.total ? [...list.rows.map((r) => `• ${t('reservations.row', terms(env, r))}`), footer.line] : [t('reservations.none', { customer: customer.name })],
+    lines: list.total
+      ? [...list.rows.map((r) => `• ${t('reservations.row', terms(env, r))}`), ...reservationNotes(t, list.rows.map((r) => r.scope)), footer.line]
+      : [t('reservations.none', { customer: customer.name })],
     actions: footer.actions,
   };
 }
@@ -79,7 +81,9 @@ export async function ordersView(env: OrgEnv, customerId: string, page: number):
   const footer = pageFooter(env, list, { name: 'orders', customer: customer.tenantId, page });
   return {
     title: t('orders.title', { customer: customer.name }),
-    lines: list.total ? [...list.rows.map((o) => `• ${orderLine(env, o)}`), footer.line] : [t('orders.none', { customer: customer.name })],
+    lines: list.total
+      ? [...list.rows.map((o) => `• ${orderLine(env, o)}`), ...reservationNotes(t, list.rows.flatMap((o) => (o.kind === 'reservation' ? [o.reservation.scope] : []))), footer.line]
+      : [t('orders.none', { customer: customer.name })],
     actions: footer.actions,
   };
 }

@@ -19,12 +19,16 @@ export interface Reply {
   message?: string;
 }
 
+/** A second channel of the same workspace or team, for what is posted away from where a command ran. */
+export const elsewhere = { slack: 'C0OPS00002', teams: '19:ops-elsewhere@thread.tacv2' } as const;
+
 /** Drives one platform through its real adapter: the same scenarios run on each. */
 export interface PlatformDriver {
   db: Database;
   /** The bot's HTTP port (its API endpoints). */
   port: number;
-  command(person: Person, text: string): Promise<Reply>;
+  /** A command in the test channel, or `elsewhere`. */
+  command(person: Person, text: string, where?: 'elsewhere'): Promise<Reply>;
   click(person: Person, reply: Reply, label: string): Promise<Reply>;
   /** Clicks a button that asks for typed input, types it, and confirms (a Slack modal; a Teams card input). */
   clickWithInput(person: Person, reply: Reply, label: string, inputs: Record<string, string>): Promise<Reply>;
@@ -53,7 +57,7 @@ async function slackDriver(organizations?: unknown[], connector?: Connector, loc
   return {
     db: bot.db,
     port: bot.bot.port,
-    command: async (person, text) => toReply((await bot.command(users[person], text)).reply),
+    command: async (person, text, where) => toReply((await bot.command(users[person], text, where ? { channel: elsewhere.slack } : {})).reply),
     async click(person, reply, label) {
       const button = pick(reply, label);
       // A posted message (its ts is known) is in a channel; a command's answer is the clicker's own.
@@ -93,8 +97,8 @@ async function teamsDriver(organizations?: unknown[], connector?: Connector, loc
   const driver: PlatformDriver = {
     db: bot.db,
     port: bot.bot.port,
-    async command(person, text) {
-      const { card, replyToId } = await bot.message(aadUsers[person], text);
+    async command(person, text, where) {
+      const { card, replyToId } = await bot.message(aadUsers[person], text, where ? { conversationId: elsewhere.teams } : {});
       return toReply(card, replyToId);
     },
     async click(person, reply, label) {
