@@ -55,12 +55,14 @@ export const builtTemplate = fileURLToPath(new URL(`./pglite-template-${pgliteVe
  * Copies a template folder into a data folder that holds no database yet, where the template
  * exists. PG_VERSION, whose presence makes it a database, comes last: a copy cut short is begun again.
  */
-function fillFromTemplate(dataDir: string, template: string) {
+/** True when the folder was new and is now a copy of the template. */
+function fillFromTemplate(dataDir: string, template: string): boolean {
   const marker = 'PG_VERSION';
-  if (existsSync(join(dataDir, marker)) || !existsSync(join(template, marker))) return;
+  if (existsSync(join(dataDir, marker)) || !existsSync(join(template, marker))) return false;
   // Synchronous: several times cheaper than fs/promises' cp for a thousand small files, and start-up waits for it anyway.
   cpSync(template, dataDir, { recursive: true, filter: (source) => source !== join(template, marker) });
   copyFileSync(join(template, marker), join(dataDir, marker));
+  return true;
 }
 
 /**
@@ -195,9 +197,10 @@ export async function openDatabase(options: {
     return { db: db as unknown as Database, kind: 'postgres', migrations, close: () => Promise.all([client.end({ timeout: 5 }), listen.end()]).then(() => undefined) };
   }
   let client: PGlite;
+  let fromTemplate = false;
   try {
     // A template (a migrated database) spares initdb and the migrations: tests open hundreds from a dump, a new data folder copies the built one.
-    if (options.dataDir && !options.template) fillFromTemplate(options.dataDir, options.startFrom ?? builtTemplate);
+    if (options.dataDir && !options.template) fromTemplate = fillFromTemplate(options.dataDir, options.startFrom ?? builtTemplate);
     client = new PGlite({ dataDir: options.dataDir, loadDataDir: options.template, extensions: { pg_trgm }, startParams: [...PGlite.defaultStartParams, ...pgliteSettings] });
     await client.waitReady;
   } catch (error) {
@@ -215,7 +218,9 @@ export async function openDatabase(options: {
   // One process: notifications arrive with the result of the statement that committed them, never missed.
   notifications.set(db, (channel, listener) => void client.listen(channel, listener.notified).then(listener.listening));
   try {
-    const migrations = await upgraded(db as unknown as Database, () => migratePglite(db, { migrationsFolder }));
+    const upgrade = await upgraded(db as unknown as Database, () => migratePglite(db, { migrationsFolder }));
+    // A new folder copied from the template got all its migrations now: they count as applied.
+    const migrations = fromTemplate ? { applied: upgrade.total, total: upgrade.total } : upgrade;
     return { db: db as unknown as Database, kind: 'pglite', migrations, close: () => client.close() };
   } catch (error) {
     await client.close();

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { and, count, eq } from 'drizzle-orm';
 import type { Database } from '../client.js';
-import { customerContacts, customers, organizations, reservationRequests, staff } from '../schema.js';
+import { customerContacts, customers, organizations, outbox, reservationRequests, staff } from '../schema.js';
 import type { CoreContext } from '../../src/core/context.js';
 import { importOrganization, parseImportFile } from '../../src/core/import.js';
 import { allowPermission } from '../../src/core/permissions.js';
@@ -49,6 +49,8 @@ export async function seedDemoIfEmpty(db: Database): Promise<boolean> {
   );
   // Filed with no channel set, so nothing refers to its ID yet.
   await db.update(reservationRequests).set({ id: demoPendingRequestId }).where(eq(reservationRequests.id, request.id));
+  // The demo's history is not news: the direct messages its past changes queued for the contacts are not sent.
+  await db.delete(outbox).where(eq(outbox.orgId, orgId));
   return true;
 }
 
