@@ -169,7 +169,8 @@ describe('Slack OAuth install (one deployment, many workspaces)', () => {
   it('answers a signed slash command from that workspace and posts there with its own token', async () => {
     const post = await announceFrom(hanbit, users.adminAgent, 'C0HANBIT01');
     expect(post.body.channel).toBe('C0HANBIT01');
-    expect(post.body.text).toBe(`王小明 turned on Azure reservation purchases for Contoso Ltd.`);
+    // The announcement's first line; what the customer can now do follows it (issue 19).
+    expect(String(post.body.text).split('\n')[0]).toBe(`王小明 turned on Azure reservation purchases for Contoso Ltd.`);
     expect(post.token).toBe(hanbit.botToken);
     // The user's Slack language is asked with the workspace's token too.
     const lookups = bot.slack.calls.filter((c) => c.method === 'users.info');
