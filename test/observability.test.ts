@@ -113,7 +113,10 @@ describe('logs and metrics an operator can use', () => {
     expect(bought.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     await outboxSettled(bot.db);
     const sent = await bot.db.select().from(outbox).where(eq(outbox.status, 'sent'));
-    expect(sent.map((row) => row.platform)).toEqual(['slack', 'slack']);
+    // The channel's two posts, and Contoso's contact told in a direct message that they may now buy (issue 19).
+    const direct = (row: (typeof sent)[number]) => 'person' in (row.message as object);
+    expect(sent.filter((row) => !direct(row)).map((row) => row.platform)).toEqual(['slack', 'slack']);
+    expect(sent.filter(direct).map((row) => row.platform)).toEqual(['slack']);
 
     const response = await scrape(`Bearer ${metricsToken}`);
     expect(response.status).toBe(200);
@@ -146,7 +149,8 @@ describe('logs and metrics an operator can use', () => {
     expect(series('csp_command_duration_seconds_bucket').find((s) => s.name === 'customer' && s.platform === 'teams' && s.le === '+Inf')?.value).toBe(1);
     expect(series('csp_api_requests_total')).toEqual([{ endpoint: '/api/v1/purchases', method: 'POST', status: '201', value: 1 }]);
     expect(series('csp_api_request_duration_seconds_count')).toEqual([{ endpoint: '/api/v1/purchases', method: 'POST', value: 1 }]);
-    expect(series('csp_deliveries_total')).toEqual([{ platform: 'slack', outcome: 'sent', reason: 'none', value: 2 }]);
+    // The two channel posts and the contact's direct message.
+    expect(series('csp_deliveries_total')).toEqual([{ platform: 'slack', outcome: 'sent', reason: 'none', value: 3 }]);
     expect(series('csp_outbox_messages')).toEqual(
       expect.arrayContaining([
         { platform: 'slack', status: 'pending', value: 0 },

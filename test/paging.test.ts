@@ -6,7 +6,7 @@ import {
 import { normalizeKey } from '../src/core/text.js';
 import { aadUsers, otherOrganization, tenants, testOrganization, users } from './helpers/fixture.js';
 import { buttons, replyText, startTestBot, type SlackReply } from './helpers/slack.js';
-import { cardActions, cardText, startTeamsTestBot, type AdaptiveCardJson } from './helpers/teams.js';
+import { cardActions, cardText, choiceList, startTeamsTestBot, type AdaptiveCardJson } from './helpers/teams.js';
 import { customerId, testOrgId, unchanged } from './helpers/tables.js';
 
 // Every list is paged in SQL (R-M1, R-P9, R-I3 …): with hundreds of rows, a page stays inside Slack's
@@ -135,9 +135,19 @@ async function slackDriver(): Promise<Driver> {
 async function teamsDriver(): Promise<Driver> {
   const bot = await startTeamsTestBot({ organizations: organizationsUnderTest });
   const who = (as: 'partner' | 'publisher' = 'partner') => (as === 'partner' ? { user: aadUsers.salesAgent, tenantId: undefined } : { user: publisherOwner.aad, tenantId: publisherTenant });
-  const shown = (card: AdaptiveCardJson | undefined, message?: string): Shown & { message?: string } => {
+  const shown = (card: AdaptiveCardJson | undefined, message?: string): Shown & { message?: string; inputs?: Record<string, string> } => {
     const next = cardActions(card).find((a) => a.title === 'Next page');
-    return { text: cardText(card), next: next?.data?.value, nextId: next?.verb, bytes: Buffer.byteLength(JSON.stringify(card)), message };
+    if (next) return { text: cardText(card), next: next.data?.value, nextId: next.verb, bytes: Buffer.byteLength(JSON.stringify(card)), message };
+    // More than six buttons (a How to file per pending request): Next page is one of the list's choices, sent through Choose.
+    for (const choose of cardActions(card)) {
+      const list = choiceList(card, choose);
+      const choice = list?.choices?.find((c) => c.title === 'Next page');
+      if (list && choice) {
+        const command = choice.value.slice(choice.value.indexOf(' ') + 1);
+        return { text: cardText(card), next: command, nextId: choose.verb, inputs: { [list.id!]: choice.value }, bytes: Buffer.byteLength(JSON.stringify(card)), message };
+      }
+    }
+    return { text: cardText(card), bytes: Buffer.byteLength(JSON.stringify(card)), message };
   };
   return {
     db: bot.db,
@@ -148,7 +158,9 @@ async function teamsDriver(): Promise<Driver> {
     },
     async next(list, as) {
       const { user, tenantId } = who(as);
-      const { card } = await bot.click(user, { verb: list.nextId!, value: list.next! }, (list as { message?: string }).message ?? 'unknown', { tenantId });
+      const { inputs, message } = list as { message?: string; inputs?: Record<string, string> };
+      const value = inputs ? Object.keys(inputs)[0]! : list.next!;
+      const { card } = await bot.click(user, { verb: list.nextId!, value, inputs }, message ?? 'unknown', { tenantId });
       return shown(card);
     },
     close: () => bot.close(),
