@@ -26,7 +26,8 @@ export interface DatabaseHandle {
   db: Database;
   kind: 'pglite' | 'postgres';
   /** Migrations this opening applied, and how many the database has had in all. */
-  migrations: { applied: number; total: number };
+  /** `fromTemplate`: a new embedded folder, made a copy of the built template (its migrations already in it). */
+  migrations: { applied: number; total: number; fromTemplate?: true };
   close(): Promise<void>;
 }
 
@@ -218,9 +219,7 @@ export async function openDatabase(options: {
   // One process: notifications arrive with the result of the statement that committed them, never missed.
   notifications.set(db, (channel, listener) => void client.listen(channel, listener.notified).then(listener.listening));
   try {
-    const upgrade = await upgraded(db as unknown as Database, () => migratePglite(db, { migrationsFolder }));
-    // A new folder copied from the template got all its migrations now: they count as applied.
-    const migrations = fromTemplate ? { applied: upgrade.total, total: upgrade.total } : upgrade;
+    const migrations = { ...(await upgraded(db as unknown as Database, () => migratePglite(db, { migrationsFolder }))), ...(fromTemplate ? { fromTemplate } : {}) };
     return { db: db as unknown as Database, kind: 'pglite', migrations, close: () => client.close() };
   } catch (error) {
     await client.close();

@@ -27,7 +27,9 @@ async function migrate(): Promise<string> {
 async function applyTo(target: string, options: Parameters<typeof openDatabase>[0]): Promise<string> {
   const database = await openDatabase(options);
   await database.close();
-  const { applied, total } = database.migrations;
+  const { total, fromTemplate } = database.migrations;
+  // A new embedded folder starts as a copy of the migrated template: every migration came with it.
+  const applied = fromTemplate ? total : database.migrations.applied;
   return applied ? `Applied ${applied} migrations to ${target} (${total} in all).` : `No migrations to apply: ${target} has all ${total}.`;
 }
 

@@ -98,7 +98,7 @@ describe('a new embedded data folder', () => {
     const upgraded = await openDatabase({ dataDir, startFrom: olderTemplate });
     const fresh = await openDatabase({});
     try {
-      expect(upgraded.migrations).toEqual({ applied: 1, total: migrationCount });
+      expect(upgraded.migrations).toEqual({ applied: 1, total: migrationCount, fromTemplate: true });
       expect(await schemaOf(upgraded.db)).toEqual(await schemaOf(fresh.db));
     } finally {
       await upgraded.close();
