@@ -696,8 +696,9 @@ function printClickTable() {
   if (!clickRows.length) return;
   console.log(
     `\nTurn on clicks (action ${clickActionId}), each on another of ${fmt(clickCustomerCount, 0)} generated customers, every ${repeatEvery}th a repeat of an` +
-      ` earlier one; ${connections} connections for ${seconds} s after a ${warmupSeconds} s warm-up. Bolt acks a click before its work runs,` +
-      ` so a click is finished when its answer reached response_url at the stand-in; finished/s counts from the run's start to the last one.\n`,
+      ` earlier one; ${connections} connections for ${seconds} s after a ${warmupSeconds} s warm-up. A click's answer goes to response_url` +
+      ` after the ack (csp-ops acks once the click's work is done, or after 2.5 s), so a click is finished when its answer reached the stand-in;` +
+      ` finished/s counts from the run's start to the last one.\n`,
   );
   const bare = clickRows.find((r) => r.target.key === 'bare')?.load?.run;
   markdownTable(
