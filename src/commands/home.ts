@@ -9,7 +9,7 @@ import { parseCommand } from './grammar.js';
 import { connectorStatusView } from './handlers.js';
 import { accessNotice } from './help.js';
 import { notifyFailuresView } from './notifications.js';
-import { purchaseItem, reservationNotes } from './purchases.js';
+import { purchaseItem, reservationNotes, reservationScopes } from './purchases.js';
 import { customerRequestsView, pendingRequestCards } from './requests.js';
 
 /** How many rows of each list the home view shows; the commands it names list every one. */
@@ -62,7 +62,7 @@ async function purchasesSection(env: OrgEnv): Promise<View> {
   const lines = rows.map((p) =>
     `• ${t('digest.row', { date: formatTimestamp(t, p.purchasedAt), customer: p.customerName, item: purchaseItem(t, p), price: formatMoney(t, Number(p.price), p.currency), buyer: p.buyerName })}`,
   );
-  const notes = reservationNotes(t, rows.flatMap((p) => (p.kind === 'reservation' ? [String(p.details.scope)] : [])));
+  const notes = reservationNotes(t, reservationScopes(rows));
   return { title: t('home.purchases'), lines: lines.length ? [...lines, ...notes] : [t('home.purchasesNone')] };
 }
 

@@ -40,7 +40,7 @@ export function reservationNotes(t: Translate, scopes: readonly string[]): strin
 }
 
 /** The scopes of the reservations among purchases. */
-const reservationScopes = (purchases: Pick<Purchase, 'kind' | 'details'>[]) => purchases.flatMap((p) => (p.kind === 'reservation' ? [String(p.details.scope)] : []));
+export const reservationScopes = (purchases: Pick<Purchase, 'kind' | 'details'>[]) => purchases.flatMap((p) => (p.kind === 'reservation' ? [String(p.details.scope)] : []));
 
 /** R-N2: one customer purchase, as announced. */
 export function purchaseView(t: Translate, p: PurchaseWithCustomer): View {

@@ -143,10 +143,12 @@ export async function tellContacts(tx: Queryable, ctx: CoreContext, customerId: 
         or(isNotNull(customerContacts.slackUserId), isNotNull(customerContacts.teamsAadObjectId)),
       ),
     );
-  for (const contact of contacts) {
+  // One statement for them all, as notify does for several channels.
+  const rows = contacts.map((contact) => {
     const { platform, person } = directChat(ctx.conversation.platform, contact);
-    await enqueue(tx, ctx.org.id, { platform, channelId: person.id }, { ...message, params: { ...message.params, contact: contact.name }, person });
-  }
+    return { orgId: ctx.org.id, platform, channelId: person.id, message: storable({ ...message, params: { ...message.params, contact: contact.name }, person }) };
+  });
+  if (rows.length) await tx.insert(outbox).values(rows);
   return contacts.length;
 }
 
