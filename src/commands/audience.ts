@@ -1,7 +1,5 @@
-import {
-  audienceListing, changeDraft, decideSupportRequest, findSupportRequestFiling, offerAudience, publishAudience, publisherOffer, searchDirectory, supportRequestFiling,
-  type AudienceListing, type DirectoryFilter, type SupportRequestFiling,
-} from '../core/audience.js';
+import { audienceListing, changeDraft, offerAudience, publishAudience, publisherOffer, searchDirectory, type AudienceListing, type DirectoryFilter } from '../core/audience.js';
+import { decideSupportRequest, findSupportRequestFiling, supportRequestFiling, type SupportRequestFiling } from '../core/audience-support.js';
 import { requirePublisherRole } from '../core/access.js';
 import type { Offer } from '../core/marketplace.js';
 import { audienceCsv, audienceCsvFileName, audienceCsvText, fetchCsv, importAudienceCsv } from '../core/audience-csv.js';
