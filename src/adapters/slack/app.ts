@@ -115,35 +115,17 @@ function clickAnswer(view: View, shared: boolean, t: Translate) {
 /** Slack asks for an answer within 3 s; a command still working by then is answered later through response_url. */
 const ackDeadlineMs = 2500;
 
-/** Work waiting for its result or the deadline, in the order it began, which is the order its deadlines fall. */
-const awaitingAck = new Set<{ due: number; expire: () => void }>();
-let ackTimer: NodeJS.Timeout | undefined;
-
-function expireDue() {
-  ackTimer = undefined;
-  const now = performance.now();
-  for (const waiting of awaitingAck) {
-    if (waiting.due > now) {
-      ackTimer = setTimeout(expireDue, waiting.due - now).unref();
-      return;
-    }
-    awaitingAck.delete(waiting);
-    waiting.expire();
-  }
-}
-
 /**
- * `work`'s result, or undefined once the ack deadline passed without it. One timer serves all work
- * waiting (a timer each would stay behind every command for the whole deadline) and keeps no process alive.
+ * `work`'s result, or undefined once the ack deadline passed without it. Its timer is cleared as soon as the
+ * work is done (a sleep raced against it stayed behind every command for the whole deadline), and it runs on
+ * the event loop's clock, as Bolt's own 3 s timer does, so it always ends first even when the loop was held up.
  */
 function withinAckDeadline<T>(work: Promise<T>): Promise<T | undefined> {
   return new Promise((resolve, reject) => {
-    const waiting = { due: performance.now() + ackDeadlineMs, expire: () => resolve(undefined) };
-    awaitingAck.add(waiting);
-    ackTimer ??= setTimeout(expireDue, ackDeadlineMs).unref();
+    const timer = setTimeout(resolve, ackDeadlineMs, undefined).unref();
     work.then(
-      (result) => (awaitingAck.delete(waiting), resolve(result)),
-      (error: unknown) => (awaitingAck.delete(waiting), reject(error)),
+      (result) => (clearTimeout(timer), resolve(result)),
+      (error: unknown) => (clearTimeout(timer), reject(error)),
     );
   });
 }
