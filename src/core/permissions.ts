@@ -203,7 +203,9 @@ const turnOnStatement = preparedOnce((db) => {
       select * from ${confirmations} where org_id = ${orgId} and id = (select id from seen where used_at is null)
       for no key update
     ), clicker as (
-      select role from ${staff} where org_id = ${orgId} and id = ${actorId}
+      -- Who clicked, as the database holds them now: their role, their name, and still linked to the Slack user who clicked.
+      select role, name from ${staff}
+      where org_id = ${orgId} and id = ${actorId} and (${input('slackUser')}::text is null or slack_user_id = ${input('slackUser')}::text)
     ), customer as (
       select c.*, case
           when exists (select from ${customerPurchasePermissions} p where p.org_id = c.org_id and p.customer_id = c.id and p.resource = ${resource}) then 'already-on'
@@ -221,7 +223,7 @@ const turnOnStatement = preparedOnce((db) => {
       returning customer_id
     ), logged as (
       insert into ${activityLog} (org_id, customer_id, actor_staff_id, actor_name, action, details, created_at)
-      select ${orgId}, customer_id, ${actorId}, ${input('actorName')}::text, ${input('action')}::text, '{}'::jsonb, ${now} from granted
+      select ${orgId}, customer_id, ${actorId}, k.name, ${input('action')}::text, '{}'::jsonb, ${now} from granted, clicker k
     ), channels as (
       -- notify()'s targets: the activity channel, else where the click was; and the channels subscribed to permissions.
       select activity_channel_platform as platform, activity_channel_id as channel_id from ${organizations} where id = ${orgId}
@@ -231,16 +233,20 @@ const turnOnStatement = preparedOnce((db) => {
       union
       select n.platform, n.channel_id from ${notificationSubscriptions} n, customer c
       where n.org_id = ${orgId} and n.kind = 'permissions' and (n.customer_id is null or n.customer_id = c.id)
+    ), said as (
+      -- The sentences' parameters: who turned it on, for which customer, at which partner.
+      select jsonb_build_object('actor', k.name, 'customer', c.name, 'partner', o.name) as params
+      from clicker k, customer c, ${organizations} o where o.id = ${orgId}
     ), announced as (
       insert into ${outbox} (org_id, platform, channel_id, message)
-      select ${orgId}, ch.platform, ch.channel_id, jsonb_set((${input('announcement')}::text)::jsonb, '{params,customer}', to_jsonb(c.name))
-      from granted, customer c, channels ch
+      select ${orgId}, ch.platform, ch.channel_id, (${input('announcement')}::text)::jsonb || jsonb_build_object('params', said.params)
+      from granted, said, channels ch
       where ch.platform in ('slack', 'teams') and ch.channel_id is not null
     ), told as (
       -- tellContacts(): each contact with a chat user, in a direct chat on the clicker's platform when they have a user there.
       insert into ${outbox} (org_id, platform, channel_id, message)
-      select ${orgId}, d.platform, d.person->>'id', m.notice || jsonb_build_object('params', (m.notice->'params') || jsonb_build_object('customer', c.name, 'contact', cc.name), 'person', d.person)
-      from granted, customer c, (select (${input('contactNotice')}::text)::jsonb as notice) m, ${customerContacts} cc,
+      select ${orgId}, d.platform, d.person->>'id', m.notice || jsonb_build_object('params', said.params || jsonb_build_object('contact', cc.name), 'person', d.person)
+      from granted, customer c, said, (select (${input('contactNotice')}::text)::jsonb as notice) m, ${customerContacts} cc,
         lateral (select case when cc.slack_user_id is null or (${input('platform')}::text = 'teams' and cc.teams_aad_object_id is not null) then 'teams' else 'slack' end as platform) chosen,
         lateral (
           select chosen.platform, case chosen.platform
@@ -251,10 +257,10 @@ const turnOnStatement = preparedOnce((db) => {
       where m.notice is not null and cc.org_id = ${orgId} and cc.customer_id = c.id and (cc.slack_user_id is not null or cc.teams_aad_object_id is not null)
       returning 1
     ), claimed as (
-      update ${confirmations} set used_at = ${now}, used_by_name = ${input('actorName')}::text, outcome = jsonb_build_object(
+      update ${confirmations} set used_at = ${now}, used_by_name = k.name, outcome = jsonb_build_object(
           'key', case when exists (select from granted) then ${input('turnedOnKey')}::text else ${input('unchangedKey')}::text end,
           'params', jsonb_build_object('customer', c.name))
-      from customer c
+      from customer c, clicker k
       where ${confirmations}.org_id = ${orgId} and ${confirmations}.id = (select id from target) and c.permission_state <> 'no-azure'
       returning 1
     )
@@ -290,19 +296,18 @@ export async function confirmAllowPermission(
   const toggle = permissionToggles[resource];
   const guidance = 'guidance' in toggle ? toggle.guidance : undefined;
   const now = ctx.now();
-  // The customer's name is put in by the statement.
-  const params = { actor: actor.name, partner: ctx.org.name };
   const here = !organizationChannel(ctx.org, 'activity') && ctx.conversation.channelId ? ctx.conversation : undefined;
   const result = await turnOnStatement(ctx.db).execute({
     orgId: ctx.org.id,
     id: confirmationId,
     actorId: actor.id,
-    actorName: actor.name,
+    slackUser: ctx.conversation.platform === 'slack' ? (ctx.conversation.person?.id ?? null) : null,
     now: now.toISOString(),
     resource,
     action: toggle.created,
-    announcement: JSON.stringify({ key: toggle.onAnnounce, params, ...(guidance ? { then: guidance.announced } : {}) }),
-    contactNotice: guidance ? JSON.stringify({ key: guidance.on[0], params, then: guidance.on.slice(1) }) : null,
+    // Their parameters are put in by the statement.
+    announcement: JSON.stringify({ key: toggle.onAnnounce, ...(guidance ? { then: guidance.announced } : {}) }),
+    contactNotice: guidance ? JSON.stringify({ key: guidance.on[0], then: guidance.on.slice(1) }) : null,
     platform: ctx.conversation.platform,
     herePlatform: here?.platform ?? null,
     hereChannelId: here?.channelId ?? null,
@@ -310,7 +315,7 @@ export async function confirmAllowPermission(
     unchangedKey: outcome.unchanged,
   });
   const row = rawRows(result)[0] as TurnOnRow;
-  // The role now, as the change was made: one removed since the clicker was identified refuses the click.
+  // The role now, as the change was made: one removed (or a Slack user unlinked) since the clicker was identified refuses the click.
   requireToggleRole(row.clicker_role ? { ...actor, role: row.clicker_role } : { kind: 'unknown' });
   const confirmation = columnsOf(confirmations, row);
   if (!confirmation.id || confirmation.kind !== 'allow') throw new DomainError('error.staleButton');
