@@ -10,7 +10,7 @@ import {
 } from '../../db/schema.js';
 import type { MessageKey } from '../i18n/index.js';
 import { recordActivity } from './activity.js';
-import { announce, notify, organizationChannel, tellContacts } from './announcements.js';
+import { announce, notify, tellContacts } from './announcements.js';
 import { adminRoles, requireAdmin } from './access.js';
 import { used, type ConfirmResult } from './confirmations.js';
 import type { Actor, CoreContext, Organization, PartnerCenterGateway } from './context.js';
@@ -188,8 +188,8 @@ const customerColumns = sql.join(Object.values(getTableColumns(customers)).map((
  * racing this one on it (or a Cancel) waits, then reads it as that one left it and does nothing; a
  * permission turned on meanwhile through another card is found by the insert, which then does nothing.
  * Only an inserted permission writes its activity row and its announcement and tells the contacts
- * (R-P10, R-N3); the claim records what the click did. The clicker's role is read here, in the same
- * snapshot as the change (R-P2), and the rules R-P4 and R-P5 are checkAllowPermission's.
+ * (R-P10, R-N3); the claim records what the click did. The clicker (role, name, Slack user) is read
+ * here, with the change, never from memory (R-A1, R-P2); the rules R-P4 and R-P5 are checkAllowPermission's.
  */
 const turnOnStatement = preparedOnce((db) => {
   const orgId = sql`${input('orgId')}::uuid`;
@@ -237,15 +237,14 @@ const turnOnStatement = preparedOnce((db) => {
       -- The sentences' parameters: who turned it on, for which customer, at which partner.
       select jsonb_build_object('actor', k.name, 'customer', c.name, 'partner', o.name) as params
       from clicker k, customer c, ${organizations} o where o.id = ${orgId}
-    ), announced as (
-      insert into ${outbox} (org_id, platform, channel_id, message)
-      select ${orgId}, ch.platform, ch.channel_id, (${input('announcement')}::text)::jsonb || jsonb_build_object('params', said.params)
+    ), messages as (
+      -- notify()'s announcement to each channel, and tellContacts()'s direct message to each contact with a chat user,
+      -- on the clicker's platform when they have a user there; queued by one insert, which fires the outbox trigger once.
+      select ch.platform, ch.channel_id, (${input('announcement')}::text)::jsonb || jsonb_build_object('params', said.params) as message, false as told
       from granted, said, channels ch
       where ch.platform in ('slack', 'teams') and ch.channel_id is not null
-    ), told as (
-      -- tellContacts(): each contact with a chat user, in a direct chat on the clicker's platform when they have a user there.
-      insert into ${outbox} (org_id, platform, channel_id, message)
-      select ${orgId}, d.platform, d.person->>'id', m.notice || jsonb_build_object('params', said.params || jsonb_build_object('contact', cc.name), 'person', d.person)
+      union all
+      select d.platform, d.person->>'id', m.notice || jsonb_build_object('params', said.params || jsonb_build_object('contact', cc.name), 'person', d.person), true
       from granted, customer c, said, (select (${input('contactNotice')}::text)::jsonb as notice) m, ${customerContacts} cc,
         lateral (select case when cc.slack_user_id is null or (${input('platform')}::text = 'teams' and cc.teams_aad_object_id is not null) then 'teams' else 'slack' end as platform) chosen,
         lateral (
@@ -255,7 +254,9 @@ const turnOnStatement = preparedOnce((db) => {
             end as person
         ) d
       where m.notice is not null and cc.org_id = ${orgId} and cc.customer_id = c.id and (cc.slack_user_id is not null or cc.teams_aad_object_id is not null)
-      returning 1
+    ), queued as (
+      insert into ${outbox} (org_id, platform, channel_id, message)
+      select ${orgId}, platform, channel_id, message from messages
     ), claimed as (
       update ${confirmations} set used_at = ${now}, used_by_name = k.name, outcome = jsonb_build_object(
           'key', case when exists (select from granted) then ${input('turnedOnKey')}::text else ${input('unchangedKey')}::text end,
@@ -265,7 +266,7 @@ const turnOnStatement = preparedOnce((db) => {
       returning 1
     )
     select t.*, ${customerColumns}, c.permission_state, k.role as clicker_role,
-      exists (select from granted) as granted, exists (select from claimed) as claimed, (select count(*)::int from told) as contacts_told
+      exists (select from granted) as granted, exists (select from claimed) as claimed, (select count(*)::int from messages where told) as contacts_told
     from (select) one
       left join (select * from target union all select * from seen where not exists (select from target)) t on true
       left join customer c on true
@@ -296,7 +297,8 @@ export async function confirmAllowPermission(
   const toggle = permissionToggles[resource];
   const guidance = 'guidance' in toggle ? toggle.guidance : undefined;
   const now = ctx.now();
-  const here = !organizationChannel(ctx.org, 'activity') && ctx.conversation.channelId ? ctx.conversation : undefined;
+  // Where the click was, which hears the announcement when the organization has no activity channel (the statement reads which).
+  const here = ctx.conversation.channelId ? ctx.conversation : undefined;
   const result = await turnOnStatement(ctx.db).execute({
     orgId: ctx.org.id,
     id: confirmationId,
