@@ -206,6 +206,6 @@ async function readConfirmation(db: Database, orgId: string, id: string) {
   return row;
 }
 
-function used(row: typeof confirmations.$inferSelect): { state: 'used' } & UsedConfirmation {
+export function used(row: typeof confirmations.$inferSelect): { state: 'used' } & UsedConfirmation {
   return { state: 'used', usedByName: row.usedByName!, usedAt: row.usedAt!, failed: Boolean(row.failedAt), ...(row.outcome ? { outcome: row.outcome as Outcome } : {}) };
 }
