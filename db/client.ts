@@ -4,17 +4,13 @@ import { createRequire } from 'node:module';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import type { PGlite } from '@electric-sql/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { refreshNameKeys } from '../src/core/name-keys.js';
-import { reusePreparedStatements } from './pglite-statements.js';
 import * as schema from './schema.js';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -197,6 +193,14 @@ export async function openDatabase(options: {
     notifications.set(db, listen.listen);
     return { db: db as unknown as Database, kind: 'postgres', migrations, close: () => Promise.all([client.end({ timeout: 5 }), listen.end()]).then(() => undefined) };
   }
+  // PGlite and its Drizzle driver are loaded only for an embedded database: on PostgreSQL they would be held for nothing (issue 18).
+  const [{ PGlite }, { pg_trgm }, { drizzle: drizzlePglite }, { migrate: migratePglite }, { reusePreparedStatements }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('@electric-sql/pglite/contrib/pg_trgm'),
+    import('drizzle-orm/pglite'),
+    import('drizzle-orm/pglite/migrator'),
+    import('./pglite-statements.js'),
+  ]);
   let client: PGlite;
   let fromTemplate = false;
   try {

@@ -205,8 +205,6 @@ export async function startBot(options: {
       fail(error.code === 'EADDRINUSE' ? new ConfigError(`Port ${config.PORT} is in use by another process: stop it, or set PORT to a free port.`) : error);
     server.once('error', refused).listen(config.PORT, () => (server.off('error', refused), done()));
   });
-  // ExcelJS is loaded after start-up rather than before it, yet before an export's answer waits on it (Slack's ack deadline).
-  setImmediate(() => void import('exceljs').catch(() => {}));
   // Request reminders are due at most once a day, window reminders hours ahead; looking every ten minutes is plenty.
   const remind = singleRun(
     () => Promise.all([remindPendingRequests(db, new Date()), remindClosingWindows(db, new Date())]).then(([requests, windows]) => (requests || windows) && wake()),

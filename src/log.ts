@@ -1,6 +1,7 @@
+import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
 import { pino, destination as fileDestination, type DestinationStream } from 'pino';
-import pretty from 'pino-pretty';
+import type pretty from 'pino-pretty';
 import { currentRequest } from './request-context.js';
 
 const levels = ['debug', 'info', 'warn', 'error'] as const;
@@ -109,7 +110,8 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logg
   const target = options.destination ?? 1;
   const stream =
     typeof target !== 'number' ? target
-    : isatty(target) ? pretty({ destination: target, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+    // pino-pretty is loaded only for a terminal: a server's stdout is a pipe or a file (issue 18).
+    : isatty(target) ? (createRequire(import.meta.url)('pino-pretty') as typeof pretty)({ destination: target, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
     : options.batched ? batchedDestination(target)
     : fileDestination({ dest: target, sync: true });
   const settings = {

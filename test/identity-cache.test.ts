@@ -67,6 +67,23 @@ describe(`a click checks the clicker in the database, not in memory (${onPostgre
     expect(replyText((await bot.click(users.adminAgent, turnOn!)).reply)).toContain(en('allow.done', { customer: 'Contoso Ltd' }));
   });
 
+  it('R-A1 R-P2 a Turn on starts from the identity kept in memory and checks the clicker in the statement that acts: unlinked meanwhile (unannounced), they are refused', async () => {
+    const card = await bot.command(users.adminAgent, 'allow-reservations contosopharma.com');
+    const turnOn = buttons(card.reply).find((b) => b.text.text === 'Turn on');
+    expect(turnOn, replyText(card.reply)).toBeDefined();
+
+    await unannounced('staff', (tx) => tx.update(staff).set({ slackUserId: null }).where(eq(staff.slackUserId, users.adminAgent)));
+    // What is kept still names them an admin agent: the change was never announced.
+    expect(await helpText(users.adminAgent)).toContain(adminLine);
+
+    const before = await confirmationRows();
+    const { reply } = await unchanged(bot.db, () => bot.click(users.adminAgent, turnOn!));
+    expect(replyText(reply)).toContain(en('error.unknownUser'));
+    expect(await confirmationRows()).toEqual(before);
+    await other.db.update(staff).set({ slackUserId: users.adminAgent }).where(eq(staff.email, 'xiaoming.wang@partner.example'));
+    await waitFor('help for the admin again', async () => (await helpText(users.adminAgent)).includes(adminLine));
+  });
+
   it('R-A1 someone unlinked from their Slack user by another process is refused at once: the click does not wait for the notification', async () => {
     const card = await bot.command(users.globalAdmin, 'disallow-reservations contoso.com');
     const turnOff = buttons(card.reply).find((b) => b.text.text === 'Turn off');

@@ -37,6 +37,24 @@ describe(`races (${onPostgres ? 'PostgreSQL' : 'PGlite'})`, () => {
     ]);
   });
 
+  it('R-P10 Turn on and Cancel of one card clicked at once: either it is on and Cancel is told who confirmed it, or it was cancelled and nothing changed', async () => {
+    const { reply } = await bot.command(users.adminAgent, `allow-reservations ${tenants.contosoPharma}`);
+    const turnOn = buttons(reply).find((b) => b.text.text === 'Turn on')!;
+    const cancel = buttons(reply).find((b) => b.text.text === 'Cancel')!;
+    const before = (await activityFor(bot.db, tenants.contosoPharma)).map((r) => r.action);
+    const [on, off] = (await Promise.all([bot.click(users.adminAgent, turnOn), bot.click(users.adminAgent, cancel)])).map((c) => replyText(c.reply));
+    const after = (await activityFor(bot.db, tenants.contosoPharma)).map((r) => r.action);
+    if ((await permissionFor(bot.db, tenants.contosoPharma)).length) {
+      expect(on).toContain('are now on for Contoso Pharmaceuticals');
+      expect(off).toMatch(/This was already confirmed by 王小明 on .* UTC; nothing more was changed\./);
+      expect(after).toEqual([...before, 'create_customer_purchase_permission']);
+    } else {
+      expect(off).toBe('Cancelled. Nothing was changed.');
+      expect(on).toMatch(/This was cancelled by 王小明 on .* UTC; nothing was changed\./);
+      expect(after).toEqual(before);
+    }
+  });
+
   it('R-P5 simultaneous Owner confirmations record it once', async () => {
     const { reply } = await bot.command(users.adminAgent, 'allow-reservations 한빛');
     const confirm = buttons(reply)[0]!;

@@ -1,5 +1,5 @@
 import { TZDate, tz } from '@date-fns/tz';
-import { addDays, format } from 'date-fns';
+import { addDays, format } from '../core/dates.js';
 import { activityExportColumns, exportActivity, type ActivityExportText } from '../core/activity-export.js';
 import { resolveCustomer } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';

@@ -1,4 +1,4 @@
-import { parse as parseDate, isValid, format } from 'date-fns';
+import { parse as parseDate, isValid, format } from '../core/dates.js';
 import { tz } from '@date-fns/tz';
 import { maxCustomerTextLength } from '../core/customers.js';
 import { DomainError } from '../core/errors.js';

@@ -1,7 +1,7 @@
 import { confirmOnce } from '../core/confirmations.js';
 import { DomainError } from '../core/errors.js';
 import {
-  allowPermission, checkAllowPermission, checkDisallowPermission, disallowPermission, recordOwnerAssigned, type AllowResult, type OwnerResult, type PermissionResource,
+  allowPermission, checkAllowPermission, confirmAllowPermission, checkDisallowPermission, disallowPermission, recordOwnerAssigned, type AllowResult, type OwnerResult, type PermissionResource,
 } from '../core/permissions.js';
 import type { Customer } from '../core/customers.js';
 import { formatTimestamp, type MessageKey } from '../i18n/index.js';
@@ -157,10 +157,14 @@ export async function permissionConfirmedView(
   if (id === 'allow-reservations' || id === 'allow-savings-plans') {
     const resource = id === 'allow-savings-plans' ? 'azure-savings-plans' : 'azure-reservations';
     const texts = permissionTexts[resource];
-    const confirmed = await confirmOnce(ctx, value, 'allow', (c, p) => allowPermission(c, forResource(p, resource).customerId, resource), {
-      remote,
-      outcome: (r) => ({ key: r.state === 'turned-on' ? texts.done : 'confirmation.noChange', params: { customer: r.customer.name } }),
-    });
+    const outcome = { turnedOn: texts.done, unchanged: 'confirmation.noChange' } as const;
+    // Without the connector, the click is one statement (core/permissions.ts).
+    const confirmed = remote
+      ? await confirmOnce(ctx, value, 'allow', (c, p) => allowPermission(c, forResource(p, resource).customerId, resource), {
+          remote,
+          outcome: (r) => ({ key: r.state === 'turned-on' ? outcome.turnedOn : outcome.unchanged, params: { customer: r.customer.name } }),
+        })
+      : await confirmAllowPermission(ctx, value, resource, outcome);
     if (confirmed.state === 'used') return usedView(env, confirmed);
     const view = await allowView(env, confirmed.result, [], resource);
     return confirmed.result.state === 'turned-on' ? { ...view, committed: true } : view;

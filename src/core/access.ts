@@ -7,7 +7,7 @@ import { changeCachePerDatabase } from './change-cache.js';
 import type { Actor, Organization } from './context.js';
 import { DomainError } from './errors.js';
 
-const adminRoles: readonly StaffRole[] = ['global-admin', 'admin-agent'];
+export const adminRoles: readonly StaffRole[] = ['global-admin', 'admin-agent'];
 
 /** R-A2: an admin agent or global admin. */
 export const isAdmin = (actor: Actor): boolean => actor.kind === 'staff' && adminRoles.includes(actor.role);

@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { BlockList, isIP } from 'node:net';
 import { tz } from '@date-fns/tz';
-import { format } from 'date-fns';
+import { format } from './dates.js';
 import { eq, inArray } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { offers, partnerDirectory } from '../../db/schema.js';

@@ -1,5 +1,5 @@
 import { tz } from '@date-fns/tz';
-import { addMonths, differenceInCalendarDays, endOfMonth, max, min, setDate, startOfMonth } from 'date-fns';
+import { addMonths, differenceInCalendarDays, endOfMonth, max, min, setDate, startOfMonth } from './dates.js';
 import type { Subscription } from './marketplace.js';
 
 const utc = { in: tz('UTC') };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { addDays } from 'date-fns';
+import { addDays } from './dates.js';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
 import { preparedOnce } from '../../db/prepared.js';
@@ -206,6 +206,6 @@ async function readConfirmation(db: Database, orgId: string, id: string) {
   return row;
 }
 
-function used(row: typeof confirmations.$inferSelect): { state: 'used' } & UsedConfirmation {
+export function used(row: typeof confirmations.$inferSelect): { state: 'used' } & UsedConfirmation {
   return { state: 'used', usedByName: row.usedByName!, usedAt: row.usedAt!, failed: Boolean(row.failedAt), ...(row.outcome ? { outcome: row.outcome as Outcome } : {}) };
 }

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { tz } from '@date-fns/tz';
-import { addDays, addHours, format, subDays } from 'date-fns';
+import { addDays, addHours, format, subDays } from './dates.js';
 import { and, asc, count, desc, eq, gte, isNotNull, isNull, like, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Database, Queryable } from '../../db/client.js';
 import { activityLog, customers, offers, organizations, subscriptions, type BillingTerm, type OfferPlan, type OfferType } from '../../db/schema.js';

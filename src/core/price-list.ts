@@ -1,5 +1,5 @@
 import { tz } from '@date-fns/tz';
-import { format } from 'date-fns';
+import { format } from './dates.js';
 import type { BillingTerm, OfferType } from '../../db/schema.js';
 import type { Offer } from './marketplace.js';
 

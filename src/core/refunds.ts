@@ -1,4 +1,4 @@
-import { differenceInCalendarDays, subMonths } from 'date-fns';
+import { differenceInCalendarDays, subMonths } from './dates.js';
 import { and, eq, gte, sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
 import { reservationRequests } from '../../db/schema.js';

@@ -1,4 +1,4 @@
-import { addYears } from 'date-fns';
+import { addYears } from './dates.js';
 import { and, count, desc, eq } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
 import { reservations } from '../../db/schema.js';

@@ -1,8 +1,7 @@
 import { TYPE, type MessageFormatElement } from '@formatjs/icu-messageformat-parser';
 import { IntlMessageFormat } from 'intl-messageformat';
-import { format } from 'date-fns';
 import { tz } from '@date-fns/tz';
-import { ko as koDates, zhTW as zhTWDates } from 'date-fns/locale';
+import { format, ko as koDates, zhTW as zhTWDates } from '../core/dates.js';
 import { en, type MessageKey } from './en.js';
 import { ko } from './ko.js';
 import { zhTW } from './zh-TW.js';

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfidentialClientApplication } from '@azure/msal-node';
+import type { ConfidentialClientApplication } from '@azure/msal-node';
 import type { AzureReservationChange, AzureReservationOutcome, AzureReservationsGateway, RemoteReservation, ReservationCatalog } from '../core/context.js';
 import { DomainError } from '../core/errors.js';
 import { currentRequest } from '../request-context.js';
-import { isLoopback, loopbackNetwork, type PartnerCenterSettings } from './client.js';
+import { isLoopback, loopbackNetwork, msalModule, type PartnerCenterSettings } from './client.js';
 
 /*
  * The Azure Reservations REST API on Azure Resource Manager, api-version 2022-11-01
@@ -59,7 +59,8 @@ export function createAzureReservations(settings: AzureSettings): AzureReservati
   const authority = new URL(settings.authorityUrl);
   const host = authority.host;
   const base = `https://${host}${authority.pathname.replace(/\/+$/, '')}`;
-  const msal = new ConfidentialClientApplication({
+  let signIn: Promise<ConfidentialClientApplication> | undefined;
+  const msalApp = () => (signIn ??= msalModule().then(({ ConfidentialClientApplication }) => new ConfidentialClientApplication({
     auth: {
       clientId: settings.clientId,
       clientSecret: settings.clientSecret,
@@ -67,7 +68,7 @@ export function createAzureReservations(settings: AzureSettings): AzureReservati
       ...(host === 'login.microsoftonline.com' ? {} : { knownAuthorities: [host] }),
     },
     ...(isLoopback(authority) ? { system: { networkClient: loopbackNetwork(authority) } } : {}),
-  });
+  })));
   const timeoutMs = settings.timeoutMs ?? 15_000;
   const maxPollDelayMs = settings.maxPollDelayMs ?? 60_000;
   const tokens = new Map<string, { accessToken: string; expiresAt: number }>();
@@ -78,7 +79,7 @@ export function createAzureReservations(settings: AzureSettings): AzureReservati
     if (cached && cached.expiresAt - 5 * 60_000 > Date.now()) return cached.accessToken;
     // The newest refresh token the Partner Center connector holds (they rotate), else the first one.
     const refreshToken = (await settings.refreshTokens?.newest(settings.refreshToken)) ?? settings.refreshToken;
-    const result = await msal.acquireTokenByRefreshToken({ refreshToken, scopes: [armScope], authority: `${base}/${customerTenantId}` });
+    const result = await (await msalApp()).acquireTokenByRefreshToken({ refreshToken, scopes: [armScope], authority: `${base}/${customerTenantId}` });
     if (!result?.accessToken) throw new Error('Microsoft Entra returned no access token');
     tokens.set(customerTenantId, { accessToken: result.accessToken, expiresAt: result.expiresOn?.getTime() ?? Date.now() });
     return result.accessToken;

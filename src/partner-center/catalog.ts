@@ -1,4 +1,3 @@
-import { parseString } from '@fast-csv/parse';
 import { and, inArray, isNotNull, isNull, max } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { customers, offers, type BillingTerm, type OfferPlan } from '../../db/schema.js';
@@ -51,7 +50,9 @@ export interface CatalogRefresh {
 
 const enc = encodeURIComponent;
 
-function parseCsv(text: string): Promise<PriceRow[]> {
+async function parseCsv(text: string): Promise<PriceRow[]> {
+  // Loaded with the first price sheet: only a bot with a Partner Center connector reads one.
+  const { parseString } = await import('@fast-csv/parse');
   return new Promise((done, fail) => {
     const rows: PriceRow[] = [];
     parseString<PriceRow, PriceRow>(text.replace(/^\uFEFF/, ''), { headers: true, ignoreEmpty: true })

@@ -1,7 +1,6 @@
-import { AuthError } from '@azure/msal-node';
 import type { Config } from '../config.js';
 import type { MessageKey, MessageParams } from '../i18n/index.js';
-import { PartnerCenterError } from './client.js';
+import { msalModule, PartnerCenterError } from './client.js';
 import type { PartnerCenterConnector } from './connector.js';
 
 export type CheckSettings = Partial<Pick<Config, 'PARTNER_CENTER_AUTHORITY_URL' | 'PARTNER_CENTER_BASE_URL' | 'PARTNER_CENTER_TOKEN_KEY' | 'PARTNER_CENTER_WEBHOOK_CERT_HOSTS' | 'PARTNER_CENTER_WEBHOOK_ALLOW_HTTP'>>;
@@ -34,6 +33,7 @@ export async function checkConnector(connector: PartnerCenterConnector, settings
   } catch (error) {
     const e = error as { errorCode?: string; errorMessage?: string; message?: string };
     const reason = [e.errorCode, (e.errorMessage || e.message || String(error)).split('\n')[0]].filter(Boolean).join(': ');
+    const { AuthError } = await msalModule();
     const fix: MessageKey =
       error instanceof AuthError && e.errorCode === 'invalid_grant' ? 'check.fixConsent' : error instanceof AuthError && clientErrors.has(e.errorCode ?? '') ? 'check.fixClient' : 'check.fixAuthority';
     lines.push({ key: 'check.signInFailed', params: { url: authority, reason }, failed: true }, { key: fix });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AuthError, ConfidentialClientApplication, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from '@azure/msal-node';
+import type { ConfidentialClientApplication, INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 import { currentRequest } from '../request-context.js';
 import { memoryTokenStore, type RefreshTokenStore } from './tokens.js';
 
@@ -106,6 +106,9 @@ export interface PartnerCenterClient {
 /** One limiter per partner tenant: a 429 holds every request to that tenant until Retry-After passes. */
 const heldUntil = new Map<string, number>();
 
+/** MSAL, loaded where a token is first asked for: about 4 MB of heap that a bot without a connector never needs. */
+export const msalModule = () => import('@azure/msal-node');
+
 export const isLoopback = (url: URL) => url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
 
 /**
@@ -135,7 +138,8 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
   const authority = new URL(settings.authorityUrl);
   const loopback = isLoopback(authority);
   const authorityHost = authority.host;
-  const msal = new ConfidentialClientApplication({
+  let signIn: Promise<ConfidentialClientApplication> | undefined;
+  const msalApp = () => (signIn ??= msalModule().then(({ ConfidentialClientApplication }) => new ConfidentialClientApplication({
     auth: {
       clientId: settings.clientId,
       clientSecret: settings.clientSecret,
@@ -144,7 +148,7 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
       ...(authorityHost === 'login.microsoftonline.com' ? {} : { knownAuthorities: [authorityHost] }),
     },
     ...(loopback ? { system: { networkClient: loopbackNetwork(authority) } } : {}),
-  });
+  })));
   const timeoutMs = settings.timeoutMs ?? 15_000;
   const retries = settings.retries ?? 2;
   const retryDelayMs = settings.retryDelayMs ?? 500;
@@ -157,13 +161,14 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
     const held = cached.get(scope);
     if (!fresh && held && held.expiresAt - 5 * 60_000 > Date.now()) return held.accessToken;
     const refreshToken = await refreshTokens.newest(settings.refreshToken);
+    const msal = await msalApp();
     const before = newestRefreshToken(msal.getTokenCache().serialize(), settings.clientId);
     let result;
     try {
       result = await msal.acquireTokenByRefreshToken({ refreshToken, scopes: [scope] });
     } catch (error) {
       // Revoked, lapsed, or the consenting user's password or MFA was reset: only a new consent helps.
-      if (error instanceof AuthError && error.errorCode === 'invalid_grant') await refreshTokens.refused(error.errorCode, error.errorMessage);
+      if (error instanceof (await msalModule()).AuthError && error.errorCode === 'invalid_grant') await refreshTokens.refused(error.errorCode, error.errorMessage);
       throw error;
     }
     if (!result?.accessToken) throw new Error('Microsoft Entra returned no access token');

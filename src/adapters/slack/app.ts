@@ -196,7 +196,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
 
   /**
    * Who acts, and where. `reading`: what only reads may use the identity kept in memory; anything that
-   * may change something (a click, a submitted form, a command that writes) reads it from the database now.
+   * may change something (a click, a submitted form, a command that writes) reads it from the database now,
+   * or in the statement that acts (checksClickerItself).
    */
   async function envFor(client: WebClient, teamId: string | undefined, userId: string, channelId: string | undefined, reading = false): Promise<CommandEnv> {
     const identify = reading ? cachedChatIdentity : identifyChatUser;
@@ -221,6 +222,12 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       audienceImportAllowedHosts: options.audienceImportAllowedHosts,
     };
   }
+
+  /**
+   * A Turn on without the connector reads the clicker's role and Slack user again in the statement that
+   * acts (core/permissions.ts), so it may start from the identity kept in memory.
+   */
+  const checksClickerItself = (id: string) => !options.partnerCenter && (id === 'allow-reservations' || id === 'allow-savings-plans');
 
   /** The reply says which files are on their way to the channel. */
   function withUploadNote(view: View, t: Translate): View {
@@ -363,7 +370,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   app.action({ type: 'block_actions', action_id: /^csp:/ }, async ({ ack, body, action, respond, client }) => {
     if (action.type !== 'button') return ack();
     const [, id = ''] = action.action_id.split(':');
-    const work = envFor(client, body.team?.id, body.user.id, body.channel?.id).then((env) => runAction(env, id, action.value ?? '').then((view) => ({ env, view })));
+    const work = envFor(client, body.team?.id, body.user.id, body.channel?.id, checksClickerItself(id)).then((env) => runAction(env, id, action.value ?? '').then((view) => ({ env, view })));
     // Acked once the click's work is done (or at the deadline): a burst of clicks then waits at Slack's
     // side instead of piling up in memory here, and the answer still follows through response_url.
     await Promise.race([work.catch(() => undefined), sleep(ackDeadlineMs, undefined, { ref: false })]);
