@@ -20,7 +20,7 @@ const stopDeadlineMs = 9000;
 /** Start-up order: config → database and migrations → HTTP server and delivery worker. */
 async function main() {
   const config = loadConfig();
-  const log = createLogger(config.LOG_LEVEL, { secrets: secretSettings(config) });
+  const log = createLogger(config.LOG_LEVEL, { secrets: secretSettings(config), batched: true });
   const embedded = !config.DATABASE_URL;
   const dataDir = resolve(config.DATA_DIR);
   const lock = embedded ? acquireDataDirLock(dataDir, { pid: process.pid }) : undefined;

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { otherTeamId, tenants, users } from './helpers/fixture.js';
-import { blockActionBody, buttons, replyText, signedHeaders, slashCommandBody, startTestBot, type TestBot } from './helpers/slack.js';
+import { blockActionBody, buttons, replyText, signedHeaders, slashCommandBody, startTestBot, type SlackReply, type TestBot } from './helpers/slack.js';
 import { activityFor, customerId, permissionFor, snapshot } from './helpers/tables.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -105,6 +105,28 @@ describe('Slack requests', () => {
     expect(replyText(click.reply)).toContain('This button no longer matches anything; run the command again.');
     expect(await snapshot(bot.db)).toEqual(before);
     expect(await permissionFor(bot.db, tenants.cafe)).toHaveLength(0);
+  });
+
+  it('answers Slack\'s SSL check, which is not signed, with an empty 200 and reads nothing else in its body', async () => {
+    // A payload smuggled beside ssl_check: were it read, the form choices it asks for would be the answer.
+    const click = JSON.parse(new URLSearchParams(blockActionBody(users.adminAgent, 'csp:run:0', 'customers', bot.slack.responseUrl('ssl'))).get('payload')!) as { team: unknown; user: unknown };
+    const suggestion = { type: 'block_suggestion', team: click.team, user: click.user, action_id: 'customer', block_id: 'customer', value: '', view: { private_metadata: '{}' } };
+    const body = new URLSearchParams({ ssl_check: '1', token: 'legacy-token', payload: JSON.stringify(suggestion) }).toString();
+    const response = await fetch(bot.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    expect({ status: response.status, body: await response.text() }).toEqual({ status: 200, body: '' });
+  });
+
+  it('answers help in its ack as application/json, the same reply every time', async () => {
+    const answers = [];
+    for (const n of [1, 2]) {
+      const response = await bot.post(slashCommandBody(users.adminAgent, 'help', bot.slack.responseUrl(`help-${n}`)));
+      answers.push({ status: response.status, type: response.headers.get('content-type'), body: await response.text() });
+    }
+    expect(answers[0]).toMatchObject({ status: 200, type: 'application/json' });
+    expect(answers[1]).toEqual(answers[0]);
+    const reply = JSON.parse(answers[0]!.body) as SlackReply & { response_type: string };
+    expect(reply.response_type).toBe('ephemeral');
+    expect(replyText(reply)).toContain('/csp allow-reservations');
   });
 
   it('answers a malformed request body with 401 rather than crashing', async () => {

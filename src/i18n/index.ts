@@ -77,6 +77,9 @@ export interface Translate {
  * (Slack, Teams), `zh-TW`, `zh-Hant`, `zh-HK`, `en-US`… Undefined for a language csp-ops does not speak.
  */
 export function catalogLocale(tag: string | null | undefined): Locale | undefined {
+  // Most tags asked about are none, or a stored language already spelled as a catalog's (every command asks).
+  if (!tag) return undefined;
+  if (tag === 'en' || tag === 'ko-KR' || tag === 'zh-TW') return tag;
   const [language, ...rest] = (tag ?? '').trim().replace(/_/g, '-').toLowerCase().split('-');
   if (language === 'en') return 'en';
   if (language === 'ko') return 'ko-KR';

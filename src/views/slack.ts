@@ -70,12 +70,12 @@ function richTextBlocks(paragraphs: Paragraph[]): RichTextBlock[] {
   return blocks.map((b) => ({ type: 'rich_text', elements: [{ type: 'rich_text_section', elements: mergeTexts(b.elements) }] }));
 }
 
-/** Neighbouring text elements of the same style become one, keeping blocks small. */
+/** Neighbouring text elements of the same style (paragraph's: bold or none) become one, keeping blocks small. */
 function mergeTexts(elements: RichTextElement[]): RichTextElement[] {
   const merged: RichTextElement[] = [];
   for (const element of elements) {
     const last = merged.at(-1);
-    if (last?.type === 'text' && element.type === 'text' && JSON.stringify(last.style) === JSON.stringify(element.style)) {
+    if (last?.type === 'text' && element.type === 'text' && Boolean(last.style?.bold) === Boolean(element.style?.bold)) {
       merged[merged.length - 1] = { ...last, text: last.text + element.text };
     } else merged.push(element);
   }

@@ -1,8 +1,10 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import type { RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { parse as parseForm } from 'node:querystring';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger, type RespondFn } from '@slack/bolt';
+import { App, defaultBodyLimit, HTTPModuleFunctions, HTTPReceiver, isRawBodyError, LogLevel, SocketModeReceiver, type AllMiddlewareArgs, type Logger as BoltLogger, type RespondFn, type SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Database } from '../../../db/client.js';
 import { removeSlackInstallation } from '../../core/slack-workspaces.js';
@@ -16,7 +18,7 @@ import { translator, type Translate } from '../../i18n/index.js';
 import type { Logger } from '../../log.js';
 import { truncate, type Form, type View, type ViewFile } from '../../views/model.js';
 import { discardFiles, fileSize } from '../downloads.js';
-import { renderSlack, renderSlackForm, renderSlackHome, renderSlackModal, renderSlackRichText } from '../../views/slack.js';
+import { renderSlack, renderSlackForm, renderSlackHome, renderSlackModal, renderSlackRichText, type SlackMessage } from '../../views/slack.js';
 import { withOutcome } from '../../commands/home.js';
 import { slackBotScopes, slackInstallListener, type SlackInstallations } from './install.js';
 import { postToResponseUrl } from './response-url.js';
@@ -89,7 +91,8 @@ export interface SlackAdapter {
 /** Bolt logs through ours, so LOG_LEVEL governs it too. */
 function boltLogger(log: Logger): BoltLogger {
   return {
-    debug: (...m) => log.debug(m.map(String).join(' ')),
+    // Bolt's debug lines carry each reply whole: one message is passed on as it is, not copied into a joined one.
+    debug: (...m) => log.debug(m.length === 1 ? String(m[0]) : m.map(String).join(' ')),
     info: (...m) => log.info(m.map(String).join(' ')),
     warn: (...m) => log.warn(m.map(String).join(' ')),
     error: (...m) => log.error(m.map(String).join(' ')),
@@ -112,18 +115,51 @@ function clickAnswer(view: View, shared: boolean, t: Translate) {
 /** Slack asks for an answer within 3 s; a command still working by then is answered later through response_url. */
 const ackDeadlineMs = 2500;
 
+/**
+ * `work`'s result, or undefined once the ack deadline passed without it. Its timer is cleared as soon as the
+ * work is done (a sleep raced against it stayed behind every command for the whole deadline), and it runs on
+ * the event loop's clock, as Bolt's own 3 s timer does, so it always ends first even when the loop was held up.
+ */
+function withinAckDeadline<T>(work: Promise<T>): Promise<T | undefined> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ackDeadlineMs, undefined).unref();
+    work.then(
+      (result) => (clearTimeout(timer), resolve(result)),
+      (error: unknown) => (clearTimeout(timer), reject(error)),
+    );
+  });
+}
+
+/**
+ * Whether Slack signed the request, by Bolt's rules: `v0=` and the HMAC-SHA256 of `v0:<timestamp>:<body>` with
+ * the signing secret, the timestamp at most 5 minutes old. Bolt compares by a double HMAC keyed with 32 fresh
+ * random bytes on every request; timingSafeEqual compares in constant time without them.
+ */
+function signedBySlack(signingSecret: string, req: IncomingMessage, body: string): boolean {
+  const signature = req.headers['x-slack-signature'];
+  const timestamp = Number(req.headers['x-slack-request-timestamp']);
+  if (typeof signature !== 'string' || !/^v0=[0-9a-f]{64}$/.test(signature) || !(timestamp >= Math.floor(Date.now() / 1000) - 5 * 60)) return false;
+  const expected = createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest();
+  return timingSafeEqual(Buffer.from(signature.slice(3), 'hex'), expected);
+}
+
 export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const { db, log } = options;
   const logger = boltLogger(log);
   // Each client gets its own options object: the Socket Mode client writes its retry policy into the one it is given.
   const clientOptions = () => ({ slackApiUrl: options.slackApiUrl });
   const { install } = options;
+  // Each request's response, which a listener finds in its context (httpResponse) to send a reply serialized before.
+  const responses = new WeakMap<IncomingMessage, ServerResponse>();
   const receiver = options.appToken
     ? new SocketModeReceiver({ appToken: options.appToken, logger, installerOptions: { clientOptions: clientOptions() } })
     : new HTTPReceiver({
         signingSecret: options.signingSecret!,
+        // Checked before Bolt sees the request (verifiedListener below).
+        signatureVerification: false,
         endpoints: '/slack/events',
         logger,
+        customPropertiesExtractor: (req) => ({ httpResponse: responses.get(req) }),
         // With the OAuth install, Bolt finds each request's bot token in the installation store.
         ...(install && {
           clientId: install.clientId,
@@ -146,9 +182,10 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   // Listeners under way, which stop() waits for.
   let stopping = false;
   const running = new Set<Promise<void>>();
-  app.use(async ({ next }) => {
+  app.use(async (args) => {
     if (stopping && options.appToken) return;
-    const run = next();
+    // `/csp` is answered here: passed on, it would go through every listener's matching (Bolt tries them all).
+    const run = 'command' in args && args.command.command === '/csp' ? answerCommand(args as SlackCommandMiddlewareArgs & AllMiddlewareArgs) : args.next();
     running.add(run);
     try {
       await run;
@@ -249,21 +286,40 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     await publishHome(client, await envFor(client, body.team_id, event.user, undefined, true), event.user);
   });
 
-  app.command('/csp', async ({ command, ack, respond, client }) => {
+  /** Replies shared by every reader like them (frozen messages, help's) as the JSON Bolt would send, and its length: made once. */
+  const sharedReplies = new WeakMap<SlackMessage, { json: string; bytes: number }>();
+  function sharedReply(message: SlackMessage) {
+    let reply = sharedReplies.get(message);
+    if (!reply) {
+      const json = JSON.stringify({ response_type: 'ephemeral', ...message });
+      sharedReplies.set(message, (reply = { json, bytes: Buffer.byteLength(json) }));
+    }
+    return reply;
+  }
+
+  async function answerCommand({ command, ack, respond, client, context }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) {
     let t = translator();
     const work = envFor(client, command.team_id, command.user_id, command.channel_id, commandOnlyReads(command.text)).then((env) => ((t = env.t), runCommand(env, command.text)));
-    const early = await Promise.race([work, sleep(ackDeadlineMs, undefined, { ref: false })]);
+    const early = await withinAckDeadline(work);
     if (!early) await ack({ response_type: 'ephemeral', text: t('common.working') });
     const view = early ?? (await work);
     // A form opens as a modal; the reply says what was missing, as the typed command's answer would.
     const { form } = view;
     const shown: View = form ? { ...view, form: undefined, lines: [...(view.lines ?? []), t('form.opened')] } : view;
-    const reply = { response_type: 'ephemeral' as const, ...renderSlack(withUploadNote(shown, t), t) };
-    if (early) await ack(reply);
-    else await respond(reply);
+    const message = renderSlack(withUploadNote(shown, t), t);
+    const response = context.httpResponse as ServerResponse | undefined;
+    if (early && response && Object.isFrozen(message)) {
+      // Bolt sends a string as it is, without the content type it gives the JSON it makes of an object; with
+      // its length known, the answer goes out in one piece rather than chunked.
+      const { json, bytes } = sharedReply(message);
+      response.setHeader('content-type', 'application/json');
+      response.setHeader('content-length', bytes);
+      await ack(json);
+    } else if (early) await ack({ response_type: 'ephemeral', ...message });
+    else await respond({ response_type: 'ephemeral', ...message });
     if (form) await openForm(client, command.trigger_id, view, { value: form.value, responseUrl: command.response_url, channelId: command.channel_id }, respond, t);
     if (view.files?.length) await uploadFiles(client, command.channel_id, view, respond, t);
-  });
+  }
 
   /** Opens a form's modal; one that cannot open (its trigger expired) is told, the typed syntax being in the reply. */
   async function openForm(client: WebClient, triggerId: string, view: View, metadata: FormMetadata, respond: RespondFn, t: Translate) {
@@ -284,7 +340,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     const metadata = JSON.parse(view.private_metadata) as FormMetadata;
     const env = await envFor(client, body.team?.id, body.user.id, metadata.channelId);
     const work = runAction(env, 'form', metadata.value, formValues(view.state.values as SubmittedValues));
-    const early = await Promise.race([work, sleep(ackDeadlineMs, undefined, { ref: false })]);
+    const early = await withinAckDeadline(work);
     const refused = early?.form;
     if (refused) {
       const onFields = !refused.error && refused.fields.some((f) => f.error);
@@ -366,9 +422,40 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
 
   app.error(async (error) => log.error('slack', error));
 
+  /**
+   * Bolt's listener, given only requests Slack signed, as Bolt's own check would: the body read (within Bolt's
+   * limit, else 413) and kept for Bolt, a bad signature answered 401. Slack's SSL check is not signed, so Bolt
+   * gets it with nothing else of its body (which Bolt would otherwise read as an event).
+   */
+  function verifiedListener(httpReceiver: HTTPReceiver): RequestListener {
+    const refuse = (res: ServerResponse, status: number, why: string) => {
+      logger.warn(`Slack request refused (${status}): ${why}`);
+      HTTPModuleFunctions.buildNoBodyResponse(res, status);
+    };
+    return (req, res) => {
+      HTTPModuleFunctions.bufferIncomingMessage(req, defaultBodyLimit).then(
+        (buffered) => {
+          const body = buffered.rawBody.toString();
+          // Slack's check says ssl_check=1 as such; a body saying it otherwise must be signed.
+          if (req.headers['content-type'] === 'application/x-www-form-urlencoded' && body.includes('ssl_check=1') && parseForm(body).ssl_check === '1') {
+            buffered.rawBody = Buffer.from('ssl_check=1');
+          } else if (!signedBySlack(options.signingSecret!, req, body)) {
+            return refuse(res, 401, 'no valid signature');
+          }
+          responses.set(req, res);
+          httpReceiver.requestListener(req, res);
+        },
+        (error: unknown) => {
+          const tooLarge = isRawBodyError(error) && (error.type === 'entity.too.large' || error.statusCode === 413);
+          refuse(res, tooLarge ? 413 : 401, tooLarge ? `the body is over ${defaultBodyLimit} bytes` : `its body could not be read: ${(error as Error).message}`);
+        },
+      );
+    };
+  }
+
   return {
     app,
-    requestListener: receiver instanceof HTTPReceiver ? receiver.requestListener : undefined,
+    requestListener: receiver instanceof HTTPReceiver ? verifiedListener(receiver) : undefined,
     installListener: install && installer ? slackInstallListener({ db, log, installer, publicUrl: install.publicUrl }) : undefined,
     async stop() {
       stopping = true;
