@@ -3,7 +3,6 @@ import { createReadStream } from 'node:fs';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { parse as parseForm } from 'node:querystring';
 import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { App, defaultBodyLimit, HTTPModuleFunctions, HTTPReceiver, isRawBodyError, LogLevel, SocketModeReceiver, type AllMiddlewareArgs, type Logger as BoltLogger, type RespondFn, type SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Database } from '../../../db/client.js';
@@ -373,7 +372,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     const work = envFor(client, body.team?.id, body.user.id, body.channel?.id, checksClickerItself(id)).then((env) => runAction(env, id, action.value ?? '').then((view) => ({ env, view })));
     // Acked once the click's work is done (or at the deadline): a burst of clicks then waits at Slack's
     // side instead of piling up in memory here, and the answer still follows through response_url.
-    await Promise.race([work.catch(() => undefined), sleep(ackDeadlineMs, undefined, { ref: false })]);
+    await withinAckDeadline(work.catch(() => undefined));
     await ack();
     const { env, view } = await work;
     const home = body.view?.type === 'home';
