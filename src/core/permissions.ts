@@ -14,6 +14,7 @@ import { announce, notify, tellContacts } from './announcements.js';
 import { adminRoles, requireAdmin } from './access.js';
 import { used, type ConfirmResult } from './confirmations.js';
 import type { Actor, CoreContext, Organization, PartnerCenterGateway } from './context.js';
+import { changeCachePerDatabase } from './change-cache.js';
 import { askPartnerCenter, policyTarget, recordIntent, settleIntent, type PartnerCenterIntent } from './intents.js';
 import { isUuid, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
@@ -84,6 +85,32 @@ export async function customerAccount(db: Database, orgId: string, customerId: s
   };
 }
 
+/** Account views read from these tables, kept until one of them changes (src/core/change-cache.ts); the staff for a grant's name. */
+const shownAccounts = changeCachePerDatabase<CustomerAccount>(['customers', 'customer_purchase_permissions', 'staff', 'subscriptions', 'activity_log'], 2_000);
+
+/**
+ * customerAccount, answered from memory until the customer, its permissions, subscriptions or activity
+ * change: for what only shows it (`customer`, the confirmation a command offers). A click reads
+ * customerAccount itself, so it never acts on a permission or subscription changed a moment ago.
+ */
+export function shownCustomerAccount(db: Database, orgId: string, customerId: string): Promise<CustomerAccount> {
+  const cache = shownAccounts(db);
+  const read = () => customerAccount(db, orgId, customerId).then(frozen);
+  return cache ? cache.read(`${orgId}\u0000${customerId}`, read) : read();
+}
+
+/** A kept account is shared by every request that shows it: frozen through and through (a Date stays as it is). */
+function frozen<T>(value: T): T {
+  if (value && typeof value === 'object' && !(value instanceof Date) && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) frozen(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** How a customer's account is read: from the database (the default, and always for a click) or as shown (shownCustomerAccount). */
+export type AccountReader = (db: Database, orgId: string, customerId: string) => Promise<CustomerAccount>;
+
 /** R-P2, R-A3: turning the permission on or off is for admin agents and global admins. */
 export const requireToggleRole = (actor: Actor) => requireAdmin(actor, 'what.togglePermission');
 /** R-P5: so is recording that Owner is assigned. */
@@ -104,9 +131,9 @@ export async function checkAllowReservations(ctx: CoreContext, customerId: strin
   return checkAllowPermission(ctx, customerId, 'azure-reservations');
 }
 
-export async function checkAllowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource): Promise<AllowCheck> {
+export async function checkAllowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource, read: AccountReader = customerAccount): Promise<AllowCheck> {
   requireToggleRole(ctx.actor);
-  const { customer, grants, subscriptions: all } = await customerAccount(ctx.db, ctx.org.id, customerId);
+  const { customer, grants, subscriptions: all } = await read(ctx.db, ctx.org.id, customerId);
   const grant = grants[resource];
   if (grant) return { customer, state: 'already-on', grant };
   const azure = all.filter((s) => s.status === 'active' && isAzureSubscription(s));
@@ -401,9 +428,9 @@ export async function checkDisallowReservations(ctx: CoreContext, customerId: st
   return checkDisallowPermission(ctx, customerId, 'azure-reservations');
 }
 
-export async function checkDisallowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource): Promise<DisallowResult> {
+export async function checkDisallowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource, read: AccountReader = customerAccount): Promise<DisallowResult> {
   requireToggleRole(ctx.actor);
-  const { customer, grants } = await customerAccount(ctx.db, ctx.org.id, customerId);
+  const { customer, grants } = await read(ctx.db, ctx.org.id, customerId);
   const grant = grants[resource];
   return grant ? { customer, state: 'on', grant } : { customer, state: 'already-off' };
 }
