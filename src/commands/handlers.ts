@@ -181,8 +181,7 @@ export async function runParsedCommand(env: Env, command: Exclude<Command, { nam
     case 'allow-savings-plans': {
       requireToggleRole(env.actor);
       const resource = command.name === 'allow-savings-plans' ? 'azure-savings-plans' : 'azure-reservations';
-      // The card may show what memory holds: its button acts only after the click checks the database again.
-      return allowView(env, await checkAllowPermission(ctx, await customerId(command.customer), resource, shownCustomerAccount), [], resource);
+      return allowView(env, await checkAllowPermission(ctx, await customerId(command.customer), resource), [], resource);
     }
     case 'disallow-reservations':
     case 'disallow-savings-plans':

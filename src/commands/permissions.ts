@@ -1,8 +1,7 @@
 import { confirmOnce } from '../core/confirmations.js';
 import { DomainError } from '../core/errors.js';
 import {
-  allowPermission, checkAllowPermission, confirmAllowPermission, checkDisallowPermission, disallowPermission, recordOwnerAssigned, shownCustomerAccount, type AllowResult,
-  type OwnerResult, type PermissionResource,
+  allowPermission, checkAllowPermission, confirmAllowPermission, checkDisallowPermission, disallowPermission, recordOwnerAssigned, type AllowResult, type OwnerResult, type PermissionResource,
 } from '../core/permissions.js';
 import type { Customer } from '../core/customers.js';
 import { formatTimestamp, type MessageKey } from '../i18n/index.js';
@@ -105,8 +104,7 @@ export async function allowView(env: Env, result: AllowResult, extraLines: strin
 export async function disallowView(env: Env, customerId: string, resource: PermissionResource): Promise<View> {
   const { t } = env;
   const texts = permissionTexts[resource];
-  // Shown as memory holds it: the Turn off click checks the database again.
-  const check = await checkDisallowPermission(coreContext(env), customerId, resource, shownCustomerAccount);
+  const check = await checkDisallowPermission(coreContext(env), customerId, resource);
   const { customer } = check;
   if (check.state !== 'on') return { tone: 'info', lines: [t(texts.alreadyOff, { customer: customer.name })] };
   return {

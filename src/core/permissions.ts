@@ -90,8 +90,8 @@ const shownAccounts = changeCachePerDatabase<CustomerAccount>(['customers', 'cus
 
 /**
  * customerAccount, answered from memory until the customer, its permissions, subscriptions or activity
- * change: for what only shows it (`customer`, the confirmation a command offers). A click reads
- * customerAccount itself, so it never acts on a permission or subscription changed a moment ago.
+ * change: for what only shows it (`customer`). A confirmation and its click read customerAccount
+ * itself, so neither offers nor acts on a permission or subscription changed a moment ago.
  */
 export function shownCustomerAccount(db: Database, orgId: string, customerId: string): Promise<CustomerAccount> {
   const cache = shownAccounts(db);
@@ -107,9 +107,6 @@ function frozen<T>(value: T): T {
   }
   return value;
 }
-
-/** How a customer's account is read: from the database (the default, and always for a click) or as shown (shownCustomerAccount). */
-export type AccountReader = (db: Database, orgId: string, customerId: string) => Promise<CustomerAccount>;
 
 /** R-P2, R-A3: turning the permission on or off is for admin agents and global admins. */
 export const requireToggleRole = (actor: Actor) => requireAdmin(actor, 'what.togglePermission');
@@ -131,9 +128,9 @@ export async function checkAllowReservations(ctx: CoreContext, customerId: strin
   return checkAllowPermission(ctx, customerId, 'azure-reservations');
 }
 
-export async function checkAllowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource, read: AccountReader = customerAccount): Promise<AllowCheck> {
+export async function checkAllowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource): Promise<AllowCheck> {
   requireToggleRole(ctx.actor);
-  const { customer, grants, subscriptions: all } = await read(ctx.db, ctx.org.id, customerId);
+  const { customer, grants, subscriptions: all } = await customerAccount(ctx.db, ctx.org.id, customerId);
   const grant = grants[resource];
   if (grant) return { customer, state: 'already-on', grant };
   const azure = all.filter((s) => s.status === 'active' && isAzureSubscription(s));
@@ -428,9 +425,9 @@ export async function checkDisallowReservations(ctx: CoreContext, customerId: st
   return checkDisallowPermission(ctx, customerId, 'azure-reservations');
 }
 
-export async function checkDisallowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource, read: AccountReader = customerAccount): Promise<DisallowResult> {
+export async function checkDisallowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource): Promise<DisallowResult> {
   requireToggleRole(ctx.actor);
-  const { customer, grants } = await read(ctx.db, ctx.org.id, customerId);
+  const { customer, grants } = await customerAccount(ctx.db, ctx.org.id, customerId);
   const grant = grants[resource];
   return grant ? { customer, state: 'on', grant } : { customer, state: 'already-off' };
 }
