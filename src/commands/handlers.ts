@@ -5,8 +5,8 @@ import { resolveCustomerId } from '../core/customer-names.js';
 import { DomainError } from '../core/errors.js';
 import { setChannel } from '../core/organizations.js';
 import {
-  checkAllowPermission, customerAccount, isAzureSubscription, recordOwnerAssigned, requireOwnerRole, requireToggleRole, type ActivityEntry, type PermissionGrant,
-  type Subscription,
+  checkAllowPermission, isAzureSubscription, recordOwnerAssigned, requireOwnerRole, requireToggleRole, shownCustomerAccount, type ActivityEntry,
+  type PermissionGrant, type Subscription,
 } from '../core/permissions.js';
 import { formatDay, formatTimestamp, type MessageKey } from '../i18n/index.js';
 import type { ActionId, View } from '../views/model.js';
@@ -65,7 +65,7 @@ function activityLine(env: Env, row: ActivityEntry, customerName?: string | null
 
 async function customerView(env: Env, customerId: string): Promise<View> {
   const { t } = env;
-  const { customer, grants, subscriptions, recentActivity } = await customerAccount(env.db, env.org.id, customerId);
+  const { customer, grants, subscriptions, recentActivity } = await shownCustomerAccount(env.db, env.org.id, customerId);
   const permission = (grant?: PermissionGrant) =>
     grant ? t('customer.permissionOn', { date: formatTimestamp(t, grant.grantedAt), name: grant.grantedBy }) : t('customer.permissionOff');
   // R-P5: with no known Owner on any active Azure subscription, how to assign it and record it.

@@ -14,6 +14,7 @@ import { announce, notify, tellContacts } from './announcements.js';
 import { adminRoles, requireAdmin } from './access.js';
 import { used, type ConfirmResult } from './confirmations.js';
 import type { Actor, CoreContext, Organization, PartnerCenterGateway } from './context.js';
+import { changeCachePerDatabase } from './change-cache.js';
 import { askPartnerCenter, policyTarget, recordIntent, settleIntent, type PartnerCenterIntent } from './intents.js';
 import { isUuid, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
@@ -82,6 +83,29 @@ export async function customerAccount(db: Database, orgId: string, customerId: s
     subscriptions: subs,
     recentActivity: activity,
   };
+}
+
+/** Account views read from these tables, kept until one of them changes (src/core/change-cache.ts); the staff for a grant's name. */
+const shownAccounts = changeCachePerDatabase<CustomerAccount>(['customers', 'customer_purchase_permissions', 'staff', 'subscriptions', 'activity_log'], 2_000);
+
+/**
+ * customerAccount, answered from memory until the customer, its permissions, subscriptions or activity
+ * change: for what only shows it (`customer`). A confirmation and its click read customerAccount
+ * itself, so neither offers nor acts on a permission or subscription changed a moment ago.
+ */
+export function shownCustomerAccount(db: Database, orgId: string, customerId: string): Promise<CustomerAccount> {
+  const cache = shownAccounts(db);
+  const read = () => customerAccount(db, orgId, customerId).then(frozen);
+  return cache ? cache.read(`${orgId}\u0000${customerId}`, read) : read();
+}
+
+/** A kept account is shared by every request that shows it: frozen through and through (a Date stays as it is). */
+function frozen<T>(value: T): T {
+  if (value && typeof value === 'object' && !(value instanceof Date) && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) frozen(inner);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /** R-P2, R-A3: turning the permission on or off is for admin agents and global admins. */
