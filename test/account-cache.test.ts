@@ -106,6 +106,32 @@ describe(`the customer command shows what another writer changed (${onPostgres ?
   });
 });
 
+describe(`this instance's own change is shown at once (${onPostgres ? 'PostgreSQL' : 'PGlite'})`, () => {
+  it('R-P10 after Turn on the next allow-reservations card says it is on, and after Turn off the disallow card says it is off, though no notification was sent', async () => {
+    const customer = 'contoso.com';
+    const silenced = ['customer_purchase_permissions', 'activity_log'] as const;
+    const triggers = (how: 'disable' | 'enable always') => Promise.all(silenced.map((t) => other.db.execute(sql.raw(`alter table ${t} ${how} trigger ${t}_changed`))));
+    const card = await bot.command(users.adminAgent, `allow-reservations ${customer}`);
+    expect(replyText(card.reply)).toContain(en('allow.title', { customer: 'Contoso Ltd' }));
+    await triggers('disable');
+    try {
+      await bot.click(users.adminAgent, buttons(card.reply).find((b) => b.text.text === 'Turn on')!);
+      expect(await permissionFor(bot.db, tenants.contoso)).toHaveLength(1);
+      const on = await bot.command(users.adminAgent, `allow-reservations ${customer}`);
+      expect(buttons(on.reply).map((b) => b.text.text)).not.toContain('Turn on');
+      expect(replyText(on.reply)).toContain('Azure reservation purchases are already on for Contoso Ltd (since ');
+
+      const offCard = await bot.command(users.adminAgent, `disallow-reservations ${customer}`);
+      await bot.click(users.adminAgent, buttons(offCard.reply).find((b) => b.text.text === 'Turn off')!);
+      expect(await permissionFor(bot.db, tenants.contoso)).toEqual([]);
+      const off = await bot.command(users.adminAgent, `disallow-reservations ${customer}`);
+      expect(replyText(off.reply)).toContain(en('disallow.alreadyOff', { customer: 'Contoso Ltd' }));
+    } finally {
+      await triggers('enable always');
+    }
+  });
+});
+
 describe(`a click checks the database, not what memory holds (${onPostgres ? 'PostgreSQL' : 'PGlite'})`, () => {
   it('R-P4 Turn on is refused once the Azure subscription was suspended, unannounced, though customer still shows it active from memory; nothing changes', async () => {
     const customer = 'contosopharma.com';

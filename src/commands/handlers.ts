@@ -181,7 +181,7 @@ export async function runParsedCommand(env: Env, command: Exclude<Command, { nam
     case 'allow-savings-plans': {
       requireToggleRole(env.actor);
       const resource = command.name === 'allow-savings-plans' ? 'azure-savings-plans' : 'azure-reservations';
-      return allowView(env, await checkAllowPermission(ctx, await customerId(command.customer), resource), [], resource);
+      return allowView(env, await checkAllowPermission(ctx, await customerId(command.customer), resource, shownCustomerAccount), [], resource);
     }
     case 'disallow-reservations':
     case 'disallow-savings-plans':

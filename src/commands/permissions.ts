@@ -1,7 +1,7 @@
 import { confirmOnce } from '../core/confirmations.js';
 import { DomainError } from '../core/errors.js';
 import {
-  allowPermission, checkAllowPermission, confirmAllowPermission, checkDisallowPermission, disallowPermission, recordOwnerAssigned, type AllowResult, type OwnerResult, type PermissionResource,
+  accountChangedHere, allowPermission, checkAllowPermission, confirmAllowPermission, checkDisallowPermission, disallowPermission, recordOwnerAssigned, shownCustomerAccount, type AllowResult, type OwnerResult, type PermissionResource,
 } from '../core/permissions.js';
 import type { Customer } from '../core/customers.js';
 import { formatTimestamp, type MessageKey } from '../i18n/index.js';
@@ -104,7 +104,8 @@ export async function allowView(env: Env, result: AllowResult, extraLines: strin
 export async function disallowView(env: Env, customerId: string, resource: PermissionResource): Promise<View> {
   const { t } = env;
   const texts = permissionTexts[resource];
-  const check = await checkDisallowPermission(coreContext(env), customerId, resource);
+  // The card only offers: its click reads the database again.
+  const check = await checkDisallowPermission(coreContext(env), customerId, resource, shownCustomerAccount);
   const { customer } = check;
   if (check.state !== 'on') return { tone: 'info', lines: [t(texts.alreadyOff, { customer: customer.name })] };
   return {
@@ -137,6 +138,7 @@ export async function ownerConfirmedView(env: Env, value: string): Promise<View>
     remote: false,
     outcome: (r) => ({ key: r.state === 'recorded' ? 'owner.recorded' : 'owner.alreadyKnown', params: { customer: r.customer.name, subscription: r.subscription.id } }),
   });
+  accountChangedHere(ctx.db);
   if (confirmed.state === 'used') return usedView(env, confirmed);
   const { result, params } = confirmed;
   // The Turn on confirmation that follows is for the permission the owner question came from.
@@ -175,6 +177,7 @@ export async function permissionConfirmedView(
     remote,
     outcome: (r) => ({ key: r.state === 'turned-off' ? texts.offDone : texts.alreadyOff, params: { customer: r.customer.name } }),
   });
+  accountChangedHere(ctx.db);
   if (confirmed.state === 'used') return usedView(env, confirmed);
   const { result } = confirmed;
   const { customer } = result;

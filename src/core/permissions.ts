@@ -14,7 +14,7 @@ import { announce, notify, tellContacts } from './announcements.js';
 import { adminRoles, requireAdmin } from './access.js';
 import { used, type ConfirmResult } from './confirmations.js';
 import type { Actor, CoreContext, Organization, PartnerCenterGateway } from './context.js';
-import { changeCachePerDatabase } from './change-cache.js';
+import { changeCachePerDatabase, changedHere } from './change-cache.js';
 import { askPartnerCenter, policyTarget, recordIntent, settleIntent, type PartnerCenterIntent } from './intents.js';
 import { isUuid, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
@@ -85,13 +85,23 @@ export async function customerAccount(db: Database, orgId: string, customerId: s
   };
 }
 
+/** Where a check reads a customer's account: the database (a click), or memory (a card that only offers). */
+export type AccountReader = (db: Database, orgId: string, customerId: string) => Promise<CustomerAccount>;
+
 /** Account views read from these tables, kept until one of them changes (src/core/change-cache.ts); the staff for a grant's name. */
-const shownAccounts = changeCachePerDatabase<CustomerAccount>(['customers', 'customer_purchase_permissions', 'staff', 'subscriptions', 'activity_log'], 2_000);
+const accountTables = ['customers', 'customer_purchase_permissions', 'staff', 'subscriptions', 'activity_log'];
+const shownAccounts = changeCachePerDatabase<CustomerAccount>(accountTables, 2_000);
+
+/**
+ * A permission or Owner changed by this process, committed: its next card shows the change without waiting
+ * for the notification. On a transaction it does nothing: whoever commits it says so (a confirmation's click).
+ */
+export const accountChangedHere = (db: Database) => changedHere(db, accountTables);
 
 /**
  * customerAccount, answered from memory until the customer, its permissions, subscriptions or activity
- * change: for what only shows it (`customer`). A confirmation and its click read customerAccount
- * itself, so neither offers nor acts on a permission or subscription changed a moment ago.
+ * change: for what only shows it (`customer`, the allow-/disallow- cards). A click reads customerAccount
+ * itself, so it never acts on a permission or subscription changed a moment ago.
  */
 export function shownCustomerAccount(db: Database, orgId: string, customerId: string): Promise<CustomerAccount> {
   const cache = shownAccounts(db);
@@ -128,9 +138,9 @@ export async function checkAllowReservations(ctx: CoreContext, customerId: strin
   return checkAllowPermission(ctx, customerId, 'azure-reservations');
 }
 
-export async function checkAllowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource): Promise<AllowCheck> {
+export async function checkAllowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource, read: AccountReader = customerAccount): Promise<AllowCheck> {
   requireToggleRole(ctx.actor);
-  const { customer, grants, subscriptions: all } = await customerAccount(ctx.db, ctx.org.id, customerId);
+  const { customer, grants, subscriptions: all } = await read(ctx.db, ctx.org.id, customerId);
   const grant = grants[resource];
   if (grant) return { customer, state: 'already-on', grant };
   const azure = all.filter((s) => s.status === 'active' && isAzureSubscription(s));
@@ -197,6 +207,7 @@ export async function allowPermission(ctx: CoreContext, customerId: string, reso
   const intent = await recordPermissionIntent(at, customer, resource, true);
   if (intent) await askPartnerCenter(ctx.db, intent, () => permissionToggles[resource].allow(ctx.partnerCenter!, ctx.org, customer.tenantId));
   const committed = await inTransaction(ctx.db, (tx) => commitPermission(tx, at, customer, resource, true, intent));
+  accountChangedHere(ctx.db);
   // A lost race: the insert waited for the winner to commit, so the state read now is the winner's.
   return committed ? { customer, state: 'turned-on', ...committed } : checkAllowPermission(ctx, customer.id, resource);
 }
@@ -341,6 +352,7 @@ export async function confirmAllowPermission(
     unchangedKey: outcome.unchanged,
   });
   const row = rawRows(result)[0] as TurnOnRow;
+  accountChangedHere(ctx.db);
   // The role now, as the change was made: one removed (or a Slack user unlinked) since the clicker was identified refuses the click.
   requireToggleRole(row.clicker_role ? { ...actor, role: row.clicker_role } : { kind: 'unknown' });
   const confirmation = columnsOf(confirmations, row);
@@ -425,9 +437,9 @@ export async function checkDisallowReservations(ctx: CoreContext, customerId: st
   return checkDisallowPermission(ctx, customerId, 'azure-reservations');
 }
 
-export async function checkDisallowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource): Promise<DisallowResult> {
+export async function checkDisallowPermission(ctx: CoreContext, customerId: string, resource: PermissionResource, read: AccountReader = customerAccount): Promise<DisallowResult> {
   requireToggleRole(ctx.actor);
-  const { customer, grants } = await customerAccount(ctx.db, ctx.org.id, customerId);
+  const { customer, grants } = await read(ctx.db, ctx.org.id, customerId);
   const grant = grants[resource];
   return grant ? { customer, state: 'on', grant } : { customer, state: 'already-off' };
 }
@@ -444,6 +456,7 @@ export async function disallowPermission(ctx: CoreContext, customerId: string, r
   const intent = await recordPermissionIntent(at, customer, resource, false);
   if (intent) await askPartnerCenter(ctx.db, intent, () => permissionToggles[resource].disallow(ctx.partnerCenter!, ctx.org, customer.tenantId));
   const committed = await inTransaction(ctx.db, (tx) => commitPermission(tx, at, customer, resource, false, intent));
+  accountChangedHere(ctx.db);
   return committed ? { customer, state: 'turned-off', ...committed } : { customer, state: 'already-off' };
 }
 
@@ -479,6 +492,7 @@ export async function recordOwnerAssigned(ctx: CoreContext, customerId: string, 
     });
     return true;
   });
+  accountChangedHere(ctx.db);
   return { state: recorded ? 'recorded' : 'already-known', customer, subscription };
 }
 
