@@ -1,8 +1,9 @@
 import { confirmOnce } from '../core/confirmations.js';
 import { DomainError } from '../core/errors.js';
 import {
-  accountChangedHere, allowPermission, checkAllowPermission, confirmAllowPermission, checkDisallowPermission, disallowPermission, recordOwnerAssigned, shownCustomerAccount, type AllowResult, type OwnerResult, type PermissionResource,
+  accountChangedHere, allowPermission, checkAllowPermission, checkDisallowPermission, disallowPermission, recordOwnerAssigned, shownCustomerAccount, type AllowResult, type OwnerResult, type PermissionResource,
 } from '../core/permissions.js';
+import { confirmAllowPermission } from '../core/turn-on.js';
 import type { Customer } from '../core/customers.js';
 import { formatTimestamp, type MessageKey } from '../i18n/index.js';
 import type { ActionId, View } from '../views/model.js';
@@ -167,6 +168,7 @@ export async function permissionConfirmedView(
           outcome: (r) => ({ key: r.state === 'turned-on' ? outcome.turnedOn : outcome.unchanged, params: { customer: r.customer.name } }),
         })
       : await confirmAllowPermission(ctx, value, resource, outcome);
+    accountChangedHere(ctx.db);
     if (confirmed.state === 'used') return usedView(env, confirmed);
     const view = await allowView(env, confirmed.result, [], resource);
     return confirmed.result.state === 'turned-on' ? { ...view, committed: true } : view;

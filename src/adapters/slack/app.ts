@@ -1,9 +1,7 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { parse as parseForm } from 'node:querystring';
 import { Readable } from 'node:stream';
-import { App, defaultBodyLimit, HTTPModuleFunctions, HTTPReceiver, isRawBodyError, LogLevel, SocketModeReceiver, type AllMiddlewareArgs, type Logger as BoltLogger, type RespondFn, type SlackCommandMiddlewareArgs } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type AllMiddlewareArgs, type Logger as BoltLogger, type RespondFn, type SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Database } from '../../../db/client.js';
 import { removeSlackInstallation } from '../../core/slack-workspaces.js';
@@ -21,6 +19,7 @@ import { renderSlack, renderSlackForm, renderSlackHome, renderSlackModal, render
 import { withOutcome } from '../../commands/home.js';
 import { slackBotScopes, slackInstallListener, type SlackInstallations } from './install.js';
 import { postToResponseUrl } from './response-url.js';
+import { verifiedListener } from './verify.js';
 
 /** What a modal carries from the click that opened it to its submission. */
 interface ModalMetadata {
@@ -129,19 +128,6 @@ function withinAckDeadline<T>(work: Promise<T>): Promise<T | undefined> {
   });
 }
 
-/**
- * Whether Slack signed the request, by Bolt's rules: `v0=` and the HMAC-SHA256 of `v0:<timestamp>:<body>` with
- * the signing secret, the timestamp at most 5 minutes old. Bolt compares by a double HMAC keyed with 32 fresh
- * random bytes on every request; timingSafeEqual compares in constant time without them.
- */
-function signedBySlack(signingSecret: string, req: IncomingMessage, body: string): boolean {
-  const signature = req.headers['x-slack-signature'];
-  const timestamp = Number(req.headers['x-slack-request-timestamp']);
-  if (typeof signature !== 'string' || !/^v0=[0-9a-f]{64}$/.test(signature) || !(timestamp >= Math.floor(Date.now() / 1000) - 5 * 60)) return false;
-  const expected = createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest();
-  return timingSafeEqual(Buffer.from(signature.slice(3), 'hex'), expected);
-}
-
 export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const { db, log } = options;
   const logger = boltLogger(log);
@@ -224,7 +210,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
 
   /**
    * A Turn on without the connector reads the clicker's role and Slack user again in the statement that
-   * acts (core/permissions.ts), so it may start from the identity kept in memory.
+   * acts (core/turn-on.ts), so it may start from the identity kept in memory.
    */
   const checksClickerItself = (id: string) => !options.partnerCenter && (id === 'allow-reservations' || id === 'allow-savings-plans');
 
@@ -421,40 +407,9 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
 
   app.error(async (error) => log.error('slack', error));
 
-  /**
-   * Bolt's listener, given only requests Slack signed, as Bolt's own check would: the body read (within Bolt's
-   * limit, else 413) and kept for Bolt, a bad signature answered 401. Slack's SSL check is not signed, so Bolt
-   * gets it with nothing else of its body (which Bolt would otherwise read as an event).
-   */
-  function verifiedListener(httpReceiver: HTTPReceiver): RequestListener {
-    const refuse = (res: ServerResponse, status: number, why: string) => {
-      logger.warn(`Slack request refused (${status}): ${why}`);
-      HTTPModuleFunctions.buildNoBodyResponse(res, status);
-    };
-    return (req, res) => {
-      HTTPModuleFunctions.bufferIncomingMessage(req, defaultBodyLimit).then(
-        (buffered) => {
-          const body = buffered.rawBody.toString();
-          // Slack's check says ssl_check=1 as such; a body saying it otherwise must be signed.
-          if (req.headers['content-type'] === 'application/x-www-form-urlencoded' && body.includes('ssl_check=1') && parseForm(body).ssl_check === '1') {
-            buffered.rawBody = Buffer.from('ssl_check=1');
-          } else if (!signedBySlack(options.signingSecret!, req, body)) {
-            return refuse(res, 401, 'no valid signature');
-          }
-          responses.set(req, res);
-          httpReceiver.requestListener(req, res);
-        },
-        (error: unknown) => {
-          const tooLarge = isRawBodyError(error) && (error.type === 'entity.too.large' || error.statusCode === 413);
-          refuse(res, tooLarge ? 413 : 401, tooLarge ? `the body is over ${defaultBodyLimit} bytes` : `its body could not be read: ${(error as Error).message}`);
-        },
-      );
-    };
-  }
-
   return {
     app,
-    requestListener: receiver instanceof HTTPReceiver ? verifiedListener(receiver) : undefined,
+    requestListener: receiver instanceof HTTPReceiver ? verifiedListener(receiver, options.signingSecret!, logger, responses) : undefined,
     installListener: install && installer ? slackInstallListener({ db, log, installer, publicUrl: install.publicUrl }) : undefined,
     async stop() {
       stopping = true;
