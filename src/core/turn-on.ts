@@ -48,10 +48,12 @@ const turnOnStatement = preparedOnce((db) => {
       select role, name from ${staff}
       where org_id = ${orgId} and id = ${actorId} and (${input('slackUser')}::text is null or slack_user_id = ${input('slackUser')}::text)
     ), customer as (
+      -- Each test is a subquery with limit 1, looked up by index for this customer: an exists here may be run
+      -- as a hash of every permission of the resource, built anew by each click.
       select c.*, case
-          when exists (select from ${customerPurchasePermissions} p where p.org_id = c.org_id and p.customer_id = c.id and p.resource = ${resource}) then 'already-on'
-          when not exists (select from ${subscriptions} s where s.org_id = c.org_id and s.customer_id = c.id and s.status = 'active' and s.offer in (${textList(azureSubscriptionOffers)})) then 'no-azure'
-          when not exists (select from ${subscriptions} s where s.org_id = c.org_id and s.customer_id = c.id and s.status = 'active' and s.offer in (${textList(azureSubscriptionOffers)}) and s.owner_role_assigned) then 'owner-unknown'
+          when (select true from ${customerPurchasePermissions} p where p.org_id = c.org_id and p.customer_id = c.id and p.resource = ${resource} limit 1) then 'already-on'
+          when (select true from ${subscriptions} s where s.org_id = c.org_id and s.customer_id = c.id and s.status = 'active' and s.offer in (${textList(azureSubscriptionOffers)}) limit 1) is null then 'no-azure'
+          when (select true from ${subscriptions} s where s.org_id = c.org_id and s.customer_id = c.id and s.status = 'active' and s.offer in (${textList(azureSubscriptionOffers)}) and s.owner_role_assigned limit 1) is null then 'owner-unknown'
           else 'ready'
         end as permission_state
       from target t join ${customers} c on c.org_id = t.org_id and c.id = (t.params->>'customerId')::uuid
