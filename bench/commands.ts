@@ -219,6 +219,8 @@ interface ServerUnderTest {
   startSeconds: number;
   /** VmHWM of the server process: the most memory it held at any moment. */
   peakRss(): number | undefined;
+  /** CPU seconds the server process has used so far (user and system). */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -255,6 +257,11 @@ async function startServer(label: string, command: { argv: string[]; cwd: string
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const kb = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
       return kb ? Number(kb) * 1024 : undefined;
+    },
+    cpuSeconds() {
+      // utime and stime, the 14th and 15th fields, in clock ticks of 1/100 s; the name before them may hold spaces.
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
     },
     async stop() {
       if (exited) return;
@@ -409,6 +416,8 @@ async function checkCommand(server: ServerUnderTest, target: Target, text: strin
 
 interface Measured {
   load: LoadResult;
+  /** Server CPU ms per request answered (commands) or click finished, warm-up included. */
+  cpuMs?: number;
   peakRss?: number;
   startSeconds: number;
 }
@@ -496,15 +505,16 @@ async function commandRow(target: Target, scenario: Scenario): Promise<CommandRo
   await resetStandIn();
   const measured = await withServer(target, `${prefix}${target.key}-${scenario.key}`, async (server) => {
     await checkCommand(server, target, scenario.text, scenario.expect, `check-${prefix}`);
+    const cpuBefore = server.cpuSeconds();
     const load = await generateLoad(
       loadTask(server, prefix, { kind: 'command', user: users.adminAgent, text: scenario.text, expect: target.real ? scenario.expect : '', working: target.real ? workingText : undefined }),
     );
-    return { load };
+    return { load, cpuMs: ((server.cpuSeconds() - cpuBefore) * 1000) / (load.warmup.completed + load.run.completed) };
   });
   // Counted after the server stopped: replies under way when the load ended have been posted by then.
   const late = target.real ? (await responsesPosted(`${prefix}run-`)).count : 0;
   const { run } = measured.load;
-  console.log(`    ${describeRun(run)}, peak RSS ${measured.peakRss ? mb(measured.peakRss) : '?'}${late ? `, ${late} replies came late through response_url` : ''}`);
+  console.log(`    ${describeRun(run)}, server CPU ${fmt(measured.cpuMs!, 2)} ms a request, peak RSS ${measured.peakRss ? mb(measured.peakRss) : '?'}${late ? `, ${late} replies came late through response_url` : ''}`);
   checkLoad(`${target.name}, /csp ${scenario.text}`, run);
   return { target, scenario, ...measured, late };
 }
@@ -553,10 +563,12 @@ async function clickRow(target: Target): Promise<ClickRow> {
   const measured = await withServer(
     target,
     `${prefix}${target.key}-click`,
-    async (server): Promise<{ load: LoadResult; posted?: { count: number; last: number }; duringRun?: { count: number } }> => {
+    async (server): Promise<{ load: LoadResult; cpuMs: number; posted?: { count: number; last: number }; duringRun?: { count: number } }> => {
       await checkClick(server, target, `check-${prefix}`);
+      const cpuBefore = server.cpuSeconds();
       const load = await generateLoad(loadTask(server, prefix, { kind: 'click', user: users.adminAgent, actionId: clickActionId, values: customers.map(([, button]) => button), repeatEvery }));
-      if (!target.real) return { load };
+      const cpuMs = () => ((server.cpuSeconds() - cpuBefore) * 1000) / (load.warmup.completed + load.run.completed);
+      if (!target.real) return { load, cpuMs: cpuMs() };
       if (load.warmupUnfinished) warn(`${target.name}: ${load.warmupUnfinished} warm-up clicks were still unfinished when the run started`, false);
       // Acked clicks go on working after the load stops: wait until each has posted to its response_url.
       const { run } = load;
@@ -568,7 +580,7 @@ async function clickRow(target: Target): Promise<ClickRow> {
         posted = now;
       }
       const duringRun = await responsesPosted(`${prefix}run-`, { from: run.start, to: run.finish });
-      return { load, posted, duringRun };
+      return { load, cpuMs: cpuMs(), posted, duringRun };
     },
     async (copy) => {
       if (target.real) effects = await data<ClickEffect[]>({ task: 'verify-clicks', target: copy!.target });
@@ -581,8 +593,8 @@ async function clickRow(target: Target): Promise<ClickRow> {
   );
   const { load } = measured;
   const { run } = load;
-  const row: ClickRow = { target, load, peakRss: measured.peakRss, startSeconds: measured.startSeconds };
-  console.log(`    acks: ${describeRun(run)}; ${fmt(run.acked, 0)} acked, ${fmt(run.ackedRepeats, 0)} of them repeats`);
+  const row: ClickRow = { target, load, cpuMs: measured.cpuMs, peakRss: measured.peakRss, startSeconds: measured.startSeconds };
+  console.log(`    acks: ${describeRun(run)}; ${fmt(run.acked, 0)} acked, ${fmt(run.ackedRepeats, 0)} of them repeats; server CPU ${fmt(measured.cpuMs, 2)} ms a click`);
   checkLoad(`${target.name}, clicks`, run);
   if (load.ranOutOfCustomers && target.real) warn(`${target.name}: all ${fmt(clickCustomerCount, 0)} customers were clicked; later clicks all repeated earlier ones (BENCH_CLICK_CUSTOMERS raises it)`, false);
   const { posted, duringRun } = measured;
@@ -664,7 +676,8 @@ function printCommandTable() {
   if (!commandRows.length) return;
   console.log(
     `\nCommands: ${connections} keep-alive connections for ${seconds} s after a ${warmupSeconds} s warm-up, each row a fresh server process` +
-      ` (peak RSS: its VmHWM), the load generator and the Slack stand-in in processes of their own.\n`,
+      ` (peak RSS: its VmHWM; CPU ms/req: its user and system time over warm-up and run, per request answered), the load generator and the` +
+      ` Slack stand-in in processes of their own.\n`,
   );
   const body: string[][] = [];
   for (const scenario of scenarios) {
@@ -673,7 +686,7 @@ function printCommandTable() {
     for (const row of rows) {
       const run = row.load?.run;
       if (!run) {
-        body.push([row.target.name, scenario.label, 'skipped', '', '', '', '', '']);
+        body.push([row.target.name, scenario.label, 'skipped', '', '', '', '', '', '']);
         continue;
       }
       const isBare = row.target.key === 'bare';
@@ -685,11 +698,12 @@ function printCommandTable() {
         fmt(run.latency.p99, 1),
         isBare ? '1.00' : ratio(rate(run), bare && rate(bare), 2),
         isBare ? '1.0' : ratio(run.latency.p99, bare?.latency.p99, 1),
+        row.cpuMs === undefined ? '?' : fmt(row.cpuMs, 2),
         row.peakRss ? mb(row.peakRss) : '?',
       ]);
     }
   }
-  markdownTable(['target', 'command', 'req/s', 'p50 ms', 'p99 ms', 'req/s ÷ bare', 'p99 ÷ bare', 'peak RSS'], body, new Set([2, 3, 4, 5, 6, 7]));
+  markdownTable(['target', 'command', 'req/s', 'p50 ms', 'p99 ms', 'req/s ÷ bare', 'p99 ÷ bare', 'CPU ms/req', 'peak RSS'], body, new Set([2, 3, 4, 5, 6, 7, 8]));
 }
 
 function printClickTable() {
@@ -698,14 +712,14 @@ function printClickTable() {
     `\nTurn on clicks (action ${clickActionId}), each on another of ${fmt(clickCustomerCount, 0)} generated customers, every ${repeatEvery}th a repeat of an` +
       ` earlier one; ${connections} connections for ${seconds} s after a ${warmupSeconds} s warm-up. A click's answer goes to response_url` +
       ` after the ack (csp-ops acks once the click's work is done, or after 2.5 s), so a click is finished when its answer reached the stand-in;` +
-      ` finished/s counts from the run's start to the last one.\n`,
+      ` finished/s counts from the run's start to the last one; CPU ms/click is the server's per click acked, warm-up included.\n`,
   );
   const bare = clickRows.find((r) => r.target.key === 'bare')?.load?.run;
   markdownTable(
-    ['target', 'acked', 'ack/s', 'ack p99 ms', 'finished', 'finished/s', 'effects once', 'missing', 'doubled', 'peak RSS'],
+    ['target', 'acked', 'ack/s', 'ack p99 ms', 'finished', 'finished/s', 'effects once', 'missing', 'doubled', 'CPU ms/click', 'peak RSS'],
     clickRows.map((row) => {
       const run = row.load?.run;
-      if (!run) return [row.target.name, 'skipped', '', '', '', '', '', '', '', ''];
+      if (!run) return [row.target.name, 'skipped', '', '', '', '', '', '', '', '', ''];
       const v = row.verified;
       return [
         row.target.name,
@@ -717,10 +731,11 @@ function printClickTable() {
         v ? `${fmt(v.effects, 0)} of ${fmt(v.clicked, 0)}` : '—',
         v ? fmt(v.missing, 0) : '—',
         v ? fmt(v.duplicates, 0) : '—',
+        row.cpuMs === undefined ? '?' : fmt(row.cpuMs, 2),
         row.peakRss ? mb(row.peakRss) : '?',
       ];
     }),
-    new Set([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+    new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
   );
   for (const row of clickRows.filter((r) => r.finished !== undefined)) {
     console.log(

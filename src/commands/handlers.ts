@@ -6,7 +6,7 @@ import { DomainError } from '../core/errors.js';
 import { setChannel } from '../core/organizations.js';
 import {
   accountChangedHere, checkAllowPermission, isAzureSubscription, recordOwnerAssigned, requireOwnerRole, requireToggleRole, shownCustomerAccount, type ActivityEntry,
-  type PermissionGrant, type Subscription,
+  type CustomerAccount, type PermissionGrant, type Subscription,
 } from '../core/permissions.js';
 import { formatDay, formatTimestamp, type MessageKey } from '../i18n/index.js';
 import type { ActionId, View } from '../views/model.js';
@@ -63,9 +63,24 @@ function activityLine(env: Env, row: ActivityEntry, customerName?: string | null
   });
 }
 
+/**
+ * Each kept account's view per language, time zone and command prefix: made once and frozen, so its
+ * Slack reply is rendered and serialized once too (renderSlack, answerCommand), until the account changes.
+ */
+const madeCustomerViews = new WeakMap<CustomerAccount, Map<string, View>>();
+
 async function customerView(env: Env, customerId: string): Promise<View> {
+  const account = await shownCustomerAccount(env.db, env.org.id, customerId);
+  const key = `${env.t.locale}\u0000${env.t.timeZone}\u0000${env.prefix}`;
+  let views = madeCustomerViews.get(account);
+  if (!views) madeCustomerViews.set(account, (views = new Map()));
+  let view = views.get(key);
+  if (!view) views.set(key, (view = Object.freeze(makeCustomerView(env, account))));
+  return view;
+}
+
+function makeCustomerView(env: Env, { customer, grants, subscriptions, recentActivity }: CustomerAccount): View {
   const { t } = env;
-  const { customer, grants, subscriptions, recentActivity } = await shownCustomerAccount(env.db, env.org.id, customerId);
   const permission = (grant?: PermissionGrant) =>
     grant ? t('customer.permissionOn', { date: formatTimestamp(t, grant.grantedAt), name: grant.grantedBy }) : t('customer.permissionOff');
   // R-P5: with no known Owner on any active Azure subscription, how to assign it and record it.
