@@ -130,7 +130,7 @@ function expectThreads(language: keyof typeof wording, digests: { text: string; 
 }
 
 /** The order IDs a message names (a Slack message names them in its text and again in its blocks). */
-const ordersIn = (text: string) => [...new Set([...text.matchAll(/PO-\d\d-[0-9a-f-]{36}/g)].map((m) => m[0]))];
+const ordersIn = (text: string) => [...new Set([...text.matchAll(/PO-\d{2,}-[0-9a-f-]{36}/g)].map((m) => m[0]))];
 
 describe('R-N2 R-N3 a digest names every purchase in its thread (Slack)', () => {
   it('R-N3 a burst of 40 purchases: a few channel messages, the digest\'s thread lists every purchase it folded, pacing kept', async () => {
@@ -179,6 +179,29 @@ describe('R-N2 R-N3 a digest names every purchase in its thread (Slack)', () => 
     // Pacing: the whole channel, threads included, never saw two posts within a second, so Slack never refused one.
     expectPaced(posts.map((c) => c.at));
     expect(slack.rateLimited()).toBe(0);
+    await slackCommand(users.adminAgent, 'notify off', channel);
+  }, 90_000);
+
+  it('R-N3 230 purchases waiting at once, more than a turn reads first: one digest, its thread numbering all 230, each once', async () => {
+    const channel = 'C0THREAD02';
+    await slackCommand(users.adminAgent, 'notify here purchases', channel);
+    const bodies = burst(230);
+    // One batch: all 230 are waiting when the worker first looks.
+    const response = await fetch(`http://127.0.0.1:${bot.bot.port}/api/v1/purchases`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(bodies),
+    });
+    expect(response.status).toBe(207);
+    await allSent(channel, 230);
+
+    const posts = slack.posts().filter((c) => c.body.channel === channel && c.ts);
+    const digests = posts.filter((c) => !c.body.thread_ts);
+    expect(digests.map(shown)).toEqual([expect.stringMatching(/^230 customer purchases/)]);
+    const replies = posts.filter((c) => c.body.thread_ts === digests[0]!.ts).map(shown);
+    expectThreads('en', [{ text: shown(digests[0]!), replies }]);
+    expect(replies.flatMap(ordersIn).sort()).toEqual(bodies.map((b) => b.id).sort());
+    expectPaced(posts.map((c) => c.at));
     await slackCommand(users.adminAgent, 'notify off', channel);
   }, 90_000);
 

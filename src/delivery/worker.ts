@@ -1,4 +1,4 @@
-import { and, asc, count, eq, exists, inArray, isNotNull, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, count, eq, exists, inArray, isNotNull, isNull, lt, lte, not, or, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Database } from '../../db/client.js';
 import { deliveryChannels, outbox } from '../../db/schema.js';
@@ -72,10 +72,16 @@ export function backoffSeconds(attempt: number, random = Math.random): number {
 export const pacing = { burst: 5, refillSeconds: 12, spacingSeconds: 1 };
 const channelBatch = 20;
 /**
- * Messages looked at per channel turn; a digest holds at most this many
- * purchases, so a backlog is cleared in a few digests rather than many.
+ * Purchases a digest holds at most, so a backlog is cleared in a few digests
+ * rather than many.
  */
 const channelWindow = 10_000;
+/**
+ * Messages a channel turn reads first: the next message, a thread reply's
+ * purchases and the choice of a digest come from these; the backlog behind
+ * them is read only for the digest that names it.
+ */
+const lookAhead = 200;
 /** Wakes (one per recorded event) start at most one pass per this many ms. */
 const wakeGapMs = 50;
 
@@ -89,6 +95,7 @@ type Channel = typeof deliveryChannels.$inferSelect;
 type Row = typeof outbox.$inferSelect;
 /** A purchase waiting on its own, not yet folded into a digest. */
 const unfolded = (row: Row) => 'purchase' in (row.message as OutboxMessage) && row.parentId === null;
+const unfoldedRows = sql`${outbox.message} ? 'purchase' and ${outbox.parentId} is null`;
 const purchaseOf = (row: Row) => (row.message as { purchase: string }).purchase;
 const digestParent = alias(outbox, 'digest_parent');
 
@@ -160,18 +167,26 @@ export function startDeliveryWorker(options: {
         .update(deliveryChannels)
         .set({ lockedUntil: null, ...changes })
         .where(and(eq(deliveryChannels.orgId, channel.orgId), eq(deliveryChannels.platform, channel.platform), eq(deliveryChannels.channelId, channel.channelId)));
-    const rows = await db.select().from(outbox).where(and(sameChannel(channel), dueRows)).orderBy(asc(outbox.id)).limit(channelWindow);
+    const due = (which: SQL | undefined, limit: number) => db.select().from(outbox).where(and(sameChannel(channel), dueRows, which)).orderBy(asc(outbox.id)).limit(limit);
+    const rows = await due(undefined, lookAhead);
     if (!rows.length) return void (await release({}));
+    // Past a full look-ahead there may be more: what is not among the rows read is looked for.
+    const more = rows.length === lookAhead;
     const waitingPurchases = rows.filter(unfolded);
+    let allPurchases = more ? undefined : waitingPurchases;
+    const allWaitingPurchases = async () => (allPurchases ??= await due(unfoldedRows, channelWindow));
     let lead: Row;
     if (tokens < 1) {
       // Purchases wait for the bucket (and then come as one digest); anything else only keeps the spacing.
-      const other = rows.find((r) => !unfolded(r));
+      const other = rows.find((r) => !unfolded(r)) ?? (more ? (await due(not(unfoldedRows), 1))[0] : undefined);
       if (!other) return void (await release({ nextPostAt: new Date(now.getTime() + (1 - tokens) * pacing.refillSeconds * 1000) }));
       lead = other;
-    } else if (unfolded(rows[0]!) && waitingPurchases.length > 1 && waitingPurchases.length > Math.floor(tokens)) {
+    } else if (
+      unfolded(rows[0]!) &&
+      (waitingPurchases.length > Math.max(1, Math.floor(tokens)) || (more && (await allWaitingPurchases()).length > Math.max(1, Math.floor(tokens))))
+    ) {
       // More purchases waiting than messages left in the bucket: one digest instead, its thread naming each.
-      lead = await foldIntoDigest(channel, waitingPurchases);
+      lead = await foldIntoDigest(channel, await allWaitingPurchases());
     } else {
       lead = rows[0]!;
     }
