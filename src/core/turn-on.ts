@@ -46,7 +46,9 @@ const turnOnStatement = preparedOnce((db) => {
       select i.n, f.* from click i join ${confirmations} f on f.org_id = i.org_id and f.id = i.id
     ), target as (
       -- Open when this statement began; locked, then read as the click that held it left it (used_at is the newest).
+      -- Locked in the order of their IDs, as the permissions are inserted in theirs: two instances' statements do not deadlock.
       select s.n, f.* from seen s join ${confirmations} f on f.org_id = s.org_id and f.id = s.id where s.used_at is null
+      order by f.id
       for no key update of f
     ), clicker as (
       -- Who clicked, as the database holds them now: their role, their name, and still linked to the Slack user who clicked.
