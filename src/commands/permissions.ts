@@ -161,7 +161,7 @@ export async function permissionConfirmedView(
     const resource = id === 'allow-savings-plans' ? 'azure-savings-plans' : 'azure-reservations';
     const texts = permissionTexts[resource];
     const outcome = { turnedOn: texts.done, unchanged: 'confirmation.noChange' } as const;
-    // Without the connector, the click is one statement (core/permissions.ts).
+    // Without the connector, the click is one statement, shared with the clicks made at the same moment (core/turn-on.ts).
     const confirmed = remote
       ? await confirmOnce(ctx, value, 'allow', (c, p) => allowPermission(c, forResource(p, resource).customerId, resource), {
           remote,
