@@ -175,16 +175,15 @@ export function startDeliveryWorker(options: {
     const waitingPurchases = rows.filter(unfolded);
     let allPurchases = more ? undefined : waitingPurchases;
     const allWaitingPurchases = async () => (allPurchases ??= await due(unfoldedRows, channelWindow));
+    // What the bucket still lets through one by one (two purchases or more make a digest only when they outnumber it).
+    const bucket = Math.max(1, Math.floor(tokens));
     let lead: Row;
     if (tokens < 1) {
       // Purchases wait for the bucket (and then come as one digest); anything else only keeps the spacing.
       const other = rows.find((r) => !unfolded(r)) ?? (more ? (await due(not(unfoldedRows), 1))[0] : undefined);
       if (!other) return void (await release({ nextPostAt: new Date(now.getTime() + (1 - tokens) * pacing.refillSeconds * 1000) }));
       lead = other;
-    } else if (
-      unfolded(rows[0]!) &&
-      (waitingPurchases.length > Math.max(1, Math.floor(tokens)) || (more && (await allWaitingPurchases()).length > Math.max(1, Math.floor(tokens))))
-    ) {
+    } else if (unfolded(rows[0]!) && (waitingPurchases.length > bucket || (more && (await allWaitingPurchases()).length > bucket))) {
       // More purchases waiting than messages left in the bucket: one digest instead, its thread naming each.
       lead = await foldIntoDigest(channel, await allWaitingPurchases());
     } else {
