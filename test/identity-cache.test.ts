@@ -141,6 +141,29 @@ describe(`what only reads sees a change once it is announced (${onPostgres ? 'Po
   });
 });
 
+describe(`this instance's own change is shown at once (${onPostgres ? 'PostgreSQL' : 'PGlite'})`, () => {
+  it('R-M10 the organization\'s time zone and a person\'s language set here answer the next command, though no notification was sent', async () => {
+    const silenced = ['organizations', 'staff'] as const;
+    const triggers = (how: 'disable' | 'enable always') => Promise.all(silenced.map((t) => other.db.execute(sql.raw(`alter table ${t} ${how} trigger ${t}_changed`))));
+    const settings = async () => replyText((await bot.command(users.adminAgent, 'settings')).reply);
+    const [org] = await bot.db.select({ timeZone: organizations.timeZone }).from(organizations).where(eq(organizations.id, await testOrgId(bot.db)));
+    // Kept in memory first: the reader's identity, with its organization, and the sales agent's.
+    expect(await settings()).not.toContain('Europe/Lisbon');
+    expect(await helpText(users.salesAgent)).toContain(en('help.title'));
+    await triggers('disable');
+    try {
+      await bot.command(users.globalAdmin, 'settings time-zone Europe/Lisbon');
+      expect(await settings()).toContain('Europe/Lisbon');
+      await bot.command(users.salesAgent, 'language ko-KR');
+      expect(await helpText(users.salesAgent)).toContain(ko('help.title'));
+    } finally {
+      await bot.command(users.globalAdmin, `settings time-zone ${org!.timeZone}`);
+      await bot.command(users.salesAgent, 'language auto');
+      await triggers('enable always');
+    }
+  });
+});
+
 describe(`cards shown at the same moment (${onPostgres ? 'PostgreSQL' : 'PGlite'})`, () => {
   it('R-P10 twelve confirmations asked at once (stored together) each act once', async () => {
     const cards = await Promise.all(Array.from({ length: 12 }, () => bot.command(users.adminAgent, 'allow-reservations contosopharma.com')));

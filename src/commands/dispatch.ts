@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { identityChangedHere } from '../core/access.js';
 import { DomainError } from '../core/errors.js';
 import { currentRequest, withRequest, type RequestContext } from '../request-context.js';
 import { actionIds, type ActionId, type View } from '../views/model.js';
@@ -77,6 +78,10 @@ export function commandOnlyReads(text: string): boolean {
   } catch {
     return true;
   }
+  return onlyReads(command);
+}
+
+function onlyReads(command: Command): boolean {
   switch (command.name) {
     case 'language':
       return command.language === undefined;
@@ -107,7 +112,7 @@ async function dispatchCommand(env: CommandEnv, text: string): Promise<View> {
     // R-A1, R-A5: outside a linked organization, or as an unknown user, only help runs.
     if (!org || command.name === 'help') return helpView(env);
     if (env.actor.kind === 'unknown') throw new DomainError('error.unknownUser');
-    return await runParsedCommand({ ...env, org }, command);
+    return await runWriting({ ...env, org }, command);
   } catch (error) {
     // In chat, arguments left out open a form (the terminal has none): to people who may run the command.
     const wanted = env.org && env.actor.kind !== 'unknown' && env.conversation.platform !== 'cli' ? formWanted(text, error) : undefined;
@@ -122,12 +127,22 @@ async function dispatchCommand(env: CommandEnv, text: string): Promise<View> {
   }
 }
 
+/**
+ * Runs a parsed command; one that may write (settings, a language, a channel) may have changed who someone is,
+ * so this process's identities kept in memory are forgotten once it is done: the next answer here shows it.
+ */
+async function runWriting(env: OrgEnv, command: Exclude<Command, { name: 'home' }>): Promise<View> {
+  const view = await runParsedCommand(env, command);
+  if (!onlyReads(command)) identityChangedHere(env.db);
+  return view;
+}
+
 /** A submitted form runs the Command it fills in, as typed; a refusal is shown on the form, next to its field. */
 async function runForm(env: OrgEnv, value: string, inputs: Record<string, string>): Promise<View> {
   const submitted = await readForm(env, value, inputs);
   if ('view' in submitted) return submitted.view;
   try {
-    return await runParsedCommand(env, submitted.command);
+    return await runWriting(env, submitted.command);
   } catch (error) {
     return submitted.refused(errorView(env, error).lines?.[0] ?? '', error);
   }
