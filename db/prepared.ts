@@ -1,3 +1,5 @@
+import type { SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Database } from './client.js';
 import { isTransaction } from './transaction.js';
 
@@ -38,3 +40,6 @@ export function preparedOnce<T extends object>(build: (db: Database) => T): (db:
     return query;
   };
 }
+
+/** Hand-written SQL with named placeholders (`sql.placeholder`), built once and prepared under `name` like preparedOnce's queries. */
+export const preparedSql = (name: string, query: SQL) => preparedOnce((db) => db._.session.prepareQuery(new PgDialect().sqlToQuery(query), undefined, name, false));

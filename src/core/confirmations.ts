@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { addDays } from './dates.js';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
-import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Database, Queryable } from '../../db/client.js';
-import { preparedOnce } from '../../db/prepared.js';
+import { preparedOnce, preparedSql } from '../../db/prepared.js';
 import { isTransaction } from '../../db/transaction.js';
 import { coalesce } from '../coalesce.js';
 import { confirmations, type ConfirmationKind } from '../../db/schema.js';
@@ -28,14 +27,11 @@ type OfferedRow = typeof confirmations.$inferInsert & { id: string; createdAt: D
  * Its commit does not wait for the disk (synchronous_commit off, for this transaction only): an offer lost
  * to a crash in the next fraction of a second is a card whose button says to run the command again; nothing it changes is lost.
  */
-const insertOffers = preparedOnce((db) => {
-  const query = sql`
+const insertOffers = preparedSql('insert_confirmations', sql`
     insert into ${confirmations} (id, org_id, kind, params, shown_to_staff_id, shown_to_name, created_at, expires_at)
     select id, org_id, kind, params, shown_to_staff_id, shown_to_name, created_at, expires_at
     from jsonb_populate_recordset(null::${confirmations}, (${sql.placeholder('rows')}::text)::jsonb),
-      (select set_config('synchronous_commit', 'off', true)) as unsynced`;
-  return db._.session.prepareQuery(new PgDialect().sqlToQuery(query), undefined, 'insert_confirmations', false);
-});
+      (select set_config('synchronous_commit', 'off', true)) as unsynced`);
 const offerRows = (rows: OfferedRow[]) =>
   JSON.stringify(
     rows.map((r) => ({
@@ -49,22 +45,13 @@ const offerRows = (rows: OfferedRow[]) =>
  * each offer waits for the statement under way, then goes with the others that came meanwhile. A row
  * that cannot be stored (its staff member removed meanwhile) fails its own card only.
  */
-const offering = new WeakMap<Database, (row: OfferedRow) => Promise<unknown>>();
+const offering = new WeakMap<Database, (row: OfferedRow) => Promise<void>>();
 function storeOffer(db: Database, row: OfferedRow): Promise<unknown> {
-  if (isTransaction(db)) return db.insert(confirmations).values(row).then(() => undefined);
+  if (isTransaction(db)) return db.insert(confirmations).values(row);
   let store = offering.get(db);
   if (!store) {
-    const insert = (rows: OfferedRow[]) => insertOffers(db).execute({ rows: offerRows(rows) });
-    store = coalesce<OfferedRow, unknown>(async (rows) => {
-      try {
-        await insert(rows);
-        return rows.map(() => undefined);
-      } catch (error) {
-        if (rows.length === 1) return [error];
-        return Promise.all(rows.map((one) => insert([one]).then(() => undefined, (failed: unknown) => failed)));
-      }
-    }, { max: 500 });
-    offering.set(db, store);
+    const insert = async (rows: OfferedRow[]) => (await insertOffers(db).execute({ rows: offerRows(rows) }), rows.map(() => undefined));
+    offering.set(db, (store = coalesce(insert, { max: 500, aloneOnError: true })));
   }
   return store(row);
 }
@@ -74,8 +61,7 @@ export async function offerConfirmation(ctx: CoreContext, kind: ConfirmationKind
   const actor = requireStaff(ctx.actor, kind);
   const shownAt = ctx.now();
   const id = randomUUID();
-  const failed = await storeOffer(ctx.db, { id, orgId: ctx.org.id, kind, params, shownToStaffId: actor.id, shownToName: actor.name, createdAt: shownAt, expiresAt: lifetime(shownAt) });
-  if (failed) throw failed;
+  await storeOffer(ctx.db, { id, orgId: ctx.org.id, kind, params, shownToStaffId: actor.id, shownToName: actor.name, createdAt: shownAt, expiresAt: lifetime(shownAt) });
   return id;
 }
 

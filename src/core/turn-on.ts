@@ -1,7 +1,6 @@
 import { getTableColumns, sql } from 'drizzle-orm';
-import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Database } from '../../db/client.js';
-import { preparedOnce } from '../../db/prepared.js';
+import { preparedSql } from '../../db/prepared.js';
 import { isTransaction } from '../../db/transaction.js';
 import { coalesce } from '../coalesce.js';
 import { columnsOf, rawRows } from '../../db/rows.js';
@@ -35,8 +34,7 @@ const customerColumns = sql.join(Object.values(getTableColumns(customers)).map((
  * what the click did. The clicker (role, name, Slack user) is read here, with the change, never from
  * memory (R-A1, R-P2); the rules R-P4 and R-P5 are checkAllowPermission's.
  */
-const turnOnStatement = preparedOnce((db) => {
-  const query = sql`
+const turnOnStatement = preparedSql('turn_on_clicks', sql`
     with click as (
       -- The clicks, numbered, as one JSON text, which each driver passes through unchanged.
       select * from jsonb_to_recordset((${sql.placeholder('clicks')}::text)::jsonb) as x(
@@ -132,9 +130,7 @@ const turnOnStatement = preparedOnce((db) => {
       left join (select * from target union all select * from seen s where not exists (select from target t where t.n = s.n)) t on t.n = i.n
       left join customer c on c.n = i.n
       left join clicker k on k.n = i.n
-      left join granted g on g.n = i.n`;
-  return db._.session.prepareQuery(new PgDialect().sqlToQuery(query), undefined, 'turn_on_clicks', false);
-});
+      left join granted g on g.n = i.n`);
 
 /** One click, as the statement's `click` row reads it (its `n` is given by the batch). */
 type Click = { org_id: string; id: string } & Record<string, unknown>;
@@ -147,11 +143,6 @@ type TurnOnRow = Record<string, unknown> & {
   contacts_told: number;
   click: number;
 };
-
-/** A click whose statement failed when it ran alone: the error is its own. */
-class Failed {
-  constructor(readonly error: unknown) {}
-}
 
 /** Runs clicks by one statement, each answered with its own row. */
 async function runTogether(db: Database, clicks: Click[]): Promise<TurnOnRow[]> {
@@ -166,45 +157,13 @@ async function runTogether(db: Database, clicks: Click[]): Promise<TurnOnRow[]> 
  * the next, which finds it used, as a second click does (R-P10). A statement that fails is run again for
  * each click alone, so a click that cannot be made (a deadlock, a constraint) fails only itself.
  */
-async function runBatch(db: Database, clicks: Click[]): Promise<(TurnOnRow | Failed)[]> {
-  const answers: (TurnOnRow | Failed)[] = [];
-  let left = clicks.map((click, i) => ({ click, i }));
-  while (left.length) {
-    const ids = new Set<string>();
-    const round: typeof left = [];
-    const later: typeof left = [];
-    for (const item of left) {
-      if (ids.has(item.click.id)) {
-        later.push(item);
-      } else {
-        ids.add(item.click.id);
-        round.push(item);
-      }
-    }
-    left = later;
-    let rows: (TurnOnRow | Failed)[];
-    try {
-      rows = await runTogether(db, round.map((r) => r.click));
-    } catch (error) {
-      rows = round.length === 1 ? [new Failed(error)] : await Promise.all(round.map((r) => runTogether(db, [r.click]).then(([row]) => row!, (alone: unknown) => new Failed(alone))));
-    }
-    round.forEach((r, k) => (answers[r.i] = rows[k]!));
-  }
-  return answers;
-}
-
-const batches = new WeakMap<Database, (click: Click) => Promise<TurnOnRow | Failed>>();
+const batches = new WeakMap<Database, (click: Click) => Promise<TurnOnRow>>();
 async function turnOn(db: Database, click: Click): Promise<TurnOnRow> {
   // In a transaction the click is the caller's, alone, as part of its work.
-  let answer: TurnOnRow | Failed;
-  if (isTransaction(db)) answer = (await runTogether(db, [click]))[0]!;
-  else {
-    let run = batches.get(db);
-    if (!run) batches.set(db, (run = coalesce((clicks: Click[]) => runBatch(db, clicks), { max: 200 })));
-    answer = await run(click);
-  }
-  if (answer instanceof Failed) throw answer.error;
-  return answer;
+  if (isTransaction(db)) return (await runTogether(db, [click]))[0]!;
+  let run = batches.get(db);
+  if (!run) batches.set(db, (run = coalesce((clicks: Click[]) => runTogether(db, clicks), { max: 200, distinct: (c) => c.id, aloneOnError: true })));
+  return run(click);
 }
 
 /**
