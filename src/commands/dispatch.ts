@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { identityChangedHere } from '../core/access.js';
+import { changedHere } from '../core/change-cache.js';
+import { accountChangedHere } from '../core/permissions.js';
 import { DomainError } from '../core/errors.js';
 import { currentRequest, withRequest, type RequestContext } from '../request-context.js';
 import { actionIds, type ActionId, type View } from '../views/model.js';
@@ -128,12 +129,13 @@ async function dispatchCommand(env: CommandEnv, text: string): Promise<View> {
 }
 
 /**
- * Runs a parsed command; one that may write (settings, a language, a channel) may have changed who someone is,
- * so this process's identities kept in memory are forgotten once it is done: the next answer here shows it.
+ * Runs a parsed command. One that may write (settings, a language, an Owner) may have changed what this process
+ * keeps in memory (identities, customers' accounts): all of it is forgotten once the command is done, so the
+ * next answer here shows the change without waiting for its notification.
  */
 async function runWriting(env: OrgEnv, command: Exclude<Command, { name: 'home' }>): Promise<View> {
   const view = await runParsedCommand(env, command);
-  if (!onlyReads(command)) identityChangedHere(env.db);
+  if (!onlyReads(command)) changedHere(env.db);
   return view;
 }
 
@@ -160,7 +162,11 @@ export async function runAction(env: CommandEnv, id: string, value: string, inpu
       if (!action) throw new DomainError('error.unknownCommand', { name: id });
       if (action === 'run') return await runCommand(env, value);
       if (action === 'form') return await runForm({ ...env, org }, value, inputs);
-      return await runButton({ ...env, org }, action, value, inputs);
+      const view = await runButton({ ...env, org }, action, value, inputs);
+      // A button may change a customer's account (a permission, an Owner, a subscription), never who someone is
+      // (a form's typed command is runWriting's): the next card here shows it at once.
+      accountChangedHere(env.db);
+      return view;
     } catch (error) {
       return errorView(env, error);
     }

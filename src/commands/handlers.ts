@@ -5,7 +5,7 @@ import { resolveCustomerId } from '../core/customer-names.js';
 import { DomainError } from '../core/errors.js';
 import { setChannel } from '../core/organizations.js';
 import {
-  accountChangedHere, checkAllowPermission, isAzureSubscription, recordOwnerAssigned, requireOwnerRole, requireToggleRole, shownCustomerAccount, type ActivityEntry,
+  checkAllowPermission, isAzureSubscription, recordOwnerAssigned, requireOwnerRole, requireToggleRole, shownCustomerAccount, type ActivityEntry,
   type CustomerAccount, type PermissionGrant, type Subscription,
 } from '../core/permissions.js';
 import { formatDay, formatTimestamp, type MessageKey } from '../i18n/index.js';
@@ -205,7 +205,6 @@ export async function runParsedCommand(env: Env, command: Exclude<Command, { nam
     case 'owner-assigned': {
       requireOwnerRole(env.actor);
       const result = await recordOwnerAssigned(ctx, await customerId(command.customer), command.subscription);
-      accountChangedHere(env.db);
       return { tone: 'success', lines: [ownerLine(env, result)] };
     }
     case 'activity':

@@ -1,7 +1,7 @@
 import { confirmOnce } from '../core/confirmations.js';
 import { DomainError } from '../core/errors.js';
 import {
-  accountChangedHere, allowPermission, checkAllowPermission, checkDisallowPermission, disallowPermission, recordOwnerAssigned, shownCustomerAccount, type AllowResult, type OwnerResult, type PermissionResource,
+  allowPermission, checkAllowPermission, checkDisallowPermission, disallowPermission, recordOwnerAssigned, shownCustomerAccount, type AllowResult, type OwnerResult, type PermissionResource,
 } from '../core/permissions.js';
 import { confirmAllowPermission } from '../core/turn-on.js';
 import type { Customer } from '../core/customers.js';
@@ -139,7 +139,6 @@ export async function ownerConfirmedView(env: Env, value: string): Promise<View>
     remote: false,
     outcome: (r) => ({ key: r.state === 'recorded' ? 'owner.recorded' : 'owner.alreadyKnown', params: { customer: r.customer.name, subscription: r.subscription.id } }),
   });
-  accountChangedHere(ctx.db);
   if (confirmed.state === 'used') return usedView(env, confirmed);
   const { result, params } = confirmed;
   // The Turn on confirmation that follows is for the permission the owner question came from.
@@ -168,7 +167,6 @@ export async function permissionConfirmedView(
           outcome: (r) => ({ key: r.state === 'turned-on' ? outcome.turnedOn : outcome.unchanged, params: { customer: r.customer.name } }),
         })
       : await confirmAllowPermission(ctx, value, resource, outcome);
-    accountChangedHere(ctx.db);
     if (confirmed.state === 'used') return usedView(env, confirmed);
     const view = await allowView(env, confirmed.result, [], resource);
     return confirmed.result.state === 'turned-on' ? { ...view, committed: true } : view;
@@ -179,7 +177,6 @@ export async function permissionConfirmedView(
     remote,
     outcome: (r) => ({ key: r.state === 'turned-off' ? texts.offDone : texts.alreadyOff, params: { customer: r.customer.name } }),
   });
-  accountChangedHere(ctx.db);
   if (confirmed.state === 'used') return usedView(env, confirmed);
   const { result } = confirmed;
   const { customer } = result;

@@ -3,7 +3,7 @@ import type { Database } from '../../db/client.js';
 import { preparedOnce } from '../../db/prepared.js';
 import { customerContacts, organizations, staff, type StaffRole } from '../../db/schema.js';
 import type { MessageKey } from '../i18n/index.js';
-import { changeCachePerDatabase, changedHere } from './change-cache.js';
+import { changeCachePerDatabase } from './change-cache.js';
 import type { Actor, Organization } from './context.js';
 import { DomainError } from './errors.js';
 
@@ -106,11 +106,7 @@ export async function identifyChatUser(
 
 type ChatIdentity = { org?: Organization; actor: Actor };
 /** Identities read from these tables, kept until one of them changes (src/core/change-cache.ts). */
-const identityTables = ['organizations', 'staff', 'customer_contacts'];
-const identities = changeCachePerDatabase<ChatIdentity>(identityTables);
-
-/** This process committed a change that may touch identities: the ones it keeps are forgotten now, not at the notification. */
-export const identityChangedHere = (db: Database) => changedHere(db, identityTables);
+const identities = changeCachePerDatabase<ChatIdentity>(['organizations', 'staff', 'customer_contacts']);
 
 /**
  * identifyChatUser, answered from memory until the organization, its staff or its contacts change: for

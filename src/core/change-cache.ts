@@ -40,11 +40,11 @@ function feedOf(db: Database): ChangeFeed | undefined {
 }
 
 /**
- * This process committed a change to `tables`: the caches on `db` reading them forget at once, so what it
- * shows next is its own change, not an answer kept until the change's notification arrives.
+ * This process committed a change to `tables` (left out: to any table): the caches on `db` reading them forget
+ * at once, so what it shows next is its own change, not an answer kept until the change's notification arrives.
  */
-export function changedHere(db: Database, tables: readonly string[]): void {
-  feeds.get(db)?.caches.forEach((cache) => cache.tables.some((table) => tables.includes(table)) && cache.forget());
+export function changedHere(db: Database, tables?: readonly string[]): void {
+  feeds.get(db)?.caches.forEach((cache) => (!tables || cache.tables.some((table) => tables.includes(table))) && cache.forget());
 }
 
 /** Starts listening for the database's changes; resolves once caches on it may keep answers. */

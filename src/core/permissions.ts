@@ -86,8 +86,8 @@ const accountTables = ['customers', 'customer_purchase_permissions', 'staff', 's
 const shownAccounts = changeCachePerDatabase<CustomerAccount>(accountTables, 2_000);
 
 /**
- * A permission or Owner changed by this process, committed: its next card shows the change without waiting
- * for the notification. Said by whoever committed it (the click's or the command's view); on a transaction it does nothing.
+ * A customer's account changed by this process, committed: its next card shows the change without waiting
+ * for the notification. Said once a click is done (commands/dispatch.ts); on a transaction it does nothing.
  */
 export const accountChangedHere = (db: Database) => changedHere(db, accountTables);
 
