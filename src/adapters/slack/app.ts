@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type AllMiddlewareArgs, type Logger as BoltLogger, type RespondFn, type SlackCommandMiddlewareArgs } from '@slack/bolt';
+import { App, HTTPReceiver, SocketModeReceiver, type AllMiddlewareArgs, type RespondFn, type SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Database } from '../../../db/client.js';
 import { removeSlackInstallation } from '../../core/slack-workspaces.js';
@@ -19,6 +19,7 @@ import { renderSlack, renderSlackForm, renderSlackHome, renderSlackModal, render
 import { withOutcome } from '../../commands/home.js';
 import { slackBotScopes, slackInstallListener, type SlackInstallations } from './install.js';
 import { postToResponseUrl } from './response-url.js';
+import { boltLogger } from './bolt-logger.js';
 import { verifiedListener } from './verify.js';
 
 /** What a modal carries from the click that opened it to its submission. */
@@ -84,30 +85,6 @@ export interface SlackAdapter {
    * taking events (one not acknowledged is Slack's to send again) and disconnects at the end.
    */
   stop(): Promise<void>;
-}
-
-/**
- * Bolt's ack lines hold the ack's body when it is a string: a reply serialized once (sharedReply), which may
- * name customers. Only its length is logged.
- */
-function withoutAckBody(line: string): string {
-  if (!line.startsWith('ack() ')) return line;
-  const at = line.indexOf('(body: ');
-  return at < 0 || line.startsWith('[object Object])', at + 7) ? line : `${line.slice(0, at)}(body: ${line.length - at - 8} characters)`;
-}
-
-/** Bolt logs through ours, so LOG_LEVEL governs it too. */
-function boltLogger(log: Logger): BoltLogger {
-  return {
-    // Bolt's debug lines carry each reply whole: one message is passed on as it is, not copied into a joined one.
-    debug: (...m) => log.debug(m.length === 1 ? withoutAckBody(String(m[0])) : m.map(String).join(' ')),
-    info: (...m) => log.info(m.map(String).join(' ')),
-    warn: (...m) => log.warn(m.map(String).join(' ')),
-    error: (...m) => log.error(m.map(String).join(' ')),
-    setLevel: () => {},
-    getLevel: () => LogLevel.DEBUG,
-    setName: () => {},
-  };
 }
 
 /**
