@@ -5,10 +5,11 @@ import { refundCap, refundEstimate, refundsInLastYear, type RefundEstimate } fro
 import { cancellationWindowCloses, insideCancellationWindow, type Subscription } from '../core/marketplace.js';
 import { intentFor } from '../core/intents.js';
 import {
-  markDoneInAzure, reservationTarget,
+  markDoneInAzure,
   decideRequest, fileRequest, fileSubscriptionRequest, type RequestDraft, type ReservationRequest,
   type SubscriptionRequestDraft,
 } from '../core/requests.js';
+import { reservationTarget } from '../core/request-azure.js';
 import { findRequest, listRequests, requestById, reservationOf, subscriptionOf } from '../core/request-queries.js';
 import { formatMoney, formatTimestamp, type MessageKey, type Translate } from '../i18n/index.js';
 import type { View } from '../views/model.js';

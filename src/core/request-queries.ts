@@ -1,5 +1,5 @@
 import { and, asc, count, desc, eq, sql } from 'drizzle-orm';
-import type { Database } from '../../db/client.js';
+import type { Database, Queryable } from '../../db/client.js';
 import { customers, reservationRequests, reservations, subscriptions } from '../../db/schema.js';
 import { DomainError } from './errors.js';
 import type { Subscription } from './marketplace.js';
@@ -72,4 +72,10 @@ export async function listRequests(db: Database, orgId: string, filter: { pendin
         .limit(limit)
         .offset(offset),
   );
+}
+
+/** The request, locked for the decision, while it is still pending; undefined once decided. */
+export async function lockPendingRequest(tx: Queryable, orgId: string, requestId: string) {
+  const [request] = await tx.select().from(reservationRequests).where(and(eq(reservationRequests.orgId, orgId), eq(reservationRequests.id, requestId))).for('update');
+  return request?.status === 'pending' ? request : undefined;
 }

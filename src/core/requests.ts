@@ -1,27 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, like, sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
-import { customerContacts, reservationRequests, reservations, subscriptions, type requestKinds } from '../../db/schema.js';
+import { reservationRequests, reservations, subscriptions, type requestKinds } from '../../db/schema.js';
 import { recordActivity, type ActivityAction } from './activity.js';
 import { enqueue, notify, organizationChannel, type Announcement } from './announcements.js';
 import { requireAdmin } from './access.js';
 import type { CoreContext } from './context.js';
-import { refreshRequestCards, tellDecision } from './request-messages.js';
+import { tellDecision } from './request-messages.js';
 import { customerById, customerNamedAtStart, wordsAfterCustomer, type Customer } from './customers.js';
 import { DomainError } from './errors.js';
-import { cancellationWindowCloses, findSaasSubscription, insideCancellationWindow, type Subscription } from './marketplace.js';
-import { recordIntent, refusePending, settleIntent, subscriptionTarget, type PartnerCenterIntent } from './intents.js';
-import type { AzureReservationChange, AzureReservationOutcome, AzureReservationsGateway } from './context.js';
-import { partnerCenterIntents } from '../../db/schema.js';
+import { findSaasSubscription } from './marketplace.js';
+import { refusePending, settleIntent, subscriptionTarget, type PartnerCenterIntent } from './intents.js';
+import type { AzureReservationOutcome } from './context.js';
 import {
   applySubscriptionChange, changeInPartnerCenter, commitSubscriptionChange, keptInPartnerCenter, recordSubscriptionIntent, type PartnerCenterEdit,
 } from './subscription-edits.js';
 import { refundEstimate } from './refunds.js';
-import { requestById, reservationOf } from './request-queries.js';
-import { catalogSku } from './reservation-skus.js';
+import { carryOutInAzure, reservationTarget, type AzureChange, type DecidingContext } from './request-azure.js';
+import { requestProblem, subscriptionProblem, type RequestProblem } from './request-problems.js';
+import { lockPendingRequest } from './request-queries.js';
 import { termEnds, type Reservation } from './reservations.js';
 import { idsListed, likeEscape, matchIdPrefix } from './text.js';
-import { storedParams, type MessageKey, type MessageParams } from '../i18n/index.js';
+import { storedParams, type MessageKey } from '../i18n/index.js';
 
 export type RequestKind = (typeof requestKinds)[number];
 /** The kinds that change a reservation; `cancel-subscription` names a marketplace subscription instead. */
@@ -54,65 +54,6 @@ export async function findReservation(db: Queryable, ctx: Pick<CoreContext, 'org
   if (match.state === 'found') return match.row;
   if (match.state === 'ambiguous') throw new DomainError('request.ambiguousReservation', { reservation: ref, ids: match.ids });
   throw new DomainError('request.unknownReservation', { reservation: ref });
-}
-
-/** Why a request cannot go ahead on this reservation now, or undefined (R-Q4: asked again when deciding). */
-export interface RequestProblem {
-  key: MessageKey;
-  params: MessageParams;
-}
-
-async function requestProblem(
-  db: Queryable,
-  request: Pick<ReservationRequest, 'kind' | 'details' | 'requestedByContactId'>,
-  reservation: Reservation | undefined,
-): Promise<RequestProblem | undefined> {
-  if (!reservation) return { key: 'request.problemGone', params: {} };
-  if (reservation.status !== 'active') return { key: 'request.problemNotActive', params: { status: reservation.status } };
-  const requester = await requesterProblem(db, request);
-  if (requester) return requester;
-  if (request.kind === 'scope') {
-    const { scope, subscriptionId } = request.details;
-    if (scope === reservation.scope && (scope === 'shared' || subscriptionId === reservation.subscriptionId)) {
-      return { key: 'request.problemScopeUnchanged', params: {} };
-    }
-    if (scope === 'single') {
-      const [subscription] = await db
-        .select()
-        .from(subscriptions)
-        .where(and(eq(subscriptions.orgId, reservation.orgId), eq(subscriptions.customerId, reservation.customerId), eq(subscriptions.id, subscriptionId ?? '')));
-      if (!subscription || subscription.status !== 'active') return { key: 'request.problemSubscription', params: { subscription: subscriptionId ?? '' } };
-    }
-  }
-  return undefined;
-}
-
-/** A contact who asked and is no longer one of the customer's contacts cannot have the request carried out. */
-async function requesterProblem(db: Queryable, request: Pick<ReservationRequest, 'requestedByContactId'>): Promise<RequestProblem | undefined> {
-  if (!request.requestedByContactId) return undefined;
-  const [contact] = await db.select({ id: customerContacts.id }).from(customerContacts).where(eq(customerContacts.id, request.requestedByContactId));
-  return contact ? undefined : { key: 'request.problemRequesterGone', params: {} };
-}
-
-/**
- * Why a marketplace subscription cannot be cancelled now, or undefined: it is
- * gone or already cancelled, the requester left, or its cancellation window
- * (R-M10) closed — asked when filing and again when deciding (R-Q4).
- */
-async function subscriptionProblem(
-  db: Queryable,
-  request: Pick<ReservationRequest, 'requestedByContactId'>,
-  subscription: Subscription | undefined,
-  now: Date,
-): Promise<RequestProblem | undefined> {
-  if (!subscription?.offerId && !subscription?.etag) return { key: 'request.problemSubscriptionGone', params: {} };
-  if (subscription.status === 'cancelled') return { key: 'subscription.cancelled', params: { date: subscription.cancelledAt ?? now } };
-  const requester = await requesterProblem(db, request);
-  if (requester) return requester;
-  if (subscription.etag && !subscription.cancellationAllowedUntil) return { key: 'partnerCenter.notCancellable', params: {} };
-  const window = { term: subscription.term!, purchasedAt: subscription.purchasedAt!, cancellationAllowedUntil: subscription.cancellationAllowedUntil };
-  if (!insideCancellationWindow(window, now)) return { key: `request.problemWindowClosed.${window.term}`, params: { closed: cancellationWindowCloses(window) } };
-  return undefined;
 }
 
 /** R-P7, R-Q1: a customer contact (or staff for them) asks for a change; the card goes to the approvals channel. */
@@ -308,104 +249,6 @@ export async function decideRequest(ctx: CoreContext, requestId: string, decisio
   return commitDecision(at, requestId, decision, note, remote, azure);
 }
 
-export const reservationTarget = (reservationId: string) => `reservation:${reservationId}`;
-
-/** A reservation change Azure was asked to make: the intent and Azure's answer (its outcome, or its refusal). */
-export interface AzureChange {
-  intent: PartnerCenterIntent;
-  answer: { state: 'done'; outcome: AzureReservationOutcome } | { state: 'refused'; code: string; message: string };
-}
-
-/** The request, locked for the decision, while it is still pending; undefined once decided. */
-async function lockPendingRequest(tx: Queryable, orgId: string, requestId: string) {
-  const [request] = await tx.select().from(reservationRequests).where(and(eq(reservationRequests.orgId, orgId), eq(reservationRequests.id, requestId))).for('update');
-  return request?.status === 'pending' ? request : undefined;
-}
-
-/**
- * Steps 1 and 2 of approving a reservation's change with the connector on (src/core/intents.ts): on the
- * locked request and reservation the rules are checked and the intent recorded, and the card copies are
- * refreshed to show the change in progress; then Azure is asked with nothing locked. Undefined when there
- * is nothing to ask Azure: no connector, no Azure reservation order known, decided already, or the rules
- * refuse it now (R-Q4). Azure's refusal is an answer; no answer at all leaves the intent for the repair.
- */
-async function carryOutInAzure(ctx: DecidingContext, requestId: string): Promise<AzureChange | undefined> {
-  const azure = ctx.partnerCenter?.azure;
-  if (!azure) return undefined;
-  const sku = await exchangeSku(ctx, azure, requestId);
-  const asked = await ctx.db.transaction(async (tx) => {
-    const request = await lockPendingRequest(tx, ctx.org.id, requestId);
-    if (!request?.reservationId) return undefined;
-    const [reservation] = await tx
-      .select()
-      .from(reservations)
-      .where(and(eq(reservations.orgId, ctx.org.id), eq(reservations.id, request.reservationId)))
-      .for('update');
-    if (!reservation?.reservationOrderId || (await requestProblem(tx, request, reservation))) return undefined;
-    const customer = await customerById(tx, ctx.org.id, reservation.customerId);
-    // The SKU Azure is asked for is shown on the card from now on, and a repair reads it here.
-    if (sku) await tx.update(reservationRequests).set({ details: { ...request.details, sku } }).where(eq(reservationRequests.id, request.id));
-    const change = azureChange(request, reservation, sku);
-    const intent = await recordIntent(tx, ctx, {
-      kind: 'reservation',
-      target: reservationTarget(reservation.id),
-      customerId: customer.id,
-      requestId: request.id,
-      change: { kind: 'reservation', request: change.kind, reservationOrderId: change.reservationOrderId, reservationId: change.reservationId },
-    });
-    await refreshRequestCards(tx, request);
-    return { intent, change, tenantId: customer.tenantId };
-  });
-  if (!asked) return undefined;
-  const { intent, change, tenantId } = asked;
-  // A long-running change's operation is kept with the intent, so a repair after a crash can follow it.
-  const accepted = (operation: string) =>
-    ctx.db
-      .update(partnerCenterIntents)
-      .set({ change: { ...intent.change, operation } as PartnerCenterIntent['change'], updatedAt: new Date() })
-      .where(eq(partnerCenterIntents.id, intent.id))
-      .then(() => undefined);
-  try {
-    return { intent, answer: { state: 'done', outcome: await azure.carryOut(tenantId, change, accepted) } };
-  } catch (error) {
-    if (error instanceof DomainError && error.code === 'azure.refused') {
-      return { intent, answer: { state: 'refused', code: String(error.params.code), message: String(error.params.message) } };
-    }
-    // A sign-in refused before any call: nothing was asked of Azure.
-    if (error instanceof DomainError && error.code === 'azure.signIn') await settleIntent(ctx.db, intent, 'failed', { reason: error.code, ...(error.params as Record<string, string>) });
-    throw error;
-  }
-}
-
-/**
- * The catalog SKU an exchange's words name, matched before anything is recorded or asked of Azure
- * beyond reading its catalog: no match, or several, refuses the approval and the request stays
- * pending. Undefined for other requests, or when the rules refuse it anyway (R-Q4).
- */
-async function exchangeSku(ctx: DecidingContext, azure: AzureReservationsGateway, requestId: string): Promise<string | undefined> {
-  const request = await requestById(ctx.db, ctx.org.id, requestId);
-  if (request?.status !== 'pending' || request.kind !== 'exchange') return undefined;
-  const reservation = await reservationOf(ctx.db, request);
-  if (!reservation?.reservationOrderId || (await requestProblem(ctx.db, request, reservation))) return undefined;
-  const customer = await customerById(ctx.db, ctx.org.id, reservation.customerId);
-  return catalogSku(request.details.product!, await azure.catalog(customer.tenantId, reservation.reservationOrderId, reservation.id));
-}
-
-/** The Azure Reservations API's form of an approved request. */
-function azureChange(request: ReservationRequest, reservation: Reservation, sku: string | undefined): AzureReservationChange {
-  const target = { reservationOrderId: reservation.reservationOrderId!, reservationId: reservation.id, quantity: reservation.quantity };
-  switch (request.kind) {
-    case 'cancel':
-      return { ...target, kind: 'cancel', ...(request.reason ? { reason: request.reason } : {}) };
-    case 'exchange':
-      return { ...target, kind: 'exchange', product: sku!, term: reservation.term, billingPlan: reservation.billingPlan };
-    case 'scope':
-      return { ...target, kind: 'scope', scope: request.details.scope!, ...(request.details.subscriptionId ? { subscriptionId: request.details.subscriptionId } : {}) };
-    default:
-      return { ...target, kind: 'renew' };
-  }
-}
-
 /**
  * The decision's transaction: the request locked and decided, the rules checked again (unless
  * Partner Center already made the change), the effect, the log and the requester's notice.
@@ -469,7 +312,6 @@ export async function commitDecision(
   });
 }
 
-type DecidingContext = CoreContext & { actor: Extract<CoreContext['actor'], { kind: 'staff' }> };
 interface DecisionOutcome {
   /** Why the rules refused it now (R-Q4), or Azure's refusal (then `failed`), stored with the request. */
   problem?: RequestProblem;

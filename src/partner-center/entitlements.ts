@@ -4,7 +4,7 @@ import { activityLog, reservations, type reservationStatuses } from '../../db/sc
 import { notify } from '../core/announcements.js';
 import type { Organization } from '../core/context.js';
 import { hasPendingIntent } from '../core/intents.js';
-import { reservationTarget } from '../core/requests.js';
+import { reservationTarget } from '../core/request-azure.js';
 import type { FieldChange } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import { allItems, type PartnerCenterClient } from './client.js';
