@@ -8,7 +8,7 @@ import { organizationNamed } from '../src/core/organizations.js';
 import { pollAuditRecords } from '../src/partner-center/audit.js';
 import { createPartnerCenterClient, type PartnerCenterClient } from '../src/partner-center/client.js';
 import { partnerCenterFromConfig } from '../src/partner-center/connector.js';
-import { startFakePartnerCenter, partnerTenant, type FakePartnerCenter } from './helpers/fake-partner-center.js';
+import { earlierToday, startFakePartnerCenter, partnerTenant, type FakePartnerCenter } from './helpers/fake-partner-center.js';
 import { connectedOrganization, otherOrganization, tenants, testOrganization, users } from './helpers/fixture.js';
 import { replyText, startTestBot, type SlackReply, type TestBot } from './helpers/slack.js';
 import { outboxSettled } from './helpers/tables.js';
@@ -71,7 +71,7 @@ function auditRecord(overrides: Record<string, unknown> = {}, order: Record<stri
       ...order,
     }),
     operationType: 'create_order',
-    operationDate: new Date(Date.now() - 2 * 60 * 60 * 1000).toISOString(),
+    operationDate: earlierToday(2 * 60 * 60 * 1000),
     operationStatus: 'succeeded',
     customizedData: [],
     attributes: { objectType: 'AuditRecord' },
@@ -161,7 +161,7 @@ describe('Partner Center audit records', () => {
   it('R-P8 follows the documented paging (links.next with its MS-ContinuationToken) through a window', async () => {
     pc.setAuditPageSize(2);
     const records = [0, 1, 2, 3, 4].map((i) =>
-      auditRecord({ operationType: i === 4 ? 'create_order' : 'update_customer_qualification', operationDate: new Date(Date.now() - (i + 1) * 60_000).toISOString() }),
+      auditRecord({ operationType: i === 4 ? 'create_order' : 'update_customer_qualification', operationDate: earlierToday((i + 1) * 60_000) }),
     );
     pc.auditRecords.push(...records);
     await bot.db.insert(partnerCenterAuditCursors).values({ orgId: org.id, polledUntil: new Date(Date.now() - 30 * 60_000) });

@@ -10,7 +10,7 @@ import { importOrganization, parseImportFile } from '../src/core/import.js';
 import { partnerCenterFromConfig } from '../src/partner-center/connector.js';
 import { tokenCipher, tokenKeyBytes } from '../src/partner-center/tokens.js';
 import type { Logger } from '../src/log.js';
-import { partnerTenant, refreshToken, startFakePartnerCenter, tokenKey, type FakePartnerCenter } from './helpers/fake-partner-center.js';
+import { earlierToday, partnerTenant, refreshToken, startFakePartnerCenter, tokenKey, type FakePartnerCenter } from './helpers/fake-partner-center.js';
 import { openTestDatabase } from './helpers/database.js';
 import { connectedOrganization, otherOrganization, tenants, users } from './helpers/fixture.js';
 import { startFakeSlack, type FakeSlack } from './helpers/fake-slack.js';
@@ -140,7 +140,7 @@ describe('purchase detection reads what Microsoft sends', () => {
     resourceType: 'order',
     resourceNewValue: typeof order === 'string' ? order : JSON.stringify(order),
     operationType: 'create_order',
-    operationDate: new Date(Date.now() - 60 * 60 * 1000).toISOString(),
+    operationDate: earlierToday(60 * 60 * 1000),
     operationStatus: 'succeeded',
     customizedData: [],
     attributes: { objectType: 'AuditRecord' },

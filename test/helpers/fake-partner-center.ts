@@ -721,3 +721,12 @@ function refreshTokenRotation() {
     },
   };
 }
+
+/**
+ * `ms` before now, as an audit record's operationDate, but never before today's UTC day began: a poll reads
+ * the day it stopped in again, so a record from just before midnight would not be read a second time.
+ */
+export function earlierToday(ms: number): string {
+  const now = Date.now();
+  return new Date(Math.max(now - ms, now - (now % (24 * 60 * 60 * 1000)))).toISOString();
+}
