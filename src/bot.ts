@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from '../db/client.js';
 import { runCli } from './adapters/cli/run.js';
@@ -11,17 +10,17 @@ import { slackSender } from './delivery/slack.js';
 import { remindPendingRequests } from './core/request-messages.js';
 import { teamsSender } from './delivery/teams.js';
 import { deliveryBacklog, startDeliveryWorker, type DeliveryWorker } from './delivery/worker.js';
-import type { Logger } from './log.js';
+import { forRequest, type Logger } from './log.js';
 import { listenForChanges } from './core/change-cache.js';
 import { createTelemetry } from './observability.js';
-import { withRequest } from './request-context.js';
+import { newRequest, type RequestContext } from './request-context.js';
 import { createHttpServer, type HttpServer } from './server.js';
 import { purchaseIntake } from './adapters/api/purchases.js';
 import { createDownloads } from './adapters/downloads.js';
 import { saasFulfillment } from './adapters/api/saas.js';
 import { remindClosingWindows } from './core/marketplace.js';
 import { partnerCenterFromConfig, type PartnerCenterConfig } from './partner-center/connector.js';
-import { PartnerCenterStopped, stoppableClient, type PartnerCenterSettings } from './partner-center/client.js';
+import { PartnerCenterStopped, requestClient, stoppableClient, type PartnerCenterSettings } from './partner-center/client.js';
 import { partnerCenterWebhooks, webhookSettings } from './partner-center/webhooks.js';
 import { pollAllOrganizations } from './partner-center/audit.js';
 import { processPartnerCenterEvents } from './partner-center/events.js';
@@ -101,14 +100,16 @@ export async function startBot(options: {
    * stopping; failures are logged. Each run is a request of its own (not that of a timer or webhook that
    * started it): its log lines and Partner Center calls share one request ID.
    */
-  const singleRun = (job: () => Promise<unknown>, name: string): (() => Promise<void>) => {
+  const singleRun = (job: (request: RequestContext) => Promise<unknown>, name: string): (() => Promise<void>) => {
     let running: Promise<void> | undefined;
     return () => {
       if (stopping.signal.aborted) return Promise.resolve();
       if (running) return running;
-      const run = withRequest(job, { requestId: randomUUID(), organization: undefined })
+      const request = newRequest();
+      const said = forRequest(log, request);
+      const run = job(request)
         .then(() => undefined)
-        .catch((error) => (error instanceof PartnerCenterStopped ? log.info(`${name}: stopped; it resumes after the restart`) : log.error(name, error)))
+        .catch((error: unknown) => (error instanceof PartnerCenterStopped ? said.info(`${name}: stopped; it resumes after the restart`) : said.error(name, error)))
         .finally(() => {
           running = undefined;
           underWay.delete(run);
@@ -195,7 +196,7 @@ export async function startBot(options: {
     downloads: teams ? (token, acceptLanguage) => downloads.serve(token, acceptLanguage) : undefined,
     // A sync or poll run from the terminal is cut short by a stop like the background ones.
     cli: options.cliToken
-      ? { token: options.cliToken, run: (argv) => runCli(db, argv, { partnerCenter: partnerCenter && { ...partnerCenter, client: background! }, config, log, telemetry }) }
+      ? { token: options.cliToken, run: (argv, request) => runCli(db, argv, { partnerCenter: partnerCenter && { ...partnerCenter, client: background! }, config, log, telemetry, request }) }
       : undefined,
     telemetry,
     metricsToken: config.METRICS_TOKEN,
@@ -218,19 +219,22 @@ export async function startBot(options: {
     clearTimeout(repairTimer);
     if (dueAt) repairTimer = setTimeout(() => void jobs?.repair(), Math.max(0, dueAt.getTime() - Date.now())).unref();
   };
+  // A job's Partner Center calls and log lines carry its run's request ID.
+  const client = (request: RequestContext) => requestClient(background!, request);
+  const said = (request: RequestContext) => forRequest(log, request);
   const jobs =
     partnerCenter && background
       ? {
           repair: singleRun(
-            () => repairAllOrganizations(db, background, log, partnerCenter.azure).then((r) => (repairWhenDue(r.nextDueAt), r.done > 0 && wake())),
+            (r) => repairAllOrganizations(db, client(r), said(r), partnerCenter.azure.forRequest(r)).then((done) => (repairWhenDue(done.nextDueAt), done.done > 0 && wake())),
             'Partner Center repair',
           ),
-          purchases: singleRun(() => pollAllOrganizations(db, background, new Date(), log).then((r) => r.recorded > 0 && wake()), 'Partner Center audit records'),
+          purchases: singleRun((r) => pollAllOrganizations(db, client(r), new Date(), said(r)).then((done) => done.recorded > 0 && wake()), 'Partner Center audit records'),
           // A refresh token 14 days from lapsing (no token request succeeded for 76 days) is announced once.
           tokenExpiry: singleRun(() => warnExpiringRefreshToken(db, background.tenantId).then((warned) => warned && wake()), 'Partner Center refresh token'),
-          sync: singleRun(() => syncAllOrganizations(db, background, log).then((r) => r.changed > 0 && wake()), 'Partner Center sync'),
-          catalog: singleRun(() => refreshPartnerCatalog(db, background, partnerCenter.pricingUrl, log), 'Partner Center catalog'),
-          events: singleRun(() => processPartnerCenterEvents(db, background, log).then((r) => r.processed > 0 && wake()), 'Partner Center events'),
+          sync: singleRun((r) => syncAllOrganizations(db, client(r), said(r)).then((done) => done.changed > 0 && wake()), 'Partner Center sync'),
+          catalog: singleRun((r) => refreshPartnerCatalog(db, client(r), partnerCenter.pricingUrl, said(r)), 'Partner Center catalog'),
+          events: singleRun((r) => processPartnerCenterEvents(db, client(r), said(r)).then((done) => done.processed > 0 && wake()), 'Partner Center events'),
         }
       : undefined;
   onPartnerCenterEvent = () => void jobs?.events();

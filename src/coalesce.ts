@@ -1,5 +1,3 @@
-import { outsideRequest } from './request-context.js';
-
 export interface CoalesceOptions<I> {
   /** Items in one batch at most. */
   max?: number;
@@ -52,7 +50,6 @@ export function coalesce<I, O>(run: (items: I[]) => Promise<O[]>, options: Coale
       waiting.push({ item, resolve, reject });
       if (running) return;
       running = true;
-      // A batch serves many requests: it runs, and logs, as none of them.
-      setImmediate(() => outsideRequest(() => void drain()));
+      setImmediate(() => void drain());
     });
 }

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
 import { pino, destination as fileDestination, type DestinationStream } from 'pino';
 import type pretty from 'pino-pretty';
-import { currentRequest } from './request-context.js';
+import { requestField, type RequestContext } from './request-context.js';
 
 const levels = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof levels)[number];
@@ -12,6 +12,8 @@ export type LogLevel = (typeof levels)[number];
  * field, anything else is appended to the message.
  */
 export interface Logger {
+  /** The lowest level written, when known: a line below it need not be built. */
+  readonly level?: LogLevel;
   debug(message: string, ...rest: unknown[]): void;
   info(message: string, ...rest: unknown[]): void;
   warn(message: string, ...rest: unknown[]): void;
@@ -103,8 +105,8 @@ function batchedDestination(fd: number): DestinationStream {
 }
 
 /**
- * JSON lines at or above `level` (pino), each with its time, level and, inside a command, click or API
- * call, its requestId. On a terminal the lines are printed readably instead (pino-pretty).
+ * JSON lines at or above `level` (pino), each with its time and level (a request's lines also its
+ * requestId: forRequest). On a terminal the lines are printed readably instead (pino-pretty).
  */
 export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logger {
   const target = options.destination ?? 1;
@@ -118,10 +120,6 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logg
     level,
     timestamp: isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
-    mixin: () => {
-      const request = currentRequest();
-      return request ? { requestId: request.requestId } : {};
-    },
     hooks: { streamWrite: secretScrubber(options.secrets ?? []) },
   };
   const logger = pino({ ...settings, redact: { paths: redactPaths, censor } }, stream);
@@ -137,8 +135,25 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logg
       else if (value && typeof value === 'object' && !Array.isArray(value)) Object.assign(fields, value);
       else words.push(String(value));
     }
-    const plain = Object.entries(fields).every(([name, value]) => (value === null || typeof value !== 'object') && !secretFieldNames.has(name));
+    let plain = true;
+    for (const name in fields) {
+      const value = fields[name];
+      if ((value !== null && typeof value === 'object') || secretFieldNames.has(name)) plain = false;
+    }
     (plain ? unredacted : logger)[l](fields, words.length ? `${message} ${words.join(' ')}` : message);
   };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return { level, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** `log` writing the request's ID on every line: what a command, click, API call or job logs goes through it. */
+export function forRequest(log: Logger, request: RequestContext | undefined): Logger {
+  if (!request) return log;
+  const field = requestField(request);
+  return {
+    level: log.level,
+    debug: (message, ...rest) => log.debug(message, ...rest, field),
+    info: (message, ...rest) => log.info(message, ...rest, field),
+    warn: (message, ...rest) => log.warn(message, ...rest, field),
+    error: (message, ...rest) => log.error(message, ...rest, field),
+  };
 }

@@ -4,11 +4,12 @@ import { databasePool, type Database } from '../db/client.js';
 import type { Platform } from './core/context.js';
 import type { Logger } from './log.js';
 import type { OutgoingCall } from './partner-center/client.js';
-import { currentRequest } from './request-context.js';
+import { requestField, type RequestContext } from './request-context.js';
 
 export type Outcome = 'ok' | 'refused' | 'error';
 
 export interface HandledRequest {
+  request: RequestContext;
   kind: 'command' | 'click';
   /** The command's name or the button's action ID, never what was typed after it (customer names, reasons). */
   name: string;
@@ -33,7 +34,7 @@ export interface DeliveryOutcome {
 export interface Telemetry {
   handled(request: HandledRequest): void;
   /** A call to the HTTP API (src/adapters/api): `endpoint` is its path template. */
-  answered(call: { endpoint: string; method: string; status: number; durationMs: number }): void;
+  answered(call: { request: RequestContext; endpoint: string; method: string; status: number; durationMs: number }): void;
   called(call: OutgoingCall): void;
   delivered(delivery: DeliveryOutcome): void;
   /** GET /metrics: the counts so far, with the outbox and the database pool read now. */
@@ -145,16 +146,16 @@ export function createTelemetry(db: Database, log: Logger): Telemetry {
       commands.inc({ kind, name, platform, outcome });
       commandSeconds.observe({ kind, name, platform }, seconds(durationMs));
       log.info(kind, {
-        kind, platform, orgId: request.org?.id, org: request.org?.name, command: name, outcome, durationMs: roundMs(durationMs),
+        requestId: request.request.requestId, kind, platform, orgId: request.org?.id, org: request.org?.name, command: name, outcome, durationMs: roundMs(durationMs),
         ...(request.errorId ? { errorId: request.errorId } : {}),
       });
     },
-    answered({ endpoint, method, status, durationMs }) {
+    answered({ request, endpoint, method, status, durationMs }) {
       api.inc({ endpoint, method, status: String(status) });
       apiSeconds.observe({ endpoint, method }, seconds(durationMs));
-      const organization = currentRequest()?.organization;
+      const { organization } = request;
       const outcome: Outcome = status < 400 ? 'ok' : status < 500 ? 'refused' : 'error';
-      log.info('api', { kind: 'api', platform: 'api', orgId: organization?.id, org: organization?.name, command: `${method} ${endpoint}`, status, outcome, durationMs: roundMs(durationMs) });
+      log.info('api', { requestId: request.requestId, kind: 'api', platform: 'api', orgId: organization?.id, org: organization?.name, command: `${method} ${endpoint}`, status, outcome, durationMs: roundMs(durationMs) });
     },
     called(call) {
       const endpoint = endpointTemplate(call.url);
@@ -163,6 +164,7 @@ export function createTelemetry(db: Database, log: Logger): Telemetry {
       outgoing[call.service].seconds.observe({ method: call.method, endpoint }, seconds(call.durationMs));
       const failed = typeof call.status !== 'number' || call.status >= 400;
       log[failed ? 'warn' : 'info'](`${call.service} call`, {
+        ...requestField(call.request),
         service: call.service, method: call.method, endpoint, status: call.status, durationMs: roundMs(call.durationMs), attempt: call.attempt,
         ...(call.correlationId ? { correlationId: call.correlationId } : {}),
       });

@@ -1,7 +1,10 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 
-/** What a log line or an outgoing call learns about the request it is part of. */
+/**
+ * What a log line or an outgoing call learns about the request it is part of. It is passed by hand (in a
+ * command's env, to the HTTP handlers, to a job): AsyncLocalStorage would carry it through awaits, but on
+ * Node 20 its promise hooks cost every promise of the process, a third of a command's own time.
+ */
 export interface RequestContext {
   /** A GUID, because Partner Center's MS-CorrelationId must be one: the same ID goes into every call the request makes. */
   readonly requestId: string;
@@ -11,22 +14,7 @@ export interface RequestContext {
   observing?: { name?: string; errorId?: string };
 }
 
-// Carried through awaits, so nothing between an adapter and the Partner Center client passes the ID by hand.
-const storage = new AsyncLocalStorage<RequestContext>();
+export const newRequest = (): RequestContext => ({ requestId: randomUUID() });
 
-export const currentRequest = (): RequestContext | undefined => storage.getStore();
-
-/** Runs `work` as a request: under the surrounding request's ID when there is one (or the ID given), else a new one. */
-export function withRequest<T>(work: () => T, fields: Partial<RequestContext> = {}): T {
-  const outer = currentRequest();
-  return storage.run({ organization: outer?.organization, ...fields, requestId: fields.requestId ?? outer?.requestId ?? randomUUID() }, work);
-}
-
-/** The HTTP API learns whose request it is from its token, after the request began. */
-export function noteOrganization(organization: { id: string; name?: string }): void {
-  const request = currentRequest();
-  if (request) request.organization = { id: organization.id, name: organization.name };
-}
-
-/** Runs `work` outside any request: a worker woken by a request is not part of it. */
-export const outsideRequest = <T>(work: () => T): T => storage.exit(work);
+/** The field a log line written for the request carries. */
+export const requestField = (request: RequestContext | undefined): { requestId?: string } => (request ? { requestId: request.requestId } : {});

@@ -6,29 +6,30 @@ import type { CliResult } from './adapters/cli/run.js';
 import { purchaseBatchBodyLimit } from './adapters/api/purchases.js';
 import type { DownloadAnswer } from './adapters/downloads.js';
 import { translator } from './i18n/index.js';
-import type { Logger } from './log.js';
+import { forRequest, type Logger } from './log.js';
 import type { Telemetry } from './observability.js';
-import { currentRequest, withRequest } from './request-context.js';
+import { newRequest, type RequestContext } from './request-context.js';
+import type { SlackListener } from './adapters/slack/verify.js';
 
 export interface ServerOptions {
   log: Logger;
   /** Delivery backlog for /healthz, so a monitor sees messages piling up or failing. */
   deliveries?: () => Promise<{ pending: number; failed: number }>;
   /** Bolt's listener for POST /slack/events; undefined when Slack is not configured or uses Socket Mode. */
-  slack?: RequestListener;
+  slack?: SlackListener;
   socketMode?: boolean;
   /** GET /slack/install and /slack/oauth_redirect: the Slack OAuth install, when configured. */
   slackInstall?: RequestListener;
   /** The Teams adapter's handler for POST /api/messages; undefined when Teams is off. */
-  teams?: (request: { headers: Record<string, string | string[]>; body: unknown }) => Promise<{ status: number; body?: unknown }>;
+  teams?: (request: { headers: Record<string, string | string[]>; body: unknown }, context: RequestContext) => Promise<{ status: number; body?: unknown }>;
   /** POST /api/v1/purchases (src/adapters/api/purchases.ts). */
-  purchases?: (request: { authorization?: string; contentType?: string; body: string }) => Promise<{ status: number; body: unknown }>;
+  purchases?: (request: { authorization?: string; contentType?: string; body: string; context: RequestContext }) => Promise<{ status: number; body: unknown }>;
   /** POST /api/v1/saas/subscriptions/{id}/activate|licenses (src/adapters/api/saas.ts). */
-  saas?: (request: { subscriptionId: string; step: 'activate' | 'licenses'; authorization?: string; body: string }) => Promise<{ status: number; body: unknown }>;
+  saas?: (request: { subscriptionId: string; step: 'activate' | 'licenses'; authorization?: string; body: string; context: RequestContext }) => Promise<{ status: number; body: unknown }>;
   /** POST /webhooks/partner-center (src/partner-center/webhooks.ts): given the body's exact bytes; undefined answers 404. */
-  partnerCenterWebhook?: (request: { headers: IncomingHttpHeaders; rawBody: Buffer }) => Promise<{ status: number; body: unknown }>;
+  partnerCenterWebhook?: (request: { headers: IncomingHttpHeaders; rawBody: Buffer; context: RequestContext }) => Promise<{ status: number; body: unknown }>;
   /** Lets `npm run csp` run through this process while it holds the embedded data folder. */
-  cli?: { token: string; run: (argv: string[]) => Promise<CliResult> };
+  cli?: { token: string; run: (argv: string[], context: RequestContext) => Promise<CliResult> };
   /** GET /files/<signed token>: files the Teams adapter linked to (src/adapters/downloads.ts). */
   downloads?: (token: string, acceptLanguage?: string) => DownloadAnswer;
   /** Counts the API calls and serves GET /metrics. */
@@ -78,23 +79,21 @@ export interface HttpServer extends Server {
 
 /** The one HTTP server: Slack, Teams, health, metrics, and the local CLI bridge. */
 export function createHttpServer(options: ServerOptions): HttpServer {
-  const { log } = options;
   let drained: Promise<void> | undefined;
   const answering = new Set<ServerResponse>();
-  // Each request gets its ID here, so every line logged while it is handled carries it; the answer names it too.
-  const server = createServer((req, res) =>
-    withRequest(() => {
-      res.setHeader('x-request-id', currentRequest()!.requestId);
-      if (drained) return send(res.setHeader('connection', 'close'), 503, { error: translator('en')('api.stopping') });
-      answering.add(res);
-      res.once('close', () => {
-        answering.delete(res);
-        // Its connection may be idle now: close it rather than wait for the client.
-        if (drained) setImmediate(() => server.closeIdleConnections());
-      });
-      handle(req, res);
-    }),
-  );
+  // Each request gets its ID here, handed to what handles it, whose log lines carry it; the answer names it too.
+  const server = createServer((req, res) => {
+    const request = newRequest();
+    res.setHeader('x-request-id', request.requestId);
+    if (drained) return send(res.setHeader('connection', 'close'), 503, { error: translator('en')('api.stopping') });
+    answering.add(res);
+    res.once('close', () => {
+      answering.delete(res);
+      // Its connection may be idle now: close it rather than wait for the client.
+      if (drained) setImmediate(() => server.closeIdleConnections());
+    });
+    handle(req, res, request);
+  });
   return Object.assign(server, {
     drain: () =>
       (drained ??= new Promise<void>((done) => {
@@ -105,8 +104,9 @@ export function createHttpServer(options: ServerOptions): HttpServer {
       })),
   });
 
-  function handle(req: IncomingMessage, res: ServerResponse) {
+  function handle(req: IncomingMessage, res: ServerResponse, request: RequestContext) {
     const path = (req.url ?? '/').split('?')[0];
+    const log = forRequest(options.log, request);
     if (path === '/healthz' && req.method === 'GET') {
       // The server listens only after migrations ran, so answering at all means ready.
       if (!options.deliveries) return send(res, 200, { status: 'ok' });
@@ -133,7 +133,7 @@ export function createHttpServer(options: ServerOptions): HttpServer {
       return;
     }
     if (path === '/slack/events' && req.method === 'POST') {
-      if (options.slack) return options.slack(req, res);
+      if (options.slack) return options.slack(req, res, request);
       const error = options.socketMode
         ? 'Slack events arrive over Socket Mode (SLACK_APP_TOKEN is set), not at this URL.'
         : 'Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN.';
@@ -155,7 +155,7 @@ export function createHttpServer(options: ServerOptions): HttpServer {
             return send(res, 400, { error: 'The body is not JSON.' });
           }
           const headers = Object.fromEntries(Object.entries(req.headers).filter((e): e is [string, string | string[]] => e[1] !== undefined));
-          const answer = await teams({ headers, body });
+          const answer = await teams({ headers, body }, request);
           if (answer.body === undefined) res.writeHead(answer.status).end();
           else send(res, answer.status, answer.body);
         })
@@ -171,7 +171,7 @@ export function createHttpServer(options: ServerOptions): HttpServer {
       const t = translator('en');
       const started = performance.now();
       const answer = (status: number, body: unknown) => {
-        options.telemetry?.answered({ endpoint, method: req.method ?? '', status, durationMs: performance.now() - started });
+        options.telemetry?.answered({ request, endpoint, method: req.method ?? '', status, durationMs: performance.now() - started });
         send(res, status, body);
       };
       if (req.method !== 'POST') {
@@ -193,21 +193,21 @@ export function createHttpServer(options: ServerOptions): HttpServer {
     const intake = options.purchases;
     if (path === '/api/v1/purchases' && intake) {
       // A batch's limit: the intake holds a single purchase to 64 KB itself.
-      const answerIntake = (body: string) => intake({ authorization: req.headers.authorization, contentType: req.headers['content-type'], body });
+      const answerIntake = (body: string) => intake({ authorization: req.headers.authorization, contentType: req.headers['content-type'], body, context: request });
       return api('purchase intake', '/api/v1/purchases', answerIntake, purchaseBatchBodyLimit);
     }
     const saas = /^\/api\/v1\/saas\/subscriptions\/([^/]+)\/(activate|licenses)$/.exec(path ?? '');
     const fulfillment = options.saas;
     if (saas && fulfillment) {
       const [, id, step] = saas as unknown as [string, string, 'activate' | 'licenses'];
-      return api('saas fulfillment', `/api/v1/saas/subscriptions/{id}/${step}`, (body) => fulfillment({ subscriptionId: decodeURIComponent(id), step, authorization: req.headers.authorization, body }));
+      return api('saas fulfillment', `/api/v1/saas/subscriptions/{id}/${step}`, (body) => fulfillment({ subscriptionId: decodeURIComponent(id), step, authorization: req.headers.authorization, body, context: request }));
     }
     const webhook = options.partnerCenterWebhook;
     if (path === '/webhooks/partner-center' && webhook) {
       // The signature covers the body's bytes: they are verified as received, before any parsing.
       if (req.method !== 'POST') return send(res.setHeader('allow', 'POST'), 405, { error: translator('en')('api.methodNotAllowed', { path }) });
       readBytes(req, apiBodyLimit)
-        .then((rawBody) => webhook({ headers: req.headers, rawBody }))
+        .then((rawBody) => webhook({ headers: req.headers, rawBody, context: request }))
         .then((answer) => send(res, answer.status, answer.body))
         .catch((error) => {
           if (error instanceof BodyTooLarge) return send(res.setHeader('connection', 'close'), 413, { error: translator('en')('api.tooLarge', { max: apiBodyLimit }) });
@@ -230,7 +230,7 @@ export function createHttpServer(options: ServerOptions): HttpServer {
         return send(res, 403, { error: 'forbidden' });
       }
       readBody(req, 1_000_000)
-        .then((body) => cli.run((JSON.parse(body) as { argv: string[] }).argv))
+        .then((body) => cli.run((JSON.parse(body) as { argv: string[] }).argv, request))
         .then((result) => send(res, 200, result))
         .catch((error) => {
           log.error('cli bridge', error);

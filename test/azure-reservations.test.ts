@@ -97,6 +97,11 @@ describe.each(platforms)('$name: approved reservation requests are carried out i
       `POST /providers/Microsoft.Capacity/reservationOrders/${r.cancel.order}/calculateRefund`,
       `POST /providers/Microsoft.Capacity/reservationOrders/${r.cancel.order}/return`,
     ]);
+    // Azure's records of each call carry the request ID of what made it: the requester's command for the card's
+    // quote, the approval click (one ID) for the quote and the return it made.
+    const correlation = azure.requests.filter((q) => q.path.includes(r.cancel.order)).map((q) => q.headers['x-ms-correlation-request-id']);
+    expect(correlation).toEqual([expect.stringMatching(/^[0-9a-f-]{36}$/), expect.stringMatching(/^[0-9a-f-]{36}$/), correlation[1]]);
+    expect(correlation[1]).not.toBe(correlation[0]);
     const returned = azure.requests.find((q) => q.path.includes(`${r.cancel.order}/return`))!;
     expect(returned.body).toMatchObject({ properties: { scope: 'Reservation', reservationToReturn: { reservationId: `/providers/Microsoft.Capacity/reservationOrders/${r.cancel.order}/reservations/${r.cancel.id}`, quantity: 4 } } });
     expect(azure.reservations.get(r.cancel.id)!.provisioningState).toBe('Cancelled');

@@ -206,8 +206,14 @@ describe('logs and metrics an operator can use', () => {
     const click = requestLines().find((l) => l.msg === 'click')!;
     const policyCalls = pc.requests.filter((r) => r.path.startsWith('/v1/SelfServePolicy'));
     expect(policyCalls.map((r) => r.headers['ms-correlationid'])).toEqual([click.requestId, click.requestId]);
-    // The start-up catalog read carries its job's own request ID, not the click's.
-    expect(pc.requests.filter((r) => !policyCalls.includes(r)).every((r) => r.headers['ms-correlationid'] && r.headers['ms-correlationid'] !== click.requestId)).toBe(true);
+    // The start-up catalog read carries its job's own request ID, not the click's, on its calls and their log lines.
+    const jobCalls = pc.requests.filter((r) => !policyCalls.includes(r));
+    const job = jobCalls[0]!.headers['ms-correlationid'];
+    expect(job).toMatch(/^[0-9a-f-]{36}$/);
+    expect(job).not.toBe(click.requestId);
+    expect(jobCalls.map((r) => r.headers['ms-correlationid'])).toEqual(jobCalls.map(() => job));
+    const jobLines = logged().filter((l) => l.msg === 'partner-center call' && /products|pricesheets/.test(String(l.endpoint)));
+    expect(jobLines.map((l) => [l.requestId, l.correlationId])).toEqual(jobCalls.map(() => [job, job]));
     const calls = logged().filter((l) => l.msg === 'partner-center call' && String(l.endpoint).startsWith('/v1/SelfServePolicy'));
     expect(calls.map(({ method, endpoint, status, requestId, correlationId }) => ({ method, endpoint, status, requestId, correlationId }))).toEqual([
       { method: 'GET', endpoint: '/v1/SelfServePolicy', status: 200, requestId: click.requestId, correlationId: click.requestId },

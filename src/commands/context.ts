@@ -4,6 +4,7 @@ import type { DomainError } from '../core/errors.js';
 import type { PartnerCenterConnector } from '../partner-center/connector.js';
 import type { Translate } from '../i18n/index.js';
 import type { Telemetry } from '../observability.js';
+import type { RequestContext } from '../request-context.js';
 
 /** Everything a command needs, built by an adapter from the platform's signed request. */
 export interface CommandEnv {
@@ -20,6 +21,8 @@ export interface CommandEnv {
   /** The platform's workspace ID, named in the reply when it is not linked. */
   workspaceId?: string;
   now: () => Date;
+  /** The command's or click's request: its ID is on its log lines and its Partner Center calls. */
+  request: RequestContext;
   logError: (errorId: string, error: unknown) => void;
   /** Where each command and click is logged and counted (src/observability.ts). */
   telemetry?: Pick<Telemetry, 'handled'>;

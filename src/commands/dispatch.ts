@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { changedHere } from '../core/change-cache.js';
 import { accountChangedHere } from '../core/permissions.js';
 import { DomainError } from '../core/errors.js';
-import { currentRequest, withRequest, type RequestContext } from '../request-context.js';
+import type { RequestContext } from '../request-context.js';
 import { actionIds, type ActionId, type View } from '../views/model.js';
 import { errorText, type CommandEnv, type OrgEnv } from './context.js';
 import { commandText, parseCommand, type Command } from './grammar.js';
@@ -26,38 +26,40 @@ function errorView(env: CommandEnv, error: unknown, command?: Command): View {
     return { tone: 'error', failed: true, lines: [errorText(env, error)], actions };
   }
   const errorId = randomUUID().slice(0, 8);
-  const observing = currentRequest()?.observing;
+  const { observing } = env.request;
   if (observing) observing.errorId = errorId;
   env.logError(errorId, error);
   return { tone: 'error', failed: true, lines: [t('error.unexpected', { id: errorId })] };
 }
 
 /**
- * Runs a command or click under a request ID (the one Partner Center is given), then logs and counts it:
+ * Runs a command or click as the env's request (whose ID Partner Center is given), then logs and counts it:
  * its name and outcome, never the text after the name, which holds customer names and reasons.
  */
 async function observed(env: CommandEnv, kind: 'command' | 'click', name: string | undefined, run: () => Promise<View>): Promise<View> {
+  const { request } = env;
   // A "run" button runs a command inside its click: one request, one line.
-  if (currentRequest()?.observing) return run();
-  const observing: NonNullable<RequestContext['observing']> = { name };
-  return withRequest(async () => {
-    const started = performance.now();
-    let view: View | undefined;
-    try {
-      return (view = await run());
-    } finally {
-      const outcome = observing.errorId || !view ? 'error' : view.failed ? 'refused' : 'ok';
-      env.telemetry?.handled({
-        kind,
-        name: observing.name ?? 'unknown',
-        platform: env.conversation.platform,
-        org: env.org,
-        outcome,
-        durationMs: performance.now() - started,
-        errorId: observing.errorId,
-      });
-    }
-  }, { observing });
+  if (request.observing) return run();
+  const observing: NonNullable<RequestContext['observing']> = (request.observing = { name });
+  const started = performance.now();
+  let view: View | undefined;
+  try {
+    return (view = await run());
+  } finally {
+    // Another command of the same request after this one (a Home tab published after its click) is one of its own.
+    request.observing = undefined;
+    const outcome = observing.errorId || !view ? 'error' : view.failed ? 'refused' : 'ok';
+    env.telemetry?.handled({
+      request,
+      kind,
+      name: observing.name ?? 'unknown',
+      platform: env.conversation.platform,
+      org: env.org,
+      outcome,
+      durationMs: performance.now() - started,
+      errorId: observing.errorId,
+    });
+  }
 }
 
 /** Commands that change nothing; a confirmation they offer acts only on its click, which checks the clicker again. */
@@ -105,7 +107,7 @@ async function dispatchCommand(env: CommandEnv, text: string): Promise<View> {
   let command: Command | undefined;
   try {
     command = parseCommand(text);
-    const observing = currentRequest()?.observing;
+    const { observing } = env.request;
     if (observing) observing.name ??= command.name;
     const { org } = env;
     // Home shows what the reader may see, and outside a linked organization or to an unknown user the notice help gives.
@@ -118,7 +120,7 @@ async function dispatchCommand(env: CommandEnv, text: string): Promise<View> {
     // In chat, arguments left out open a form (the terminal has none): to people who may run the command.
     const wanted = env.org && env.actor.kind !== 'unknown' && env.conversation.platform !== 'cli' ? formWanted(text, error) : undefined;
     if (!wanted) return errorView(env, error, command);
-    const observing = currentRequest()?.observing;
+    const { observing } = env.request;
     if (observing) observing.name = wanted.context.form;
     try {
       return await formView({ ...env, org: env.org! }, wanted, errorView(env, error).lines ?? []);

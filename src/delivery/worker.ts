@@ -6,7 +6,6 @@ import type { OutboxMessage } from '../core/announcements.js';
 import type { ChatPerson } from '../core/context.js';
 import type { Logger } from '../log.js';
 import type { DeliveryOutcome } from '../observability.js';
-import { outsideRequest } from '../request-context.js';
 import type { Translate } from '../i18n/index.js';
 import type { View } from '../views/model.js';
 
@@ -319,8 +318,7 @@ export function startDeliveryWorker(options: {
   function schedule(ms: number) {
     if (stopped) return;
     clearTimeout(timer);
-    // A wake comes from a request; the pass delivers everyone's messages, so its log lines carry no request's ID.
-    timer = setTimeout(() => outsideRequest(tick), ms);
+    timer = setTimeout(tick, ms);
   }
 
   // One pass at a time; a wake during a pass is answered by the pass after it.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConfidentialClientApplication, INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
-import { currentRequest } from '../request-context.js';
+import type { RequestContext } from '../request-context.js';
 import { memoryTokenStore, type RefreshTokenStore } from './tokens.js';
 
 /** Partner Center's scope for app + user (secure application model) tokens. */
@@ -43,6 +43,8 @@ export interface OutgoingCall {
   durationMs: number;
   attempt: number;
   correlationId?: string;
+  /** The command, click, API call or job the call was made for. */
+  request?: RequestContext;
 }
 
 /** Partner Center's answer to a refused request, from its error body `{ code, description, errorName }`. */
@@ -64,6 +66,8 @@ export interface PartnerCenterResponse {
 
 export interface RequestOptions {
   correlationId?: string;
+  /** The request the call is part of: its ID is the call's MS-CorrelationId (unless correlationId says otherwise). */
+  request?: RequestContext;
   headers?: Record<string, string>;
   /** Retries after a timeout or a 5xx; 0 for a call that must not be sent twice unseen (a cart checkout). */
   retries?: number;
@@ -90,6 +94,16 @@ export function stoppableClient(client: PartnerCenterClient, signal: AbortSignal
     settleMs: client.settleMs,
     token: (fresh, scope) => client.token(fresh, scope),
     request: (method, path, body, options) => client.request(method, path, body, method === 'GET' ? { ...options, signal } : options),
+  };
+}
+
+/** The client for one request (a command, click or job): Partner Center is given the request's ID with each call. */
+export function requestClient(client: PartnerCenterClient, request: RequestContext): PartnerCenterClient {
+  return {
+    tenantId: client.tenantId,
+    settleMs: client.settleMs,
+    token: (fresh, scope) => client.token(fresh, scope),
+    request: (method, path, body, options) => client.request(method, path, body, { request, ...options }),
   };
 }
 
@@ -183,7 +197,7 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
     const { retries: allowed = retries, signal: stopping } = options;
     const requestId = randomUUID();
     // Inside a command, Partner Center sees the command's request ID, so its records and ours can be matched.
-    const correlationId = options.correlationId ?? currentRequest()?.requestId ?? randomUUID();
+    const correlationId = options.correlationId ?? options.request?.requestId ?? randomUUID();
     const pause = (ms: number) => sleep(ms, undefined, { signal: stopping }).catch(() => Promise.reject(new PartnerCenterStopped()));
     let failures = 0;
     let throttled = 0;
@@ -202,7 +216,7 @@ export function createPartnerCenterClient(settings: PartnerCenterSettings): Part
       const url = /^https?:\/\//.test(path) ? path : `${settings.baseUrl}${path}`;
       const started = performance.now();
       const report = (status: OutgoingCall['status']) =>
-        settings.onCall?.({ service: 'partner-center', method, url, status, durationMs: performance.now() - started, attempt, correlationId });
+        settings.onCall?.({ service: 'partner-center', method, url, status, durationMs: performance.now() - started, attempt, correlationId, request: options.request });
       try {
         // An absolute URL is another host (the price sheets' Partner API, with options.scope).
         response = await fetch(url, {

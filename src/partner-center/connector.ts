@@ -1,11 +1,12 @@
-import type { AzureReservationsGateway, Organization, PartnerCenterGateway } from '../core/context.js';
-import { createAzureReservations } from './azure.js';
+import type { Organization, PartnerCenterGateway } from '../core/context.js';
+import type { RequestContext } from '../request-context.js';
+import { createAzureReservations, type AzureGateway } from './azure.js';
 import type { Subscription } from '../core/marketplace.js';
 import type { SubscriptionChange } from '../core/subscription-edits.js';
 import { describeChanges, fieldChanges, subscriptionColumns, type RemoteSubscription } from './subscriptions.js';
 import { DomainError } from '../core/errors.js';
 import { buyInPartnerCenter } from './purchase.js';
-import { createPartnerCenterClient, PartnerCenterError, type PartnerCenterClient, type PartnerCenterSettings } from './client.js';
+import { createPartnerCenterClient, PartnerCenterError, requestClient, type PartnerCenterClient, type PartnerCenterSettings } from './client.js';
 import type { Database } from '../../db/client.js';
 import type { Logger } from '../log.js';
 import { databaseTokenStore, memoryTokenStore, tokenCipher, tokenKeyBytes } from './tokens.js';
@@ -38,7 +39,9 @@ export interface PartnerCenterConnector extends PartnerCenterGateway {
   /** Where the price sheets are read (get-a-price-sheet: https://api.partner.microsoft.com). */
   pricingUrl: string;
   /** Approved reservation requests carried out in Azure, with the same app and refresh token. */
-  azure: AzureReservationsGateway & { settleMs: number };
+  azure: AzureGateway;
+  /** The same connector for one command, click or job: each call carries its request ID (MS-CorrelationId). */
+  forRequest(request: RequestContext): PartnerCenterConnector;
   status(): Promise<ConnectorStatus>;
 }
 
@@ -69,8 +72,8 @@ export const grantedResources = (policy: Policy): SelfServeResource[] =>
 export function createPartnerCenterConnector(settings: PartnerCenterSettings & { armBaseUrl?: string }, pricingUrl = 'https://api.partner.microsoft.com'): PartnerCenterConnector {
   // One store of the newest refresh token, for Partner Center's sign-in and Azure's alike.
   const shared = { ...settings, refreshTokens: settings.refreshTokens ?? memoryTokenStore() };
-  const client = createPartnerCenterClient(shared);
-  const azure = createAzureReservations({ ...shared, armBaseUrl: settings.armBaseUrl ?? 'https://management.azure.com' });
+  const processClient = createPartnerCenterClient(shared);
+  const processAzure = createAzureReservations({ ...shared, armBaseUrl: settings.armBaseUrl ?? 'https://management.azure.com' });
   let lastError: ConnectorFailure | undefined;
 
   /** R-A5: the credentials are one partner's; only the organization naming that tenant as its CSP tenant is acted for. */
@@ -96,127 +99,133 @@ export function createPartnerCenterConnector(settings: PartnerCenterSettings & {
     }
   }
 
-  const grants = (policy: Policy, resource: SelfServeResource) => grantedResources(policy).includes(resource);
-  const policyOf = (customerTenantId: string) => customerPolicy(client, customerTenantId);
+  /** The connector over `client` and `azure`: the process's, or one request's, which give Partner Center and Azure its ID. */
+  function connector(client: PartnerCenterClient, azure: AzureGateway): PartnerCenterConnector {
+    const grants = (policy: Policy, resource: SelfServeResource) => grantedResources(policy).includes(resource);
+    const policyOf = (customerTenantId: string) => customerPolicy(client, customerTenantId);
 
-  /** Writes the customer's policy with these permissions (documented "Update a SelfServePolicy"). */
-  function putPolicy(customerTenantId: string, id: string, resources: SelfServeResource[]) {
-    return client.request('PUT', `/v1/SelfServePolicy/${encodeURIComponent(id)}`, {
-      id,
-      SelfServeEntity: { SelfServeEntityType: 'customer', TenantID: customerTenantId },
-      Grantor: { GrantorType: 'billToPartner', TenantID: settings.tenantId },
-      Permissions: resources.map((r) => ({ Action: 'Purchase', Resource: r })),
-    });
-  }
-
-  async function allow(org: Organization, customerTenantId: string, resource: SelfServeResource) {
-    checkOrg(org);
-    await guarded('create SelfServePolicy', async () => {
-      for (let attempt = 0; attempt < 2; attempt++) {
-        const existing = await policyOf(customerTenantId);
-        if (existing && grants(existing, resource)) return;
-        if (existing) {
-          // The customer already has a policy for the other resource: add this one to it.
-          await putPolicy(customerTenantId, existing.id!, [...grantedResources(existing), resource]);
-          return;
-        }
-        try {
-          await client.request('POST', '/v1/SelfServePolicy', {
-            SelfServeEntity: { SelfServeEntityType: 'customer', TenantID: customerTenantId },
-            Grantor: { GrantorType: 'billToPartner', TenantID: settings.tenantId },
-            Permissions: [{ Action: 'Purchase', Resource: resource }],
-          });
-          return;
-        } catch (error) {
-          // Created meanwhile: read it again and add the permission if it lacks it.
-          if (!(error instanceof PartnerCenterError && error.status === 409 && error.code === policyExistsCode)) throw error;
-        }
-      }
-    });
-  }
-
-  async function disallow(org: Organization, customerTenantId: string, resource: SelfServeResource) {
-    checkOrg(org);
-    await guarded('delete SelfServePolicy', async () => {
-      const policy = await policyOf(customerTenantId);
-      if (!policy || !grants(policy, resource)) return;
-      const remaining = grantedResources(policy).filter((r) => r !== resource);
-      // Keep the other resource's permission; delete the policy only when nothing is left in it.
-      if (remaining.length) return void (await putPolicy(customerTenantId, policy.id!, remaining));
-      try {
-        await client.request('DELETE', `/v1/SelfServePolicy/${encodeURIComponent(policy.id!)}`);
-      } catch (error) {
-        // Gone meanwhile: already off.
-        if (!(error instanceof PartnerCenterError && error.status === 404 && error.code === policyNotFoundCode)) throw error;
-      }
-    });
-  }
-
-  /** The PATCH body for an edit: the fields it changes, with the subscription's ID and ETag. */
-  const patchOf = (change: SubscriptionChange): Partial<RemoteSubscription> => {
-    switch (change.kind) {
-      case 'rename':
-        return { friendlyName: change.name };
-      case 'seats':
-        return { quantity: change.seats };
-      case 'auto-renew':
-        return { autoRenewEnabled: change.on };
-      case 'reseller':
-        return { partnerId: change.mpnId };
-      case 'cancel':
-        return { status: 'deleted' };
+    /** Writes the customer's policy with these permissions (documented "Update a SelfServePolicy"). */
+    function putPolicy(customerTenantId: string, id: string, resources: SelfServeResource[]) {
+      return client.request('PUT', `/v1/SelfServePolicy/${encodeURIComponent(id)}`, {
+        id,
+        SelfServeEntity: { SelfServeEntityType: 'customer', TenantID: customerTenantId },
+        Grantor: { GrantorType: 'billToPartner', TenantID: settings.tenantId },
+        Permissions: resources.map((r) => ({ Action: 'Purchase', Resource: r })),
+      });
     }
-  };
 
-  async function updateSubscription(org: Organization, customerTenantId: string, subscription: Subscription, change: SubscriptionChange) {
-    checkOrg(org);
-    const path = `/v1/customers/${encodeURIComponent(customerTenantId)}/subscriptions/${encodeURIComponent(subscription.id)}`;
-    return guarded('update subscription', async () => {
-      const now = new Date();
-      try {
-        const { body } = await client.request(
-          'PATCH',
-          path,
-          { id: subscription.id, ...patchOf(change), attributes: { etag: subscription.etag, objectType: 'Subscription' } },
-          { headers: { 'If-Match': subscription.etag! } },
-        );
-        return { state: 'updated' as const, columns: subscriptionColumns({ ...(body as RemoteSubscription), id: subscription.id }, now) };
-      } catch (error) {
-        // 412: Partner Center's copy has another ETag now. Read it again and say what differs.
-        if (!(error instanceof PartnerCenterError && error.status === 412)) throw error;
-        const { body } = await client.request('GET', path);
-        const columns = subscriptionColumns({ ...(body as RemoteSubscription), id: subscription.id }, now);
-        return { state: 'conflict' as const, columns, changes: fieldChanges(subscription, columns) };
+    async function allow(org: Organization, customerTenantId: string, resource: SelfServeResource) {
+      checkOrg(org);
+      await guarded('create SelfServePolicy', async () => {
+        for (let attempt = 0; attempt < 2; attempt++) {
+          const existing = await policyOf(customerTenantId);
+          if (existing && grants(existing, resource)) return;
+          if (existing) {
+            // The customer already has a policy for the other resource: add this one to it.
+            await putPolicy(customerTenantId, existing.id!, [...grantedResources(existing), resource]);
+            return;
+          }
+          try {
+            await client.request('POST', '/v1/SelfServePolicy', {
+              SelfServeEntity: { SelfServeEntityType: 'customer', TenantID: customerTenantId },
+              Grantor: { GrantorType: 'billToPartner', TenantID: settings.tenantId },
+              Permissions: [{ Action: 'Purchase', Resource: resource }],
+            });
+            return;
+          } catch (error) {
+            // Created meanwhile: read it again and add the permission if it lacks it.
+            if (!(error instanceof PartnerCenterError && error.status === 409 && error.code === policyExistsCode)) throw error;
+          }
+        }
+      });
+    }
+
+    async function disallow(org: Organization, customerTenantId: string, resource: SelfServeResource) {
+      checkOrg(org);
+      await guarded('delete SelfServePolicy', async () => {
+        const policy = await policyOf(customerTenantId);
+        if (!policy || !grants(policy, resource)) return;
+        const remaining = grantedResources(policy).filter((r) => r !== resource);
+        // Keep the other resource's permission; delete the policy only when nothing is left in it.
+        if (remaining.length) return void (await putPolicy(customerTenantId, policy.id!, remaining));
+        try {
+          await client.request('DELETE', `/v1/SelfServePolicy/${encodeURIComponent(policy.id!)}`);
+        } catch (error) {
+          // Gone meanwhile: already off.
+          if (!(error instanceof PartnerCenterError && error.status === 404 && error.code === policyNotFoundCode)) throw error;
+        }
+      });
+    }
+
+    /** The PATCH body for an edit: the fields it changes, with the subscription's ID and ETag. */
+    const patchOf = (change: SubscriptionChange): Partial<RemoteSubscription> => {
+      switch (change.kind) {
+        case 'rename':
+          return { friendlyName: change.name };
+        case 'seats':
+          return { quantity: change.seats };
+        case 'auto-renew':
+          return { autoRenewEnabled: change.on };
+        case 'reseller':
+          return { partnerId: change.mpnId };
+        case 'cancel':
+          return { status: 'deleted' };
       }
-    });
+    };
+
+    async function updateSubscription(org: Organization, customerTenantId: string, subscription: Subscription, change: SubscriptionChange) {
+      checkOrg(org);
+      const path = `/v1/customers/${encodeURIComponent(customerTenantId)}/subscriptions/${encodeURIComponent(subscription.id)}`;
+      return guarded('update subscription', async () => {
+        const now = new Date();
+        try {
+          const { body } = await client.request(
+            'PATCH',
+            path,
+            { id: subscription.id, ...patchOf(change), attributes: { etag: subscription.etag, objectType: 'Subscription' } },
+            { headers: { 'If-Match': subscription.etag! } },
+          );
+          return { state: 'updated' as const, columns: subscriptionColumns({ ...(body as RemoteSubscription), id: subscription.id }, now) };
+        } catch (error) {
+          // 412: Partner Center's copy has another ETag now. Read it again and say what differs.
+          if (!(error instanceof PartnerCenterError && error.status === 412)) throw error;
+          const { body } = await client.request('GET', path);
+          const columns = subscriptionColumns({ ...(body as RemoteSubscription), id: subscription.id }, now);
+          return { state: 'conflict' as const, columns, changes: fieldChanges(subscription, columns) };
+        }
+      });
+    }
+
+    return {
+      client,
+      pricingUrl,
+      azure,
+      forRequest: (request) => connector(requestClient(processClient, request), processAzure.forRequest(request)),
+      updateSubscription,
+      buy(org, customerTenantId, purchase, since, onCart) {
+        checkOrg(org);
+        return guarded('buy in Partner Center', () => buyInPartnerCenter(client, customerTenantId, purchase, since, onCart));
+      },
+      allowReservations: (org, customerTenantId) => allow(org, customerTenantId, 'AzureReservedInstances'),
+      disallowReservations: (org, customerTenantId) => disallow(org, customerTenantId, 'AzureReservedInstances'),
+      allowSavingsPlans: (org, customerTenantId) => allow(org, customerTenantId, 'AzureSavingsPlan'),
+      disallowSavingsPlans: (org, customerTenantId) => disallow(org, customerTenantId, 'AzureSavingsPlan'),
+      async status() {
+        let signIn: ConnectorStatus['signIn'];
+        try {
+          // Asked of Microsoft Entra now, not answered from the access token held: a revoked consent shows at once.
+          await client.token(true);
+          signIn = { ok: true };
+        } catch (error) {
+          const e = error as { errorCode?: string; errorMessage?: string; message?: string };
+          signIn = { ok: false, reason: [e.errorCode, (e.errorMessage || e.message || String(error)).split('\n')[0]].filter(Boolean).join(': ') };
+        }
+        return { tenantId: settings.tenantId, baseUrl: settings.baseUrl, signIn, tokenStorage: settings.refreshTokens ? 'database' : 'memory', ...(lastError ? { lastError } : {}) };
+      },
+    };
   }
 
-  return {
-    client,
-    pricingUrl,
-    azure,
-    updateSubscription,
-    buy(org, customerTenantId, purchase, since, onCart) {
-      checkOrg(org);
-      return guarded('buy in Partner Center', () => buyInPartnerCenter(client, customerTenantId, purchase, since, onCart));
-    },
-    allowReservations: (org, customerTenantId) => allow(org, customerTenantId, 'AzureReservedInstances'),
-    disallowReservations: (org, customerTenantId) => disallow(org, customerTenantId, 'AzureReservedInstances'),
-    allowSavingsPlans: (org, customerTenantId) => allow(org, customerTenantId, 'AzureSavingsPlan'),
-    disallowSavingsPlans: (org, customerTenantId) => disallow(org, customerTenantId, 'AzureSavingsPlan'),
-    async status() {
-      let signIn: ConnectorStatus['signIn'];
-      try {
-        // Asked of Microsoft Entra now, not answered from the access token held: a revoked consent shows at once.
-        await client.token(true);
-        signIn = { ok: true };
-      } catch (error) {
-        const e = error as { errorCode?: string; errorMessage?: string; message?: string };
-        signIn = { ok: false, reason: [e.errorCode, (e.errorMessage || e.message || String(error)).split('\n')[0]].filter(Boolean).join(': ') };
-      }
-      return { tenantId: settings.tenantId, baseUrl: settings.baseUrl, signIn, tokenStorage: settings.refreshTokens ? 'database' : 'memory', ...(lastError ? { lastError } : {}) };
-    },
-  };
+  return connector(processClient, processAzure);
 }
 
 export type PartnerCenterConfig = {

@@ -5,7 +5,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Database } from '../../db/client.js';
 import { partnerCenterEvents } from '../../db/schema.js';
 import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
+import { forRequest, type Logger } from '../log.js';
+import type { RequestContext } from '../request-context.js';
 
 /**
  * POST /webhooks/partner-center: Partner Center's resource change events.
@@ -132,14 +133,13 @@ export function partnerCenterWebhooks(
   settings: WebhookSettings,
   options: { log: Logger; now?: () => Date; fetchCertificate?: (url: URL) => Promise<X509Certificate>; onEvent?: () => void },
 ) {
-  const { log } = options;
   const now = options.now ?? (() => new Date());
   const fetchCertificate = options.fetchCertificate ?? download;
   const hosts = new Set(settings.certificateHosts.map((h) => h.toLowerCase()));
   const issuers = new Set(settings.issuers);
   const cache = new Map<string, X509Certificate>();
 
-  const certificateAt = async (location: string | undefined): Promise<{ url: URL; certificate: X509Certificate }> => {
+  const certificateAt = async (location: string | undefined, log: Logger): Promise<{ url: URL; certificate: X509Certificate }> => {
     if (!location) throw new Refused('webhook.noCertificateUrl');
     let url: URL;
     try {
@@ -184,7 +184,8 @@ export function partnerCenterWebhooks(
     if (certificate.publicKey.asymmetricKeyType !== 'rsa') throw new Refused('webhook.notRsa');
   };
 
-  return async (request: { headers: IncomingHttpHeaders; rawBody: Buffer }): Promise<WebhookAnswer> => {
+  return async (request: { headers: IncomingHttpHeaders; rawBody: Buffer; context: RequestContext }): Promise<WebhookAnswer> => {
+    const log = forRequest(options.log, request.context);
     let certificateUrl: URL;
     try {
       const signature = signatureOf(request.headers);
@@ -192,7 +193,7 @@ export function partnerCenterWebhooks(
       if (algorithm?.trim().toLowerCase() !== 'rsa-sha256') {
         throw algorithm ? new Refused('webhook.badAlgorithm', { algorithm }) : new Refused('webhook.noAlgorithm');
       }
-      const { url, certificate } = await certificateAt(header(request.headers, 'x-ms-certificate-url'));
+      const { url, certificate } = await certificateAt(header(request.headers, 'x-ms-certificate-url'), log);
       checkCertificate(certificate);
       if (!verify('sha256', request.rawBody, certificate.publicKey, signature)) {
         throw new Refused('webhook.badSignature');

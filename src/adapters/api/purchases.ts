@@ -5,9 +5,9 @@ import { DomainError } from '../../core/errors.js';
 import { describeIssues } from '../../core/import.js';
 import { maxPurchasesPerBatch, purchaseInputSchema, purchaseJson, recordPurchases, type PurchaseInput, type PurchaseOutcome } from '../../core/purchases.js';
 import { translator, type MessageKey } from '../../i18n/index.js';
-import type { Logger } from '../../log.js';
+import { forRequest, type Logger } from '../../log.js';
 import { coalesce } from '../../coalesce.js';
-import { noteOrganization } from '../../request-context.js';
+import type { RequestContext } from '../../request-context.js';
 
 export interface ApiAnswer {
   status: number;
@@ -49,14 +49,15 @@ function answerOf(outcome: PurchaseOutcome): ApiAnswer {
 export function purchaseIntake(db: Database, options: { onRecorded: () => void; log: Logger }) {
   const write = isolatingFailures(db, options.onRecorded);
   const single = groupCommit(write);
-  return async (request: { authorization?: string; contentType?: string; body: string }): Promise<ApiAnswer> => {
+  return async (request: { authorization?: string; contentType?: string; body: string; context: RequestContext }): Promise<ApiAnswer> => {
     const batch = /^\s*\[/.test(request.body);
     if (!batch && Buffer.byteLength(request.body) > purchaseBodyLimit) return error(413, 'api.tooLarge', { max: purchaseBodyLimit });
     const token = /^Bearer\s+(\S+)\s*$/i.exec(request.authorization ?? '')?.[1];
     if (!token) return error(401, 'api.tokenMissing');
     const org = await organizationForToken(db, token);
     if (!org) return error(401, 'api.tokenWrong');
-    noteOrganization(org);
+    // The call's log line names the organization its token named.
+    request.context.organization = { id: org.id, name: org.name };
     if (!/^application\/json\b/i.test(request.contentType ?? '')) return error(415, 'api.notJson');
     let json: unknown;
     try {
@@ -78,7 +79,7 @@ export function purchaseIntake(db: Database, options: { onRecorded: () => void; 
     const results = parsed.map((p) => {
       if (!p.success) return { status: 400, ...(error(400, 'api.invalidPurchase', {}, { problems: describeIssues(p.error) }).body as object) };
       const outcome = outcomes[next++]!;
-      if (outcome instanceof Error) options.log.error(`purchase intake: purchase ${p.data.id} of a batch`, outcome);
+      if (outcome instanceof Error) forRequest(options.log, request.context).error(`purchase intake: purchase ${p.data.id} of a batch`, outcome);
       const answer = outcome instanceof Error ? error(500, 'api.purchaseFailed') : answerOf(outcome);
       return { status: answer.status, ...(answer.body as object) };
     });

@@ -5,7 +5,7 @@ import { DomainError } from '../../core/errors.js';
 import { describeIssues } from '../../core/import.js';
 import { recordActivation, type ActivationStep } from '../../core/marketplace.js';
 import { translator, type MessageKey } from '../../i18n/index.js';
-import { noteOrganization } from '../../request-context.js';
+import type { RequestContext } from '../../request-context.js';
 import type { ApiAnswer } from './purchases.js';
 
 const activateBody = z.object({ planId: z.string().optional(), quantity: z.number().int().min(1).optional(), licensesAssigned: z.boolean().optional() });
@@ -19,11 +19,11 @@ const activateBody = z.object({ planId: z.string().optional(), quantity: z.numbe
 export function saasFulfillment(db: Database, onChange: () => void) {
   const t = translator('en');
   const error = (status: number, key: MessageKey, params: Record<string, string | number> = {}, extra: object = {}): ApiAnswer => ({ status, body: { error: t(key, params), ...extra } });
-  return async (request: { subscriptionId: string; step: 'activate' | 'licenses'; authorization?: string; body: string }): Promise<ApiAnswer> => {
+  return async (request: { subscriptionId: string; step: 'activate' | 'licenses'; authorization?: string; body: string; context: RequestContext }): Promise<ApiAnswer> => {
     const token = /^Bearer\s+(\S+)\s*$/i.exec(request.authorization ?? '')?.[1];
     const publisher = token ? await publisherForToken(db, token) : undefined;
     if (!publisher) return error(401, 'api.publisherToken');
-    noteOrganization({ id: publisher.orgId });
+    request.context.organization = { id: publisher.orgId };
     let json: unknown = {};
     try {
       if (request.body.trim()) json = JSON.parse(request.body);

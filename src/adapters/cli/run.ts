@@ -15,12 +15,13 @@ import { organizationNamed } from '../../core/organizations.js';
 import { createSlackLinkCode } from '../../core/slack-workspaces.js';
 import { purchaseInputSchema, recordPurchase } from '../../core/purchases.js';
 import { pollAuditRecords } from '../../partner-center/audit.js';
-import { PartnerCenterError } from '../../partner-center/client.js';
+import { PartnerCenterError, requestClient } from '../../partner-center/client.js';
 import { syncOrganization } from '../../partner-center/sync.js';
 import { refreshCatalogNow } from '../../partner-center/catalog.js';
 import { checkConnector, type CheckSettings } from '../../partner-center/check.js';
 import type { Config } from '../../config.js';
-import type { Logger } from '../../log.js';
+import { forRequest, type Logger } from '../../log.js';
+import { newRequest, type RequestContext } from '../../request-context.js';
 import { recordActivation, type ActivationStep } from '../../core/marketplace.js';
 import { readerTranslator } from '../../core/languages.js';
 import { formatTimestamp, translator, type Translate } from '../../i18n/index.js';
@@ -43,9 +44,24 @@ export interface CliResult {
 export async function runCli(
   db: Database,
   argv: string[],
-  options: { partnerCenter?: PartnerCenterConnector; config?: CheckSettings & Partial<Pick<Config, 'PUBLIC_URL' | 'AUDIENCE_IMPORT_ALLOWED_HOSTS'>>; log?: Logger; telemetry?: CommandEnv['telemetry'] } = {},
+  given: {
+    partnerCenter?: PartnerCenterConnector;
+    config?: CheckSettings & Partial<Pick<Config, 'PUBLIC_URL' | 'AUDIENCE_IMPORT_ALLOWED_HOSTS'>>;
+    log?: Logger;
+    telemetry?: CommandEnv['telemetry'];
+    /** The CLI bridge's HTTP request; a command run in the terminal is a request of its own. */
+    request?: RequestContext;
+  } = {},
 ): Promise<CliResult> {
   const t = translator('en');
+  const request = given.request ?? newRequest();
+  // Its log lines and Partner Center calls carry the request's ID; the client given (one a stop cuts short) is kept.
+  const connector = given.partnerCenter;
+  const options = {
+    ...given,
+    log: given.log && forRequest(given.log, request),
+    partnerCenter: connector && { ...connector.forRequest(request), client: requestClient(connector.client, request) },
+  };
   let parsed;
   try {
     parsed = parseArgs({
@@ -147,6 +163,7 @@ export async function runCli(
     t: readerTranslator(identity.org, identity.actor),
     prefix: 'npm run csp -- ',
     now: () => new Date(),
+    request,
     logError: (id, error) => console.error(`error ${id}`, error),
     telemetry: options.telemetry,
     ...(options.partnerCenter ? { partnerCenter: options.partnerCenter } : {}),

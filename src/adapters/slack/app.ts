@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { App, HTTPReceiver, SocketModeReceiver, type AllMiddlewareArgs, type RespondFn, type SlackCommandMiddlewareArgs } from '@slack/bolt';
+import { App, HTTPReceiver, SocketModeReceiver, type AllMiddlewareArgs, type Context, type RespondFn, type SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Database } from '../../../db/client.js';
 import { removeSlackInstallation } from '../../core/slack-workspaces.js';
@@ -12,7 +12,8 @@ import { formChoices } from '../../commands/forms.js';
 import { cachedChatIdentity, identifyChatUser } from '../../core/access.js';
 import { readerTranslator, slackUserLocale } from '../../core/languages.js';
 import { translator, type Translate } from '../../i18n/index.js';
-import type { Logger } from '../../log.js';
+import { forRequest, type Logger } from '../../log.js';
+import { newRequest, type RequestContext } from '../../request-context.js';
 import { truncate, type Form, type View, type ViewFile } from '../../views/model.js';
 import { discardFiles, fileSize } from '../downloads.js';
 import { renderSlack, renderSlackForm, renderSlackHome, renderSlackModal, renderSlackRichText, type SlackMessage } from '../../views/slack.js';
@@ -20,7 +21,7 @@ import { withOutcome } from '../../commands/home.js';
 import { slackBotScopes, slackInstallListener, type SlackInstallations } from './install.js';
 import { postToResponseUrl } from './response-url.js';
 import { boltLogger } from './bolt-logger.js';
-import { verifiedListener } from './verify.js';
+import { verifiedListener, type SlackListener } from './verify.js';
 
 /** What a modal carries from the click that opened it to its submission. */
 interface ModalMetadata {
@@ -77,7 +78,7 @@ export interface SlackAdapterOptions {
 export interface SlackAdapter {
   app: App;
   /** Serves POST /slack/events; undefined in Socket Mode. */
-  requestListener?: RequestListener;
+  requestListener?: SlackListener;
   /** Serves GET /slack/install and GET /slack/oauth_redirect with the OAuth install. */
   installListener?: RequestListener;
   /**
@@ -121,8 +122,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   // Each client gets its own options object: the Socket Mode client writes its retry policy into the one it is given.
   const clientOptions = () => ({ slackApiUrl: options.slackApiUrl });
   const { install } = options;
-  // Each request's response, which a listener finds in its context (httpResponse) to send a reply serialized before.
-  const responses = new WeakMap<IncomingMessage, ServerResponse>();
+  // Each request's response, which a listener finds in its context (httpResponse) to send a reply serialized before, and its request ID.
+  const handed = new WeakMap<IncomingMessage, { response: ServerResponse; request: RequestContext }>();
   const receiver = options.appToken
     ? new SocketModeReceiver({ appToken: options.appToken, logger, installerOptions: { clientOptions: clientOptions() } })
     : new HTTPReceiver({
@@ -131,7 +132,10 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
         signatureVerification: false,
         endpoints: '/slack/events',
         logger,
-        customPropertiesExtractor: (req) => ({ httpResponse: responses.get(req) }),
+        customPropertiesExtractor: (req) => {
+          const given = handed.get(req);
+          return { httpResponse: given?.response, request: given?.request };
+        },
         // With the OAuth install, Bolt finds each request's bot token in the installation store.
         ...(install && {
           clientId: install.clientId,
@@ -171,7 +175,9 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
    * may change something (a click, a submitted form, a command that writes) reads it from the database now,
    * or in the statement that acts (checksClickerItself).
    */
-  async function envFor(client: WebClient, teamId: string | undefined, userId: string, channelId: string | undefined, reading = false): Promise<CommandEnv> {
+  async function envFor(client: WebClient, context: Context, teamId: string | undefined, userId: string, channelId: string | undefined, reading = false): Promise<CommandEnv> {
+    // Given by the HTTP server; an event over Socket Mode is a request of its own.
+    const request = (context.request ??= newRequest()) as RequestContext;
     const identify = reading ? cachedChatIdentity : identifyChatUser;
     const { org, actor } = teamId ? await identify(db, 'slack', teamId, userId) : { org: undefined, actor: { kind: 'unknown' as const } };
     // The person's Slack language matters only when they chose none themselves; asked with their workspace's token.
@@ -188,12 +194,16 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       prefix: '/csp ',
       workspaceId: teamId,
       now: () => new Date(),
-      logError: (errorId, error) => log.error(`error ${errorId}`, error),
+      request,
+      logError: (errorId, error) => forRequest(log, request).error(`error ${errorId}`, error),
       telemetry: options.telemetry,
-      ...(options.partnerCenter ? { partnerCenter: options.partnerCenter } : {}),
+      ...(options.partnerCenter ? { partnerCenter: options.partnerCenter.forRequest(request) } : {}),
       audienceImportAllowedHosts: options.audienceImportAllowedHosts,
     };
   }
+
+  /** What a listener logs, with its request's ID (known once envFor ran). */
+  const requestLog = (context: Context) => forRequest(log, context.request as RequestContext | undefined);
 
   /**
    * A Turn on without the connector reads the clicker's role and Slack user again in the statement that
@@ -226,7 +236,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
    * A reply's files go to the channel as files.uploadV2 does it (files.getUploadURLExternal,
    * the bytes to the URL it gives, files.completeUploadExternal); a failure is told to the asker alone.
    */
-  async function uploadFiles(client: WebClient, channelId: string | undefined, view: View, respond: RespondFn, t: Translate) {
+  async function uploadFiles(client: WebClient, channelId: string | undefined, view: View, respond: RespondFn, t: Translate, log: Logger) {
     try {
       if (!channelId) throw new Error('no channel to upload to');
       const [first, ...rest] = view.files ?? [];
@@ -253,9 +263,9 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     await client.views.publish({ user_id: userId, view: renderSlackHome(withOutcome(home, outcome), env.t) });
   }
 
-  app.event('app_home_opened', async ({ event, body, client }) => {
+  app.event('app_home_opened', async ({ event, body, client, context }) => {
     if (event.tab !== 'home') return;
-    await publishHome(client, await envFor(client, body.team_id, event.user, undefined, true), event.user);
+    await publishHome(client, await envFor(client, context, body.team_id, event.user, undefined, true), event.user);
   });
 
   /** Replies shared by every reader like them (frozen messages, help's) as the JSON Bolt would send, and its length: made once. */
@@ -271,7 +281,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
 
   async function answerCommand({ command, ack, respond, client, context }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) {
     let t = translator();
-    const work = envFor(client, command.team_id, command.user_id, command.channel_id, commandOnlyReads(command.text)).then((env) => ((t = env.t), runCommand(env, command.text)));
+    const work = envFor(client, context, command.team_id, command.user_id, command.channel_id, commandOnlyReads(command.text)).then((env) => ((t = env.t), runCommand(env, command.text)));
     const early = await withinAckDeadline(work);
     if (!early) await ack({ response_type: 'ephemeral', text: t('common.working') });
     const view = early ?? (await work);
@@ -289,12 +299,12 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       await ack(json);
     } else if (early) await ack({ response_type: 'ephemeral', ...message });
     else await respond({ response_type: 'ephemeral', ...message });
-    if (form) await openForm(client, command.trigger_id, view, { value: form.value, responseUrl: command.response_url, channelId: command.channel_id }, respond, t);
-    if (view.files?.length) await uploadFiles(client, command.channel_id, view, respond, t);
+    if (form) await openForm(client, command.trigger_id, view, { value: form.value, responseUrl: command.response_url, channelId: command.channel_id }, respond, t, requestLog(context));
+    if (view.files?.length) await uploadFiles(client, command.channel_id, view, respond, t, requestLog(context));
   }
 
   /** Opens a form's modal; one that cannot open (its trigger expired) is told, the typed syntax being in the reply. */
-  async function openForm(client: WebClient, triggerId: string, view: View, metadata: FormMetadata, respond: RespondFn, t: Translate) {
+  async function openForm(client: WebClient, triggerId: string, view: View, metadata: FormMetadata, respond: RespondFn, t: Translate, log: Logger) {
     try {
       await client.views.open({ trigger_id: triggerId, view: renderSlackForm(view, JSON.stringify(metadata), t) });
     } catch (error) {
@@ -308,9 +318,9 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
    * A submitted form: what is wrong shows in the modal (next to its field, or above them all), else the modal
    * closes and the command's answer goes where the typed command's would, to the person alone.
    */
-  app.view('csp:form', async ({ ack, body, view, client }) => {
+  app.view('csp:form', async ({ ack, body, view, client, context }) => {
     const metadata = JSON.parse(view.private_metadata) as FormMetadata;
-    const env = await envFor(client, body.team?.id, body.user.id, metadata.channelId);
+    const env = await envFor(client, context, body.team?.id, body.user.id, metadata.channelId);
     const work = runAction(env, 'form', metadata.value, formValues(view.state.values as SubmittedValues));
     const early = await withinAckDeadline(work);
     const refused = early?.form;
@@ -332,17 +342,17 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   });
 
   // The choices of a form's select with more than Slack lists at once, as the user types.
-  app.options<'block_suggestion'>({ type: 'block_suggestion' }, async ({ ack, body, client }) => {
+  app.options<'block_suggestion'>({ type: 'block_suggestion' }, async ({ ack, body, client, context }) => {
     const metadata = JSON.parse(body.view?.private_metadata || '{}') as Partial<FormMetadata>;
-    const env = await envFor(client, body.team?.id, body.user.id, metadata.channelId, true);
-    const choices = await formChoices(env, metadata.value ?? '', body.action_id, body.value).catch((error: unknown) => (log.warn('slack: form choices', error), []));
+    const env = await envFor(client, context, body.team?.id, body.user.id, metadata.channelId, true);
+    const choices = await formChoices(env, metadata.value ?? '', body.action_id, body.value).catch((error: unknown) => (requestLog(context).warn('slack: form choices', error), []));
     await ack({ options: choices.map((o) => ({ text: { type: 'plain_text', text: truncate(o.label, 75), emoji: false }, value: o.value })) });
   });
 
-  app.action({ type: 'block_actions', action_id: /^csp:/ }, async ({ ack, body, action, respond, client }) => {
+  app.action({ type: 'block_actions', action_id: /^csp:/ }, async ({ ack, body, action, respond, client, context }) => {
     if (action.type !== 'button') return ack();
     const [, id = ''] = action.action_id.split(':');
-    const work = envFor(client, body.team?.id, body.user.id, body.channel?.id, checksClickerItself(id)).then((env) => runAction(env, id, action.value ?? '').then((view) => ({ env, view })));
+    const work = envFor(client, context, body.team?.id, body.user.id, body.channel?.id, checksClickerItself(id)).then((env) => runAction(env, id, action.value ?? '').then((view) => ({ env, view })));
     // Acked once the click's work is done (or at the deadline): a burst of clicks then waits at Slack's
     // side instead of piling up in memory here, and the answer still follows through response_url.
     await withinAckDeadline(work.catch(() => undefined));
@@ -360,22 +370,22 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     }
     // A button that runs a command with its arguments left out opens that command's form.
     if (view.form) {
-      await openForm(client, body.trigger_id, view, { value: view.form.value, responseUrl: body.response_url, channelId: body.channel?.id, ...(home ? { home } : {}) }, respond, env.t);
+      await openForm(client, body.trigger_id, view, { value: view.form.value, responseUrl: body.response_url, channelId: body.channel?.id, ...(home ? { home } : {}) }, respond, env.t, requestLog(context));
       return;
     }
     // A click in the Home tab has no message to answer: the tab is published again, showing the outcome.
     if (home) await publishHome(client, env, body.user.id, view);
     else await postToResponseUrl(body.response_url, clickAnswer(withUploadNote(view, env.t), shared, env.t));
     // A choice (which customer) can run a command that makes files: they go to the channel it was clicked in.
-    if (view.files?.length) await (home ? discardFiles(view.files) : uploadFiles(client, body.channel?.id, view, respond, env.t));
+    if (view.files?.length) await (home ? discardFiles(view.files) : uploadFiles(client, body.channel?.id, view, respond, env.t, requestLog(context)));
     options.onChange?.();
   });
 
-  app.view('csp:input', async ({ ack, body, view, client }) => {
+  app.view('csp:input', async ({ ack, body, view, client, context }) => {
     await ack();
     const metadata = JSON.parse(view.private_metadata) as ModalMetadata;
     const inputs = Object.fromEntries(Object.entries(view.state.values).map(([blockId, values]) => [blockId, values[blockId]?.value ?? '']));
-    const env = await envFor(client, body.team?.id, body.user.id, metadata.channelId);
+    const env = await envFor(client, context, body.team?.id, body.user.id, metadata.channelId);
     const result = await runAction(env, metadata.action, metadata.value, inputs);
     if (metadata.home) await publishHome(client, env, body.user.id, result);
     else if (metadata.responseUrl) await postToResponseUrl(metadata.responseUrl, clickAnswer(result, metadata.shared !== false, env.t));
@@ -396,7 +406,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
 
   return {
     app,
-    requestListener: receiver instanceof HTTPReceiver ? verifiedListener(receiver, options.signingSecret!, logger, responses) : undefined,
+    requestListener: receiver instanceof HTTPReceiver ? verifiedListener(receiver, options.signingSecret!, logger, handed) : undefined,
     installListener: install && installer ? slackInstallListener({ db, log, installer, publicUrl: install.publicUrl }) : undefined,
     async stop() {
       stopping = true;

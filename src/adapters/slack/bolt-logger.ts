@@ -14,8 +14,9 @@ function withoutAckBody(line: string): string {
 /** Bolt logs through ours, so LOG_LEVEL governs it too. */
 export function boltLogger(log: Logger): BoltLogger {
   return {
-    // Bolt's debug lines carry each reply whole: one message is passed on as it is, not copied into a joined one.
-    debug: (...m) => log.debug(m.length === 1 ? withoutAckBody(String(m[0])) : m.map(String).join(' ')),
+    // Bolt writes several debug lines a request: below LOG_LEVEL they are not even looked at. Each carries the
+    // reply whole: one message is passed on as it is, not copied into a joined one.
+    debug: log.level && log.level !== 'debug' ? () => {} : (...m) => log.debug(m.length === 1 ? withoutAckBody(String(m[0])) : m.map(String).join(' ')),
     info: (...m) => log.info(m.map(String).join(' ')),
     warn: (...m) => log.warn(m.map(String).join(' ')),
     error: (...m) => log.error(m.map(String).join(' ')),

@@ -1,7 +1,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseForm } from 'node:querystring';
 import { defaultBodyLimit, HTTPModuleFunctions, isRawBodyError, type HTTPReceiver, type Logger as BoltLogger } from '@slack/bolt';
+import type { RequestContext } from '../../request-context.js';
+
+/** POST /slack/events, given the request's ID by the HTTP server. */
+export type SlackListener = (req: IncomingMessage, res: ServerResponse, request: RequestContext) => void;
 
 /**
  * Whether Slack signed the request, by Bolt's rules: `v0=` and the HMAC-SHA256 of `v0:<timestamp>:<body>` with
@@ -25,14 +29,14 @@ export function verifiedListener(
   httpReceiver: HTTPReceiver,
   signingSecret: string,
   logger: BoltLogger,
-  /** Where each verified request's response is left for its listener (Bolt's customPropertiesExtractor reads it). */
-  responses: WeakMap<IncomingMessage, ServerResponse>,
-): RequestListener {
+  /** Where each verified request's response and ID are left for its listener (Bolt's customPropertiesExtractor reads them). */
+  handed: WeakMap<IncomingMessage, { response: ServerResponse; request: RequestContext }>,
+): SlackListener {
   const refuse = (res: ServerResponse, status: number, why: string) => {
     logger.warn(`Slack request refused (${status}): ${why}`);
     HTTPModuleFunctions.buildNoBodyResponse(res, status);
   };
-  return (req, res) => {
+  return (req, res, request) => {
     HTTPModuleFunctions.bufferIncomingMessage(req, defaultBodyLimit).then(
       (buffered) => {
         const body = buffered.rawBody.toString();
@@ -42,7 +46,7 @@ export function verifiedListener(
         } else if (!signedBySlack(signingSecret, req, body)) {
           return refuse(res, 401, 'no valid signature');
         }
-        responses.set(req, res);
+        handed.set(req, { response: res, request });
         httpReceiver.requestListener(req, res);
       },
       (error: unknown) => {

@@ -12,7 +12,8 @@ import type { ChatPerson } from '../../core/context.js';
 import { keepPrivateView, privateView, rememberTeamsConversation, replacePrivateView, type TeamsConversation } from '../../core/conversations.js';
 import { readerTranslator } from '../../core/languages.js';
 import { formatTimestamp, type Translate } from '../../i18n/index.js';
-import type { Logger } from '../../log.js';
+import { forRequest, type Logger } from '../../log.js';
+import { newRequest, type RequestContext } from '../../request-context.js';
 import { renderText, type View } from '../../views/model.js';
 import { discardFiles, type Downloads } from '../downloads.js';
 import { actionFromInvoke, renderAdaptiveCard, type AdaptiveCard, type ExecuteAction } from '../../views/teams.js';
@@ -42,8 +43,8 @@ export interface TeamsAdapterOptions {
 }
 
 export interface TeamsAdapter {
-  /** Serves POST /api/messages: validates the token, then routes the activity. */
-  handle(request: IHttpServerRequest): Promise<IHttpServerResponse>;
+  /** Serves POST /api/messages: validates the token, then routes the activity, as the request `context` (its ID). */
+  handle(request: IHttpServerRequest, context: RequestContext): Promise<IHttpServerResponse>;
   /** Posts a card into a conversation learned from an authenticated activity; with `replyTo`, as a reply to that activity of the bot's. */
   post(conversation: TeamsConversation, view: View, t: Translate, replyTo?: string): Promise<{ id?: string }>;
   /** Replaces a card the bot posted, for everyone in the conversation. */
@@ -143,6 +144,9 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
     logger: sdkLogger(log),
   });
 
+  // The request each activity came in, by the body the SDK hands on as the activity.
+  const requests = new WeakMap<object, RequestContext>();
+
   async function envFor(activity: {
     conversation: { id: string; tenantId?: string; conversationType?: unknown };
     from: { id: string; aadObjectId?: string };
@@ -153,6 +157,7 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
     const tenantId = activity.conversation.tenantId ?? activity.channelData?.tenant?.id;
     const userId = activity.from.aadObjectId;
     const { org, actor } = tenantId && userId ? await identifyChatUser(db, 'teams', tenantId, userId) : { org: undefined, actor: { kind: 'unknown' as const } };
+    const request = requests.get(activity) ?? newRequest();
     return {
       db,
       org,
@@ -164,9 +169,10 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
       prefix: activity.conversation.conversationType === 'personal' ? '' : '@csp-ops ',
       workspaceId: tenantId,
       now: () => new Date(),
-      logError: (errorId, error) => log.error(`error ${errorId}`, error),
+      request,
+      logError: (errorId, error) => forRequest(log, request).error(`error ${errorId}`, error),
       telemetry: options.telemetry,
-      ...(options.partnerCenter ? { partnerCenter: options.partnerCenter } : {}),
+      ...(options.partnerCenter ? { partnerCenter: options.partnerCenter.forRequest(request) } : {}),
       audienceImportAllowedHosts: options.audienceImportAllowedHosts,
     };
   }
@@ -273,7 +279,7 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
     if (activity.replyToId) {
       await api.conversations
         .updateActivity(activity.conversation.id, activity.replyToId, { type: 'message', attachments: [{ contentType: cardType, content: card }] })
-        .catch((error: unknown) => log.warn('teams: could not update the card for everyone', error));
+        .catch((error: unknown) => forRequest(log, env.request).warn('teams: could not update the card for everyone', error));
     }
     return cardResponse(card);
   });
@@ -284,7 +290,10 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
   // Service URLs end with a slash; the client appends `/v3/…` to what it is given.
   const connector = (serviceUrl: string) => new Client(serviceUrl.replace(/\/+$/, ''), app.api.http);
   return {
-    handle: (request) => handler(request),
+    handle(request, context) {
+      if (request.body && typeof request.body === 'object') requests.set(request.body, context);
+      return handler(request);
+    },
     async post(conversation, view, t, replyTo) {
       const conversations = connector(conversation.serviceUrl).conversations;
       const activity = { type: 'message' as const, attachments: [cardAttachment(view, t)], ...(replyTo ? { replyToId: replyTo } : {}) };
