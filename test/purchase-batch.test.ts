@@ -197,18 +197,40 @@ describe('R-P8 R-N2 the batch form of the purchase intake', () => {
   });
 
   it('R-P8 R-N3 a purchase the database cannot store is answered 500 on its own; the others sent with it are recorded', async () => {
-    // PostgreSQL text cannot hold a NUL character: nothing of this purchase can be stored.
-    const unstorable = reservation({ buyer: { name: '김\u0000지수', email: 'jisu.kim@hanbitsoft.example' } });
-    const good = [saas(), reservation()];
-    const results = await batch([good[0], unstorable, good[1]]);
-    expect(results.map((r) => r.status)).toEqual([201, 500, 201]);
-    expect(results[1]).toEqual({ status: 500, error: 'This purchase could not be stored because of an internal error; it was not recorded. Send it again.' });
+    // The database refuses this buyer's purchases (a trigger standing in for any failure no purchase names).
+    await p.db.execute(sql.raw(`
+      create function refuse_test_buyer() returns trigger language plpgsql as $$
+      begin if new.buyer_name = '김불가' then raise exception 'cannot store this purchase'; end if; return new; end $$`));
+    await p.db.execute(sql.raw('create trigger refuse_test_buyer before insert on purchases for each row execute function refuse_test_buyer()'));
+    try {
+      const unstorable = reservation({ buyer: { name: '김불가', email: 'bulga.kim@hanbitsoft.example' } });
+      const good = [saas(), reservation()];
+      const results = await batch([good[0], unstorable, good[1]]);
+      expect(results.map((r) => r.status)).toEqual([201, 500, 201]);
+      expect(results[1]).toEqual({ status: 500, error: 'This purchase could not be stored because of an internal error; it was not recorded. Send it again.' });
 
-    const sentAlone = [saas(), unstorable, reservation()];
-    const statuses = await Promise.all(sentAlone.map(async (b) => (await post(b)).status));
-    expect(statuses).toEqual([201, 500, 201]);
-    const stored = await p.db.select({ sourceId: purchases.sourceId }).from(purchases).where(sql`${purchases.sourceId} = any(${sql.param([...good, ...sentAlone].map((b) => b.id))})`);
-    expect(stored.map((r) => r.sourceId).sort()).toEqual([good[0]!.id, good[1]!.id, sentAlone[0]!.id, sentAlone[2]!.id].sort());
+      const sentAlone = [saas(), unstorable, reservation()];
+      const statuses = await Promise.all(sentAlone.map(async (b) => (await post(b)).status));
+      expect(statuses).toEqual([201, 500, 201]);
+      const stored = await p.db.select({ sourceId: purchases.sourceId }).from(purchases).where(sql`${purchases.sourceId} = any(${sql.param([...good, ...sentAlone].map((b) => b.id))})`);
+      expect(stored.map((r) => r.sourceId).sort()).toEqual([good[0]!.id, good[1]!.id, sentAlone[0]!.id, sentAlone[2]!.id].sort());
+    } finally {
+      await p.db.execute(sql.raw('drop trigger refuse_test_buyer on purchases'));
+      await p.db.execute(sql.raw('drop function refuse_test_buyer()'));
+    }
+  });
+
+  it('R-P8 text holding a NUL character, which PostgreSQL cannot store, is refused 400 naming its field, alone or in a batch; nothing of it is stored', async () => {
+    const withNul = reservation({ buyer: { name: '김\u0000지수', email: 'jisu.kim@hanbitsoft.example' }, reservation: { ...reservation().reservation, product: 'VM\u0000D4s' } });
+    const nulProblems = ['reservation.product: expected text without NUL characters (\\u0000)', 'buyer.name: expected text without NUL characters (\\u0000)'];
+    const good = saas({ buyer: { name: '林志明', email: 'zhiming@twcloud.example' } });
+    const results = await batch([withNul, good]);
+    expect(results.map((r) => r.status)).toEqual([400, 201]);
+    expect(results[0]!.problems).toEqual(nulProblems);
+    const single = await unchanged(p.db, () => alone(withNul));
+    expect(single).toEqual({ status: 400, error: 'The purchase is not valid; each problem is listed under "problems". Nothing was recorded.', problems: nulProblems });
+    const stored = await p.db.select({ sourceId: purchases.sourceId }).from(purchases).where(sql`${purchases.sourceId} = any(${sql.param([withNul.id, good.id])})`);
+    expect(stored.map((r) => r.sourceId)).toEqual([good.id]);
   });
 
   it('R-P8 a revoked token is refused at the next request', async () => {

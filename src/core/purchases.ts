@@ -37,7 +37,18 @@ export const purchaseInputSchema = z
     purchasedAt: dateTime.refine((d) => d.getTime() <= Date.now() + futureTolerance, 'expected a time that is not in the future'),
   })
   .refine((p) => (p.kind === 'reservation') === Boolean(p.reservation), { path: ['reservation'], message: 'expected "reservation" exactly when kind is "reservation"' })
-  .refine((p) => (p.kind === 'saas') === Boolean(p.saas), { path: ['saas'], message: 'expected "saas" exactly when kind is "saas"' });
+  .refine((p) => (p.kind === 'saas') === Boolean(p.saas), { path: ['saas'], message: 'expected "saas" exactly when kind is "saas"' })
+  .superRefine((p, ctx) => {
+    // PostgreSQL's text holds no NUL character: it is refused by name rather than failing the write.
+    for (const path of pathsHoldingNul(p)) ctx.addIssue({ code: 'custom', path, message: 'expected text without NUL characters (\\u0000)' });
+  });
+
+/** Where strings inside `value` hold a NUL character. */
+function pathsHoldingNul(value: unknown, path: (string | number)[] = []): (string | number)[][] {
+  if (typeof value === 'string') return value.includes('\0') ? [path] : [];
+  if (!value || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, inner]) => pathsHoldingNul(inner, [...path, key]));
+}
 
 export type PurchaseInput = z.infer<typeof purchaseInputSchema>;
 export type Purchase = typeof purchases.$inferSelect;
