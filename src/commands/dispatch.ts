@@ -104,6 +104,8 @@ export async function runCommand(env: CommandEnv, text: string): Promise<View> {
 }
 
 async function dispatchCommand(env: CommandEnv, text: string): Promise<View> {
+  // PostgreSQL's text holds no NUL character: refused here rather than failing the first query that meets it.
+  if (text.includes('\0')) return errorView(env, new DomainError('error.nulCharacter'));
   let command: Command | undefined;
   try {
     command = parseCommand(text);
@@ -162,6 +164,7 @@ export async function runAction(env: CommandEnv, id: string, value: string, inpu
       if (!org) return helpView(env);
       if (env.actor.kind === 'unknown') throw new DomainError('error.unknownUser');
       if (!action) throw new DomainError('error.unknownCommand', { name: id });
+      if (value.includes('\0') || Object.values(inputs).some((input) => input.includes('\0'))) throw new DomainError('error.nulCharacter');
       if (action === 'run') return await runCommand(env, value);
       if (action === 'form') return await runForm({ ...env, org }, value, inputs);
       const view = await runButton({ ...env, org }, action, value, inputs);

@@ -35,6 +35,7 @@ export const en = {
   'error.badDate': '"{value}" is not a date. Write it as YYYY-MM-DD, for example 2026-01-31.',
   'error.badPage': '"{value}" is not a page number. Write page 2, page 3, …',
   'error.extraWords': '{command} does not take "{words}". Example: {example}',
+  'error.nulCharacter': 'What you sent holds a NUL character (\\u0000), which cannot be stored: send it again without it. Nothing was changed.',
   'error.unknownUser': 'You are not registered as partner staff of this organization, so you can only run help. Ask an admin to add you.',
   'error.staffOnly': 'Only partner staff can run {command}.',
   'error.roleNeeded': 'Your role is {role}. {what} needs the admin agent or global admin role; ask someone with that role.',

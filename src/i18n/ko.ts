@@ -37,6 +37,7 @@ export const ko: Record<MessageKey, string> = {
   'error.badDate': '"{value}"은(는) 날짜가 아닙니다. 2026-01-31처럼 YYYY-MM-DD 형식으로 입력하세요.',
   'error.badPage': '"{value}"은(는) 페이지 번호가 아닙니다. page 2, page 3, …처럼 입력하세요.',
   'error.extraWords': '{command} 명령은 "{words}" 부분을 받지 않습니다. 예: {example}',
+  'error.nulCharacter': '보낸 내용에 저장할 수 없는 NUL 문자(\\u0000)가 있습니다. 이 문자를 빼고 다시 보내세요. 아무것도 변경되지 않았습니다.',
   'error.unknownUser': '이 조직의 파트너 직원으로 등록되어 있지 않아 help만 실행할 수 있습니다. 관리자에게 등록을 요청하세요.',
   'error.staffOnly': '{command} 명령은 파트너 직원만 실행할 수 있습니다.',
   'error.roleNeeded': '현재 역할은 {role}입니다. {what} 작업에는 관리 에이전트 또는 전역 관리자 역할이 필요하므로 해당 역할이 있는 사람에게 요청하세요.',

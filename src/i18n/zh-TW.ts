@@ -37,6 +37,7 @@ export const zhTW: Record<MessageKey, string> = {
   'error.badDate': '「{value}」不是日期。請寫成 YYYY-MM-DD，例如 2026-01-31。',
   'error.badPage': '「{value}」不是頁碼。請寫 page 2、page 3…',
   'error.extraWords': '{command} 不接受「{words}」。範例：{example}',
+  'error.nulCharacter': '您送出的內容含有無法儲存的 NUL 字元（\\u0000），請去掉後重新送出。未做任何變更。',
   'error.unknownUser': '您尚未登記為此組織的合作夥伴員工，因此只能執行 help。請洽管理員新增您。',
   'error.staffOnly': '只有合作夥伴員工可以執行 {command}。',
   'error.roleNeeded': '您的角色是{role}。{what}需要系統管理員代理人或全域管理員角色；請洽具備該角色的人員。',
