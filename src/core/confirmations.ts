@@ -51,7 +51,7 @@ function storeOffer(db: Database, row: OfferedRow): Promise<unknown> {
   let store = offering.get(db);
   if (!store) {
     const insert = async (rows: OfferedRow[]) => (await insertOffers(db).execute({ rows: offerRows(rows) }), rows.map(() => undefined));
-    offering.set(db, (store = coalesce(insert, { max: 500, aloneOnError: true })));
+    offering.set(db, (store = coalesce(insert, { max: 500, aloneOnError: true, concurrency: 4 })));
   }
   return store(row);
 }
