@@ -5,7 +5,7 @@ import { partnerCenterAuditCursors, purchases } from '../db/schema.js';
 import { runCli } from '../src/adapters/cli/run.js';
 import type { Organization } from '../src/core/context.js';
 import { organizationNamed } from '../src/core/organizations.js';
-import { pollAuditRecords } from '../src/partner-center/audit.js';
+import { lateRecordMs, pollAuditRecords } from '../src/partner-center/audit.js';
 import { createPartnerCenterClient, type PartnerCenterClient } from '../src/partner-center/client.js';
 import { partnerCenterFromConfig } from '../src/partner-center/connector.js';
 import { earlierToday, startFakePartnerCenter, partnerTenant, type FakePartnerCenter } from './helpers/fake-partner-center.js';
@@ -15,6 +15,7 @@ import { outboxSettled } from './helpers/tables.js';
 import { waitFor } from './helpers/wait.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
+const dayOf = (ms: number) => new Date(Math.floor(ms / dayMs) * dayMs).toISOString().slice(0, 10);
 const channel = 'C0AUDIT001';
 
 let pc: FakePartnerCenter;
@@ -122,7 +123,6 @@ describe('Partner Center audit records', () => {
 
   it('R-P8 queries one UTC day at a time in the documented yyyy-mm-dd form, from the cursor, never more than 90 days back, and resumes from the cursor', async () => {
     const now = new Date();
-    const dayOf = (ms: number) => new Date(Math.floor(ms / dayMs) * dayMs).toISOString().slice(0, 10);
     await pollAuditRecords(bot.db, client, org, now);
     const queries = auditQueries();
     // startDate and endDate are the same day (the documented form: yyyy-mm-dd, the end day included).
@@ -140,11 +140,13 @@ describe('Partner Center audit records', () => {
     const [cursor] = await bot.db.select().from(partnerCenterAuditCursors).where(eq(partnerCenterAuditCursors.orgId, org.id));
     expect(cursor!.polledUntil.getTime()).toBe(now.getTime());
 
-    // The next poll starts where this one stopped: one query, today's (read again: records added late are caught too).
+    // The next poll starts where this one stopped: today's query (read again: records added late are caught
+    // too), after yesterday's while it is not yet two hours past midnight (the next test).
     pc.requests.length = 0;
     const later = new Date(now.getTime() + 1000);
     await pollAuditRecords(bot.db, client, org, later);
-    expect(auditQueries().map((u) => [u.searchParams.get('startDate'), u.searchParams.get('endDate')])).toEqual([[dayOf(later.getTime()), dayOf(later.getTime())]]);
+    const expected = [...new Set([dayOf(later.getTime() - lateRecordMs), dayOf(later.getTime())])];
+    expect(auditQueries().map((u) => [u.searchParams.get('startDate'), u.searchParams.get('endDate')])).toEqual(expected.map((d) => [d, d]));
 
     // An interrupted poll (Partner Center failing mid-way) keeps the days it finished and resumes after them.
     await bot.db.update(partnerCenterAuditCursors).set({ polledUntil: new Date(now.getTime() - 3 * dayMs) }).where(eq(partnerCenterAuditCursors.orgId, org.id));
@@ -155,7 +157,36 @@ describe('Partner Center audit records', () => {
     expect(kept!.polledUntil.toISOString()).toBe(secondDay.toISOString());
     pc.requests.length = 0;
     await pollAuditRecords(bot.db, client, org, now);
-    expect(auditQueries()[0]!.searchParams.get('startDate')).toBe(dayOf(secondDay.getTime()));
+    // From the day before it (the cursor being at its midnight, that day's late records may not have been read), on.
+    expect(auditQueries().slice(0, 2).map((u) => u.searchParams.get('startDate'))).toEqual([dayOf(secondDay.getTime() - dayMs), dayOf(secondDay.getTime())]);
+  });
+
+  it('R-P8 a record Partner Center adds late to the day before is still read until the cursor is two hours past midnight, and recorded once', async () => {
+    const midnight = Math.floor(Date.now() / dayMs) * dayMs;
+    const setCursor = (at: number) =>
+      bot.db.insert(partnerCenterAuditCursors).values({ orgId: org.id, polledUntil: new Date(at) }).onConflictDoUpdate({ target: partnerCenterAuditCursors.orgId, set: { polledUntil: new Date(at) } });
+    const polledDays = async (at: number) => {
+      pc.requests.length = 0;
+      const result = await pollAuditRecords(bot.db, client, org, new Date(at));
+      return { days: auditQueries().map((u) => u.searchParams.get('startDate')), result };
+    };
+    const [yesterday, today] = [dayOf(midnight - dayMs), dayOf(midnight)];
+    await setCursor(midnight - 10 * 60_000);
+    expect((await polledDays(midnight + 5 * 60_000)).days).toEqual([yesterday, today]);
+    // Made at 23:59 yesterday, listed only now: the poll at 00:30 still reads yesterday.
+    const late = auditRecord({ operationDate: new Date(midnight - 60_000).toISOString(), customerId: tenants.contosoPharma, customerName: 'Contoso Pharmaceuticals', userPrincipalName: 'late@contosopharma.com' });
+    pc.auditRecords.push(late);
+    const before = await bot.db.select().from(purchases).where(eq(purchases.sourceId, late.id));
+    expect(before).toEqual([]);
+    const caught = await polledDays(midnight + 30 * 60_000);
+    expect(caught.days).toEqual([yesterday, today]);
+    expect(caught.result.recorded).toBe(1);
+    // Read again at 02:10 (the cursor at 00:30), it is a repeat, not a second purchase; from a cursor past 02:00, only today.
+    const again = await polledDays(midnight + 130 * 60_000);
+    expect(again.days).toEqual([yesterday, today]);
+    expect(again.result).toMatchObject({ recorded: 0, repeats: 1 });
+    expect((await polledDays(midnight + 131 * 60_000)).days).toEqual([today]);
+    expect(await bot.db.select().from(purchases).where(eq(purchases.sourceId, late.id))).toHaveLength(1);
   });
 
   it('R-P8 follows the documented paging (links.next with its MS-ContinuationToken) through a window', async () => {

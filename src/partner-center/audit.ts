@@ -12,6 +12,11 @@ import { allItems, type PartnerCenterClient } from './client.js';
 const dayMs = 24 * 60 * 60 * 1000;
 /** Partner Center answers 400 to a start date more than 90 days back: the first whole UTC day within them is read first. */
 export const auditRetentionMs = 89 * dayMs;
+/**
+ * How long after its day ends a record may still appear in it: Partner Center adds some records late, so
+ * the day before is read again until the cursor is this far into the next one.
+ */
+export const lateRecordMs = 2 * 60 * 60 * 1000;
 
 /** An audit record as `GET /v1/auditrecords` answers it (the fields read here). */
 export interface AuditRecord {
@@ -69,15 +74,17 @@ const domainOf = (address: string | undefined) => (address && address.includes('
  * the day where the last poll stopped (at most 90 days back) up to today. Each `create_order`
  * record made by a customer's own user becomes a purchase keyed by the audit record ID, which
  * recordPurchase records and announces once however often it is read: the day of the cursor is
- * read again, which also catches records Partner Center adds late. The cursor moves after each
- * day is handled: an interrupted poll resumes from the day it was in.
+ * read again, which also catches records Partner Center adds late, and so is the day before while the
+ * cursor is within lateRecordMs of midnight. The cursor moves after each day is handled: an
+ * interrupted poll resumes from the day it was in.
  */
 export async function pollAuditRecords(db: Database, client: PartnerCenterClient, org: Organization, now = new Date(), log: Logger = silent): Promise<AuditPollResult> {
   checkConnected(org, client.tenantId);
   const result: AuditPollResult = { windows: 0, records: 0, recorded: 0, repeats: 0, skipped: 0, unreadable: 0 };
   const earliest = new Date(Math.ceil((now.getTime() - auditRetentionMs - dayMs) / dayMs) * dayMs);
   const [cursor] = await db.select().from(partnerCenterAuditCursors).where(eq(partnerCenterAuditCursors.orgId, org.id));
-  let day = new Date(Math.floor((cursor && cursor.polledUntil > earliest ? cursor.polledUntil : earliest).getTime() / dayMs) * dayMs);
+  const from = cursor ? new Date(cursor.polledUntil.getTime() - lateRecordMs) : earliest;
+  let day = new Date(Math.floor((from > earliest ? from : earliest).getTime() / dayMs) * dayMs);
   // The partner's own people: records made by them (or by an app, with no user) are not customer purchases.
   const partnerDomains = new Set(
     (await db.select({ email: staff.email }).from(staff).where(eq(staff.orgId, org.id))).map((s) => domainOf(s.email)).filter(Boolean),
