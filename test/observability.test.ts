@@ -199,6 +199,8 @@ describe('logs and metrics an operator can use', () => {
       expect(typeof line.time).toBe('string');
     }
     expect(new Set(requestLines().map((l) => l.requestId)).size).toBe(7);
+    // The Teams command's line carries the ID its HTTP request was given (named in X-Request-Id).
+    expect(requestLines().find((l) => l.platform === 'teams')!.requestId).toBe(teams.requestId);
     const api = logged().find((l) => l.msg === 'api')!;
     expect(api).toMatchObject({ platform: 'api', org, command: 'POST /api/v1/purchases', status: 201, outcome: 'ok', requestId: bought.headers.get('x-request-id') });
 

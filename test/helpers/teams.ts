@@ -259,14 +259,16 @@ export async function startTeamsTestBot(
     async message(fromAad: string, text: string, o: ActivityOptions = {}) {
       const body = activity('message', fromAad, { text }, o);
       const response = await post(body, o);
-      if (response.status !== 200) return { status: response.status, card: undefined, replyToId: undefined };
+      // The ID the server gave the request (X-Request-Id), which its log lines carry.
+      const requestId = response.headers.get('x-request-id') ?? undefined;
+      if (response.status !== 200) return { status: response.status, requestId, card: undefined, replyToId: undefined };
       // The answer names the message it answers; announcements posted meanwhile do not.
       const reply = await waitFor('the answer', () => framework.calls.find((c) => c.method === 'POST' && c.body.replyToId === body.id));
       const sharedCard = cardOf(reply);
       const refresh = sharedCard?.refresh;
-      if (!refresh?.userIds?.includes(`29:${fromAad}`)) return { status: response.status, card: sharedCard, replyToId: reply?.postedId, reply };
+      if (!refresh?.userIds?.includes(`29:${fromAad}`)) return { status: response.status, requestId, card: sharedCard, replyToId: reply?.postedId, reply };
       const own = await invoke(fromAad, refresh.action, reply!.postedId, 'automatic', o);
-      return { status: response.status, card: own.card, sharedCard, refresh, replyToId: reply?.postedId, reply };
+      return { status: response.status, requestId, card: own.card, sharedCard, refresh, replyToId: reply?.postedId, reply };
     },
     /** What Teams shows this user for a card with a refresh action (a user-specific view). */
     refresh: (fromAad: string, action: { verb: string; data: { value: string } }, replyToId: string, o: ActivityOptions = {}) =>

@@ -144,10 +144,11 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
     logger: sdkLogger(log),
   });
 
-  // The request each activity came in, by the body the SDK hands on as the activity.
-  const requests = new WeakMap<object, RequestContext>();
+  // The request each activity came in, by the activity's ID (the SDK hands handlers a copy of the body), while it is handled.
+  const requests = new Map<string, RequestContext>();
 
   async function envFor(activity: {
+    id?: string;
     conversation: { id: string; tenantId?: string; conversationType?: unknown };
     from: { id: string; aadObjectId?: string };
     channelData?: { tenant?: { id?: string } };
@@ -157,7 +158,7 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
     const tenantId = activity.conversation.tenantId ?? activity.channelData?.tenant?.id;
     const userId = activity.from.aadObjectId;
     const { org, actor } = tenantId && userId ? await identifyChatUser(db, 'teams', tenantId, userId) : { org: undefined, actor: { kind: 'unknown' as const } };
-    const request = requests.get(activity) ?? newRequest();
+    const request = (activity.id && requests.get(activity.id)) || newRequest();
     return {
       db,
       org,
@@ -290,9 +291,15 @@ export async function createTeamsAdapter(options: TeamsAdapterOptions): Promise<
   // Service URLs end with a slash; the client appends `/v3/…` to what it is given.
   const connector = (serviceUrl: string) => new Client(serviceUrl.replace(/\/+$/, ''), app.api.http);
   return {
-    handle(request, context) {
-      if (request.body && typeof request.body === 'object') requests.set(request.body, context);
-      return handler(request);
+    async handle(request, context) {
+      const id = (request.body as { id?: unknown } | undefined)?.id;
+      if (typeof id !== 'string') return handler(request);
+      requests.set(id, context);
+      try {
+        return await handler(request);
+      } finally {
+        if (requests.get(id) === context) requests.delete(id);
+      }
     },
     async post(conversation, view, t, replyTo) {
       const conversations = connector(conversation.serviceUrl).conversations;
