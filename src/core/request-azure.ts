@@ -1,12 +1,12 @@
 import { and, eq } from 'drizzle-orm';
-import { partnerCenterIntents, reservationRequests, reservations } from '../../db/schema.js';
+import { partnerCenterIntents, reservationRequests } from '../../db/schema.js';
 import type { AzureReservationChange, AzureReservationOutcome, AzureReservationsGateway, CoreContext } from './context.js';
 import { customerById } from './customers.js';
 import { DomainError } from './errors.js';
 import { recordIntent, settleIntent, type PartnerCenterIntent } from './intents.js';
 import { refreshRequestCards } from './request-messages.js';
 import { requestProblem } from './request-problems.js';
-import { lockPendingRequest, requestById, reservationOf } from './request-queries.js';
+import { lockPendingRequest, lockRequestReservation, requestById, reservationOf } from './request-queries.js';
 import type { ReservationRequest } from './requests.js';
 import { catalogSku } from './reservation-skus.js';
 import type { Reservation } from './reservations.js';
@@ -38,11 +38,7 @@ export async function carryOutInAzure(ctx: DecidingContext, requestId: string): 
   const asked = await ctx.db.transaction(async (tx) => {
     const request = await lockPendingRequest(tx, ctx.org.id, requestId);
     if (!request?.reservationId) return undefined;
-    const [reservation] = await tx
-      .select()
-      .from(reservations)
-      .where(and(eq(reservations.orgId, ctx.org.id), eq(reservations.id, request.reservationId)))
-      .for('update');
+    const reservation = await lockRequestReservation(tx, ctx.org.id, request.reservationId);
     if (!reservation?.reservationOrderId || (await requestProblem(tx, request, reservation))) return undefined;
     const customer = await customerById(tx, ctx.org.id, reservation.customerId);
     // The SKU Azure is asked for is shown on the card from now on, and a repair reads it here.

@@ -79,3 +79,15 @@ export async function lockPendingRequest(tx: Queryable, orgId: string, requestId
   const [request] = await tx.select().from(reservationRequests).where(and(eq(reservationRequests.orgId, orgId), eq(reservationRequests.id, requestId))).for('update');
   return request?.status === 'pending' ? request : undefined;
 }
+
+/** The reservation a request is about, locked while the request is decided. */
+export async function lockRequestReservation(tx: Queryable, orgId: string, reservationId: string): Promise<Reservation | undefined> {
+  const [reservation] = await tx.select().from(reservations).where(and(eq(reservations.orgId, orgId), eq(reservations.id, reservationId))).for('update');
+  return reservation;
+}
+
+/** The subscription a request is about, locked while the request is decided. */
+export async function lockRequestSubscription(tx: Queryable, orgId: string, subscriptionId: string): Promise<Subscription | undefined> {
+  const [subscription] = await tx.select().from(subscriptions).where(and(eq(subscriptions.orgId, orgId), eq(subscriptions.id, subscriptionId))).for('update');
+  return subscription;
+}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, like, sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
-import { reservationRequests, reservations, subscriptions, type requestKinds } from '../../db/schema.js';
+import { reservationRequests, reservations, type requestKinds } from '../../db/schema.js';
 import { recordActivity, type ActivityAction } from './activity.js';
 import { enqueue, notify, organizationChannel, type Announcement } from './announcements.js';
 import { requireAdmin } from './access.js';
@@ -18,7 +18,7 @@ import {
 import { refundEstimate } from './refunds.js';
 import { carryOutInAzure, reservationTarget, type AzureChange, type DecidingContext } from './request-azure.js';
 import { requestProblem, subscriptionProblem, type RequestProblem } from './request-problems.js';
-import { lockPendingRequest } from './request-queries.js';
+import { lockPendingRequest, lockRequestReservation, lockRequestSubscription } from './request-queries.js';
 import { termEnds, type Reservation } from './reservations.js';
 import { idsListed, likeEscape, matchIdPrefix } from './text.js';
 import { storedParams, type MessageKey } from '../i18n/index.js';
@@ -327,11 +327,7 @@ interface DecisionOutcome {
 
 /** A reservation's request: the reservation is locked, the rules checked again, and the change made on approval. */
 async function decideOnReservation(tx: Queryable, ctx: DecidingContext, request: ReservationRequest, decision: 'approve' | 'reject', azure?: AzureChange): Promise<DecisionOutcome> {
-  const [reservation] = await tx
-    .select()
-    .from(reservations)
-    .where(and(eq(reservations.orgId, ctx.org.id), eq(reservations.id, request.reservationId!)))
-    .for('update');
+  const reservation = await lockRequestReservation(tx, ctx.org.id, request.reservationId!);
   // Not while Azure is making another admin's approval of it.
   if (!azure) await refusePending(tx, ctx.org.id, reservationTarget(request.reservationId!));
   if (decision !== 'approve') return {};
@@ -399,11 +395,7 @@ async function cancelInPartnerCenter(ctx: DecidingContext, requestId: string, no
   const asked = await ctx.db.transaction(async (tx) => {
     const request = await lockPendingRequest(tx, ctx.org.id, requestId);
     if (!request?.subscriptionId) return undefined;
-    const [subscription] = await tx
-      .select()
-      .from(subscriptions)
-      .where(and(eq(subscriptions.orgId, ctx.org.id), eq(subscriptions.id, request.subscriptionId)))
-      .for('update');
+    const subscription = await lockRequestSubscription(tx, ctx.org.id, request.subscriptionId);
     if (!subscription || !keptInPartnerCenter(ctx, subscription) || (await subscriptionProblem(tx, request, subscription, ctx.now()))) return undefined;
     const change = { kind: 'subscription' as const, change: { kind: 'cancel' as const }, ...(note ? { note } : {}) };
     return { subscription, intent: await recordSubscriptionIntent(tx, ctx, subscription, change, request.id) };
@@ -425,11 +417,7 @@ async function decideOnSubscription(
   decision: 'approve' | 'reject',
   remote?: RemoteCancellation,
 ): Promise<DecisionOutcome> {
-  const [subscription] = await tx
-    .select()
-    .from(subscriptions)
-    .where(and(eq(subscriptions.orgId, ctx.org.id), eq(subscriptions.id, request.subscriptionId!)))
-    .for('update');
+  const subscription = await lockRequestSubscription(tx, ctx.org.id, request.subscriptionId!);
   // Not while Partner Center is cancelling it on another admin's approval.
   if (!remote) await refusePending(tx, ctx.org.id, subscriptionTarget(request.subscriptionId!));
   if (decision !== 'approve') return {};
