@@ -141,13 +141,13 @@ export function createTelemetry(db: Database, log: Logger): Telemetry {
   }
 
   return {
-    handled(request) {
-      const { kind, name, platform, outcome, durationMs } = request;
+    handled(handled) {
+      const { request, kind, name, platform, outcome, durationMs } = handled;
       commands.inc({ kind, name, platform, outcome });
       commandSeconds.observe({ kind, name, platform }, seconds(durationMs));
       log.info(kind, {
-        requestId: request.request.requestId, kind, platform, orgId: request.org?.id, org: request.org?.name, command: name, outcome, durationMs: roundMs(durationMs),
-        ...(request.errorId ? { errorId: request.errorId } : {}),
+        requestId: request.requestId, kind, platform, orgId: handled.org?.id, org: handled.org?.name, command: name, outcome, durationMs: roundMs(durationMs),
+        ...(handled.errorId ? { errorId: handled.errorId } : {}),
       });
     },
     answered({ request, endpoint, method, status, durationMs }) {

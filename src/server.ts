@@ -106,14 +106,15 @@ export function createHttpServer(options: ServerOptions): HttpServer {
 
   function handle(req: IncomingMessage, res: ServerResponse, request: RequestContext) {
     const path = (req.url ?? '/').split('?')[0];
-    const log = forRequest(options.log, request);
+    // Made only for a line to write: most requests write none here.
+    const requestLog = () => forRequest(options.log, request);
     if (path === '/healthz' && req.method === 'GET') {
       // The server listens only after migrations ran, so answering at all means ready.
       if (!options.deliveries) return send(res, 200, { status: 'ok' });
       options.deliveries().then(
         (deliveries) => send(res, 200, { status: 'ok', deliveries }),
         (error) => {
-          log.error('healthz', error);
+          requestLog().error('healthz', error);
           send(res, 503, { status: 'database unavailable' });
         },
       );
@@ -126,7 +127,7 @@ export function createHttpServer(options: ServerOptions): HttpServer {
       telemetry.scrape().then(
         (text) => res.writeHead(200, { 'content-type': telemetry.contentType }).end(text),
         (error) => {
-          log.error('metrics', error);
+          requestLog().error('metrics', error);
           send(res, 500, { error: 'internal error' });
         },
       );
@@ -160,7 +161,7 @@ export function createHttpServer(options: ServerOptions): HttpServer {
           else send(res, answer.status, answer.body);
         })
         .catch((error) => {
-          log.error('teams', error);
+          requestLog().error('teams', error);
           if (!res.headersSent) send(res, 500, { error: 'internal error' });
         });
       return;
@@ -186,7 +187,7 @@ export function createHttpServer(options: ServerOptions): HttpServer {
             res.setHeader('connection', 'close');
             return answer(413, { error: t('api.tooLarge', { max: bodyLimit }) });
           }
-          log.error(name, error);
+          requestLog().error(name, error);
           if (!res.headersSent) answer(500, { error: 'internal error; nothing was recorded' });
         });
     };
@@ -211,7 +212,7 @@ export function createHttpServer(options: ServerOptions): HttpServer {
         .then((answer) => send(res, answer.status, answer.body))
         .catch((error) => {
           if (error instanceof BodyTooLarge) return send(res.setHeader('connection', 'close'), 413, { error: translator('en')('api.tooLarge', { max: apiBodyLimit }) });
-          log.error('partner center webhook', error);
+          requestLog().error('partner center webhook', error);
           if (!res.headersSent) send(res, 500, { error: 'internal error; nothing was recorded' });
         });
       return;
@@ -221,7 +222,7 @@ export function createHttpServer(options: ServerOptions): HttpServer {
       res.writeHead(answer.status, answer.headers);
       if (!answer.file || req.method === 'HEAD') return void res.end(answer.body);
       // An export is streamed from disk, never read whole into memory.
-      pipeline(createReadStream(answer.file), res).catch((error) => log.warn(`download of ${answer.file} ended early`, error));
+      pipeline(createReadStream(answer.file), res).catch((error) => requestLog().warn(`download of ${answer.file} ended early`, error));
       return;
     }
     const cli = options.cli;
@@ -233,7 +234,7 @@ export function createHttpServer(options: ServerOptions): HttpServer {
         .then((body) => cli.run((JSON.parse(body) as { argv: string[] }).argv, request))
         .then((result) => send(res, 200, result))
         .catch((error) => {
-          log.error('cli bridge', error);
+          requestLog().error('cli bridge', error);
           send(res, 500, { output: translator('en')('cli.bridgeFailed', { reason: (error as Error).message }), exitCode: 1 });
         });
       return;
