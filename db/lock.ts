@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataFolderUnavailable } from './client.js';
 
@@ -37,9 +37,21 @@ export function acquireDataDirLock(dataDir: string, holder: LockHolder): { acqui
     throw dataFolderUnavailable(dataDir, error);
   }
   const path = join(dataDir, 'csp-ops.lock');
+  // Written whole beside the lock, then linked (taken) or renamed (updated) into place: a process reading
+  // the lock never finds it empty or half-written.
+  const written = (h: LockHolder) => {
+    const draft = `${path}.${process.pid}`;
+    writeFileSync(draft, JSON.stringify(h), { mode: 0o600 });
+    return draft;
+  };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      writeFileSync(path, JSON.stringify(holder), { flag: 'wx', mode: 0o600 });
+      const draft = written(holder);
+      try {
+        linkSync(draft, path);
+      } finally {
+        rmSync(draft, { force: true });
+      }
       heldHere.add(path);
       return {
         acquired: true,
@@ -47,7 +59,7 @@ export function acquireDataDirLock(dataDir: string, holder: LockHolder): { acqui
           heldHere.delete(path);
           rmSync(path, { force: true });
         },
-        update: (h) => writeFileSync(path, JSON.stringify(h), { mode: 0o600 }),
+        update: (h) => renameSync(written(h), path),
       };
     } catch (error) {
       // A folder csp-ops may not write in (or a file in its place) is the operator's to fix.
